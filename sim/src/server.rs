@@ -1,0 +1,601 @@
+//! HTTP surface of the simulator (documented in docs/control-plane-api.md).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::model::{World, BUCKETS};
+use crate::scenario::Phase;
+use crate::SimClock;
+
+/// A fault injected on every request whose path starts with `path`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub path: String,
+    /// `latency`, `status`, `garbage` or `hang`.
+    pub kind: String,
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+/// Shared state of a running simulator.
+pub struct SimState {
+    pub world: World,
+    pub clock: SimClock,
+    faults: Mutex<Vec<Fault>>,
+    requests: Mutex<BTreeMap<String, u64>>,
+}
+
+impl SimState {
+    pub fn new(world: World, clock: SimClock) -> SimState {
+        SimState {
+            world,
+            clock,
+            faults: Mutex::new(Vec::new()),
+            requests: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Requests served so far, by path family (e.g. `/v1/metrics`, `/svc`).
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.requests.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn set_fault(&self, f: Fault) {
+        if let Ok(mut v) = self.faults.lock() {
+            v.retain(|x| x.path != f.path);
+            v.push(f);
+        }
+    }
+
+    pub fn clear_faults(&self) {
+        if let Ok(mut v) = self.faults.lock() {
+            v.clear();
+        }
+    }
+
+    fn fault_for(&self, path: &str) -> Option<Fault> {
+        let v = self.faults.lock().ok()?;
+        v.iter()
+            .filter(|f| path.starts_with(&f.path))
+            .max_by_key(|f| f.path.len())
+            .cloned()
+    }
+
+    /// Current scenario time.
+    pub fn now(&self) -> f64 {
+        self.clock.now()
+    }
+}
+
+type St = State<Arc<SimState>>;
+
+pub fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .route("/v1/fleet", get(fleet_info))
+        .route("/v1/regions", get(regions))
+        .route("/v1/services", get(services))
+        .route("/v1/metrics", get(metrics))
+        .route("/v1/deployments", get(deployments))
+        .route("/v1/circuits", get(circuits))
+        .route("/v1/flags", get(flags))
+        .route("/v1/stats", get(stats))
+        .route(
+            "/v1/faults",
+            get(list_faults).post(add_fault).delete(delete_faults),
+        )
+        .route("/svc/{service}/{region}/health", get(health))
+        .route("/svc/{service}/{region}/ready", get(ready))
+        .route("/metrics", get(prometheus))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults_and_counts,
+        ))
+        .with_state(state)
+}
+
+async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let family = path_family(&path);
+    if let Ok(mut m) = st.requests.lock() {
+        *m.entry(family).or_insert(0) += 1;
+    }
+    // Fault control itself is never faulted, so a test can always undo a fault.
+    let fault = if path.starts_with("/v1/faults") {
+        None
+    } else {
+        st.fault_for(&path)
+    };
+    match fault.as_ref().map(|f| f.kind.as_str()) {
+        Some("latency") => {
+            let ms = fault.and_then(|f| f.latency_ms).unwrap_or(1000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Some("status") => {
+            let code = fault.and_then(|f| f.status).unwrap_or(503);
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            (
+                code,
+                Json(json!({"error": "injected fault", "status": code.as_u16()})),
+            )
+                .into_response()
+        }
+        Some("garbage") => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"regions\": [ \u{1}\u{2}garbage<<<",
+        )
+            .into_response(),
+        Some("hang") => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            next.run(req).await
+        }
+        _ => next.run(req).await,
+    }
+}
+
+fn path_family(path: &str) -> String {
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some("v1"), Some(x)) => format!("/v1/{x}"),
+        (Some(x), _) => format!("/{x}"),
+        _ => "/".into(),
+    }
+}
+
+fn iso(world: &World, t: f64) -> String {
+    let ms = ((world.start_unix + t) * 1000.0).round() as i64;
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+async fn fleet_info(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let t = st.now();
+    Json(json!({
+        "name": "warroom-sim",
+        "demo": true,
+        "seed": w.seed,
+        "scenario": w.scenario.name(),
+        "time": iso(w, t),
+        "scenarioSeconds": round(t, 3),
+        "timeScale": st.clock.scale(),
+        "regions": w.fleet.regions.len(),
+        "services": w.fleet.services.len(),
+    }))
+}
+
+/// Status of a region: down when every service in it is down, degraded when
+/// any service breaches the alert error ratio or the p99 SLA.
+fn region_status(w: &World, r: usize, t: f64) -> &'static str {
+    let mut all_down = true;
+    let mut degraded = false;
+    for s in 0..w.fleet.services.len() {
+        let i = w.inst(s, r, t);
+        all_down &= i.down;
+        degraded |= i.down || i.err >= 0.005 || i.p99 >= 500.0;
+    }
+    if all_down {
+        "down"
+    } else if degraded {
+        "degraded"
+    } else {
+        "ok"
+    }
+}
+
+async fn regions(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let regions: Vec<Value> = w
+        .fleet
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(r, reg)| {
+            json!({
+                "name": reg.name,
+                "status": region_status(w, r, t),
+                "trafficWeight": reg.weight,
+                "zones": reg.zones,
+            })
+        })
+        .collect();
+    Json(json!({"observedAt": iso(w, t), "regions": regions}))
+}
+
+async fn services(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let svcs: Vec<Value> = w
+        .fleet
+        .services
+        .iter()
+        .map(|s| {
+            let deps: Vec<&str> = s
+                .depends_on
+                .iter()
+                .map(|&d| w.fleet.services[d].name.as_str())
+                .collect();
+            json!({
+                "name": s.name,
+                "tier": if s.critical { "critical" } else { "standard" },
+                "owners": s.owners,
+                "dependsOn": deps,
+                "slo": {"kind": "availability", "objective": s.objective, "windowDays": 30},
+            })
+        })
+        .collect();
+    Json(json!({"observedAt": iso(w, st.now()), "services": svcs}))
+}
+
+#[derive(Deserialize)]
+struct MetricsQuery {
+    windows: Option<String>,
+    points: Option<usize>,
+    step: Option<String>,
+    service: Option<String>,
+}
+
+/// Parse a duration like `90s`, `5m`, `1h`, `3d`.
+fn parse_window(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: f64 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    let secs = n * mult;
+    (secs > 0.0 && secs <= 31.0 * 86_400.0).then_some(secs)
+}
+
+fn bad_request(msg: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+}
+
+async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
+    let w = &st.world;
+    let t = st.now();
+    let spec = q.windows.unwrap_or_else(|| "5m,1h,30d".into());
+    let mut windows = Vec::new();
+    for name in spec.split(',').filter(|x| !x.is_empty()) {
+        match parse_window(name) {
+            Some(secs) => windows.push((name.trim().to_string(), secs)),
+            None => {
+                return bad_request(format!(
+                    "bad window '{name}': use e.g. 5m, 1h, 30d (max 31d)"
+                ))
+            }
+        }
+    }
+    if windows.len() > 16 {
+        return bad_request("at most 16 windows".into());
+    }
+    let points = q.points.unwrap_or(30).min(240);
+    let step = match q.step.as_deref().map(parse_window) {
+        None => 60.0,
+        Some(Some(s)) => s,
+        Some(None) => return bad_request("bad step".into()),
+    };
+    let only = match q.service.as_deref() {
+        None => None,
+        Some(name) => match w.fleet.service_index(name) {
+            Some(i) => Some(i),
+            None => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"error": format!("unknown service '{name}'")})),
+                )
+                    .into_response()
+            }
+        },
+    };
+    let mut out = Vec::new();
+    for (s, svc) in w.fleet.services.iter().enumerate() {
+        if only.is_some_and(|o| o != s) {
+            continue;
+        }
+        for (r, reg) in w.fleet.regions.iter().enumerate() {
+            let i = w.inst(s, r, t);
+            let mut counts = serde_json::Map::new();
+            for (name, secs) in &windows {
+                let c = w.counts(s, r, t - secs, t);
+                counts.insert(
+                    name.clone(),
+                    json!({"good": round(c.total - c.bad, 1), "total": round(c.total, 1)}),
+                );
+            }
+            let mut p99 = Vec::with_capacity(points);
+            let mut rps = Vec::with_capacity(points);
+            for k in (0..points).rev() {
+                let x = w.inst(s, r, t - k as f64 * step);
+                p99.push(round(x.p99, 1));
+                rps.push(round(x.rps, 1));
+            }
+            out.push(json!({
+                "service": svc.name,
+                "region": reg.name,
+                "rps": round(i.rps, 2),
+                "errorRatio": round(i.err, 6),
+                "p50Ms": round(i.p50, 2),
+                "p95Ms": round(i.p95, 2),
+                "p99Ms": round(i.p99, 2),
+                "counts": counts,
+                "series": {"stepSeconds": step, "p99Ms": p99, "rps": rps},
+            }));
+        }
+    }
+    Json(json!({"observedAt": iso(w, t), "metrics": out})).into_response()
+}
+
+async fn deployments(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let list: Vec<Value> = w
+        .script
+        .deployments
+        .iter()
+        .enumerate()
+        .map(|(d, dep)| {
+            let s = w.deploy_state(d, t);
+            let svc = &w.fleet.services[dep.service].name;
+            let region = &w.fleet.regions[dep.region].name;
+            let base = w.inst(dep.service, dep.region, t);
+            let in_flight = s.canary_rev.is_some() && s.phase != Phase::Healthy;
+            let analysis = if in_flight {
+                let c_err = (base.err.min(0.01) + s.canary_err).min(1.0);
+                let c_p99 = base.p99 * s.canary_lat;
+                let failing = c_err > base.err * 2.0 + 0.001 || c_p99 > base.p99 * 1.2;
+                json!({
+                    "verdict": if failing { "Failing" } else { "Passing" },
+                    "canaryErrorRatio": round(c_err, 6),
+                    "baselineErrorRatio": round(base.err, 6),
+                    "canaryP99Ms": round(c_p99, 1),
+                    "baselineP99Ms": round(base.p99, 1),
+                })
+            } else {
+                Value::Null
+            };
+            json!({
+                "id": format!("{svc}/{region}"),
+                "service": svc,
+                "region": region,
+                "strategy": "canary",
+                "phase": s.phase.name(),
+                "message": s.message,
+                "revision": {"stable": s.stable_rev.to_string(), "canary": s.canary_rev.map(|r| r.to_string())},
+                "steps": dep.steps,
+                "step": {"index": s.step_index, "total": dep.steps.len()},
+                "weight": s.weight,
+                "since": if s.since.is_finite() { Value::from(iso(w, s.since)) } else { Value::Null },
+                "analysis": analysis,
+            })
+        })
+        .collect();
+    Json(json!({"observedAt": iso(w, t), "deployments": list}))
+}
+
+async fn circuits(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let mut list = Vec::new();
+    for (r, reg) in w.fleet.regions.iter().enumerate() {
+        for svc in &w.fleet.services {
+            for &d in &svc.depends_on {
+                let (state, since) = w.circuit(d, r, t);
+                let dep = w.inst(d, r, t);
+                list.push(json!({
+                    "from": svc.name,
+                    "to": w.fleet.services[d].name,
+                    "region": reg.name,
+                    "state": state.name(),
+                    "failureRatePct": round(dep.err * 100.0, 3),
+                    "thresholdPct": crate::model::CIRCUIT_OPEN_AT * 100.0,
+                    "since": iso(w, since),
+                }));
+            }
+        }
+    }
+    Json(json!({"observedAt": iso(w, t), "circuits": list}))
+}
+
+async fn flags(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let f = |name: &str, env: &str, on: bool, rollout: &str| json!({"name": name, "environment": env, "enabled": on, "rollout": rollout});
+    let list = vec![
+        f("new-checkout-flow", "production", true, "10% of users"),
+        f("new-checkout-flow", "staging", true, "100%"),
+        f("search-v2-ranking", "production", false, "internal only"),
+        f("search-v2-ranking", "staging", true, "internal only"),
+        f("payments-3ds-fallback", "production", true, "100%"),
+        f("recommendations", "production", true, "50% of users"),
+        f("kill-switch-notifications", "production", false, "100%"),
+    ];
+    Json(json!({"observedAt": iso(w, st.now()), "flags": list}))
+}
+
+async fn stats(State(st): St) -> Json<Value> {
+    Json(json!({"requests": st.request_counts()}))
+}
+
+async fn list_faults(State(st): St) -> Json<Value> {
+    let v = st.faults.lock().map(|v| v.clone()).unwrap_or_default();
+    Json(json!({"faults": v}))
+}
+
+async fn add_fault(
+    State(st): St,
+    body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(f)) = body else {
+        return bad_request(
+            "body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into(),
+        );
+    };
+    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang") {
+        return bad_request(format!("unknown fault kind '{}'", f.kind));
+    }
+    st.set_fault(f.clone());
+    (StatusCode::CREATED, Json(json!({"fault": f}))).into_response()
+}
+
+async fn delete_faults(State(st): St) -> StatusCode {
+    st.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+fn lookup(w: &World, service: &str, region: &str) -> Option<(usize, usize)> {
+    Some((
+        w.fleet.service_index(service)?,
+        w.fleet.region_index(region)?,
+    ))
+}
+
+async fn health(State(st): St, Path((service, region)): Path<(String, String)>) -> Response {
+    let w = &st.world;
+    let t = st.now();
+    let Some((s, r)) = lookup(w, &service, &region) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"status": "UNKNOWN", "error": "no such service/region"})),
+        )
+            .into_response();
+    };
+    let i = w.inst(s, r, t);
+    let up = !i.down && i.err < 0.5;
+    let mut components = serde_json::Map::new();
+    components.insert(
+        "ping".into(),
+        json!({"status": if i.down { "DOWN" } else { "UP" }}),
+    );
+    for &d in &w.fleet.services[s].depends_on {
+        let di = w.inst(d, r, t);
+        let ds = if di.down || di.err >= crate::model::CIRCUIT_OPEN_AT {
+            "DOWN"
+        } else {
+            "UP"
+        };
+        components.insert(w.fleet.services[d].name.clone(), json!({"status": ds}));
+    }
+    let code = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({"status": if up { "UP" } else { "DOWN" }, "components": components});
+    (
+        code,
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.spring-boot.actuator.v3+json",
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn ready(State(st): St, Path((service, region)): Path<(String, String)>) -> Response {
+    let w = &st.world;
+    let t = st.now();
+    let Some((s, r)) = lookup(w, &service, &region) else {
+        return (StatusCode::NOT_FOUND, "unknown service or region\n").into_response();
+    };
+    let i = w.inst(s, r, t);
+    if i.down || i.err >= 0.2 {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "OUT_OF_SERVICE"})),
+        )
+            .into_response()
+    } else {
+        (StatusCode::OK, Json(json!({"status": "UP"}))).into_response()
+    }
+}
+
+/// Prometheus text exposition: cumulative request counters by status class
+/// and a latency histogram per service × region.
+async fn prometheus(State(st): St) -> Response {
+    let w = &st.world;
+    let t = st.now();
+    let mut out = String::with_capacity(1024 * w.fleet.services.len() * w.fleet.regions.len());
+    out.push_str("# HELP http_requests_total Requests served, by status class.\n# TYPE http_requests_total counter\n");
+    for (s, svc) in w.fleet.services.iter().enumerate() {
+        for (r, reg) in w.fleet.regions.iter().enumerate() {
+            let c = w.counts(s, r, crate::model::HISTORY_START, t);
+            let l = format!("service=\"{}\",region=\"{}\"", svc.name, reg.name);
+            let _ = writeln!(
+                out,
+                "http_requests_total{{{l},code=\"2xx\"}} {:.0}",
+                c.total - c.bad
+            );
+            let _ = writeln!(out, "http_requests_total{{{l},code=\"5xx\"}} {:.0}", c.bad);
+        }
+    }
+    out.push_str(
+        "# HELP http_request_duration_seconds Request latency.\n# TYPE http_request_duration_seconds histogram\n",
+    );
+    for (s, svc) in w.fleet.services.iter().enumerate() {
+        for (r, reg) in w.fleet.regions.iter().enumerate() {
+            let (buckets, sum) = w.histogram(s, r, t);
+            let l = format!("service=\"{}\",region=\"{}\"", svc.name, reg.name);
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {:.0}",
+                    buckets[i]
+                );
+            }
+            let total = buckets[BUCKETS.len()];
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {total:.0}"
+            );
+            let _ = writeln!(out, "http_request_duration_seconds_sum{{{l}}} {sum:.3}");
+            let _ = writeln!(out, "http_request_duration_seconds_count{{{l}}} {total:.0}");
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse() {
+        assert_eq!(parse_window("5m"), Some(300.0));
+        assert_eq!(parse_window("30d"), Some(2_592_000.0));
+        assert_eq!(parse_window("40d"), None);
+        assert_eq!(parse_window("m"), None);
+        assert_eq!(parse_window("5x"), None);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(path_family("/v1/metrics"), "/v1/metrics");
+        assert_eq!(path_family("/svc/a/b/health"), "/svc");
+        assert_eq!(path_family("/metrics"), "/metrics");
+    }
+}
