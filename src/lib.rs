@@ -1,1 +1,23 @@
+#![forbid(unsafe_code)]
+//! warroom: a terminal operations console for multi-region services.
+//!
+//! Sources (tasks) → store (one task) → `Arc<Snapshot>` over a watch
+//! channel → viewers, each with its own `ViewState`. See
+//! `../shared/ARCHITECTURE.md` and `docs/`.
 
+pub mod app;
+pub mod dataplane;
+pub mod model;
+pub mod panes;
+pub mod render;
+pub mod snapshot_cmd;
+pub mod sources;
+pub mod store;
+
+/// Pick the theme for this process: `NO_COLOR` (non-empty) forces mono.
+pub fn theme_from_env() -> warroom_ui::Theme {
+    match std::env::var("NO_COLOR") {
+        Ok(v) if !v.is_empty() => warroom_ui::Theme::mono(),
+        _ => warroom_ui::Theme::ansi(),
+    }
+}

@@ -1,1 +1,190 @@
-fn main() {}
+#![forbid(unsafe_code)]
+//! The `warroom` command line.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use warroom::app::view::ViewState;
+use warroom::dataplane::{self, Intervals};
+use warroom::snapshot_cmd::{self, SnapshotArgs};
+use warroom::sources::Clock;
+use warroom_sim::{Scenario, SimConfig};
+
+#[derive(Parser)]
+#[command(name = "warroom", version, about = "Terminal operations console for multi-region services")]
+struct Cli {
+    /// Control-plane base URL (e.g. http://127.0.0.1:8700). Without it, an
+    /// embedded simulated fleet starts on loopback (DEMO).
+    #[arg(long, global = true)]
+    api: Option<String>,
+    /// Demo fleet: seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Demo fleet: scenario (calm, region-outage, bad-canary, dependency-storm).
+    #[arg(long, default_value = "calm", value_parser = parse_scenario)]
+    scenario: Scenario,
+    /// Demo fleet: simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Multiply every poll interval (tests use small values).
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    poll_factor: f64,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the simulated fleet over HTTP.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value = "calm", value_parser = parse_scenario)]
+        scenario: Scenario,
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+        #[arg(long, default_value_t = 8)]
+        services: usize,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Start this far into the scenario (e.g. 10m).
+        #[arg(long, default_value = "0s", value_parser = snapshot_cmd::parse_duration)]
+        at: f64,
+    },
+    /// Print one rendered frame as plain text and exit.
+    Snapshot {
+        /// `overview` or `region:NAME`.
+        #[arg(long, default_value = "overview")]
+        view: String,
+        #[arg(long, default_value = "120x40", value_parser = snapshot_cmd::parse_size)]
+        size: (u16, u16),
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value = "calm", value_parser = parse_scenario)]
+        scenario: Scenario,
+        /// Scenario time of the frame (e.g. 10m).
+        #[arg(long, default_value = "0s", value_parser = snapshot_cmd::parse_duration)]
+        at: f64,
+        /// Wall-clock time of scenario start, RFC 3339 (default: `--at` ago).
+        #[arg(long)]
+        epoch: Option<String>,
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+        #[arg(long, default_value_t = 8)]
+        services: usize,
+    },
+}
+
+fn parse_scenario(s: &str) -> Result<Scenario, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async_main(cli));
+    // Do not wait for blocked reads (the terminal input thread) on the way out.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warroom: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Some(Cmd::Sim { listen, seed, scenario, regions, services, time_scale, at }) => {
+            let cfg = SimConfig { seed, scenario, regions, services, time_scale, start_unix: None, at_secs: at };
+            let sim = warroom_sim::start(cfg, listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            println!("warroom-sim serving {} (scenario {scenario}, seed {seed}); Ctrl-C stops", sim.url());
+            wait_for_stop().await;
+            sim.shutdown().await;
+            Ok(())
+        }
+        Some(Cmd::Snapshot { view, size, seed, scenario, at, epoch, regions, services }) => {
+            let start_unix = match epoch {
+                None => None,
+                Some(e) => Some(
+                    chrono::DateTime::parse_from_rfc3339(&e)
+                        .map_err(|err| format!("bad --epoch '{e}': {err} (expected RFC 3339, e.g. 2026-01-01T00:00:00Z)"))?
+                        .timestamp_millis() as f64
+                        / 1000.0,
+                ),
+            };
+            let args = SnapshotArgs {
+                view,
+                width: size.0,
+                height: size.1,
+                seed,
+                scenario,
+                at_secs: at,
+                start_unix,
+                regions,
+                services,
+                api: cli.api,
+            };
+            let text = snapshot_cmd::run(&args, &warroom::theme_from_env()).await?;
+            print!("{text}");
+            Ok(())
+        }
+        None => console(cli).await,
+    }
+}
+
+async fn wait_for_stop() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+async fn console(cli: Cli) -> Result<(), String> {
+    let mut view = ViewState::default();
+    let (base, sim) = match &cli.api {
+        Some(url) => (url.clone(), None),
+        None => {
+            let cfg = SimConfig { seed: cli.seed, scenario: cli.scenario, time_scale: cli.time_scale, ..SimConfig::default() };
+            let sim = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;
+            view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
+            (sim.url(), Some(sim))
+        }
+    };
+    let clock: Clock = Arc::new(chrono::Utc::now);
+    let plane = dataplane::spawn(&base, Intervals::default().scaled(cli.poll_factor), clock)?;
+    color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
+    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, warroom::theme_from_env()).await;
+    ratatui::restore();
+    drop(plane);
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("terminal error: {e}")),
+    }
+}

@@ -219,7 +219,7 @@ impl World {
     /// Circuit breaker on the edge towards dependency `to` in region `r`:
     /// state and the scenario time it entered that state.
     pub fn circuit(&self, to: usize, r: usize, t: f64) -> (CircuitState, f64) {
-        let look_back = t - 86_400.0;
+        let look_back = HISTORY_START;
         let pieces = self.pieces(to, r, look_back, t + 1e-6);
         let tripped = |c: &Cond| c.down || c.err >= CIRCUIT_OPEN_AT;
         // Walk back over the pieces to find when the current condition began.
@@ -247,7 +247,7 @@ impl World {
         match last_open_end {
             Some(end) if t - end < HALF_OPEN_SECS => (CircuitState::HalfOpen, end),
             Some(end) => (CircuitState::Closed, end + HALF_OPEN_SECS),
-            None => (CircuitState::Closed, look_back.max(HISTORY_START)),
+            None => (CircuitState::Closed, HISTORY_START),
         }
     }
 }

@@ -1,1 +1,17 @@
-pub fn x() {}
+#![forbid(unsafe_code)]
+//! warroom-ui: widgets and the theme model.
+//!
+//! This crate knows nothing of backends, tokio or the operations domain: it
+//! draws what it is given. Every widget is a pure `render(&self, area, buf)`.
+
+mod panel;
+mod status;
+mod table;
+mod text;
+mod theme;
+
+pub use panel::{centered, Panel, TextBox};
+pub use status::{Badge, Level};
+pub use table::{Align, Cell, Column, TableView};
+pub use text::{bar, sparkline, KeyBar};
+pub use theme::Theme;

@@ -1,0 +1,98 @@
+//! The interactive console: one owner of terminal input, a select loop over
+//! input, snapshot changes and the clock, and coalesced, synchronized frames.
+
+pub mod keymap;
+pub mod view;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use warroom_ui::Theme;
+
+use crate::model::Snapshot;
+use keymap::{lookup, DEFAULT_KEYMAP};
+use view::ViewState;
+
+/// Frames are at least this far apart; bursts of changes coalesce.
+const MIN_FRAME_GAP: Duration = Duration::from_millis(16);
+
+/// Why the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(&'static str),
+    InputClosed,
+}
+
+/// Run the console on the local terminal until quit, a signal, or loss of
+/// the terminal. The caller has initialised the terminal.
+pub async fn run(
+    terminal: &mut ratatui::DefaultTerminal,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    mut view: ViewState,
+    theme: Theme,
+) -> std::io::Result<Exit> {
+    let mut events = EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut snapshots_open = true;
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - MIN_FRAME_GAP;
+    loop {
+        let now_wall = Utc::now();
+        if dirty && last_frame.elapsed() >= MIN_FRAME_GAP {
+            let snap = snapshots.borrow().clone();
+            draw(terminal, &snap, &view, &theme)?;
+            last_frame = Instant::now();
+            dirty = false;
+        }
+        // Next whole second, so the clock and ages tick exactly once a second.
+        let ms_to_next_second = 1000 - now_wall.timestamp_subsec_millis().min(999) as u64;
+        let clock_tick = Instant::now() + Duration::from_millis(ms_to_next_second);
+        let frame_due = last_frame + MIN_FRAME_GAP;
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    if let Some(cmd) = lookup(DEFAULT_KEYMAP, &k) {
+                        let snap = snapshots.borrow().clone();
+                        dirty |= view.apply(cmd, &snap);
+                        if view.quit {
+                            return Ok(Exit::Quit);
+                        }
+                    }
+                }
+                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok(Exit::InputClosed),
+            },
+            changed = snapshots.changed(), if snapshots_open => {
+                if changed.is_err() {
+                    snapshots_open = false;
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(clock_tick) => dirty = true,
+            _ = tokio::time::sleep_until(frame_due), if dirty => {}
+            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
+            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
+        }
+    }
+}
+
+fn draw(terminal: &mut ratatui::DefaultTerminal, snap: &Snapshot, view: &ViewState, theme: &Theme) -> std::io::Result<()> {
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    let now = Utc::now();
+    terminal.draw(|f| {
+        let area = f.area();
+        crate::render::render(snap, view, DEFAULT_KEYMAP, now, theme, area, f.buffer_mut());
+    })?;
+    crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    terminal.backend_mut().flush()
+}

@@ -1,0 +1,197 @@
+//! The domain model: what the console knows about the fleet, independent of
+//! where it came from. Sources produce these types; panes read them.
+
+pub mod slo;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+pub use snapshot::{derive, CellHealth, Feed, FeedId, Fleet, Snapshot, FEEDS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionStatus {
+    Ok,
+    Degraded,
+    Down,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub name: String,
+    pub status: RegionStatus,
+    /// Share of global traffic, percent.
+    pub weight: f64,
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Critical,
+    Standard,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloSpec {
+    /// Objective in percent, e.g. 99.9.
+    pub objective: f64,
+    pub window_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub tier: Tier,
+    pub owners: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub slo: Option<SloSpec>,
+}
+
+/// Good and total events over one window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Counts {
+    pub good: f64,
+    pub total: f64,
+}
+
+/// Traffic of one service in one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traffic {
+    pub service: String,
+    pub region: String,
+    pub rps: f64,
+    pub error_ratio: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    /// Counts keyed by window name ("5m", "1h", "30d", ...).
+    pub counts: BTreeMap<String, Counts>,
+    /// Recent p99 values, oldest first, for sparklines.
+    pub p99_series: Vec<f64>,
+}
+
+/// The SLA the latency pane flags against.
+pub const SLA_P50_MS: f64 = 100.0;
+pub const SLA_P95_MS: f64 = 200.0;
+pub const SLA_P99_MS: f64 = 500.0;
+/// Error ratio at which a series counts as degraded (alert threshold 0.5%).
+pub const ERROR_ALERT_RATIO: f64 = 0.005;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryPhase {
+    Progressing,
+    Paused,
+    Degraded,
+    Aborted,
+    Healthy,
+    Unknown,
+}
+
+impl CanaryPhase {
+    pub fn parse(s: &str) -> CanaryPhase {
+        match s {
+            "Progressing" => CanaryPhase::Progressing,
+            "Paused" => CanaryPhase::Paused,
+            "Degraded" => CanaryPhase::Degraded,
+            "Aborted" => CanaryPhase::Aborted,
+            "Healthy" | "Promoted" => CanaryPhase::Healthy,
+            _ => CanaryPhase::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub passing: bool,
+    pub verdict: String,
+    pub canary_error_ratio: f64,
+    pub baseline_error_ratio: f64,
+    pub canary_p99_ms: f64,
+    pub baseline_p99_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: String,
+    pub service: String,
+    pub region: String,
+    pub phase: CanaryPhase,
+    pub message: String,
+    pub stable_revision: String,
+    pub canary_revision: Option<String>,
+    pub steps: Vec<f64>,
+    pub step_index: usize,
+    pub step_total: usize,
+    pub weight: f64,
+    pub since: Option<DateTime<Utc>>,
+    pub analysis: Option<Analysis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CircuitState {
+    Open,
+    HalfOpen,
+    ForcedOpen,
+    Closed,
+    Disabled,
+    Unknown,
+}
+
+impl CircuitState {
+    pub fn parse(s: &str) -> CircuitState {
+        match s {
+            "CLOSED" => CircuitState::Closed,
+            "OPEN" => CircuitState::Open,
+            "HALF_OPEN" => CircuitState::HalfOpen,
+            "FORCED_OPEN" => CircuitState::ForcedOpen,
+            "DISABLED" => CircuitState::Disabled,
+            _ => CircuitState::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Circuit {
+    pub from: String,
+    pub to: String,
+    pub region: String,
+    pub state: CircuitState,
+    pub failure_rate_pct: Option<f64>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag {
+    pub name: String,
+    pub environment: String,
+    pub enabled: bool,
+    pub rollout: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    Health,
+    Ready,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeStatus {
+    Up,
+    Down,
+    Unknown,
+}
+
+/// One health or readiness probe of one service in one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub service: String,
+    pub region: String,
+    pub kind: ProbeKind,
+    pub status: ProbeStatus,
+    pub http_status: Option<u16>,
+    pub latency_ms: f64,
+    /// Short explanation: failing components, error text.
+    pub detail: String,
+}

@@ -1,0 +1,372 @@
+//! The store's state (`Fleet`) and what it publishes (`Snapshot`): the raw
+//! feeds plus everything derived from them once, for every viewer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::slo::{self, AlertState, WINDOWS};
+use super::*;
+
+/// One kind of data and the source task that feeds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FeedId {
+    Regions,
+    Services,
+    Metrics,
+    Deployments,
+    Circuits,
+    Flags,
+    Probes,
+}
+
+pub const FEEDS: [FeedId; 7] = [
+    FeedId::Regions,
+    FeedId::Services,
+    FeedId::Metrics,
+    FeedId::Deployments,
+    FeedId::Circuits,
+    FeedId::Flags,
+    FeedId::Probes,
+];
+
+impl FeedId {
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedId::Regions => "regions",
+            FeedId::Services => "services",
+            FeedId::Metrics => "metrics",
+            FeedId::Deployments => "deploys",
+            FeedId::Circuits => "circuits",
+            FeedId::Flags => "flags",
+            FeedId::Probes => "probes",
+        }
+    }
+}
+
+/// Latest data of one feed with the time it was observed and the last error.
+#[derive(Debug, Clone)]
+pub struct Feed<T> {
+    pub data: Option<Arc<Vec<T>>>,
+    pub observed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub error_at: Option<DateTime<Utc>>,
+    /// Poll interval: data older than three intervals is stale.
+    pub interval: Duration,
+}
+
+impl<T> Default for Feed<T> {
+    fn default() -> Self {
+        Feed { data: None, observed_at: None, error: None, error_at: None, interval: Duration::from_secs(5) }
+    }
+}
+
+impl<T> Feed<T> {
+    pub fn items(&self) -> &[T] {
+        self.data.as_deref().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Seconds since the data was observed.
+    pub fn age(&self, now: DateTime<Utc>) -> Option<f64> {
+        self.observed_at.map(|t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
+    }
+
+    /// Stale after three missed intervals, or when nothing has arrived and an
+    /// error has.
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        match self.age(now) {
+            Some(age) => age > 3.0 * self.interval.as_secs_f64(),
+            None => self.error.is_some(),
+        }
+    }
+
+    pub fn set(&mut self, at: DateTime<Utc>, result: Result<Vec<T>, String>) {
+        match result {
+            Ok(v) => {
+                self.data = Some(Arc::new(v));
+                self.observed_at = Some(at);
+                self.error = None;
+                self.error_at = None;
+            }
+            Err(e) => {
+                self.error = Some(e);
+                self.error_at = Some(at);
+            }
+        }
+    }
+}
+
+/// Everything the store knows.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub regions: Feed<Region>,
+    pub services: Feed<Service>,
+    pub metrics: Feed<Traffic>,
+    pub deployments: Feed<Deployment>,
+    pub circuits: Feed<Circuit>,
+    pub flags: Feed<Flag>,
+    pub probes: Feed<Probe>,
+}
+
+impl Fleet {
+    /// Observed time, error and interval of a feed, without its data type.
+    pub fn feed_meta(&self, id: FeedId) -> (Option<DateTime<Utc>>, Option<&str>, Duration) {
+        macro_rules! meta {
+            ($f:expr) => {
+                ($f.observed_at, $f.error.as_deref(), $f.interval)
+            };
+        }
+        match id {
+            FeedId::Regions => meta!(self.regions),
+            FeedId::Services => meta!(self.services),
+            FeedId::Metrics => meta!(self.metrics),
+            FeedId::Deployments => meta!(self.deployments),
+            FeedId::Circuits => meta!(self.circuits),
+            FeedId::Flags => meta!(self.flags),
+            FeedId::Probes => meta!(self.probes),
+        }
+    }
+}
+
+/// Health of one service in one region, combined from probes and traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellHealth {
+    pub status: RegionStatus,
+    pub reason: String,
+}
+
+/// Budget and burn of one service's SLO, summed over regions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloStatus {
+    pub service: String,
+    pub objective: f64,
+    pub window_days: u32,
+    pub remaining: Option<f64>,
+    /// Burn rate per window in `slo::WINDOWS` order.
+    pub burns: Vec<(&'static str, Option<f64>)>,
+    pub state: AlertState,
+    pub hours_to_exhaustion: Option<f64>,
+}
+
+impl SloStatus {
+    pub fn burn(&self, window: &str) -> Option<f64> {
+        self.burns.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
+    }
+}
+
+/// What viewers render: immutable, shared behind an `Arc`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub fleet: Fleet,
+    /// Service × region health, keyed by (service, region).
+    pub cells: HashMap<(String, String), CellHealth>,
+    pub slos: Vec<SloStatus>,
+    /// Bumped on every publish, so viewers can tell snapshots apart.
+    pub version: u64,
+}
+
+impl Snapshot {
+    pub fn cell(&self, service: &str, region: &str) -> Option<&CellHealth> {
+        self.cells.get(&(service.to_string(), region.to_string()))
+    }
+
+    pub fn traffic(&self, service: &str, region: &str) -> Option<&Traffic> {
+        self.fleet.metrics.items().iter().find(|t| t.service == service && t.region == region)
+    }
+}
+
+/// Derive health cells and SLO status from the raw feeds.
+pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
+    let mut cells = HashMap::new();
+    let mut probes: HashMap<(&str, &str), Vec<&Probe>> = HashMap::new();
+    for p in fleet.probes.items() {
+        probes.entry((p.service.as_str(), p.region.as_str())).or_default().push(p);
+    }
+    for t in fleet.metrics.items() {
+        let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
+        cells.insert((t.service.clone(), t.region.clone()), cell_health(Some(t), &ps));
+    }
+    for ((s, r), ps) in probes {
+        cells.insert((s.to_string(), r.to_string()), cell_health(None, &ps));
+    }
+    let slos = fleet
+        .services
+        .items()
+        .iter()
+        .filter_map(|svc| {
+            let spec = svc.slo.as_ref()?;
+            Some(slo_status(&svc.name, spec, fleet.metrics.items()))
+        })
+        .collect();
+    Snapshot { fleet, cells, slos, version }
+}
+
+fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
+    let mut reasons = Vec::new();
+    let mut status = RegionStatus::Ok;
+    let mut worsen = |s: RegionStatus, why: String, status: &mut RegionStatus| {
+        let rank = |s: RegionStatus| match s {
+            RegionStatus::Ok => 0,
+            RegionStatus::Unknown => 1,
+            RegionStatus::Degraded => 2,
+            RegionStatus::Down => 3,
+        };
+        if rank(s) > rank(*status) {
+            *status = s;
+        }
+        reasons.push(why);
+    };
+    for p in probes {
+        let name = match p.kind {
+            ProbeKind::Health => "health",
+            ProbeKind::Ready => "ready",
+        };
+        match (p.kind, p.status) {
+            (ProbeKind::Health, ProbeStatus::Down) => worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status),
+            (ProbeKind::Ready, ProbeStatus::Down) => {
+                worsen(RegionStatus::Degraded, format!("{name} failing"), &mut status)
+            }
+            (_, ProbeStatus::Unknown) => worsen(RegionStatus::Unknown, format!("{name}: {}", p.detail), &mut status),
+            _ => {}
+        }
+    }
+    if let Some(t) = t {
+        if t.error_ratio >= 0.5 {
+            worsen(RegionStatus::Down, format!("errors {:.1}%", t.error_ratio * 100.0), &mut status);
+        } else if t.error_ratio >= ERROR_ALERT_RATIO {
+            worsen(RegionStatus::Degraded, format!("errors {:.2}%", t.error_ratio * 100.0), &mut status);
+        }
+        if t.p99_ms >= SLA_P99_MS || t.p95_ms >= SLA_P95_MS || t.p50_ms >= SLA_P50_MS {
+            worsen(RegionStatus::Degraded, format!("p99 {:.0} ms over SLA", t.p99_ms), &mut status);
+        }
+    } else if probes.is_empty() {
+        status = RegionStatus::Unknown;
+    }
+    CellHealth { status, reason: reasons.join(", ") }
+}
+
+fn slo_status(service: &str, spec: &SloSpec, traffic: &[Traffic]) -> SloStatus {
+    let sum = |w: &str| {
+        let mut c = Counts::default();
+        let mut any = false;
+        for t in traffic.iter().filter(|t| t.service == service) {
+            if let Some(x) = t.counts.get(w) {
+                c.good += x.good;
+                c.total += x.total;
+                any = true;
+            }
+        }
+        any.then_some(c)
+    };
+    let period_h = spec.window_days as f64 * 24.0;
+    let period_name = format!("{}d", spec.window_days);
+    let burns: Vec<(&'static str, Option<f64>)> =
+        WINDOWS.iter().map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective)))).collect();
+    let remaining = sum(&period_name).and_then(|c| slo::budget_remaining(c, spec.objective));
+    let lookup = |w: &str| burns.iter().find(|(n, _)| *n == w).and_then(|(_, b)| *b);
+    let state = slo::alert_state(lookup, period_h);
+    let hours = remaining.zip(lookup("1h")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    SloStatus {
+        service: service.to_string(),
+        objective: spec.objective,
+        window_days: spec.window_days,
+        remaining,
+        burns,
+        state,
+        hours_to_exhaustion: hours,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traffic(service: &str, region: &str, err: f64) -> Traffic {
+        let mut counts = BTreeMap::new();
+        for (w, secs) in WINDOWS {
+            let total = secs * 100.0;
+            counts.insert(w.to_string(), Counts { good: total * (1.0 - err), total });
+        }
+        Traffic {
+            service: service.into(),
+            region: region.into(),
+            rps: 100.0,
+            error_ratio: err,
+            p50_ms: 20.0,
+            p95_ms: 60.0,
+            p99_ms: 120.0,
+            counts,
+            p99_series: vec![],
+        }
+    }
+
+    fn svc(name: &str) -> Service {
+        Service {
+            name: name.into(),
+            tier: Tier::Critical,
+            owners: vec![],
+            depends_on: vec![],
+            slo: Some(SloSpec { objective: 99.9, window_days: 30 }),
+        }
+    }
+
+    #[test]
+    fn feed_staleness_and_errors() {
+        let t0 = Utc::now();
+        let mut f: Feed<Flag> = Feed { interval: Duration::from_secs(2), ..Feed::default() };
+        assert!(!f.is_stale(t0));
+        f.set(t0, Err("refused".into()));
+        assert!(f.is_stale(t0), "an error before any data is stale");
+        f.set(t0, Ok(vec![]));
+        assert!(f.error.is_none());
+        assert!(!f.is_stale(t0 + chrono::Duration::seconds(6)));
+        assert!(f.is_stale(t0 + chrono::Duration::milliseconds(6001)));
+        f.set(t0 + chrono::Duration::seconds(7), Err("boom".into()));
+        assert!(f.data.is_some(), "an error keeps the last data");
+        assert_eq!(f.error.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn derive_cells_and_slo() {
+        let now = Utc::now();
+        let mut fleet = Fleet::default();
+        fleet.services.set(now, Ok(vec![svc("a"), svc("b")]));
+        fleet.metrics.set(
+            now,
+            Ok(vec![traffic("a", "r1", 0.0001), traffic("a", "r2", 0.0001), traffic("b", "r1", 0.02)]),
+        );
+        let snap = derive(fleet, 1);
+        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Ok));
+        assert_eq!(snap.cell("b", "r1").map(|c| c.status), Some(RegionStatus::Degraded));
+        let a = &snap.slos[0];
+        assert!((a.remaining.unwrap_or(0.0) - 0.9).abs() < 1e-9);
+        assert_eq!(a.state, AlertState::Ok);
+        let b = &snap.slos[1];
+        assert_eq!(b.state, AlertState::Page, "20× burn on every window pages");
+        assert!(b.remaining.unwrap_or(0.0) < 0.0);
+        assert_eq!(b.hours_to_exhaustion, None, "no exhaustion time once overspent");
+    }
+
+    #[test]
+    fn down_probe_marks_cell_down() {
+        let now = Utc::now();
+        let mut fleet = Fleet::default();
+        fleet.metrics.set(now, Ok(vec![traffic("a", "r1", 0.0)]));
+        fleet.probes.set(
+            now,
+            Ok(vec![Probe {
+                service: "a".into(),
+                region: "r1".into(),
+                kind: ProbeKind::Health,
+                status: ProbeStatus::Down,
+                http_status: Some(503),
+                latency_ms: 3.0,
+                detail: "DOWN".into(),
+            }]),
+        );
+        let snap = derive(fleet, 1);
+        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Down));
+    }
+}

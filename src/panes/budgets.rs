@@ -1,0 +1,94 @@
+//! Error budgets: remaining share of the period's budget, current burn rate
+//! and the multiwindow alert state per service.
+
+use chrono::{DateTime, Utc};
+use warroom_ui::{bar, Align, Cell, Column, Level, Theme};
+
+use super::common::{feed_badge, fmt_hours};
+use super::PaneContent;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::slo::AlertState;
+use crate::model::snapshot::SloStatus;
+use crate::model::Snapshot;
+
+pub fn state_badge(s: AlertState) -> (Level, &'static str) {
+    match s {
+        AlertState::Page => (Level::Critical, "PAGE"),
+        AlertState::Ticket => (Level::Warn, "TICKET"),
+        AlertState::Ok => (Level::Ok, "OK"),
+        AlertState::NoData => (Level::Unknown, "NO DATA"),
+    }
+}
+
+/// Worst first: alert state, then least budget left.
+pub fn sorted(slos: &[SloStatus]) -> Vec<&SloStatus> {
+    let mut v: Vec<&SloStatus> = slos.iter().collect();
+    v.sort_by(|a, b| {
+        b.state.cmp(&a.state).then(a.remaining.unwrap_or(f64::INFINITY).total_cmp(&b.remaining.unwrap_or(f64::INFINITY)))
+    });
+    v
+}
+
+pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
+    let bar_w = if width >= 60 { 10 } else { 5 };
+    let columns = vec![
+        Column::new("service", 10, Align::Left, 0),
+        Column::new("SLO", 6, Align::Right, 3),
+        Column::new("budget left", bar_w as u16 + 7, Align::Left, 0),
+        Column::new("burn1h", 6, Align::Right, 1),
+        Column::new("state", 9, Align::Left, 0),
+        Column::new("exhaust", 7, Align::Right, 2),
+    ];
+    let stale = snap.fleet.metrics.is_stale(now);
+    let rows = sorted(&snap.slos)
+        .into_iter()
+        .map(|s| {
+            let (rem_text, rem_style) = match s.remaining {
+                None => ("no data".to_string(), theme.muted),
+                Some(r) => {
+                    let style = if r < 0.0 {
+                        theme.critical
+                    } else if r < 0.25 {
+                        theme.warn
+                    } else {
+                        theme.ok
+                    };
+                    (format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0), style)
+                }
+            };
+            let burn = s.burn("1h");
+            let burn_text = burn.map(|b| format!("{b:.1}×")).unwrap_or_else(|| "—".into());
+            let (level, word) = state_badge(s.state);
+            let exhaust = match (s.remaining, s.hours_to_exhaustion) {
+                (Some(r), _) if r <= 0.0 => "spent".to_string(),
+                (_, Some(h)) if h > s.window_days as f64 * 24.0 => format!(">{}d", s.window_days),
+                (_, Some(h)) => fmt_hours(h),
+                _ => "—".into(),
+            };
+            let mut row = vec![
+                Cell::new(s.service.clone(), theme.text),
+                Cell::new(format!("{}", s.objective), theme.muted),
+                Cell::new(rem_text, rem_style),
+                Cell::new(burn_text, if burn.unwrap_or(0.0) > 1.0 { theme.warn } else { theme.text }),
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(exhaust, theme.muted),
+            ];
+            if stale {
+                for c in &mut row {
+                    c.style = theme.stale;
+                }
+            }
+            row
+        })
+        .collect();
+    PaneContent {
+        title: "Error budgets (30d)".into(),
+        badge: Some(feed_badge(&snap.fleet.metrics, now, theme)),
+        error: snap.fleet.metrics.error.clone(),
+        columns,
+        rows,
+        selected: Some(view.row(PaneId::Budgets)),
+        selected_col: None,
+        empty: "waiting for SLOs and counts…",
+    }
+}

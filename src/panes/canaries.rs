@@ -1,0 +1,83 @@
+//! Canaries: step, weight, phase and analysis verdict per rollout.
+
+use chrono::{DateTime, Utc};
+use warroom_ui::{Align, Cell, Column, Level, Theme};
+
+use super::common::{feed_badge, short_region};
+use super::PaneContent;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::{CanaryPhase, Snapshot};
+
+pub fn phase_level(p: CanaryPhase) -> Level {
+    match p {
+        CanaryPhase::Progressing => Level::Info,
+        CanaryPhase::Paused => Level::Paused,
+        CanaryPhase::Degraded => Level::Critical,
+        CanaryPhase::Aborted => Level::Warn,
+        CanaryPhase::Healthy => Level::Ok,
+        CanaryPhase::Unknown => Level::Unknown,
+    }
+}
+
+pub fn phase_word(p: CanaryPhase) -> &'static str {
+    match p {
+        CanaryPhase::Progressing => "Progressing",
+        CanaryPhase::Paused => "Paused",
+        CanaryPhase::Degraded => "Degraded",
+        CanaryPhase::Aborted => "Aborted",
+        CanaryPhase::Healthy => "Healthy",
+        CanaryPhase::Unknown => "Unknown",
+    }
+}
+
+pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, _width: u16) -> PaneContent {
+    let f = &snap.fleet;
+    let columns = vec![
+        Column::new("rollout", 14, Align::Left, 0),
+        Column::new("step", 4, Align::Right, 2),
+        Column::new("wt", 4, Align::Right, 0),
+        Column::new("phase", 13, Align::Left, 0),
+        Column::new("analysis", 10, Align::Left, 1),
+        Column::new("rev", 7, Align::Left, 3),
+    ];
+    let rows = f
+        .deployments
+        .items()
+        .iter()
+        .map(|d| {
+            let level = phase_level(d.phase);
+            let step = if d.step_total == 0 {
+                "—".into()
+            } else {
+                format!("{}/{}", (d.step_index + 1).min(d.step_total), d.step_total)
+            };
+            let analysis = match &d.analysis {
+                None => Cell::new("—", theme.muted),
+                Some(a) if a.passing => Cell::new(format!("{} {}", Level::Ok.glyph(theme.ascii), a.verdict), theme.ok),
+                Some(a) => Cell::new(format!("{} {}", Level::Critical.glyph(theme.ascii), a.verdict), theme.critical),
+            };
+            let rev = match &d.canary_revision {
+                Some(c) if d.phase != CanaryPhase::Healthy => format!("{}→{c}", d.stable_revision),
+                _ => d.stable_revision.clone(),
+            };
+            vec![
+                Cell::new(format!("{}/{}", d.service, short_region(&d.region)), theme.text),
+                Cell::new(step, theme.muted),
+                Cell::new(format!("{:.0}%", d.weight), theme.text),
+                Cell::new(format!("{} {}", level.glyph(theme.ascii), phase_word(d.phase)), theme.level(level)),
+                analysis,
+                Cell::new(rev, theme.muted),
+            ]
+        })
+        .collect();
+    PaneContent {
+        title: "Canaries".into(),
+        badge: Some(feed_badge(&f.deployments, now, theme)),
+        error: f.deployments.error.clone(),
+        columns,
+        rows,
+        selected: Some(view.row(PaneId::Canaries)),
+        selected_col: None,
+        empty: "no rollouts in flight",
+    }
+}

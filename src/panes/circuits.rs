@@ -1,0 +1,71 @@
+//! Circuit breakers per dependency edge and region; open ones first.
+
+use chrono::{DateTime, Utc};
+use warroom_ui::{Align, Cell, Column, Level, Theme};
+
+use super::common::{feed_badge, fmt_age, short_region};
+use super::PaneContent;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::{Circuit, CircuitState, Snapshot};
+
+pub fn state_level(s: CircuitState) -> (Level, &'static str) {
+    match s {
+        CircuitState::Open => (Level::Critical, "OPEN"),
+        CircuitState::ForcedOpen => (Level::Critical, "FORCED_OPEN"),
+        CircuitState::HalfOpen => (Level::Warn, "HALF_OPEN"),
+        CircuitState::Closed => (Level::Ok, "CLOSED"),
+        CircuitState::Disabled => (Level::Paused, "DISABLED"),
+        CircuitState::Unknown => (Level::Unknown, "UNKNOWN"),
+    }
+}
+
+/// Circuits in display order: most severe first, then by edge and region.
+pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
+    let mut v: Vec<&Circuit> = circuits.iter().collect();
+    v.sort_by(|a, b| (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region)));
+    v
+}
+
+pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, _width: u16) -> PaneContent {
+    let f = &snap.fleet;
+    let columns = vec![
+        Column::new("edge", 16, Align::Left, 0),
+        Column::new("region", 6, Align::Left, 0),
+        Column::new("state", 11, Align::Left, 0),
+        Column::new("fail%", 6, Align::Right, 2),
+        Column::new("since", 6, Align::Right, 1),
+    ];
+    let list = sorted(f.circuits.items());
+    let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
+    let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
+    let rows = list
+        .iter()
+        .map(|c| {
+            let (level, word) = state_level(c.state);
+            let since = c.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
+            let fail = c.failure_rate_pct.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into());
+            vec![
+                Cell::new(format!("{}→{}", c.from, c.to), theme.text),
+                Cell::new(short_region(&c.region), theme.muted),
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(fail, theme.muted),
+                Cell::new(since, theme.muted),
+            ]
+        })
+        .collect();
+    let title = if list.is_empty() {
+        "Circuits".to_string()
+    } else {
+        format!("Circuits · {open} open · {half} half-open · {} closed", list.len() - open - half)
+    };
+    PaneContent {
+        title,
+        badge: Some(feed_badge(&f.circuits, now, theme)),
+        error: f.circuits.error.clone(),
+        columns,
+        rows,
+        selected: Some(view.row(PaneId::Circuits)),
+        selected_col: None,
+        empty: "no circuit breakers reported",
+    }
+}

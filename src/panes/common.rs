@@ -1,0 +1,112 @@
+//! Helpers shared by panes: ages, badges, number formats, status mapping.
+
+use chrono::{DateTime, Utc};
+use ratatui::style::Style;
+use warroom_ui::{Level, Theme};
+
+use crate::model::{Feed, RegionStatus};
+
+/// "4s", "3m", "2h05m", "3d".
+pub fn fmt_age(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Hours as "50h", "5d", "35m".
+pub fn fmt_hours(h: f64) -> String {
+    if !h.is_finite() {
+        return "—".into();
+    }
+    if h < 1.0 {
+        format!("{}m", (h * 60.0).round() as u64)
+    } else if h < 72.0 {
+        format!("{}h", h.round() as u64)
+    } else {
+        format!("{}d", (h / 24.0).round() as u64)
+    }
+}
+
+/// Milliseconds with sensible precision.
+pub fn fmt_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        "—".into()
+    } else if ms < 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
+pub fn fmt_rps(rps: f64) -> String {
+    if rps >= 10_000.0 {
+        format!("{:.0}k", rps / 1000.0)
+    } else if rps >= 1000.0 {
+        format!("{:.1}k", rps / 1000.0)
+    } else {
+        format!("{rps:.0}")
+    }
+}
+
+pub fn region_level(s: RegionStatus) -> Level {
+    match s {
+        RegionStatus::Ok => Level::Ok,
+        RegionStatus::Degraded => Level::Warn,
+        RegionStatus::Down => Level::Critical,
+        RegionStatus::Unknown => Level::Unknown,
+    }
+}
+
+/// Short region code: "us-east-1" → "use1", "ap-southeast-1" → "apse1".
+pub fn short_region(name: &str) -> String {
+    let parts: Vec<&str> = name.split('-').collect();
+    if parts.len() < 3 {
+        return name.chars().take(6).collect();
+    }
+    let mid: String = parts[1]
+        .replace("north", "n")
+        .replace("south", "s")
+        .replace("east", "e")
+        .replace("west", "w")
+        .replace("central", "c");
+    format!("{}{}{}", parts[0], mid, parts[2])
+}
+
+/// Badge for a pane's top border: age, or STALE with age, or the error.
+pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (String, Style) {
+    let age = feed.age(now);
+    let g = |l: Level| l.glyph(theme.ascii);
+    match (&feed.error, feed.is_stale(now), age) {
+        (Some(_), true, Some(a)) => (format!("{} STALE {} · {} ERROR", g(Level::Stale), fmt_age(a), g(Level::Critical)), theme.critical),
+        (Some(_), _, None) => (format!("{} ERROR · no data", g(Level::Critical)), theme.critical),
+        (Some(_), false, Some(a)) => (format!("{} ERROR · {}", g(Level::Critical), fmt_age(a)), theme.critical),
+        (None, true, Some(a)) => (format!("{} STALE {}", g(Level::Stale), fmt_age(a)), theme.stale),
+        (None, _, Some(a)) => (fmt_age(a), theme.muted),
+        (None, _, None) => ("waiting…".into(), theme.muted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_age(4.4), "4s");
+        assert_eq!(fmt_age(125.0), "2m");
+        assert_eq!(fmt_age(3600.0 * 2.0 + 300.0), "2h05m");
+        assert_eq!(fmt_hours(50.2), "50h");
+        assert_eq!(fmt_hours(0.5), "30m");
+        assert_eq!(fmt_hours(120.0), "5d");
+        assert_eq!(fmt_ms(4.25), "4.2");
+        assert_eq!(fmt_ms(f64::NAN), "—");
+        assert_eq!(short_region("us-east-1"), "use1");
+        assert_eq!(short_region("ap-southeast-1"), "apse1");
+        assert_eq!(short_region("eu-central-1"), "euc1");
+        assert_eq!(fmt_rps(12_345.0), "12k");
+    }
+}

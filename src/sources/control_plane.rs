@@ -1,0 +1,390 @@
+//! The control-plane HTTP API (docs/control-plane-api.md): regions,
+//! services, metrics, deployments, circuits and flags. The wire types here
+//! are the console's own reading of the contract; the simulator has its own.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{get_limited, Payload};
+use crate::model::{self, slo::WINDOWS, FeedId};
+
+/// Largest response the console accepts from the control plane.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A client for one control plane.
+#[derive(Clone)]
+pub struct ControlPlane {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl ControlPlane {
+    pub fn new(base: &str, client: reqwest::Client) -> ControlPlane {
+        ControlPlane { base: base.trim_end_matches('/').to_string(), client }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn path(feed: FeedId) -> String {
+        match feed {
+            FeedId::Regions => "/v1/regions".into(),
+            FeedId::Services => "/v1/services".into(),
+            FeedId::Metrics => {
+                let w: Vec<&str> = WINDOWS.iter().map(|(n, _)| *n).collect();
+                format!("/v1/metrics?windows={}&points=30&step=60s", w.join(","))
+            }
+            FeedId::Deployments => "/v1/deployments".into(),
+            FeedId::Circuits => "/v1/circuits".into(),
+            FeedId::Flags => "/v1/flags".into(),
+            FeedId::Probes => String::new(),
+        }
+    }
+
+    /// Fetch and decode one feed.
+    pub async fn fetch(&self, feed: FeedId) -> Result<Payload, String> {
+        let url = format!("{}{}", self.base, Self::path(feed));
+        let (_, body) = get_limited(&self.client, &url, MAX_RESPONSE_BYTES).await.map_err(|e| e.to_string())?;
+        decode(feed, &body)
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad response: {e}"))
+}
+
+fn time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+/// Decode a control-plane response body for `feed`.
+pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
+    Ok(match feed {
+        FeedId::Regions => Payload::Regions(parse::<RegionsWire>(body)?.regions.into_iter().map(Into::into).collect()),
+        FeedId::Services => {
+            Payload::Services(parse::<ServicesWire>(body)?.services.into_iter().map(Into::into).collect())
+        }
+        FeedId::Metrics => Payload::Metrics(parse::<MetricsWire>(body)?.metrics.into_iter().map(Into::into).collect()),
+        FeedId::Deployments => {
+            Payload::Deployments(parse::<DeploymentsWire>(body)?.deployments.into_iter().map(Into::into).collect())
+        }
+        FeedId::Circuits => {
+            Payload::Circuits(parse::<CircuitsWire>(body)?.circuits.into_iter().map(Into::into).collect())
+        }
+        FeedId::Flags => Payload::Flags(parse::<FlagsWire>(body)?.flags.into_iter().map(Into::into).collect()),
+        FeedId::Probes => return Err("probes are not served by the control plane".into()),
+    })
+}
+
+#[derive(Deserialize)]
+struct RegionsWire {
+    regions: Vec<RegionWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegionWire {
+    name: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    traffic_weight: f64,
+    #[serde(default)]
+    zones: Vec<String>,
+}
+
+impl From<RegionWire> for model::Region {
+    fn from(w: RegionWire) -> Self {
+        let status = match w.status.as_str() {
+            "ok" => model::RegionStatus::Ok,
+            "degraded" => model::RegionStatus::Degraded,
+            "down" => model::RegionStatus::Down,
+            _ => model::RegionStatus::Unknown,
+        };
+        model::Region { name: w.name, status, weight: w.traffic_weight, zones: w.zones }
+    }
+}
+
+#[derive(Deserialize)]
+struct ServicesWire {
+    services: Vec<ServiceWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceWire {
+    name: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    owners: Vec<String>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    #[serde(default)]
+    slo: Option<SloWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SloWire {
+    objective: f64,
+    #[serde(default = "thirty")]
+    window_days: u32,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+impl From<ServiceWire> for model::Service {
+    fn from(w: ServiceWire) -> Self {
+        model::Service {
+            name: w.name,
+            tier: if w.tier == "critical" { model::Tier::Critical } else { model::Tier::Standard },
+            owners: w.owners,
+            depends_on: w.depends_on,
+            slo: w
+                .slo
+                .filter(|s| s.objective > 0.0 && s.objective < 100.0 && s.window_days > 0)
+                .map(|s| model::SloSpec { objective: s.objective, window_days: s.window_days }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MetricsWire {
+    metrics: Vec<TrafficWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrafficWire {
+    service: String,
+    region: String,
+    #[serde(default)]
+    rps: f64,
+    #[serde(default)]
+    error_ratio: f64,
+    #[serde(default)]
+    p50_ms: f64,
+    #[serde(default)]
+    p95_ms: f64,
+    #[serde(default)]
+    p99_ms: f64,
+    #[serde(default)]
+    counts: BTreeMap<String, CountsWire>,
+    #[serde(default)]
+    series: Option<SeriesWire>,
+}
+
+#[derive(Deserialize)]
+struct CountsWire {
+    good: f64,
+    total: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeriesWire {
+    #[serde(default)]
+    p99_ms: Vec<f64>,
+}
+
+/// Replace NaN/∞ and negatives from a confused backend with 0.
+fn sane(x: f64) -> f64 {
+    if x.is_finite() && x >= 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
+impl From<TrafficWire> for model::Traffic {
+    fn from(w: TrafficWire) -> Self {
+        model::Traffic {
+            service: w.service,
+            region: w.region,
+            rps: sane(w.rps),
+            error_ratio: sane(w.error_ratio).min(1.0),
+            p50_ms: sane(w.p50_ms),
+            p95_ms: sane(w.p95_ms),
+            p99_ms: sane(w.p99_ms),
+            counts: w
+                .counts
+                .into_iter()
+                .map(|(k, c)| {
+                    let total = sane(c.total);
+                    (k, model::Counts { good: sane(c.good).min(total), total })
+                })
+                .collect(),
+            p99_series: w.series.map(|s| s.p99_ms).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DeploymentsWire {
+    deployments: Vec<DeploymentWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentWire {
+    id: String,
+    service: String,
+    region: String,
+    phase: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    revision: RevisionWire,
+    #[serde(default)]
+    steps: Vec<f64>,
+    #[serde(default)]
+    step: StepWire,
+    #[serde(default)]
+    weight: f64,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    analysis: Option<AnalysisWire>,
+}
+
+#[derive(Deserialize, Default)]
+struct RevisionWire {
+    #[serde(default)]
+    stable: String,
+    #[serde(default)]
+    canary: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct StepWire {
+    #[serde(default)]
+    index: usize,
+    #[serde(default)]
+    total: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalysisWire {
+    verdict: String,
+    #[serde(default)]
+    canary_error_ratio: f64,
+    #[serde(default)]
+    baseline_error_ratio: f64,
+    #[serde(default)]
+    canary_p99_ms: f64,
+    #[serde(default)]
+    baseline_p99_ms: f64,
+}
+
+impl From<DeploymentWire> for model::Deployment {
+    fn from(w: DeploymentWire) -> Self {
+        model::Deployment {
+            id: w.id,
+            service: w.service,
+            region: w.region,
+            phase: model::CanaryPhase::parse(&w.phase),
+            message: w.message,
+            stable_revision: w.revision.stable,
+            canary_revision: w.revision.canary,
+            steps: w.steps,
+            step_index: w.step.index,
+            step_total: w.step.total,
+            weight: sane(w.weight).min(100.0),
+            since: time(w.since.as_deref()),
+            analysis: w.analysis.map(|a| model::Analysis {
+                passing: a.verdict == "Passing",
+                verdict: a.verdict,
+                canary_error_ratio: sane(a.canary_error_ratio),
+                baseline_error_ratio: sane(a.baseline_error_ratio),
+                canary_p99_ms: sane(a.canary_p99_ms),
+                baseline_p99_ms: sane(a.baseline_p99_ms),
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CircuitsWire {
+    circuits: Vec<CircuitWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CircuitWire {
+    from: String,
+    to: String,
+    region: String,
+    state: String,
+    #[serde(default)]
+    failure_rate_pct: Option<f64>,
+    #[serde(default)]
+    since: Option<String>,
+}
+
+impl From<CircuitWire> for model::Circuit {
+    fn from(w: CircuitWire) -> Self {
+        model::Circuit {
+            from: w.from,
+            to: w.to,
+            region: w.region,
+            state: model::CircuitState::parse(&w.state),
+            failure_rate_pct: w.failure_rate_pct.filter(|x| x.is_finite() && *x >= 0.0),
+            since: time(w.since.as_deref()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FlagsWire {
+    flags: Vec<FlagWire>,
+}
+
+#[derive(Deserialize)]
+struct FlagWire {
+    name: String,
+    environment: String,
+    enabled: bool,
+    #[serde(default)]
+    rollout: String,
+}
+
+impl From<FlagWire> for model::Flag {
+    fn from(w: FlagWire) -> Self {
+        model::Flag { name: w.name, environment: w.environment, enabled: w.enabled, rollout: w.rollout }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for feed in [FeedId::Regions, FeedId::Metrics, FeedId::Deployments, FeedId::Circuits, FeedId::Flags] {
+            for body in [&b""[..], b"{", b"null", b"{\"regions\": [ \x01garbage", b"[]", b"{\"metrics\":7}"] {
+                let r = decode(feed, body);
+                assert!(r.is_err(), "{feed:?} accepted {body:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn metrics_are_sanitised() {
+        let body = br#"{"metrics":[{"service":"a","region":"r","rps":-3,"errorRatio":7,"p99Ms":12,
+            "counts":{"1h":{"good":200,"total":100}}}]}"#;
+        let Ok(Payload::Metrics(m)) = decode(FeedId::Metrics, body) else {
+            panic!("decode failed");
+        };
+        assert_eq!(m[0].rps, 0.0);
+        assert_eq!(m[0].error_ratio, 1.0);
+        assert_eq!(m[0].counts["1h"], model::Counts { good: 100.0, total: 100.0 });
+    }
+}

@@ -1,0 +1,80 @@
+//! HTTP GET with a response-size limit and error messages fit for a pane.
+
+use std::fmt;
+
+/// Why a fetch failed, phrased for an on-call engineer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    Connect(String),
+    Timeout,
+    Status(u16, String),
+    TooLarge(usize),
+    Decode(String),
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::Connect(e) => write!(f, "unreachable: {e}"),
+            HttpError::Timeout => write!(f, "timed out"),
+            HttpError::Status(code, body) if body.is_empty() => write!(f, "HTTP {code}"),
+            HttpError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
+            HttpError::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
+            HttpError::Decode(e) => write!(f, "bad response: {e}"),
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        // The innermost cause is the useful part ("Connection refused").
+        let mut src: &dyn std::error::Error = e;
+        while let Some(next) = src.source() {
+            src = next;
+        }
+        return src.to_string();
+    }
+    e.to_string()
+}
+
+/// GET `url` and return (status, body), reading at most `limit` bytes.
+/// Non-2xx answers become `HttpError::Status` with the start of the body.
+pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
+    let (status, body) = get_any(client, url, limit).await?;
+    if !(200..300).contains(&status) {
+        let text = String::from_utf8_lossy(&body);
+        let text: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
+        return Err(HttpError::Status(status, text));
+    }
+    Ok((status, body))
+}
+
+/// GET `url` and return (status, body) whatever the status.
+pub async fn get_any(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
+    let mut resp = client.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            HttpError::Timeout
+        } else {
+            HttpError::Connect(describe(&e))
+        }
+    })?;
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n as usize > limit) {
+        return Err(HttpError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(HttpError::TooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Err(HttpError::Timeout),
+            Err(e) => return Err(HttpError::Connect(describe(&e))),
+        }
+    }
+    Ok((status, body))
+}

@@ -1,0 +1,33 @@
+//! Sources: tasks that poll backends and send typed updates to the store.
+//! They never touch the UI.
+
+pub mod control_plane;
+pub mod health;
+mod http;
+mod runner;
+
+use chrono::{DateTime, Utc};
+
+pub use http::{get_limited, HttpError};
+pub use runner::{run_poll, Clock, PollSpec};
+
+use crate::model::{Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
+
+/// New data (or an error) for one feed.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Regions(Vec<Region>),
+    Services(Vec<Service>),
+    Metrics(Vec<Traffic>),
+    Deployments(Vec<Deployment>),
+    Circuits(Vec<Circuit>),
+    Flags(Vec<Flag>),
+    Probes(Vec<Probe>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub feed: FeedId,
+    pub at: DateTime<Utc>,
+    pub result: Result<Payload, String>,
+}

@@ -1,0 +1,97 @@
+//! The poll loop every source shares: interval, timeout, exponential
+//! backoff with jitter on failure, and one update per attempt.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::{Payload, Update};
+use crate::model::FeedId;
+
+/// Where time comes from: the wall clock live, a fixed instant in snapshots.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PollSpec {
+    pub feed: FeedId,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Longest wait between attempts while failing.
+    pub max_backoff: Duration,
+}
+
+/// Delay before the next attempt after `failures` consecutive failures,
+/// with ±20% jitter from `jitter` (a number in [0, 1)).
+pub fn next_delay(spec: &PollSpec, failures: u32, jitter: f64) -> Duration {
+    let base = if failures == 0 {
+        spec.interval
+    } else {
+        let exp = 2f64.powi(failures.min(16) as i32 - 1);
+        spec.interval.mul_f64(exp).min(spec.max_backoff.max(spec.interval))
+    };
+    base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+}
+
+/// A cheap per-task pseudo-random sequence for jitter (no shared state).
+fn xorshift(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Poll `fetch` forever, sending one update per attempt, until the store's
+/// receiver is gone.
+pub async fn run_poll<F, Fut>(spec: PollSpec, clock: Clock, tx: mpsc::Sender<Update>, fetch: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Payload, String>>,
+{
+    let mut failures = 0u32;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (spec.feed as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1);
+    seed ^= clock().timestamp_subsec_nanos() as u64;
+    loop {
+        let result = match tokio::time::timeout(spec.timeout, fetch()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("timed out after {:.1}s", spec.timeout.as_secs_f64())),
+        };
+        failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
+        if tx.send(Update { feed: spec.feed, at: clock(), result }).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(next_delay(&spec, failures, xorshift(&mut seed))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps_with_jitter() {
+        let spec = PollSpec {
+            feed: FeedId::Metrics,
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        };
+        assert_eq!(next_delay(&spec, 0, 0.5), Duration::from_secs(2));
+        assert_eq!(next_delay(&spec, 1, 0.5), Duration::from_secs(2));
+        assert_eq!(next_delay(&spec, 3, 0.5), Duration::from_secs(8));
+        assert_eq!(next_delay(&spec, 40, 0.5), Duration::from_secs(30));
+        assert!(next_delay(&spec, 0, 0.0) >= Duration::from_millis(1600));
+        assert!(next_delay(&spec, 0, 0.999) <= Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn jitter_sequence_is_in_range() {
+        let mut s = 42u64;
+        for _ in 0..1000 {
+            let x = xorshift(&mut s);
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The store: the one owner of the fleet model. It applies updates, derives
+//! what is expensive once, and publishes an immutable snapshot to every
+//! viewer through a watch channel.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::dataplane::Intervals;
+use crate::model::{derive, FeedId, Fleet, Snapshot};
+use crate::sources::{Payload, Update};
+
+pub struct Store {
+    fleet: Fleet,
+    version: u64,
+}
+
+impl Store {
+    pub fn new(intervals: &Intervals) -> Store {
+        let mut fleet = Fleet::default();
+        fleet.regions.interval = intervals.get(FeedId::Regions);
+        fleet.services.interval = intervals.get(FeedId::Services);
+        fleet.metrics.interval = intervals.get(FeedId::Metrics);
+        fleet.deployments.interval = intervals.get(FeedId::Deployments);
+        fleet.circuits.interval = intervals.get(FeedId::Circuits);
+        fleet.flags.interval = intervals.get(FeedId::Flags);
+        fleet.probes.interval = intervals.get(FeedId::Probes);
+        Store { fleet, version: 0 }
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// Apply one update to the model.
+    pub fn apply(&mut self, u: Update) {
+        let f = &mut self.fleet;
+        let at = u.at;
+        match (u.feed, u.result) {
+            (_, Ok(Payload::Regions(v))) => f.regions.set(at, Ok(v)),
+            (_, Ok(Payload::Services(v))) => f.services.set(at, Ok(v)),
+            (_, Ok(Payload::Metrics(v))) => f.metrics.set(at, Ok(v)),
+            (_, Ok(Payload::Deployments(v))) => f.deployments.set(at, Ok(v)),
+            (_, Ok(Payload::Circuits(v))) => f.circuits.set(at, Ok(v)),
+            (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
+            (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
+            (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
+            (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
+            (FeedId::Metrics, Err(e)) => f.metrics.set(at, Err(e)),
+            (FeedId::Deployments, Err(e)) => f.deployments.set(at, Err(e)),
+            (FeedId::Circuits, Err(e)) => f.circuits.set(at, Err(e)),
+            (FeedId::Flags, Err(e)) => f.flags.set(at, Err(e)),
+            (FeedId::Probes, Err(e)) => f.probes.set(at, Err(e)),
+        }
+    }
+
+    /// Derive and return a new snapshot of the current model.
+    pub fn snapshot(&mut self) -> Arc<Snapshot> {
+        self.version += 1;
+        Arc::new(derive(self.fleet.clone(), self.version))
+    }
+}
+
+/// Run the store until every sender is gone: apply all queued updates, then
+/// publish one snapshot (bursts of updates cost one derive).
+pub async fn run_store(mut store: Store, mut rx: mpsc::Receiver<Update>, tx: watch::Sender<Arc<Snapshot>>) {
+    while let Some(u) = rx.recv().await {
+        store.apply(u);
+        while let Ok(more) = rx.try_recv() {
+            store.apply(more);
+        }
+        if tx.send(store.snapshot()).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Flag;
+    use chrono::Utc;
+
+    fn flag(on: bool) -> Payload {
+        Payload::Flags(vec![Flag { name: "f".into(), environment: "prod".into(), enabled: on, rollout: String::new() }])
+    }
+
+    #[test]
+    fn apply_sets_data_and_errors_per_feed() {
+        let mut s = Store::new(&Intervals::default());
+        let now = Utc::now();
+        s.apply(Update { feed: FeedId::Flags, at: now, result: Ok(flag(true)) });
+        s.apply(Update { feed: FeedId::Metrics, at: now, result: Err("HTTP 503".into()) });
+        let snap = s.snapshot();
+        assert_eq!(snap.fleet.flags.items().len(), 1);
+        assert_eq!(snap.fleet.metrics.error.as_deref(), Some("HTTP 503"));
+        assert!(snap.fleet.flags.error.is_none());
+        assert_eq!(snap.version, 1);
+        assert_eq!(s.snapshot().version, 2);
+    }
+
+    #[tokio::test]
+    async fn run_store_publishes_after_updates() {
+        let (tx, rx) = mpsc::channel(8);
+        let (wtx, mut wrx) = watch::channel(Arc::new(Snapshot::default()));
+        let task = tokio::spawn(run_store(Store::new(&Intervals::default()), rx, wtx));
+        let sent = tx.send(Update { feed: FeedId::Flags, at: Utc::now(), result: Ok(flag(false)) }).await;
+        assert!(sent.is_ok());
+        assert!(wrx.changed().await.is_ok());
+        assert_eq!(wrx.borrow().fleet.flags.items().len(), 1);
+        drop(tx);
+        assert!(task.await.is_ok());
+    }
+}

@@ -1,0 +1,209 @@
+//! A fast table drawn straight into the buffer: columns drop by priority
+//! when space is short, rows scroll to keep the selection visible, and an
+//! overflow line says how many rows are hidden.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Span;
+
+use crate::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub header: String,
+    /// Width in cells; the first column also takes any spare width.
+    pub width: u16,
+    pub align: Align,
+    /// 0 is always shown; higher numbers are dropped first when narrow.
+    pub priority: u8,
+    /// Takes the spare width (default: the first column).
+    pub flex: bool,
+}
+
+impl Column {
+    pub fn new(header: impl Into<String>, width: u16, align: Align, priority: u8) -> Column {
+        Column { header: header.into(), width, align, priority, flex: false }
+    }
+
+    /// Make this column take the spare width instead of the first one.
+    pub fn flex(mut self) -> Column {
+        self.flex = true;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    pub text: String,
+    pub style: Style,
+}
+
+impl Cell {
+    pub fn new(text: impl Into<String>, style: Style) -> Cell {
+        Cell { text: text.into(), style }
+    }
+}
+
+pub struct TableView<'a> {
+    pub columns: &'a [Column],
+    pub rows: &'a [Vec<Cell>],
+    /// Highlighted row.
+    pub selected: Option<usize>,
+    /// With a selected row, highlight only this column's cell.
+    pub selected_col: Option<usize>,
+    pub theme: &'a Theme,
+}
+
+impl TableView<'_> {
+    /// Which columns fit in `width`, and the width each one gets.
+    pub fn layout(&self, width: u16) -> Vec<(usize, u16)> {
+        let mut keep: Vec<usize> = (0..self.columns.len()).collect();
+        let total = |keep: &[usize]| -> u32 {
+            keep.iter().map(|&i| self.columns[i].width as u32 + 1).sum::<u32>().saturating_sub(1)
+        };
+        while total(&keep) > width as u32 && keep.len() > 1 {
+            let Some(pos) = keep
+                .iter()
+                .enumerate()
+                .filter(|(_, &i)| self.columns[i].priority > 0)
+                .max_by_key(|(pos, &i)| (self.columns[i].priority, *pos))
+                .map(|(pos, _)| pos)
+            else {
+                break;
+            };
+            keep.remove(pos);
+        }
+        let spare = (width as u32).saturating_sub(total(&keep)) as u16;
+        let flex_at = keep.iter().position(|&i| self.columns[i].flex).unwrap_or(0);
+        keep.iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let w = self.columns[i].width + if k == flex_at { spare } else { 0 };
+                (i, w)
+            })
+            .collect()
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let t = self.theme;
+        let cols = self.layout(area.width);
+        let right = area.x + area.width;
+        let draw_row = |buf: &mut Buffer, y: u16, cells: &dyn Fn(usize) -> (String, Style), row_sel: bool| {
+            let mut x = area.x;
+            for &(i, w) in &cols {
+                if x >= right {
+                    break;
+                }
+                let w = w.min(right - x);
+                let (text, mut style) = cells(i);
+                let sel_here = row_sel && self.selected_col.is_none_or(|c| c == i);
+                if sel_here {
+                    style = style.patch(t.selection);
+                    buf.set_style(Rect::new(x, y, w, 1), t.selection);
+                }
+                let tw = Span::raw(text.as_str()).width() as u16;
+                let tx = match self.columns[i].align {
+                    Align::Right if tw < w => x + (w - tw),
+                    _ => x,
+                };
+                buf.set_stringn(tx, y, &text, (x + w - tx) as usize, style);
+                x = x.saturating_add(w + 1);
+            }
+        };
+        draw_row(buf, area.y, &|i| (self.columns[i].header.clone(), t.header), false);
+        let body = area.height - 1;
+        if body == 0 {
+            return;
+        }
+        let n = self.rows.len();
+        let (visible, overflow) = if n as u16 > body { (body.saturating_sub(1) as usize, true) } else { (n, false) };
+        let sel = self.selected.map(|s| s.min(n.saturating_sub(1)));
+        let offset = match sel {
+            Some(s) if visible > 0 && s >= visible => s + 1 - visible,
+            _ => 0,
+        };
+        for (k, row) in self.rows.iter().skip(offset).take(visible).enumerate() {
+            let y = area.y + 1 + k as u16;
+            let is_sel = sel == Some(offset + k);
+            draw_row(
+                buf,
+                y,
+                &|i| row.get(i).map(|c| (c.text.clone(), c.style)).unwrap_or_default(),
+                is_sel,
+            );
+        }
+        if overflow {
+            let hidden = n - visible;
+            let msg = if offset > 0 {
+                format!("… {hidden} more (rows {}–{} of {n})", offset + 1, offset + visible)
+            } else {
+                format!("… {hidden} more")
+            };
+            buf.set_stringn(area.x, area.y + area.height - 1, msg, area.width as usize, t.muted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Vec<Column> {
+        vec![
+            Column::new("name", 8, Align::Left, 0),
+            Column::new("a", 5, Align::Right, 1),
+            Column::new("b", 5, Align::Right, 2),
+        ]
+    }
+
+    fn text(buf: &Buffer, y: u16) -> String {
+        (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()
+    }
+
+    #[test]
+    fn drops_highest_priority_first_and_expands_first_column() {
+        let c = cols();
+        let t = Theme::default();
+        let tv = TableView { columns: &c, rows: &[], selected: None, selected_col: None, theme: &t };
+        assert_eq!(tv.layout(20), vec![(0, 8), (1, 5), (2, 5)]);
+        assert_eq!(tv.layout(15), vec![(0, 9), (1, 5)]);
+        assert_eq!(tv.layout(3), vec![(0, 8)]);
+        assert_eq!(tv.layout(30)[0], (0, 18));
+    }
+
+    #[test]
+    fn overflow_line_and_scroll_to_selection() {
+        let c = cols();
+        let t = Theme::default();
+        let rows: Vec<Vec<Cell>> =
+            (0..10).map(|i| vec![Cell::new(format!("r{i}"), Style::default()), Cell::default(), Cell::default()]).collect();
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 5));
+        TableView { columns: &c, rows: &rows, selected: Some(7), selected_col: None, theme: &t }.render(buf.area, &mut buf);
+        assert!(text(&buf, 3).starts_with("r7"), "{}", text(&buf, 3));
+        assert!(text(&buf, 4).contains("7 more"));
+    }
+
+    #[test]
+    fn any_size_is_safe() {
+        let c = cols();
+        let t = Theme::default();
+        let rows: Vec<Vec<Cell>> = (0..3).map(|_| vec![Cell::new("ééééééééééé", Style::default())]).collect();
+        for w in 0..25 {
+            for h in 0..6 {
+                let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                TableView { columns: &c, rows: &rows, selected: Some(9), selected_col: Some(1), theme: &t }
+                    .render(buf.area, &mut buf);
+            }
+        }
+    }
+}

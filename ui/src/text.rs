@@ -1,0 +1,88 @@
+//! Small text helpers: sparklines, bars and the key-hint bar.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::Theme;
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const SPARK_ASCII: [char; 4] = ['_', '.', '-', '^'];
+
+/// The last `width` values as a one-line sparkline scaled between the
+/// series' minimum and maximum (or `ceiling` if given and larger).
+/// Non-finite values are drawn as a space.
+pub fn sparkline(values: &[f64], width: usize, ceiling: Option<f64>, ascii: bool) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let finite = tail.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min);
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max).max(ceiling.unwrap_or(f64::NEG_INFINITY));
+    let glyphs: &[char] = if ascii { &SPARK_ASCII } else { &SPARK };
+    let top = glyphs.len() - 1;
+    tail.iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                ' '
+            } else if hi - lo <= f64::EPSILON {
+                glyphs[top / 2]
+            } else {
+                let i = (((v - lo) / (hi - lo)) * top as f64).round() as usize;
+                glyphs[i.min(top)]
+            }
+        })
+        .collect()
+}
+
+/// A horizontal bar of `width` cells filled to `frac` (clamped to 0..=1).
+pub fn bar(frac: f64, width: usize, ascii: bool) -> String {
+    let frac = if frac.is_finite() { frac.clamp(0.0, 1.0) } else { 0.0 };
+    let full = (frac * width as f64).round() as usize;
+    let (on, off) = if ascii { ('#', '.') } else { ('█', '░') };
+    std::iter::repeat_n(on, full).chain(std::iter::repeat_n(off, width - full)).collect()
+}
+
+/// One line of key hints, e.g. "q quit  ? help".
+pub struct KeyBar<'a> {
+    pub hints: &'a [(String, String)],
+    pub theme: &'a Theme,
+}
+
+impl KeyBar<'_> {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let mut x = area.x;
+        let end = area.x + area.width;
+        for (key, label) in self.hints {
+            let need = (key.chars().count() + label.chars().count() + 3) as u16;
+            if x + need > end {
+                break;
+            }
+            let (nx, _) = buf.set_stringn(x, area.y, key, (end - x) as usize, self.theme.key);
+            let (nx, _) = buf.set_stringn(nx + 1, area.y, label, (end - nx - 1) as usize, self.theme.muted);
+            x = nx + 2;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_handles_edge_cases() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3, None, false), "▁▅█");
+        assert_eq!(sparkline(&[5.0, 5.0], 5, None, false), "▄▄");
+        assert_eq!(sparkline(&[], 5, None, false), "");
+        assert_eq!(sparkline(&[f64::NAN, 1.0, 2.0], 3, None, false), " ▁█");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2, None, true), "_^");
+    }
+
+    #[test]
+    fn bar_clamps() {
+        assert_eq!(bar(0.5, 4, true), "##..");
+        assert_eq!(bar(2.0, 3, true), "###");
+        assert_eq!(bar(f64::NAN, 2, true), "..");
+        assert_eq!(bar(-1.0, 2, false), "░░");
+    }
+}
