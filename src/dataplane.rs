@@ -117,7 +117,15 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
             Ok(Payload::Probes(probe_all(&client, &templates, pairs, PROBE_CONCURRENCY, per_probe).await))
         }
     };
-    tasks.push(tokio::spawn(run_poll(probe_spec, clock, tx, fetch)));
+    let mut ready = wrx.clone();
+    tasks.push(tokio::spawn(async move {
+        // Probing needs the service and region lists: wait for them rather
+        // than reporting a spurious error at startup.
+        if ready.wait_for(|s| !probe_pairs(s).is_empty()).await.is_err() {
+            return;
+        }
+        run_poll(probe_spec, clock, tx, fetch).await
+    }));
     Ok(DataPlane { snapshots: wrx, tasks })
 }
 

@@ -184,6 +184,9 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     for p in fleet.probes.items() {
         probes.entry((p.service.as_str(), p.region.as_str())).or_default().push(p);
     }
+    for ps in probes.values_mut() {
+        ps.sort_by_key(|p| p.kind == ProbeKind::Ready);
+    }
     for t in fleet.metrics.items() {
         let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
         cells.insert((t.service.clone(), t.region.clone()), cell_health(Some(t), &ps));

@@ -26,7 +26,7 @@ pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
     v
 }
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, _width: u16) -> PaneContent {
+pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("edge", 16, Align::Left, 0),
@@ -55,6 +55,8 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
         .collect();
     let title = if list.is_empty() {
         "Circuits".to_string()
+    } else if width < 56 {
+        format!("Circuits · {open} open · {half} half")
     } else {
         format!("Circuits · {open} open · {half} half-open · {} closed", list.len() - open - half)
     };

@@ -126,7 +126,7 @@ impl TableView<'_> {
             return;
         }
         let n = self.rows.len();
-        let (visible, overflow) = if n as u16 > body { (body.saturating_sub(1) as usize, true) } else { (n, false) };
+        let (visible, overflow) = if n as u16 > body && body > 1 { (body.saturating_sub(1) as usize, true) } else { (n.min(body as usize), false) };
         let sel = self.selected.map(|s| s.min(n.saturating_sub(1)));
         let offset = match sel {
             Some(s) if visible > 0 && s >= visible => s + 1 - visible,
