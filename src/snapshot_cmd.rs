@@ -33,8 +33,14 @@ pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (w, h) = s
         .split_once(['x', 'X', '×'])
         .ok_or_else(|| format!("bad size '{s}': expected WIDTHxHEIGHT, e.g. 120x40"))?;
-    let w: u16 = w.trim().parse().map_err(|_| format!("bad width in '{s}'"))?;
-    let h: u16 = h.trim().parse().map_err(|_| format!("bad height in '{s}'"))?;
+    let w: u16 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in '{s}'"))?;
+    let h: u16 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in '{s}'"))?;
     if w == 0 || h == 0 || w > 1000 || h > 500 {
         return Err(format!("size '{s}' out of range (1x1 to 1000x500)"));
     }
@@ -44,9 +50,13 @@ pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
 /// Parse "90s", "10m", "2h", "1d" or plain seconds.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("bad duration '{s}': expected e.g. 90s, 10m, 2h"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("bad duration '{s}': expected e.g. 90s, 10m, 2h"))?;
     let mult = match unit {
         "" | "s" => 1.0,
         "m" => 60.0,
@@ -62,7 +72,9 @@ pub fn screen_for(view: &str) -> Result<Screen, String> {
     match view.split_once(':') {
         None if view == "overview" => Ok(Screen::Overview),
         Some(("region", name)) if !name.is_empty() => Ok(Screen::Region(name.to_string())),
-        _ => Err(format!("unknown view '{view}': expected 'overview' or 'region:NAME'")),
+        _ => Err(format!(
+            "unknown view '{view}': expected 'overview' or 'region:NAME'"
+        )),
     }
 }
 
@@ -81,7 +93,14 @@ pub fn buffer_to_text(buf: &Buffer) -> String {
 }
 
 /// Render a snapshot into a buffer of the given size.
-pub fn render_to_buffer(snap: &crate::model::Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &warroom_ui::Theme, w: u16, h: u16) -> Buffer {
+pub fn render_to_buffer(
+    snap: &crate::model::Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &warroom_ui::Theme,
+    w: u16,
+    h: u16,
+) -> Buffer {
     let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
     crate::render::render(snap, view, DEFAULT_KEYMAP, now, theme, buf.area, &mut buf);
     buf
@@ -90,11 +109,17 @@ pub fn render_to_buffer(snap: &crate::model::Snapshot, view: &ViewState, now: Da
 /// Produce the frame text for `args`.
 pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<String, String> {
     let screen = screen_for(&args.view)?;
-    let mut view = ViewState { screen, ..ViewState::default() };
+    let mut view = ViewState {
+        screen,
+        ..ViewState::default()
+    };
     let (snap, now) = match &args.api {
         Some(url) => {
             let clock: Clock = Arc::new(Utc::now);
-            (fetch_once(url, &Intervals::default(), clock).await?, Utc::now())
+            (
+                fetch_once(url, &Intervals::default(), clock).await?,
+                Utc::now(),
+            )
         }
         None => {
             let start = args
@@ -112,7 +137,8 @@ pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Strin
             let sim = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the simulator on 127.0.0.1: {e}"))?;
-            let now = DateTime::from_timestamp_millis(((start + args.at_secs) * 1000.0) as i64).unwrap_or_else(Utc::now);
+            let now = DateTime::from_timestamp_millis(((start + args.at_secs) * 1000.0) as i64)
+                .unwrap_or_else(Utc::now);
             let clock: Clock = Arc::new(move || now);
             let snap = fetch_once(&sim.url(), &Intervals::default(), clock).await;
             sim.shutdown().await;
@@ -137,7 +163,10 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(90.0));
         assert_eq!(parse_duration("1.5h"), Ok(5400.0));
         assert!(parse_duration("5y").is_err());
-        assert_eq!(screen_for("region:us-east-1"), Ok(Screen::Region("us-east-1".into())));
+        assert_eq!(
+            screen_for("region:us-east-1"),
+            Ok(Screen::Region("us-east-1".into()))
+        );
         assert!(screen_for("nope").is_err());
     }
 }

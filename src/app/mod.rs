@@ -60,12 +60,20 @@ pub async fn run(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    if let Some(cmd) = lookup(DEFAULT_KEYMAP, &k) {
-                        let snap = snapshots.borrow().clone();
-                        dirty |= view.apply(cmd, &snap);
-                        if view.quit {
-                            return Ok(Exit::Quit);
+                    match lookup(DEFAULT_KEYMAP, &k) {
+                        Some(cmd) => {
+                            let snap = snapshots.borrow().clone();
+                            dirty |= view.apply(cmd, &snap);
+                            if view.quit {
+                                return Ok(Exit::Quit);
+                            }
                         }
+                        // Any key closes help, bound or not.
+                        None if view.help => {
+                            view.help = false;
+                            dirty = true;
+                        }
+                        None => {}
                     }
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
@@ -86,7 +94,12 @@ pub async fn run(
     }
 }
 
-fn draw(terminal: &mut ratatui::DefaultTerminal, snap: &Snapshot, view: &ViewState, theme: &Theme) -> std::io::Result<()> {
+fn draw(
+    terminal: &mut ratatui::DefaultTerminal,
+    snap: &Snapshot,
+    view: &ViewState,
+    theme: &Theme,
+) -> std::io::Result<()> {
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     let now = Utc::now();
     terminal.draw(|f| {

@@ -59,7 +59,13 @@ pub struct Feed<T> {
 
 impl<T> Default for Feed<T> {
     fn default() -> Self {
-        Feed { data: None, observed_at: None, error: None, error_at: None, interval: Duration::from_secs(5) }
+        Feed {
+            data: None,
+            observed_at: None,
+            error: None,
+            error_at: None,
+            interval: Duration::from_secs(5),
+        }
     }
 }
 
@@ -70,7 +76,8 @@ impl<T> Feed<T> {
 
     /// Seconds since the data was observed.
     pub fn age(&self, now: DateTime<Utc>) -> Option<f64> {
-        self.observed_at.map(|t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
+        self.observed_at
+            .map(|t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
     }
 
     /// Stale after three missed intervals, or when nothing has arrived and an
@@ -152,7 +159,10 @@ pub struct SloStatus {
 
 impl SloStatus {
     pub fn burn(&self, window: &str) -> Option<f64> {
-        self.burns.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
+        self.burns
+            .iter()
+            .find(|(w, _)| *w == window)
+            .and_then(|(_, b)| *b)
     }
 }
 
@@ -173,7 +183,11 @@ impl Snapshot {
     }
 
     pub fn traffic(&self, service: &str, region: &str) -> Option<&Traffic> {
-        self.fleet.metrics.items().iter().find(|t| t.service == service && t.region == region)
+        self.fleet
+            .metrics
+            .items()
+            .iter()
+            .find(|t| t.service == service && t.region == region)
     }
 }
 
@@ -182,14 +196,22 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     let mut cells = HashMap::new();
     let mut probes: HashMap<(&str, &str), Vec<&Probe>> = HashMap::new();
     for p in fleet.probes.items() {
-        probes.entry((p.service.as_str(), p.region.as_str())).or_default().push(p);
+        probes
+            .entry((p.service.as_str(), p.region.as_str()))
+            .or_default()
+            .push(p);
     }
     for ps in probes.values_mut() {
         ps.sort_by_key(|p| p.kind == ProbeKind::Ready);
     }
     for t in fleet.metrics.items() {
-        let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
-        cells.insert((t.service.clone(), t.region.clone()), cell_health(Some(t), &ps));
+        let ps = probes
+            .remove(&(t.service.as_str(), t.region.as_str()))
+            .unwrap_or_default();
+        cells.insert(
+            (t.service.clone(), t.region.clone()),
+            cell_health(Some(t), &ps),
+        );
     }
     for ((s, r), ps) in probes {
         cells.insert((s.to_string(), r.to_string()), cell_health(None, &ps));
@@ -203,7 +225,12 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
             Some(slo_status(&svc.name, spec, fleet.metrics.items()))
         })
         .collect();
-    Snapshot { fleet, cells, slos, version }
+    Snapshot {
+        fleet,
+        cells,
+        slos,
+        version,
+    }
 }
 
 fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
@@ -227,27 +254,50 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
             ProbeKind::Ready => "ready",
         };
         match (p.kind, p.status) {
-            (ProbeKind::Health, ProbeStatus::Down) => worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status),
-            (ProbeKind::Ready, ProbeStatus::Down) => {
-                worsen(RegionStatus::Degraded, format!("{name} failing"), &mut status)
+            (ProbeKind::Health, ProbeStatus::Down) => {
+                worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status)
             }
-            (_, ProbeStatus::Unknown) => worsen(RegionStatus::Unknown, format!("{name}: {}", p.detail), &mut status),
+            (ProbeKind::Ready, ProbeStatus::Down) => worsen(
+                RegionStatus::Degraded,
+                format!("{name} failing"),
+                &mut status,
+            ),
+            (_, ProbeStatus::Unknown) => worsen(
+                RegionStatus::Unknown,
+                format!("{name}: {}", p.detail),
+                &mut status,
+            ),
             _ => {}
         }
     }
     if let Some(t) = t {
         if t.error_ratio >= 0.5 {
-            worsen(RegionStatus::Down, format!("errors {:.1}%", t.error_ratio * 100.0), &mut status);
+            worsen(
+                RegionStatus::Down,
+                format!("errors {:.1}%", t.error_ratio * 100.0),
+                &mut status,
+            );
         } else if t.error_ratio >= ERROR_ALERT_RATIO {
-            worsen(RegionStatus::Degraded, format!("errors {:.2}%", t.error_ratio * 100.0), &mut status);
+            worsen(
+                RegionStatus::Degraded,
+                format!("errors {:.2}%", t.error_ratio * 100.0),
+                &mut status,
+            );
         }
         if t.p99_ms >= SLA_P99_MS || t.p95_ms >= SLA_P95_MS || t.p50_ms >= SLA_P50_MS {
-            worsen(RegionStatus::Degraded, format!("p99 {:.0} ms over SLA", t.p99_ms), &mut status);
+            worsen(
+                RegionStatus::Degraded,
+                format!("p99 {:.0} ms over SLA", t.p99_ms),
+                &mut status,
+            );
         }
     } else if probes.is_empty() {
         status = RegionStatus::Unknown;
     }
-    CellHealth { status, reason: reasons.join(", ") }
+    CellHealth {
+        status,
+        reason: reasons.join(", "),
+    }
 }
 
 fn slo_status(service: &str, spec: &SloSpec, traffic: &[Traffic]) -> SloStatus {
@@ -265,12 +315,16 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[Traffic]) -> SloStatus {
     };
     let period_h = spec.window_days as f64 * 24.0;
     let period_name = format!("{}d", spec.window_days);
-    let burns: Vec<(&'static str, Option<f64>)> =
-        WINDOWS.iter().map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective)))).collect();
+    let burns: Vec<(&'static str, Option<f64>)> = WINDOWS
+        .iter()
+        .map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective))))
+        .collect();
     let remaining = sum(&period_name).and_then(|c| slo::budget_remaining(c, spec.objective));
     let lookup = |w: &str| burns.iter().find(|(n, _)| *n == w).and_then(|(_, b)| *b);
     let state = slo::alert_state(lookup, period_h);
-    let hours = remaining.zip(lookup("1h")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    let hours = remaining
+        .zip(lookup("1h"))
+        .and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
     SloStatus {
         service: service.to_string(),
         objective: spec.objective,
@@ -290,7 +344,13 @@ mod tests {
         let mut counts = BTreeMap::new();
         for (w, secs) in WINDOWS {
             let total = secs * 100.0;
-            counts.insert(w.to_string(), Counts { good: total * (1.0 - err), total });
+            counts.insert(
+                w.to_string(),
+                Counts {
+                    good: total * (1.0 - err),
+                    total,
+                },
+            );
         }
         Traffic {
             service: service.into(),
@@ -311,14 +371,20 @@ mod tests {
             tier: Tier::Critical,
             owners: vec![],
             depends_on: vec![],
-            slo: Some(SloSpec { objective: 99.9, window_days: 30 }),
+            slo: Some(SloSpec {
+                objective: 99.9,
+                window_days: 30,
+            }),
         }
     }
 
     #[test]
     fn feed_staleness_and_errors() {
         let t0 = Utc::now();
-        let mut f: Feed<Flag> = Feed { interval: Duration::from_secs(2), ..Feed::default() };
+        let mut f: Feed<Flag> = Feed {
+            interval: Duration::from_secs(2),
+            ..Feed::default()
+        };
         assert!(!f.is_stale(t0));
         f.set(t0, Err("refused".into()));
         assert!(f.is_stale(t0), "an error before any data is stale");
@@ -338,18 +404,31 @@ mod tests {
         fleet.services.set(now, Ok(vec![svc("a"), svc("b")]));
         fleet.metrics.set(
             now,
-            Ok(vec![traffic("a", "r1", 0.0001), traffic("a", "r2", 0.0001), traffic("b", "r1", 0.02)]),
+            Ok(vec![
+                traffic("a", "r1", 0.0001),
+                traffic("a", "r2", 0.0001),
+                traffic("b", "r1", 0.02),
+            ]),
         );
         let snap = derive(fleet, 1);
-        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Ok));
-        assert_eq!(snap.cell("b", "r1").map(|c| c.status), Some(RegionStatus::Degraded));
+        assert_eq!(
+            snap.cell("a", "r1").map(|c| c.status),
+            Some(RegionStatus::Ok)
+        );
+        assert_eq!(
+            snap.cell("b", "r1").map(|c| c.status),
+            Some(RegionStatus::Degraded)
+        );
         let a = &snap.slos[0];
         assert!((a.remaining.unwrap_or(0.0) - 0.9).abs() < 1e-9);
         assert_eq!(a.state, AlertState::Ok);
         let b = &snap.slos[1];
         assert_eq!(b.state, AlertState::Page, "20× burn on every window pages");
         assert!(b.remaining.unwrap_or(0.0) < 0.0);
-        assert_eq!(b.hours_to_exhaustion, None, "no exhaustion time once overspent");
+        assert_eq!(
+            b.hours_to_exhaustion, None,
+            "no exhaustion time once overspent"
+        );
     }
 
     #[test]
@@ -370,6 +449,9 @@ mod tests {
             }]),
         );
         let snap = derive(fleet, 1);
-        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Down));
+        assert_eq!(
+            snap.cell("a", "r1").map(|c| c.status),
+            Some(RegionStatus::Down)
+        );
     }
 }

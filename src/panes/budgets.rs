@@ -24,12 +24,22 @@ pub fn state_badge(s: AlertState) -> (Level, &'static str) {
 pub fn sorted(slos: &[SloStatus]) -> Vec<&SloStatus> {
     let mut v: Vec<&SloStatus> = slos.iter().collect();
     v.sort_by(|a, b| {
-        b.state.cmp(&a.state).then(a.remaining.unwrap_or(f64::INFINITY).total_cmp(&b.remaining.unwrap_or(f64::INFINITY)))
+        b.state.cmp(&a.state).then(
+            a.remaining
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.remaining.unwrap_or(f64::INFINITY)),
+        )
     });
     v
 }
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    width: u16,
+) -> PaneContent {
     let bar_w = if width >= 60 { 10 } else { 5 };
     let columns = vec![
         Column::new("service", 10, Align::Left, 0),
@@ -53,11 +63,16 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
                     } else {
                         theme.ok
                     };
-                    (format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0), style)
+                    (
+                        format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0),
+                        style,
+                    )
                 }
             };
             let burn = s.burn("1h");
-            let burn_text = burn.map(|b| format!("{b:.1}×")).unwrap_or_else(|| "—".into());
+            let burn_text = burn
+                .map(|b| format!("{b:.1}×"))
+                .unwrap_or_else(|| "—".into());
             let (level, word) = state_badge(s.state);
             let exhaust = match (s.remaining, s.hours_to_exhaustion) {
                 (Some(r), _) if r <= 0.0 => "spent".to_string(),
@@ -69,8 +84,18 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
                 Cell::new(s.service.clone(), theme.text),
                 Cell::new(format!("{}", s.objective), theme.muted),
                 Cell::new(rem_text, rem_style),
-                Cell::new(burn_text, if burn.unwrap_or(0.0) > 1.0 { theme.warn } else { theme.text }),
-                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(
+                    burn_text,
+                    if burn.unwrap_or(0.0) > 1.0 {
+                        theme.warn
+                    } else {
+                        theme.text
+                    },
+                ),
+                Cell::new(
+                    format!("{} {word}", level.glyph(theme.ascii)),
+                    theme.level(level),
+                ),
                 Cell::new(exhaust, theme.muted),
             ];
             if stale {

@@ -30,7 +30,13 @@ pub fn phase_word(p: CanaryPhase) -> &'static str {
     }
 }
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, _width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    _width: u16,
+) -> PaneContent {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("rollout", 14, Align::Left, 0),
@@ -53,18 +59,30 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
             };
             let analysis = match &d.analysis {
                 None => Cell::new("—", theme.muted),
-                Some(a) if a.passing => Cell::new(format!("{} {}", Level::Ok.glyph(theme.ascii), a.verdict), theme.ok),
-                Some(a) => Cell::new(format!("{} {}", Level::Critical.glyph(theme.ascii), a.verdict), theme.critical),
+                Some(a) if a.passing => Cell::new(
+                    format!("{} {}", Level::Ok.glyph(theme.ascii), a.verdict),
+                    theme.ok,
+                ),
+                Some(a) => Cell::new(
+                    format!("{} {}", Level::Critical.glyph(theme.ascii), a.verdict),
+                    theme.critical,
+                ),
             };
             let rev = match &d.canary_revision {
                 Some(c) if d.phase != CanaryPhase::Healthy => format!("{}→{c}", d.stable_revision),
                 _ => d.stable_revision.clone(),
             };
             vec![
-                Cell::new(format!("{}/{}", d.service, short_region(&d.region)), theme.text),
+                Cell::new(
+                    format!("{}/{}", d.service, short_region(&d.region)),
+                    theme.text,
+                ),
                 Cell::new(step, theme.muted),
                 Cell::new(format!("{:.0}%", d.weight), theme.text),
-                Cell::new(format!("{} {}", level.glyph(theme.ascii), phase_word(d.phase)), theme.level(level)),
+                Cell::new(
+                    format!("{} {}", level.glyph(theme.ascii), phase_word(d.phase)),
+                    theme.level(level),
+                ),
                 analysis,
                 Cell::new(rev, theme.muted),
             ]

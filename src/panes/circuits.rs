@@ -22,11 +22,19 @@ pub fn state_level(s: CircuitState) -> (Level, &'static str) {
 /// Circuits in display order: most severe first, then by edge and region.
 pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
     let mut v: Vec<&Circuit> = circuits.iter().collect();
-    v.sort_by(|a, b| (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region)));
+    v.sort_by(|a, b| {
+        (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region))
+    });
     v
 }
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    width: u16,
+) -> PaneContent {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("edge", 16, Align::Left, 0),
@@ -36,18 +44,33 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
         Column::new("since", 6, Align::Right, 1),
     ];
     let list = sorted(f.circuits.items());
-    let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
-    let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
+    let open = list
+        .iter()
+        .filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen))
+        .count();
+    let half = list
+        .iter()
+        .filter(|c| c.state == CircuitState::HalfOpen)
+        .count();
     let rows = list
         .iter()
         .map(|c| {
             let (level, word) = state_level(c.state);
-            let since = c.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
-            let fail = c.failure_rate_pct.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into());
+            let since = c
+                .since
+                .map(|s| fmt_age((now - s).num_seconds() as f64))
+                .unwrap_or_else(|| "—".into());
+            let fail = c
+                .failure_rate_pct
+                .map(|p| format!("{p:.1}"))
+                .unwrap_or_else(|| "—".into());
             vec![
                 Cell::new(format!("{}→{}", c.from, c.to), theme.text),
                 Cell::new(short_region(&c.region), theme.muted),
-                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(
+                    format!("{} {word}", level.glyph(theme.ascii)),
+                    theme.level(level),
+                ),
                 Cell::new(fail, theme.muted),
                 Cell::new(since, theme.muted),
             ]
@@ -58,7 +81,10 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
     } else if width < 56 {
         format!("Circuits · {open} open · {half} half")
     } else {
-        format!("Circuits · {open} open · {half} half-open · {} closed", list.len() - open - half)
+        format!(
+            "Circuits · {open} open · {half} half-open · {} closed",
+            list.len() - open - half
+        )
     };
     PaneContent {
         title,

@@ -81,10 +81,27 @@ pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (Stri
     let age = feed.age(now);
     let g = |l: Level| l.glyph(theme.ascii);
     match (&feed.error, feed.is_stale(now), age) {
-        (Some(_), true, Some(a)) => (format!("{} STALE {} · {} ERROR", g(Level::Stale), fmt_age(a), g(Level::Critical)), theme.critical),
-        (Some(_), _, None) => (format!("{} ERROR · no data", g(Level::Critical)), theme.critical),
-        (Some(_), false, Some(a)) => (format!("{} ERROR · {}", g(Level::Critical), fmt_age(a)), theme.critical),
-        (None, true, Some(a)) => (format!("{} STALE {}", g(Level::Stale), fmt_age(a)), theme.stale),
+        (Some(_), true, Some(a)) => (
+            format!(
+                "{} STALE {} · {} ERROR",
+                g(Level::Stale),
+                fmt_age(a),
+                g(Level::Critical)
+            ),
+            theme.critical,
+        ),
+        (Some(_), _, None) => (
+            format!("{} ERROR · no data", g(Level::Critical)),
+            theme.critical,
+        ),
+        (Some(_), false, Some(a)) => (
+            format!("{} ERROR · {}", g(Level::Critical), fmt_age(a)),
+            theme.critical,
+        ),
+        (None, true, Some(a)) => (
+            format!("{} STALE {}", g(Level::Stale), fmt_age(a)),
+            theme.stale,
+        ),
         (None, _, Some(a)) => (fmt_age(a), theme.muted),
         (None, _, None) => ("waiting…".into(), theme.muted),
     }

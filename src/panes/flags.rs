@@ -8,7 +8,13 @@ use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::Snapshot;
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, _width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    _width: u16,
+) -> PaneContent {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("flag", 16, Align::Left, 0),
@@ -16,7 +22,11 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
         Column::new("state", 5, Align::Left, 0),
         Column::new("rollout", 13, Align::Left, 2),
     ];
-    let (on, off) = if theme.ascii { ("* ON", "- OFF") } else { ("● ON", "○ OFF") };
+    let (on, off) = if theme.ascii {
+        ("* ON", "- OFF")
+    } else {
+        ("● ON", "○ OFF")
+    };
     let rows = f
         .flags
         .items()
@@ -25,7 +35,11 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
             vec![
                 Cell::new(fl.name.clone(), theme.text),
                 Cell::new(fl.environment.clone(), theme.muted),
-                if fl.enabled { Cell::new(on, theme.info) } else { Cell::new(off, theme.muted) },
+                if fl.enabled {
+                    Cell::new(on, theme.info)
+                } else {
+                    Cell::new(off, theme.muted)
+                },
                 Cell::new(fl.rollout.clone(), theme.muted),
             ]
         })

@@ -11,13 +11,22 @@ use crate::model::{Snapshot, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
 
 fn value_cell(v: f64, sla: f64, theme: &Theme) -> Cell {
     if v >= sla {
-        Cell::new(format!("{}{}", Level::Warn.glyph(theme.ascii), fmt_ms(v)), theme.critical)
+        Cell::new(
+            format!("{}{}", Level::Warn.glyph(theme.ascii), fmt_ms(v)),
+            theme.critical,
+        )
     } else {
         Cell::new(fmt_ms(v), theme.text)
     }
 }
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    width: u16,
+) -> PaneContent {
     let f = &snap.fleet;
     let spark_w = (width / 5).clamp(8, 30);
     let columns = vec![
@@ -40,7 +49,10 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
             let worst = mine.iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms));
             let total_rps: f64 = mine.iter().map(|t| t.rps).sum();
             match worst {
-                None => vec![Cell::new(s.name.clone(), theme.text), Cell::new("—", theme.muted)],
+                None => vec![
+                    Cell::new(s.name.clone(), theme.text),
+                    Cell::new("—", theme.muted),
+                ],
                 Some(w) => {
                     let mut cells = vec![
                         Cell::new(s.name.clone(), theme.text),
@@ -49,8 +61,17 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
                         value_cell(w.p95_ms, SLA_P95_MS, theme),
                         value_cell(w.p99_ms, SLA_P99_MS, theme),
                         Cell::new(
-                            sparkline(&w.p99_series, spark_w as usize, Some(SLA_P99_MS / 2.0), theme.ascii),
-                            if w.p99_ms >= SLA_P99_MS { theme.critical } else { theme.info },
+                            sparkline(
+                                &w.p99_series,
+                                spark_w as usize,
+                                Some(SLA_P99_MS / 2.0),
+                                theme.ascii,
+                            ),
+                            if w.p99_ms >= SLA_P99_MS {
+                                theme.critical
+                            } else {
+                                theme.info
+                            },
                         ),
                         Cell::new(fmt_rps(total_rps), theme.muted),
                     ];

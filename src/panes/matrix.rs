@@ -9,12 +9,20 @@ use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::{Snapshot, Tier};
 
-pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, width: u16) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    width: u16,
+) -> PaneContent {
     let f = &snap.fleet;
     let regions = f.regions.items();
     let nr = regions.len().max(1) as u16;
     let name_w = 11u16.max(width / 5).min(18);
-    let col_w = (width.saturating_sub(name_w) / nr).saturating_sub(1).clamp(6, 16);
+    let col_w = (width.saturating_sub(name_w) / nr)
+        .saturating_sub(1)
+        .clamp(6, 16);
     let long_words = col_w >= 10;
     let mut columns = vec![Column::new("service", name_w, Align::Left, 0)];
     for r in regions {
@@ -36,16 +44,29 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
         .items()
         .iter()
         .map(|s| {
-            let name_style = if s.tier == Tier::Critical { theme.text.patch(theme.title) } else { theme.text };
+            let name_style = if s.tier == Tier::Critical {
+                theme.text.patch(theme.title)
+            } else {
+                theme.text
+            };
             let mut row = vec![Cell::new(s.name.clone(), name_style)];
             for r in regions {
                 let level = if stale {
                     Level::Stale
                 } else {
-                    snap.cell(&s.name, &r.name).map(|c| region_level(c.status)).unwrap_or(Level::Unknown)
+                    snap.cell(&s.name, &r.name)
+                        .map(|c| region_level(c.status))
+                        .unwrap_or(Level::Unknown)
                 };
-                let word = if long_words { level.word() } else { level.short_word() };
-                row.push(Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)));
+                let word = if long_words {
+                    level.word()
+                } else {
+                    level.short_word()
+                };
+                row.push(Cell::new(
+                    format!("{} {word}", level.glyph(theme.ascii)),
+                    theme.level(level),
+                ));
             }
             row
         })
@@ -64,13 +85,25 @@ pub fn build(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
 }
 
 /// The matrix is fed by metrics and probes: show the worse of the two.
-fn combined_badge(snap: &Snapshot, now: DateTime<Utc>, theme: &Theme) -> ((String, ratatui::style::Style), Option<String>) {
+fn combined_badge(
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) -> ((String, ratatui::style::Style), Option<String>) {
     let f = &snap.fleet;
-    let err = f.metrics.error.as_ref().map(|e| format!("metrics: {e}")).or_else(|| f.regions.error.as_ref().map(|e| format!("regions: {e}")));
+    let err = f
+        .metrics
+        .error
+        .as_ref()
+        .map(|e| format!("metrics: {e}"))
+        .or_else(|| f.regions.error.as_ref().map(|e| format!("regions: {e}")));
     let badge = if f.metrics.error.is_some() || f.metrics.is_stale(now) {
         feed_badge(&f.metrics, now, theme)
     } else {
         feed_badge(&f.probes, now, theme)
     };
-    (badge, err.or_else(|| f.probes.error.as_ref().map(|e| format!("probes: {e}"))))
+    (
+        badge,
+        err.or_else(|| f.probes.error.as_ref().map(|e| format!("probes: {e}"))),
+    )
 }

@@ -30,14 +30,26 @@ pub struct PaneContent {
 }
 
 pub fn draw_pane(p: &PaneContent, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let inner = Panel { title: &p.title, focused, badge: p.badge.clone(), theme }.render(area, buf);
+    let inner = Panel {
+        title: &p.title,
+        focused,
+        badge: p.badge.clone(),
+        theme,
+    }
+    .render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
     let mut body = inner;
     if let Some(err) = &p.error {
         let g = warroom_ui::Level::Critical.glyph(theme.ascii);
-        buf.set_stringn(inner.x, inner.y, format!("{g} {err}"), inner.width as usize, theme.critical);
+        buf.set_stringn(
+            inner.x,
+            inner.y,
+            format!("{g} {err}"),
+            inner.width as usize,
+            theme.critical,
+        );
         body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
     }
     if body.height == 0 {

@@ -17,15 +17,25 @@ fn probe_cell(p: Option<&Probe>, theme: &Theme) -> Cell {
                 ProbeStatus::Down => (Level::Critical, "DOWN"),
                 ProbeStatus::Unknown => (Level::Unknown, "UNKN"),
             };
-            Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level))
+            Cell::new(
+                format!("{} {word}", level.glyph(theme.ascii)),
+                theme.level(level),
+            )
         }
     }
 }
 
 /// One-line summary of the region for the top of the screen.
-pub fn summary(region: Option<&Region>, name: &str, theme: &Theme) -> (String, ratatui::style::Style) {
+pub fn summary(
+    region: Option<&Region>,
+    name: &str,
+    theme: &Theme,
+) -> (String, ratatui::style::Style) {
     match region {
-        None => (format!("Region {name}: not reported by the control plane"), theme.warn),
+        None => (
+            format!("Region {name}: not reported by the control plane"),
+            theme.warn,
+        ),
         Some(r) => {
             let level = region_level(r.status);
             (
@@ -43,7 +53,13 @@ pub fn summary(region: Option<&Region>, name: &str, theme: &Theme) -> (String, r
     }
 }
 
-pub fn build(snap: &Snapshot, region: &str, row: usize, now: DateTime<Utc>, theme: &Theme) -> PaneContent {
+pub fn build(
+    snap: &Snapshot,
+    region: &str,
+    row: usize,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) -> PaneContent {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("service", 13, Align::Left, 0),
@@ -64,13 +80,21 @@ pub fn build(snap: &Snapshot, region: &str, row: usize, now: DateTime<Utc>, them
         .items()
         .iter()
         .map(|s| {
-            let find = |k: ProbeKind| probes.iter().find(|p| p.service == s.name && p.region == region && p.kind == k);
+            let find = |k: ProbeKind| {
+                probes
+                    .iter()
+                    .find(|p| p.service == s.name && p.region == region && p.kind == k)
+            };
             let health = find(ProbeKind::Health);
             let ready = find(ProbeKind::Ready);
             let cell = snap.cell(&s.name, region);
-            let level = cell.map(|c| region_level(c.status)).unwrap_or(Level::Unknown);
+            let level = cell
+                .map(|c| region_level(c.status))
+                .unwrap_or(Level::Unknown);
             let t = snap.traffic(&s.name, region);
-            let num = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| v.map(fmt).unwrap_or_else(|| "—".into());
+            let num = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| {
+                v.map(fmt).unwrap_or_else(|| "—".into())
+            };
             let mut detail = cell.map(|c| c.reason.clone()).unwrap_or_default();
             if let Some(h) = health {
                 if detail.is_empty() {
@@ -79,17 +103,30 @@ pub fn build(snap: &Snapshot, region: &str, row: usize, now: DateTime<Utc>, them
             }
             vec![
                 Cell::new(s.name.clone(), theme.text),
-                Cell::new(format!("{} {}", level.glyph(theme.ascii), level.word()), theme.level(level)),
+                Cell::new(
+                    format!("{} {}", level.glyph(theme.ascii), level.word()),
+                    theme.level(level),
+                ),
                 probe_cell(health, theme),
                 probe_cell(ready, theme),
-                Cell::new(num(health.map(|p| p.latency_ms), &|v| format!("{v:.0}ms")), theme.muted),
+                Cell::new(
+                    num(health.map(|p| p.latency_ms), &|v| format!("{v:.0}ms")),
+                    theme.muted,
+                ),
                 Cell::new(num(t.map(|t| t.rps), &fmt_rps), theme.muted),
-                Cell::new(num(t.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")), theme.text),
+                Cell::new(
+                    num(t.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")),
+                    theme.text,
+                ),
                 Cell::new(num(t.map(|t| t.p50_ms), &fmt_ms), theme.text),
                 Cell::new(num(t.map(|t| t.p95_ms), &fmt_ms), theme.text),
                 Cell::new(
                     num(t.map(|t| t.p99_ms), &fmt_ms),
-                    if t.is_some_and(|t| t.p99_ms >= SLA_P99_MS) { theme.critical } else { theme.text },
+                    if t.is_some_and(|t| t.p99_ms >= SLA_P99_MS) {
+                        theme.critical
+                    } else {
+                        theme.text
+                    },
                 ),
                 Cell::new(detail, theme.muted),
             ]
