@@ -1,1 +1,69 @@
-fn main() {}
+//! Frame render and store derive cost for a 6-region × 40-service fleet.
+//! Run: `cargo bench --bench render`.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use warroom::app::keymap::DEFAULT_KEYMAP;
+use warroom::app::view::ViewState;
+use warroom::dataplane::{fetch_once, Intervals};
+use warroom::model::{derive, Snapshot};
+use warroom::sources::Clock;
+use warroom_sim::{Scenario, SimConfig};
+
+fn fleet_snapshot() -> Arc<Snapshot> {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("runtime: {e}"),
+    };
+    rt.block_on(async {
+        let cfg = SimConfig {
+            seed: 7,
+            scenario: Scenario::DependencyStorm,
+            regions: 6,
+            services: 40,
+            time_scale: 0.0,
+            start_unix: Some(1_768_478_400.0),
+            at_secs: 420.0,
+        };
+        let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+        let clock: Clock = Arc::new(Utc::now);
+        let snap = fetch_once(&sim.url(), &Intervals::default(), clock).await;
+        sim.shutdown().await;
+        match snap {
+            Ok(s) => s,
+            Err(e) => panic!("fetch: {e}"),
+        }
+    })
+}
+
+fn benches(c: &mut Criterion) {
+    let snap = fleet_snapshot();
+    let theme = warroom_ui::Theme::ansi();
+    let view = ViewState::default();
+    let now = Utc::now();
+    let mut buf = Buffer::empty(Rect::new(0, 0, 200, 60));
+    c.bench_function("render overview 200x60, 6 regions x 40 services", |b| {
+        b.iter(|| {
+            buf.reset();
+            warroom::render::render(&snap, &view, DEFAULT_KEYMAP, now, &theme, buf.area, &mut buf);
+            black_box(&buf);
+        })
+    });
+    let mut small = Buffer::empty(Rect::new(0, 0, 80, 24));
+    c.bench_function("render overview 80x24, 6 regions x 40 services", |b| {
+        b.iter(|| {
+            small.reset();
+            warroom::render::render(&snap, &view, DEFAULT_KEYMAP, now, &theme, small.area, &mut small);
+            black_box(&small);
+        })
+    });
+    let fleet = snap.fleet.clone();
+    c.bench_function("store derive, 6 regions x 40 services", |b| b.iter(|| black_box(derive(fleet.clone(), 1))));
+}
+
+criterion_group!(render, benches);
+criterion_main!(render);

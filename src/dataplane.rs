@@ -23,9 +23,7 @@ pub struct Intervals {
 impl Default for Intervals {
     fn default() -> Self {
         let s = Duration::from_secs;
-        Intervals {
-            base: [s(5), s(30), s(2), s(3), s(3), s(10), s(10)],
-        }
+        Intervals { base: [s(5), s(30), s(2), s(3), s(3), s(10), s(10)] }
     }
 }
 
@@ -36,16 +34,8 @@ impl Intervals {
 
     /// Every interval multiplied by `factor` (tests use small factors).
     pub fn scaled(&self, factor: f64) -> Intervals {
-        let f = if factor.is_finite() && factor > 0.0 {
-            factor
-        } else {
-            1.0
-        };
-        Intervals {
-            base: self
-                .base
-                .map(|d| d.mul_f64(f).max(Duration::from_millis(50))),
-        }
+        let f = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        Intervals { base: self.base.map(|d| d.mul_f64(f).max(Duration::from_millis(50))) }
     }
 }
 
@@ -79,22 +69,14 @@ fn spec(intervals: &Intervals, feed: FeedId) -> PollSpec {
     PollSpec {
         feed,
         interval,
-        timeout: interval
-            .mul_f64(0.8)
-            .clamp(Duration::from_millis(200), Duration::from_secs(10)),
+        timeout: interval.mul_f64(0.8).clamp(Duration::from_millis(200), Duration::from_secs(10)),
         max_backoff: Duration::from_secs(30).max(interval),
     }
 }
 
 /// (service, region) pairs known from the latest snapshot.
 fn probe_pairs(snap: &Snapshot) -> Vec<(String, String)> {
-    let regions: BTreeSet<&str> = snap
-        .fleet
-        .regions
-        .items()
-        .iter()
-        .map(|r| r.name.as_str())
-        .collect();
+    let regions: BTreeSet<&str> = snap.fleet.regions.items().iter().map(|r| r.name.as_str()).collect();
     let mut pairs = Vec::new();
     for s in snap.fleet.services.items() {
         for r in &regions {
@@ -118,12 +100,7 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
             let cp = cp.clone();
             async move { cp.fetch(feed).await }
         };
-        tasks.push(tokio::spawn(run_poll(
-            spec(&intervals, feed),
-            clock.clone(),
-            tx.clone(),
-            fetch,
-        )));
+        tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), fetch)));
     }
     let templates = ProbeTemplates::for_base(base);
     let probe_spec = spec(&intervals, FeedId::Probes);
@@ -137,62 +114,35 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
                 return Err("waiting for the service and region lists".to_string());
             }
             let per_probe = probe_spec.timeout.mul_f64(0.9);
-            Ok(Payload::Probes(
-                probe_all(&client, &templates, pairs, PROBE_CONCURRENCY, per_probe).await,
-            ))
+            Ok(Payload::Probes(probe_all(&client, &templates, pairs, PROBE_CONCURRENCY, per_probe).await))
         }
     };
     let mut ready = wrx.clone();
     tasks.push(tokio::spawn(async move {
         // Probing needs the service and region lists: wait for them rather
         // than reporting a spurious error at startup.
-        if ready
-            .wait_for(|s| !probe_pairs(s).is_empty())
-            .await
-            .is_err()
-        {
+        if ready.wait_for(|s| !probe_pairs(s).is_empty()).await.is_err() {
             return;
         }
         run_poll(probe_spec, clock, tx, fetch).await
     }));
-    Ok(DataPlane {
-        snapshots: wrx,
-        tasks,
-    })
+    Ok(DataPlane { snapshots: wrx, tasks })
 }
 
 /// Fetch every feed once and return the resulting snapshot (for
 /// `warroom snapshot`): no background tasks, no timers.
-pub async fn fetch_once(
-    base: &str,
-    intervals: &Intervals,
-    clock: Clock,
-) -> Result<Arc<Snapshot>, String> {
+pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Result<Arc<Snapshot>, String> {
     let client = http_client()?;
     let cp = ControlPlane::new(base, client.clone());
     let mut store = Store::new(intervals);
     let feeds: Vec<FeedId> = FEEDS.into_iter().filter(|f| *f != FeedId::Probes).collect();
     let results = futures_util::future::join_all(feeds.iter().map(|f| cp.fetch(*f))).await;
     for (feed, result) in feeds.into_iter().zip(results) {
-        store.apply(Update {
-            feed,
-            at: clock(),
-            result,
-        });
+        store.apply(Update { feed, at: clock(), result });
     }
     let pairs = probe_pairs(&store.snapshot());
-    let probes = probe_all(
-        &client,
-        &ProbeTemplates::for_base(base),
-        pairs,
-        PROBE_CONCURRENCY,
-        Duration::from_secs(5),
-    )
-    .await;
-    store.apply(Update {
-        feed: FeedId::Probes,
-        at: clock(),
-        result: Ok(Payload::Probes(probes)),
-    });
+    let probes =
+        probe_all(&client, &ProbeTemplates::for_base(base), pairs, PROBE_CONCURRENCY, Duration::from_secs(5)).await;
+    store.apply(Update { feed: FeedId::Probes, at: clock(), result: Ok(Payload::Probes(probes)) });
     Ok(store.snapshot())
 }

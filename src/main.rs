@@ -13,11 +13,7 @@ use warroom::sources::Clock;
 use warroom_sim::{Scenario, SimConfig};
 
 #[derive(Parser)]
-#[command(
-    name = "warroom",
-    version,
-    about = "Terminal operations console for multi-region services"
-)]
+#[command(name = "warroom", version, about = "Terminal operations console for multi-region services")]
 struct Cli {
     /// Control-plane base URL (e.g. http://127.0.0.1:8700). Without it, an
     /// embedded simulated fleet starts on loopback (DEMO).
@@ -90,11 +86,7 @@ fn parse_scenario(s: &str) -> Result<Scenario, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("warroom: cannot start the async runtime: {e}");
@@ -115,50 +107,22 @@ fn main() -> ExitCode {
 
 async fn async_main(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Some(Cmd::Sim {
-            listen,
-            seed,
-            scenario,
-            regions,
-            services,
-            time_scale,
-            at,
-        }) => {
-            let cfg = SimConfig {
-                seed,
-                scenario,
-                regions,
-                services,
-                time_scale,
-                start_unix: None,
-                at_secs: at,
-            };
-            let sim = warroom_sim::start(cfg, listen)
-                .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            println!(
-                "warroom-sim serving {} (scenario {scenario}, seed {seed}); Ctrl-C stops",
-                sim.url()
-            );
+        Some(Cmd::Sim { listen, seed, scenario, regions, services, time_scale, at }) => {
+            let cfg = SimConfig { seed, scenario, regions, services, time_scale, start_unix: None, at_secs: at };
+            let sim = warroom_sim::start(cfg, listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            println!("warroom-sim serving {} (scenario {scenario}, seed {seed}); Ctrl-C stops", sim.url());
             wait_for_stop().await;
             sim.shutdown().await;
             Ok(())
         }
-        Some(Cmd::Snapshot {
-            view,
-            size,
-            seed,
-            scenario,
-            at,
-            epoch,
-            regions,
-            services,
-        }) => {
+        Some(Cmd::Snapshot { view, size, seed, scenario, at, epoch, regions, services }) => {
             let start_unix = match epoch {
                 None => None,
                 Some(e) => Some(
                     chrono::DateTime::parse_from_rfc3339(&e)
-                        .map_err(|err| format!("bad --epoch '{e}': {err} (expected RFC 3339, e.g. 2026-01-01T00:00:00Z)"))?
+                        .map_err(|err| {
+                            format!("bad --epoch '{e}': {err} (expected RFC 3339, e.g. 2026-01-01T00:00:00Z)")
+                        })?
                         .timestamp_millis() as f64
                         / 1000.0,
                 ),
@@ -220,13 +184,7 @@ async fn console(cli: Cli) -> Result<(), String> {
     let plane = dataplane::spawn(&base, Intervals::default().scaled(cli.poll_factor), clock)?;
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = warroom::app::run(
-        &mut terminal,
-        plane.snapshots.clone(),
-        view,
-        warroom::theme_from_env(),
-    )
-    .await;
+    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, warroom::theme_from_env()).await;
     ratatui::restore();
     drop(plane);
     if let Some(sim) = sim {

@@ -29,10 +29,7 @@ pub fn render(
     buf: &mut Buffer,
 ) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let msg = format!(
-            "terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT}",
-            area.width, area.height
-        );
+        let msg = format!("terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height);
         if area.height > 0 {
             buf.set_stringn(area.x, area.y, msg, area.width as usize, theme.warn);
         }
@@ -42,11 +39,7 @@ pub fn render(
     let footer = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
     let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
     draw_header(snap, view, now, theme, header, buf);
-    KeyBar {
-        hints: &footer_hints(keymap),
-        theme,
-    }
-    .render(footer, buf);
+    KeyBar { hints: &footer_hints(keymap), theme }.render(footer, buf);
     match &view.screen {
         Screen::Overview => draw_overview(snap, view, now, theme, body, buf),
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
@@ -60,42 +53,20 @@ pub fn render(
 pub fn global_status(snap: &Snapshot, now: DateTime<Utc>) -> (Level, String) {
     let f = &snap.fleet;
     if f.services.items().is_empty() && f.metrics.items().is_empty() {
-        let level = if f.services.error.is_some() || f.metrics.error.is_some() {
-            Level::Critical
-        } else {
-            Level::Unknown
-        };
+        let level =
+            if f.services.error.is_some() || f.metrics.error.is_some() { Level::Critical } else { Level::Unknown };
         return (level, "NO DATA".into());
     }
     if f.metrics.is_stale(now) && f.probes.is_stale(now) {
         return (Level::Stale, "STALE".into());
     }
-    let down_regions = f
-        .regions
-        .items()
-        .iter()
-        .filter(|r| r.status == RegionStatus::Down)
-        .count();
-    let down = snap
-        .cells
-        .values()
-        .filter(|c| c.status == RegionStatus::Down)
-        .count();
-    let degraded = snap
-        .cells
-        .values()
-        .filter(|c| c.status == RegionStatus::Degraded)
-        .count();
+    let down_regions = f.regions.items().iter().filter(|r| r.status == RegionStatus::Down).count();
+    let down = snap.all_cells().filter(|c| c.status == RegionStatus::Down).count();
+    let degraded = snap.all_cells().filter(|c| c.status == RegionStatus::Degraded).count();
     if down_regions > 0 {
-        (
-            Level::Critical,
-            format!("CRITICAL · {down_regions} region down"),
-        )
+        (Level::Critical, format!("CRITICAL · {down_regions} region down"))
     } else if down > 0 {
-        (
-            Level::Critical,
-            format!("CRITICAL · {down} down, {degraded} degraded"),
-        )
+        (Level::Critical, format!("CRITICAL · {down} down, {degraded} degraded"))
     } else if degraded > 0 {
         (Level::Warn, format!("DEGRADED · {degraded} degraded"))
     } else {
@@ -103,41 +74,19 @@ pub fn global_status(snap: &Snapshot, now: DateTime<Utc>) -> (Level, String) {
     }
 }
 
-fn draw_header(
-    snap: &Snapshot,
-    view: &ViewState,
-    now: DateTime<Utc>,
-    theme: &Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let (level, text) = global_status(snap, now);
     let narrow = area.width < 110;
     let mut spans = vec![Span::styled("WARROOM ", theme.title)];
     if let Some(demo) = &view.demo {
-        let label = if narrow {
-            " DEMO ".to_string()
-        } else {
-            format!(" DEMO {demo} ")
-        };
+        let label = if narrow { " DEMO ".to_string() } else { format!(" DEMO {demo} ") };
         spans.push(Span::styled(label, theme.warn.patch(theme.selection)));
         spans.push(Span::raw(" "));
     }
-    let text = if narrow {
-        text.split(" · ").next().unwrap_or("").to_string()
-    } else {
-        text
-    };
-    spans.push(Span::styled(
-        format!("{} {text}", level.glyph(theme.ascii)),
-        theme.level(level),
-    ));
+    let text = if narrow { text.split(" · ").next().unwrap_or("").to_string() } else { text };
+    spans.push(Span::styled(format!("{} {text}", level.glyph(theme.ascii)), theme.level(level)));
     spans.push(Span::styled(" │ ", theme.muted));
-    let fmt = if narrow {
-        "%H:%M:%S UTC"
-    } else {
-        "%Y-%m-%d %H:%M:%S UTC"
-    };
+    let fmt = if narrow { "%H:%M:%S UTC" } else { "%Y-%m-%d %H:%M:%S UTC" };
     spans.push(Span::styled(now.format(fmt).to_string(), theme.text));
     spans.push(Span::styled(" │ ", theme.muted));
     let mut failing = Vec::new();
@@ -166,26 +115,13 @@ fn draw_header(
     let full_width: usize = detail.iter().map(|(n, _)| n.len() + 3).sum();
     if (area.width as usize).saturating_sub(used) >= full_width {
         for (name, l) in detail {
-            spans.push(Span::styled(
-                format!("{}{name} ", l.glyph(theme.ascii)),
-                theme.level(l),
-            ));
+            spans.push(Span::styled(format!("{}{name} ", l.glyph(theme.ascii)), theme.level(l)));
         }
     } else if failing.is_empty() {
-        spans.push(Span::styled(
-            format!(
-                "{} feeds {n}/{n}",
-                Level::Ok.glyph(theme.ascii),
-                n = FEEDS.len()
-            ),
-            theme.ok,
-        ));
+        spans.push(Span::styled(format!("{} feeds {n}/{n}", Level::Ok.glyph(theme.ascii), n = FEEDS.len()), theme.ok));
     } else {
         for (name, l) in failing {
-            spans.push(Span::styled(
-                format!("{}{name} ", l.glyph(theme.ascii)),
-                theme.level(l),
-            ));
+            spans.push(Span::styled(format!("{}{name} ", l.glyph(theme.ascii)), theme.level(l)));
         }
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
@@ -239,17 +175,10 @@ fn stack(area: Rect, heights: &[u16]) -> Vec<Rect> {
         .collect()
 }
 
-fn draw_overview(
-    snap: &Snapshot,
-    view: &ViewState,
-    now: DateTime<Utc>,
-    theme: &Theme,
-    body: Rect,
-    buf: &mut Buffer,
-) {
+fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
     let n_svc = f.services.items().len() as u16;
-    let build = |p: PaneId, w: u16| -> PaneContent {
+    let build = |p: PaneId, w: u16| -> PaneContent<'_> {
         match p {
             PaneId::Matrix => panes::matrix::build(snap, view, now, theme, w),
             PaneId::Latency => panes::latency::build(snap, view, now, theme, w),
@@ -263,12 +192,7 @@ fn draw_overview(
         let rows = match p {
             // Closed breakers are the norm: ask for room for the others only.
             PaneId::Circuits => {
-                f.circuits
-                    .items()
-                    .iter()
-                    .filter(|c| c.state != crate::model::CircuitState::Closed)
-                    .count() as u16
-                    + 1
+                f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count() as u16 + 1
             }
             _ => crate::app::view::pane_len(p, snap) as u16,
         };
@@ -284,15 +208,7 @@ fn draw_overview(
     } else {
         vec![
             (vec![PaneId::Matrix, PaneId::Latency], 1),
-            (
-                vec![
-                    PaneId::Budgets,
-                    PaneId::Canaries,
-                    PaneId::Circuits,
-                    PaneId::Flags,
-                ],
-                2,
-            ),
+            (vec![PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags], 2),
         ]
     };
     let widths: Vec<u16> = if columns.len() == 3 {
@@ -307,16 +223,8 @@ fn draw_overview(
     for ((panes_in_col, fill), w) in columns.iter().zip(widths) {
         let col = Rect::new(x, body.y, w, body.height);
         x += w;
-        let wants: Vec<u16> = panes_in_col
-            .iter()
-            .map(|p| {
-                if *p == PaneId::Matrix {
-                    n_svc.max(1) + 3
-                } else {
-                    want(*p)
-                }
-            })
-            .collect();
+        let wants: Vec<u16> =
+            panes_in_col.iter().map(|p| if *p == PaneId::Matrix { n_svc.max(1) + 3 } else { want(*p) }).collect();
         let heights = split_heights(col.height, &wants, *fill);
         for (p, rect) in panes_in_col.iter().zip(stack(col, &heights)) {
             if rect.height == 0 {
@@ -340,12 +248,7 @@ fn draw_region(
     let region = snap.fleet.regions.items().iter().find(|r| r.name == name);
     let (line, style) = panes::region::summary(region, name, theme);
     buf.set_stringn(body.x, body.y, line, body.width as usize, style);
-    let rest = Rect::new(
-        body.x,
-        body.y + 1,
-        body.width,
-        body.height.saturating_sub(1),
-    );
+    let rest = Rect::new(body.x, body.y + 1, body.width, body.height.saturating_sub(1));
     let content = panes::region::build(snap, name, row, now, theme);
     draw_pane(&content, true, theme, rest, buf);
 }
@@ -353,43 +256,18 @@ fn draw_region(
 fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line> = help_lines(keymap)
         .into_iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:>16}  "), theme.key),
-                Span::raw(what),
-            ])
-        })
+        .map(|(keys, what)| Line::from(vec![Span::styled(format!("{keys:>16}  "), theme.key), Span::raw(what)]))
         .collect();
     lines.push(Line::from(""));
-    let legend: Vec<Span> = [
-        Level::Ok,
-        Level::Warn,
-        Level::Critical,
-        Level::Stale,
-        Level::Paused,
-        Level::Unknown,
-    ]
-    .iter()
-    .map(|l| {
-        Span::styled(
-            format!("{} {}  ", l.glyph(theme.ascii), l.word()),
-            theme.level(*l),
-        )
-    })
-    .collect();
+    let legend: Vec<Span> = [Level::Ok, Level::Warn, Level::Critical, Level::Stale, Level::Paused, Level::Unknown]
+        .iter()
+        .map(|l| Span::styled(format!("{} {}  ", l.glyph(theme.ascii), l.word()), theme.level(*l)))
+        .collect();
     lines.push(Line::from(legend));
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        Style::default().patch(theme.muted),
-    )));
+    lines.push(Line::from(Span::styled("any key closes this help", Style::default().patch(theme.muted))));
     let h = lines.len() as u16 + 2;
     let area = centered(body, 60, h);
-    TextBox {
-        title: "Keys",
-        lines,
-        theme,
-    }
-    .render(area, buf);
+    TextBox { title: "Keys", lines, theme }.render(area, buf);
 }
 
 #[cfg(test)]

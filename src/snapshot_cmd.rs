@@ -30,17 +30,10 @@ pub struct SnapshotArgs {
 
 /// Parse "120x40" (also "120×40").
 pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
-    let (w, h) = s
-        .split_once(['x', 'X', '×'])
-        .ok_or_else(|| format!("bad size '{s}': expected WIDTHxHEIGHT, e.g. 120x40"))?;
-    let w: u16 = w
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad width in '{s}'"))?;
-    let h: u16 = h
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad height in '{s}'"))?;
+    let (w, h) =
+        s.split_once(['x', 'X', '×']).ok_or_else(|| format!("bad size '{s}': expected WIDTHxHEIGHT, e.g. 120x40"))?;
+    let w: u16 = w.trim().parse().map_err(|_| format!("bad width in '{s}'"))?;
+    let h: u16 = h.trim().parse().map_err(|_| format!("bad height in '{s}'"))?;
     if w == 0 || h == 0 || w > 1000 || h > 500 {
         return Err(format!("size '{s}' out of range (1x1 to 1000x500)"));
     }
@@ -50,13 +43,9 @@ pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
 /// Parse "90s", "10m", "2h", "1d" or plain seconds.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("bad duration '{s}': expected e.g. 90s, 10m, 2h"))?;
+    let n: f64 = num.parse().map_err(|_| format!("bad duration '{s}': expected e.g. 90s, 10m, 2h"))?;
     let mult = match unit {
         "" | "s" => 1.0,
         "m" => 60.0,
@@ -72,9 +61,7 @@ pub fn screen_for(view: &str) -> Result<Screen, String> {
     match view.split_once(':') {
         None if view == "overview" => Ok(Screen::Overview),
         Some(("region", name)) if !name.is_empty() => Ok(Screen::Region(name.to_string())),
-        _ => Err(format!(
-            "unknown view '{view}': expected 'overview' or 'region:NAME'"
-        )),
+        _ => Err(format!("unknown view '{view}': expected 'overview' or 'region:NAME'")),
     }
 }
 
@@ -109,22 +96,14 @@ pub fn render_to_buffer(
 /// Produce the frame text for `args`.
 pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<String, String> {
     let screen = screen_for(&args.view)?;
-    let mut view = ViewState {
-        screen,
-        ..ViewState::default()
-    };
+    let mut view = ViewState { screen, ..ViewState::default() };
     let (snap, now) = match &args.api {
         Some(url) => {
             let clock: Clock = Arc::new(Utc::now);
-            (
-                fetch_once(url, &Intervals::default(), clock).await?,
-                Utc::now(),
-            )
+            (fetch_once(url, &Intervals::default(), clock).await?, Utc::now())
         }
         None => {
-            let start = args
-                .start_unix
-                .unwrap_or_else(|| Utc::now().timestamp_millis() as f64 / 1000.0 - args.at_secs);
+            let start = args.start_unix.unwrap_or_else(|| Utc::now().timestamp_millis() as f64 / 1000.0 - args.at_secs);
             let cfg = warroom_sim::SimConfig {
                 seed: args.seed,
                 scenario: args.scenario,
@@ -137,8 +116,8 @@ pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Strin
             let sim = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the simulator on 127.0.0.1: {e}"))?;
-            let now = DateTime::from_timestamp_millis(((start + args.at_secs) * 1000.0) as i64)
-                .unwrap_or_else(Utc::now);
+            let now =
+                DateTime::from_timestamp_millis(((start + args.at_secs) * 1000.0) as i64).unwrap_or_else(Utc::now);
             let clock: Clock = Arc::new(move || now);
             let snap = fetch_once(&sim.url(), &Intervals::default(), clock).await;
             sim.shutdown().await;
@@ -163,10 +142,7 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(90.0));
         assert_eq!(parse_duration("1.5h"), Ok(5400.0));
         assert!(parse_duration("5y").is_err());
-        assert_eq!(
-            screen_for("region:us-east-1"),
-            Ok(Screen::Region("us-east-1".into()))
-        );
+        assert_eq!(screen_for("region:us-east-1"), Ok(Screen::Region("us-east-1".into())));
         assert!(screen_for("nope").is_err());
     }
 }

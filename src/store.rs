@@ -63,11 +63,7 @@ impl Store {
 
 /// Run the store until every sender is gone: apply all queued updates, then
 /// publish one snapshot (bursts of updates cost one derive).
-pub async fn run_store(
-    mut store: Store,
-    mut rx: mpsc::Receiver<Update>,
-    tx: watch::Sender<Arc<Snapshot>>,
-) {
+pub async fn run_store(mut store: Store, mut rx: mpsc::Receiver<Update>, tx: watch::Sender<Arc<Snapshot>>) {
     while let Some(u) = rx.recv().await {
         store.apply(u);
         while let Ok(more) = rx.try_recv() {
@@ -86,28 +82,15 @@ mod tests {
     use chrono::Utc;
 
     fn flag(on: bool) -> Payload {
-        Payload::Flags(vec![Flag {
-            name: "f".into(),
-            environment: "prod".into(),
-            enabled: on,
-            rollout: String::new(),
-        }])
+        Payload::Flags(vec![Flag { name: "f".into(), environment: "prod".into(), enabled: on, rollout: String::new() }])
     }
 
     #[test]
     fn apply_sets_data_and_errors_per_feed() {
         let mut s = Store::new(&Intervals::default());
         let now = Utc::now();
-        s.apply(Update {
-            feed: FeedId::Flags,
-            at: now,
-            result: Ok(flag(true)),
-        });
-        s.apply(Update {
-            feed: FeedId::Metrics,
-            at: now,
-            result: Err("HTTP 503".into()),
-        });
+        s.apply(Update { feed: FeedId::Flags, at: now, result: Ok(flag(true)) });
+        s.apply(Update { feed: FeedId::Metrics, at: now, result: Err("HTTP 503".into()) });
         let snap = s.snapshot();
         assert_eq!(snap.fleet.flags.items().len(), 1);
         assert_eq!(snap.fleet.metrics.error.as_deref(), Some("HTTP 503"));
@@ -121,13 +104,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(8);
         let (wtx, mut wrx) = watch::channel(Arc::new(Snapshot::default()));
         let task = tokio::spawn(run_store(Store::new(&Intervals::default()), rx, wtx));
-        let sent = tx
-            .send(Update {
-                feed: FeedId::Flags,
-                at: Utc::now(),
-                result: Ok(flag(false)),
-            })
-            .await;
+        let sent = tx.send(Update { feed: FeedId::Flags, at: Utc::now(), result: Ok(flag(false)) }).await;
         assert!(sent.is_ok());
         assert!(wrx.changed().await.is_ok());
         assert_eq!(wrx.borrow().fleet.flags.items().len(), 1);

@@ -24,10 +24,7 @@ async fn wait_for(
         if pred(&snap) {
             return snap;
         }
-        if tokio::time::timeout_at(deadline, rx.changed())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
             panic!("timed out after {secs}s waiting for {what}");
         }
     }
@@ -35,25 +32,13 @@ async fn wait_for(
 
 fn screen(snap: &Snapshot) -> String {
     let view = ViewState::default();
-    buffer_to_text(&render_to_buffer(
-        snap,
-        &view,
-        Utc::now(),
-        &warroom_ui::Theme::ansi(),
-        120,
-        40,
-    ))
+    buffer_to_text(&render_to_buffer(snap, &view, Utc::now(), &warroom_ui::Theme::ansi(), 120, 40))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_backend_marks_panes_error_then_stale() {
-    let cfg = SimConfig {
-        scenario: Scenario::Calm,
-        ..SimConfig::default()
-    };
-    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else {
-        panic!("sim did not start")
-    };
+    let cfg = SimConfig { scenario: Scenario::Calm, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
     let clock: Clock = Arc::new(Utc::now);
     // Metrics every 100 ms: stale after 300 ms without data.
     let plane = match spawn(&sim.url(), Intervals::default().scaled(0.05), clock) {
@@ -69,25 +54,13 @@ async fn dead_backend_marks_panes_error_then_stale() {
     assert!(!live.contains("STALE") && !live.contains("ERROR"), "{live}");
 
     sim.shutdown().await;
-    let snap = wait_for(&mut rx, "metrics error", 20, |s| {
-        s.fleet.metrics.error.is_some()
-    })
-    .await;
-    assert!(
-        snap.fleet.metrics.data.is_some(),
-        "the last good data is kept"
-    );
-    let snap = wait_for(&mut rx, "metrics stale", 20, |s| {
-        s.fleet.metrics.is_stale(Utc::now())
-    })
-    .await;
+    let snap = wait_for(&mut rx, "metrics error", 20, |s| s.fleet.metrics.error.is_some()).await;
+    assert!(snap.fleet.metrics.data.is_some(), "the last good data is kept");
+    let snap = wait_for(&mut rx, "metrics stale", 20, |s| s.fleet.metrics.is_stale(Utc::now())).await;
     let text = screen(&snap);
     assert!(text.contains("STALE"), "panes show STALE:\n{text}");
     assert!(text.contains("ERROR"), "panes show the error:\n{text}");
-    assert!(
-        text.contains("refused") || text.contains("unreachable"),
-        "the reason is shown:\n{text}"
-    );
+    assert!(text.contains("refused") || text.contains("unreachable"), "the reason is shown:\n{text}");
     drop(plane);
 }
 
@@ -111,24 +84,14 @@ async fn garbage_on_one_feed_leaves_the_others_working() {
     };
     let mut rx = plane.snapshots.clone();
     let snap = wait_for(&mut rx, "flags error and live metrics", 20, |s| {
-        s.fleet.flags.error.is_some()
-            && !s.fleet.metrics.items().is_empty()
-            && !s.fleet.deployments.items().is_empty()
+        s.fleet.flags.error.is_some() && !s.fleet.metrics.items().is_empty() && !s.fleet.deployments.items().is_empty()
     })
     .await;
-    assert!(snap
-        .fleet
-        .flags
-        .error
-        .as_deref()
-        .is_some_and(|e| e.contains("bad response")));
+    assert!(snap.fleet.flags.error.as_deref().is_some_and(|e| e.contains("bad response")));
     assert!(snap.fleet.metrics.error.is_none());
     let text = screen(&snap);
     assert!(text.contains("bad response"), "{text}");
-    assert!(
-        text.contains("checkout/use1"),
-        "canaries still shown:\n{text}"
-    );
+    assert!(text.contains("checkout/use1"), "canaries still shown:\n{text}");
     drop(plane);
     sim.shutdown().await;
 }
@@ -147,20 +110,11 @@ async fn a_hanging_endpoint_times_out_instead_of_freezing() {
         .await;
     assert!(injected.is_ok());
     let clock: Clock = Arc::new(Utc::now);
-    let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.1), clock) else {
-        panic!("data plane")
-    };
+    let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.1), clock) else { panic!("data plane") };
     let mut rx = plane.snapshots.clone();
-    let snap = wait_for(&mut rx, "circuits timeout", 20, |s| {
-        s.fleet.circuits.error.is_some()
-    })
-    .await;
+    let snap = wait_for(&mut rx, "circuits timeout", 20, |s| s.fleet.circuits.error.is_some()).await;
     assert!(
-        snap.fleet
-            .circuits
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("timed out")),
+        snap.fleet.circuits.error.as_deref().is_some_and(|e| e.contains("timed out")),
         "{:?}",
         snap.fleet.circuits.error
     );

@@ -23,30 +23,16 @@ struct Pty {
 impl Pty {
     fn spawn(args: &[&str], cols: u16, rows: u16) -> Pty {
         let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .unwrap_or_else(|e| panic!("cannot open a pty: {e}"));
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
-        let child = pair
-            .slave
-            .spawn_command(cmd)
-            .unwrap_or_else(|e| panic!("cannot start warroom: {e}"));
+        let child = pair.slave.spawn_command(cmd).unwrap_or_else(|e| panic!("cannot start warroom: {e}"));
         drop(pair.slave);
-        let mut reader = pair
-            .master
-            .try_clone_reader()
-            .unwrap_or_else(|e| panic!("pty reader: {e}"));
-        let writer = pair
-            .master
-            .take_writer()
-            .unwrap_or_else(|e| panic!("pty writer: {e}"));
+        let mut reader = pair.master.try_clone_reader().unwrap_or_else(|e| panic!("pty reader: {e}"));
+        let writer = pair.master.take_writer().unwrap_or_else(|e| panic!("pty writer: {e}"));
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -65,21 +51,11 @@ impl Pty {
                 }
             }
         });
-        Pty {
-            parser,
-            raw,
-            stop,
-            child,
-            writer,
-            _master: pair.master,
-        }
+        Pty { parser, raw, stop, child, writer, _master: pair.master }
     }
 
     fn screen(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
+        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
     }
 
     fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
@@ -97,10 +73,7 @@ impl Pty {
     }
 
     fn send(&mut self, keys: &str) {
-        let ok = self
-            .writer
-            .write_all(keys.as_bytes())
-            .and_then(|_| self.writer.flush());
+        let ok = self.writer.write_all(keys.as_bytes()).and_then(|_| self.writer.flush());
         assert!(ok.is_ok(), "cannot write to the pty");
     }
 
@@ -112,10 +85,7 @@ impl Pty {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!(
-                    "warroom did not exit within {secs}s; screen:\n{}",
-                    self.screen()
-                );
+                panic!("warroom did not exit within {secs}s; screen:\n{}", self.screen());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -125,11 +95,7 @@ impl Pty {
         // Give the reader thread a moment to drain the last bytes.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let alt = self
-                .parser
-                .lock()
-                .map(|p| p.screen().alternate_screen())
-                .unwrap_or(true);
+            let alt = self.parser.lock().map(|p| p.screen().alternate_screen()).unwrap_or(true);
             let raw = self.raw.lock().map(|r| r.clone()).unwrap_or_default();
             let left_alt = raw.windows(8).any(|w| w == b"\x1b[?1049l");
             let shown = raw.windows(6).any(|w| w == b"\x1b[?25h");
@@ -148,33 +114,20 @@ impl Pty {
 fn latency_row(screen: &str, service: &str) -> Option<String> {
     let lines: Vec<&str> = screen.lines().collect();
     let start = lines.iter().position(|l| l.contains("Latency ms"))?;
-    lines[start..]
-        .iter()
-        .find(|l| l.starts_with(&format!("│{service} ")))
-        .map(|l| l.chars().take(60).collect())
+    lines[start..].iter().find(|l| l.starts_with(&format!("│{service} "))).map(|l| l.chars().take(60).collect())
 }
 
 #[test]
 fn demo_console_updates_and_quits_cleanly() {
     let mut pty = Pty::spawn(&["--time-scale", "30", "--poll-factor", "0.25"], 120, 40);
     let first = pty.wait_for("the overview with live latency", 30, |s| {
-        s.contains("DEMO")
-            && latency_row(s, "auth").is_some_and(|r| r.contains("usw2") || r.contains("use1"))
+        s.contains("DEMO") && latency_row(s, "auth").is_some_and(|r| r.contains("usw2") || r.contains("use1"))
     });
-    for pane in [
-        "Region health",
-        "Latency ms",
-        "Error budgets",
-        "Canaries",
-        "Circuits",
-        "Flags",
-    ] {
+    for pane in ["Region health", "Latency ms", "Error budgets", "Canaries", "Circuits", "Flags"] {
         assert!(first.contains(pane), "pane {pane} missing:\n{first}");
     }
     let before = latency_row(&first, "auth").unwrap_or_default();
-    pty.wait_for("latency values to change", 30, |s| {
-        latency_row(s, "auth").is_some_and(|r| r != before)
-    });
+    pty.wait_for("latency values to change", 30, |s| latency_row(s, "auth").is_some_and(|r| r != before));
     // Drill into a region and back.
     pty.send("l\r");
     pty.wait_for("region screen", 10, |s| s.contains("Services in us-west-2"));
@@ -201,10 +154,7 @@ fn killed_backend_goes_stale_and_the_ui_keeps_responding() {
     if let Some(out) = sim.stdout.take() {
         let _ = BufReader::new(out).read_line(&mut line);
     }
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .map(str::to_string);
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).map(str::to_string);
     let Some(url) = url else {
         let _ = sim.kill();
         panic!("warroom sim did not print its URL: {line:?}");
@@ -215,27 +165,17 @@ fn killed_backend_goes_stale_and_the_ui_keeps_responding() {
     assert!(!live.contains("STALE"));
     let _ = sim.kill();
     let _ = sim.wait();
-    let stale = pty.wait_for("STALE and ERROR marks", 30, |s| {
-        s.contains("STALE") && s.contains("ERROR")
-    });
-    assert!(
-        stale.contains("Latency ms"),
-        "panes stay on screen:\n{stale}"
-    );
+    let stale = pty.wait_for("STALE and ERROR marks", 30, |s| s.contains("STALE") && s.contains("ERROR"));
+    assert!(stale.contains("Latency ms"), "panes stay on screen:\n{stale}");
     pty.send("?");
-    pty.wait_for("help while the backend is dead", 10, |s| {
-        s.contains("drill into region")
-    });
+    pty.wait_for("help while the backend is dead", 10, |s| s.contains("drill into region"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();
 }
 
 fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("sh")
-        .args(["-c", &format!("kill -{sig} {pid}")])
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().is_ok_and(|s| s.success());
     assert!(ok, "could not send SIG{sig} to {pid}");
 }
 
@@ -243,12 +183,8 @@ fn signal(pid: u32, sig: &str) {
 fn sigterm_and_sighup_exit_cleanly() {
     for sig in ["TERM", "HUP"] {
         let mut pty = Pty::spawn(&["--poll-factor", "0.5"], 100, 30);
-        pty.wait_for("the overview", 30, |s| {
-            s.contains("Region health") && s.contains("api-gateway")
-        });
-        let Some(pid) = pty.child.process_id() else {
-            panic!("no pid")
-        };
+        pty.wait_for("the overview", 30, |s| s.contains("Region health") && s.contains("api-gateway"));
+        let Some(pid) = pty.child.process_id() else { panic!("no pid") };
         signal(pid, sig);
         assert_eq!(pty.wait_exit(15), 0, "SIG{sig}");
         pty.assert_restored();
@@ -257,20 +193,9 @@ fn sigterm_and_sighup_exit_cleanly() {
 
 #[test]
 fn losing_the_terminal_ends_the_process() {
-    let Pty {
-        parser,
-        child,
-        writer,
-        _master,
-        stop,
-        ..
-    } = Pty::spawn(&["--poll-factor", "0.5"], 100, 30);
+    let Pty { parser, child, writer, _master, stop, .. } = Pty::spawn(&["--poll-factor", "0.5"], 100, 30);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !parser
-        .lock()
-        .map(|p| p.screen().contents().contains("Region health"))
-        .unwrap_or(false)
-    {
+    while !parser.lock().map(|p| p.screen().contents().contains("Region health")).unwrap_or(false) {
         assert!(Instant::now() < deadline, "overview never appeared");
         std::thread::sleep(Duration::from_millis(50));
     }

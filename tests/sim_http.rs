@@ -19,12 +19,7 @@ fn frozen(seed: u64, scenario: Scenario, at: f64) -> SimConfig {
 
 async fn get(base: &str, path: &str) -> (u16, String) {
     let client = reqwest::Client::new();
-    match client
-        .get(format!("{base}{path}"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-    {
+    match client.get(format!("{base}{path}")).timeout(Duration::from_secs(10)).send().await {
         Ok(r) => {
             let code = r.status().as_u16();
             (code, r.text().await.unwrap_or_default())
@@ -73,110 +68,59 @@ async fn same_seed_scenario_and_time_give_same_data() {
 #[tokio::test]
 async fn fleet_shape_and_weights() {
     let sim = warroom_sim::start(frozen(7, Scenario::Calm, 0.0), ([127, 0, 0, 1], 0).into()).await;
-    let Ok(sim) = sim else {
-        panic!("sim did not start")
-    };
+    let Ok(sim) = sim else { panic!("sim did not start") };
     let (_, body) = get(&sim.url(), "/v1/regions").await;
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let regions = v["regions"].as_array().cloned().unwrap_or_default();
     assert_eq!(regions.len(), 4);
-    let sum: f64 = regions
-        .iter()
-        .map(|r| r["trafficWeight"].as_f64().unwrap_or(0.0))
-        .sum();
+    let sum: f64 = regions.iter().map(|r| r["trafficWeight"].as_f64().unwrap_or(0.0)).sum();
     assert!((sum - 100.0).abs() < 1e-9);
     assert_eq!(regions[0]["zones"].as_array().map(Vec::len), Some(3));
     let (_, body) = get(&sim.url(), "/v1/metrics?windows=30d").await;
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     assert_eq!(v["metrics"].as_array().map(Vec::len), Some(32));
     let c = &v["metrics"][0]["counts"]["30d"];
-    assert!(
-        c["total"].as_f64().unwrap_or(0.0) > 1e8,
-        "30 days of history: {c}"
-    );
+    assert!(c["total"].as_f64().unwrap_or(0.0) > 1e8, "30 days of history: {c}");
     let (code, _) = get(&sim.url(), "/v1/metrics?windows=5y").await;
     assert_eq!(code, 400);
     let (_, prom) = get(&sim.url(), "/metrics").await;
-    assert!(prom.contains(
-        "http_request_duration_seconds_bucket{service=\"auth\",region=\"eu-west-1\",le=\"0.1\"}"
-    ));
+    assert!(prom.contains("http_request_duration_seconds_bucket{service=\"auth\",region=\"eu-west-1\",le=\"0.1\"}"));
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn large_fleet_is_bounded() {
-    let cfg = SimConfig {
-        regions: 9,
-        services: 5000,
-        ..frozen(1, Scenario::Calm, 0.0)
-    };
-    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else {
-        panic!("sim did not start")
-    };
+    let cfg = SimConfig { regions: 9, services: 5000, ..frozen(1, Scenario::Calm, 0.0) };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
     let (_, body) = get(&sim.url(), "/v1/fleet").await;
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    assert_eq!(
-        (v["regions"].as_u64(), v["services"].as_u64()),
-        (Some(6), Some(1000))
-    );
+    assert_eq!((v["regions"].as_u64(), v["services"].as_u64()), (Some(6), Some(1000)));
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn faults_apply_per_path_and_clear() {
-    let Ok(sim) =
-        warroom_sim::start(frozen(7, Scenario::Calm, 0.0), ([127, 0, 0, 1], 0).into()).await
-    else {
+    let Ok(sim) = warroom_sim::start(frozen(7, Scenario::Calm, 0.0), ([127, 0, 0, 1], 0).into()).await else {
         panic!("sim did not start")
     };
     let client = reqwest::Client::new();
     let post = |body: &'static str| {
-        client
-            .post(format!("{}/v1/faults", sim.url()))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        client.post(format!("{}/v1/faults", sim.url())).header("content-type", "application/json").body(body).send()
     };
     assert_eq!(
-        post(r#"{"path":"/v1/flags","kind":"status","status":502}"#)
-            .await
-            .map(|r| r.status().as_u16())
-            .ok(),
+        post(r#"{"path":"/v1/flags","kind":"status","status":502}"#).await.map(|r| r.status().as_u16()).ok(),
         Some(201)
     );
     assert_eq!(get(&sim.url(), "/v1/flags").await.0, 502);
-    assert_eq!(
-        get(&sim.url(), "/v1/regions").await.0,
-        200,
-        "other paths unaffected"
-    );
-    assert!(post(r#"{"path":"/v1/regions","kind":"garbage"}"#)
-        .await
-        .is_ok());
+    assert_eq!(get(&sim.url(), "/v1/regions").await.0, 200, "other paths unaffected");
+    assert!(post(r#"{"path":"/v1/regions","kind":"garbage"}"#).await.is_ok());
     let (_, body) = get(&sim.url(), "/v1/regions").await;
     assert!(serde_json::from_str::<Value>(&body).is_err());
-    assert!(post(r#"{"path":"/v1/circuits","kind":"hang"}"#)
-        .await
-        .is_ok());
-    let hung = client
-        .get(format!("{}/v1/circuits", sim.url()))
-        .timeout(Duration::from_millis(300))
-        .send()
-        .await;
+    assert!(post(r#"{"path":"/v1/circuits","kind":"hang"}"#).await.is_ok());
+    let hung = client.get(format!("{}/v1/circuits", sim.url())).timeout(Duration::from_millis(300)).send().await;
     assert!(hung.is_err_and(|e| e.is_timeout()));
-    assert_eq!(
-        post(r#"{"path":"/v1/x","kind":"explode"}"#)
-            .await
-            .map(|r| r.status().as_u16())
-            .ok(),
-        Some(400)
-    );
-    let cleared = client
-        .delete(format!("{}/v1/faults", sim.url()))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok();
+    assert_eq!(post(r#"{"path":"/v1/x","kind":"explode"}"#).await.map(|r| r.status().as_u16()).ok(), Some(400));
+    let cleared = client.delete(format!("{}/v1/faults", sim.url())).send().await.map(|r| r.status().as_u16()).ok();
     assert_eq!(cleared, Some(204));
     assert_eq!(get(&sim.url(), "/v1/flags").await.0, 200);
     let (_, stats) = get(&sim.url(), "/v1/stats").await;
@@ -186,19 +130,11 @@ async fn faults_apply_per_path_and_clear() {
 
 #[tokio::test]
 async fn time_scale_lives_an_hour_in_seconds() {
-    let cfg = SimConfig {
-        time_scale: 3600.0,
-        ..frozen(7, Scenario::Calm, 0.0)
-    };
-    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else {
-        panic!("sim did not start")
-    };
+    let cfg = SimConfig { time_scale: 3600.0, ..frozen(7, Scenario::Calm, 0.0) };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (_, body) = get(&sim.url(), "/v1/fleet").await;
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    assert!(
-        v["scenarioSeconds"].as_f64().unwrap_or(0.0) >= 3600.0,
-        "{v}"
-    );
+    assert!(v["scenarioSeconds"].as_f64().unwrap_or(0.0) >= 3600.0, "{v}");
     sim.shutdown().await;
 }

@@ -52,25 +52,10 @@ async fn overview_region_outage_120x40() {
 #[tokio::test]
 async fn region_screen_during_outage() {
     // Probe latencies are measured for real, so this screen is checked by content.
-    let text = frame(args(
-        "region:us-west-2",
-        120,
-        20,
-        Scenario::RegionOutage,
-        300.0,
-    ))
-    .await;
-    assert!(
-        text.contains(
-            "Region us-west-2  ✖ DOWN  traffic 25%  zones us-west-2a, us-west-2b, us-west-2c"
-        ),
-        "{text}"
-    );
+    let text = frame(args("region:us-west-2", 120, 20, Scenario::RegionOutage, 300.0)).await;
+    assert!(text.contains("Region us-west-2  ✖ DOWN  traffic 25%  zones us-west-2a, us-west-2b, us-west-2c"), "{text}");
     for svc in ["api-gateway", "auth", "checkout", "notifications"] {
-        let line = text
-            .lines()
-            .find(|l| l.contains(&format!("│{svc} ")))
-            .unwrap_or_default();
+        let line = text.lines().find(|l| l.contains(&format!("│{svc} "))).unwrap_or_default();
         assert!(line.contains("✖ DOWN     ✖ DOWN ✖ DOWN"), "{svc}: {line}");
         assert!(line.contains("health DOWN, ready failing"), "{svc}: {line}");
     }

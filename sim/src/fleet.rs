@@ -4,25 +4,11 @@
 use crate::rng::{hash, unit};
 
 /// Well-known names for the first services so the demo reads like a real fleet.
-const SERVICE_NAMES: [&str; 8] = [
-    "api-gateway",
-    "auth",
-    "checkout",
-    "payments",
-    "catalog",
-    "search",
-    "inventory",
-    "notifications",
-];
+const SERVICE_NAMES: [&str; 8] =
+    ["api-gateway", "auth", "checkout", "payments", "catalog", "search", "inventory", "notifications"];
 
-const REGION_NAMES: [&str; 6] = [
-    "us-east-1",
-    "us-west-2",
-    "eu-west-1",
-    "ap-southeast-1",
-    "eu-central-1",
-    "ap-northeast-1",
-];
+const REGION_NAMES: [&str; 6] =
+    ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1", "eu-central-1", "ap-northeast-1"];
 
 /// UTC offset (hours) of each region's daytime peak, used for the daily shape.
 const REGION_UTC_OFFSET: [f64; 6] = [-5.0, -8.0, 0.0, 8.0, 1.0, 9.0];
@@ -75,10 +61,7 @@ impl Fleet {
             .map(|i| {
                 let name = REGION_NAMES[i].to_string();
                 Region {
-                    zones: ["a", "b", "c"]
-                        .iter()
-                        .map(|z| format!("{name}{z}"))
-                        .collect(),
+                    zones: ["a", "b", "c"].iter().map(|z| format!("{name}{z}")).collect(),
                     name,
                     weight: weights[i],
                     phase: -REGION_UTC_OFFSET[i] / 24.0 * std::f64::consts::TAU,
@@ -117,35 +100,21 @@ fn make_service(seed: u64, i: usize) -> Service {
     let (name, critical) = if i < SERVICE_NAMES.len() {
         (SERVICE_NAMES[i].to_string(), i < 4)
     } else {
-        let stems = [
-            "orders", "ledger", "profile", "media", "pricing", "reviews", "shipping", "ads",
-        ];
+        let stems = ["orders", "ledger", "profile", "media", "pricing", "reviews", "shipping", "ads"];
         let stem = stems[(hash(&[seed, 0x57e3, i as u64]) % stems.len() as u64) as usize];
         (format!("{stem}-{i:03}"), u(9) < 0.2)
     };
     let depends_on = default_deps(seed, i);
-    let team = if critical {
-        "team-core"
-    } else {
-        "team-product"
-    };
+    let team = if critical { "team-core" } else { "team-product" };
     Service {
         name,
         critical,
         owners: vec![team.to_string()],
         depends_on,
-        base_rps: if critical {
-            400.0 + 2600.0 * u(1)
-        } else {
-            50.0 + 750.0 * u(1)
-        },
+        base_rps: if critical { 400.0 + 2600.0 * u(1) } else { 50.0 + 750.0 * u(1) },
         median_ms: 12.0 + 30.0 * u(2),
         sigma: 0.45 + 0.22 * u(3),
-        base_err: if critical {
-            0.00004 + 0.0002 * u(4)
-        } else {
-            0.0001 + 0.0004 * u(4)
-        },
+        base_err: if critical { 0.00004 + 0.0002 * u(4) } else { 0.0001 + 0.0004 * u(4) },
         objective: if critical { 99.95 } else { 99.9 },
     }
 }
@@ -164,7 +133,7 @@ fn default_deps(seed: u64, i: usize) -> Vec<usize> {
             let a = (hash(&[seed, 0xde95, i as u64]) % i as u64) as usize;
             let b = (hash(&[seed, 0xde96, i as u64]) % i as u64) as usize;
             let mut v = vec![a];
-            if b != a && i % 3 == 0 {
+            if b != a && i.is_multiple_of(3) {
                 v.push(b);
             }
             v

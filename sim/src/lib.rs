@@ -57,11 +57,7 @@ pub struct SimClock {
 
 impl SimClock {
     pub fn new(offset: f64, scale: f64) -> SimClock {
-        SimClock {
-            origin: Instant::now(),
-            offset,
-            scale: scale.max(0.0),
-        }
+        SimClock { origin: Instant::now(), offset, scale: scale.max(0.0) }
     }
 
     /// Simulated seconds per real second.
@@ -106,10 +102,7 @@ impl SimHandle {
         // Graceful shutdown closes idle keep-alive connections; give in-flight
         // requests a moment, then cut the rest.
         let abort = self.join.abort_handle();
-        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.join)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.join).await.is_err() {
             abort.abort();
         }
     }
@@ -131,10 +124,5 @@ pub async fn start(cfg: SimConfig, listen: SocketAddr) -> std::io::Result<SimHan
             })
             .await;
     });
-    Ok(SimHandle {
-        addr,
-        state,
-        stop: Some(tx),
-        join,
-    })
+    Ok(SimHandle { addr, state, stop: Some(tx), join })
 }

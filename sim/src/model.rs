@@ -16,9 +16,7 @@ pub const CIRCUIT_OPEN_AT: f64 = 0.2;
 /// Seconds a breaker stays HALF_OPEN after its dependency recovers.
 pub const HALF_OPEN_SECS: f64 = 60.0;
 /// Prometheus histogram bucket bounds in seconds.
-pub const BUCKETS: [f64; 11] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+pub const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Conditions of one series over a piece of time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,22 +72,10 @@ impl CircuitState {
 }
 
 impl World {
-    pub fn new(
-        seed: u64,
-        scenario: Scenario,
-        regions: usize,
-        services: usize,
-        start_unix: f64,
-    ) -> World {
+    pub fn new(seed: u64, scenario: Scenario, regions: usize, services: usize, start_unix: f64) -> World {
         let fleet = Fleet::generate(seed, regions, services);
         let script = scenario::build(scenario, &fleet);
-        World {
-            seed,
-            scenario,
-            start_unix,
-            fleet,
-            script,
-        }
+        World { seed, scenario, start_unix, fleet, script }
     }
 
     fn series_rps(&self, s: usize, r: usize) -> f64 {
@@ -117,11 +103,7 @@ impl World {
     /// Conditions at time t.
     pub fn cond(&self, s: usize, r: usize, t: f64) -> Cond {
         let svc = &self.fleet.services[s];
-        let mut c = Cond {
-            err: svc.base_err,
-            lat_mult: 1.0,
-            down: false,
-        };
+        let mut c = Cond { err: svc.base_err, lat_mult: 1.0, down: false };
         for e in &self.script.effects {
             if t >= e.start && t < e.end && e.applies(s, r) {
                 c.err += e.err_add;
@@ -150,18 +132,13 @@ impl World {
         }
         cuts.sort_by(|x, y| x.total_cmp(y));
         cuts.dedup();
-        cuts.windows(2)
-            .map(|w| (w[0], w[1], self.cond(s, r, (w[0] + w[1]) / 2.0)))
-            .collect()
+        cuts.windows(2).map(|w| (w[0], w[1], self.cond(s, r, (w[0] + w[1]) / 2.0))).collect()
     }
 
     /// Good and total counts over [a, b).
     pub fn counts(&self, s: usize, r: usize, a: f64, b: f64) -> Counts {
         let a = a.max(HISTORY_START);
-        let mut c = Counts {
-            total: 0.0,
-            bad: 0.0,
-        };
+        let mut c = Counts { total: 0.0, bad: 0.0 };
         for (x, y, cond) in self.pieces(s, r, a, b) {
             let n = self.requests(s, r, x, y);
             c.total += n;
@@ -197,11 +174,7 @@ impl World {
         let c = self.cond(s, r, t);
         let median = svc.median_ms * c.lat_mult * (0.93 + 0.14 * u(1));
         let sigma = svc.sigma * (0.95 + 0.1 * u(2));
-        let err = if c.down {
-            1.0
-        } else {
-            (c.err * (0.6 + 0.8 * u(3))).min(1.0)
-        };
+        let err = if c.down { 1.0 } else { (c.err * (0.6 + 0.8 * u(3))).min(1.0) };
         Inst {
             rps: self.rate(s, r, t) * (0.97 + 0.06 * u(4)),
             err,
@@ -267,8 +240,7 @@ fn erf(x: f64) -> f64 {
     let x = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t + 0.254_829_592)
             * t
             * (-x * x).exp();
     sign * y
@@ -287,10 +259,7 @@ mod tests {
         let w = world(Scenario::Calm);
         let exact = w.requests(0, 0, 0.0, 7200.0);
         let numeric: f64 = (0..7200).map(|i| w.rate(0, 0, i as f64 + 0.5)).sum();
-        assert!(
-            (exact - numeric).abs() / numeric < 1e-6,
-            "{exact} vs {numeric}"
-        );
+        assert!((exact - numeric).abs() / numeric < 1e-6, "{exact} vs {numeric}");
     }
 
     #[test]
@@ -318,10 +287,7 @@ mod tests {
         for s in 0..8 {
             for r in 0..4 {
                 let i = w.inst(s, r, 100.0);
-                assert!(
-                    i.p50 < 100.0 && i.p95 < 200.0 && i.p99 < 500.0,
-                    "{s}/{r}: {i:?}"
-                );
+                assert!(i.p50 < 100.0 && i.p95 < 200.0 && i.p99 < 500.0, "{s}/{r}: {i:?}");
             }
         }
     }

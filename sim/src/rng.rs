@@ -12,9 +12,7 @@ fn mix(mut z: u64) -> u64 {
 
 /// Hash a list of coordinates into one well-mixed 64-bit value.
 pub fn hash(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0x243f_6a88_85a3_08d3, |acc, &p| mix(acc ^ p))
+    parts.iter().fold(0x243f_6a88_85a3_08d3, |acc, &p| mix(acc ^ p))
 }
 
 /// Map a hash to a uniform number in [0, 1).

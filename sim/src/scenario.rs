@@ -15,12 +15,8 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
-        Scenario::Calm,
-        Scenario::RegionOutage,
-        Scenario::BadCanary,
-        Scenario::DependencyStorm,
-    ];
+    pub const ALL: [Scenario; 4] =
+        [Scenario::Calm, Scenario::RegionOutage, Scenario::BadCanary, Scenario::DependencyStorm];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,16 +37,10 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scenario::ALL
-            .into_iter()
-            .find(|sc| sc.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-                format!(
-                    "unknown scenario '{s}' (expected one of: {})",
-                    names.join(", ")
-                )
-            })
+        Scenario::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown scenario '{s}' (expected one of: {})", names.join(", "))
+        })
     }
 }
 
@@ -125,13 +115,7 @@ pub enum Plan {
     PausedAt { step: usize },
     /// Advances every `step_secs` until step `fail_step`, where analysis fails
     /// after `detect_secs`; the canary then stays Degraded at that weight.
-    Failing {
-        step_secs: f64,
-        fail_step: usize,
-        detect_secs: f64,
-        canary_err: f64,
-        canary_lat: f64,
-    },
+    Failing { step_secs: f64, fail_step: usize, detect_secs: f64, canary_err: f64, canary_lat: f64 },
     /// No rollout in flight.
     Stable,
 }
@@ -184,10 +168,7 @@ impl Deployment {
                 st.since = -600.0;
                 st.message = "CanaryPauseStep: waiting for manual promotion".into();
             }
-            Plan::Cycling {
-                step_secs,
-                rest_secs,
-            } => {
+            Plan::Cycling { step_secs, rest_secs } => {
                 let cycle = step_secs * n as f64 + rest_secs;
                 let k = (t / cycle).floor();
                 let within = t - k * cycle;
@@ -207,13 +188,7 @@ impl Deployment {
                     st.message = "rollout completed".into();
                 }
             }
-            Plan::Failing {
-                step_secs,
-                fail_step,
-                detect_secs,
-                canary_err,
-                canary_lat,
-            } => {
+            Plan::Failing { step_secs, fail_step, detect_secs, canary_err, canary_lat } => {
                 if t < 0.0 {
                     return st;
                 }
@@ -240,14 +215,7 @@ impl Deployment {
 
     /// The error/latency effects this deployment's canary adds to its series.
     fn effects(&self) -> Vec<Effect> {
-        let Plan::Failing {
-            step_secs,
-            fail_step,
-            canary_err,
-            canary_lat,
-            ..
-        } = &self.plan
-        else {
+        let Plan::Failing { step_secs, fail_step, canary_err, canary_lat, .. } = &self.plan else {
             return Vec::new();
         };
         (0..=*fail_step)
@@ -255,11 +223,7 @@ impl Deployment {
                 let w = self.steps[i.min(self.steps.len() - 1)] / 100.0;
                 Effect {
                     start: i as f64 * step_secs,
-                    end: if i == *fail_step {
-                        f64::INFINITY
-                    } else {
-                        (i + 1) as f64 * step_secs
-                    },
+                    end: if i == *fail_step { f64::INFINITY } else { (i + 1) as f64 * step_secs },
                     services: Target::One(self.service),
                     regions: Target::One(self.region),
                     err_add: w * canary_err,
@@ -324,10 +288,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
         region: 0,
         steps: steps.clone(),
         base_revision: 41,
-        plan: Plan::Cycling {
-            step_secs: 120.0,
-            rest_secs: 240.0,
-        },
+        plan: Plan::Cycling { step_secs: 120.0, rest_secs: 240.0 },
     }];
     if ns > 5 && nr > 1 {
         deployments.push(Deployment {
@@ -370,13 +331,8 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
             });
         }
         Scenario::BadCanary => {
-            deployments[0].plan = Plan::Failing {
-                step_secs: 90.0,
-                fail_step: 1,
-                detect_secs: 60.0,
-                canary_err: 0.12,
-                canary_lat: 4.0,
-            };
+            deployments[0].plan =
+                Plan::Failing { step_secs: 90.0, fail_step: 1, detect_secs: 60.0, canary_err: 0.12, canary_lat: 4.0 };
         }
         Scenario::DependencyStorm => {
             let dep = pick(3);
@@ -413,11 +369,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
     for d in &deployments {
         effects.extend(d.effects());
     }
-    Script {
-        effects,
-        deployments,
-        storm_service,
-    }
+    Script { effects, deployments, storm_service }
 }
 
 #[cfg(test)]
@@ -439,15 +391,9 @@ mod tests {
             region: 0,
             steps: vec![10.0, 25.0, 50.0, 100.0],
             base_revision: 1,
-            plan: Plan::Cycling {
-                step_secs: 100.0,
-                rest_secs: 100.0,
-            },
+            plan: Plan::Cycling { step_secs: 100.0, rest_secs: 100.0 },
         };
-        let w: Vec<f64> = [10.0, 110.0, 210.0, 310.0]
-            .iter()
-            .map(|&t| d.state_at(t).weight)
-            .collect();
+        let w: Vec<f64> = [10.0, 110.0, 210.0, 310.0].iter().map(|&t| d.state_at(t).weight).collect();
         assert_eq!(w, vec![10.0, 25.0, 50.0, 100.0]);
         assert_eq!(d.state_at(450.0).phase, Phase::Healthy);
         assert_eq!(d.state_at(510.0).phase, Phase::Progressing);
@@ -461,13 +407,7 @@ mod tests {
             region: 0,
             steps: vec![10.0, 25.0, 50.0, 100.0],
             base_revision: 1,
-            plan: Plan::Failing {
-                step_secs: 90.0,
-                fail_step: 1,
-                detect_secs: 60.0,
-                canary_err: 0.1,
-                canary_lat: 3.0,
-            },
+            plan: Plan::Failing { step_secs: 90.0, fail_step: 1, detect_secs: 60.0, canary_err: 0.1, canary_lat: 3.0 },
         };
         assert_eq!(d.state_at(10.0).phase, Phase::Progressing);
         assert_eq!(d.state_at(149.0).phase, Phase::Progressing);

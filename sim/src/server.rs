@@ -41,12 +41,7 @@ pub struct SimState {
 
 impl SimState {
     pub fn new(world: World, clock: SimClock) -> SimState {
-        SimState {
-            world,
-            clock,
-            faults: Mutex::new(Vec::new()),
-            requests: Mutex::new(BTreeMap::new()),
-        }
+        SimState { world, clock, faults: Mutex::new(Vec::new()), requests: Mutex::new(BTreeMap::new()) }
     }
 
     /// Requests served so far, by path family (e.g. `/v1/metrics`, `/svc`).
@@ -69,10 +64,7 @@ impl SimState {
 
     fn fault_for(&self, path: &str) -> Option<Fault> {
         let v = self.faults.lock().ok()?;
-        v.iter()
-            .filter(|f| path.starts_with(&f.path))
-            .max_by_key(|f| f.path.len())
-            .cloned()
+        v.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.len()).cloned()
     }
 
     /// Current scenario time.
@@ -93,17 +85,11 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/circuits", get(circuits))
         .route("/v1/flags", get(flags))
         .route("/v1/stats", get(stats))
-        .route(
-            "/v1/faults",
-            get(list_faults).post(add_fault).delete(delete_faults),
-        )
+        .route("/v1/faults", get(list_faults).post(add_fault).delete(delete_faults))
         .route("/svc/{service}/{region}/health", get(health))
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            faults_and_counts,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), faults_and_counts))
         .with_state(state)
 }
 
@@ -114,11 +100,7 @@ async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response 
         *m.entry(family).or_insert(0) += 1;
     }
     // Fault control itself is never faulted, so a test can always undo a fault.
-    let fault = if path.starts_with("/v1/faults") {
-        None
-    } else {
-        st.fault_for(&path)
-    };
+    let fault = if path.starts_with("/v1/faults") { None } else { st.fault_for(&path) };
     match fault.as_ref().map(|f| f.kind.as_str()) {
         Some("latency") => {
             let ms = fault.and_then(|f| f.latency_ms).unwrap_or(1000);
@@ -128,17 +110,11 @@ async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response 
         Some("status") => {
             let code = fault.and_then(|f| f.status).unwrap_or(503);
             let code = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            (
-                code,
-                Json(json!({"error": "injected fault", "status": code.as_u16()})),
-            )
-                .into_response()
+            (code, Json(json!({"error": "injected fault", "status": code.as_u16()}))).into_response()
         }
-        Some("garbage") => (
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"regions\": [ \u{1}\u{2}garbage<<<",
-        )
-            .into_response(),
+        Some("garbage") => {
+            ([(header::CONTENT_TYPE, "application/json")], "{\"regions\": [ \u{1}\u{2}garbage<<<").into_response()
+        }
         Some("hang") => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             next.run(req).await
@@ -230,11 +206,7 @@ async fn services(State(st): St) -> Json<Value> {
         .services
         .iter()
         .map(|s| {
-            let deps: Vec<&str> = s
-                .depends_on
-                .iter()
-                .map(|&d| w.fleet.services[d].name.as_str())
-                .collect();
+            let deps: Vec<&str> = s.depends_on.iter().map(|&d| w.fleet.services[d].name.as_str()).collect();
             json!({
                 "name": s.name,
                 "tier": if s.critical { "critical" } else { "standard" },
@@ -283,11 +255,7 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
     for name in spec.split(',').filter(|x| !x.is_empty()) {
         match parse_window(name) {
             Some(secs) => windows.push((name.trim().to_string(), secs)),
-            None => {
-                return bad_request(format!(
-                    "bad window '{name}': use e.g. 5m, 1h, 30d (max 31d)"
-                ))
-            }
+            None => return bad_request(format!("bad window '{name}': use e.g. 5m, 1h, 30d (max 31d)")),
         }
     }
     if windows.len() > 16 {
@@ -304,10 +272,7 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
         Some(name) => match w.fleet.service_index(name) {
             Some(i) => Some(i),
             None => {
-                return (
-                    StatusCode::NOT_FOUND,
-                    Json(json!({"error": format!("unknown service '{name}'")})),
-                )
+                return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown service '{name}'")})))
                     .into_response()
             }
         },
@@ -322,10 +287,7 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
             let mut counts = serde_json::Map::new();
             for (name, secs) in &windows {
                 let c = w.counts(s, r, t - secs, t);
-                counts.insert(
-                    name.clone(),
-                    json!({"good": round(c.total - c.bad, 1), "total": round(c.total, 1)}),
-                );
+                counts.insert(name.clone(), json!({"good": round(c.total - c.bad, 1), "total": round(c.total, 1)}));
             }
             let mut p99 = Vec::with_capacity(points);
             let mut rps = Vec::with_capacity(points);
@@ -445,14 +407,9 @@ async fn list_faults(State(st): St) -> Json<Value> {
     Json(json!({"faults": v}))
 }
 
-async fn add_fault(
-    State(st): St,
-    body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+async fn add_fault(State(st): St, body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>) -> Response {
     let Ok(Json(f)) = body else {
-        return bad_request(
-            "body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into(),
-        );
+        return bad_request("body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into());
     };
     if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang") {
         return bad_request(format!("unknown fault kind '{}'", f.kind));
@@ -467,53 +424,28 @@ async fn delete_faults(State(st): St) -> StatusCode {
 }
 
 fn lookup(w: &World, service: &str, region: &str) -> Option<(usize, usize)> {
-    Some((
-        w.fleet.service_index(service)?,
-        w.fleet.region_index(region)?,
-    ))
+    Some((w.fleet.service_index(service)?, w.fleet.region_index(region)?))
 }
 
 async fn health(State(st): St, Path((service, region)): Path<(String, String)>) -> Response {
     let w = &st.world;
     let t = st.now();
     let Some((s, r)) = lookup(w, &service, &region) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"status": "UNKNOWN", "error": "no such service/region"})),
-        )
+        return (StatusCode::NOT_FOUND, Json(json!({"status": "UNKNOWN", "error": "no such service/region"})))
             .into_response();
     };
     let i = w.inst(s, r, t);
     let up = !i.down && i.err < 0.5;
     let mut components = serde_json::Map::new();
-    components.insert(
-        "ping".into(),
-        json!({"status": if i.down { "DOWN" } else { "UP" }}),
-    );
+    components.insert("ping".into(), json!({"status": if i.down { "DOWN" } else { "UP" }}));
     for &d in &w.fleet.services[s].depends_on {
         let di = w.inst(d, r, t);
-        let ds = if di.down || di.err >= crate::model::CIRCUIT_OPEN_AT {
-            "DOWN"
-        } else {
-            "UP"
-        };
+        let ds = if di.down || di.err >= crate::model::CIRCUIT_OPEN_AT { "DOWN" } else { "UP" };
         components.insert(w.fleet.services[d].name.clone(), json!({"status": ds}));
     }
-    let code = if up {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let code = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({"status": if up { "UP" } else { "DOWN" }, "components": components});
-    (
-        code,
-        [(
-            header::CONTENT_TYPE,
-            "application/vnd.spring-boot.actuator.v3+json",
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    (code, [(header::CONTENT_TYPE, "application/vnd.spring-boot.actuator.v3+json")], body.to_string()).into_response()
 }
 
 async fn ready(State(st): St, Path((service, region)): Path<(String, String)>) -> Response {
@@ -524,11 +456,7 @@ async fn ready(State(st): St, Path((service, region)): Path<(String, String)>) -
     };
     let i = w.inst(s, r, t);
     if i.down || i.err >= 0.2 {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "OUT_OF_SERVICE"})),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "OUT_OF_SERVICE"}))).into_response()
     } else {
         (StatusCode::OK, Json(json!({"status": "UP"}))).into_response()
     }
@@ -545,11 +473,7 @@ async fn prometheus(State(st): St) -> Response {
         for (r, reg) in w.fleet.regions.iter().enumerate() {
             let c = w.counts(s, r, crate::model::HISTORY_START, t);
             let l = format!("service=\"{}\",region=\"{}\"", svc.name, reg.name);
-            let _ = writeln!(
-                out,
-                "http_requests_total{{{l},code=\"2xx\"}} {:.0}",
-                c.total - c.bad
-            );
+            let _ = writeln!(out, "http_requests_total{{{l},code=\"2xx\"}} {:.0}", c.total - c.bad);
             let _ = writeln!(out, "http_requests_total{{{l},code=\"5xx\"}} {:.0}", c.bad);
         }
     }
@@ -561,17 +485,10 @@ async fn prometheus(State(st): St) -> Response {
             let (buckets, sum) = w.histogram(s, r, t);
             let l = format!("service=\"{}\",region=\"{}\"", svc.name, reg.name);
             for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {:.0}",
-                    buckets[i]
-                );
+                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {:.0}", buckets[i]);
             }
             let total = buckets[BUCKETS.len()];
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {total:.0}"
-            );
+            let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {total:.0}");
             let _ = writeln!(out, "http_request_duration_seconds_sum{{{l}}} {sum:.3}");
             let _ = writeln!(out, "http_request_duration_seconds_count{{{l}}} {total:.0}");
         }

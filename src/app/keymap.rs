@@ -41,9 +41,7 @@ impl Command {
             Command::NextPane => Some("pane"),
             Command::Enter => Some("region"),
             Command::Back => Some("back"),
-            Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => {
-                None
-            }
+            Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
 }
@@ -56,21 +54,13 @@ pub struct Binding {
 }
 
 const fn key(code: KeyCode, command: Command) -> Binding {
-    Binding {
-        code,
-        mods: KeyModifiers::NONE,
-        command,
-    }
+    Binding { code, mods: KeyModifiers::NONE, command }
 }
 
 /// Default bindings, in the order help lists them.
 pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('q'), Command::Quit),
-    Binding {
-        code: KeyCode::Char('c'),
-        mods: KeyModifiers::CONTROL,
-        command: Command::Quit,
-    },
+    Binding { code: KeyCode::Char('c'), mods: KeyModifiers::CONTROL, command: Command::Quit },
     key(KeyCode::Char('?'), Command::Help),
     key(KeyCode::Up, Command::Up),
     key(KeyCode::Char('k'), Command::Up),
@@ -81,11 +71,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Right, Command::Right),
     key(KeyCode::Char('l'), Command::Right),
     key(KeyCode::Tab, Command::NextPane),
-    Binding {
-        code: KeyCode::BackTab,
-        mods: KeyModifiers::SHIFT,
-        command: Command::PrevPane,
-    },
+    Binding { code: KeyCode::BackTab, mods: KeyModifiers::SHIFT, command: Command::PrevPane },
     key(KeyCode::Enter, Command::Enter),
     key(KeyCode::Esc, Command::Back),
 ];
@@ -97,10 +83,7 @@ pub fn lookup(keymap: &[Binding], ev: &KeyEvent) -> Option<Command> {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
         _ => ev.modifiers,
     };
-    keymap
-        .iter()
-        .find(|b| b.code == ev.code && (b.mods - KeyModifiers::SHIFT) == mods)
-        .map(|b| b.command)
+    keymap.iter().find(|b| b.code == ev.code && (b.mods - KeyModifiers::SHIFT) == mods).map(|b| b.command)
 }
 
 /// Display name of a key, e.g. "Ctrl-c", "Tab", "↑".
@@ -134,9 +117,7 @@ pub fn help_lines(keymap: &[Binding]) -> Vec<(String, &'static str)> {
             None => out.push((b.command, vec![key_name(b)])),
         }
     }
-    out.into_iter()
-        .map(|(c, keys)| (keys.join(" / "), c.describe()))
-        .collect()
+    out.into_iter().map(|(c, keys)| (keys.join(" / "), c.describe())).collect()
 }
 
 /// (key, label) pairs for the footer: the first key of each hinted command.

@@ -14,14 +14,8 @@ pub enum PaneId {
     Flags,
 }
 
-pub const PANES: [PaneId; 6] = [
-    PaneId::Matrix,
-    PaneId::Latency,
-    PaneId::Budgets,
-    PaneId::Canaries,
-    PaneId::Circuits,
-    PaneId::Flags,
-];
+pub const PANES: [PaneId; 6] =
+    [PaneId::Matrix, PaneId::Latency, PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
@@ -87,15 +81,9 @@ impl ViewState {
             (Command::Back, Screen::Region(_)) => self.screen = Screen::Overview,
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
-            (Command::Down, Screen::Region(_)) => {
-                self.region_row = (self.region_row + 1).min(services - 1)
-            }
+            (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
             (
-                Command::Left
-                | Command::Right
-                | Command::NextPane
-                | Command::PrevPane
-                | Command::Enter,
+                Command::Left | Command::Right | Command::NextPane | Command::PrevPane | Command::Enter,
                 Screen::Region(_),
             ) => return false,
             (Command::NextPane, Screen::Overview) => {

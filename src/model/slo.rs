@@ -20,8 +20,7 @@ pub const MIN_EVENTS: f64 = 1.0;
 
 /// Error ratio over a window, if it has events.
 pub fn error_ratio(c: Counts) -> Option<f64> {
-    (c.total >= MIN_EVENTS && c.good.is_finite())
-        .then(|| ((c.total - c.good) / c.total).clamp(0.0, 1.0))
+    (c.total >= MIN_EVENTS && c.good.is_finite()).then(|| ((c.total - c.good) / c.total).clamp(0.0, 1.0))
 }
 
 /// Burn rate: error ratio divided by the error budget (1 − objective).
@@ -95,10 +94,7 @@ mod tests {
         assert!((alert_factor(0.05, 720.0, 6.0) - 6.0).abs() < 1e-9);
         assert!((alert_factor(0.10, 720.0, 72.0) - 1.0).abs() < 1e-9);
         // Burn 14.4 exhausts a full 30-day budget in 50 hours.
-        assert_eq!(
-            hours_to_exhaustion(1.0, 14.4, 720.0).map(|h| h.round()),
-            Some(50.0)
-        );
+        assert_eq!(hours_to_exhaustion(1.0, 14.4, 720.0).map(|h| h.round()), Some(50.0));
         // Burn 1 exhausts exactly at the end of the window.
         assert_eq!(hours_to_exhaustion(1.0, 1.0, 720.0), Some(720.0));
     }

@@ -59,13 +59,7 @@ pub struct Feed<T> {
 
 impl<T> Default for Feed<T> {
     fn default() -> Self {
-        Feed {
-            data: None,
-            observed_at: None,
-            error: None,
-            error_at: None,
-            interval: Duration::from_secs(5),
-        }
+        Feed { data: None, observed_at: None, error: None, error_at: None, interval: Duration::from_secs(5) }
     }
 }
 
@@ -76,8 +70,7 @@ impl<T> Feed<T> {
 
     /// Seconds since the data was observed.
     pub fn age(&self, now: DateTime<Utc>) -> Option<f64> {
-        self.observed_at
-            .map(|t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
+        self.observed_at.map(|t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
     }
 
     /// Stale after three missed intervals, or when nothing has arrived and an
@@ -159,10 +152,7 @@ pub struct SloStatus {
 
 impl SloStatus {
     pub fn burn(&self, window: &str) -> Option<f64> {
-        self.burns
-            .iter()
-            .find(|(w, _)| *w == window)
-            .and_then(|(_, b)| *b)
+        self.burns.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
     }
 }
 
@@ -170,8 +160,10 @@ impl SloStatus {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub fleet: Fleet,
-    /// Service × region health, keyed by (service, region).
-    pub cells: HashMap<(String, String), CellHealth>,
+    /// Service × region health: service → region → health.
+    pub cells: HashMap<String, HashMap<String, CellHealth>>,
+    /// Index into `fleet.metrics`: service → region → position.
+    pub traffic_index: HashMap<String, HashMap<String, usize>>,
     pub slos: Vec<SloStatus>,
     /// Bumped on every publish, so viewers can tell snapshots apart.
     pub version: u64,
@@ -179,42 +171,51 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn cell(&self, service: &str, region: &str) -> Option<&CellHealth> {
-        self.cells.get(&(service.to_string(), region.to_string()))
+        self.cells.get(service)?.get(region)
+    }
+
+    /// Every cell, in no particular order.
+    pub fn all_cells(&self) -> impl Iterator<Item = &CellHealth> {
+        self.cells.values().flat_map(|m| m.values())
     }
 
     pub fn traffic(&self, service: &str, region: &str) -> Option<&Traffic> {
-        self.fleet
-            .metrics
-            .items()
-            .iter()
-            .find(|t| t.service == service && t.region == region)
+        let i = *self.traffic_index.get(service)?.get(region)?;
+        self.fleet.metrics.items().get(i)
     }
+
+    /// Traffic of one service in every region.
+    pub fn service_traffic(&self, service: &str) -> Vec<&Traffic> {
+        service_traffic(&self.traffic_index, self.fleet.metrics.items(), service)
+    }
+}
+
+fn service_traffic<'a>(
+    index: &HashMap<String, HashMap<String, usize>>,
+    items: &'a [Traffic],
+    service: &str,
+) -> Vec<&'a Traffic> {
+    index.get(service).map(|m| m.values().filter_map(|&i| items.get(i)).collect()).unwrap_or_default()
 }
 
 /// Derive health cells and SLO status from the raw feeds.
 pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
-    let mut cells = HashMap::new();
+    let mut cells: HashMap<String, HashMap<String, CellHealth>> = HashMap::new();
+    let mut traffic_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut probes: HashMap<(&str, &str), Vec<&Probe>> = HashMap::new();
     for p in fleet.probes.items() {
-        probes
-            .entry((p.service.as_str(), p.region.as_str()))
-            .or_default()
-            .push(p);
+        probes.entry((p.service.as_str(), p.region.as_str())).or_default().push(p);
     }
     for ps in probes.values_mut() {
         ps.sort_by_key(|p| p.kind == ProbeKind::Ready);
     }
-    for t in fleet.metrics.items() {
-        let ps = probes
-            .remove(&(t.service.as_str(), t.region.as_str()))
-            .unwrap_or_default();
-        cells.insert(
-            (t.service.clone(), t.region.clone()),
-            cell_health(Some(t), &ps),
-        );
+    for (i, t) in fleet.metrics.items().iter().enumerate() {
+        let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
+        cells.entry(t.service.clone()).or_default().insert(t.region.clone(), cell_health(Some(t), &ps));
+        traffic_index.entry(t.service.clone()).or_default().insert(t.region.clone(), i);
     }
     for ((s, r), ps) in probes {
-        cells.insert((s.to_string(), r.to_string()), cell_health(None, &ps));
+        cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps));
     }
     let slos = fleet
         .services
@@ -222,15 +223,11 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
         .iter()
         .filter_map(|svc| {
             let spec = svc.slo.as_ref()?;
-            Some(slo_status(&svc.name, spec, fleet.metrics.items()))
+            let mine = service_traffic(&traffic_index, fleet.metrics.items(), &svc.name);
+            Some(slo_status(&svc.name, spec, &mine))
         })
         .collect();
-    Snapshot {
-        fleet,
-        cells,
-        slos,
-        version,
-    }
+    Snapshot { fleet, cells, traffic_index, slos, version }
 }
 
 fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
@@ -254,57 +251,34 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
             ProbeKind::Ready => "ready",
         };
         match (p.kind, p.status) {
-            (ProbeKind::Health, ProbeStatus::Down) => {
-                worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status)
+            (ProbeKind::Health, ProbeStatus::Down) => worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status),
+            (ProbeKind::Ready, ProbeStatus::Down) => {
+                worsen(RegionStatus::Degraded, format!("{name} failing"), &mut status)
             }
-            (ProbeKind::Ready, ProbeStatus::Down) => worsen(
-                RegionStatus::Degraded,
-                format!("{name} failing"),
-                &mut status,
-            ),
-            (_, ProbeStatus::Unknown) => worsen(
-                RegionStatus::Unknown,
-                format!("{name}: {}", p.detail),
-                &mut status,
-            ),
+            (_, ProbeStatus::Unknown) => worsen(RegionStatus::Unknown, format!("{name}: {}", p.detail), &mut status),
             _ => {}
         }
     }
     if let Some(t) = t {
         if t.error_ratio >= 0.5 {
-            worsen(
-                RegionStatus::Down,
-                format!("errors {:.1}%", t.error_ratio * 100.0),
-                &mut status,
-            );
+            worsen(RegionStatus::Down, format!("errors {:.1}%", t.error_ratio * 100.0), &mut status);
         } else if t.error_ratio >= ERROR_ALERT_RATIO {
-            worsen(
-                RegionStatus::Degraded,
-                format!("errors {:.2}%", t.error_ratio * 100.0),
-                &mut status,
-            );
+            worsen(RegionStatus::Degraded, format!("errors {:.2}%", t.error_ratio * 100.0), &mut status);
         }
         if t.p99_ms >= SLA_P99_MS || t.p95_ms >= SLA_P95_MS || t.p50_ms >= SLA_P50_MS {
-            worsen(
-                RegionStatus::Degraded,
-                format!("p99 {:.0} ms over SLA", t.p99_ms),
-                &mut status,
-            );
+            worsen(RegionStatus::Degraded, format!("p99 {:.0} ms over SLA", t.p99_ms), &mut status);
         }
     } else if probes.is_empty() {
         status = RegionStatus::Unknown;
     }
-    CellHealth {
-        status,
-        reason: reasons.join(", "),
-    }
+    CellHealth { status, reason: reasons.join(", ") }
 }
 
-fn slo_status(service: &str, spec: &SloSpec, traffic: &[Traffic]) -> SloStatus {
+fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic]) -> SloStatus {
     let sum = |w: &str| {
         let mut c = Counts::default();
         let mut any = false;
-        for t in traffic.iter().filter(|t| t.service == service) {
+        for t in traffic {
             if let Some(x) = t.counts.get(w) {
                 c.good += x.good;
                 c.total += x.total;
@@ -315,16 +289,12 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[Traffic]) -> SloStatus {
     };
     let period_h = spec.window_days as f64 * 24.0;
     let period_name = format!("{}d", spec.window_days);
-    let burns: Vec<(&'static str, Option<f64>)> = WINDOWS
-        .iter()
-        .map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective))))
-        .collect();
+    let burns: Vec<(&'static str, Option<f64>)> =
+        WINDOWS.iter().map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective)))).collect();
     let remaining = sum(&period_name).and_then(|c| slo::budget_remaining(c, spec.objective));
     let lookup = |w: &str| burns.iter().find(|(n, _)| *n == w).and_then(|(_, b)| *b);
     let state = slo::alert_state(lookup, period_h);
-    let hours = remaining
-        .zip(lookup("1h"))
-        .and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    let hours = remaining.zip(lookup("1h")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
     SloStatus {
         service: service.to_string(),
         objective: spec.objective,
@@ -344,13 +314,7 @@ mod tests {
         let mut counts = BTreeMap::new();
         for (w, secs) in WINDOWS {
             let total = secs * 100.0;
-            counts.insert(
-                w.to_string(),
-                Counts {
-                    good: total * (1.0 - err),
-                    total,
-                },
-            );
+            counts.insert(w.to_string(), Counts { good: total * (1.0 - err), total });
         }
         Traffic {
             service: service.into(),
@@ -371,20 +335,14 @@ mod tests {
             tier: Tier::Critical,
             owners: vec![],
             depends_on: vec![],
-            slo: Some(SloSpec {
-                objective: 99.9,
-                window_days: 30,
-            }),
+            slo: Some(SloSpec { objective: 99.9, window_days: 30 }),
         }
     }
 
     #[test]
     fn feed_staleness_and_errors() {
         let t0 = Utc::now();
-        let mut f: Feed<Flag> = Feed {
-            interval: Duration::from_secs(2),
-            ..Feed::default()
-        };
+        let mut f: Feed<Flag> = Feed { interval: Duration::from_secs(2), ..Feed::default() };
         assert!(!f.is_stale(t0));
         f.set(t0, Err("refused".into()));
         assert!(f.is_stale(t0), "an error before any data is stale");
@@ -402,33 +360,19 @@ mod tests {
         let now = Utc::now();
         let mut fleet = Fleet::default();
         fleet.services.set(now, Ok(vec![svc("a"), svc("b")]));
-        fleet.metrics.set(
-            now,
-            Ok(vec![
-                traffic("a", "r1", 0.0001),
-                traffic("a", "r2", 0.0001),
-                traffic("b", "r1", 0.02),
-            ]),
-        );
+        fleet
+            .metrics
+            .set(now, Ok(vec![traffic("a", "r1", 0.0001), traffic("a", "r2", 0.0001), traffic("b", "r1", 0.02)]));
         let snap = derive(fleet, 1);
-        assert_eq!(
-            snap.cell("a", "r1").map(|c| c.status),
-            Some(RegionStatus::Ok)
-        );
-        assert_eq!(
-            snap.cell("b", "r1").map(|c| c.status),
-            Some(RegionStatus::Degraded)
-        );
+        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Ok));
+        assert_eq!(snap.cell("b", "r1").map(|c| c.status), Some(RegionStatus::Degraded));
         let a = &snap.slos[0];
         assert!((a.remaining.unwrap_or(0.0) - 0.9).abs() < 1e-9);
         assert_eq!(a.state, AlertState::Ok);
         let b = &snap.slos[1];
         assert_eq!(b.state, AlertState::Page, "20× burn on every window pages");
         assert!(b.remaining.unwrap_or(0.0) < 0.0);
-        assert_eq!(
-            b.hours_to_exhaustion, None,
-            "no exhaustion time once overspent"
-        );
+        assert_eq!(b.hours_to_exhaustion, None, "no exhaustion time once overspent");
     }
 
     #[test]
@@ -449,9 +393,6 @@ mod tests {
             }]),
         );
         let snap = derive(fleet, 1);
-        assert_eq!(
-            snap.cell("a", "r1").map(|c| c.status),
-            Some(RegionStatus::Down)
-        );
+        assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Down));
     }
 }

@@ -2,7 +2,7 @@
 //! and the multiwindow alert state per service.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{bar, Align, Cell, Column, Level, Theme};
+use warroom_ui::{bar, Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_hours};
 use super::PaneContent;
@@ -24,22 +24,20 @@ pub fn state_badge(s: AlertState) -> (Level, &'static str) {
 pub fn sorted(slos: &[SloStatus]) -> Vec<&SloStatus> {
     let mut v: Vec<&SloStatus> = slos.iter().collect();
     v.sort_by(|a, b| {
-        b.state.cmp(&a.state).then(
-            a.remaining
-                .unwrap_or(f64::INFINITY)
-                .total_cmp(&b.remaining.unwrap_or(f64::INFINITY)),
-        )
+        b.state
+            .cmp(&a.state)
+            .then(a.remaining.unwrap_or(f64::INFINITY).total_cmp(&b.remaining.unwrap_or(f64::INFINITY)))
     });
     v
 }
 
-pub fn build(
-    snap: &Snapshot,
+pub fn build<'a>(
+    snap: &'a Snapshot,
     view: &ViewState,
     now: DateTime<Utc>,
-    theme: &Theme,
+    theme: &'a Theme,
     width: u16,
-) -> PaneContent {
+) -> PaneContent<'a> {
     let bar_w = if width >= 60 { 10 } else { 5 };
     let columns = vec![
         Column::new("service", 10, Align::Left, 0),
@@ -50,9 +48,11 @@ pub fn build(
         Column::new("exhaust", 7, Align::Right, 2),
     ];
     let stale = snap.fleet.metrics.is_stale(now);
-    let rows = sorted(&snap.slos)
-        .into_iter()
-        .map(|s| {
+    let items = sorted(&snap.slos);
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let s = items[i];
             let (rem_text, rem_style) = match s.remaining {
                 None => ("no data".to_string(), theme.muted),
                 Some(r) => {
@@ -63,16 +63,11 @@ pub fn build(
                     } else {
                         theme.ok
                     };
-                    (
-                        format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0),
-                        style,
-                    )
+                    (format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0), style)
                 }
             };
             let burn = s.burn("1h");
-            let burn_text = burn
-                .map(|b| format!("{b:.1}×"))
-                .unwrap_or_else(|| "—".into());
+            let burn_text = burn.map(|b| format!("{b:.1}×")).unwrap_or_else(|| "—".into());
             let (level, word) = state_badge(s.state);
             let exhaust = match (s.remaining, s.hours_to_exhaustion) {
                 (Some(r), _) if r <= 0.0 => "spent".to_string(),
@@ -84,18 +79,8 @@ pub fn build(
                 Cell::new(s.service.clone(), theme.text),
                 Cell::new(format!("{}", s.objective), theme.muted),
                 Cell::new(rem_text, rem_style),
-                Cell::new(
-                    burn_text,
-                    if burn.unwrap_or(0.0) > 1.0 {
-                        theme.warn
-                    } else {
-                        theme.text
-                    },
-                ),
-                Cell::new(
-                    format!("{} {word}", level.glyph(theme.ascii)),
-                    theme.level(level),
-                ),
+                Cell::new(burn_text, if burn.unwrap_or(0.0) > 1.0 { theme.warn } else { theme.text }),
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
                 Cell::new(exhaust, theme.muted),
             ];
             if stale {
@@ -104,14 +89,14 @@ pub fn build(
                 }
             }
             row
-        })
-        .collect();
+        },
+    };
     PaneContent {
+        rows: Box::new(rows),
         title: "Error budgets (30d)".into(),
         badge: Some(feed_badge(&snap.fleet.metrics, now, theme)),
         error: snap.fleet.metrics.error.clone(),
         columns,
-        rows,
         selected: Some(view.row(PaneId::Budgets)),
         selected_col: None,
         empty: "waiting for SLOs and counts…",

@@ -1,7 +1,7 @@
 //! Canaries: step, weight, phase and analysis verdict per rollout.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{Align, Cell, Column, Level, Theme};
+use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, short_region};
 use super::PaneContent;
@@ -30,13 +30,13 @@ pub fn phase_word(p: CanaryPhase) -> &'static str {
     }
 }
 
-pub fn build(
-    snap: &Snapshot,
+pub fn build<'a>(
+    snap: &'a Snapshot,
     view: &ViewState,
     now: DateTime<Utc>,
-    theme: &Theme,
+    theme: &'a Theme,
     _width: u16,
-) -> PaneContent {
+) -> PaneContent<'a> {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("rollout", 14, Align::Left, 0),
@@ -46,11 +46,11 @@ pub fn build(
         Column::new("analysis", 10, Align::Left, 1),
         Column::new("rev", 7, Align::Left, 3),
     ];
-    let rows = f
-        .deployments
-        .items()
-        .iter()
-        .map(|d| {
+    let items = f.deployments.items();
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let d = &items[i];
             let level = phase_level(d.phase);
             let step = if d.step_total == 0 {
                 "—".into()
@@ -59,41 +59,29 @@ pub fn build(
             };
             let analysis = match &d.analysis {
                 None => Cell::new("—", theme.muted),
-                Some(a) if a.passing => Cell::new(
-                    format!("{} {}", Level::Ok.glyph(theme.ascii), a.verdict),
-                    theme.ok,
-                ),
-                Some(a) => Cell::new(
-                    format!("{} {}", Level::Critical.glyph(theme.ascii), a.verdict),
-                    theme.critical,
-                ),
+                Some(a) if a.passing => Cell::new(format!("{} {}", Level::Ok.glyph(theme.ascii), a.verdict), theme.ok),
+                Some(a) => Cell::new(format!("{} {}", Level::Critical.glyph(theme.ascii), a.verdict), theme.critical),
             };
             let rev = match &d.canary_revision {
                 Some(c) if d.phase != CanaryPhase::Healthy => format!("{}→{c}", d.stable_revision),
                 _ => d.stable_revision.clone(),
             };
             vec![
-                Cell::new(
-                    format!("{}/{}", d.service, short_region(&d.region)),
-                    theme.text,
-                ),
+                Cell::new(format!("{}/{}", d.service, short_region(&d.region)), theme.text),
                 Cell::new(step, theme.muted),
                 Cell::new(format!("{:.0}%", d.weight), theme.text),
-                Cell::new(
-                    format!("{} {}", level.glyph(theme.ascii), phase_word(d.phase)),
-                    theme.level(level),
-                ),
+                Cell::new(format!("{} {}", level.glyph(theme.ascii), phase_word(d.phase)), theme.level(level)),
                 analysis,
                 Cell::new(rev, theme.muted),
             ]
-        })
-        .collect();
+        },
+    };
     PaneContent {
+        rows: Box::new(rows),
         title: "Canaries".into(),
         badge: Some(feed_badge(&f.deployments, now, theme)),
         error: f.deployments.error.clone(),
         columns,
-        rows,
         selected: Some(view.row(PaneId::Canaries)),
         selected_col: None,
         empty: "no rollouts in flight",

@@ -1,7 +1,7 @@
 //! Circuit breakers per dependency edge and region; open ones first.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{Align, Cell, Column, Level, Theme};
+use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_age, short_region};
 use super::PaneContent;
@@ -22,19 +22,17 @@ pub fn state_level(s: CircuitState) -> (Level, &'static str) {
 /// Circuits in display order: most severe first, then by edge and region.
 pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
     let mut v: Vec<&Circuit> = circuits.iter().collect();
-    v.sort_by(|a, b| {
-        (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region))
-    });
+    v.sort_by(|a, b| (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region)));
     v
 }
 
-pub fn build(
-    snap: &Snapshot,
+pub fn build<'a>(
+    snap: &'a Snapshot,
     view: &ViewState,
     now: DateTime<Utc>,
-    theme: &Theme,
+    theme: &'a Theme,
     width: u16,
-) -> PaneContent {
+) -> PaneContent<'a> {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("edge", 16, Align::Left, 0),
@@ -44,54 +42,38 @@ pub fn build(
         Column::new("since", 6, Align::Right, 1),
     ];
     let list = sorted(f.circuits.items());
-    let open = list
-        .iter()
-        .filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen))
-        .count();
-    let half = list
-        .iter()
-        .filter(|c| c.state == CircuitState::HalfOpen)
-        .count();
-    let rows = list
-        .iter()
-        .map(|c| {
-            let (level, word) = state_level(c.state);
-            let since = c
-                .since
-                .map(|s| fmt_age((now - s).num_seconds() as f64))
-                .unwrap_or_else(|| "—".into());
-            let fail = c
-                .failure_rate_pct
-                .map(|p| format!("{p:.1}"))
-                .unwrap_or_else(|| "—".into());
-            vec![
-                Cell::new(format!("{}→{}", c.from, c.to), theme.text),
-                Cell::new(short_region(&c.region), theme.muted),
-                Cell::new(
-                    format!("{} {word}", level.glyph(theme.ascii)),
-                    theme.level(level),
-                ),
-                Cell::new(fail, theme.muted),
-                Cell::new(since, theme.muted),
-            ]
-        })
-        .collect();
+    let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
+    let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
     let title = if list.is_empty() {
         "Circuits".to_string()
     } else if width < 56 {
         format!("Circuits · {open} open · {half} half")
     } else {
-        format!(
-            "Circuits · {open} open · {half} half-open · {} closed",
-            list.len() - open - half
-        )
+        format!("Circuits · {open} open · {half} half-open · {} closed", list.len() - open - half)
+    };
+    let items = list;
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let c = items[i];
+            let (level, word) = state_level(c.state);
+            let since = c.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
+            let fail = c.failure_rate_pct.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into());
+            vec![
+                Cell::new(format!("{}→{}", c.from, c.to), theme.text),
+                Cell::new(short_region(&c.region), theme.muted),
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(fail, theme.muted),
+                Cell::new(since, theme.muted),
+            ]
+        },
     };
     PaneContent {
+        rows: Box::new(rows),
         title,
         badge: Some(feed_badge(&f.circuits, now, theme)),
         error: f.circuits.error.clone(),
         columns,
-        rows,
         selected: Some(view.row(PaneId::Circuits)),
         selected_col: None,
         empty: "no circuit breakers reported",

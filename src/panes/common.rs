@@ -63,17 +63,23 @@ pub fn region_level(s: RegionStatus) -> Level {
 
 /// Short region code: "us-east-1" → "use1", "ap-southeast-1" → "apse1".
 pub fn short_region(name: &str) -> String {
-    let parts: Vec<&str> = name.split('-').collect();
-    if parts.len() < 3 {
+    let mut parts = name.split('-');
+    let (Some(a), Some(mid), Some(n), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return name.chars().take(6).collect();
+    };
+    let mut out = String::with_capacity(8);
+    out.push_str(a);
+    let mut rest = mid;
+    // Compass words shrink to their initials: southeast → se, central → c.
+    for (word, short) in [("north", 'n'), ("south", 's'), ("east", 'e'), ("west", 'w'), ("central", 'c')] {
+        if let Some(r) = rest.strip_prefix(word) {
+            out.push(short);
+            rest = r;
+        }
     }
-    let mid: String = parts[1]
-        .replace("north", "n")
-        .replace("south", "s")
-        .replace("east", "e")
-        .replace("west", "w")
-        .replace("central", "c");
-    format!("{}{}{}", parts[0], mid, parts[2])
+    out.push_str(rest);
+    out.push_str(n);
+    out
 }
 
 /// Badge for a pane's top border: age, or STALE with age, or the error.
@@ -81,27 +87,12 @@ pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (Stri
     let age = feed.age(now);
     let g = |l: Level| l.glyph(theme.ascii);
     match (&feed.error, feed.is_stale(now), age) {
-        (Some(_), true, Some(a)) => (
-            format!(
-                "{} STALE {} · {} ERROR",
-                g(Level::Stale),
-                fmt_age(a),
-                g(Level::Critical)
-            ),
-            theme.critical,
-        ),
-        (Some(_), _, None) => (
-            format!("{} ERROR · no data", g(Level::Critical)),
-            theme.critical,
-        ),
-        (Some(_), false, Some(a)) => (
-            format!("{} ERROR · {}", g(Level::Critical), fmt_age(a)),
-            theme.critical,
-        ),
-        (None, true, Some(a)) => (
-            format!("{} STALE {}", g(Level::Stale), fmt_age(a)),
-            theme.stale,
-        ),
+        (Some(_), true, Some(a)) => {
+            (format!("{} STALE {} · {} ERROR", g(Level::Stale), fmt_age(a), g(Level::Critical)), theme.critical)
+        }
+        (Some(_), _, None) => (format!("{} ERROR · no data", g(Level::Critical)), theme.critical),
+        (Some(_), false, Some(a)) => (format!("{} ERROR · {}", g(Level::Critical), fmt_age(a)), theme.critical),
+        (None, true, Some(a)) => (format!("{} STALE {}", g(Level::Stale), fmt_age(a)), theme.stale),
         (None, _, Some(a)) => (fmt_age(a), theme.muted),
         (None, _, None) => ("waiting…".into(), theme.muted),
     }

@@ -1,20 +1,20 @@
 //! Feature flags per environment.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{Align, Cell, Column, Theme};
+use warroom_ui::{Align, Cell, Column, LazyRows, Theme};
 
 use super::common::feed_badge;
 use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::Snapshot;
 
-pub fn build(
-    snap: &Snapshot,
+pub fn build<'a>(
+    snap: &'a Snapshot,
     view: &ViewState,
     now: DateTime<Utc>,
-    theme: &Theme,
+    theme: &'a Theme,
     _width: u16,
-) -> PaneContent {
+) -> PaneContent<'a> {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("flag", 16, Align::Left, 0),
@@ -22,34 +22,26 @@ pub fn build(
         Column::new("state", 5, Align::Left, 0),
         Column::new("rollout", 13, Align::Left, 2),
     ];
-    let (on, off) = if theme.ascii {
-        ("* ON", "- OFF")
-    } else {
-        ("● ON", "○ OFF")
-    };
-    let rows = f
-        .flags
-        .items()
-        .iter()
-        .map(|fl| {
+    let (on, off) = if theme.ascii { ("* ON", "- OFF") } else { ("● ON", "○ OFF") };
+    let items = f.flags.items();
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let fl = &items[i];
             vec![
                 Cell::new(fl.name.clone(), theme.text),
                 Cell::new(fl.environment.clone(), theme.muted),
-                if fl.enabled {
-                    Cell::new(on, theme.info)
-                } else {
-                    Cell::new(off, theme.muted)
-                },
+                if fl.enabled { Cell::new(on, theme.info) } else { Cell::new(off, theme.muted) },
                 Cell::new(fl.rollout.clone(), theme.muted),
             ]
-        })
-        .collect();
+        },
+    };
     PaneContent {
+        rows: Box::new(rows),
         title: "Flags".into(),
         badge: Some(feed_badge(&f.flags, now, theme)),
         error: f.flags.error.clone(),
         columns,
-        rows,
         selected: Some(view.row(PaneId::Flags)),
         selected_col: None,
         empty: "no flags reported",

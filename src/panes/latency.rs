@@ -2,7 +2,7 @@
 //! with a p99 sparkline.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{sparkline, Align, Cell, Column, Level, Theme};
+use warroom_ui::{sparkline, Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_ms, fmt_rps, short_region};
 use super::PaneContent;
@@ -11,22 +11,19 @@ use crate::model::{Snapshot, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
 
 fn value_cell(v: f64, sla: f64, theme: &Theme) -> Cell {
     if v >= sla {
-        Cell::new(
-            format!("{}{}", Level::Warn.glyph(theme.ascii), fmt_ms(v)),
-            theme.critical,
-        )
+        Cell::new(format!("{}{}", Level::Warn.glyph(theme.ascii), fmt_ms(v)), theme.critical)
     } else {
         Cell::new(fmt_ms(v), theme.text)
     }
 }
 
-pub fn build(
-    snap: &Snapshot,
+pub fn build<'a>(
+    snap: &'a Snapshot,
     view: &ViewState,
     now: DateTime<Utc>,
-    theme: &Theme,
+    theme: &'a Theme,
     width: u16,
-) -> PaneContent {
+) -> PaneContent<'a> {
     let f = &snap.fleet;
     let spark_w = (width / 5).clamp(8, 30);
     let columns = vec![
@@ -38,21 +35,17 @@ pub fn build(
         Column::new("trend", spark_w, Align::Left, 1),
         Column::new("rps", 6, Align::Right, 2),
     ];
-    let traffic = f.metrics.items();
     let stale = f.metrics.is_stale(now);
-    let rows = f
-        .services
-        .items()
-        .iter()
-        .map(|s| {
-            let mine: Vec<&Traffic> = traffic.iter().filter(|t| t.service == s.name).collect();
+    let items = f.services.items();
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let s = &items[i];
+            let mine: Vec<&Traffic> = snap.service_traffic(&s.name);
             let worst = mine.iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms));
             let total_rps: f64 = mine.iter().map(|t| t.rps).sum();
             match worst {
-                None => vec![
-                    Cell::new(s.name.clone(), theme.text),
-                    Cell::new("—", theme.muted),
-                ],
+                None => vec![Cell::new(s.name.clone(), theme.text), Cell::new("—", theme.muted)],
                 Some(w) => {
                     let mut cells = vec![
                         Cell::new(s.name.clone(), theme.text),
@@ -61,17 +54,8 @@ pub fn build(
                         value_cell(w.p95_ms, SLA_P95_MS, theme),
                         value_cell(w.p99_ms, SLA_P99_MS, theme),
                         Cell::new(
-                            sparkline(
-                                &w.p99_series,
-                                spark_w as usize,
-                                Some(SLA_P99_MS / 2.0),
-                                theme.ascii,
-                            ),
-                            if w.p99_ms >= SLA_P99_MS {
-                                theme.critical
-                            } else {
-                                theme.info
-                            },
+                            sparkline(&w.p99_series, spark_w as usize, Some(SLA_P99_MS / 2.0), theme.ascii),
+                            if w.p99_ms >= SLA_P99_MS { theme.critical } else { theme.info },
                         ),
                         Cell::new(fmt_rps(total_rps), theme.muted),
                     ];
@@ -83,9 +67,10 @@ pub fn build(
                     cells
                 }
             }
-        })
-        .collect();
+        },
+    };
     PaneContent {
+        rows: Box::new(rows),
         title: if width >= 64 {
             format!("Latency ms · SLA p50<{SLA_P50_MS:.0} p95<{SLA_P95_MS:.0} p99<{SLA_P99_MS:.0}")
         } else {
@@ -94,7 +79,6 @@ pub fn build(
         badge: Some(feed_badge(&f.metrics, now, theme)),
         error: f.metrics.error.clone(),
         columns,
-        rows,
         selected: Some(view.row(PaneId::Latency)),
         selected_col: None,
         empty: "waiting for metrics…",

@@ -13,43 +13,31 @@ pub mod region;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use warroom_ui::{Cell, Column, Panel, TableView, Theme};
+use warroom_ui::{Column, Panel, Rows, TableView, Theme};
 
 /// What a pane shows: a titled table with an age badge and maybe an error.
-pub struct PaneContent {
+pub struct PaneContent<'a> {
     pub title: String,
     pub badge: Option<(String, Style)>,
     /// Error text shown as the first line inside the pane.
     pub error: Option<String>,
     pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Box<dyn Rows + 'a>,
     pub selected: Option<usize>,
     pub selected_col: Option<usize>,
     /// Shown when there are no rows.
     pub empty: &'static str,
 }
 
-pub fn draw_pane(p: &PaneContent, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let inner = Panel {
-        title: &p.title,
-        focused,
-        badge: p.badge.clone(),
-        theme,
-    }
-    .render(area, buf);
+pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let inner = Panel { title: &p.title, focused, badge: p.badge.clone(), theme }.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
     let mut body = inner;
     if let Some(err) = &p.error {
         let g = warroom_ui::Level::Critical.glyph(theme.ascii);
-        buf.set_stringn(
-            inner.x,
-            inner.y,
-            format!("{g} {err}"),
-            inner.width as usize,
-            theme.critical,
-        );
+        buf.set_stringn(inner.x, inner.y, format!("{g} {err}"), inner.width as usize, theme.critical);
         body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
     }
     if body.height == 0 {
@@ -61,7 +49,7 @@ pub fn draw_pane(p: &PaneContent, focused: bool, theme: &Theme, area: Rect, buf:
     }
     TableView {
         columns: &p.columns,
-        rows: &p.rows,
+        rows: p.rows.as_ref(),
         selected: if focused { p.selected } else { None },
         selected_col: p.selected_col,
         theme,

@@ -2,7 +2,7 @@
 //! service in it with probe details and traffic.
 
 use chrono::{DateTime, Utc};
-use warroom_ui::{Align, Cell, Column, Level, Theme};
+use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
 use super::PaneContent;
@@ -17,25 +17,15 @@ fn probe_cell(p: Option<&Probe>, theme: &Theme) -> Cell {
                 ProbeStatus::Down => (Level::Critical, "DOWN"),
                 ProbeStatus::Unknown => (Level::Unknown, "UNKN"),
             };
-            Cell::new(
-                format!("{} {word}", level.glyph(theme.ascii)),
-                theme.level(level),
-            )
+            Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level))
         }
     }
 }
 
 /// One-line summary of the region for the top of the screen.
-pub fn summary(
-    region: Option<&Region>,
-    name: &str,
-    theme: &Theme,
-) -> (String, ratatui::style::Style) {
+pub fn summary(region: Option<&Region>, name: &str, theme: &Theme) -> (String, ratatui::style::Style) {
     match region {
-        None => (
-            format!("Region {name}: not reported by the control plane"),
-            theme.warn,
-        ),
+        None => (format!("Region {name}: not reported by the control plane"), theme.warn),
         Some(r) => {
             let level = region_level(r.status);
             (
@@ -53,13 +43,13 @@ pub fn summary(
     }
 }
 
-pub fn build(
-    snap: &Snapshot,
-    region: &str,
+pub fn build<'a>(
+    snap: &'a Snapshot,
+    region: &'a str,
     row: usize,
     now: DateTime<Utc>,
-    theme: &Theme,
-) -> PaneContent {
+    theme: &'a Theme,
+) -> PaneContent<'a> {
     let f = &snap.fleet;
     let columns = vec![
         Column::new("service", 13, Align::Left, 0),
@@ -75,26 +65,18 @@ pub fn build(
         Column::new("detail", 20, Align::Left, 5).flex(),
     ];
     let probes = f.probes.items();
-    let rows = f
-        .services
-        .items()
-        .iter()
-        .map(|s| {
-            let find = |k: ProbeKind| {
-                probes
-                    .iter()
-                    .find(|p| p.service == s.name && p.region == region && p.kind == k)
-            };
+    let items = f.services.items();
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let s = &items[i];
+            let find = |k: ProbeKind| probes.iter().find(|p| p.service == s.name && p.region == region && p.kind == k);
             let health = find(ProbeKind::Health);
             let ready = find(ProbeKind::Ready);
             let cell = snap.cell(&s.name, region);
-            let level = cell
-                .map(|c| region_level(c.status))
-                .unwrap_or(Level::Unknown);
+            let level = cell.map(|c| region_level(c.status)).unwrap_or(Level::Unknown);
             let t = snap.traffic(&s.name, region);
-            let num = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| {
-                v.map(fmt).unwrap_or_else(|| "—".into())
-            };
+            let num = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| v.map(fmt).unwrap_or_else(|| "—".into());
             let mut detail = cell.map(|c| c.reason.clone()).unwrap_or_default();
             if let Some(h) = health {
                 if detail.is_empty() {
@@ -103,41 +85,28 @@ pub fn build(
             }
             vec![
                 Cell::new(s.name.clone(), theme.text),
-                Cell::new(
-                    format!("{} {}", level.glyph(theme.ascii), level.word()),
-                    theme.level(level),
-                ),
+                Cell::new(format!("{} {}", level.glyph(theme.ascii), level.word()), theme.level(level)),
                 probe_cell(health, theme),
                 probe_cell(ready, theme),
-                Cell::new(
-                    num(health.map(|p| p.latency_ms), &|v| format!("{v:.0}ms")),
-                    theme.muted,
-                ),
+                Cell::new(num(health.map(|p| p.latency_ms), &|v| format!("{v:.0}ms")), theme.muted),
                 Cell::new(num(t.map(|t| t.rps), &fmt_rps), theme.muted),
-                Cell::new(
-                    num(t.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")),
-                    theme.text,
-                ),
+                Cell::new(num(t.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")), theme.text),
                 Cell::new(num(t.map(|t| t.p50_ms), &fmt_ms), theme.text),
                 Cell::new(num(t.map(|t| t.p95_ms), &fmt_ms), theme.text),
                 Cell::new(
                     num(t.map(|t| t.p99_ms), &fmt_ms),
-                    if t.is_some_and(|t| t.p99_ms >= SLA_P99_MS) {
-                        theme.critical
-                    } else {
-                        theme.text
-                    },
+                    if t.is_some_and(|t| t.p99_ms >= SLA_P99_MS) { theme.critical } else { theme.text },
                 ),
                 Cell::new(detail, theme.muted),
             ]
-        })
-        .collect();
+        },
+    };
     PaneContent {
+        rows: Box::new(rows),
         title: format!("Services in {region}"),
         badge: Some(feed_badge(&f.probes, now, theme)),
         error: f.probes.error.clone().map(|e| format!("probes: {e}")),
         columns,
-        rows,
         selected: Some(row),
         selected_col: None,
         empty: "no services reported",

@@ -23,10 +23,7 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     pub fn new(base: &str, client: reqwest::Client) -> ControlPlane {
-        ControlPlane {
-            base: base.trim_end_matches('/').to_string(),
-            client,
-        }
+        ControlPlane { base: base.trim_end_matches('/').to_string(), client }
     }
 
     pub fn base(&self) -> &str {
@@ -51,9 +48,7 @@ impl ControlPlane {
     /// Fetch and decode one feed.
     pub async fn fetch(&self, feed: FeedId) -> Result<Payload, String> {
         let url = format!("{}{}", self.base, Self::path(feed));
-        let (_, body) = get_limited(&self.client, &url, MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (_, body) = get_limited(&self.client, &url, MAX_RESPONSE_BYTES).await.map_err(|e| e.to_string())?;
         decode(feed, &body)
     }
 }
@@ -63,55 +58,24 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 }
 
 fn time(s: Option<&str>) -> Option<DateTime<Utc>> {
-    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
 }
 
 /// Decode a control-plane response body for `feed`.
 pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
     Ok(match feed {
-        FeedId::Regions => Payload::Regions(
-            parse::<RegionsWire>(body)?
-                .regions
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
-        FeedId::Services => Payload::Services(
-            parse::<ServicesWire>(body)?
-                .services
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
-        FeedId::Metrics => Payload::Metrics(
-            parse::<MetricsWire>(body)?
-                .metrics
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
-        FeedId::Deployments => Payload::Deployments(
-            parse::<DeploymentsWire>(body)?
-                .deployments
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
-        FeedId::Circuits => Payload::Circuits(
-            parse::<CircuitsWire>(body)?
-                .circuits
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
-        FeedId::Flags => Payload::Flags(
-            parse::<FlagsWire>(body)?
-                .flags
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        ),
+        FeedId::Regions => Payload::Regions(parse::<RegionsWire>(body)?.regions.into_iter().map(Into::into).collect()),
+        FeedId::Services => {
+            Payload::Services(parse::<ServicesWire>(body)?.services.into_iter().map(Into::into).collect())
+        }
+        FeedId::Metrics => Payload::Metrics(parse::<MetricsWire>(body)?.metrics.into_iter().map(Into::into).collect()),
+        FeedId::Deployments => {
+            Payload::Deployments(parse::<DeploymentsWire>(body)?.deployments.into_iter().map(Into::into).collect())
+        }
+        FeedId::Circuits => {
+            Payload::Circuits(parse::<CircuitsWire>(body)?.circuits.into_iter().map(Into::into).collect())
+        }
+        FeedId::Flags => Payload::Flags(parse::<FlagsWire>(body)?.flags.into_iter().map(Into::into).collect()),
         FeedId::Probes => return Err("probes are not served by the control plane".into()),
     })
 }
@@ -141,12 +105,7 @@ impl From<RegionWire> for model::Region {
             "down" => model::RegionStatus::Down,
             _ => model::RegionStatus::Unknown,
         };
-        model::Region {
-            name: w.name,
-            status,
-            weight: w.traffic_weight,
-            zones: w.zones,
-        }
+        model::Region { name: w.name, status, weight: w.traffic_weight, zones: w.zones }
     }
 }
 
@@ -185,20 +144,13 @@ impl From<ServiceWire> for model::Service {
     fn from(w: ServiceWire) -> Self {
         model::Service {
             name: w.name,
-            tier: if w.tier == "critical" {
-                model::Tier::Critical
-            } else {
-                model::Tier::Standard
-            },
+            tier: if w.tier == "critical" { model::Tier::Critical } else { model::Tier::Standard },
             owners: w.owners,
             depends_on: w.depends_on,
             slo: w
                 .slo
                 .filter(|s| s.objective > 0.0 && s.objective < 100.0 && s.window_days > 0)
-                .map(|s| model::SloSpec {
-                    objective: s.objective,
-                    window_days: s.window_days,
-                }),
+                .map(|s| model::SloSpec { objective: s.objective, window_days: s.window_days }),
         }
     }
 }
@@ -266,13 +218,7 @@ impl From<TrafficWire> for model::Traffic {
                 .into_iter()
                 .map(|(k, c)| {
                     let total = sane(c.total);
-                    (
-                        k,
-                        model::Counts {
-                            good: sane(c.good).min(total),
-                            total,
-                        },
-                    )
+                    (k, model::Counts { good: sane(c.good).min(total), total })
                 })
                 .collect(),
             p99_series: w.series.map(|s| s.p99_ms).unwrap_or_default(),
@@ -412,12 +358,7 @@ struct FlagWire {
 
 impl From<FlagWire> for model::Flag {
     fn from(w: FlagWire) -> Self {
-        model::Flag {
-            name: w.name,
-            environment: w.environment,
-            enabled: w.enabled,
-            rollout: w.rollout,
-        }
+        model::Flag { name: w.name, environment: w.environment, enabled: w.enabled, rollout: w.rollout }
     }
 }
 
@@ -427,21 +368,8 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for feed in [
-            FeedId::Regions,
-            FeedId::Metrics,
-            FeedId::Deployments,
-            FeedId::Circuits,
-            FeedId::Flags,
-        ] {
-            for body in [
-                &b""[..],
-                b"{",
-                b"null",
-                b"{\"regions\": [ \x01garbage",
-                b"[]",
-                b"{\"metrics\":7}",
-            ] {
+        for feed in [FeedId::Regions, FeedId::Metrics, FeedId::Deployments, FeedId::Circuits, FeedId::Flags] {
+            for body in [&b""[..], b"{", b"null", b"{\"regions\": [ \x01garbage", b"[]", b"{\"metrics\":7}"] {
                 let r = decode(feed, body);
                 assert!(r.is_err(), "{feed:?} accepted {body:?}");
             }
@@ -457,12 +385,6 @@ mod tests {
         };
         assert_eq!(m[0].rps, 0.0);
         assert_eq!(m[0].error_ratio, 1.0);
-        assert_eq!(
-            m[0].counts["1h"],
-            model::Counts {
-                good: 100.0,
-                total: 100.0
-            }
-        );
+        assert_eq!(m[0].counts["1h"], model::Counts { good: 100.0, total: 100.0 });
     }
 }

@@ -32,9 +32,7 @@ impl ProbeTemplates {
 }
 
 fn fill(template: &str, service: &str, region: &str) -> String {
-    template
-        .replace("{service}", service)
-        .replace("{region}", region)
+    template.replace("{service}", service).replace("{region}", region)
 }
 
 #[derive(Deserialize)]
@@ -52,10 +50,7 @@ struct Component {
 /// Interpret a probe answer: the status code decides unless the body says more.
 pub fn interpret(code: u16, body: &[u8]) -> (ProbeStatus, String) {
     let parsed: Option<HealthBody> = serde_json::from_slice(body).ok();
-    let word = parsed
-        .as_ref()
-        .and_then(|b| b.status.clone())
-        .map(|s| s.to_ascii_uppercase());
+    let word = parsed.as_ref().and_then(|b| b.status.clone()).map(|s| s.to_ascii_uppercase());
     let failing: Vec<String> = parsed
         .as_ref()
         .map(|b| {
@@ -100,21 +95,9 @@ async fn probe_one(
             (s, Some(code), d)
         }
         Ok(Err(e)) => (ProbeStatus::Unknown, None, e.to_string()),
-        Err(_) => (
-            ProbeStatus::Unknown,
-            None,
-            format!("timed out after {:.1}s", timeout.as_secs_f64()),
-        ),
+        Err(_) => (ProbeStatus::Unknown, None, format!("timed out after {:.1}s", timeout.as_secs_f64())),
     };
-    Probe {
-        service,
-        region,
-        kind,
-        status,
-        http_status,
-        latency_ms,
-        detail,
-    }
+    Probe { service, region, kind, status, http_status, latency_ms, detail }
 }
 
 /// Probe every (service, region) pair, both health and readiness, with at
@@ -128,12 +111,7 @@ pub async fn probe_all(
 ) -> Vec<Probe> {
     let jobs = pairs.into_iter().flat_map(|(s, r)| {
         [
-            (
-                fill(&templates.health, &s, &r),
-                s.clone(),
-                r.clone(),
-                ProbeKind::Health,
-            ),
+            (fill(&templates.health, &s, &r), s.clone(), r.clone(), ProbeKind::Health),
             (fill(&templates.ready, &s, &r), s, r, ProbeKind::Ready),
         ]
     });
@@ -153,16 +131,11 @@ mod tests {
         assert_eq!(interpret(200, b"").0, ProbeStatus::Up);
         assert_eq!(interpret(503, b"").0, ProbeStatus::Down);
         assert_eq!(interpret(404, b"").0, ProbeStatus::Unknown);
-        let (s, d) = interpret(
-            503,
-            br#"{"status":"DOWN","components":{"db":{"status":"DOWN"},"ping":{"status":"UP"}}}"#,
-        );
+        let (s, d) =
+            interpret(503, br#"{"status":"DOWN","components":{"db":{"status":"DOWN"},"ping":{"status":"UP"}}}"#);
         assert_eq!(s, ProbeStatus::Down);
         assert_eq!(d, "503 DOWN (db DOWN)");
-        assert_eq!(
-            interpret(200, br#"{"status":"OUT_OF_SERVICE"}"#).0,
-            ProbeStatus::Down
-        );
+        assert_eq!(interpret(200, br#"{"status":"OUT_OF_SERVICE"}"#).0, ProbeStatus::Down);
         assert_eq!(interpret(200, b"\x00\x01garbage").0, ProbeStatus::Up);
     }
 

@@ -39,11 +39,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// GET `url` and return (status, body), reading at most `limit` bytes.
 /// Non-2xx answers become `HttpError::Status` with the start of the body.
-pub async fn get_limited(
-    client: &reqwest::Client,
-    url: &str,
-    limit: usize,
-) -> Result<(u16, Vec<u8>), HttpError> {
+pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
     let (status, body) = get_any(client, url, limit).await?;
     if !(200..300).contains(&status) {
         let text = String::from_utf8_lossy(&body);
@@ -54,11 +50,7 @@ pub async fn get_limited(
 }
 
 /// GET `url` and return (status, body) whatever the status.
-pub async fn get_any(
-    client: &reqwest::Client,
-    url: &str,
-    limit: usize,
-) -> Result<(u16, Vec<u8>), HttpError> {
+pub async fn get_any(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
     let mut resp = client.get(url).send().await.map_err(|e| {
         if e.is_timeout() {
             HttpError::Timeout

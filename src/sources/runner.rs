@@ -30,9 +30,7 @@ pub fn next_delay(spec: &PollSpec, failures: u32, jitter: f64) -> Duration {
         spec.interval
     } else {
         let exp = 2f64.powi(failures.min(16) as i32 - 1);
-        spec.interval
-            .mul_f64(exp)
-            .min(spec.max_backoff.max(spec.interval))
+        spec.interval.mul_f64(exp).min(spec.max_backoff.max(spec.interval))
     };
     base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
@@ -53,31 +51,15 @@ where
     Fut: Future<Output = Result<Payload, String>>,
 {
     let mut failures = 0u32;
-    let mut seed =
-        0x9e37_79b9_7f4a_7c15u64 ^ (spec.feed as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (spec.feed as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1);
     seed ^= clock().timestamp_subsec_nanos() as u64;
     loop {
         let result = match tokio::time::timeout(spec.timeout, fetch()).await {
             Ok(r) => r,
-            Err(_) => Err(format!(
-                "timed out after {:.1}s",
-                spec.timeout.as_secs_f64()
-            )),
+            Err(_) => Err(format!("timed out after {:.1}s", spec.timeout.as_secs_f64())),
         };
-        failures = if result.is_ok() {
-            0
-        } else {
-            failures.saturating_add(1)
-        };
-        if tx
-            .send(Update {
-                feed: spec.feed,
-                at: clock(),
-                result,
-            })
-            .await
-            .is_err()
-        {
+        failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
+        if tx.send(Update { feed: spec.feed, at: clock(), result }).await.is_err() {
             return;
         }
         tokio::time::sleep(next_delay(&spec, failures, xorshift(&mut seed))).await;

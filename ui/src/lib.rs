@@ -12,6 +12,6 @@ mod theme;
 
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
-pub use table::{Align, Cell, Column, TableView};
+pub use table::{Align, Cell, Column, LazyRows, Rows, TableView};
 pub use text::{bar, sparkline, KeyBar};
 pub use theme::Theme;

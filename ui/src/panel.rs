@@ -23,31 +23,18 @@ impl Panel<'_> {
             return Rect::new(area.x, area.y, 0, 0);
         }
         let t = self.theme;
-        let border = if self.focused {
-            t.border_focus
-        } else {
-            t.border
-        };
-        let title_style = if self.focused {
-            t.title.patch(t.border_focus)
-        } else {
-            t.title
-        };
+        let border = if self.focused { t.border_focus } else { t.border };
+        let title_style = if self.focused { t.title.patch(t.border_focus) } else { t.title };
         let mut block = Block::default()
             .borders(Borders::ALL)
             .border_style(border)
-            .title(Line::from(Span::styled(
-                format!(" {} ", self.title),
-                title_style,
-            )));
+            .title(Line::from(Span::styled(format!(" {} ", self.title), title_style)));
         if let Some((text, style)) = &self.badge {
             // Keep the title readable: the badge gets what is left of the border.
             let room = (area.width as usize).saturating_sub(self.title.chars().count() + 6);
             if room > 3 {
                 let text: String = text.chars().take(room).collect();
-                block = block.title_top(
-                    Line::from(Span::styled(format!(" {text} "), *style)).right_aligned(),
-                );
+                block = block.title_top(Line::from(Span::styled(format!(" {text} "), *style)).right_aligned());
             }
         }
         let inner = block.inner(area);
@@ -60,12 +47,7 @@ impl Panel<'_> {
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 /// A popup with a title and lines of text, drawn over what is beneath.
@@ -81,13 +63,7 @@ impl TextBox<'_> {
             return;
         }
         Clear.render(area, buf);
-        let inner = Panel {
-            title: self.title,
-            focused: true,
-            badge: None,
-            theme: self.theme,
-        }
-        .render(area, buf);
+        let inner = Panel { title: self.title, focused: true, badge: None, theme: self.theme }.render(area, buf);
         Paragraph::new(self.lines).render(inner, buf);
     }
 }
@@ -102,20 +78,11 @@ mod tests {
         for w in 0..6 {
             for h in 0..4 {
                 let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
-                let p = Panel {
-                    title: "Latency",
-                    focused: true,
-                    badge: Some(("3s".into(), theme.muted)),
-                    theme: &theme,
-                };
+                let p =
+                    Panel { title: "Latency", focused: true, badge: Some(("3s".into(), theme.muted)), theme: &theme };
                 let inner = p.render(buf.area, &mut buf);
                 assert!(inner.width <= w && inner.height <= h);
-                TextBox {
-                    title: "Help",
-                    lines: vec![Line::from("x")],
-                    theme: &theme,
-                }
-                .render(buf.area, &mut buf);
+                TextBox { title: "Help", lines: vec![Line::from("x")], theme: &theme }.render(buf.area, &mut buf);
             }
         }
     }
@@ -124,12 +91,8 @@ mod tests {
     fn badge_is_drawn_in_border() {
         let theme = Theme::default();
         let mut buf = Buffer::empty(Rect::new(0, 0, 30, 3));
-        let p = Panel {
-            title: "Flags",
-            focused: false,
-            badge: Some(("◌ STALE 9s".into(), theme.stale)),
-            theme: &theme,
-        };
+        let p =
+            Panel { title: "Flags", focused: false, badge: Some(("◌ STALE 9s".into(), theme.stale)), theme: &theme };
         p.render(buf.area, &mut buf);
         let top: String = (0..30).map(|x| buf[(x, 0)].symbol().to_string()).collect();
         assert!(top.contains("Flags") && top.contains("STALE 9s"), "{top}");

@@ -14,15 +14,8 @@ pub enum Level {
 
 impl Level {
     /// Every level, for tests and legends.
-    pub const ALL: [Level; 7] = [
-        Level::Ok,
-        Level::Info,
-        Level::Paused,
-        Level::Unknown,
-        Level::Stale,
-        Level::Warn,
-        Level::Critical,
-    ];
+    pub const ALL: [Level; 7] =
+        [Level::Ok, Level::Info, Level::Paused, Level::Unknown, Level::Stale, Level::Warn, Level::Critical];
 
     /// Glyph for the level; `ascii` selects a fallback for limited terminals.
     pub fn glyph(self, ascii: bool) -> &'static str {
@@ -80,10 +73,7 @@ pub struct Badge {
 
 impl Badge {
     pub fn new(level: Level, word: impl Into<String>) -> Badge {
-        Badge {
-            level,
-            word: word.into(),
-        }
+        Badge { level, word: word.into() }
     }
 
     /// The level's own word.
@@ -112,8 +102,6 @@ mod tests {
         assert_eq!(words.len(), Level::ALL.len());
         let short: HashSet<_> = Level::ALL.iter().map(|l| l.short_word()).collect();
         assert_eq!(short.len(), Level::ALL.len());
-        assert!(Level::ALL
-            .iter()
-            .all(|l| l.short_word().chars().count() <= 4));
+        assert!(Level::ALL.iter().all(|l| l.short_word().chars().count() <= 4));
     }
 }

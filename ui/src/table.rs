@@ -29,13 +29,7 @@ pub struct Column {
 
 impl Column {
     pub fn new(header: impl Into<String>, width: u16, align: Align, priority: u8) -> Column {
-        Column {
-            header: header.into(),
-            width,
-            align,
-            priority,
-            flex: false,
-        }
+        Column { header: header.into(), width, align, priority, flex: false }
     }
 
     /// Make this column take the spare width instead of the first one.
@@ -53,16 +47,47 @@ pub struct Cell {
 
 impl Cell {
     pub fn new(text: impl Into<String>, style: Style) -> Cell {
-        Cell {
-            text: text.into(),
-            style,
-        }
+        Cell { text: text.into(), style }
+    }
+}
+
+/// Rows of a table, built on demand: only the rows on screen are made, so
+/// a pane over thousands of items costs what a screenful costs.
+pub trait Rows {
+    fn len(&self) -> usize;
+    fn row(&self, i: usize) -> Vec<Cell>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Rows for Vec<Vec<Cell>> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn row(&self, i: usize) -> Vec<Cell> {
+        self.get(i).cloned().unwrap_or_default()
+    }
+}
+
+/// Rows from a closure over an index.
+pub struct LazyRows<F> {
+    pub len: usize,
+    pub make: F,
+}
+
+impl<F: Fn(usize) -> Vec<Cell>> Rows for LazyRows<F> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn row(&self, i: usize) -> Vec<Cell> {
+        (self.make)(i)
     }
 }
 
 pub struct TableView<'a> {
     pub columns: &'a [Column],
-    pub rows: &'a [Vec<Cell>],
+    pub rows: &'a dyn Rows,
     /// Highlighted row.
     pub selected: Option<usize>,
     /// With a selected row, highlight only this column's cell.
@@ -75,10 +100,7 @@ impl TableView<'_> {
     pub fn layout(&self, width: u16) -> Vec<(usize, u16)> {
         let mut keep: Vec<usize> = (0..self.columns.len()).collect();
         let total = |keep: &[usize]| -> u32 {
-            keep.iter()
-                .map(|&i| self.columns[i].width as u32 + 1)
-                .sum::<u32>()
-                .saturating_sub(1)
+            keep.iter().map(|&i| self.columns[i].width as u32 + 1).sum::<u32>().saturating_sub(1)
         };
         while total(&keep) > width as u32 && keep.len() > 1 {
             let Some(pos) = keep
@@ -110,35 +132,31 @@ impl TableView<'_> {
         let t = self.theme;
         let cols = self.layout(area.width);
         let right = area.x + area.width;
-        let draw_row =
-            |buf: &mut Buffer, y: u16, cells: &dyn Fn(usize) -> (String, Style), row_sel: bool| {
-                let mut x = area.x;
-                for &(i, w) in &cols {
-                    if x >= right {
-                        break;
-                    }
-                    let w = w.min(right - x);
-                    let (text, mut style) = cells(i);
-                    let sel_here = row_sel && self.selected_col.is_none_or(|c| c == i);
-                    if sel_here {
-                        style = style.patch(t.selection);
-                        buf.set_style(Rect::new(x, y, w, 1), t.selection);
-                    }
-                    let tw = Span::raw(text.as_str()).width() as u16;
-                    let tx = match self.columns[i].align {
-                        Align::Right if tw < w => x + (w - tw),
-                        _ => x,
-                    };
-                    buf.set_stringn(tx, y, &text, (x + w - tx) as usize, style);
-                    x = x.saturating_add(w + 1);
+        let draw_row = |buf: &mut Buffer, y: u16, cells: &[Cell], row_sel: bool| {
+            let mut x = area.x;
+            for &(i, w) in &cols {
+                if x >= right {
+                    break;
                 }
-            };
-        draw_row(
-            buf,
-            area.y,
-            &|i| (self.columns[i].header.clone(), t.header),
-            false,
-        );
+                let w = w.min(right - x);
+                let (text, mut style) =
+                    cells.get(i).map(|c| (c.text.as_str(), c.style)).unwrap_or(("", Style::default()));
+                let sel_here = row_sel && self.selected_col.is_none_or(|c| c == i);
+                if sel_here {
+                    style = style.patch(t.selection);
+                    buf.set_style(Rect::new(x, y, w, 1), t.selection);
+                }
+                let tw = Span::raw(text).width() as u16;
+                let tx = match self.columns[i].align {
+                    Align::Right if tw < w => x + (w - tw),
+                    _ => x,
+                };
+                buf.set_stringn(tx, y, text, (x + w - tx) as usize, style);
+                x = x.saturating_add(w + 1);
+            }
+        };
+        let header: Vec<Cell> = self.columns.iter().map(|c| Cell::new(c.header.as_str(), t.header)).collect();
+        draw_row(buf, area.y, &header, false);
         let body = area.height - 1;
         if body == 0 {
             return;
@@ -154,38 +172,20 @@ impl TableView<'_> {
             Some(s) if visible > 0 && s >= visible => s + 1 - visible,
             _ => 0,
         };
-        for (k, row) in self.rows.iter().skip(offset).take(visible).enumerate() {
+        for k in 0..visible.min(n.saturating_sub(offset)) {
+            let row = self.rows.row(offset + k);
             let y = area.y + 1 + k as u16;
             let is_sel = sel == Some(offset + k);
-            draw_row(
-                buf,
-                y,
-                &|i| {
-                    row.get(i)
-                        .map(|c| (c.text.clone(), c.style))
-                        .unwrap_or_default()
-                },
-                is_sel,
-            );
+            draw_row(buf, y, &row, is_sel);
         }
         if overflow {
             let hidden = n - visible;
             let msg = if offset > 0 {
-                format!(
-                    "… {hidden} more (rows {}–{} of {n})",
-                    offset + 1,
-                    offset + visible
-                )
+                format!("… {hidden} more (rows {}–{} of {n})", offset + 1, offset + visible)
             } else {
                 format!("… {hidden} more")
             };
-            buf.set_stringn(
-                area.x,
-                area.y + area.height - 1,
-                msg,
-                area.width as usize,
-                t.muted,
-            );
+            buf.set_stringn(area.x, area.y + area.height - 1, msg, area.width as usize, t.muted);
         }
     }
 }
@@ -203,22 +203,14 @@ mod tests {
     }
 
     fn text(buf: &Buffer, y: u16) -> String {
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect()
+        (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()
     }
 
     #[test]
     fn drops_highest_priority_first_and_expands_first_column() {
         let c = cols();
         let t = Theme::default();
-        let tv = TableView {
-            columns: &c,
-            rows: &[],
-            selected: None,
-            selected_col: None,
-            theme: &t,
-        };
+        let tv = TableView { columns: &c, rows: &Vec::new(), selected: None, selected_col: None, theme: &t };
         assert_eq!(tv.layout(20), vec![(0, 8), (1, 5), (2, 5)]);
         assert_eq!(tv.layout(15), vec![(0, 9), (1, 5)]);
         assert_eq!(tv.layout(3), vec![(0, 8)]);
@@ -230,23 +222,11 @@ mod tests {
         let c = cols();
         let t = Theme::default();
         let rows: Vec<Vec<Cell>> = (0..10)
-            .map(|i| {
-                vec![
-                    Cell::new(format!("r{i}"), Style::default()),
-                    Cell::default(),
-                    Cell::default(),
-                ]
-            })
+            .map(|i| vec![Cell::new(format!("r{i}"), Style::default()), Cell::default(), Cell::default()])
             .collect();
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 5));
-        TableView {
-            columns: &c,
-            rows: &rows,
-            selected: Some(7),
-            selected_col: None,
-            theme: &t,
-        }
-        .render(buf.area, &mut buf);
+        TableView { columns: &c, rows: &rows, selected: Some(7), selected_col: None, theme: &t }
+            .render(buf.area, &mut buf);
         assert!(text(&buf, 3).starts_with("r7"), "{}", text(&buf, 3));
         assert!(text(&buf, 4).contains("7 more"));
     }
@@ -255,20 +235,12 @@ mod tests {
     fn any_size_is_safe() {
         let c = cols();
         let t = Theme::default();
-        let rows: Vec<Vec<Cell>> = (0..3)
-            .map(|_| vec![Cell::new("ééééééééééé", Style::default())])
-            .collect();
+        let rows: Vec<Vec<Cell>> = (0..3).map(|_| vec![Cell::new("ééééééééééé", Style::default())]).collect();
         for w in 0..25 {
             for h in 0..6 {
                 let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
-                TableView {
-                    columns: &c,
-                    rows: &rows,
-                    selected: Some(9),
-                    selected_col: Some(1),
-                    theme: &t,
-                }
-                .render(buf.area, &mut buf);
+                TableView { columns: &c, rows: &rows, selected: Some(9), selected_col: Some(1), theme: &t }
+                    .render(buf.area, &mut buf);
             }
         }
     }

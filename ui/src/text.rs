@@ -15,9 +15,7 @@ pub fn sparkline(values: &[f64], width: usize, ceiling: Option<f64>, ascii: bool
     let tail = &values[values.len().saturating_sub(width)..];
     let finite = tail.iter().copied().filter(|v| v.is_finite());
     let lo = finite.clone().fold(f64::INFINITY, f64::min);
-    let hi = finite
-        .fold(f64::NEG_INFINITY, f64::max)
-        .max(ceiling.unwrap_or(f64::NEG_INFINITY));
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max).max(ceiling.unwrap_or(f64::NEG_INFINITY));
     let glyphs: &[char] = if ascii { &SPARK_ASCII } else { &SPARK };
     let top = glyphs.len() - 1;
     tail.iter()
@@ -36,16 +34,10 @@ pub fn sparkline(values: &[f64], width: usize, ceiling: Option<f64>, ascii: bool
 
 /// A horizontal bar of `width` cells filled to `frac` (clamped to 0..=1).
 pub fn bar(frac: f64, width: usize, ascii: bool) -> String {
-    let frac = if frac.is_finite() {
-        frac.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let frac = if frac.is_finite() { frac.clamp(0.0, 1.0) } else { 0.0 };
     let full = (frac * width as f64).round() as usize;
     let (on, off) = if ascii { ('#', '.') } else { ('█', '░') };
-    std::iter::repeat_n(on, full)
-        .chain(std::iter::repeat_n(off, width - full))
-        .collect()
+    std::iter::repeat_n(on, full).chain(std::iter::repeat_n(off, width - full)).collect()
 }
 
 /// One line of key hints, e.g. "q quit  ? help".
@@ -67,13 +59,7 @@ impl KeyBar<'_> {
                 break;
             }
             let (nx, _) = buf.set_stringn(x, area.y, key, (end - x) as usize, self.theme.key);
-            let (nx, _) = buf.set_stringn(
-                nx + 1,
-                area.y,
-                label,
-                (end - nx - 1) as usize,
-                self.theme.muted,
-            );
+            let (nx, _) = buf.set_stringn(nx + 1, area.y, label, (end - nx - 1) as usize, self.theme.muted);
             x = nx + 2;
         }
     }

@@ -43,9 +43,7 @@ impl Theme {
             text: Style::default(),
             muted: Style::default().fg(Color::DarkGray),
             ok: Style::default().fg(Color::Green),
-            warn: Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            warn: Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             critical: Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
             stale: Style::default().fg(Color::Magenta),
             paused: Style::default().fg(Color::Cyan),
@@ -55,9 +53,7 @@ impl Theme {
             border_focus: Style::default().fg(Color::Cyan),
             title: Style::default().add_modifier(Modifier::BOLD),
             header: Style::default().add_modifier(Modifier::BOLD),
-            key: Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
+            key: Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             ascii: false,
         }
     }
