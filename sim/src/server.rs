@@ -327,15 +327,20 @@ async fn deployments(State(st): St) -> Json<Value> {
             let base = w.inst(dep.service, dep.region, t);
             let in_flight = s.canary_rev.is_some() && s.phase != Phase::Healthy;
             let analysis = if in_flight {
-                let c_err = (base.err.min(0.01) + s.canary_err).min(1.0);
-                let c_p99 = base.p99 * s.canary_lat;
-                let failing = c_err > base.err * 2.0 + 0.001 || c_p99 > base.p99 * 1.2;
+                // The service's numbers include the canary's share; take it
+                // out to get the stable (baseline) version's behaviour.
+                let w = s.weight / 100.0;
+                let b_err = (base.err - w * s.canary_err).max(0.0);
+                let b_p99 = base.p99 / (1.0 + w * (s.canary_lat - 1.0));
+                let c_err = (b_err + s.canary_err).min(1.0);
+                let c_p99 = b_p99 * s.canary_lat;
+                let failing = c_err > b_err * 2.0 + 0.001 || c_p99 > b_p99 * 1.2;
                 json!({
                     "verdict": if failing { "Failing" } else { "Passing" },
                     "canaryErrorRatio": round(c_err, 6),
-                    "baselineErrorRatio": round(base.err, 6),
+                    "baselineErrorRatio": round(b_err, 6),
                     "canaryP99Ms": round(c_p99, 1),
-                    "baselineP99Ms": round(base.p99, 1),
+                    "baselineP99Ms": round(b_p99, 1),
                 })
             } else {
                 Value::Null
