@@ -116,11 +116,18 @@ impl TableView<'_> {
         }
         let spare = (width as u32).saturating_sub(total(&keep)) as u16;
         let flex_at = keep.iter().position(|&i| self.columns[i].flex).unwrap_or(0);
+        // The flex column may grow to twice its width; the rest of the spare
+        // width is shared by all columns so wide terminals spread the table
+        // out instead of opening one huge gap.
+        let flex_extra = spare.min(self.columns[keep[flex_at]].width);
+        let rest = spare - flex_extra;
+        let each = rest / keep.len() as u16;
+        let leftover = rest - each * keep.len() as u16;
         keep.iter()
             .enumerate()
             .map(|(k, &i)| {
-                let w = self.columns[i].width + if k == flex_at { spare } else { 0 };
-                (i, w)
+                let extra = if k == flex_at { flex_extra + leftover } else { 0 };
+                (i, self.columns[i].width + each + extra)
             })
             .collect()
     }
@@ -214,7 +221,9 @@ mod tests {
         assert_eq!(tv.layout(20), vec![(0, 8), (1, 5), (2, 5)]);
         assert_eq!(tv.layout(15), vec![(0, 9), (1, 5)]);
         assert_eq!(tv.layout(3), vec![(0, 8)]);
-        assert_eq!(tv.layout(30)[0], (0, 18));
+        // 30 wide: 10 spare → the name doubles (+8); 2 left, too few to share.
+        assert_eq!(tv.layout(30), vec![(0, 18), (1, 5), (2, 5)]);
+        assert_eq!(tv.layout(32), vec![(0, 18), (1, 6), (2, 6)]);
     }
 
     #[test]
