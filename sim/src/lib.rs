@@ -4,6 +4,8 @@
 //! It is the reference backend for the console and shares no types with it:
 //! the contract is the wire format documented in `docs/control-plane-api.md`.
 
+pub mod actions;
+pub mod dynamic;
 pub mod fleet;
 pub mod model;
 mod rng;

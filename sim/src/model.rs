@@ -2,9 +2,12 @@
 //! error ratios, and exact counts over any window (integrated in closed form
 //! piece by piece, so a 30-day window costs as little as a 5-minute one).
 
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::dynamic::{Dynamic, Manual};
 use crate::fleet::Fleet;
 use crate::rng::{hash, unit};
-use crate::scenario::{self, DeployState, Scenario, Script};
+use crate::scenario::{self, DeployState, Phase, Plan, Scenario, Script};
 
 const OMEGA: f64 = std::f64::consts::TAU / 86_400.0;
 /// Amplitude of the daily traffic curve.
@@ -52,6 +55,10 @@ pub struct World {
     pub start_unix: f64,
     pub fleet: Fleet,
     pub script: Script,
+    /// Region weights before any operator action.
+    pub base_weights: Vec<f64>,
+    /// Operator changes (shared by clones of this world).
+    pub dynamic: Arc<RwLock<Dynamic>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +82,26 @@ impl World {
     pub fn new(seed: u64, scenario: Scenario, regions: usize, services: usize, start_unix: f64) -> World {
         let fleet = Fleet::generate(seed, regions, services);
         let script = scenario::build(scenario, &fleet);
-        World { seed, scenario, start_unix, fleet, script }
+        let base_weights = fleet.regions.iter().map(|r| r.weight).collect();
+        World { seed, scenario, start_unix, fleet, script, base_weights, dynamic: Arc::default() }
     }
 
-    fn series_rps(&self, s: usize, r: usize) -> f64 {
-        self.fleet.services[s].base_rps * self.fleet.regions[r].weight / 100.0
+    /// Read the operator changes (a poisoned lock still holds valid data).
+    pub fn dyn_read(&self) -> RwLockReadGuard<'_, Dynamic> {
+        self.dynamic.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn dyn_write(&self) -> RwLockWriteGuard<'_, Dynamic> {
+        self.dynamic.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Traffic weight of region r at t, in percent.
+    pub fn weight(&self, r: usize, t: f64) -> f64 {
+        self.dyn_read().weights_at(&self.base_weights, t).get(r).copied().unwrap_or(0.0)
+    }
+
+    fn series_rps(&self, s: usize, r: usize, t: f64) -> f64 {
+        self.fleet.services[s].base_rps * self.weight(r, t) / 100.0
     }
 
     fn theta(&self, r: usize, t: f64) -> f64 {
@@ -88,7 +110,7 @@ impl World {
 
     /// Request rate at scenario time t, without noise.
     pub fn rate(&self, s: usize, r: usize, t: f64) -> f64 {
-        self.series_rps(s, r) * (1.0 + DAILY_AMPLITUDE * self.theta(r, t).sin())
+        self.series_rps(s, r, t) * (1.0 + DAILY_AMPLITUDE * self.theta(r, t).sin())
     }
 
     /// Exact number of requests in [a, b).
@@ -97,20 +119,52 @@ impl World {
             return 0.0;
         }
         let amp = DAILY_AMPLITUDE / OMEGA;
-        self.series_rps(s, r) * ((b - a) - amp * (self.theta(r, b).cos() - self.theta(r, a).cos()))
+        let mut cuts = vec![a, b];
+        cuts.extend(self.dyn_read().weights.iter().map(|(t, _)| *t).filter(|t| *t > a && *t < b));
+        cuts.sort_by(|x, y| x.total_cmp(y));
+        cuts.windows(2)
+            .map(|w| {
+                let (x, y) = (w[0], w[1]);
+                self.series_rps(s, r, (x + y) / 2.0) * ((y - x) - amp * (self.theta(r, y).cos() - self.theta(r, x).cos()))
+            })
+            .sum()
     }
 
     /// Conditions at time t.
     pub fn cond(&self, s: usize, r: usize, t: f64) -> Cond {
         let svc = &self.fleet.services[s];
         let mut c = Cond { err: svc.base_err, lat_mult: 1.0, down: false };
+        let dy = self.dyn_read();
         for e in &self.script.effects {
+            // An operator's override replaces the scripted canary effect.
+            if e.source.is_some_and(|d| dy.manual_at(d, t).is_some()) {
+                continue;
+            }
             if t >= e.start && t < e.end && e.applies(s, r) {
-                c.err += e.err_add;
-                c.lat_mult *= e.lat_mult;
+                let scale = e.source.map(|d| self.flag_factor(&dy, d, t)).unwrap_or(1.0);
+                c.err += e.err_add * scale;
+                c.lat_mult *= 1.0 + (e.lat_mult - 1.0) * scale;
                 c.down |= e.down;
             }
         }
+        for (d, dep) in self.script.deployments.iter().enumerate() {
+            if dep.service != s || dep.region != r {
+                continue;
+            }
+            let (Some(m), Plan::Failing { canary_err, canary_lat, .. }) = (dy.manual_at(d, t), &dep.plan) else {
+                continue;
+            };
+            let w = manual_state(dep, m, t).weight / 100.0 * self.flag_factor(&dy, d, t);
+            c.err += w * canary_err;
+            c.lat_mult *= 1.0 + w * (canary_lat - 1.0);
+        }
+        // Regions that take over traffic slow down with the extra load.
+        let base = self.base_weights.get(r).copied().unwrap_or(0.0);
+        let now = dy.weights_at(&self.base_weights, t).get(r).copied().unwrap_or(0.0);
+        if base > 0.0 && now > base {
+            c.lat_mult *= 1.0 + 0.6 * (now / base - 1.0);
+        }
+        drop(dy);
         if c.down {
             c.err = 1.0;
         }
@@ -121,6 +175,7 @@ impl World {
     /// Split [a, b) at every effect boundary for the series.
     pub fn pieces(&self, s: usize, r: usize, a: f64, b: f64) -> Vec<(f64, f64, Cond)> {
         let mut cuts = vec![a, b];
+        cuts.extend(self.dyn_read().cuts().into_iter().filter(|x| *x > a && *x < b));
         for e in &self.script.effects {
             if e.applies(s, r) {
                 for x in [e.start, e.end] {
@@ -186,7 +241,21 @@ impl World {
     }
 
     pub fn deploy_state(&self, d: usize, t: f64) -> DeployState {
-        self.script.deployments[d].state_at(t)
+        let dep = &self.script.deployments[d];
+        match self.dyn_read().manual_at(d, t) {
+            Some(m) => manual_state(dep, m, t),
+            None => dep.state_at(t),
+        }
+    }
+
+    /// In the bad-canary scenario the canary's errors come from the
+    /// new checkout flow: turning the flag off in production removes 90%.
+    fn flag_factor(&self, dy: &Dynamic, d: usize, t: f64) -> f64 {
+        if self.scenario == Scenario::BadCanary && d == 0 && dy.flag_at(FLAG_TIED, "production", t) == Some(false) {
+            0.1
+        } else {
+            1.0
+        }
     }
 
     /// Circuit breaker on the edge towards dependency `to` in region `r`:
@@ -223,6 +292,49 @@ impl World {
             None => (CircuitState::Closed, HISTORY_START),
         }
     }
+}
+
+/// The flag whose value changes the bad canary's error rate.
+pub const FLAG_TIED: &str = "new-checkout-flow";
+
+/// State of a deployment under an operator override at time t.
+pub fn manual_state(dep: &scenario::Deployment, m: &Manual, t: f64) -> DeployState {
+    let n = dep.steps.len();
+    let (canary_err, canary_lat) = match &dep.plan {
+        Plan::Failing { canary_err, canary_lat, .. } => (*canary_err, *canary_lat),
+        _ => (0.0, 1.0),
+    };
+    let mut st = DeployState {
+        phase: m.phase,
+        step_index: m.step.min(n.saturating_sub(1)),
+        weight: 0.0,
+        stable_rev: m.stable_rev,
+        canary_rev: m.canary_rev,
+        since: m.since,
+        message: m.message.clone(),
+        canary_err,
+        canary_lat,
+    };
+    if let (Phase::Progressing, Some(every)) = (m.phase, m.advance_every) {
+        let advanced = ((t - m.since) / every).floor().max(0.0) as usize;
+        let step = m.step + advanced;
+        if step >= n {
+            st.phase = Phase::Healthy;
+            st.step_index = n.saturating_sub(1);
+            st.stable_rev = m.canary_rev.unwrap_or(m.stable_rev);
+            st.canary_rev = None;
+            st.since = m.since + (n - m.step) as f64 * every;
+            st.message = "rollout completed".into();
+            return st;
+        }
+        st.step_index = step;
+        st.since = m.since + advanced as f64 * every;
+    }
+    st.weight = match st.phase {
+        Phase::Aborted | Phase::Healthy => 0.0,
+        _ => dep.steps.get(st.step_index).copied().unwrap_or(0.0),
+    };
+    st
 }
 
 /// CDF of a log-normal distribution with the given median and shape.

@@ -75,6 +75,9 @@ pub struct Effect {
     pub lat_mult: f64,
     /// The series fails every request (region or service down).
     pub down: bool,
+    /// Deployment whose canary causes this effect, if any: operator actions
+    /// on that deployment replace it.
+    pub source: Option<usize>,
 }
 
 impl Effect {
@@ -214,7 +217,7 @@ impl Deployment {
     }
 
     /// The error/latency effects this deployment's canary adds to its series.
-    fn effects(&self) -> Vec<Effect> {
+    pub fn effects(&self) -> Vec<Effect> {
         let Plan::Failing { step_secs, fail_step, canary_err, canary_lat, .. } = &self.plan else {
             return Vec::new();
         };
@@ -229,6 +232,7 @@ impl Deployment {
                     err_add: w * canary_err,
                     lat_mult: 1.0 + w * (canary_lat - 1.0),
                     down: false,
+                    source: None,
                 }
             })
             .collect()
@@ -261,6 +265,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
             err_add: 0.004,
             lat_mult: 1.3,
             down: false,
+            source: None,
         },
         Effect {
             start: -9.0 * DAY,
@@ -270,6 +275,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
             err_add: 0.03,
             lat_mult: 2.0,
             down: false,
+            source: None,
         },
         Effect {
             start: -3.0 * DAY,
@@ -279,6 +285,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
             err_add: 0.2,
             lat_mult: 3.0,
             down: false,
+            source: None,
         },
     ];
     let steps = vec![10.0, 25.0, 50.0, 100.0];
@@ -319,6 +326,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
                 err_add: 0.05,
                 lat_mult: 3.0,
                 down: false,
+                source: None,
             });
             effects.push(Effect {
                 start: 60.0,
@@ -328,6 +336,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
                 err_add: 0.0,
                 lat_mult: 1.0,
                 down: true,
+                source: None,
             });
         }
         Scenario::BadCanary => {
@@ -345,6 +354,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
                 err_add: 0.45,
                 lat_mult: 6.0,
                 down: false,
+                source: None,
             });
             let callers: Vec<usize> = fleet
                 .services
@@ -362,12 +372,13 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
                     err_add: 0.08,
                     lat_mult: 1.8,
                     down: false,
+                    source: None,
                 });
             }
         }
     }
-    for d in &deployments {
-        effects.extend(d.effects());
+    for (i, d) in deployments.iter().enumerate() {
+        effects.extend(d.effects().into_iter().map(|e| Effect { source: Some(i), ..e }));
     }
     Script { effects, deployments, storm_service }
 }

@@ -29,6 +29,9 @@ pub struct Fault {
     pub latency_ms: Option<u64>,
     #[serde(default)]
     pub status: Option<u16>,
+    /// Apply to this many requests, then remove itself (default: forever).
+    #[serde(default)]
+    pub times: Option<u32>,
 }
 
 /// Shared state of a running simulator.
@@ -37,11 +40,18 @@ pub struct SimState {
     pub clock: SimClock,
     faults: Mutex<Vec<Fault>>,
     requests: Mutex<BTreeMap<String, u64>>,
+    pub(crate) ledger: crate::actions::SharedLedger,
 }
 
 impl SimState {
     pub fn new(world: World, clock: SimClock) -> SimState {
-        SimState { world, clock, faults: Mutex::new(Vec::new()), requests: Mutex::new(BTreeMap::new()) }
+        SimState {
+            world,
+            clock,
+            faults: Mutex::new(Vec::new()),
+            requests: Mutex::new(BTreeMap::new()),
+            ledger: Default::default(),
+        }
     }
 
     /// Requests served so far, by path family (e.g. `/v1/metrics`, `/svc`).
@@ -62,9 +72,18 @@ impl SimState {
         }
     }
 
+    /// The fault for `path`, counting one use of it.
     fn fault_for(&self, path: &str) -> Option<Fault> {
-        let v = self.faults.lock().ok()?;
-        v.iter().filter(|f| path.starts_with(&f.path)).max_by_key(|f| f.path.len()).cloned()
+        let mut v = self.faults.lock().ok()?;
+        let i = v.iter().enumerate().filter(|(_, f)| path.starts_with(&f.path)).max_by_key(|(_, f)| f.path.len())?.0;
+        let f = v[i].clone();
+        if let Some(n) = v[i].times.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                v.remove(i);
+            }
+        }
+        Some(f)
     }
 
     /// Current scenario time.
@@ -86,6 +105,9 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/flags", get(flags))
         .route("/v1/stats", get(stats))
         .route("/v1/faults", get(list_faults).post(add_fault).delete(delete_faults))
+        .route("/v1/actions", get(crate::actions::list_actions).post(crate::actions::post_action))
+        .route("/v1/actions/{id}", get(crate::actions::get_action))
+        .route("/v1/executions", get(crate::actions::executions))
         .route("/svc/{service}/{region}/health", get(health))
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
@@ -119,6 +141,13 @@ async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response 
             tokio::time::sleep(Duration::from_secs(3600)).await;
             next.run(req).await
         }
+        Some("drop") => {
+            // The request takes effect, but its answer never arrives in time.
+            let _ = next.run(req).await;
+            let ms = fault.and_then(|f| f.latency_ms).unwrap_or(60_000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            (StatusCode::GATEWAY_TIMEOUT, Json(json!({"error": "injected fault: response dropped"}))).into_response()
+        }
         _ => next.run(req).await,
     }
 }
@@ -132,7 +161,7 @@ fn path_family(path: &str) -> String {
     }
 }
 
-fn iso(world: &World, t: f64) -> String {
+pub(crate) fn iso(world: &World, t: f64) -> String {
     let ms = ((world.start_unix + t) * 1000.0).round() as i64;
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -191,7 +220,7 @@ async fn regions(State(st): St) -> Json<Value> {
             json!({
                 "name": reg.name,
                 "status": region_status(w, r, t),
-                "trafficWeight": reg.weight,
+                "trafficWeight": round(w.weight(r, t), 3),
                 "zones": reg.zones,
             })
         })
@@ -325,7 +354,7 @@ async fn deployments(State(st): St) -> Json<Value> {
             let svc = &w.fleet.services[dep.service].name;
             let region = &w.fleet.regions[dep.region].name;
             let base = w.inst(dep.service, dep.region, t);
-            let in_flight = s.canary_rev.is_some() && s.phase != Phase::Healthy;
+            let in_flight = s.canary_rev.is_some() && !matches!(s.phase, Phase::Healthy | Phase::Aborted);
             let analysis = if in_flight {
                 // The service's numbers include the canary's share; take it
                 // out to get the stable (baseline) version's behaviour.
@@ -388,19 +417,32 @@ async fn circuits(State(st): St) -> Json<Value> {
     Json(json!({"observedAt": iso(w, t), "circuits": list}))
 }
 
+/// Flags and their values before any operator change:
+/// (name, environment, enabled, rollout).
+pub(crate) fn flag_defaults() -> Vec<(&'static str, &'static str, bool, &'static str)> {
+    vec![
+        (crate::model::FLAG_TIED, "production", true, "10% of users"),
+        (crate::model::FLAG_TIED, "staging", true, "100%"),
+        ("search-v2-ranking", "production", false, "internal only"),
+        ("search-v2-ranking", "staging", true, "internal only"),
+        ("payments-3ds-fallback", "production", true, "100%"),
+        ("recommendations", "production", true, "50% of users"),
+        ("kill-switch-notifications", "production", false, "100%"),
+    ]
+}
+
 async fn flags(State(st): St) -> Json<Value> {
     let w = &st.world;
-    let f = |name: &str, env: &str, on: bool, rollout: &str| json!({"name": name, "environment": env, "enabled": on, "rollout": rollout});
-    let list = vec![
-        f("new-checkout-flow", "production", true, "10% of users"),
-        f("new-checkout-flow", "staging", true, "100%"),
-        f("search-v2-ranking", "production", false, "internal only"),
-        f("search-v2-ranking", "staging", true, "internal only"),
-        f("payments-3ds-fallback", "production", true, "100%"),
-        f("recommendations", "production", true, "50% of users"),
-        f("kill-switch-notifications", "production", false, "100%"),
-    ];
-    Json(json!({"observedAt": iso(w, st.now()), "flags": list}))
+    let t = st.now();
+    let dy = w.dyn_read();
+    let list: Vec<Value> = flag_defaults()
+        .into_iter()
+        .map(|(name, env, on, rollout)| {
+            let on = dy.flag_at(name, env, t).unwrap_or(on);
+            json!({"name": name, "environment": env, "enabled": on, "rollout": rollout})
+        })
+        .collect();
+    Json(json!({"observedAt": iso(w, t), "flags": list}))
 }
 
 async fn stats(State(st): St) -> Json<Value> {
@@ -416,7 +458,7 @@ async fn add_fault(State(st): St, body: Result<Json<Fault>, axum::extract::rejec
     let Ok(Json(f)) = body else {
         return bad_request("body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into());
     };
-    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang") {
+    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang" | "drop") {
         return bad_request(format!("unknown fault kind '{}'", f.kind));
     }
     st.set_fault(f.clone());

@@ -1,0 +1,255 @@
+//! Mutating control-plane API: `POST /v1/actions` with an `Idempotency-Key`,
+//! `GET /v1/actions/{id}`, lookup by key, and execution counts per key so
+//! tests can prove exactly-once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::dynamic::{drained, restored, Manual, DRAIN_STEPS, DRAIN_STEP_SECS};
+use crate::model::World;
+use crate::scenario::Phase;
+use crate::server::{flag_defaults, SimState};
+
+/// What an operator asks for.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRequest {
+    /// failover, restore, rollback, promote, promoteFull, pause, resume, flagOn, flagOff
+    pub kind: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Deployment id, `service/region`.
+    #[serde(default)]
+    pub deployment: Option<String>,
+    #[serde(default)]
+    pub flag: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActionRecord {
+    pub id: String,
+    pub key: String,
+    pub request: ActionRequest,
+    pub operator: String,
+    /// Scenario time the action was accepted.
+    pub at: f64,
+    /// Simulated seconds until it has fully taken effect.
+    pub duration: f64,
+    pub message: String,
+}
+
+/// Accepted actions and how many times each idempotency key executed.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub records: Vec<ActionRecord>,
+    pub executions: BTreeMap<String, u32>,
+}
+
+pub type SharedLedger = Arc<Mutex<Ledger>>;
+
+fn err(code: StatusCode, msg: impl Into<String>) -> Response {
+    (code, Json(json!({"error": msg.into()}))).into_response()
+}
+
+fn record_json(w: &World, r: &ActionRecord, now: f64) -> Value {
+    let done = now >= r.at + r.duration;
+    json!({
+        "id": r.id,
+        "idempotencyKey": r.key,
+        "request": r.request,
+        "operator": r.operator,
+        "status": if done { "succeeded" } else { "running" },
+        "message": r.message,
+        "acceptedAt": crate::server::iso(w, r.at),
+        "completesAt": crate::server::iso(w, r.at + r.duration),
+    })
+}
+
+fn deployment_index(w: &World, id: &str) -> Option<usize> {
+    let (svc, region) = id.split_once('/')?;
+    w.script.deployments.iter().position(|d| {
+        w.fleet.services[d.service].name == svc && w.fleet.regions[d.region].name == region
+    })
+}
+
+/// Check and apply one action at scenario time `t`. Returns (message,
+/// duration) or an HTTP error for refusals and bad requests.
+fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(String, f64), Response> {
+    let w = &st.world;
+    let base = &w.base_weights;
+    match req.kind.as_str() {
+        "failover" | "restore" => {
+            let name = req.region.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "region is required"))?;
+            let r = w.fleet.region_index(name).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown region '{name}'")))?;
+            let mut dy = w.dyn_write();
+            let target = dy.final_weights(base).to_vec();
+            let next = if req.kind == "failover" {
+                if target[r] <= 0.0 {
+                    return Err(err(StatusCode::CONFLICT, format!("{name} is already drained")));
+                }
+                drained(&target, r).ok_or_else(|| {
+                    err(StatusCode::CONFLICT, format!("refused: {name} is the last region serving traffic"))
+                })?
+            } else {
+                if (target[r] - base[r]).abs() < 1e-9 {
+                    return Err(err(StatusCode::CONFLICT, format!("{name} is not drained")));
+                }
+                restored(&target, base, r)
+            };
+            dy.ramp(base, t, next);
+            let verb = if req.kind == "failover" { "draining" } else { "restoring" };
+            Ok((format!("{verb} {name} in {DRAIN_STEPS} steps"), DRAIN_STEPS as f64 * DRAIN_STEP_SECS))
+        }
+        "rollback" | "promote" | "promoteFull" | "pause" | "resume" => {
+            let id = req.deployment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "deployment is required"))?;
+            let d = deployment_index(w, id).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
+            let cur = w.deploy_state(d, t);
+            let dep = &w.script.deployments[d];
+            let n = dep.steps.len();
+            let phase = cur.phase;
+            let refuse = |why: &str| err(StatusCode::CONFLICT, format!("{} refused for {id}: {why}", req.kind));
+            let mut m = Manual {
+                phase,
+                step: cur.step_index,
+                since: t,
+                stable_rev: cur.stable_rev,
+                canary_rev: cur.canary_rev,
+                advance_every: None,
+                message: String::new(),
+            };
+            match req.kind.as_str() {
+                "rollback" => {
+                    if !matches!(phase, Phase::Progressing | Phase::Paused | Phase::Degraded) {
+                        return Err(refuse(&format!("no canary in flight (phase {})", phase.name())));
+                    }
+                    m.phase = Phase::Aborted;
+                    m.message = format!("RolloutAborted: rolled back by {operator}");
+                }
+                "promote" | "promoteFull" => {
+                    if !matches!(phase, Phase::Progressing | Phase::Paused) {
+                        return Err(refuse(&format!("not promotable in phase {}", phase.name())));
+                    }
+                    if req.kind == "promoteFull" || cur.step_index + 1 >= n {
+                        m.phase = Phase::Healthy;
+                        m.stable_rev = cur.canary_rev.unwrap_or(cur.stable_rev);
+                        m.canary_rev = None;
+                        m.message = format!("promoted to 100% by {operator}");
+                    } else {
+                        m.step = cur.step_index + 1;
+                        m.phase = Phase::Paused;
+                        m.message = format!("promoted to step {} by {operator}; paused", m.step + 1);
+                    }
+                }
+                "pause" => {
+                    if phase != Phase::Progressing {
+                        return Err(refuse(&format!("only a progressing canary can pause (phase {})", phase.name())));
+                    }
+                    m.phase = Phase::Paused;
+                    m.message = format!("paused by {operator}");
+                }
+                _ => {
+                    if phase != Phase::Paused {
+                        return Err(refuse(&format!("only a paused canary can resume (phase {})", phase.name())));
+                    }
+                    m.phase = Phase::Progressing;
+                    m.advance_every = Some(120.0);
+                    m.message = format!("resumed by {operator}");
+                }
+            }
+            let msg = m.message.clone();
+            w.dyn_write().manual.entry(d).or_default().push(m);
+            Ok((msg, 2.0))
+        }
+        "flagOn" | "flagOff" => {
+            let name = req.flag.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "flag is required"))?;
+            let env = req.environment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "environment is required"))?;
+            let Some(default) = flag_defaults().into_iter().find(|f| f.0 == name && f.1 == env).map(|f| f.2) else {
+                return Err(err(StatusCode::NOT_FOUND, format!("unknown flag '{name}' in '{env}'")));
+            };
+            let on = req.kind == "flagOn";
+            let mut dy = w.dyn_write();
+            let current = dy.flag_at(name, env, t).unwrap_or(default);
+            if current == on {
+                return Err(err(StatusCode::CONFLICT, format!("{name} is already {} in {env}", if on { "on" } else { "off" })));
+            }
+            dy.flags.entry((name.to_string(), env.to_string())).or_default().push((t, on));
+            Ok((format!("{name} turned {} in {env} by {operator}", if on { "on" } else { "off" }), 1.0))
+        }
+        other => Err(err(StatusCode::BAD_REQUEST, format!("unknown action kind '{other}'"))),
+    }
+}
+
+pub async fn post_action(
+    State(st): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: Result<Json<ActionRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "Idempotency-Key header is required");
+    };
+    let key = key.to_string();
+    let operator = headers.get("x-operator").and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string();
+    let Ok(Json(req)) = body else {
+        return err(StatusCode::BAD_REQUEST, "body must be an action request (see docs/control-plane-api.md)");
+    };
+    let t = st.now();
+    // One lock over check-and-apply, so two requests with the same key
+    // cannot both execute.
+    let mut ledger = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = ledger.records.iter().find(|r| r.key == key) {
+        if existing.request != req {
+            return err(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key reused with a different request");
+        }
+        return (StatusCode::OK, Json(record_json(&st.world, existing, t))).into_response();
+    }
+    let (message, duration) = match apply(&st, &req, &operator, t) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let id = format!("act-{}", ledger.records.len() + 1);
+    let rec = ActionRecord { id, key: key.clone(), request: req, operator, at: t, duration, message };
+    *ledger.executions.entry(key).or_insert(0) += 1;
+    let body = record_json(&st.world, &rec, t);
+    ledger.records.push(rec);
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+pub async fn get_action(State(st): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    let ledger = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    match ledger.records.iter().find(|r| r.id == id) {
+        Some(r) => Json(record_json(&st.world, r, st.now())).into_response(),
+        None => err(StatusCode::NOT_FOUND, format!("no action '{id}'")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    idempotency_key: Option<String>,
+}
+
+pub async fn list_actions(State(st): State<Arc<SimState>>, Query(q): Query<ListQuery>) -> Response {
+    let ledger = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let t = st.now();
+    let list: Vec<Value> = ledger
+        .records
+        .iter()
+        .filter(|r| q.idempotency_key.as_ref().is_none_or(|k| *k == r.key))
+        .map(|r| record_json(&st.world, r, t))
+        .collect();
+    Json(json!({"actions": list})).into_response()
+}
+
+pub async fn executions(State(st): State<Arc<SimState>>) -> Response {
+    let ledger = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    Json(json!({"executions": ledger.executions})).into_response()
+}
