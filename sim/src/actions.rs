@@ -76,9 +76,10 @@ fn record_json(w: &World, r: &ActionRecord, now: f64) -> Value {
 
 fn deployment_index(w: &World, id: &str) -> Option<usize> {
     let (svc, region) = id.split_once('/')?;
-    w.script.deployments.iter().position(|d| {
-        w.fleet.services[d.service].name == svc && w.fleet.regions[d.region].name == region
-    })
+    w.script
+        .deployments
+        .iter()
+        .position(|d| w.fleet.services[d.service].name == svc && w.fleet.regions[d.region].name == region)
 }
 
 /// Check and apply one action at scenario time `t`. Returns (message,
@@ -89,7 +90,10 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
     match req.kind.as_str() {
         "failover" | "restore" => {
             let name = req.region.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "region is required"))?;
-            let r = w.fleet.region_index(name).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown region '{name}'")))?;
+            let r = w
+                .fleet
+                .region_index(name)
+                .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown region '{name}'")))?;
             let mut dy = w.dyn_write();
             let target = dy.final_weights(base).to_vec();
             let next = if req.kind == "failover" {
@@ -111,7 +115,8 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
         }
         "rollback" | "promote" | "promoteFull" | "pause" | "resume" => {
             let id = req.deployment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "deployment is required"))?;
-            let d = deployment_index(w, id).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
+            let d = deployment_index(w, id)
+                .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
             let cur = w.deploy_state(d, t);
             let dep = &w.script.deployments[d];
             let n = dep.steps.len();
@@ -171,7 +176,8 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
         }
         "flagOn" | "flagOff" => {
             let name = req.flag.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "flag is required"))?;
-            let env = req.environment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "environment is required"))?;
+            let env =
+                req.environment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "environment is required"))?;
             let Some(default) = flag_defaults().into_iter().find(|f| f.0 == name && f.1 == env).map(|f| f.2) else {
                 return Err(err(StatusCode::NOT_FOUND, format!("unknown flag '{name}' in '{env}'")));
             };
@@ -179,7 +185,10 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             let mut dy = w.dyn_write();
             let current = dy.flag_at(name, env, t).unwrap_or(default);
             if current == on {
-                return Err(err(StatusCode::CONFLICT, format!("{name} is already {} in {env}", if on { "on" } else { "off" })));
+                return Err(err(
+                    StatusCode::CONFLICT,
+                    format!("{name} is already {} in {env}", if on { "on" } else { "off" }),
+                ));
             }
             dy.flags.entry((name.to_string(), env.to_string())).or_default().push((t, on));
             Ok((format!("{name} turned {} in {env} by {operator}", if on { "on" } else { "off" }), 1.0))

@@ -125,7 +125,8 @@ impl World {
         cuts.windows(2)
             .map(|w| {
                 let (x, y) = (w[0], w[1]);
-                self.series_rps(s, r, (x + y) / 2.0) * ((y - x) - amp * (self.theta(r, y).cos() - self.theta(r, x).cos()))
+                self.series_rps(s, r, (x + y) / 2.0)
+                    * ((y - x) - amp * (self.theta(r, y).cos() - self.theta(r, x).cos()))
             })
             .sum()
     }
