@@ -45,6 +45,8 @@ const PROBE_CONCURRENCY: usize = 32;
 /// A running data plane; dropping it stops every task.
 pub struct DataPlane {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Where the action executor sends action-log entries.
+    pub updates: mpsc::Sender<Update>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -118,15 +120,16 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
         }
     };
     let mut ready = wrx.clone();
+    let probe_tx = tx.clone();
     tasks.push(tokio::spawn(async move {
         // Probing needs the service and region lists: wait for them rather
         // than reporting a spurious error at startup.
         if ready.wait_for(|s| !probe_pairs(s).is_empty()).await.is_err() {
             return;
         }
-        run_poll(probe_spec, clock, tx, fetch).await
+        run_poll(probe_spec, clock, probe_tx, fetch).await
     }));
-    Ok(DataPlane { snapshots: wrx, tasks })
+    Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
 }
 
 /// Fetch every feed once and return the resulting snapshot (for

@@ -5,10 +5,13 @@
 //! channel → viewers, each with its own `ViewState`. See
 //! `../shared/ARCHITECTURE.md` and `docs/`.
 
+pub mod actions;
 pub mod app;
+pub mod audit;
 pub mod dataplane;
 pub mod model;
 pub mod panes;
+pub mod paths;
 pub mod render;
 pub mod snapshot_cmd;
 pub mod sources;

@@ -31,12 +31,22 @@ struct Cli {
     /// Multiply every poll interval (tests use small values).
     #[arg(long, default_value_t = 1.0, hide = true)]
     poll_factor: f64,
+    /// Viewer role: no action can be run (attempts are audited as denied).
+    #[arg(long)]
+    read_only: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Print where warroom keeps its state and audit trail.
+    Paths,
+    /// Inspect the audit trail.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCmd,
+    },
     /// Serve the simulated fleet over HTTP.
     Sim {
         #[arg(long, default_value = "127.0.0.1:8700")]
@@ -78,6 +88,30 @@ enum Cmd {
         #[arg(long, default_value_t = 8)]
         services: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first bad record.
+    Verify {
+        /// Trail to check (default: the state directory's).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Show the most recent records.
+    Tail {
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+}
+
+fn audit_path(file: Option<std::path::PathBuf>) -> Result<std::path::PathBuf, String> {
+    match file {
+        Some(f) => Ok(f),
+        None => warroom::paths::audit_file(),
+    }
 }
 
 fn parse_scenario(s: &str) -> Result<Scenario, String> {
@@ -143,6 +177,29 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             print!("{text}");
             Ok(())
         }
+        Some(Cmd::Paths) => {
+            for line in warroom::paths::describe() {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Some(Cmd::Audit { what: AuditCmd::Verify { file } }) => {
+            let path = audit_path(file)?;
+            match warroom::audit::verify(&path)? {
+                warroom::audit::Verdict::Ok { records, .. } => {
+                    println!("{}: OK, {records} records, chain intact", path.display());
+                    Ok(())
+                }
+                warroom::audit::Verdict::Bad(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
+            }
+        }
+        Some(Cmd::Audit { what: AuditCmd::Tail { lines, file } }) => {
+            let path = audit_path(file)?;
+            for l in warroom::audit::tail(&path, lines)? {
+                println!("{l}");
+            }
+            Ok(())
+        }
         None => console(cli).await,
     }
 }
@@ -163,7 +220,7 @@ async fn wait_for_stop() {
 }
 
 async fn console(cli: Cli) -> Result<(), String> {
-    let mut view = ViewState::default();
+    let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
     let (base, sim) = match &cli.api {
         Some(url) => (url.clone(), None),
         None => {
@@ -181,10 +238,15 @@ async fn console(cli: Cli) -> Result<(), String> {
         }
     };
     let clock: Clock = Arc::new(chrono::Utc::now);
-    let plane = dataplane::spawn(&base, Intervals::default().scaled(cli.poll_factor), clock)?;
+    let plane = dataplane::spawn(&base, Intervals::default().scaled(cli.poll_factor), clock.clone())?;
+    // Without a writable audit trail the console still runs, but every
+    // action fails before anything is sent (the executor says why).
+    let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
+    let executor = warroom::actions::executor::spawn(&base, audit, plane.updates.clone(), clock);
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, warroom::theme_from_env()).await;
+    let result =
+        warroom::app::run(&mut terminal, plane.snapshots.clone(), view, warroom::theme_from_env(), executor).await;
     ratatui::restore();
     drop(plane);
     if let Some(sim) = sim {

@@ -39,14 +39,83 @@ pub fn render(
     let footer = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
     let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
     draw_header(snap, view, now, theme, header, buf);
-    KeyBar { hints: &footer_hints(keymap), theme }.render(footer, buf);
+    let actions_allowed = view.operator.role == crate::actions::Role::Operator;
+    KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
     match &view.screen {
         Screen::Overview => draw_overview(snap, view, now, theme, body, buf),
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
     }
+    draw_toast(snap, now, theme, body, buf);
+    if let Some(d) = &view.dialog {
+        draw_dialog(d, theme, body, buf);
+    }
     if view.help {
         draw_help(keymap, theme, body, buf);
     }
+}
+
+/// Seconds an action's latest news stays on screen as a toast.
+pub const TOAST_SECS: i64 = 8;
+
+/// The newest action update, for a few seconds, on the line above the footer.
+fn draw_toast(snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let Some(e) = snap.fleet.actions.iter().max_by_key(|e| e.updated_at) else {
+        return;
+    };
+    if (now - e.updated_at).num_seconds() >= TOAST_SECS || body.height < 3 {
+        return;
+    }
+    let (text, level) = panes::actions::toast_text(e, theme);
+    let y = body.y + body.height - 1;
+    let line = Rect::new(body.x, y, body.width, 1);
+    buf.set_style(line, theme.level(level).patch(theme.selection));
+    buf.set_stringn(body.x, y, format!(" {text} "), body.width as usize, theme.level(level).patch(theme.selection));
+}
+
+fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    use crate::app::view::DialogFocus;
+    let mut lines: Vec<Line> = vec![Line::from(Span::styled(d.preview.title.clone(), theme.title)), Line::from("")];
+    for e in &d.preview.effect {
+        lines.push(Line::from(Span::raw(format!("  {e}"))));
+    }
+    lines.push(Line::from(""));
+    let blast = match d.preview.blast {
+        crate::actions::Blast::High => {
+            Span::styled(format!("{} High blast radius", Level::Warn.glyph(theme.ascii)), theme.warn)
+        }
+        crate::actions::Blast::Low => Span::styled("Low blast radius", theme.muted),
+    };
+    lines.push(Line::from(blast));
+    if let Some(name) = &d.preview.type_to_confirm {
+        lines.push(Line::from(vec![
+            Span::raw("Type "),
+            Span::styled(name.clone(), theme.title),
+            Span::raw(" to confirm:"),
+        ]));
+        let mark = if d.armed() { Level::Ok.glyph(theme.ascii) } else { " " };
+        lines.push(Line::from(vec![
+            Span::styled("> ", theme.key),
+            Span::styled(format!("{}▏", d.input.value()), theme.text),
+            Span::styled(format!(" {mark}"), theme.ok),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let button = |label: &str, focused: bool, enabled: bool| {
+        let mut style = if enabled { theme.text } else { theme.muted };
+        if focused {
+            style = style.patch(theme.selection);
+        }
+        Span::styled(format!("[ {label} ]"), style)
+    };
+    lines.push(Line::from(vec![
+        button("Cancel", d.focus == DialogFocus::Cancel, true),
+        Span::raw("   "),
+        button("Confirm", d.focus == DialogFocus::Confirm, d.armed()),
+    ]));
+    lines.push(Line::from(Span::styled("Tab switch · Enter choose · Esc cancel", theme.muted)));
+    let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
+    let area = centered(body, width.max(44), lines.len() as u16 + 2);
+    TextBox { title: "Confirm action", lines, theme }.render(area, buf);
 }
 
 /// Worst status across the fleet, and a short reason.
@@ -88,6 +157,17 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     spans.push(Span::styled(" │ ", theme.muted));
     let fmt = if narrow { "%H:%M:%S UTC" } else { "%Y-%m-%d %H:%M:%S UTC" };
     spans.push(Span::styled(now.format(fmt).to_string(), theme.text));
+    let running = snap.fleet.actions_in_flight();
+    if running > 0 {
+        const FRAMES: [&str; 4] = ["◐", "◓", "◑", "◒"];
+        let frame = FRAMES[(now.timestamp_millis() / 250).rem_euclid(4) as usize];
+        let glyph = if theme.ascii { "*" } else { frame };
+        spans.push(Span::styled(" │ ", theme.muted));
+        spans.push(Span::styled(
+            format!("{glyph} {running} action{} in flight", if running == 1 { "" } else { "s" }),
+            theme.info,
+        ));
+    }
     spans.push(Span::styled(" │ ", theme.muted));
     let mut failing = Vec::new();
     let mut detail = Vec::new();
@@ -186,6 +266,7 @@ fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &
             PaneId::Canaries => panes::canaries::build(snap, view, now, theme, w),
             PaneId::Circuits => panes::circuits::build(snap, view, now, theme, w),
             PaneId::Flags => panes::flags::build(snap, view, now, theme, w),
+            PaneId::Actions => panes::actions::build(snap, view, now, theme, w),
         }
     };
     let want = |p: PaneId| -> u16 {
@@ -198,18 +279,16 @@ fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &
         };
         rows.max(1) + 3
     };
-    // Columns: two below 200 cells wide, three above.
+    // Columns: two below 200 cells wide, three above. The action log joins
+    // the first column once there is something in it.
+    let mut first = vec![PaneId::Matrix, PaneId::Latency];
+    if !f.actions.is_empty() {
+        first.push(PaneId::Actions);
+    }
     let columns: Vec<(Vec<PaneId>, usize)> = if body.width >= 200 {
-        vec![
-            (vec![PaneId::Matrix, PaneId::Latency], 1),
-            (vec![PaneId::Budgets, PaneId::Canaries], 0),
-            (vec![PaneId::Circuits, PaneId::Flags], 0),
-        ]
+        vec![(first, 1), (vec![PaneId::Budgets, PaneId::Canaries], 0), (vec![PaneId::Circuits, PaneId::Flags], 0)]
     } else {
-        vec![
-            (vec![PaneId::Matrix, PaneId::Latency], 1),
-            (vec![PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags], 2),
-        ]
+        vec![(first, 1), (vec![PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags], 2)]
     };
     let widths: Vec<u16> = if columns.len() == 3 {
         let a = body.width * 2 / 5;

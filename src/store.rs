@@ -44,6 +44,7 @@ impl Store {
             (_, Ok(Payload::Circuits(v))) => f.circuits.set(at, Ok(v)),
             (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
+            (_, Ok(Payload::Action(e))) => f.record_action(e),
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
             (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
             (FeedId::Metrics, Err(e)) => f.metrics.set(at, Err(e)),

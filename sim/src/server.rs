@@ -221,6 +221,7 @@ async fn regions(State(st): St) -> Json<Value> {
                 "name": reg.name,
                 "status": region_status(w, r, t),
                 "trafficWeight": round(w.weight(r, t), 3),
+                "baseWeight": reg.weight,
                 "zones": reg.zones,
             })
         })

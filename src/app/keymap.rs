@@ -15,6 +15,12 @@ pub enum Command {
     PrevPane,
     Enter,
     Back,
+    Failover,
+    Restore,
+    Rollback,
+    Promote,
+    PauseResume,
+    ToggleFlag,
 }
 
 impl Command {
@@ -30,6 +36,12 @@ impl Command {
             Command::PrevPane => "previous pane",
             Command::Enter => "drill into region",
             Command::Back => "back / close",
+            Command::Failover => "fail over the selected region (drain its traffic)",
+            Command::Restore => "restore the selected region's traffic",
+            Command::Rollback => "roll back the selected canary",
+            Command::Promote => "promote the selected canary one step",
+            Command::PauseResume => "pause / resume the selected canary",
+            Command::ToggleFlag => "toggle the selected flag",
         }
     }
 
@@ -41,6 +53,12 @@ impl Command {
             Command::NextPane => Some("pane"),
             Command::Enter => Some("region"),
             Command::Back => Some("back"),
+            Command::Failover => Some("failover"),
+            Command::Restore => Some("restore"),
+            Command::Rollback => Some("rollback"),
+            Command::Promote => Some("promote"),
+            Command::PauseResume => Some("pause"),
+            Command::ToggleFlag => Some("flag"),
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -74,7 +92,28 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     Binding { code: KeyCode::BackTab, mods: KeyModifiers::SHIFT, command: Command::PrevPane },
     key(KeyCode::Enter, Command::Enter),
     key(KeyCode::Esc, Command::Back),
+    key(KeyCode::Char('F'), Command::Failover),
+    key(KeyCode::Char('R'), Command::Restore),
+    key(KeyCode::Char('b'), Command::Rollback),
+    key(KeyCode::Char('p'), Command::Promote),
+    key(KeyCode::Char(' '), Command::PauseResume),
+    key(KeyCode::Char('t'), Command::ToggleFlag),
 ];
+
+impl Command {
+    /// Whether the command changes something in a backend.
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Command::Failover
+                | Command::Restore
+                | Command::Rollback
+                | Command::Promote
+                | Command::PauseResume
+                | Command::ToggleFlag
+        )
+    }
+}
 
 /// The command bound to a key event, ignoring Shift on characters (so `?`
 /// works whether or not the terminal reports Shift).
@@ -121,10 +160,17 @@ pub fn help_lines(keymap: &[Binding]) -> Vec<(String, &'static str)> {
 }
 
 /// (key, label) pairs for the footer: the first key of each hinted command.
-pub fn footer_hints(keymap: &[Binding]) -> Vec<(String, String)> {
+/// Without `actions` (viewer role), action keys are listed as disabled.
+pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     let mut out = Vec::new();
+    if !actions {
+        out.push(("read-only:".to_string(), "actions disabled (viewer)".to_string()));
+    }
     for b in keymap {
+        if !actions && b.command.is_action() {
+            continue;
+        }
         if let Some(h) = b.command.hint() {
             if !seen.contains(&b.command) {
                 seen.push(b.command);
@@ -132,7 +178,7 @@ pub fn footer_hints(keymap: &[Binding]) -> Vec<(String, String)> {
             }
         }
     }
-    out.push(("hjkl/↑↓←→".into(), "move".into()));
+    out.insert(out.len().min(5 + usize::from(!actions)), ("hjkl/↑↓←→".into(), "move".into()));
     out
 }
 
@@ -153,9 +199,13 @@ mod tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 10);
+        assert_eq!(lines.len(), 16);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
-        let hints = footer_hints(DEFAULT_KEYMAP);
+        let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));
+        assert!(hints.iter().any(|(k, l)| k == "F" && l == "failover"));
+        let ro = footer_hints(DEFAULT_KEYMAP, false);
+        assert!(!ro.iter().any(|(k, _)| k == "F"));
+        assert!(ro[0].1.contains("actions disabled"));
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use warroom_ui::Theme;
 
+use crate::actions::executor::Executor;
 use crate::model::Snapshot;
 use keymap::{lookup, DEFAULT_KEYMAP};
 use view::ViewState;
@@ -38,6 +39,7 @@ pub async fn run(
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     mut view: ViewState,
     theme: Theme,
+    executor: Executor,
 ) -> std::io::Result<Exit> {
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -57,9 +59,18 @@ pub async fn run(
         let ms_to_next_second = 1000 - now_wall.timestamp_subsec_millis().min(999) as u64;
         let clock_tick = Instant::now() + Duration::from_millis(ms_to_next_second);
         let frame_due = last_frame + MIN_FRAME_GAP;
+        let spinning = snapshots.borrow().fleet.actions_in_flight() > 0;
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
+                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+                    if ctrl_c {
+                        return Ok(Exit::Quit);
+                    }
+                    if view.dialog.is_some() && !view.help {
+                        dirty |= view.dialog_key(&k);
+                    } else {
                     match lookup(DEFAULT_KEYMAP, &k) {
                         Some(cmd) => {
                             let snap = snapshots.borrow().clone();
@@ -75,6 +86,13 @@ pub async fn run(
                         }
                         None => {}
                     }
+                    }
+                    for intent in view.outbox.drain(..) {
+                        if executor.submit(intent).is_err() {
+                            // Only when the runtime is shutting down.
+                            return Ok(Exit::InputClosed);
+                        }
+                    }
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -87,6 +105,8 @@ pub async fn run(
                 dirty = true;
             }
             _ = tokio::time::sleep_until(clock_tick) => dirty = true,
+            // The in-flight spinner turns only while something is in flight.
+            _ = tokio::time::sleep(Duration::from_millis(250)), if spinning => dirty = true,
             _ = tokio::time::sleep_until(frame_due), if dirty => {}
             _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
             _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),

@@ -1,7 +1,13 @@
 //! Per-viewer state: which screen, which pane has focus, what is selected.
 //! Every terminal (local or remote) owns one; the snapshot is shared.
 
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
 use super::keymap::Command;
+use crate::actions::executor::{new_key, Disposition, Intent};
+use crate::actions::{Action, Operator, Preview, Role};
 use crate::model::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,10 +18,41 @@ pub enum PaneId {
     Canaries,
     Circuits,
     Flags,
+    Actions,
 }
 
-pub const PANES: [PaneId; 6] =
-    [PaneId::Matrix, PaneId::Latency, PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags];
+pub const PANES: [PaneId; 7] = [
+    PaneId::Matrix,
+    PaneId::Latency,
+    PaneId::Budgets,
+    PaneId::Canaries,
+    PaneId::Circuits,
+    PaneId::Flags,
+    PaneId::Actions,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogFocus {
+    Cancel,
+    Confirm,
+}
+
+/// The confirm gate: what will happen, and (for high-blast actions) the
+/// name to type. Focus starts on Cancel.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub action: Action,
+    pub preview: Preview,
+    pub input: Input,
+    pub focus: DialogFocus,
+}
+
+impl Dialog {
+    /// Whether Confirm can be chosen (the typed name matches, if one is required).
+    pub fn armed(&self) -> bool {
+        self.preview.type_to_confirm.as_deref().is_none_or(|name| self.input.value() == name)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
@@ -28,7 +65,7 @@ pub struct ViewState {
     pub screen: Screen,
     pub focus: PaneId,
     /// Selected row per pane (indexed like `PANES`).
-    pub rows: [usize; 6],
+    pub rows: [usize; 7],
     /// Selected region column in the matrix.
     pub column: usize,
     /// Selected row on a region screen.
@@ -37,6 +74,10 @@ pub struct ViewState {
     pub quit: bool,
     /// Label for the header ("DEMO calm seed 7") when running the simulator.
     pub demo: Option<String>,
+    pub operator: Operator,
+    pub dialog: Option<Dialog>,
+    /// Intents waiting to be handed to the executor.
+    pub outbox: Vec<Intent>,
 }
 
 impl Default for ViewState {
@@ -44,12 +85,15 @@ impl Default for ViewState {
         ViewState {
             screen: Screen::Overview,
             focus: PaneId::Matrix,
-            rows: [0; 6],
+            rows: [0; 7],
             column: 0,
             region_row: 0,
             help: false,
             quit: false,
             demo: None,
+            operator: Operator { name: "unknown".into(), role: Role::Viewer },
+            dialog: None,
+            outbox: Vec::new(),
         }
     }
 }
@@ -72,6 +116,9 @@ impl ViewState {
                 self.quit = true;
             }
             return true;
+        }
+        if cmd.is_action() {
+            return self.start_action(cmd, snap);
         }
         let regions = snap.fleet.regions.items().len().max(1);
         let services = snap.fleet.services.items().len().max(1);
@@ -103,6 +150,15 @@ impl ViewState {
             }
             (Command::Left, Screen::Overview) => self.column = self.column.saturating_sub(1),
             (Command::Right, Screen::Overview) => self.column = (self.column + 1).min(regions - 1),
+            (
+                Command::Failover
+                | Command::Restore
+                | Command::Rollback
+                | Command::Promote
+                | Command::PauseResume
+                | Command::ToggleFlag,
+                _,
+            ) => return false,
             (Command::Enter, Screen::Overview) => {
                 let Some(r) = snap.fleet.regions.items().get(self.column.min(regions - 1)) else {
                     return false;
@@ -110,6 +166,97 @@ impl ViewState {
                 self.screen = Screen::Region(r.name.clone());
                 self.region_row = 0;
             }
+        }
+        true
+    }
+}
+
+impl ViewState {
+    /// The action a command means for the current selection.
+    pub fn action_for(&self, cmd: Command, snap: &Snapshot) -> Option<Action> {
+        let f = &snap.fleet;
+        let region = || match &self.screen {
+            Screen::Region(name) => Some(name.clone()),
+            Screen::Overview => f.regions.items().get(self.column).map(|r| r.name.clone()),
+        };
+        let deployment = || f.deployments.items().get(self.row(PaneId::Canaries)).cloned();
+        match cmd {
+            Command::Failover => Some(Action::Failover { region: region()? }),
+            Command::Restore => Some(Action::Restore { region: region()? }),
+            Command::Rollback => Some(Action::Rollback { deployment: deployment()?.id }),
+            Command::Promote => Some(Action::Promote { deployment: deployment()?.id, full: false }),
+            Command::PauseResume => {
+                let d = deployment()?;
+                Some(if d.phase == crate::model::CanaryPhase::Paused {
+                    Action::Resume { deployment: d.id }
+                } else {
+                    Action::Pause { deployment: d.id }
+                })
+            }
+            Command::ToggleFlag => {
+                let fl = f.flags.items().get(self.row(PaneId::Flags))?;
+                Some(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
+            }
+            _ => None,
+        }
+    }
+
+    fn intent(&self, action: Action, disposition: Disposition) -> Intent {
+        Intent { action, key: new_key(), operator: self.operator.clone(), disposition }
+    }
+
+    /// An action key: a viewer's attempt goes straight to the executor to be
+    /// audited as denied; what would be refused is refused with the reason;
+    /// anything else opens the confirm gate.
+    fn start_action(&mut self, cmd: Command, snap: &Snapshot) -> bool {
+        let Some(action) = self.action_for(cmd, snap) else {
+            return false;
+        };
+        if self.operator.role == Role::Viewer {
+            let intent = self.intent(action, Disposition::Go);
+            self.outbox.push(intent);
+            return true;
+        }
+        match action.preview(snap) {
+            Err(why) => {
+                let intent = self.intent(action, Disposition::Refused(why));
+                self.outbox.push(intent);
+            }
+            Ok(preview) => {
+                self.dialog = Some(Dialog { action, preview, input: Input::default(), focus: DialogFocus::Cancel });
+            }
+        }
+        true
+    }
+
+    /// Keys while the confirm dialog is open. Returns true if it changed.
+    pub fn dialog_key(&mut self, k: &KeyEvent) -> bool {
+        let Some(d) = self.dialog.as_mut() else {
+            return false;
+        };
+        let typing = d.preview.type_to_confirm.is_some();
+        match k.code {
+            KeyCode::Esc => self.dialog = None,
+            KeyCode::Tab | KeyCode::BackTab => {
+                d.focus = if d.focus == DialogFocus::Cancel { DialogFocus::Confirm } else { DialogFocus::Cancel };
+            }
+            KeyCode::Left | KeyCode::Right if !typing => {
+                d.focus = if d.focus == DialogFocus::Cancel { DialogFocus::Confirm } else { DialogFocus::Cancel };
+            }
+            KeyCode::Enter => match d.focus {
+                DialogFocus::Cancel => self.dialog = None,
+                DialogFocus::Confirm if d.armed() => {
+                    let action = d.action.clone();
+                    self.dialog = None;
+                    let intent = self.intent(action, Disposition::Go);
+                    self.outbox.push(intent);
+                }
+                DialogFocus::Confirm => return false,
+            },
+            _ if typing => {
+                d.input.handle_event(&Event::Key(*k));
+            }
+            _ => return false,
         }
         true
     }
@@ -124,5 +271,6 @@ pub fn pane_len(p: PaneId, snap: &Snapshot) -> usize {
         PaneId::Canaries => f.deployments.items().len(),
         PaneId::Circuits => f.circuits.items().len(),
         PaneId::Flags => f.flags.items().len(),
+        PaneId::Actions => f.actions.len(),
     }
 }

@@ -24,6 +24,8 @@ pub struct Region {
     pub status: RegionStatus,
     /// Share of global traffic, percent.
     pub weight: f64,
+    /// Normal share when nothing is drained, if the backend reports it.
+    pub base_weight: Option<f64>,
     pub zones: Vec<String>,
 }
 
@@ -194,4 +196,28 @@ pub struct Probe {
     pub latency_ms: f64,
     /// Short explanation: failing components, error text.
     pub detail: String,
+}
+
+/// Where an operator action stands, as every viewer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionStatus {
+    InFlight,
+    Succeeded,
+    Failed,
+    /// Refused by the console's own checks or by the server.
+    Refused,
+    /// The operator's role does not allow it; nothing was sent.
+    Denied,
+}
+
+/// One entry of the action log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionEntry {
+    pub key: String,
+    pub summary: String,
+    pub operator: String,
+    pub status: ActionStatus,
+    pub message: String,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -108,6 +108,31 @@ pub struct Fleet {
     pub circuits: Feed<Circuit>,
     pub flags: Feed<Flag>,
     pub probes: Feed<Probe>,
+    /// Recent operator actions, newest last (bounded).
+    pub actions: Vec<ActionEntry>,
+}
+
+/// Entries kept in the action log.
+pub const ACTION_LOG_LEN: usize = 200;
+
+impl Fleet {
+    /// Insert or update an action entry by idempotency key.
+    pub fn record_action(&mut self, e: ActionEntry) {
+        match self.actions.iter_mut().find(|x| x.key == e.key) {
+            Some(x) => *x = e,
+            None => {
+                self.actions.push(e);
+                if self.actions.len() > ACTION_LOG_LEN {
+                    let extra = self.actions.len() - ACTION_LOG_LEN;
+                    self.actions.drain(..extra);
+                }
+            }
+        }
+    }
+
+    pub fn actions_in_flight(&self) -> usize {
+        self.actions.iter().filter(|a| a.status == ActionStatus::InFlight).count()
+    }
 }
 
 impl Fleet {

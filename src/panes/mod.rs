@@ -1,6 +1,7 @@
 //! Panes turn domain data into widget input (never any I/O). Each pane
 //! builds a `PaneContent`; `draw_pane` hands it to the table widget.
 
+pub mod actions;
 pub mod budgets;
 pub mod canaries;
 pub mod circuits;

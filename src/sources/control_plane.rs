@@ -94,6 +94,8 @@ struct RegionWire {
     #[serde(default)]
     traffic_weight: f64,
     #[serde(default)]
+    base_weight: Option<f64>,
+    #[serde(default)]
     zones: Vec<String>,
 }
 
@@ -105,7 +107,13 @@ impl From<RegionWire> for model::Region {
             "down" => model::RegionStatus::Down,
             _ => model::RegionStatus::Unknown,
         };
-        model::Region { name: w.name, status, weight: w.traffic_weight, zones: w.zones }
+        model::Region {
+            name: w.name,
+            status,
+            weight: sane(w.traffic_weight),
+            base_weight: w.base_weight.map(sane),
+            zones: w.zones,
+        }
     }
 }
 

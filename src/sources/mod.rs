@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 pub use http::{get_limited, HttpError};
 pub use runner::{run_poll, Clock, PollSpec};
 
-use crate::model::{Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
+use crate::model::{ActionEntry, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
 
 /// New data (or an error) for one feed.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub enum Payload {
     Circuits(Vec<Circuit>),
     Flags(Vec<Flag>),
     Probes(Vec<Probe>),
+    /// An action log entry from the executor.
+    Action(ActionEntry),
 }
 
 #[derive(Debug, Clone)]

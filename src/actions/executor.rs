@@ -1,0 +1,295 @@
+//! The action executor: the only path to a mutating backend call.
+//!
+//! role check → audit(intent, fsynced) → POST with an idempotency key →
+//! poll to a terminal state → audit(outcome) → action-log update into the
+//! store, so every viewer sees it. Network failures retry with the same key;
+//! a timeout is reconciled by looking the key up, never by a blind resend.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{Action, Operator, Role};
+use crate::audit::{AuditLog, Entry};
+use crate::model::{ActionEntry, ActionStatus, FeedId};
+use crate::sources::{Clock, Payload, Update};
+
+/// Attempts at delivering one intent before giving up.
+const MAX_ATTEMPTS: u32 = 4;
+/// Per-request timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to follow an accepted action before reporting it unfinished.
+const FOLLOW_FOR: Duration = Duration::from_secs(180);
+
+/// What the console decided before anything is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disposition {
+    /// Confirmed by the operator: execute.
+    Go,
+    /// Refused by the console's own checks, with the reason.
+    Refused(String),
+}
+
+/// One confirmed (or refused) intent.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub action: Action,
+    /// Idempotency key, fixed when the operator confirmed.
+    pub key: String,
+    pub operator: Operator,
+    pub disposition: Disposition,
+}
+
+/// Handle for submitting intents.
+#[derive(Clone)]
+pub struct Executor {
+    // Unbounded on purpose: intents come from people pressing keys, so the
+    // rate is human, and a confirmed action must never be dropped or block
+    // the UI.
+    tx: mpsc::UnboundedSender<Intent>,
+}
+
+impl Executor {
+    /// Queue an intent without blocking. Fails only if the executor is gone.
+    pub fn submit(&self, intent: Intent) -> Result<(), String> {
+        self.tx.send(intent).map_err(|_| "the action executor has stopped".to_string())
+    }
+}
+
+/// A fresh idempotency key.
+pub fn new_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = chrono::Utc::now();
+    format!("wr-{}-{}-{n}", now.format("%Y%m%dT%H%M%S%.6f"), std::process::id())
+}
+
+struct Ctx {
+    base: String,
+    client: reqwest::Client,
+    audit: Arc<Mutex<Option<AuditLog>>>,
+    audit_error: Option<String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+/// Start the executor for the control plane at `base`.
+pub fn spawn(base: &str, audit: Result<AuditLog, String>, updates: mpsc::Sender<Update>, clock: Clock) -> Executor {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Intent>();
+    let (audit, audit_error) = match audit {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e)),
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    let ctx = Arc::new(Ctx {
+        base: base.trim_end_matches('/').to_string(),
+        client,
+        audit: Arc::new(Mutex::new(audit)),
+        audit_error,
+        updates,
+        clock,
+        in_flight: Mutex::new(HashSet::new()),
+    });
+    tokio::spawn(async move {
+        while let Some(intent) = rx.recv().await {
+            let ctx = ctx.clone();
+            tokio::spawn(async move { run(&ctx, intent).await });
+        }
+    });
+    Executor { tx }
+}
+
+impl Ctx {
+    /// Append to the audit trail; `Err` if it cannot be written.
+    fn audit(&self, intent: &Intent, event: &'static str, result: &'static str, message: &str) -> Result<(), String> {
+        let mut guard = self.audit.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(log) = guard.as_mut() else {
+            return Err(self.audit_error.clone().unwrap_or_else(|| "audit trail unavailable".into()));
+        };
+        log.append(Entry {
+            event,
+            operator: intent.operator.name.clone(),
+            role: intent.operator.role.name().into(),
+            action: intent.action.request(),
+            summary: intent.action.summary(),
+            key: intent.key.clone(),
+            result,
+            message: message.to_string(),
+        })
+        .map(|_| ())
+    }
+
+    async fn publish(
+        &self,
+        intent: &Intent,
+        status: ActionStatus,
+        message: &str,
+        started: chrono::DateTime<chrono::Utc>,
+    ) {
+        let entry = ActionEntry {
+            key: intent.key.clone(),
+            summary: intent.action.summary(),
+            operator: intent.operator.name.clone(),
+            status,
+            message: message.to_string(),
+            started_at: started,
+            updated_at: (self.clock)(),
+        };
+        // The store routes action entries by payload; the feed id is not used.
+        let _ = self
+            .updates
+            .send(Update { feed: FeedId::Metrics, at: (self.clock)(), result: Ok(Payload::Action(entry)) })
+            .await;
+    }
+}
+
+/// How one delivery attempt ended.
+enum Sent {
+    Accepted(String),
+    Refused(String),
+    Failed(String),
+    /// No answer we can trust: the action may or may not have happened.
+    Unknown(String),
+}
+
+async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
+    let resp = ctx
+        .client
+        .post(format!("{}/v1/actions", ctx.base))
+        .header("Idempotency-Key", &intent.key)
+        .header("X-Operator", &intent.operator.name)
+        .json(&intent.action.request())
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await;
+    match resp {
+        Ok(r) => {
+            let code = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            let msg = body["error"].as_str().or(body["message"].as_str()).unwrap_or("").to_string();
+            match code {
+                200..=299 => match body["id"].as_str() {
+                    Some(id) => Sent::Accepted(id.to_string()),
+                    None => Sent::Unknown("accepted without an action id".into()),
+                },
+                409 => Sent::Refused(msg),
+                400..=499 => Sent::Failed(format!("HTTP {code}: {msg}")),
+                _ => Sent::Unknown(format!("HTTP {code}: {msg}")),
+            }
+        }
+        Err(e) if e.is_connect() => Sent::Unknown(format!("cannot reach the control plane: {e}")),
+        Err(e) => Sent::Unknown(format!("no answer: {e}")),
+    }
+}
+
+/// Look the key up; `Some(id)` if the control plane has the action.
+async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
+    let resp = ctx
+        .client
+        .get(format!("{}/v1/actions", ctx.base))
+        .query(&[("idempotencyKey", key)])
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("cannot read action status: {e}"))?;
+    let body: Value = resp.json().await.map_err(|e| format!("bad action status: {e}"))?;
+    Ok(body["actions"].get(0).and_then(|a| a["id"].as_str()).map(String::from))
+}
+
+/// Poll an accepted action until it succeeds or fails.
+async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
+    let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
+    loop {
+        let resp = ctx.client.get(format!("{}/v1/actions/{id}", ctx.base)).timeout(REQUEST_TIMEOUT).send().await;
+        if let Ok(r) = resp {
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            let msg = body["message"].as_str().unwrap_or("").to_string();
+            match body["status"].as_str() {
+                Some("succeeded") => return (ActionStatus::Succeeded, msg),
+                Some("failed") => return (ActionStatus::Failed, msg),
+                _ => {}
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return (ActionStatus::Failed, format!("still not finished after {}s (action {id})", FOLLOW_FOR.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+async fn run(ctx: &Ctx, intent: Intent) {
+    let started = (ctx.clock)();
+    let summary = intent.action.summary();
+    // Role check first: a viewer's attempt is audited and nothing is sent.
+    if intent.operator.role != intent.action.required_role() && intent.operator.role == Role::Viewer {
+        let why = format!("{} is a viewer; {summary} needs the operator role", intent.operator.name);
+        let _ = ctx.audit(&intent, "denied", "denied", &why);
+        ctx.publish(&intent, ActionStatus::Denied, &why, started).await;
+        return;
+    }
+    if let Disposition::Refused(why) = &intent.disposition {
+        let _ = ctx.audit(&intent, "refused", "refused", why);
+        ctx.publish(&intent, ActionStatus::Refused, why, started).await;
+        return;
+    }
+    let target = intent.action.target();
+    if !ctx.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(target.clone()) {
+        let why = format!("an action on {target} is already in flight");
+        let _ = ctx.audit(&intent, "refused", "refused", &why);
+        ctx.publish(&intent, ActionStatus::Refused, &why, started).await;
+        return;
+    }
+    let (status, message) = execute(ctx, &intent, started).await;
+    ctx.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&target);
+    let result = match status {
+        ActionStatus::Succeeded => "succeeded",
+        ActionStatus::Refused => "refused",
+        _ => "failed",
+    };
+    if let Err(e) = ctx.audit(&intent, "outcome", result, &message) {
+        ctx.publish(&intent, ActionStatus::Failed, &format!("{message}; audit write failed: {e}"), started).await;
+        return;
+    }
+    ctx.publish(&intent, status, &message, started).await;
+}
+
+async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::Utc>) -> (ActionStatus, String) {
+    // No audit record, no request.
+    if let Err(e) = ctx.audit(intent, "intent", "pending", "") {
+        return (ActionStatus::Failed, format!("not sent: {e}"));
+    }
+    ctx.publish(intent, ActionStatus::InFlight, "sending", started).await;
+    let mut last = String::new();
+    for attempt in 1..=MAX_ATTEMPTS {
+        match post(ctx, intent).await {
+            Sent::Accepted(id) => {
+                ctx.publish(intent, ActionStatus::InFlight, &format!("accepted as {id}"), started).await;
+                return follow(ctx, &id).await;
+            }
+            Sent::Refused(why) => return (ActionStatus::Refused, format!("refused by the control plane: {why}")),
+            Sent::Failed(why) => return (ActionStatus::Failed, why),
+            Sent::Unknown(why) => {
+                last = why;
+                // The request may have landed: ask before sending again.
+                match reconcile(ctx, &intent.key).await {
+                    Ok(Some(id)) => return follow(ctx, &id).await,
+                    Ok(None) => {}
+                    Err(e) => last = format!("{last}; {e}"),
+                }
+                let msg = format!("attempt {attempt} of {MAX_ATTEMPTS}: {last}; retrying with the same key");
+                ctx.publish(intent, ActionStatus::InFlight, &msg, started).await;
+                tokio::time::sleep(Duration::from_millis(300 * 2u64.pow(attempt - 1))).await;
+            }
+        }
+    }
+    (ActionStatus::Failed, format!("gave up after {MAX_ATTEMPTS} attempts: {last}"))
+}

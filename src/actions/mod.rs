@@ -1,0 +1,361 @@
+//! The action catalog: every mutating operation is a value of `Action`, and
+//! the only way to run one is the confirm gate and the executor.
+
+pub mod executor;
+
+use serde_json::{json, Value};
+
+use crate::model::{CanaryPhase, RegionStatus, Snapshot, Tier};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Viewer,
+    Operator,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Operator {
+    /// `$USER` as operator, unless `read_only`.
+    pub fn local(read_only: bool) -> Operator {
+        let name = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into());
+        Operator { name, role: if read_only { Role::Viewer } else { Role::Operator } }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blast {
+    Low,
+    High,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Failover { region: String },
+    Restore { region: String },
+    Rollback { deployment: String },
+    Promote { deployment: String, full: bool },
+    Pause { deployment: String },
+    Resume { deployment: String },
+    SetFlag { flag: String, environment: String, on: bool },
+}
+
+/// What the confirm dialog shows, or why the action is refused locally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub title: String,
+    /// Exact effect, one line per change, "before → after".
+    pub effect: Vec<String>,
+    pub blast: Blast,
+    /// For high-blast actions, the name the operator must type.
+    pub type_to_confirm: Option<String>,
+}
+
+impl Action {
+    /// The target, used to refuse a second action on it while one is in flight.
+    pub fn target(&self) -> String {
+        match self {
+            Action::Failover { region } | Action::Restore { region } => format!("region {region}"),
+            Action::Rollback { deployment }
+            | Action::Promote { deployment, .. }
+            | Action::Pause { deployment }
+            | Action::Resume { deployment } => format!("deployment {deployment}"),
+            Action::SetFlag { flag, environment, .. } => format!("flag {flag}/{environment}"),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        match self {
+            Action::Failover { region } => format!("fail over {region}"),
+            Action::Restore { region } => format!("restore {region}"),
+            Action::Rollback { deployment } => format!("roll back {deployment}"),
+            Action::Promote { deployment, full: false } => format!("promote {deployment}"),
+            Action::Promote { deployment, full: true } => format!("promote {deployment} fully"),
+            Action::Pause { deployment } => format!("pause {deployment}"),
+            Action::Resume { deployment } => format!("resume {deployment}"),
+            Action::SetFlag { flag, environment, on } => {
+                format!("turn {flag} {} in {environment}", if *on { "on" } else { "off" })
+            }
+        }
+    }
+
+    /// Role needed to run it.
+    pub fn required_role(&self) -> Role {
+        Role::Operator
+    }
+
+    /// Endpoint body (POST /v1/actions).
+    pub fn request(&self) -> Value {
+        match self {
+            Action::Failover { region } => json!({"kind": "failover", "region": region}),
+            Action::Restore { region } => json!({"kind": "restore", "region": region}),
+            Action::Rollback { deployment } => json!({"kind": "rollback", "deployment": deployment}),
+            Action::Promote { deployment, full } => {
+                json!({"kind": if *full { "promoteFull" } else { "promote" }, "deployment": deployment})
+            }
+            Action::Pause { deployment } => json!({"kind": "pause", "deployment": deployment}),
+            Action::Resume { deployment } => json!({"kind": "resume", "deployment": deployment}),
+            Action::SetFlag { flag, environment, on } => {
+                json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment})
+            }
+        }
+    }
+
+    /// The exact effect against the current snapshot, or the reason the
+    /// server would refuse (so it is refused here first).
+    pub fn preview(&self, snap: &Snapshot) -> Result<Preview, String> {
+        match self {
+            Action::Failover { region } => preview_failover(snap, region),
+            Action::Restore { region } => preview_restore(snap, region),
+            Action::SetFlag { flag, environment, on } => {
+                let f = snap
+                    .fleet
+                    .flags
+                    .items()
+                    .iter()
+                    .find(|f| &f.name == flag && &f.environment == environment)
+                    .ok_or_else(|| format!("flag {flag} in {environment} is not known"))?;
+                if f.enabled == *on {
+                    return Err(format!("{flag} is already {} in {environment}", on_off(*on)));
+                }
+                Ok(Preview {
+                    title: format!("Turn {flag} {} in {environment}?", on_off(*on)),
+                    effect: vec![format!("{flag} ({environment}): {} → {}", on_off(f.enabled), on_off(*on))],
+                    blast: Blast::Low,
+                    type_to_confirm: None,
+                })
+            }
+            Action::Rollback { deployment }
+            | Action::Promote { deployment, .. }
+            | Action::Pause { deployment }
+            | Action::Resume { deployment } => preview_deployment(self, snap, deployment),
+        }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "ON"
+    } else {
+        "OFF"
+    }
+}
+
+fn pct(x: f64) -> String {
+    if (x - x.round()).abs() < 0.05 {
+        format!("{x:.0}%")
+    } else {
+        format!("{x:.1}%")
+    }
+}
+
+/// Weights after draining `r`, as the control plane computes them: its
+/// share goes to the others in proportion to their weight.
+pub fn drained_weights(weights: &[f64], r: usize) -> Option<Vec<f64>> {
+    let others: f64 = weights.iter().enumerate().filter(|(i, _)| *i != r).map(|(_, w)| *w).sum();
+    (others > 0.0).then(|| {
+        weights.iter().enumerate().map(|(i, w)| if i == r { 0.0 } else { w + weights[r] * w / others }).collect()
+    })
+}
+
+fn preview_failover(snap: &Snapshot, region: &str) -> Result<Preview, String> {
+    let regions = snap.fleet.regions.items();
+    let r = regions.iter().position(|x| x.name == region).ok_or_else(|| format!("region {region} is not known"))?;
+    if regions[r].weight <= 0.0 {
+        return Err(format!("{region} is already drained"));
+    }
+    let serving_elsewhere =
+        regions.iter().enumerate().any(|(i, x)| i != r && x.weight > 0.0 && x.status != RegionStatus::Down);
+    if !serving_elsewhere {
+        return Err(format!("{region} is the last region serving traffic"));
+    }
+    let weights: Vec<f64> = regions.iter().map(|x| x.weight).collect();
+    let after = drained_weights(&weights, r).ok_or_else(|| format!("{region} is the last region serving traffic"))?;
+    let effect = regions
+        .iter()
+        .zip(weights.iter().zip(&after))
+        .map(|(x, (b, a))| format!("{:<16} {:>6} → {:>6}", x.name, pct(*b), pct(*a)))
+        .collect();
+    Ok(Preview {
+        title: format!("Fail over {region}: drain all its traffic?"),
+        effect,
+        blast: Blast::High,
+        type_to_confirm: Some(region.to_string()),
+    })
+}
+
+fn preview_restore(snap: &Snapshot, region: &str) -> Result<Preview, String> {
+    let regions = snap.fleet.regions.items();
+    let r = regions.iter().position(|x| x.name == region).ok_or_else(|| format!("region {region} is not known"))?;
+    let base: Vec<f64> = regions.iter().map(|x| x.base_weight.unwrap_or(x.weight)).collect();
+    if (regions[r].weight - base[r]).abs() < 0.05 {
+        return Err(format!("{region} is not drained (traffic {})", pct(regions[r].weight)));
+    }
+    let want = base[r] - regions[r].weight;
+    let others: f64 = regions.iter().enumerate().filter(|(i, _)| *i != r).map(|(_, x)| x.weight).sum();
+    let effect = regions
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let after = if i == r {
+                base[r]
+            } else if others > 0.0 {
+                x.weight - want * x.weight / others
+            } else {
+                x.weight
+            };
+            format!("{:<16} {:>6} → {:>6}", x.name, pct(x.weight), pct(after))
+        })
+        .collect();
+    Ok(Preview {
+        title: format!("Restore {region} to its normal traffic share?"),
+        effect,
+        blast: Blast::Low,
+        type_to_confirm: None,
+    })
+}
+
+fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Preview, String> {
+    let d = snap
+        .fleet
+        .deployments
+        .items()
+        .iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| format!("deployment {id} is not known"))?;
+    let phase = format!("{:?}", d.phase);
+    let critical = snap.fleet.services.items().iter().any(|s| s.name == d.service && s.tier == Tier::Critical);
+    let canary = d.canary_revision.clone().unwrap_or_else(|| "?".into());
+    let next_weight = d.steps.get(d.step_index + 1).copied();
+    match action {
+        Action::Rollback { .. } => {
+            if !matches!(d.phase, CanaryPhase::Progressing | CanaryPhase::Paused | CanaryPhase::Degraded) {
+                return Err(format!("{id} has no canary in flight (phase {phase})"));
+            }
+            Ok(Preview {
+                title: format!("Roll back the canary of {id}?"),
+                effect: vec![
+                    format!("canary weight {} → 0%", pct(d.weight)),
+                    format!("phase {phase} → Aborted"),
+                    format!("revision {canary} abandoned; {} keeps serving", d.stable_revision),
+                ],
+                blast: if critical { Blast::High } else { Blast::Low },
+                type_to_confirm: critical.then(|| d.service.clone()),
+            })
+        }
+        Action::Promote { full, .. } => {
+            if !matches!(d.phase, CanaryPhase::Progressing | CanaryPhase::Paused) {
+                return Err(format!("{id} is not promotable in phase {phase}"));
+            }
+            let effect = match (full, next_weight) {
+                (false, Some(w)) => vec![
+                    format!("canary weight {} → {}", pct(d.weight), pct(w)),
+                    format!("step {}/{} → {}/{}", d.step_index + 1, d.step_total, d.step_index + 2, d.step_total),
+                ],
+                _ => vec![
+                    format!("canary weight {} → 100% (promoted)", pct(d.weight)),
+                    format!("revision {canary} becomes stable (was {})", d.stable_revision),
+                ],
+            };
+            Ok(Preview { title: format!("Promote {id}?"), effect, blast: Blast::Low, type_to_confirm: None })
+        }
+        Action::Pause { .. } => {
+            if d.phase != CanaryPhase::Progressing {
+                return Err(format!("{id} is not progressing (phase {phase})"));
+            }
+            Ok(Preview {
+                title: format!("Pause {id}?"),
+                effect: vec![format!("phase Progressing → Paused at {}", pct(d.weight))],
+                blast: Blast::Low,
+                type_to_confirm: None,
+            })
+        }
+        _ => {
+            if d.phase != CanaryPhase::Paused {
+                return Err(format!("{id} is not paused (phase {phase})"));
+            }
+            Ok(Preview {
+                title: format!("Resume {id}?"),
+                effect: vec![format!("phase Paused → Progressing from {}", pct(d.weight))],
+                blast: Blast::Low,
+                type_to_confirm: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{derive, Fleet, Region};
+    use chrono::Utc;
+
+    fn snap(weights: &[(f64, RegionStatus)]) -> Snapshot {
+        let mut f = Fleet::default();
+        let regions = weights
+            .iter()
+            .enumerate()
+            .map(|(i, (w, s))| Region {
+                name: format!("r{i}"),
+                status: *s,
+                weight: *w,
+                base_weight: Some(25.0),
+                zones: vec![],
+            })
+            .collect();
+        f.regions.set(Utc::now(), Ok(regions));
+        derive(f, 1)
+    }
+
+    #[test]
+    fn failover_preview_states_weights_and_needs_the_name() {
+        let s = snap(&[(40.0, RegionStatus::Ok), (60.0, RegionStatus::Ok)]);
+        let p = Action::Failover { region: "r0".into() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.type_to_confirm.as_deref(), Some("r0"));
+        assert!(p.effect[0].contains("40% →     0%"), "{:?}", p.effect);
+        assert!(p.effect[1].contains("60% →   100%"), "{:?}", p.effect);
+    }
+
+    #[test]
+    fn the_last_serving_region_is_refused_locally() {
+        let s = snap(&[(100.0, RegionStatus::Ok), (0.0, RegionStatus::Ok)]);
+        let e = Action::Failover { region: "r0".into() }.preview(&s);
+        assert!(e.is_err_and(|e| e.contains("last region")));
+        let down = snap(&[(50.0, RegionStatus::Ok), (50.0, RegionStatus::Down)]);
+        let e = Action::Failover { region: "r0".into() }.preview(&down);
+        assert!(e.is_err_and(|e| e.contains("last region")), "a down region does not count as serving");
+        let drained = snap(&[(0.0, RegionStatus::Ok), (100.0, RegionStatus::Ok)]);
+        assert!(Action::Failover { region: "r0".into() }.preview(&drained).is_err());
+    }
+
+    #[test]
+    fn restore_preview_returns_the_base_share() {
+        let s = snap(&[(0.0, RegionStatus::Ok), (50.0, RegionStatus::Ok), (50.0, RegionStatus::Ok)]);
+        let p = Action::Restore { region: "r0".into() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.effect[0].contains("0% →    25%"), "{:?}", p.effect);
+        assert!(p.effect[1].contains("50% →  37.5%"), "{:?}", p.effect);
+        let full = snap(&[(25.0, RegionStatus::Ok), (75.0, RegionStatus::Ok)]);
+        assert!(Action::Restore { region: "r0".into() }.preview(&full).is_err());
+    }
+
+    #[test]
+    fn requests_match_the_api() {
+        let a = Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false };
+        assert_eq!(a.request(), json!({"kind": "flagOff", "flag": "f", "environment": "prod"}));
+        assert_eq!(Action::Promote { deployment: "d".into(), full: true }.request()["kind"], "promoteFull");
+    }
+}

@@ -1,0 +1,376 @@
+//! The audit trail: append-only JSON lines, each carrying the SHA-256 of the
+//! record before it and of itself, plus a head file naming the last record,
+//! so an edit, deletion, insertion, reordering or truncation is detected by
+//! `warroom audit verify`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Hash that precedes the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit record. Field order is the serialisation order, which the hash
+/// is computed over; unknown fields make a record invalid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub seq: u64,
+    pub ts: String,
+    /// `intent`, `outcome`, `denied` or `refused`.
+    pub event: String,
+    pub operator: String,
+    pub role: String,
+    pub host: String,
+    pub action: serde_json::Value,
+    pub summary: String,
+    pub key: String,
+    /// `pending`, `succeeded`, `failed`, `refused` or `denied`.
+    pub result: String,
+    pub message: String,
+    pub prev: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+impl Record {
+    /// SHA-256 (hex) over the record without its own hash.
+    pub fn digest(&self) -> String {
+        let mut bare = self.clone();
+        bare.hash = None;
+        let bytes = serde_json::to_vec(&bare).unwrap_or_default();
+        hex(&Sha256::digest(&bytes))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a caller supplies; sequence and hashes are the log's business.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub event: &'static str,
+    pub operator: String,
+    pub role: String,
+    pub action: serde_json::Value,
+    pub summary: String,
+    pub key: String,
+    pub result: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// An open audit trail. Appends are serialised by the caller (one owner).
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    seq: u64,
+    last: String,
+    host: String,
+}
+
+fn head_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".head");
+    PathBuf::from(p)
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+impl AuditLog {
+    /// Open (or create) the trail at `path`. An existing trail must verify,
+    /// so new records never chain onto a tampered history.
+    pub fn open(path: &Path) -> Result<AuditLog, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let (seq, last) = if path.exists() {
+            match verify(path)? {
+                Verdict::Ok { records, last } => (records, last),
+                Verdict::Bad(why) => return Err(format!("audit trail {} fails verification: {why}", path.display())),
+            }
+        } else {
+            (0, GENESIS.to_string())
+        };
+        Ok(AuditLog { path: path.to_path_buf(), seq, last, host: host_name() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record and fsync it (and the head) before returning.
+    pub fn append(&mut self, e: Entry) -> Result<Record, String> {
+        let mut rec = Record {
+            seq: self.seq + 1,
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event: e.event.into(),
+            operator: e.operator,
+            role: e.role,
+            host: self.host.clone(),
+            action: e.action,
+            summary: e.summary,
+            key: e.key,
+            result: e.result.into(),
+            message: e.message,
+            prev: self.last.clone(),
+            hash: None,
+        };
+        let hash = rec.digest();
+        rec.hash = Some(hash.clone());
+        let mut line = serde_json::to_string(&rec).map_err(|e| format!("cannot encode audit record: {e}"))?;
+        line.push('\n');
+        let err = |e: std::io::Error| format!("cannot write audit trail {}: {e}", self.path.display());
+        let mut f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(err)?;
+        f.write_all(line.as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        let head = serde_json::to_string(&Head { seq: rec.seq, hash: hash.clone() }).unwrap_or_default();
+        let tmp = head_path(&self.path).with_extension("head.tmp");
+        let mut h = File::create(&tmp).map_err(err)?;
+        h.write_all(head.as_bytes()).map_err(err)?;
+        h.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, head_path(&self.path)).map_err(err)?;
+        self.seq = rec.seq;
+        self.last = hash;
+        Ok(rec)
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    Ok {
+        records: u64,
+        last: String,
+    },
+    /// What is wrong, naming the first bad record.
+    Bad(String),
+}
+
+/// Check the whole trail: every line parses, sequence numbers run 1, 2, 3…,
+/// each `prev` is the previous record's hash, each `hash` matches its
+/// record, and the head file names the last record.
+pub fn verify(path: &Path) -> Result<Verdict, String> {
+    let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut prev = GENESIS.to_string();
+    let mut n = 0u64;
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let lineno = i + 1;
+        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let rec: Record = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => return Ok(Verdict::Bad(format!("line {lineno}: not a valid record ({e})"))),
+        };
+        let expect = n + 1;
+        if rec.seq != expect {
+            return Ok(Verdict::Bad(format!(
+                "line {lineno}: record {} where record {expect} was expected (deleted, inserted or reordered records)",
+                rec.seq
+            )));
+        }
+        if rec.prev != prev {
+            return Ok(Verdict::Bad(format!(
+                "line {lineno}: record {} does not follow record {n} (chain broken)",
+                rec.seq
+            )));
+        }
+        let digest = rec.digest();
+        if rec.hash.as_deref() != Some(digest.as_str()) {
+            return Ok(Verdict::Bad(format!("line {lineno}: record {} was modified (hash mismatch)", rec.seq)));
+        }
+        prev = digest;
+        n = rec.seq;
+    }
+    match std::fs::read_to_string(head_path(path)) {
+        Ok(text) => {
+            let head: Head = match serde_json::from_str(&text) {
+                Ok(h) => h,
+                Err(_) => return Ok(Verdict::Bad("head file is not valid".into())),
+            };
+            if head.seq != n || head.hash != prev {
+                return Ok(Verdict::Bad(format!(
+                    "the trail ends at record {n} but its head names record {} (records removed from the end)",
+                    head.seq
+                )));
+            }
+        }
+        Err(_) if n == 0 => {}
+        Err(_) => return Ok(Verdict::Bad("head file is missing".into())),
+    }
+    Ok(Verdict::Ok { records: n, last: prev })
+}
+
+/// The last `n` records as display lines.
+pub fn tail(path: &Path, n: usize) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    Ok(lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| match serde_json::from_str::<Record>(l) {
+            Ok(r) => format!(
+                "#{:<4} {} {:<8} {:<9} {}@{} ({}) {} — {}",
+                r.seq, r.ts, r.event, r.result, r.operator, r.host, r.role, r.summary, r.message
+            ),
+            Err(_) => format!("(unreadable line) {l}"),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: usize) -> Entry {
+        Entry {
+            event: "intent",
+            operator: "alice".into(),
+            role: "operator".into(),
+            action: serde_json::json!({"kind": "failover", "region": "us-east-1"}),
+            summary: format!("fail over us-east-1 #{i}"),
+            key: format!("k{i}"),
+            result: "pending",
+            message: String::new(),
+        }
+    }
+
+    fn trail(dir: &Path) -> PathBuf {
+        let path = dir.join("audit.jsonl");
+        let mut log = match AuditLog::open(&path) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
+        for i in 0..5 {
+            assert!(log.append(entry(i)).is_ok());
+        }
+        path
+    }
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("warroom-audit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::create_dir_all(&d);
+        d
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path).unwrap_or_default().lines().map(String::from).collect()
+    }
+
+    fn write(path: &Path, lines: &[String]) {
+        let _ = std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+    }
+
+    fn bad(path: &Path) -> String {
+        match verify(path) {
+            Ok(Verdict::Bad(why)) => why,
+            other => panic!("expected a bad verdict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_real_trail_verifies_and_reopens() {
+        let d = tmpdir("ok");
+        let path = trail(&d);
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 5, .. })));
+        let mut log = AuditLog::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(log.append(entry(9)).map(|r| r.seq).ok(), Some(6));
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 6, .. })));
+        assert_eq!(tail(&path, 2).map(|v| v.len()).ok(), Some(2));
+    }
+
+    #[test]
+    fn an_edit_is_detected() {
+        let d = tmpdir("edit");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l[2] = l[2].replace("alice", "mallory");
+        write(&path, &l);
+        assert!(bad(&path).contains("record 3 was modified"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn an_edit_of_the_last_record_is_detected() {
+        let d = tmpdir("edit-last");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l[4] = l[4].replace("us-east-1", "eu-west-1");
+        write(&path, &l);
+        assert!(bad(&path).contains("record 5 was modified"));
+    }
+
+    #[test]
+    fn a_deletion_is_detected() {
+        let d = tmpdir("delete");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l.remove(1);
+        write(&path, &l);
+        assert!(bad(&path).contains("record 3 where record 2 was expected"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn truncation_is_detected_by_the_head() {
+        let d = tmpdir("truncate");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l.pop();
+        write(&path, &l);
+        assert!(bad(&path).contains("head names record 5"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn an_insertion_is_detected() {
+        let d = tmpdir("insert");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        let forged = l[1].clone();
+        l.insert(2, forged);
+        write(&path, &l);
+        assert!(bad(&path).contains("record 2 where record 3 was expected"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn reordering_is_detected() {
+        let d = tmpdir("reorder");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l.swap(1, 2);
+        write(&path, &l);
+        assert!(bad(&path).contains("line 2"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn an_added_field_is_detected() {
+        let d = tmpdir("field");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l[0] = l[0].replacen('{', "{\"approved\":true,", 1);
+        write(&path, &l);
+        assert!(bad(&path).contains("line 1: not a valid record"), "{}", bad(&path));
+    }
+
+    #[test]
+    fn a_tampered_trail_is_not_extended() {
+        let d = tmpdir("reopen");
+        let path = trail(&d);
+        let mut l = lines(&path);
+        l[0] = l[0].replace("alice", "eve");
+        write(&path, &l);
+        assert!(AuditLog::open(&path).is_err());
+    }
+}

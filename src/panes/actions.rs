@@ -1,0 +1,69 @@
+//! The action log: who did what, when, and how it ended. Part of the
+//! snapshot, so every viewer (the wall too) sees the same log.
+
+use chrono::{DateTime, Utc};
+use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
+
+use super::PaneContent;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::{ActionEntry, ActionStatus, Snapshot};
+
+pub fn status_level(s: ActionStatus) -> (Level, &'static str) {
+    match s {
+        ActionStatus::InFlight => (Level::Info, "RUNNING"),
+        ActionStatus::Succeeded => (Level::Ok, "DONE"),
+        ActionStatus::Failed => (Level::Critical, "FAILED"),
+        ActionStatus::Refused => (Level::Warn, "REFUSED"),
+        ActionStatus::Denied => (Level::Warn, "DENIED"),
+    }
+}
+
+/// "✔ DONE fail over us-east-1 — draining us-east-1 in 3 steps"
+pub fn toast_text(e: &ActionEntry, theme: &Theme) -> (String, Level) {
+    let (level, word) = status_level(e.status);
+    let msg = if e.message.is_empty() { String::new() } else { format!(" — {}", e.message) };
+    (format!("{} {word} {}{msg}", level.glyph(theme.ascii), e.summary), level)
+}
+
+pub fn build<'a>(
+    snap: &'a Snapshot,
+    view: &ViewState,
+    _now: DateTime<Utc>,
+    theme: &'a Theme,
+    _width: u16,
+) -> PaneContent<'a> {
+    let columns = vec![
+        Column::new("time", 8, Align::Left, 1),
+        Column::new("who", 8, Align::Left, 2),
+        Column::new("action", 24, Align::Left, 0),
+        Column::new("result", 9, Align::Left, 0),
+        Column::new("detail", 20, Align::Left, 3).flex(),
+    ];
+    let items = &snap.fleet.actions;
+    let n = items.len();
+    let rows = LazyRows {
+        len: n,
+        // Newest first.
+        make: move |i: usize| {
+            let e = &items[n - 1 - i];
+            let (level, word) = status_level(e.status);
+            vec![
+                Cell::new(e.started_at.format("%H:%M:%S").to_string(), theme.muted),
+                Cell::new(e.operator.clone(), theme.muted),
+                Cell::new(e.summary.clone(), theme.text),
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(e.message.clone(), theme.muted),
+            ]
+        },
+    };
+    PaneContent {
+        rows: Box::new(rows),
+        title: "Actions".into(),
+        badge: None,
+        error: None,
+        columns,
+        selected: Some(view.row(PaneId::Actions)),
+        selected_col: None,
+        empty: "no actions yet",
+    }
+}
