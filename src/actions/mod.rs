@@ -30,11 +30,29 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// `$USER` as operator, unless `read_only`.
+    /// The local user (`$USER`, `$LOGNAME`, or the passwd entry of our
+    /// uid) as operator, unless `read_only`.
     pub fn local(read_only: bool) -> Operator {
-        let name = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into());
+        let name = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            .or_else(user_from_passwd)
+            .unwrap_or_else(|| "unknown".into());
         Operator { name, role: if read_only { Role::Viewer } else { Role::Operator } }
     }
+}
+
+/// Name of the current uid from /etc/passwd (no libc needed).
+fn user_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,182 @@
+//! The action executor against the simulator over loopback: exactly-once
+//! execution through retries and lost responses, refusals and denials that
+//! send nothing, and an audit trail that verifies afterwards.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use warroom::actions::executor::{new_key, spawn, Disposition, Executor, Intent};
+use warroom::actions::{Action, Operator, Role};
+use warroom::audit::{verify, AuditLog, Verdict};
+use warroom::model::{ActionEntry, ActionStatus};
+use warroom::sources::{Clock, Payload, Update};
+use warroom_sim::{Scenario, SimConfig, SimHandle};
+
+struct Rig {
+    sim: SimHandle,
+    exec: Executor,
+    rx: mpsc::Receiver<Update>,
+    audit: PathBuf,
+}
+
+async fn rig(name: &str, scenario: Scenario, at: f64, scale: f64) -> Rig {
+    let cfg = SimConfig { scenario, time_scale: scale, at_secs: at, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    let (tx, rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = spawn(&sim.url(), AuditLog::open(&audit), tx, clock);
+    Rig { sim, exec, rx, audit }
+}
+
+fn alice() -> Operator {
+    Operator { name: "alice".into(), role: Role::Operator }
+}
+
+fn go(action: Action) -> Intent {
+    Intent { action, key: new_key(), operator: alice(), disposition: Disposition::Go }
+}
+
+/// Wait for the final entry of `key` (anything but in flight).
+async fn outcome(rx: &mut mpsc::Receiver<Update>, key: &str, secs: u64) -> ActionEntry {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Update { result: Ok(Payload::Action(e)), .. }))
+                if e.key == key && e.status != ActionStatus::InFlight =>
+            {
+                return e
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no outcome for {key} within {secs}s"),
+        }
+    }
+}
+
+async fn get(base: &str, path: &str) -> Value {
+    match reqwest::get(format!("{base}{path}")).await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => panic!("GET {path}: {e}"),
+    }
+}
+
+fn audit_records(path: &PathBuf) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_response_is_reconciled_not_resent() {
+    let mut r = rig("lost", Scenario::Calm, 0.0, 10.0).await;
+    let client = reqwest::Client::new();
+    let fault = json!({"path": "/v1/actions", "kind": "drop", "latencyMs": 8000, "times": 1});
+    let ok = client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await;
+    assert!(ok.is_ok_and(|x| x.status().as_u16() == 201));
+    let intent = go(Action::Failover { region: "eu-west-1".into() });
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let e = outcome(&mut r.rx, &key, 60).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{e:?}");
+    let ex = get(&r.sim.url(), "/v1/executions").await;
+    assert_eq!(ex["executions"][&key], 1, "{ex}");
+    assert_eq!(ex["executions"].as_object().map(|m| m.len()), Some(1), "no second key was used: {ex}");
+    assert!(matches!(verify(&r.audit), Ok(Verdict::Ok { records: 2, .. })));
+    r.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_send_is_retried_with_the_same_key() {
+    let mut r = rig("retry", Scenario::Calm, 0.0, 10.0).await;
+    let client = reqwest::Client::new();
+    let fault = json!({"path": "/v1/actions", "kind": "status", "status": 503, "times": 2});
+    assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
+    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let e = outcome(&mut r.rx, &key, 60).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{e:?}");
+    let ex = get(&r.sim.url(), "/v1/executions").await;
+    assert_eq!(ex["executions"][&key], 1);
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert!(stats["requests"]["/v1/actions"].as_u64().unwrap_or(0) >= 3, "two 503s then success: {stats}");
+    r.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirming_twice_quickly_executes_once() {
+    let mut r = rig("twice", Scenario::Calm, 0.0, 20.0).await;
+    let first = go(Action::Failover { region: "us-west-2".into() });
+    let second = go(Action::Failover { region: "us-west-2".into() });
+    let (k1, k2) = (first.key.clone(), second.key.clone());
+    assert!(r.exec.submit(first).is_ok());
+    assert!(r.exec.submit(second).is_ok());
+    let a = outcome(&mut r.rx, &k1, 60).await;
+    let b = outcome(&mut r.rx, &k2, 60).await;
+    let statuses = [a.status, b.status];
+    assert!(statuses.contains(&ActionStatus::Succeeded), "{a:?} {b:?}");
+    assert!(statuses.contains(&ActionStatus::Refused), "{a:?} {b:?}");
+    let ex = get(&r.sim.url(), "/v1/executions").await;
+    let total: u64 = ex["executions"].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0);
+    assert_eq!(total, 1, "{ex}");
+    r.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_is_denied_and_nothing_is_sent() {
+    let mut r = rig("viewer", Scenario::Calm, 0.0, 1.0).await;
+    let intent = Intent {
+        action: Action::Failover { region: "us-east-1".into() },
+        key: new_key(),
+        operator: Operator { name: "wall".into(), role: Role::Viewer },
+        disposition: Disposition::Go,
+    };
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let e = outcome(&mut r.rx, &key, 10).await;
+    assert_eq!(e.status, ActionStatus::Denied);
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert!(stats["requests"].get("/v1/actions").is_none(), "no request reached the control plane: {stats}");
+    let recs = audit_records(&r.audit);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["event"], "denied");
+    assert_eq!(recs[0]["role"], "viewer");
+    r.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_refusals_and_local_refusals_are_audited() {
+    let mut r = rig("refuse", Scenario::BadCanary, 600.0, 1.0).await;
+    // The Degraded canary cannot be promoted: the server says 409.
+    let promote = go(Action::Promote { deployment: "checkout/us-east-1".into(), full: false });
+    let k = promote.key.clone();
+    assert!(r.exec.submit(promote).is_ok());
+    let e = outcome(&mut r.rx, &k, 20).await;
+    assert_eq!(e.status, ActionStatus::Refused);
+    assert!(e.message.contains("not promotable"), "{e:?}");
+    // A local refusal sends nothing.
+    let local = Intent {
+        disposition: Disposition::Refused("us-east-1 is the last region serving traffic".into()),
+        ..go(Action::Failover { region: "us-east-1".into() })
+    };
+    let k = local.key.clone();
+    assert!(r.exec.submit(local).is_ok());
+    assert_eq!(outcome(&mut r.rx, &k, 10).await.status, ActionStatus::Refused);
+    let ex = get(&r.sim.url(), "/v1/executions").await;
+    assert_eq!(ex["executions"].as_object().map(|m| m.len()), Some(0));
+    // Rollback works and the canary is aborted.
+    let rollback = go(Action::Rollback { deployment: "checkout/us-east-1".into() });
+    let k = rollback.key.clone();
+    assert!(r.exec.submit(rollback).is_ok());
+    assert_eq!(outcome(&mut r.rx, &k, 20).await.status, ActionStatus::Succeeded);
+    assert_eq!(get(&r.sim.url(), "/v1/deployments").await["deployments"][0]["phase"], "Aborted");
+    let events: Vec<String> =
+        audit_records(&r.audit).iter().map(|v| v["event"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(events, ["intent", "outcome", "refused", "intent", "outcome"]);
+    assert!(matches!(verify(&r.audit), Ok(Verdict::Ok { records: 5, .. })));
+    r.sim.shutdown().await;
+}
