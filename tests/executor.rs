@@ -59,6 +59,25 @@ async fn outcome(rx: &mut mpsc::Receiver<Update>, key: &str, secs: u64) -> Actio
     }
 }
 
+/// Final entries for several keys, in the order of `keys`, whatever order
+/// they arrive in.
+async fn outcomes(rx: &mut mpsc::Receiver<Update>, keys: &[&str], secs: u64) -> Vec<ActionEntry> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut found: Vec<Option<ActionEntry>> = vec![None; keys.len()];
+    while found.iter().any(Option::is_none) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Update { result: Ok(Payload::Action(e)), .. })) if e.status != ActionStatus::InFlight => {
+                if let Some(i) = keys.iter().position(|k| *k == e.key) {
+                    found[i] = Some(e);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("not every outcome arrived within {secs}s: {found:?}"),
+        }
+    }
+    found.into_iter().flatten().collect()
+}
+
 async fn get(base: &str, path: &str) -> Value {
     match reqwest::get(format!("{base}{path}")).await {
         Ok(r) => r.json().await.unwrap_or(Value::Null),
@@ -115,8 +134,8 @@ async fn confirming_twice_quickly_executes_once() {
     let (k1, k2) = (first.key.clone(), second.key.clone());
     assert!(r.exec.submit(first).is_ok());
     assert!(r.exec.submit(second).is_ok());
-    let a = outcome(&mut r.rx, &k1, 60).await;
-    let b = outcome(&mut r.rx, &k2, 60).await;
+    let both = outcomes(&mut r.rx, &[&k1, &k2], 60).await;
+    let (a, b) = (both[0].clone(), both[1].clone());
     let statuses = [a.status, b.status];
     assert!(statuses.contains(&ActionStatus::Succeeded), "{a:?} {b:?}");
     assert!(statuses.contains(&ActionStatus::Refused), "{a:?} {b:?}");

@@ -60,6 +60,13 @@ fn err(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, Json(json!({"error": msg.into()}))).into_response()
 }
 
+/// Why an action was not applied: the status to answer and the reason.
+type Refusal = (StatusCode, String);
+
+fn refusal(code: StatusCode, msg: impl Into<String>) -> Refusal {
+    (code, msg.into())
+}
+
 fn record_json(w: &World, r: &ActionRecord, now: f64) -> Value {
     let done = now >= r.at + r.duration;
     json!({
@@ -84,28 +91,28 @@ fn deployment_index(w: &World, id: &str) -> Option<usize> {
 
 /// Check and apply one action at scenario time `t`. Returns (message,
 /// duration) or an HTTP error for refusals and bad requests.
-fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(String, f64), Response> {
+fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(String, f64), Refusal> {
     let w = &st.world;
     let base = &w.base_weights;
     match req.kind.as_str() {
         "failover" | "restore" => {
-            let name = req.region.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "region is required"))?;
+            let name = req.region.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "region is required"))?;
             let r = w
                 .fleet
                 .region_index(name)
-                .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown region '{name}'")))?;
+                .ok_or_else(|| refusal(StatusCode::NOT_FOUND, format!("unknown region '{name}'")))?;
             let mut dy = w.dyn_write();
             let target = dy.final_weights(base).to_vec();
             let next = if req.kind == "failover" {
                 if target[r] <= 0.0 {
-                    return Err(err(StatusCode::CONFLICT, format!("{name} is already drained")));
+                    return Err(refusal(StatusCode::CONFLICT, format!("{name} is already drained")));
                 }
                 drained(&target, r).ok_or_else(|| {
-                    err(StatusCode::CONFLICT, format!("refused: {name} is the last region serving traffic"))
+                    refusal(StatusCode::CONFLICT, format!("refused: {name} is the last region serving traffic"))
                 })?
             } else {
                 if (target[r] - base[r]).abs() < 1e-9 {
-                    return Err(err(StatusCode::CONFLICT, format!("{name} is not drained")));
+                    return Err(refusal(StatusCode::CONFLICT, format!("{name} is not drained")));
                 }
                 restored(&target, base, r)
             };
@@ -114,14 +121,15 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             Ok((format!("{verb} {name} in {DRAIN_STEPS} steps"), DRAIN_STEPS as f64 * DRAIN_STEP_SECS))
         }
         "rollback" | "promote" | "promoteFull" | "pause" | "resume" => {
-            let id = req.deployment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "deployment is required"))?;
+            let id =
+                req.deployment.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "deployment is required"))?;
             let d = deployment_index(w, id)
-                .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
+                .ok_or_else(|| refusal(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
             let cur = w.deploy_state(d, t);
             let dep = &w.script.deployments[d];
             let n = dep.steps.len();
             let phase = cur.phase;
-            let refuse = |why: &str| err(StatusCode::CONFLICT, format!("{} refused for {id}: {why}", req.kind));
+            let refuse = |why: &str| refusal(StatusCode::CONFLICT, format!("{} refused for {id}: {why}", req.kind));
             let mut m = Manual {
                 phase,
                 step: cur.step_index,
@@ -175,17 +183,19 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             Ok((msg, 2.0))
         }
         "flagOn" | "flagOff" => {
-            let name = req.flag.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "flag is required"))?;
-            let env =
-                req.environment.as_deref().ok_or_else(|| err(StatusCode::BAD_REQUEST, "environment is required"))?;
+            let name = req.flag.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "flag is required"))?;
+            let env = req
+                .environment
+                .as_deref()
+                .ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "environment is required"))?;
             let Some(default) = flag_defaults().into_iter().find(|f| f.0 == name && f.1 == env).map(|f| f.2) else {
-                return Err(err(StatusCode::NOT_FOUND, format!("unknown flag '{name}' in '{env}'")));
+                return Err(refusal(StatusCode::NOT_FOUND, format!("unknown flag '{name}' in '{env}'")));
             };
             let on = req.kind == "flagOn";
             let mut dy = w.dyn_write();
             let current = dy.flag_at(name, env, t).unwrap_or(default);
             if current == on {
-                return Err(err(
+                return Err(refusal(
                     StatusCode::CONFLICT,
                     format!("{name} is already {} in {env}", if on { "on" } else { "off" }),
                 ));
@@ -193,7 +203,7 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             dy.flags.entry((name.to_string(), env.to_string())).or_default().push((t, on));
             Ok((format!("{name} turned {} in {env} by {operator}", if on { "on" } else { "off" }), 1.0))
         }
-        other => Err(err(StatusCode::BAD_REQUEST, format!("unknown action kind '{other}'"))),
+        other => Err(refusal(StatusCode::BAD_REQUEST, format!("unknown action kind '{other}'"))),
     }
 }
 
@@ -222,7 +232,7 @@ pub async fn post_action(
     }
     let (message, duration) = match apply(&st, &req, &operator, t) {
         Ok(x) => x,
-        Err(resp) => return resp,
+        Err((code, msg)) => return err(code, msg),
     };
     let id = format!("act-{}", ledger.records.len() + 1);
     let rec = ActionRecord { id, key: key.clone(), request: req, operator, at: t, duration, message };
