@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod app;
 pub mod audit;
+pub mod config;
 pub mod dataplane;
 pub mod model;
 pub mod panes;

@@ -1,0 +1,436 @@
+//! `warroom.toml`: the user's fleet and where each signal comes from.
+//!
+//! Every error names the file, line and column. Secrets are only ever
+//! referenced (an environment variable or a file), never stored here, and
+//! never printed.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The commented example `warroom config init` writes.
+pub const EXAMPLE: &str = include_str!("example.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub operator: Option<OperatorCfg>,
+    #[serde(default, rename = "region")]
+    pub regions: Vec<RegionCfg>,
+    #[serde(default, rename = "service")]
+    pub services: Vec<ServiceCfg>,
+    #[serde(default)]
+    pub health: Option<HealthCfg>,
+    #[serde(default)]
+    pub prometheus: Option<PrometheusCfg>,
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerCfg>,
+    #[serde(default)]
+    pub control_plane: Option<ControlPlaneCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorCfg {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionCfg {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// Normal traffic share in percent (informational).
+    #[serde(default)]
+    pub weight: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCfg {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub tier: Option<Spanned<String>>,
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    /// Regions the service runs in (default: all).
+    #[serde(default)]
+    pub regions: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub slo: Option<SloCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloCfg {
+    pub objective: Spanned<f64>,
+    #[serde(default = "default_window_days")]
+    pub window_days: u32,
+}
+
+fn default_window_days() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCfg {
+    /// URL template with `{service}` and `{region}`, e.g. `https://{service}.{region}.example.com/livez`.
+    pub liveness: Option<Spanned<String>>,
+    pub readiness: Option<Spanned<String>>,
+    #[serde(default = "default_probe_interval")]
+    pub interval: Spanned<String>,
+    #[serde(default = "default_probe_timeout")]
+    pub timeout: Spanned<String>,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// PEM bundle of extra CAs to trust.
+    pub ca_bundle: Option<Spanned<String>>,
+    /// Turn TLS verification off for these probes. The UI marks them.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+fn default_probe_interval() -> Spanned<String> {
+    Spanned::new(0..0, "10s".into())
+}
+fn default_probe_timeout() -> Spanned<String> {
+    Spanned::new(0..0, "2s".into())
+}
+fn default_concurrency() -> usize {
+    64
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusCfg {
+    pub url: Spanned<String>,
+    #[serde(default = "default_prom_interval")]
+    pub interval: Spanned<String>,
+    /// Histogram bucket series (with `_bucket`).
+    #[serde(default = "default_latency_metric")]
+    pub latency_metric: String,
+    /// Request counter.
+    #[serde(default = "default_requests_metric")]
+    pub requests_metric: String,
+    /// Extra matcher selecting failed requests, e.g. `code=~"5.."`.
+    #[serde(default = "default_error_matcher")]
+    pub error_matcher: String,
+    /// Extra matchers applied to every query, e.g. `job="api"`.
+    #[serde(default)]
+    pub selector: String,
+    #[serde(default = "default_service_label")]
+    pub service_label: String,
+    #[serde(default = "default_region_label")]
+    pub region_label: String,
+    /// Window for `rate()` in the instant panes.
+    #[serde(default = "default_rate_window")]
+    pub rate_window: Spanned<String>,
+    /// Environment variable holding a bearer token (never the token itself).
+    pub bearer_token_env: Option<String>,
+}
+
+fn default_prom_interval() -> Spanned<String> {
+    Spanned::new(0..0, "15s".into())
+}
+fn default_latency_metric() -> String {
+    "http_request_duration_seconds_bucket".into()
+}
+fn default_requests_metric() -> String {
+    "http_requests_total".into()
+}
+fn default_error_matcher() -> String {
+    "code=~\"5..\"".into()
+}
+fn default_service_label() -> String {
+    "service".into()
+}
+fn default_region_label() -> String {
+    "region".into()
+}
+fn default_rate_window() -> Spanned<String> {
+    Spanned::new(0..0, "5m".into())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerCfg {
+    pub url: Spanned<String>,
+    #[serde(default = "default_prom_interval")]
+    pub interval: Spanned<String>,
+    pub bearer_token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlaneCfg {
+    pub url: Spanned<String>,
+    /// Environment variable holding the API token.
+    pub token_env: Option<String>,
+    /// File holding the API token.
+    pub token_file: Option<String>,
+}
+
+/// A configuration problem with its place in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// Parse "10s", "500ms", "5m", "1h".
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86_400.0,
+        _ => return None,
+    };
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Placeholders a URL template may use.
+const PLACEHOLDERS: [&str; 2] = ["service", "region"];
+
+fn check_template(t: &str) -> Result<(), String> {
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| format!("unclosed '{{' in template '{t}'"))?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!("unknown placeholder '{{{name}}}' in '{t}' (use {{service}} and {{region}})"));
+        }
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("unmatched '}}' in template '{t}'"));
+    }
+    let sample = t.replace("{service}", "svc").replace("{region}", "reg");
+    check_url(&sample).map_err(|e| format!("template '{t}' does not make a valid URL: {e}"))
+}
+
+fn check_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(format!("scheme '{other}' is not http or https")),
+    }
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.errors.push(ConfigError { file: self.file.to_path_buf(), line, column, message: message.into() });
+    }
+}
+
+impl Config {
+    /// Parse and validate; all problems found, each with its place.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            let message = e.message().trim().replace('\n', " ");
+            vec![ConfigError { file: file.to_path_buf(), line, column, message }]
+        })?;
+        let mut c = Checker { file, text, errors: Vec::new() };
+        cfg.validate(&mut c);
+        if c.errors.is_empty() {
+            Ok(cfg)
+        } else {
+            c.errors.sort_by_key(|e| (e.line, e.column));
+            Err(c.errors)
+        }
+    }
+
+    /// Read and parse a file.
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError { file: path.to_path_buf(), line: 1, column: 1, message: format!("cannot read: {e}") }]
+        })?;
+        Config::parse(path, &text)
+    }
+
+    fn validate(&self, c: &mut Checker<'_>) {
+        if self.regions.is_empty() {
+            c.at(0..0, "no [[region]] defined: add at least one");
+        }
+        let mut regions = HashSet::new();
+        for r in &self.regions {
+            if r.name.get_ref().trim().is_empty() {
+                c.at(r.name.span(), "region name is empty");
+            } else if !regions.insert(r.name.get_ref().clone()) {
+                c.at(r.name.span(), format!("duplicate region '{}'", r.name.get_ref()));
+            }
+        }
+        let mut services = HashSet::new();
+        for s in &self.services {
+            if s.name.get_ref().trim().is_empty() {
+                c.at(s.name.span(), "service name is empty");
+            } else if !services.insert(s.name.get_ref().clone()) {
+                c.at(s.name.span(), format!("duplicate service '{}'", s.name.get_ref()));
+            }
+        }
+        for s in &self.services {
+            if let Some(t) = &s.tier {
+                if !matches!(t.get_ref().as_str(), "critical" | "standard") {
+                    c.at(t.span(), format!("tier '{}' is not 'critical' or 'standard'", t.get_ref()));
+                }
+            }
+            for d in &s.depends_on {
+                if !services.contains(d.get_ref()) {
+                    c.at(d.span(), format!("service '{}' depends on undefined service '{}'", s.name.get_ref(), d.get_ref()));
+                } else if d.get_ref() == s.name.get_ref() {
+                    c.at(d.span(), format!("service '{}' depends on itself", s.name.get_ref()));
+                }
+            }
+            for r in s.regions.iter().flatten() {
+                if !regions.contains(r.get_ref()) {
+                    c.at(r.span(), format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()));
+                }
+            }
+            if let Some(slo) = &s.slo {
+                let o = *slo.objective.get_ref();
+                if !(o > 0.0 && o < 100.0) {
+                    c.at(slo.objective.span(), format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"));
+                }
+            }
+        }
+        if let Some(op) = &self.operator {
+            if let Some(role) = &op.role {
+                if !matches!(role.get_ref().as_str(), "viewer" | "operator") {
+                    c.at(role.span(), format!("role '{}' is not 'viewer' or 'operator'", role.get_ref()));
+                }
+            }
+        }
+        if let Some(h) = &self.health {
+            if h.liveness.is_none() && h.readiness.is_none() {
+                c.at(h.interval.span(), "[health] needs a liveness or readiness URL template");
+            }
+            for t in [&h.liveness, &h.readiness].into_iter().flatten() {
+                if let Err(e) = check_template(t.get_ref()) {
+                    c.at(t.span(), e);
+                }
+            }
+            for d in [&h.interval, &h.timeout] {
+                if parse_duration(d.get_ref()).is_none() {
+                    c.at(d.span(), format!("bad duration '{}': use e.g. 500ms, 10s, 1m", d.get_ref()));
+                }
+            }
+            if let Some(ca) = &h.ca_bundle {
+                if !Path::new(ca.get_ref()).is_file() {
+                    c.at(ca.span(), format!("CA bundle '{}' is not a readable file", ca.get_ref()));
+                }
+            }
+            if h.concurrency == 0 {
+                c.at(h.interval.span(), "concurrency must be at least 1");
+            }
+        }
+        let urls = [
+            self.prometheus.as_ref().map(|p| &p.url),
+            self.alertmanager.as_ref().map(|a| &a.url),
+            self.control_plane.as_ref().map(|cp| &cp.url),
+        ];
+        for u in urls.into_iter().flatten() {
+            if let Err(e) = check_url(u.get_ref()) {
+                c.at(u.span(), format!("bad URL '{}': {e}", u.get_ref()));
+            }
+        }
+        if let Some(p) = &self.prometheus {
+            for d in [&p.interval, &p.rate_window] {
+                if parse_duration(d.get_ref()).is_none() {
+                    c.at(d.span(), format!("bad duration '{}': use e.g. 15s, 5m", d.get_ref()));
+                }
+            }
+        }
+        if let Some(a) = &self.alertmanager {
+            if parse_duration(a.interval.get_ref()).is_none() {
+                c.at(a.interval.span(), format!("bad duration '{}'", a.interval.get_ref()));
+            }
+        }
+    }
+
+    /// The secret a reference points to, for use in a request header only.
+    pub fn secret(env: Option<&str>, file: Option<&str>) -> Result<Option<String>, String> {
+        if let Some(var) = env {
+            return std::env::var(var)
+                .map(|v| Some(v.trim().to_string()))
+                .map_err(|_| format!("environment variable {var} (named in the configuration) is not set"));
+        }
+        if let Some(path) = file {
+            return std::fs::read_to_string(path)
+                .map(|v| Some(v.trim().to_string()))
+                .map_err(|e| format!("cannot read token file {path}: {e}"));
+        }
+        Ok(None)
+    }
+}
+
+/// Where the configuration comes from: `--config`, then `WARROOM_CONFIG`,
+/// then the user config directory (only if the file exists there).
+pub fn locate(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("WARROOM_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "warroom")?;
+    let p = dirs.config_dir().join("warroom.toml");
+    p.is_file().then_some(p)
+}
+
+/// Default location for `config init`.
+pub fn default_path() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("WARROOM_CONFIG").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "warroom").ok_or("cannot find a home directory")?;
+    Ok(dirs.config_dir().join("warroom.toml"))
+}
+
+#[cfg(test)]
+mod tests;

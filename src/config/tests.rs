@@ -1,0 +1,84 @@
+use super::*;
+
+fn errors(text: &str) -> Vec<String> {
+    match Config::parse(Path::new("w.toml"), text) {
+        Ok(_) => vec![],
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+const MIN: &str = "[[region]]\nname = \"r1\"\n";
+
+#[test]
+fn the_example_is_valid() {
+    let e = errors(EXAMPLE);
+    assert!(e.is_empty(), "{e:?}");
+}
+
+#[test]
+fn syntax_errors_have_line_and_column() {
+    let e = errors("[[region]]\nname = \"r1\nzones = []\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("w.toml:2:"), "{e:?}");
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_place() {
+    let e = errors("[[region]]\nname = \"r1\"\nzone = [\"a\"]\n");
+    assert!(e[0].starts_with("w.toml:3:1: unknown field `zone`"), "{e:?}");
+}
+
+#[test]
+fn duplicates_and_undefined_references() {
+    let text = format!(
+        "{MIN}[[region]]\nname = \"r1\"\n[[service]]\nname = \"a\"\ndepends_on = [\"ghost\"]\nregions = [\"r9\"]\n[[service]]\nname = \"a\"\n"
+    );
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x == "w.toml:4:8: duplicate region 'r1'"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:7:15: service 'a' depends on undefined service 'ghost'"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:8:12: service 'a' runs in undefined region 'r9'"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:10:8: duplicate service 'a'"), "{e:?}");
+}
+
+#[test]
+fn bad_urls_templates_and_durations() {
+    let text = format!(
+        "{MIN}[health]\nliveness = \"https://{{svc}}.example.com/\"\nreadiness = \"ftp://{{service}}/ready\"\ninterval = \"soon\"\n[prometheus]\nurl = \"not a url\"\n"
+    );
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:12: unknown placeholder '{svc}'")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:5:13: template 'ftp://{service}/ready' does not make a valid URL")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:6:12: bad duration 'soon'")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:8:7: bad URL 'not a url'")), "{e:?}");
+}
+
+#[test]
+fn bad_values_are_explained() {
+    let text = format!("{MIN}[[service]]\nname = \"a\"\ntier = \"gold\"\nslo = {{ objective = 100.0 }}\n[operator]\nrole = \"admin\"\n");
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x == "w.toml:5:8: tier 'gold' is not 'critical' or 'standard'"), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:6:21: objective 100 must be a percentage")), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:8:8: role 'admin' is not 'viewer' or 'operator'"), "{e:?}");
+}
+
+#[test]
+fn an_empty_file_needs_a_region() {
+    let e = errors("");
+    assert_eq!(e, vec!["w.toml:1:1: no [[region]] defined: add at least one"]);
+}
+
+#[test]
+fn secrets_are_read_from_the_environment_or_a_file() {
+    assert_eq!(Config::secret(None, None), Ok(None));
+    assert!(Config::secret(Some("WARROOM_TEST_SURELY_UNSET_VAR"), None).is_err_and(|e| e.contains("is not set")));
+    let p = std::env::temp_dir().join(format!("warroom-token-{}", std::process::id()));
+    let _ = std::fs::write(&p, "s3cret\n");
+    assert_eq!(Config::secret(None, p.to_str()), Ok(Some("s3cret".into())));
+}
+
+#[test]
+fn line_col_counts_characters() {
+    assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    assert_eq!(line_col("é\nx", 3), (2, 1));
+    assert_eq!(line_col("", 10), (1, 1));
+}
