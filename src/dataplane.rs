@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::model::{FeedId, Snapshot, FEEDS};
+use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_all, ProbeTemplates};
 use crate::sources::{run_poll, Clock, Payload, PollSpec, Update};
@@ -17,19 +18,27 @@ use crate::store::{run_store, Store};
 /// Poll interval per feed.
 #[derive(Debug, Clone)]
 pub struct Intervals {
-    base: [Duration; 7],
+    base: [Duration; 8],
 }
 
 impl Default for Intervals {
     fn default() -> Self {
         let s = Duration::from_secs;
-        Intervals { base: [s(5), s(30), s(2), s(3), s(3), s(10), s(10)] }
+        Intervals { base: [s(5), s(30), s(2), s(3), s(3), s(10), s(10), s(5)] }
     }
 }
 
 impl Intervals {
     pub fn get(&self, feed: FeedId) -> Duration {
-        self.base[feed as usize]
+        self.base.get(feed as usize).copied().unwrap_or(Duration::from_secs(10))
+    }
+
+    /// Replace one feed's interval.
+    pub fn with(mut self, feed: FeedId, d: Duration) -> Intervals {
+        if let Some(slot) = self.base.get_mut(feed as usize) {
+            *slot = d;
+        }
+        self
     }
 
     /// Every interval multiplied by `factor` (tests use small factors).
@@ -96,7 +105,7 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
     let (wtx, wrx) = watch::channel(Arc::new(Snapshot::default()));
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(run_store(Store::new(&intervals), rx, wtx)));
-    for feed in FEEDS.into_iter().filter(|f| *f != FeedId::Probes) {
+    for feed in FEEDS.into_iter().filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts)) {
         let cp = cp.clone();
         let fetch = move || {
             let cp = cp.clone();
@@ -104,6 +113,13 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
         };
         tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), fetch)));
     }
+    // The simulator serves Alertmanager's v2 API too.
+    let am = Alertmanager::new(base, client.clone(), None);
+    let fetch = move || {
+        let am = am.clone();
+        async move { am.fetch().await }
+    };
+    tasks.push(tokio::spawn(run_poll(spec(&intervals, FeedId::Alerts), clock.clone(), tx.clone(), fetch)));
     let templates = ProbeTemplates::for_base(base);
     let probe_spec = spec(&intervals, FeedId::Probes);
     let snaps = wrx.clone();
@@ -138,11 +154,13 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     let client = http_client()?;
     let cp = ControlPlane::new(base, client.clone());
     let mut store = Store::new(intervals);
-    let feeds: Vec<FeedId> = FEEDS.into_iter().filter(|f| *f != FeedId::Probes).collect();
+    let feeds: Vec<FeedId> = FEEDS.into_iter().filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts)).collect();
     let results = futures_util::future::join_all(feeds.iter().map(|f| cp.fetch(*f))).await;
     for (feed, result) in feeds.into_iter().zip(results) {
         store.apply(Update { feed, at: clock(), result });
     }
+    let alerts = Alertmanager::new(base, client.clone(), None).fetch().await;
+    store.apply(Update { feed: FeedId::Alerts, at: clock(), result: alerts });
     let pairs = probe_pairs(&store.snapshot());
     let probes =
         probe_all(&client, &ProbeTemplates::for_base(base), pairs, PROBE_CONCURRENCY, Duration::from_secs(5)).await;

@@ -267,6 +267,7 @@ fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &
             PaneId::Circuits => panes::circuits::build(snap, view, now, theme, w),
             PaneId::Flags => panes::flags::build(snap, view, now, theme, w),
             PaneId::Actions => panes::actions::build(snap, view, now, theme, w),
+            PaneId::Alerts => panes::alerts::build(snap, view, now, theme, w),
         }
     };
     let want = |p: PaneId| -> u16 {
@@ -285,10 +286,18 @@ fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &
     if !f.actions.is_empty() {
         first.push(PaneId::Actions);
     }
+    // Alerts join the right side while any are reported (or their source fails).
+    let mut budgets = vec![PaneId::Budgets];
+    if !f.alerts.items().is_empty() || f.alerts.error.is_some() {
+        budgets.push(PaneId::Alerts);
+    }
     let columns: Vec<(Vec<PaneId>, usize)> = if body.width >= 200 {
-        vec![(first, 1), (vec![PaneId::Budgets, PaneId::Canaries], 0), (vec![PaneId::Circuits, PaneId::Flags], 0)]
+        budgets.push(PaneId::Canaries);
+        vec![(first, 1), (budgets, 0), (vec![PaneId::Circuits, PaneId::Flags], 0)]
     } else {
-        vec![(first, 1), (vec![PaneId::Budgets, PaneId::Canaries, PaneId::Circuits, PaneId::Flags], 2)]
+        let fill = budgets.len() + 1;
+        budgets.extend([PaneId::Canaries, PaneId::Circuits, PaneId::Flags]);
+        vec![(first, 1), (budgets, fill)]
     };
     let widths: Vec<u16> = if columns.len() == 3 {
         let a = body.width * 2 / 5;

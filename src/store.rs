@@ -25,6 +25,7 @@ impl Store {
         fleet.circuits.interval = intervals.get(FeedId::Circuits);
         fleet.flags.interval = intervals.get(FeedId::Flags);
         fleet.probes.interval = intervals.get(FeedId::Probes);
+        fleet.alerts.interval = intervals.get(FeedId::Alerts);
         Store { fleet, version: 0 }
     }
 
@@ -44,6 +45,7 @@ impl Store {
             (_, Ok(Payload::Circuits(v))) => f.circuits.set(at, Ok(v)),
             (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
+            (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),
             (_, Ok(Payload::Action(e))) => f.record_action(e),
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
             (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
@@ -52,6 +54,7 @@ impl Store {
             (FeedId::Circuits, Err(e)) => f.circuits.set(at, Err(e)),
             (FeedId::Flags, Err(e)) => f.flags.set(at, Err(e)),
             (FeedId::Probes, Err(e)) => f.probes.set(at, Err(e)),
+            (FeedId::Alerts, Err(e)) => f.alerts.set(at, Err(e)),
         }
     }
 

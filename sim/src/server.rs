@@ -111,6 +111,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/svc/{service}/{region}/health", get(health))
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
+        .route("/api/v2/alerts", get(alerts))
         .layer(middleware::from_fn_with_state(state.clone(), faults_and_counts))
         .with_state(state)
 }
@@ -444,6 +445,55 @@ async fn flags(State(st): St) -> Json<Value> {
         })
         .collect();
     Json(json!({"observedAt": iso(w, t), "flags": list}))
+}
+
+/// Alerts in Alertmanager's v2 shape, derived from the current state: what
+/// a rule set over this fleet would be firing.
+async fn alerts(State(st): St) -> Json<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let mut out = Vec::new();
+    let since = |s: usize, r: usize| {
+        let pieces = w.pieces(s, r, t - 86_400.0, t + 1e-6);
+        let cur = pieces.last().map(|p| p.2);
+        let start = pieces.iter().rev().take_while(|p| Some(p.2) == cur).last().map(|p| p.0).unwrap_or(t);
+        iso(w, start)
+    };
+    let alert = |name: &str, sev: &str, svc: Option<&str>, region: &str, summary: String, starts: String| {
+        let mut labels = serde_json::Map::new();
+        labels.insert("alertname".into(), name.into());
+        labels.insert("severity".into(), sev.into());
+        labels.insert("region".into(), region.into());
+        if let Some(svc) = svc {
+            labels.insert("service".into(), svc.into());
+        }
+        json!({
+            "labels": labels,
+            "annotations": {"summary": summary},
+            "startsAt": starts,
+            "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+        })
+    };
+    for (r, reg) in w.fleet.regions.iter().enumerate() {
+        if region_status(w, r, t) == "down" {
+            out.push(alert("RegionDown", "page", None, &reg.name, format!("{} is down", reg.name), since(0, r)));
+            continue;
+        }
+        for (s, svc) in w.fleet.services.iter().enumerate() {
+            let c = w.cond(s, r, t);
+            if c.err >= 0.005 {
+                let sev = if c.err >= 0.05 { "page" } else { "ticket" };
+                let summary = format!("5xx ratio {:.2}% (alert at 0.5%)", c.err * 100.0);
+                out.push(alert("HighErrorRate", sev, Some(&svc.name), &reg.name, summary, since(s, r)));
+            }
+            let i = w.inst(s, r, t);
+            if i.p99 >= 500.0 {
+                let summary = format!("p99 {:.0} ms over the 500 ms SLA", i.p99);
+                out.push(alert("LatencySLABreach", "ticket", Some(&svc.name), &reg.name, summary, since(s, r)));
+            }
+        }
+    }
+    Json(Value::Array(out))
 }
 
 async fn stats(State(st): St) -> Json<Value> {

@@ -19,9 +19,10 @@ pub enum PaneId {
     Circuits,
     Flags,
     Actions,
+    Alerts,
 }
 
-pub const PANES: [PaneId; 7] = [
+pub const PANES: [PaneId; 8] = [
     PaneId::Matrix,
     PaneId::Latency,
     PaneId::Budgets,
@@ -29,6 +30,7 @@ pub const PANES: [PaneId; 7] = [
     PaneId::Circuits,
     PaneId::Flags,
     PaneId::Actions,
+    PaneId::Alerts,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,7 @@ pub struct ViewState {
     pub screen: Screen,
     pub focus: PaneId,
     /// Selected row per pane (indexed like `PANES`).
-    pub rows: [usize; 7],
+    pub rows: [usize; 8],
     /// Selected region column in the matrix.
     pub column: usize,
     /// Selected row on a region screen.
@@ -85,7 +87,7 @@ impl Default for ViewState {
         ViewState {
             screen: Screen::Overview,
             focus: PaneId::Matrix,
-            rows: [0; 7],
+            rows: [0; 8],
             column: 0,
             region_row: 0,
             help: false,
@@ -272,5 +274,6 @@ pub fn pane_len(p: PaneId, snap: &Snapshot) -> usize {
         PaneId::Circuits => f.circuits.items().len(),
         PaneId::Flags => f.flags.items().len(),
         PaneId::Actions => f.actions.len(),
+        PaneId::Alerts => f.alerts.items().len(),
     }
 }

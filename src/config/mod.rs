@@ -322,20 +322,29 @@ impl Config {
             }
             for d in &s.depends_on {
                 if !services.contains(d.get_ref()) {
-                    c.at(d.span(), format!("service '{}' depends on undefined service '{}'", s.name.get_ref(), d.get_ref()));
+                    c.at(
+                        d.span(),
+                        format!("service '{}' depends on undefined service '{}'", s.name.get_ref(), d.get_ref()),
+                    );
                 } else if d.get_ref() == s.name.get_ref() {
                     c.at(d.span(), format!("service '{}' depends on itself", s.name.get_ref()));
                 }
             }
             for r in s.regions.iter().flatten() {
                 if !regions.contains(r.get_ref()) {
-                    c.at(r.span(), format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()));
+                    c.at(
+                        r.span(),
+                        format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()),
+                    );
                 }
             }
             if let Some(slo) = &s.slo {
                 let o = *slo.objective.get_ref();
                 if !(o > 0.0 && o < 100.0) {
-                    c.at(slo.objective.span(), format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"));
+                    c.at(
+                        slo.objective.span(),
+                        format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"),
+                    );
                 }
             }
         }

@@ -47,7 +47,10 @@ fn bad_urls_templates_and_durations() {
     );
     let e = errors(&text);
     assert!(e.iter().any(|x| x.starts_with("w.toml:4:12: unknown placeholder '{svc}'")), "{e:?}");
-    assert!(e.iter().any(|x| x.starts_with("w.toml:5:13: template 'ftp://{service}/ready' does not make a valid URL")), "{e:?}");
+    assert!(
+        e.iter().any(|x| x.starts_with("w.toml:5:13: template 'ftp://{service}/ready' does not make a valid URL")),
+        "{e:?}"
+    );
     assert!(e.iter().any(|x| x.starts_with("w.toml:6:12: bad duration 'soon'")), "{e:?}");
     assert!(e.iter().any(|x| x.starts_with("w.toml:8:7: bad URL 'not a url'")), "{e:?}");
 }

@@ -221,3 +221,22 @@ pub struct ActionEntry {
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AlertState {
+    Firing,
+    Silenced,
+    Inhibited,
+}
+
+/// A firing (or suppressed) alert from Alertmanager.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub name: String,
+    pub severity: String,
+    pub service: Option<String>,
+    pub region: Option<String>,
+    pub state: AlertState,
+    pub summary: String,
+    pub since: Option<DateTime<Utc>>,
+}

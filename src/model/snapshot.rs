@@ -20,9 +20,10 @@ pub enum FeedId {
     Circuits,
     Flags,
     Probes,
+    Alerts,
 }
 
-pub const FEEDS: [FeedId; 7] = [
+pub const FEEDS: [FeedId; 8] = [
     FeedId::Regions,
     FeedId::Services,
     FeedId::Metrics,
@@ -30,6 +31,7 @@ pub const FEEDS: [FeedId; 7] = [
     FeedId::Circuits,
     FeedId::Flags,
     FeedId::Probes,
+    FeedId::Alerts,
 ];
 
 impl FeedId {
@@ -42,6 +44,7 @@ impl FeedId {
             FeedId::Circuits => "circuits",
             FeedId::Flags => "flags",
             FeedId::Probes => "probes",
+            FeedId::Alerts => "alerts",
         }
     }
 }
@@ -108,6 +111,7 @@ pub struct Fleet {
     pub circuits: Feed<Circuit>,
     pub flags: Feed<Flag>,
     pub probes: Feed<Probe>,
+    pub alerts: Feed<Alert>,
     /// Recent operator actions, newest last (bounded).
     pub actions: Vec<ActionEntry>,
 }
@@ -151,6 +155,7 @@ impl Fleet {
             FeedId::Circuits => meta!(self.circuits),
             FeedId::Flags => meta!(self.flags),
             FeedId::Probes => meta!(self.probes),
+            FeedId::Alerts => meta!(self.alerts),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! builds a `PaneContent`; `draw_pane` hands it to the table widget.
 
 pub mod actions;
+pub mod alerts;
 pub mod budgets;
 pub mod canaries;
 pub mod circuits;

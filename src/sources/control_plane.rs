@@ -41,7 +41,7 @@ impl ControlPlane {
             FeedId::Deployments => "/v1/deployments".into(),
             FeedId::Circuits => "/v1/circuits".into(),
             FeedId::Flags => "/v1/flags".into(),
-            FeedId::Probes => String::new(),
+            FeedId::Probes | FeedId::Alerts => String::new(),
         }
     }
 
@@ -76,7 +76,7 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
             Payload::Circuits(parse::<CircuitsWire>(body)?.circuits.into_iter().map(Into::into).collect())
         }
         FeedId::Flags => Payload::Flags(parse::<FlagsWire>(body)?.flags.into_iter().map(Into::into).collect()),
-        FeedId::Probes => return Err("probes are not served by the control plane".into()),
+        FeedId::Probes | FeedId::Alerts => return Err("not served by the control-plane API".into()),
     })
 }
 

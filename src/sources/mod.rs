@@ -1,6 +1,7 @@
 //! Sources: tasks that poll backends and send typed updates to the store.
 //! They never touch the UI.
 
+pub mod alertmanager;
 pub mod control_plane;
 pub mod health;
 mod http;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 pub use http::{get_limited, HttpError};
 pub use runner::{run_poll, Clock, PollSpec};
 
-use crate::model::{ActionEntry, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
+use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
 
 /// New data (or an error) for one feed.
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub enum Payload {
     Circuits(Vec<Circuit>),
     Flags(Vec<Flag>),
     Probes(Vec<Probe>),
+    Alerts(Vec<Alert>),
     /// An action log entry from the executor.
     Action(ActionEntry),
 }

@@ -1,0 +1,69 @@
+//! Firing alerts, grouped by region and service; silenced and inhibited
+//! alerts stay visible and say so.
+
+use chrono::{DateTime, Utc};
+use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
+
+use super::common::{feed_badge, fmt_age, short_region};
+use super::PaneContent;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::{Alert, AlertState, Snapshot};
+
+pub fn alert_level(a: &Alert) -> (Level, &'static str) {
+    match a.state {
+        AlertState::Silenced => (Level::Paused, "SILENCED"),
+        AlertState::Inhibited => (Level::Unknown, "INHIBITED"),
+        AlertState::Firing if matches!(a.severity.as_str(), "page" | "critical") => (Level::Critical, "FIRING"),
+        AlertState::Firing => (Level::Warn, "FIRING"),
+    }
+}
+
+pub fn build<'a>(
+    snap: &'a Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &'a Theme,
+    _width: u16,
+) -> PaneContent<'a> {
+    let f = &snap.fleet;
+    let columns = vec![
+        Column::new("state", 11, Align::Left, 0),
+        Column::new("alert", 16, Align::Left, 0),
+        Column::new("where", 16, Align::Left, 1),
+        Column::new("for", 5, Align::Right, 2),
+        Column::new("summary", 16, Align::Left, 3).flex(),
+    ];
+    let items = f.alerts.items();
+    let firing = items.iter().filter(|a| a.state == AlertState::Firing).count();
+    let rows = LazyRows {
+        len: items.len(),
+        make: move |i: usize| {
+            let a = &items[i];
+            let (level, word) = alert_level(a);
+            let place = match (&a.service, &a.region) {
+                (Some(s), Some(r)) => format!("{s}/{}", short_region(r)),
+                (None, Some(r)) => r.clone(),
+                (Some(s), None) => s.clone(),
+                (None, None) => "—".into(),
+            };
+            let age = a.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
+            vec![
+                Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
+                Cell::new(a.name.clone(), theme.text),
+                Cell::new(place, theme.muted),
+                Cell::new(age, theme.muted),
+                Cell::new(a.summary.clone(), theme.muted),
+            ]
+        },
+    };
+    PaneContent {
+        rows: Box::new(rows),
+        title: format!("Alerts · {firing} firing"),
+        badge: Some(feed_badge(&f.alerts, now, theme)),
+        error: f.alerts.error.clone(),
+        columns,
+        selected: Some(view.row(PaneId::Alerts)),
+        selected_col: None,
+        empty: "no alerts firing",
+    }
+}
