@@ -8,15 +8,16 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::model::{FeedId, Snapshot, FEEDS};
+use crate::model::{FeedId, Region, Service, Snapshot, FEEDS};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_all, ProbeTemplates};
+use crate::sources::prometheus::Prometheus;
 use crate::sources::{run_poll, Clock, Payload, PollSpec, Update};
 use crate::store::{run_store, Store};
 
 /// Poll interval per feed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Intervals {
     base: [Duration; 8],
 }
@@ -97,55 +98,165 @@ fn probe_pairs(snap: &Snapshot) -> Vec<(String, String)> {
     pairs
 }
 
+/// Health probing: client, URL templates, concurrency and per-probe timeout.
+#[derive(Clone)]
+pub struct ProbeSource {
+    pub client: reqwest::Client,
+    pub templates: ProbeTemplates,
+    pub concurrency: usize,
+    pub timeout: Option<Duration>,
+}
+
+/// Where every feed comes from.
+#[derive(Clone)]
+pub struct Sources {
+    /// Regions and services fixed by the configuration (else from the control plane).
+    pub fixed: Option<(Vec<Region>, Vec<Service>)>,
+    pub control_plane: Option<ControlPlane>,
+    /// Latency and error rates from Prometheus (else from the control plane).
+    pub prometheus: Option<Prometheus>,
+    pub alertmanager: Option<Alertmanager>,
+    pub probes: Option<ProbeSource>,
+}
+
+impl Sources {
+    /// Everything from one control plane (the simulator or `--api`).
+    pub fn control_plane(base: &str) -> Result<Sources, String> {
+        let client = http_client()?;
+        Ok(Sources {
+            fixed: None,
+            control_plane: Some(ControlPlane::new(base, client.clone())),
+            prometheus: None,
+            // The simulator serves Alertmanager's v2 API too.
+            alertmanager: Some(Alertmanager::new(base, client.clone(), None)),
+            probes: Some(ProbeSource {
+                client,
+                templates: ProbeTemplates::for_base(base),
+                concurrency: PROBE_CONCURRENCY,
+                timeout: None,
+            }),
+        })
+    }
+}
+
 /// Start the sources and the store against a control plane at `base`.
 pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane, String> {
-    let client = http_client()?;
-    let cp = ControlPlane::new(base, client.clone());
+    spawn_sources(Sources::control_plane(base)?, intervals, clock)
+}
+
+/// Start one poll task per configured feed, and the store.
+pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result<DataPlane, String> {
     let (tx, rx) = mpsc::channel::<Update>(64);
     let (wtx, wrx) = watch::channel(Arc::new(Snapshot::default()));
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(run_store(Store::new(&intervals), rx, wtx)));
-    for feed in FEEDS.into_iter().filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts)) {
-        let cp = cp.clone();
-        let fetch = move || {
-            let cp = cp.clone();
-            async move { cp.fetch(feed).await }
-        };
-        tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), fetch)));
-    }
-    // The simulator serves Alertmanager's v2 API too.
-    let am = Alertmanager::new(base, client.clone(), None);
-    let fetch = move || {
-        let am = am.clone();
-        async move { am.fetch().await }
+    let mut tasks = vec![tokio::spawn(run_store(Store::new(&intervals), rx, wtx))];
+    let mut poll = |feed: FeedId, fetch: Fetcher| {
+        let f = move || fetch();
+        tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), f)));
     };
-    tasks.push(tokio::spawn(run_poll(spec(&intervals, FeedId::Alerts), clock.clone(), tx.clone(), fetch)));
-    let templates = ProbeTemplates::for_base(base);
-    let probe_spec = spec(&intervals, FeedId::Probes);
-    let snaps = wrx.clone();
+    let missing = |what: &'static str| -> Fetcher { Arc::new(move || Box::pin(async move { Err(what.to_string()) })) };
+    for feed in [FeedId::Regions, FeedId::Services] {
+        match (&src.fixed, &src.control_plane) {
+            (Some((regions, services)), _) => {
+                let (r, s) = (regions.clone(), services.clone());
+                let fixed: Fetcher = Arc::new(move || {
+                    let p = if feed == FeedId::Regions {
+                        Payload::Regions(r.clone())
+                    } else {
+                        Payload::Services(s.clone())
+                    };
+                    Box::pin(async move { Ok(p) })
+                });
+                poll(feed, fixed);
+            }
+            (None, Some(cp)) => poll(feed, cp_fetcher(cp, feed)),
+            (None, None) => poll(feed, missing("not configured")),
+        }
+    }
+    for feed in [FeedId::Deployments, FeedId::Circuits, FeedId::Flags] {
+        match &src.control_plane {
+            Some(cp) => poll(feed, cp_fetcher(cp, feed)),
+            None => poll(feed, missing("not configured: add [control_plane] to warroom.toml")),
+        }
+    }
+    match (&src.prometheus, &src.control_plane) {
+        (Some(p), _) => {
+            let p = p.clone();
+            poll(
+                FeedId::Metrics,
+                Arc::new(move || {
+                    let p = p.clone();
+                    Box::pin(async move { p.fetch().await })
+                }),
+            );
+        }
+        (None, Some(cp)) => poll(FeedId::Metrics, cp_fetcher(cp, FeedId::Metrics)),
+        (None, None) => poll(FeedId::Metrics, missing("not configured: add [prometheus] to warroom.toml")),
+    }
+    match &src.alertmanager {
+        Some(am) => {
+            let am = am.clone();
+            poll(
+                FeedId::Alerts,
+                Arc::new(move || {
+                    let am = am.clone();
+                    Box::pin(async move { am.fetch().await })
+                }),
+            );
+        }
+        None => poll(FeedId::Alerts, missing("not configured: add [alertmanager] to warroom.toml")),
+    }
+    drop(poll);
+    match src.probes {
+        Some(ps) => tasks.push(spawn_probes(ps, &intervals, clock, tx.clone(), wrx.clone())),
+        None => {
+            tasks.push(tokio::spawn(run_poll(spec(&intervals, FeedId::Probes), clock, tx.clone(), move || async {
+                Err::<Payload, String>("not configured: add [health] to warroom.toml".into())
+            })))
+        }
+    }
+    Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
+}
+
+type Fetcher =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, String>> + Send>> + Send + Sync>;
+
+fn cp_fetcher(cp: &ControlPlane, feed: FeedId) -> Fetcher {
+    let cp = cp.clone();
+    Arc::new(move || {
+        let cp = cp.clone();
+        Box::pin(async move { cp.fetch(feed).await })
+    })
+}
+
+fn spawn_probes(
+    ps: ProbeSource,
+    intervals: &Intervals,
+    clock: Clock,
+    tx: mpsc::Sender<Update>,
+    snaps: watch::Receiver<Arc<Snapshot>>,
+) -> JoinHandle<()> {
+    let probe_spec = spec(intervals, FeedId::Probes);
+    let mut ready = snaps.clone();
     let fetch = move || {
-        let client = client.clone();
-        let templates = templates.clone();
+        let ps = ps.clone();
         let pairs = probe_pairs(&snaps.borrow());
         async move {
             if pairs.is_empty() {
                 return Err("waiting for the service and region lists".to_string());
             }
-            let per_probe = probe_spec.timeout.mul_f64(0.9);
-            Ok(Payload::Probes(probe_all(&client, &templates, pairs, PROBE_CONCURRENCY, per_probe).await))
+            let per_probe = ps.timeout.unwrap_or(probe_spec.timeout.mul_f64(0.9));
+            let spread = probe_spec.interval.mul_f64(0.5);
+            Ok(Payload::Probes(probe_all(&ps.client, &ps.templates, pairs, ps.concurrency, per_probe, spread).await))
         }
     };
-    let mut ready = wrx.clone();
-    let probe_tx = tx.clone();
-    tasks.push(tokio::spawn(async move {
+    tokio::spawn(async move {
         // Probing needs the service and region lists: wait for them rather
         // than reporting a spurious error at startup.
         if ready.wait_for(|s| !probe_pairs(s).is_empty()).await.is_err() {
             return;
         }
-        run_poll(probe_spec, clock, probe_tx, fetch).await
-    }));
-    Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
+        run_poll(probe_spec, clock, tx, fetch).await
+    })
 }
 
 /// Fetch every feed once and return the resulting snapshot (for
@@ -162,8 +273,15 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     let alerts = Alertmanager::new(base, client.clone(), None).fetch().await;
     store.apply(Update { feed: FeedId::Alerts, at: clock(), result: alerts });
     let pairs = probe_pairs(&store.snapshot());
-    let probes =
-        probe_all(&client, &ProbeTemplates::for_base(base), pairs, PROBE_CONCURRENCY, Duration::from_secs(5)).await;
+    let probes = probe_all(
+        &client,
+        &ProbeTemplates::for_base(base),
+        pairs,
+        PROBE_CONCURRENCY,
+        Duration::from_secs(5),
+        Duration::ZERO,
+    )
+    .await;
     store.apply(Update { feed: FeedId::Probes, at: clock(), result: Ok(Payload::Probes(probes)) });
     Ok(store.snapshot())
 }

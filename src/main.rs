@@ -34,6 +34,10 @@ struct Cli {
     /// Viewer role: no action can be run (attempts are audited as denied).
     #[arg(long)]
     read_only: bool,
+    /// Configuration file (else $WARROOM_CONFIG, else the user config
+    /// directory's warroom.toml). With a configuration no simulator starts.
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -42,6 +46,11 @@ struct Cli {
 enum Cmd {
     /// Print where warroom keeps its state and audit trail.
     Paths,
+    /// Write or check the configuration file.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCmd,
+    },
     /// Inspect the audit trail.
     Audit {
         #[command(subcommand)]
@@ -88,6 +97,17 @@ enum Cmd {
         #[arg(long, default_value_t = 8)]
         services: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Write a commented example configuration (never overwrites).
+    Init {
+        /// Where to write it (default: the user config directory).
+        path: Option<std::path::PathBuf>,
+    },
+    /// Validate a configuration; prints every problem as file:line:column.
+    Check { file: Option<std::path::PathBuf> },
 }
 
 #[derive(Subcommand)]
@@ -181,7 +201,47 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             for line in warroom::paths::describe() {
                 println!("{line}");
             }
+            match warroom::config::locate(cli.config.as_deref()) {
+                Some(p) => println!("config:       {}", p.display()),
+                None => println!(
+                    "config:       (none; `warroom config init` writes {})",
+                    warroom::config::default_path().map(|p| p.display().to_string()).unwrap_or_default()
+                ),
+            }
             Ok(())
+        }
+        Some(Cmd::Config { what: ConfigCmd::Init { path } }) => {
+            let path = match path.or(cli.config) {
+                Some(p) => p,
+                None => warroom::config::default_path()?,
+            };
+            if path.exists() {
+                return Err(format!("{} already exists; not overwriting it", path.display()));
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            std::fs::write(&path, warroom::config::EXAMPLE)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("wrote {}; edit it, then run `warroom config check`", path.display());
+            Ok(())
+        }
+        Some(Cmd::Config { what: ConfigCmd::Check { file } }) => {
+            let path = file
+                .or_else(|| warroom::config::locate(cli.config.as_deref()))
+                .ok_or("no configuration found: pass a FILE, --config, or set WARROOM_CONFIG")?;
+            match warroom::config::Config::load(&path) {
+                Ok(_) => {
+                    println!("{}: OK", path.display());
+                    Ok(())
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        println!("{e}");
+                    }
+                    Err(format!("{} problem(s) in {}", errors.len(), path.display()))
+                }
+            }
         }
         Some(Cmd::Audit { what: AuditCmd::Verify { file } }) => {
             let path = audit_path(file)?;
@@ -221,28 +281,49 @@ async fn wait_for_stop() {
 
 async fn console(cli: Cli) -> Result<(), String> {
     let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
-    let (base, sim) = match &cli.api {
-        Some(url) => (url.clone(), None),
-        None => {
+    let clock: Clock = Arc::new(chrono::Utc::now);
+    let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
+    let mut sim = None;
+    let (plane, action_base, token) = match (&cli.api, config) {
+        (Some(url), _) => {
+            (dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock.clone())?, url.clone(), None)
+        }
+        (None, Some(path)) => {
+            let cfg = warroom::config::Config::load(&path).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                format!("invalid configuration:\n{}", lines.join("\n"))
+            })?;
+            let setup = cfg.setup()?;
+            view.operator = setup.operator;
+            if cli.read_only {
+                view.operator.role = warroom::actions::Role::Viewer;
+            }
+            let plane =
+                dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock.clone())?;
+            let (base, token) = setup.control_plane.unwrap_or_default();
+            (plane, base, token)
+        }
+        (None, None) => {
             let cfg = SimConfig {
                 seed: cli.seed,
                 scenario: cli.scenario,
                 time_scale: cli.time_scale,
                 ..SimConfig::default()
             };
-            let sim = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
+            let handle = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;
             view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
-            (sim.url(), Some(sim))
+            let url = handle.url();
+            sim = Some(handle);
+            (dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock.clone())?, url, None)
         }
     };
-    let clock: Clock = Arc::new(chrono::Utc::now);
-    let plane = dataplane::spawn(&base, Intervals::default().scaled(cli.poll_factor), clock.clone())?;
     // Without a writable audit trail the console still runs, but every
     // action fails before anything is sent (the executor says why).
     let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
-    let executor = warroom::actions::executor::spawn(&base, audit, plane.updates.clone(), clock);
+    let executor =
+        warroom::actions::executor::spawn_with_token(&action_base, token, audit, plane.updates.clone(), clock);
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let result =

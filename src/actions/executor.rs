@@ -69,7 +69,9 @@ pub fn new_key() -> String {
 }
 
 struct Ctx {
+    /// Empty when no control plane is configured.
     base: String,
+    token: Option<String>,
     client: reqwest::Client,
     audit: Arc<Mutex<Option<AuditLog>>>,
     audit_error: Option<String>,
@@ -80,6 +82,18 @@ struct Ctx {
 
 /// Start the executor for the control plane at `base`.
 pub fn spawn(base: &str, audit: Result<AuditLog, String>, updates: mpsc::Sender<Update>, clock: Clock) -> Executor {
+    spawn_with_token(base, None, audit, updates, clock)
+}
+
+/// `spawn` with a bearer token for the control plane (`base` may be empty:
+/// then every action fails with "no control plane configured").
+pub fn spawn_with_token(
+    base: &str,
+    token: Option<String>,
+    audit: Result<AuditLog, String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+) -> Executor {
     let (tx, mut rx) = mpsc::unbounded_channel::<Intent>();
     let (audit, audit_error) = match audit {
         Ok(a) => (Some(a), None),
@@ -92,6 +106,7 @@ pub fn spawn(base: &str, audit: Result<AuditLog, String>, updates: mpsc::Sender<
         .unwrap_or_default();
     let ctx = Arc::new(Ctx {
         base: base.trim_end_matches('/').to_string(),
+        token,
         client,
         audit: Arc::new(Mutex::new(audit)),
         audit_error,
@@ -162,9 +177,11 @@ enum Sent {
 }
 
 async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
-    let resp = ctx
-        .client
-        .post(format!("{}/v1/actions", ctx.base))
+    let mut req = ctx.client.post(format!("{}/v1/actions", ctx.base));
+    if let Some(t) = &ctx.token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
         .header("Idempotency-Key", &intent.key)
         .header("X-Operator", &intent.operator.name)
         .json(&intent.action.request())
@@ -193,9 +210,11 @@ async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
 
 /// Look the key up; `Some(id)` if the control plane has the action.
 async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
-    let resp = ctx
-        .client
-        .get(format!("{}/v1/actions", ctx.base))
+    let mut req = ctx.client.get(format!("{}/v1/actions", ctx.base));
+    if let Some(t) = &ctx.token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
         .query(&[("idempotencyKey", key)])
         .timeout(REQUEST_TIMEOUT)
         .send()
@@ -209,7 +228,11 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
 async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
     let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
     loop {
-        let resp = ctx.client.get(format!("{}/v1/actions/{id}", ctx.base)).timeout(REQUEST_TIMEOUT).send().await;
+        let mut req = ctx.client.get(format!("{}/v1/actions/{id}", ctx.base));
+        if let Some(t) = &ctx.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.timeout(REQUEST_TIMEOUT).send().await;
         if let Ok(r) = resp {
             let body: Value = r.json().await.unwrap_or(Value::Null);
             let msg = body["message"].as_str().unwrap_or("").to_string();
@@ -263,6 +286,9 @@ async fn run(ctx: &Ctx, intent: Intent) {
 }
 
 async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::Utc>) -> (ActionStatus, String) {
+    if ctx.base.is_empty() {
+        return (ActionStatus::Failed, "no control plane configured: add [control_plane] to warroom.toml".into());
+    }
     // No audit record, no request.
     if let Err(e) = ctx.audit(intent, "intent", "pending", "") {
         return (ActionStatus::Failed, format!("not sent: {e}"));

@@ -441,5 +441,8 @@ pub fn default_path() -> Result<PathBuf, String> {
     Ok(dirs.config_dir().join("warroom.toml"))
 }
 
+mod build;
+pub use build::Setup;
+
 #[cfg(test)]
 mod tests;

@@ -181,6 +181,8 @@ pub enum ProbeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeStatus {
     Up,
+    /// Answering, but reporting a warning (health+json `warn`).
+    Warn,
     Down,
     Unknown,
 }

@@ -285,6 +285,7 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
             (ProbeKind::Ready, ProbeStatus::Down) => {
                 worsen(RegionStatus::Degraded, format!("{name} failing"), &mut status)
             }
+            (_, ProbeStatus::Warn) => worsen(RegionStatus::Degraded, format!("{name} warn: {}", p.detail), &mut status),
             (_, ProbeStatus::Unknown) => worsen(RegionStatus::Unknown, format!("{name}: {}", p.detail), &mut status),
             _ => {}
         }

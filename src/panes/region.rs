@@ -14,6 +14,7 @@ fn probe_cell(p: Option<&Probe>, theme: &Theme) -> Cell {
         Some(p) => {
             let (level, word) = match p.status {
                 ProbeStatus::Up => (Level::Ok, "UP"),
+                ProbeStatus::Warn => (Level::Warn, "WARN"),
                 ProbeStatus::Down => (Level::Critical, "DOWN"),
                 ProbeStatus::Unknown => (Level::Unknown, "UNKN"),
             };

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{get_limited, Payload};
+use super::{get_limited_auth, Payload};
 use crate::model::{Alert, AlertState};
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -84,23 +84,8 @@ impl Alertmanager {
 
     pub async fn fetch(&self) -> Result<Payload, String> {
         let url = format!("{}/api/v2/alerts", self.base);
-        let body = match &self.token {
-            None => get_limited(&self.client, &url, MAX_BYTES).await.map_err(|e| e.to_string())?.1,
-            Some(t) => {
-                let client = self.client.clone();
-                let req = client.get(&url).bearer_auth(t).build().map_err(|e| e.to_string())?;
-                let resp = client.execute(req).await.map_err(|e| format!("unreachable: {e}"))?;
-                let code = resp.status().as_u16();
-                let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-                if bytes.len() > MAX_BYTES {
-                    return Err(format!("response larger than {MAX_BYTES} bytes"));
-                }
-                if !(200..300).contains(&code) {
-                    return Err(format!("HTTP {code}"));
-                }
-                bytes.to_vec()
-            }
-        };
+        let (_, body) =
+            get_limited_auth(&self.client, &url, MAX_BYTES, self.token.as_deref()).await.map_err(|e| e.to_string())?;
         decode(&body).map(Payload::Alerts)
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{get_limited, Payload};
+use super::{get_limited_auth, Payload};
 use crate::model::{self, slo::WINDOWS, FeedId};
 
 /// Largest response the console accepts from the control plane.
@@ -19,11 +19,18 @@ pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 pub struct ControlPlane {
     base: String,
     client: reqwest::Client,
+    token: Option<String>,
 }
 
 impl ControlPlane {
     pub fn new(base: &str, client: reqwest::Client) -> ControlPlane {
-        ControlPlane { base: base.trim_end_matches('/').to_string(), client }
+        ControlPlane { base: base.trim_end_matches('/').to_string(), client, token: None }
+    }
+
+    /// Send `Authorization: Bearer <token>` with every request.
+    pub fn with_token(mut self, token: Option<String>) -> ControlPlane {
+        self.token = token;
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -48,7 +55,9 @@ impl ControlPlane {
     /// Fetch and decode one feed.
     pub async fn fetch(&self, feed: FeedId) -> Result<Payload, String> {
         let url = format!("{}{}", self.base, Self::path(feed));
-        let (_, body) = get_limited(&self.client, &url, MAX_RESPONSE_BYTES).await.map_err(|e| e.to_string())?;
+        let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         decode(feed, &body)
     }
 }

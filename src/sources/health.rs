@@ -16,8 +16,11 @@ const MAX_PROBE_BYTES: usize = 256 * 1024;
 /// Probe URL templates with `{service}` and `{region}` placeholders.
 #[derive(Debug, Clone)]
 pub struct ProbeTemplates {
-    pub health: String,
-    pub ready: String,
+    /// Liveness (shown as "health").
+    pub health: Option<String>,
+    pub ready: Option<String>,
+    /// TLS verification is off for these probes; every result says so.
+    pub insecure: bool,
 }
 
 impl ProbeTemplates {
@@ -25,8 +28,9 @@ impl ProbeTemplates {
     pub fn for_base(base: &str) -> ProbeTemplates {
         let base = base.trim_end_matches('/');
         ProbeTemplates {
-            health: format!("{base}/svc/{{service}}/{{region}}/health"),
-            ready: format!("{base}/svc/{{service}}/{{region}}/ready"),
+            health: Some(format!("{base}/svc/{{service}}/{{region}}/health")),
+            ready: Some(format!("{base}/svc/{{service}}/{{region}}/ready")),
+            insecure: false,
         }
     }
 }
@@ -38,33 +42,67 @@ fn fill(template: &str, service: &str, region: &str) -> String {
 #[derive(Deserialize)]
 struct HealthBody {
     status: Option<String>,
+    /// Spring Boot actuator: name → {status}.
     #[serde(default)]
     components: std::collections::BTreeMap<String, Component>,
+    /// `application/health+json`: name → [{status, output}].
+    #[serde(default)]
+    checks: std::collections::BTreeMap<String, Vec<Component>>,
 }
 
 #[derive(Deserialize)]
 struct Component {
     status: Option<String>,
+    #[serde(default)]
+    output: Option<String>,
 }
 
-/// Interpret a probe answer: the status code decides unless the body says more.
+/// Map the status words of Spring Boot and health+json to a probe status.
+fn word_status(w: &str) -> Option<ProbeStatus> {
+    match w.to_ascii_lowercase().as_str() {
+        "up" | "pass" | "ok" => Some(ProbeStatus::Up),
+        "warn" => Some(ProbeStatus::Warn),
+        "down" | "fail" | "out_of_service" => Some(ProbeStatus::Down),
+        "unknown" => Some(ProbeStatus::Unknown),
+        _ => None,
+    }
+}
+
+/// Interpret a probe answer. Understands plain status codes, Spring Boot
+/// actuator health (UP / DOWN / OUT_OF_SERVICE / UNKNOWN with components),
+/// `application/health+json` (pass / warn / fail with checks) and the
+/// Kubernetes `/livez` `/readyz` text (`[+]check ok`, `[-]check failed`).
 pub fn interpret(code: u16, body: &[u8]) -> (ProbeStatus, String) {
     let parsed: Option<HealthBody> = serde_json::from_slice(body).ok();
-    let word = parsed.as_ref().and_then(|b| b.status.clone()).map(|s| s.to_ascii_uppercase());
-    let failing: Vec<String> = parsed
-        .as_ref()
-        .map(|b| {
-            b.components
-                .iter()
-                .filter(|(_, c)| c.status.as_deref().is_some_and(|s| s != "UP"))
-                .map(|(n, c)| format!("{n} {}", c.status.as_deref().unwrap_or("?")))
-                .collect()
-        })
-        .unwrap_or_default();
-    let status = match (code, word.as_deref()) {
-        (200..=299, Some("DOWN" | "OUT_OF_SERVICE")) => ProbeStatus::Down,
-        (200..=299, Some("UNKNOWN")) => ProbeStatus::Unknown,
-        (200..=299, _) => ProbeStatus::Up,
+    let mut failing: Vec<String> = Vec::new();
+    let mut word = None;
+    if let Some(b) = &parsed {
+        word = b.status.clone();
+        for (n, c) in &b.components {
+            if let Some(st) = c.status.as_deref().filter(|s| !s.eq_ignore_ascii_case("up")) {
+                failing.push(format!("{n} {st}"));
+            }
+        }
+        for (n, list) in &b.checks {
+            for c in list {
+                if let Some(st) = c.status.as_deref().filter(|s| !s.eq_ignore_ascii_case("pass")) {
+                    let out = c.output.as_deref().map(|o| format!(": {o}")).unwrap_or_default();
+                    failing.push(format!("{n} {st}{out}"));
+                }
+            }
+        }
+    } else if let Ok(text) = std::str::from_utf8(body) {
+        // Kubernetes verbose health text.
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("[-]") {
+                failing.push(rest.chars().take(60).collect());
+            }
+        }
+    }
+    let from_word = word.as_deref().and_then(word_status);
+    let status = match (code, from_word) {
+        (200..=299, Some(s)) => s,
+        (200..=299, None) => ProbeStatus::Up,
         (500..=599, _) => ProbeStatus::Down,
         _ => ProbeStatus::Unknown,
     };
@@ -100,26 +138,63 @@ async fn probe_one(
     Probe { service, region, kind, status, http_status, latency_ms, detail }
 }
 
-/// Probe every (service, region) pair, both health and readiness, with at
-/// most `concurrency` requests in flight.
+/// Probe every (service, region) pair, health and readiness, with at most
+/// `concurrency` requests in flight, starting them evenly over `spread` so
+/// targets never see a burst.
 pub async fn probe_all(
     client: &reqwest::Client,
     templates: &ProbeTemplates,
     pairs: Vec<(String, String)>,
     concurrency: usize,
     timeout: Duration,
+    spread: Duration,
 ) -> Vec<Probe> {
-    let jobs = pairs.into_iter().flat_map(|(s, r)| {
-        [
-            (fill(&templates.health, &s, &r), s.clone(), r.clone(), ProbeKind::Health),
-            (fill(&templates.ready, &s, &r), s, r, ProbeKind::Ready),
-        ]
-    });
-    stream::iter(jobs)
-        .map(|(url, s, r, kind)| probe_one(client, url, s, r, kind, timeout))
+    let mut jobs = Vec::new();
+    for (s, r) in pairs {
+        if let Some(t) = &templates.health {
+            jobs.push((fill(t, &s, &r), s.clone(), r.clone(), ProbeKind::Health));
+        }
+        if let Some(t) = &templates.ready {
+            jobs.push((fill(t, &s, &r), s, r, ProbeKind::Ready));
+        }
+    }
+    let n = jobs.len().max(1) as u32;
+    let start = tokio::time::Instant::now();
+    let insecure = templates.insecure;
+    let mut out: Vec<Probe> = stream::iter(jobs.into_iter().enumerate())
+        .map(|(i, (url, s, r, kind))| async move {
+            tokio::time::sleep_until(start + spread.mul_f64(i as f64 / n as f64)).await;
+            probe_one(client, url, s, r, kind, timeout).await
+        })
         .buffer_unordered(concurrency.max(1))
         .collect()
-        .await
+        .await;
+    if insecure {
+        for p in &mut out {
+            p.detail = format!("TLS NOT VERIFIED · {}", p.detail);
+        }
+    }
+    out
+}
+
+/// An HTTP client for probes: rustls with the platform roots, plus an
+/// optional PEM bundle; verification stays on unless `insecure`.
+pub fn probe_client(ca_bundle: Option<&std::path::Path>, insecure: bool) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("CA bundle {} is not valid PEM: {e}", path.display()))?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if insecure {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| format!("cannot build the probe client: {e}"))
 }
 
 #[cfg(test)]
@@ -137,11 +212,26 @@ mod tests {
         assert_eq!(d, "503 DOWN (db DOWN)");
         assert_eq!(interpret(200, br#"{"status":"OUT_OF_SERVICE"}"#).0, ProbeStatus::Down);
         assert_eq!(interpret(200, b"\x00\x01garbage").0, ProbeStatus::Up);
+        assert_eq!(interpret(200, br#"{"status":"UNKNOWN"}"#).0, ProbeStatus::Unknown);
+    }
+
+    #[test]
+    fn interprets_health_json_and_kubernetes_text() {
+        let body = br#"{"status":"warn","checks":{"db:latency":[{"status":"warn","output":"slow"}],"cpu":[{"status":"pass"}]}}"#;
+        let (s, d) = interpret(200, body);
+        assert_eq!(s, ProbeStatus::Warn);
+        assert_eq!(d, "200 warn (db:latency warn: slow)");
+        assert_eq!(interpret(503, br#"{"status":"fail"}"#).0, ProbeStatus::Down);
+        assert_eq!(interpret(200, br#"{"status":"pass"}"#).0, ProbeStatus::Up);
+        let (s, d) = interpret(500, b"[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n");
+        assert_eq!(s, ProbeStatus::Down);
+        assert_eq!(d, "HTTP 500 (etcd failed: reason withheld)");
+        assert_eq!(interpret(200, b"ok").0, ProbeStatus::Up);
     }
 
     #[test]
     fn templates_fill() {
         let t = ProbeTemplates::for_base("http://h:1/");
-        assert_eq!(fill(&t.health, "a", "b"), "http://h:1/svc/a/b/health");
+        assert_eq!(fill(t.health.as_deref().unwrap_or(""), "a", "b"), "http://h:1/svc/a/b/health");
     }
 }

@@ -40,7 +40,17 @@ fn describe(e: &reqwest::Error) -> String {
 /// GET `url` and return (status, body), reading at most `limit` bytes.
 /// Non-2xx answers become `HttpError::Status` with the start of the body.
 pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
-    let (status, body) = get_any(client, url, limit).await?;
+    get_limited_auth(client, url, limit, None).await
+}
+
+/// `get_limited` with an optional bearer token.
+pub async fn get_limited_auth(
+    client: &reqwest::Client,
+    url: &str,
+    limit: usize,
+    token: Option<&str>,
+) -> Result<(u16, Vec<u8>), HttpError> {
+    let (status, body) = get_any_auth(client, url, limit, token).await?;
     if !(200..300).contains(&status) {
         let text = String::from_utf8_lossy(&body);
         let text: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
@@ -51,13 +61,30 @@ pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> R
 
 /// GET `url` and return (status, body) whatever the status.
 pub async fn get_any(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
-    let mut resp = client.get(url).send().await.map_err(|e| {
-        if e.is_timeout() {
-            HttpError::Timeout
-        } else {
-            HttpError::Connect(describe(&e))
-        }
-    })?;
+    get_any_auth(client, url, limit, None).await
+}
+
+/// `get_any` with an optional bearer token (never logged or shown).
+pub async fn get_any_auth(
+    client: &reqwest::Client,
+    url: &str,
+    limit: usize,
+    token: Option<&str>,
+) -> Result<(u16, Vec<u8>), HttpError> {
+    let mut req = client.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let mut resp =
+        req.send().await.map_err(
+            |e| {
+                if e.is_timeout() {
+                    HttpError::Timeout
+                } else {
+                    HttpError::Connect(describe(&e))
+                }
+            },
+        )?;
     let status = resp.status().as_u16();
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(HttpError::TooLarge(limit));

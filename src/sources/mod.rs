@@ -5,11 +5,12 @@ pub mod alertmanager;
 pub mod control_plane;
 pub mod health;
 mod http;
+pub mod prometheus;
 mod runner;
 
 use chrono::{DateTime, Utc};
 
-pub use http::{get_limited, HttpError};
+pub use http::{get_any_auth, get_limited, get_limited_auth, HttpError};
 pub use runner::{run_poll, Clock, PollSpec};
 
 use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};

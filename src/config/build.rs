@@ -1,0 +1,127 @@
+//! Turning a checked configuration into running sources.
+
+use std::path::Path;
+
+use super::{parse_duration, Config};
+use crate::actions::{Operator, Role};
+use crate::dataplane::{http_client, Intervals, ProbeSource, Sources};
+use crate::model::{FeedId, Region, RegionStatus, Service, SloSpec, Tier};
+use crate::sources::alertmanager::Alertmanager;
+use crate::sources::control_plane::ControlPlane;
+use crate::sources::health::{probe_client, ProbeTemplates};
+use crate::sources::prometheus::{PromQueries, Prometheus};
+
+/// What the console runs with a configuration file.
+pub struct Setup {
+    pub sources: Sources,
+    pub intervals: Intervals,
+    pub operator: Operator,
+    /// Control plane for actions, if configured.
+    pub control_plane: Option<(String, Option<String>)>,
+}
+
+fn dur(s: &str, fallback: std::time::Duration) -> std::time::Duration {
+    parse_duration(s).unwrap_or(fallback)
+}
+
+impl Config {
+    pub fn setup(&self) -> Result<Setup, String> {
+        let client = http_client()?;
+        let n = self.regions.len().max(1) as f64;
+        let regions: Vec<Region> = self
+            .regions
+            .iter()
+            .map(|r| {
+                let w = r.weight.unwrap_or(100.0 / n);
+                Region {
+                    name: r.name.get_ref().clone(),
+                    status: RegionStatus::Unknown,
+                    weight: w,
+                    base_weight: Some(w),
+                    zones: r.zones.clone(),
+                }
+            })
+            .collect();
+        let services: Vec<Service> = self
+            .services
+            .iter()
+            .map(|s| Service {
+                name: s.name.get_ref().clone(),
+                tier: match s.tier.as_ref().map(|t| t.get_ref().as_str()) {
+                    Some("critical") => Tier::Critical,
+                    _ => Tier::Standard,
+                },
+                owners: s.owners.clone(),
+                depends_on: s.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+                slo: s.slo.as_ref().map(|o| SloSpec { objective: *o.objective.get_ref(), window_days: o.window_days }),
+            })
+            .collect();
+        let mut intervals = Intervals::default();
+        let control_plane = match &self.control_plane {
+            Some(cp) => {
+                let token = Config::secret(cp.token_env.as_deref(), cp.token_file.as_deref())?;
+                Some((cp.url.get_ref().clone(), token))
+            }
+            None => None,
+        };
+        let cp =
+            control_plane.as_ref().map(|(url, token)| ControlPlane::new(url, client.clone()).with_token(token.clone()));
+        let prometheus = match &self.prometheus {
+            Some(p) => {
+                let token = Config::secret(p.bearer_token_env.as_deref(), None)?;
+                intervals = intervals.with(FeedId::Metrics, dur(p.interval.get_ref(), intervals.get(FeedId::Metrics)));
+                let q = PromQueries {
+                    latency_metric: p.latency_metric.clone(),
+                    requests_metric: p.requests_metric.clone(),
+                    error_matcher: p.error_matcher.clone(),
+                    selector: p.selector.clone(),
+                    service_label: p.service_label.clone(),
+                    region_label: p.region_label.clone(),
+                    rate_window: p.rate_window.get_ref().clone(),
+                };
+                Some(Prometheus::new(p.url.get_ref(), client.clone(), token, q))
+            }
+            None => None,
+        };
+        let alertmanager = match &self.alertmanager {
+            Some(a) => {
+                let token = Config::secret(a.bearer_token_env.as_deref(), None)?;
+                intervals = intervals.with(FeedId::Alerts, dur(a.interval.get_ref(), intervals.get(FeedId::Alerts)));
+                Some(Alertmanager::new(a.url.get_ref(), client.clone(), token))
+            }
+            None => None,
+        };
+        let probes = match &self.health {
+            Some(h) => {
+                intervals = intervals.with(FeedId::Probes, dur(h.interval.get_ref(), intervals.get(FeedId::Probes)));
+                let ca = h.ca_bundle.as_ref().map(|c| Path::new(c.get_ref()));
+                Some(ProbeSource {
+                    client: probe_client(ca, h.insecure_skip_verify)?,
+                    templates: ProbeTemplates {
+                        health: h.liveness.as_ref().map(|t| t.get_ref().clone()),
+                        ready: h.readiness.as_ref().map(|t| t.get_ref().clone()),
+                        insecure: h.insecure_skip_verify,
+                    },
+                    concurrency: h.concurrency.max(1),
+                    timeout: parse_duration(h.timeout.get_ref()),
+                })
+            }
+            None => None,
+        };
+        let mut operator = Operator::local(false);
+        if let Some(op) = &self.operator {
+            if let Some(name) = op.name.as_ref().filter(|n| !n.is_empty()) {
+                operator.name = name.clone();
+            }
+            if op.role.as_ref().is_some_and(|r| r.get_ref() == "viewer") {
+                operator.role = Role::Viewer;
+            }
+        }
+        Ok(Setup {
+            sources: Sources { fixed: Some((regions, services)), control_plane: cp, prometheus, alertmanager, probes },
+            intervals,
+            operator,
+            control_plane,
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! Prometheus as the source of latency, request and error rates and SLO
+//! counts: `histogram_quantile` over the latency histogram, `rate()` and
+//! `increase()` over the request counter, all grouped by service and region
+//! in one query each. Instant queries for the panes, a range query for the
+//! p99 sparkline. Prometheus's own error bodies are shown on the pane.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use super::http::get_any_auth;
+use super::Payload;
+use crate::model::slo::WINDOWS;
+use crate::model::{Counts, Traffic};
+
+const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// What to query and how the series are labelled.
+#[derive(Debug, Clone)]
+pub struct PromQueries {
+    pub latency_metric: String,
+    pub requests_metric: String,
+    pub error_matcher: String,
+    pub selector: String,
+    pub service_label: String,
+    pub region_label: String,
+    pub rate_window: String,
+}
+
+impl Default for PromQueries {
+    fn default() -> Self {
+        PromQueries {
+            latency_metric: "http_request_duration_seconds_bucket".into(),
+            requests_metric: "http_requests_total".into(),
+            error_matcher: "code=~\"5..\"".into(),
+            selector: String::new(),
+            service_label: "service".into(),
+            region_label: "region".into(),
+            rate_window: "5m".into(),
+        }
+    }
+}
+
+impl PromQueries {
+    fn matchers(&self, extra: &str) -> String {
+        let parts: Vec<&str> = [self.selector.as_str(), extra].into_iter().filter(|s| !s.trim().is_empty()).collect();
+        format!("{{{}}}", parts.join(","))
+    }
+
+    fn by(&self) -> String {
+        format!("{}, {}", self.service_label, self.region_label)
+    }
+
+    /// `histogram_quantile(q, …)` per service and region.
+    pub fn quantile(&self, q: f64) -> String {
+        format!(
+            "histogram_quantile({q}, sum by (le, {}) (rate({}{}[{}])))",
+            self.by(),
+            self.latency_metric,
+            self.matchers(""),
+            self.rate_window
+        )
+    }
+
+    pub fn request_rate(&self) -> String {
+        format!("sum by ({}) (rate({}{}[{}]))", self.by(), self.requests_metric, self.matchers(""), self.rate_window)
+    }
+
+    pub fn error_rate(&self) -> String {
+        format!(
+            "sum by ({}) (rate({}{}[{}]))",
+            self.by(),
+            self.requests_metric,
+            self.matchers(&self.error_matcher),
+            self.rate_window
+        )
+    }
+
+    /// Total (or failed) requests over a window, for error budgets.
+    pub fn count(&self, window: &str, errors: bool) -> String {
+        let m = if errors { self.matchers(&self.error_matcher) } else { self.matchers("") };
+        format!("sum by ({}) (increase({}{m}[{window}]))", self.by(), self.requests_metric)
+    }
+}
+
+#[derive(Deserialize)]
+struct Resp {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(default)]
+    result: Vec<Series>,
+}
+
+#[derive(Deserialize)]
+struct Series {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    value: Option<(f64, String)>,
+    #[serde(default)]
+    values: Option<Vec<(f64, String)>>,
+}
+
+/// A result keyed by (service, region).
+pub type Vector = HashMap<(String, String), f64>;
+
+/// Decode an API answer (any status): the series, or Prometheus's error.
+fn decode(code: u16, body: &[u8]) -> Result<Vec<Series>, String> {
+    let resp: Resp = serde_json::from_slice(body).map_err(|e| {
+        if (200..300).contains(&code) {
+            format!("bad response: {e}")
+        } else {
+            let text: String = String::from_utf8_lossy(body).chars().filter(|c| !c.is_control()).take(120).collect();
+            format!("HTTP {code}: {text}")
+        }
+    })?;
+    if resp.status != "success" {
+        let kind = resp.error_type.unwrap_or_else(|| "error".into());
+        return Err(format!("Prometheus {code} {kind}: {}", resp.error.unwrap_or_default()));
+    }
+    Ok(resp.data.map(|d| d.result).unwrap_or_default())
+}
+
+fn parse_value(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[derive(Clone)]
+pub struct Prometheus {
+    base: String,
+    client: reqwest::Client,
+    token: Option<String>,
+    pub q: PromQueries,
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Prometheus {
+    pub fn new(base: &str, client: reqwest::Client, token: Option<String>, q: PromQueries) -> Prometheus {
+        Prometheus { base: base.trim_end_matches('/').to_string(), client, token, q }
+    }
+
+    async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
+        get_any_auth(&self.client, url, MAX_BYTES, self.token.as_deref()).await.map_err(|e| e.to_string())
+    }
+
+    fn key(&self, m: &BTreeMap<String, String>) -> Option<(String, String)> {
+        Some((m.get(&self.q.service_label)?.clone(), m.get(&self.q.region_label)?.clone()))
+    }
+
+    /// One instant query, at `time` (Unix seconds) or now.
+    pub async fn instant(&self, query: &str, time: Option<f64>) -> Result<Vector, String> {
+        let mut url = format!("{}/api/v1/query?query={}", self.base, enc(query));
+        if let Some(t) = time {
+            url.push_str(&format!("&time={t:.3}"));
+        }
+        let (code, body) = self.get(&url).await?;
+        let series = decode(code, &body)?;
+        Ok(series
+            .into_iter()
+            .filter_map(|s| {
+                let v = s.value.as_ref().and_then(|(_, v)| parse_value(v))?;
+                Some((self.key(&s.metric)?, v))
+            })
+            .collect())
+    }
+
+    /// One range query: values per (service, region), oldest first.
+    pub async fn range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<HashMap<(String, String), Vec<f64>>, String> {
+        let url =
+            format!("{}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}", self.base, enc(query));
+        let (code, body) = self.get(&url).await?;
+        let series = decode(code, &body)?;
+        Ok(series
+            .into_iter()
+            .filter_map(|s| {
+                let vals =
+                    s.values.unwrap_or_default().iter().map(|(_, v)| parse_value(v).unwrap_or(f64::NAN)).collect();
+                Some((self.key(&s.metric)?, vals))
+            })
+            .collect())
+    }
+
+    /// Every traffic figure for every service × region at `time` (or now).
+    pub async fn traffic(&self, time: Option<f64>) -> Result<Vec<Traffic>, String> {
+        let mut queries = vec![
+            self.q.quantile(0.5),
+            self.q.quantile(0.95),
+            self.q.quantile(0.99),
+            self.q.request_rate(),
+            self.q.error_rate(),
+        ];
+        for (w, _) in WINDOWS {
+            queries.push(self.q.count(w, false));
+            queries.push(self.q.count(w, true));
+        }
+        let results = futures_util::future::join_all(queries.iter().map(|q| self.instant(q, time))).await;
+        let mut vectors = Vec::with_capacity(results.len());
+        for r in results {
+            vectors.push(r?);
+        }
+        let end = time.unwrap_or_else(|| chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+        // The sparkline is a nicety: its failure does not hide the numbers.
+        let series = self.range(&self.q.quantile(0.99), end - 29.0 * 60.0, end, 60.0).await.unwrap_or_default();
+        let mut keys: Vec<(String, String)> = vectors[3].keys().chain(vectors[2].keys()).cloned().collect();
+        keys.sort();
+        keys.dedup();
+        let ms = |v: &Vector, k: &(String, String)| v.get(k).map(|x| x * 1000.0).unwrap_or(f64::NAN);
+        Ok(keys
+            .into_iter()
+            .map(|k| {
+                let rps = vectors[3].get(&k).copied().unwrap_or(0.0);
+                let err = vectors[4].get(&k).copied().unwrap_or(0.0);
+                let mut counts = BTreeMap::new();
+                for (i, (w, _)) in WINDOWS.iter().enumerate() {
+                    let total = vectors[5 + 2 * i].get(&k).copied();
+                    let bad = vectors[6 + 2 * i].get(&k).copied().unwrap_or(0.0);
+                    if let Some(total) = total {
+                        counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+                    }
+                }
+                Traffic {
+                    service: k.0.clone(),
+                    region: k.1.clone(),
+                    rps,
+                    error_ratio: if rps > 0.0 { (err / rps).clamp(0.0, 1.0) } else { 0.0 },
+                    p50_ms: ms(&vectors[0], &k),
+                    p95_ms: ms(&vectors[1], &k),
+                    p99_ms: ms(&vectors[2], &k),
+                    counts,
+                    p99_series: series.get(&k).map(|v| v.iter().map(|x| x * 1000.0).collect()).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn fetch(&self) -> Result<Payload, String> {
+        self.traffic(None).await.map(Payload::Metrics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_group_by_service_and_region() {
+        let q = PromQueries { selector: "job=\"api\"".into(), ..PromQueries::default() };
+        assert_eq!(
+            q.quantile(0.99),
+            "histogram_quantile(0.99, sum by (le, service, region) (rate(http_request_duration_seconds_bucket{job=\"api\"}[5m])))"
+        );
+        assert_eq!(
+            q.count("30d", true),
+            "sum by (service, region) (increase(http_requests_total{job=\"api\",code=~\"5..\"}[30d]))"
+        );
+        let plain = PromQueries::default();
+        assert_eq!(plain.request_rate(), "sum by (service, region) (rate(http_requests_total{}[5m]))");
+    }
+
+    #[test]
+    fn errors_from_prometheus_are_kept() {
+        let body = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected"}"#;
+        let e = decode(400, body).err().unwrap_or_default();
+        assert_eq!(e, "Prometheus 400 bad_data: 1:5: parse error: unexpected");
+        let e = decode(503, b"Service Unavailable").err().unwrap_or_default();
+        assert_eq!(e, "HTTP 503: Service Unavailable");
+        assert!(decode(200, b"{").is_err());
+        let ok = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"service":"a","region":"r"},"value":[1.5,"0.25"]},
+            {"metric":{"service":"b","region":"r"},"value":[1.5,"NaN"]}]}}"#;
+        assert_eq!(decode(200, ok).map(|v| v.len()).ok(), Some(2));
+        assert_eq!(parse_value("NaN"), None);
+        assert_eq!(parse_value("+Inf"), None);
+    }
+}

@@ -1,0 +1,325 @@
+//! Against the real servers: Prometheus and Alertmanager from Debian's
+//! packages, started here on ephemeral loopback ports with generated
+//! configuration. Prometheus scrapes the simulator's `/metrics`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+use warroom::app::view::ViewState;
+use warroom::dataplane::{http_client, spawn_sources, Intervals, Sources};
+use warroom::model::{AlertState, FeedId};
+use warroom::snapshot_cmd::{buffer_to_text, render_to_buffer};
+use warroom::sources::alertmanager::Alertmanager;
+use warroom::sources::prometheus::{PromQueries, Prometheus};
+use warroom::sources::Clock;
+use warroom_sim::model::BUCKETS;
+use warroom_sim::{Scenario, SimConfig, SimHandle};
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(a) => a.port(),
+        Err(e) => panic!("no free port: {e}"),
+    }
+}
+
+fn need(bin: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(bin)).find(|f| f.is_file()))
+        .unwrap_or_default();
+    found.unwrap_or_else(|| {
+        panic!("{bin} is not installed: run scripts/test as root, or `sudo apt-get install -y prometheus prometheus-alertmanager`")
+    })
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("warroom-real-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+fn write(path: &Path, text: &str) {
+    if let Err(e) = std::fs::write(path, text) {
+        panic!("cannot write {}: {e}", path.display());
+    }
+}
+
+async fn wait_ready(url: &str, what: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(url).timeout(Duration::from_secs(1)).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not become ready at {url}");
+}
+
+struct Stack {
+    sim: SimHandle,
+    prom_url: String,
+    am_url: String,
+    _prom: Server,
+    _am: Server,
+}
+
+const RULES: &str = r#"groups:
+  - name: warroom-test
+    rules:
+      - alert: HighErrorRatio
+        expr: sum by (service, region) (rate(http_requests_total{code="5xx"}[15s])) / sum by (service, region) (rate(http_requests_total[15s])) > 0.01
+        labels:
+          severity: page
+        annotations:
+          summary: error ratio above 1%
+"#;
+
+async fn stack(name: &str) -> Stack {
+    let prom_bin = need("prometheus");
+    let am_bin = need("prometheus-alertmanager");
+    let cfg = SimConfig { scenario: Scenario::BadCanary, at_secs: 600.0, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let dir = tmp(name);
+    let (pp, ap) = (free_port(), free_port());
+    write(&dir.join("rules.yml"), RULES);
+    write(
+        &dir.join("prometheus.yml"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{ap}']\n\
+             scrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\n",
+            sim.addr
+        ),
+    );
+    write(
+        &dir.join("am.yml"),
+        "route:\n  receiver: 'null'\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: 'null'\n",
+    );
+    let am = Command::new(am_bin)
+        .arg(format!("--config.file={}", dir.join("am.yml").display()))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{ap}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start alertmanager: {e}"));
+    let am = Server(am);
+    let prom = Command::new(prom_bin)
+        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{pp}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start prometheus: {e}"));
+    let prom = Server(prom);
+    let prom_url = format!("http://127.0.0.1:{pp}");
+    let am_url = format!("http://127.0.0.1:{ap}");
+    wait_ready(&format!("{prom_url}/-/ready"), "prometheus").await;
+    wait_ready(&format!("{am_url}/-/ready"), "alertmanager").await;
+    Stack { sim, prom_url, am_url, _prom: prom, _am: am }
+}
+
+fn queries() -> PromQueries {
+    PromQueries { error_matcher: "code=\"5xx\"".into(), rate_window: "15s".into(), ..PromQueries::default() }
+}
+
+fn prometheus(url: &str) -> Prometheus {
+    let Ok(client) = http_client() else { panic!("client") };
+    Prometheus::new(url, client, None, queries())
+}
+
+async fn direct(prom_url: &str, query: &str, time: f64) -> Vec<Value> {
+    let r = reqwest::Client::new()
+        .get(format!("{prom_url}/api/v1/query"))
+        .query(&[("query", query), ("time", &format!("{time:.3}"))])
+        .send()
+        .await;
+    let v: Value = match r {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => panic!("direct query failed: {e}"),
+    };
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p99_matches_prometheus_and_the_ground_truth() {
+    let s = stack("p99").await;
+    let prom = prometheus(&s.prom_url);
+    // Wait until Prometheus has enough samples for rate() over 15s.
+    let key = ("checkout".to_string(), "us-east-1".to_string());
+    let mut t = 0.0;
+    for _ in 0..120 {
+        t = Utc::now().timestamp_millis() as f64 / 1000.0 - 1.0;
+        let v = prom.instant(&prom.q.quantile(0.99), Some(t)).await.unwrap_or_default();
+        if v.get(&key).is_some_and(|x| x.is_finite()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let traffic = match prom.traffic(Some(t)).await {
+        Ok(v) => v,
+        Err(e) => panic!("console query failed: {e}"),
+    };
+    assert_eq!(traffic.len(), 32, "every service × region");
+    let mine = traffic.iter().find(|x| x.service == key.0 && x.region == key.1).cloned();
+    let Some(mine) = mine else { panic!("checkout/us-east-1 missing") };
+    // The same query, asked of Prometheus directly at the same instant.
+    let theirs = direct(&s.prom_url, &prom.q.quantile(0.99), t).await;
+    let theirs = theirs
+        .iter()
+        .find(|r| r["metric"]["service"] == "checkout" && r["metric"]["region"] == "us-east-1")
+        .and_then(|r| r["value"][1].as_str())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    assert_eq!(mine.p99_ms, theirs * 1000.0, "console p99 equals Prometheus's answer");
+    // Ground truth from the simulator's model: within the bucket Prometheus interpolated in.
+    let w = &s.sim.state.world;
+    let svc = w.fleet.service_index("checkout").unwrap_or(0);
+    let cond = w.cond(svc, 0, s.sim.state.now());
+    let params = &w.fleet.services[svc];
+    let truth_s = params.median_ms * cond.lat_mult * (2.326 * params.sigma).exp() / 1000.0;
+    let est_s = mine.p99_ms / 1000.0;
+    let upper = BUCKETS.iter().copied().find(|b| *b >= truth_s).unwrap_or(f64::INFINITY);
+    let lower = BUCKETS.iter().copied().filter(|b| *b < truth_s).fold(0.0, f64::max);
+    assert!(
+        est_s >= lower && est_s <= upper,
+        "p99 {est_s}s outside the bucket ({lower}, {upper}] of the truth {truth_s}s"
+    );
+    assert!(mine.error_ratio > 0.01, "the bad canary's errors show: {}", mine.error_ratio);
+    let c = mine.counts.get("1h").copied().unwrap_or_default();
+    assert!(c.total > 0.0 && c.good < c.total, "counts over the budget windows: {c:?}");
+    assert!(!mine.p99_series.is_empty(), "range query for the sparkline");
+    s.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_alert_reaches_the_alerts_pane() {
+    let s = stack("alert").await;
+    let Ok(client) = http_client() else { panic!("client") };
+    let am = Alertmanager::new(&s.am_url, client.clone(), None);
+    let mut firing = false;
+    for _ in 0..120 {
+        if let Ok(warroom::sources::Payload::Alerts(list)) = am.fetch().await {
+            firing = list.iter().any(|a| {
+                a.name == "HighErrorRatio"
+                    && a.service.as_deref() == Some("checkout")
+                    && a.region.as_deref() == Some("us-east-1")
+                    && a.state == AlertState::Firing
+            });
+            if firing {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(firing, "HighErrorRatio never reached Alertmanager");
+    // The console, configured from a warroom.toml for the real servers, shows it.
+    let sim = s.sim.url();
+    let toml = format!(
+        "[[region]]\nname = \"us-east-1\"\n[[region]]\nname = \"us-west-2\"\n\
+         [[service]]\nname = \"checkout\"\ntier = \"critical\"\nslo = {{ objective = 99.95 }}\n\
+         [[service]]\nname = \"auth\"\n\
+         [health]\nliveness = \"{sim}/svc/{{service}}/{{region}}/health\"\nreadiness = \"{sim}/svc/{{service}}/{{region}}/ready\"\n\
+         [prometheus]\nurl = \"{}\"\nerror_matcher = 'code=\"5xx\"'\nrate_window = \"15s\"\n\
+         [alertmanager]\nurl = \"{}\"\n\
+         [control_plane]\nurl = \"{sim}\"\n",
+        s.prom_url, s.am_url
+    );
+    let cfg_path = tmp("alert-config").join("warroom.toml");
+    write(&cfg_path, &toml);
+    let cfg = match warroom::config::Config::load(&cfg_path) {
+        Ok(c) => c,
+        Err(e) => panic!("{e:?}"),
+    };
+    let setup = match cfg.setup() {
+        Ok(x) => x,
+        Err(e) => panic!("{e}"),
+    };
+    let clock: Clock = Arc::new(Utc::now);
+    let Ok(plane) = spawn_sources(setup.sources, setup.intervals.scaled(0.1), clock) else { panic!("data plane") };
+    let mut rx = plane.snapshots.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let snap = rx.borrow().clone();
+        if !snap.fleet.alerts.items().is_empty()
+            && !snap.fleet.metrics.items().is_empty()
+            && !snap.fleet.probes.items().is_empty()
+        {
+            assert_eq!(snap.fleet.services.items().len(), 2, "services come from the file");
+            let text = buffer_to_text(&render_to_buffer(
+                &snap,
+                &ViewState::default(),
+                Utc::now(),
+                &warroom_ui::Theme::ansi(),
+                160,
+                50,
+            ));
+            assert!(text.contains("HighErrorRatio"), "{text}");
+            assert!(text.contains("checkout/use1"), "{text}");
+            assert!(text.contains("Latency ms"), "{text}");
+            let _ = am;
+            break;
+        }
+        assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no alerts in the console");
+    }
+    drop(plane);
+    s.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_errors_are_shown_on_the_pane() {
+    let s = stack("errors").await;
+    let prom = prometheus(&s.prom_url);
+    let e = prom.instant("sum(", None).await.err().unwrap_or_default();
+    assert!(e.starts_with("Prometheus 400 bad_data"), "{e}");
+    let Ok(client) = http_client() else { panic!("client") };
+    let broken = Prometheus::new(&s.prom_url, client, None, PromQueries { rate_window: "soon".into(), ..queries() });
+    let mut src = match Sources::control_plane(&s.sim.url()) {
+        Ok(x) => x,
+        Err(e) => panic!("{e}"),
+    };
+    src.prometheus = Some(broken);
+    let clock: Clock = Arc::new(Utc::now);
+    let Ok(plane) = spawn_sources(src, Intervals::default().scaled(0.1), clock) else { panic!("data plane") };
+    let mut rx = plane.snapshots.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let snap = rx.borrow().clone();
+        if let Some(err) = &snap.fleet.metrics.error {
+            assert!(err.contains("bad_data"), "{err}");
+            let text = buffer_to_text(&render_to_buffer(
+                &snap,
+                &ViewState::default(),
+                Utc::now(),
+                &warroom_ui::Theme::ansi(),
+                160,
+                50,
+            ));
+            assert!(text.contains("Prometheus 400 bad_data"), "{text}");
+            assert!(snap.fleet.feed_meta(FeedId::Deployments).0.is_some() || snap.fleet.deployments.error.is_none());
+            break;
+        }
+        assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no metrics error");
+    }
+    drop(plane);
+    s.sim.shutdown().await;
+}
