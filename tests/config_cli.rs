@@ -1,0 +1,72 @@
+//! `warroom config init` and `warroom config check` as a user runs them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("warroom-cfg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN).args(args).env_remove("WARROOM_CONFIG").output();
+    let Ok(out) = out else { panic!("cannot run warroom") };
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn init_writes_a_valid_example_and_never_overwrites() {
+    let d = dir("init");
+    let path = d.join("warroom.toml");
+    let p = path.to_string_lossy().to_string();
+    let (ok, text) = run(&["config", "init", &p]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["config", "check", &p]);
+    assert!(ok && text.contains(": OK"), "{text}");
+    let (ok, text) = run(&["config", "init", &p]);
+    assert!(!ok && text.contains("already exists"), "{text}");
+}
+
+#[test]
+fn check_reports_every_problem_with_its_place() {
+    let d = dir("check");
+    let path = d.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[region]]\nname = \"r1\"\n[[service]]\nname = \"a\"\ndepends_on = [\"ghost\"]\n[health]\nliveness = \"http://{svc}/\"\n",
+    )
+    .unwrap_or_default();
+    let p = path.to_string_lossy().to_string();
+    let (ok, text) = run(&["config", "check", &p]);
+    assert!(!ok);
+    assert!(text.contains(&format!("{p}:5:15: service 'a' depends on undefined service 'ghost'")), "{text}");
+    assert!(text.contains(&format!("{p}:7:12: unknown placeholder '{{svc}}'")), "{text}");
+    assert!(text.contains("2 problem(s)"), "{text}");
+}
+
+#[test]
+fn the_console_refuses_a_broken_configuration_with_the_place() {
+    let d = dir("console");
+    let path = d.join("warroom.toml");
+    std::fs::write(&path, "[[region]]\nname = \"r1\"\nflavour = 1\n").unwrap_or_default();
+    let p = path.to_string_lossy().to_string();
+    let (ok, text) = run(&["--config", &p]);
+    assert!(!ok);
+    assert!(text.contains(&format!("{p}:3:1: unknown field `flavour`")), "{text}");
+}
+
+#[test]
+fn a_missing_secret_names_the_variable_not_a_value() {
+    let d = dir("secret");
+    let path = d.join("warroom.toml");
+    std::fs::write(&path, "[[region]]\nname = \"r1\"\n[control_plane]\nurl = \"http://127.0.0.1:1\"\ntoken_env = \"WARROOM_TEST_TOKEN_UNSET\"\n")
+        .unwrap_or_default();
+    let p = path.to_string_lossy().to_string();
+    let (ok, text) = run(&["--config", &p]);
+    assert!(!ok);
+    assert!(text.contains("WARROOM_TEST_TOKEN_UNSET (named in the configuration) is not set"), "{text}");
+}
