@@ -205,7 +205,6 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
         }
         None => poll(FeedId::Alerts, missing("not configured: add [alertmanager] to warroom.toml")),
     }
-    drop(poll);
     match src.probes {
         Some(ps) => tasks.push(spawn_probes(ps, &intervals, clock, tx.clone(), wrx.clone())),
         None => {

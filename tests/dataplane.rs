@@ -120,3 +120,41 @@ async fn a_hanging_endpoint_times_out_instead_of_freezing() {
     );
     drop(plane);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_garbage_answers_are_errors() {
+    let Ok(sim) = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await else {
+        panic!("sim did not start")
+    };
+    let client = reqwest::Client::new();
+    let big = warroom::sources::get_limited(&client, &format!("{}/metrics", sim.url()), 1000).await;
+    assert!(matches!(big, Err(warroom::sources::HttpError::TooLarge(1000))), "{big:?}");
+    // Alertmanager source against a garbage body.
+    let injected = client
+        .post(format!("{}/v1/faults", sim.url()))
+        .header("content-type", "application/json")
+        .body(r#"{"path":"/api/v2/alerts","kind":"garbage"}"#)
+        .send()
+        .await;
+    assert!(injected.is_ok());
+    let am = warroom::sources::alertmanager::Alertmanager::new(&sim.url(), client.clone(), None);
+    let e = am.fetch().await.err().unwrap_or_default();
+    assert!(e.starts_with("bad response"), "{e}");
+    // A slow answer times out in the poll loop rather than stalling anything.
+    let slow = client
+        .post(format!("{}/v1/faults", sim.url()))
+        .header("content-type", "application/json")
+        .body(r#"{"path":"/api/v2/alerts","kind":"latency","latencyMs":3000}"#)
+        .send()
+        .await;
+    assert!(slow.is_ok());
+    let clock: Clock = Arc::new(Utc::now);
+    let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.05), clock) else { panic!("data plane") };
+    let mut rx = plane.snapshots.clone();
+    let snap = wait_for(&mut rx, "alerts timeout and live metrics", 20, |s| {
+        s.fleet.alerts.error.as_deref().is_some_and(|e| e.contains("timed out")) && !s.fleet.metrics.items().is_empty()
+    })
+    .await;
+    assert!(snap.fleet.metrics.error.is_none());
+    drop(plane);
+}
