@@ -187,6 +187,9 @@ pub fn probe_client(ca_bundle: Option<&std::path::Path>, insecure: bool) -> Resu
         let pem = std::fs::read(path).map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| format!("CA bundle {} is not valid PEM: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("CA bundle {} contains no certificates", path.display()));
+        }
         for c in certs {
             b = b.add_root_certificate(c);
         }
