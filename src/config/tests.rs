@@ -85,3 +85,23 @@ fn line_col_counts_characters() {
     assert_eq!(line_col("é\nx", 3), (2, 1));
     assert_eq!(line_col("", 10), (1, 1));
 }
+
+#[test]
+fn health_section_errors() {
+    let text = format!("{MIN}[health]\ninterval = \"5s\"\nconcurrency = 0\nca_bundle = \"/nonexistent/ca.pem\"\n");
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x == "w.toml:4:12: [health] needs a liveness or readiness URL template"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:4:12: concurrency must be at least 1"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:6:13: CA bundle '/nonexistent/ca.pem' is not a readable file"), "{e:?}");
+    let e = errors(&(MIN.to_string() + "[health]\nreadiness = \"http://{service.x/\"\n"));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:13: unclosed '{' in template")), "{e:?}");
+    let e = errors(&(MIN.to_string() + "[health]\nreadiness = \"http://x/{service}}\"\n"));
+    assert!(e.iter().any(|x| x.contains("unmatched '}'")), "{e:?}");
+}
+
+#[test]
+fn empty_names_and_self_dependencies() {
+    let e = errors("[[region]]\nname = \"\"\n[[service]]\nname = \"a\"\ndepends_on = [\"a\"]\n");
+    assert!(e.iter().any(|x| x == "w.toml:2:8: region name is empty"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:5:15: service 'a' depends on itself"), "{e:?}");
+}
