@@ -17,6 +17,7 @@ pub mod render;
 pub mod snapshot_cmd;
 pub mod sources;
 pub mod store;
+pub mod wall;
 
 /// Pick the theme for this process: `NO_COLOR` (non-empty) forces mono.
 pub fn theme_from_env() -> warroom_ui::Theme {

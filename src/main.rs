@@ -46,6 +46,15 @@ struct Cli {
 enum Cmd {
     /// Print where warroom keeps its state and audit trail.
     Paths,
+    /// Read-only, self-rotating wall display.
+    Wall {
+        /// Time each view stays on screen.
+        #[arg(long, default_value = "20s", value_parser = snapshot_cmd::parse_duration)]
+        rotate: f64,
+        /// Views to rotate through: summary, overview.
+        #[arg(long, default_value = "summary,overview")]
+        views: String,
+    },
     /// Write or check the configuration file.
     Config {
         #[command(subcommand)]
@@ -260,6 +269,21 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Some(Cmd::Wall { rotate, ref views }) => {
+            let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
+            let rotate = std::time::Duration::from_secs_f64(rotate.max(1.0));
+            let (plane, sim) = data_plane(&cli, None).await?;
+            let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
+            color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
+            let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+            let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, warroom::theme_from_env()).await;
+            ratatui::restore();
+            drop(plane);
+            if let Some(sim) = sim {
+                sim.shutdown().await;
+            }
+            result.map(|_| ()).map_err(|e| format!("terminal error: {e}"))
+        }
         None => console(cli).await,
     }
 }
@@ -279,46 +303,66 @@ async fn wait_for_stop() {
     }
 }
 
-async fn console(cli: Cli) -> Result<(), String> {
-    let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
+/// The data plane for `cli`: `--api`, else a configuration file, else the
+/// embedded demo fleet. `view`, when given, learns the operator and DEMO label.
+async fn data_plane(
+    cli: &Cli,
+    mut view: Option<&mut ViewState>,
+) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>), String> {
     let clock: Clock = Arc::new(chrono::Utc::now);
     let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
-    let mut sim = None;
-    let (plane, action_base, token) = match (&cli.api, config) {
-        (Some(url), _) => {
-            (dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock.clone())?, url.clone(), None)
-        }
+    match (&cli.api, config) {
+        (Some(url), _) => Ok((dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?, None)),
         (None, Some(path)) => {
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("invalid configuration:\n{}", lines.join("\n"))
             })?;
             let setup = cfg.setup()?;
-            view.operator = setup.operator;
-            if cli.read_only {
-                view.operator.role = warroom::actions::Role::Viewer;
+            if let Some(v) = view.as_deref_mut() {
+                v.operator = setup.operator.clone();
+                if cli.read_only {
+                    v.operator.role = warroom::actions::Role::Viewer;
+                }
             }
-            let plane =
-                dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock.clone())?;
-            let (base, token) = setup.control_plane.unwrap_or_default();
-            (plane, base, token)
+            Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None))
         }
         (None, None) => {
-            let cfg = SimConfig {
-                seed: cli.seed,
-                scenario: cli.scenario,
-                time_scale: cli.time_scale,
-                ..SimConfig::default()
-            };
+            let cfg = SimConfig { seed: cli.seed, scenario: cli.scenario, time_scale: cli.time_scale, ..SimConfig::default() };
             let handle = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;
-            view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
+            if let Some(v) = view {
+                v.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
+            }
             let url = handle.url();
-            sim = Some(handle);
-            (dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock.clone())?, url, None)
+            Ok((dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?, Some(handle)))
         }
-    };
+    }
+}
+
+/// Control plane URL and token for actions.
+fn action_target(cli: &Cli, sim: Option<&warroom_sim::SimHandle>) -> Result<(String, Option<String>), String> {
+    if let Some(url) = &cli.api {
+        return Ok((url.clone(), None));
+    }
+    if let Some(sim) = sim {
+        return Ok((sim.url(), None));
+    }
+    match warroom::config::locate(cli.config.as_deref()) {
+        Some(path) => {
+            let cfg = warroom::config::Config::load(&path).map_err(|_| "invalid configuration".to_string())?;
+            Ok(cfg.setup()?.control_plane.unwrap_or_default())
+        }
+        None => Ok((String::new(), None)),
+    }
+}
+
+async fn console(cli: Cli) -> Result<(), String> {
+    let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
+    let clock: Clock = Arc::new(chrono::Utc::now);
+    let (plane, sim) = data_plane(&cli, Some(&mut view)).await?;
+    let (action_base, token) = action_target(&cli, sim.as_ref())?;
     // Without a writable audit trail the console still runs, but every
     // action fails before anything is sent (the executor says why).
     let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));

@@ -129,3 +129,60 @@ fn draw(
     crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
 }
+
+/// Run the wall on the local terminal: no action is bound; `q` or Ctrl-C
+/// quits; draws on snapshot changes, once a second for the clocks, and at
+/// each rotation.
+pub async fn run_wall(
+    terminal: &mut ratatui::DefaultTerminal,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    mut wall: crate::wall::WallState,
+    theme: Theme,
+) -> std::io::Result<Exit> {
+    let mut events = EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut snapshots_open = true;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            let snap = snapshots.borrow().clone();
+            let now = Utc::now();
+            wall.observe(&snap, now);
+            crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+            terminal.draw(|f| {
+                let area = f.area();
+                crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
+            })?;
+            crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+            terminal.backend_mut().flush()?;
+            dirty = false;
+        }
+        let now_wall = Utc::now();
+        let ms_to_next_second = 1000 - now_wall.timestamp_subsec_millis().min(999) as u64;
+        let clock_tick = Instant::now() + Duration::from_millis(ms_to_next_second);
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
+                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+                    if ctrl_c || k.code == crossterm::event::KeyCode::Char('q') {
+                        return Ok(Exit::Quit);
+                    }
+                }
+                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok(Exit::InputClosed),
+            },
+            changed = snapshots.changed(), if snapshots_open => {
+                if changed.is_err() {
+                    snapshots_open = false;
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(clock_tick) => dirty = true,
+            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
+            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
+        }
+    }
+}

@@ -4,12 +4,14 @@
 //! This crate knows nothing of backends, tokio or the operations domain: it
 //! draws what it is given. Every widget is a pure `render(&self, area, buf)`.
 
+mod bigtext;
 mod panel;
 mod status;
 mod table;
 mod text;
 mod theme;
 
+pub use bigtext::{big_height, big_width, BigText};
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
 pub use table::{Align, Cell, Column, LazyRows, Rows, TableView};

@@ -1,0 +1,279 @@
+//! Wall mode: a read-only, self-rotating, large-type view for NOC screens.
+//! It never binds an action; its state is small and bounded (one entry per
+//! region), so it can run for weeks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use warroom_ui::{big_height, big_width, BigText, Level, Panel, Theme};
+
+use crate::app::view::ViewState;
+use crate::model::{RegionStatus, Snapshot};
+use crate::panes::common::{fmt_age, region_level};
+use crate::render::global_status;
+
+/// How long a changed region stays highlighted.
+pub const HIGHLIGHT_SECS: i64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallView {
+    /// Big status banner, clocks and one tile per region.
+    Summary,
+    /// The operator overview, read-only.
+    Overview,
+}
+
+impl WallView {
+    pub fn parse(s: &str) -> Result<WallView, String> {
+        match s.trim() {
+            "summary" => Ok(WallView::Summary),
+            "overview" => Ok(WallView::Overview),
+            other => Err(format!("unknown wall view '{other}' (expected summary or overview)")),
+        }
+    }
+}
+
+/// Per-screen wall state.
+#[derive(Debug, Clone)]
+pub struct WallState {
+    pub views: Vec<WallView>,
+    pub rotate: Duration,
+    pub started: DateTime<Utc>,
+    /// Region → (last status seen, when it last changed).
+    pub changes: HashMap<String, (RegionStatus, Option<DateTime<Utc>>)>,
+    /// The overview's view state (viewer role, no dialogs).
+    pub view: ViewState,
+}
+
+impl WallState {
+    pub fn new(views: Vec<WallView>, rotate: Duration, now: DateTime<Utc>) -> WallState {
+        let views = if views.is_empty() { vec![WallView::Summary, WallView::Overview] } else { views };
+        WallState { views, rotate, started: now, changes: HashMap::new(), view: ViewState::default() }
+    }
+
+    /// The view on screen at `now`.
+    pub fn current(&self, now: DateTime<Utc>) -> (usize, WallView) {
+        let secs = (now - self.started).num_milliseconds().max(0) as u128;
+        let period = self.rotate.as_millis().max(1000);
+        let i = ((secs / period) % self.views.len() as u128) as usize;
+        (i, self.views[i])
+    }
+
+    /// When the view next changes.
+    pub fn next_rotation(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let period = self.rotate.as_millis().max(1000) as i64;
+        let elapsed = (now - self.started).num_milliseconds().max(0);
+        self.started + chrono::Duration::milliseconds((elapsed / period + 1) * period)
+    }
+
+    /// Note region status changes (a region seen for the first time is not a change).
+    pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) {
+        for r in snap.fleet.regions.items() {
+            let status = region_status(snap, &r.name, r.status);
+            match self.changes.get_mut(&r.name) {
+                Some((last, at)) if *last != status => {
+                    *last = status;
+                    *at = Some(now);
+                }
+                Some(_) => {}
+                None => {
+                    self.changes.insert(r.name.clone(), (status, None));
+                }
+            }
+        }
+        // Forget regions that disappeared, so the map never grows.
+        let known: Vec<&str> = snap.fleet.regions.items().iter().map(|r| r.name.as_str()).collect();
+        self.changes.retain(|k, _| known.contains(&k.as_str()));
+    }
+
+    /// Seconds since the region changed, while it is still highlighted.
+    pub fn highlight(&self, region: &str, now: DateTime<Utc>) -> Option<i64> {
+        let (_, at) = self.changes.get(region)?;
+        let secs = (now - (*at)?).num_seconds();
+        (secs < HIGHLIGHT_SECS).then_some(secs)
+    }
+}
+
+/// A region's status as the wall shows it: the control plane's word, made
+/// worse by its services' health.
+fn region_status(snap: &Snapshot, region: &str, reported: RegionStatus) -> RegionStatus {
+    if reported == RegionStatus::Down {
+        return RegionStatus::Down;
+    }
+    let cells: Vec<RegionStatus> = snap.cells.values().filter_map(|m| m.get(region)).map(|c| c.status).collect();
+    if !cells.is_empty() && cells.iter().all(|c| *c == RegionStatus::Down) {
+        return RegionStatus::Down;
+    }
+    if cells.iter().any(|c| matches!(c, RegionStatus::Down | RegionStatus::Degraded)) {
+        RegionStatus::Degraded
+    } else {
+        reported
+    }
+}
+
+/// Draw the wall at `now`.
+pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    if area.width < 20 || area.height < 6 {
+        if area.height > 0 {
+            buf.set_stringn(area.x, area.y, "terminal too small for the wall", area.width as usize, theme.warn);
+        }
+        return;
+    }
+    let (i, view) = wall.current(now);
+    let footer = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
+    let left = (wall.next_rotation(now) - now).num_seconds().max(0);
+    let local = now.with_timezone(&Local);
+    let name = match view {
+        WallView::Summary => "summary",
+        WallView::Overview => "overview",
+    };
+    let info = format!(
+        " WALL read-only · {}/{} {name} · next {left}s · {} UTC · {} local",
+        i + 1,
+        wall.views.len(),
+        now.format("%H:%M:%S"),
+        local.format("%H:%M:%S")
+    );
+    buf.set_stringn(footer.x, footer.y, info, footer.width as usize, theme.muted);
+    let body = Rect::new(area.x, area.y, area.width, area.height - 1);
+    match view {
+        WallView::Summary => summary(snap, wall, now, theme, body, buf),
+        WallView::Overview => {
+            crate::render::render(snap, &wall.view, &[], now, theme, body, buf);
+        }
+    }
+}
+
+fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let (level, text) = global_status(snap, now);
+    let word = text.split(" · ").next().unwrap_or("").to_string();
+    let reason = text.split(" · ").nth(1).unwrap_or("").to_string();
+    let style = theme.level(level);
+    // As large as fits: scale 1 at 80×24, more on big screens.
+    let mut scale = 1;
+    for s in (1..=4).rev() {
+        if big_width(&word, s) + 4 <= area.width && big_height(s) * 2 + 8 <= area.height {
+            scale = s;
+            break;
+        }
+    }
+    let glyph = format!("{} ", level.glyph(theme.ascii));
+    buf.set_stringn(area.x + 1, area.y + 1, &glyph, 2, style);
+    let banner = Rect::new(area.x + 3, area.y, area.width.saturating_sub(3), big_height(scale));
+    BigText { text: &word, style, scale }.render(banner, buf);
+    let mut y = area.y + big_height(scale) + 1;
+    let clock = format!("{} UTC", now.format("%Y-%m-%d %H:%M:%S"));
+    let line = if reason.is_empty() { clock } else { format!("{clock}  ·  {reason}") };
+    buf.set_stringn(area.x + 1, y, line, area.width.saturating_sub(2) as usize, theme.title);
+    y += 2;
+    // One tile per region, in a row (wrapping when narrow).
+    let regions = snap.fleet.regions.items();
+    if regions.is_empty() || y >= area.y + area.height {
+        return;
+    }
+    let room = area.y + area.height - y;
+    let per_row = ((area.width / 20).max(1) as usize).min(regions.len());
+    let rows = regions.len().div_ceil(per_row) as u16;
+    let tile_w = area.width / per_row as u16;
+    let tile_h = (room / rows).clamp(3, 9);
+    for (k, r) in regions.iter().enumerate() {
+        let (col, row) = ((k % per_row) as u16, (k / per_row) as u16);
+        let rect = Rect::new(area.x + col * tile_w, y + row * tile_h, tile_w, tile_h);
+        if rect.y + rect.height > area.y + area.height {
+            break;
+        }
+        let status = region_status(snap, &r.name, r.status);
+        let lv = region_level(status);
+        let changed = wall.highlight(&r.name, now);
+        let inner = Panel { title: &r.name, focused: changed.is_some(), badge: None, theme }.render(rect, buf);
+        if inner.height == 0 {
+            continue;
+        }
+        let mut st = theme.level(lv);
+        if changed.is_some() {
+            st = st.patch(theme.selection);
+        }
+        buf.set_stringn(inner.x, inner.y, format!("{} {}", lv.glyph(theme.ascii), lv.word()), inner.width as usize, st);
+        let down = snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Down).count();
+        let degr =
+            snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Degraded).count();
+        if inner.height > 1 {
+            buf.set_stringn(inner.x, inner.y + 1, format!("traffic {:.0}%", r.weight), inner.width as usize, theme.text);
+        }
+        if let (Some(secs), true) = (changed, inner.height > 3) {
+            let text = format!(" CHANGED {} ago ", fmt_age(secs as f64));
+            buf.set_stringn(inner.x, inner.y + 3, text, inner.width as usize, theme.level(lv).patch(theme.selection));
+        }
+        if inner.height > 2 {
+            let svc = if down + degr == 0 {
+                "all services OK".to_string()
+            } else {
+                format!("{down} down · {degr} degraded")
+            };
+            let s = if down > 0 { theme.critical } else if degr > 0 { theme.warn } else { theme.ok };
+            buf.set_stringn(inner.x, inner.y + 2, svc, inner.width as usize, s);
+        }
+    }
+    // Pages and firing alerts under the tiles, if there is room.
+    let y = y + rows * tile_h;
+    if y < area.y + area.height {
+        let pages: Vec<&str> = snap
+            .slos
+            .iter()
+            .filter(|s| s.state == crate::model::slo::AlertState::Page)
+            .map(|s| s.service.as_str())
+            .collect();
+        let firing = snap.fleet.alerts.items().len();
+        let text = if pages.is_empty() {
+            format!("error budgets: no page-level burn · {firing} alerts")
+        } else {
+            format!("{} PAGE burn: {} · {firing} alerts", Level::Critical.glyph(theme.ascii), pages.join(", "))
+        };
+        let s = if pages.is_empty() { theme.muted } else { theme.critical };
+        buf.set_stringn(area.x + 1, y, text, area.width.saturating_sub(2) as usize, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{derive, Fleet, Region};
+
+    fn snap(status: RegionStatus) -> Snapshot {
+        let mut f = Fleet::default();
+        let r = Region { name: "r1".into(), status, weight: 100.0, base_weight: None, zones: vec![] };
+        f.regions.set(Utc::now(), Ok(vec![r]));
+        derive(f, 1)
+    }
+
+    #[test]
+    fn rotation_and_highlights() {
+        let t0 = Utc::now();
+        let mut w = WallState::new(vec![WallView::Summary, WallView::Overview], Duration::from_secs(20), t0);
+        assert_eq!(w.current(t0).1, WallView::Summary);
+        assert_eq!(w.current(t0 + chrono::Duration::seconds(21)).1, WallView::Overview);
+        assert_eq!(w.current(t0 + chrono::Duration::seconds(41)).1, WallView::Summary);
+        assert_eq!(w.next_rotation(t0 + chrono::Duration::seconds(5)), t0 + chrono::Duration::seconds(20));
+        w.observe(&snap(RegionStatus::Ok), t0);
+        assert_eq!(w.highlight("r1", t0), None, "first sight is not a change");
+        let t1 = t0 + chrono::Duration::seconds(3);
+        w.observe(&snap(RegionStatus::Down), t1);
+        assert_eq!(w.highlight("r1", t1 + chrono::Duration::seconds(10)), Some(10));
+        assert_eq!(w.highlight("r1", t1 + chrono::Duration::seconds(61)), None);
+        w.observe(&derive(Fleet::default(), 2), t1);
+        assert!(w.changes.is_empty(), "state is bounded by the regions that exist");
+    }
+
+    #[test]
+    fn any_size_renders() {
+        let s = snap(RegionStatus::Down);
+        let w = WallState::new(vec![], Duration::from_secs(20), Utc::now());
+        for (wd, h) in [(0, 0), (10, 3), (20, 6), (80, 24), (400, 120)] {
+            let mut buf = Buffer::empty(Rect::new(0, 0, wd, h));
+            render(&s, &w, Utc::now(), &Theme::ansi(), buf.area, &mut buf);
+        }
+    }
+}
