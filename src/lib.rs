@@ -16,6 +16,7 @@ pub mod paths;
 pub mod render;
 pub mod snapshot_cmd;
 pub mod sources;
+pub mod ssh;
 pub mod store;
 pub mod wall;
 

@@ -46,6 +46,26 @@ struct Cli {
 enum Cmd {
     /// Print where warroom keeps its state and audit trail.
     Paths,
+    /// Serve the wall (user `wall` or any) and the console (user `console`) over SSH.
+    ServeSsh {
+        #[arg(long, default_value = "127.0.0.1:2222")]
+        listen: std::net::SocketAddr,
+        /// Host key (OpenSSH format); generated once if missing, mode 0600.
+        #[arg(long)]
+        host_key: std::path::PathBuf,
+        /// OpenSSH authorized_keys; `environment="WARROOM_ROLE=operator"` marks operators.
+        #[arg(long)]
+        authorized_keys: std::path::PathBuf,
+        #[arg(long, default_value_t = 100)]
+        max_sessions: usize,
+        /// Close connections with no traffic for this long.
+        #[arg(long, default_value = "12h", value_parser = snapshot_cmd::parse_duration)]
+        idle_timeout: f64,
+        #[arg(long, default_value = "20s", value_parser = snapshot_cmd::parse_duration)]
+        rotate: f64,
+        #[arg(long, default_value = "summary,overview")]
+        views: String,
+    },
     /// Read-only, self-rotating wall display.
     Wall {
         /// Time each view stays on screen.
@@ -276,13 +296,60 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
             let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-            let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, warroom::theme_from_env()).await;
+            let result =
+                warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, warroom::theme_from_env()).await;
             ratatui::restore();
             drop(plane);
             if let Some(sim) = sim {
                 sim.shutdown().await;
             }
             result.map(|_| ()).map_err(|e| format!("terminal error: {e}"))
+        }
+        Some(Cmd::ServeSsh {
+            listen,
+            ref host_key,
+            ref authorized_keys,
+            max_sessions,
+            idle_timeout,
+            rotate,
+            ref views,
+        }) => {
+            let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
+            let keys = warroom::ssh::keys::authorized_keys(authorized_keys)?;
+            let (plane, sim) = data_plane(&cli, None).await?;
+            let (base, token) = action_target(&cli, sim.as_ref())?;
+            let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
+            let clock: Clock = Arc::new(chrono::Utc::now);
+            let executor =
+                warroom::actions::executor::spawn_with_token(&base, token, audit, plane.updates.clone(), clock);
+            let shared = Arc::new(warroom::ssh::Shared {
+                snapshots: plane.snapshots.clone(),
+                keys,
+                audit: executor.audit(),
+                executor,
+                active: std::sync::atomic::AtomicUsize::new(0),
+                max_sessions: max_sessions.max(1),
+                rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
+                views: views.clone(),
+            });
+            let opts = warroom::ssh::SshOptions {
+                listen,
+                host_key: host_key.clone(),
+                authorized_keys: authorized_keys.clone(),
+                max_sessions,
+                idle_timeout: std::time::Duration::from_secs_f64(idle_timeout.max(1.0)),
+                rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
+                views,
+            };
+            let result = tokio::select! {
+                r = warroom::ssh::serve(opts, shared) => r,
+                _ = wait_for_stop() => Ok(()),
+            };
+            drop(plane);
+            if let Some(sim) = sim {
+                sim.shutdown().await;
+            }
+            result
         }
         None => console(cli).await,
     }
@@ -328,7 +395,12 @@ async fn data_plane(
             Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None))
         }
         (None, None) => {
-            let cfg = SimConfig { seed: cli.seed, scenario: cli.scenario, time_scale: cli.time_scale, ..SimConfig::default() };
+            let cfg = SimConfig {
+                seed: cli.seed,
+                scenario: cli.scenario,
+                time_scale: cli.time_scale,
+                ..SimConfig::default()
+            };
             let handle = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;

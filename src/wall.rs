@@ -197,11 +197,18 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             st = st.patch(theme.selection);
         }
         buf.set_stringn(inner.x, inner.y, format!("{} {}", lv.glyph(theme.ascii), lv.word()), inner.width as usize, st);
-        let down = snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Down).count();
+        let down =
+            snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Down).count();
         let degr =
             snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Degraded).count();
         if inner.height > 1 {
-            buf.set_stringn(inner.x, inner.y + 1, format!("traffic {:.0}%", r.weight), inner.width as usize, theme.text);
+            buf.set_stringn(
+                inner.x,
+                inner.y + 1,
+                format!("traffic {:.0}%", r.weight),
+                inner.width as usize,
+                theme.text,
+            );
         }
         if let (Some(secs), true) = (changed, inner.height > 3) {
             let text = format!(" CHANGED {} ago ", fmt_age(secs as f64));
@@ -213,7 +220,13 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             } else {
                 format!("{down} down · {degr} degraded")
             };
-            let s = if down > 0 { theme.critical } else if degr > 0 { theme.warn } else { theme.ok };
+            let s = if down > 0 {
+                theme.critical
+            } else if degr > 0 {
+                theme.warn
+            } else {
+                theme.ok
+            };
             buf.set_stringn(inner.x, inner.y + 2, svc, inner.width as usize, s);
         }
     }

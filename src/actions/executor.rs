@@ -44,8 +44,13 @@ pub struct Intent {
 }
 
 /// Handle for submitting intents.
+/// The audit trail shared by everything that writes to it in one process
+/// (one writer keeps the hash chain whole).
+pub type SharedAudit = Arc<Mutex<Option<AuditLog>>>;
+
 #[derive(Clone)]
 pub struct Executor {
+    audit: SharedAudit,
     // Unbounded on purpose: intents come from people pressing keys, so the
     // rate is human, and a confirmed action must never be dropped or block
     // the UI.
@@ -56,6 +61,11 @@ impl Executor {
     /// Queue an intent without blocking. Fails only if the executor is gone.
     pub fn submit(&self, intent: Intent) -> Result<(), String> {
         self.tx.send(intent).map_err(|_| "the action executor has stopped".to_string())
+    }
+
+    /// The audit trail this executor writes, for other events (SSH logins).
+    pub fn audit(&self) -> SharedAudit {
+        self.audit.clone()
     }
 }
 
@@ -73,7 +83,7 @@ struct Ctx {
     base: String,
     token: Option<String>,
     client: reqwest::Client,
-    audit: Arc<Mutex<Option<AuditLog>>>,
+    audit: SharedAudit,
     audit_error: Option<String>,
     updates: mpsc::Sender<Update>,
     clock: Clock,
@@ -104,11 +114,12 @@ pub fn spawn_with_token(
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default();
+    let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {
         base: base.trim_end_matches('/').to_string(),
         token,
         client,
-        audit: Arc::new(Mutex::new(audit)),
+        audit: audit.clone(),
         audit_error,
         updates,
         clock,
@@ -120,7 +131,7 @@ pub fn spawn_with_token(
             tokio::spawn(async move { run(&ctx, intent).await });
         }
     });
-    Executor { tx }
+    Executor { audit, tx }
 }
 
 impl Ctx {

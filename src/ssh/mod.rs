@@ -1,0 +1,458 @@
+//! `warroom serve-ssh`: one data plane, many SSH viewers.
+//!
+//! Public-key authentication only, against an OpenSSH authorized_keys file
+//! with a role per key. Each session owns its view state, size and terminal;
+//! all share one snapshot stream, so backend requests do not grow with
+//! sessions. Log in as `console` for the operator console; any other user
+//! name gets the wall.
+
+pub mod input;
+pub mod keys;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use russh::keys::ssh_key::PublicKey;
+use russh::server::{Auth, Config, Handler, Msg, Server, Session};
+use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
+use tokio::sync::{mpsc, watch};
+use warroom_ui::Theme;
+
+use crate::actions::executor::Executor;
+use crate::actions::{Operator, Role};
+use crate::app::keymap::{lookup, DEFAULT_KEYMAP};
+use crate::app::view::ViewState;
+use crate::audit::Entry;
+use crate::model::Snapshot;
+use crate::wall::{WallState, WallView};
+use keys::AllowedKey;
+
+/// Largest terminal a client may claim (cells are allocated per frame).
+pub const MAX_COLS: u16 = 1000;
+pub const MAX_ROWS: u16 = 400;
+
+pub struct SshOptions {
+    pub listen: SocketAddr,
+    pub host_key: PathBuf,
+    pub authorized_keys: PathBuf,
+    pub max_sessions: usize,
+    pub idle_timeout: Duration,
+    pub rotate: Duration,
+    pub views: Vec<WallView>,
+}
+
+/// Everything sessions share.
+pub struct Shared {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub keys: Vec<AllowedKey>,
+    pub audit: crate::actions::executor::SharedAudit,
+    pub executor: Executor,
+    pub active: AtomicUsize,
+    pub max_sessions: usize,
+    pub rotate: Duration,
+    pub views: Vec<WallView>,
+}
+
+impl Shared {
+    fn audit(&self, event: &'static str, operator: &str, role: Role, summary: String, message: String) {
+        let mut guard = self.audit.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(log) = guard.as_mut() {
+            let _ = log.append(Entry {
+                event,
+                operator: operator.to_string(),
+                role: role.name().into(),
+                action: serde_json::json!({"kind": "ssh"}),
+                summary,
+                key: String::new(),
+                result: match event {
+                    "refused" => "refused",
+                    _ => "succeeded",
+                },
+                message,
+            });
+        }
+    }
+}
+
+#[derive(Clone)]
+struct SshServer {
+    shared: Arc<Shared>,
+}
+
+impl Server for SshServer {
+    type Handler = Conn;
+    fn new_client(&mut self, peer: Option<SocketAddr>) -> Conn {
+        Conn { shared: self.shared.clone(), peer, user: String::new(), who: None, channels: HashMap::new() }
+    }
+}
+
+/// Per-channel state until and while its session runs.
+#[derive(Default)]
+struct Chan {
+    channel: Option<Channel<Msg>>,
+    size: (u16, u16),
+    no_color: bool,
+    input: Option<mpsc::Sender<Vec<u8>>>,
+    size_tx: Option<watch::Sender<(u16, u16)>>,
+}
+
+/// One SSH connection.
+pub struct Conn {
+    shared: Arc<Shared>,
+    peer: Option<SocketAddr>,
+    user: String,
+    who: Option<AllowedKey>,
+    channels: HashMap<ChannelId, Chan>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(k) = &self.who {
+            let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
+            self.shared.audit(
+                "logout",
+                &self.user,
+                k.role,
+                format!("ssh logout from {peer}"),
+                keys::fingerprint(&k.key),
+            );
+        }
+    }
+}
+
+fn clamp(cols: u32, rows: u32) -> (u16, u16) {
+    (cols.min(MAX_COLS as u32) as u16, rows.min(MAX_ROWS as u32) as u16)
+}
+
+impl Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(&mut self, user: &str, key: &PublicKey) -> Result<Auth, Self::Error> {
+        // Only known keys get PK_OK, so clients do not try to sign with others.
+        if keys::find(&self.shared.keys, key).is_some() {
+            return Ok(Auth::Accept);
+        }
+        let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
+        let summary = format!("ssh key refused for {user} from {peer}: not in authorized_keys");
+        self.shared.audit("refused", user, Role::Viewer, summary, keys::fingerprint(key));
+        Ok(Auth::reject())
+    }
+
+    async fn auth_publickey(&mut self, user: &str, key: &PublicKey) -> Result<Auth, Self::Error> {
+        let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
+        match keys::find(&self.shared.keys, key) {
+            Some(k) => {
+                self.user = user.to_string();
+                self.who = Some(k.clone());
+                let summary = format!("ssh login as {user} from {peer}");
+                self.shared.audit("login", user, k.role, summary, keys::fingerprint(key));
+                Ok(Auth::Accept)
+            }
+            None => {
+                let summary = format!("ssh login refused for {user} from {peer}: unknown key");
+                self.shared.audit("refused", user, Role::Viewer, summary, keys::fingerprint(key));
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn auth_password(&mut self, user: &str, _password: &str) -> Result<Auth, Self::Error> {
+        let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
+        self.shared.audit(
+            "refused",
+            user,
+            Role::Viewer,
+            format!("ssh password login refused for {user} from {peer}"),
+            String::new(),
+        );
+        Ok(Auth::reject())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let id = channel.id();
+        self.channels.insert(id, Chan { channel: Some(channel), size: (80, 24), ..Chan::default() });
+        reply.accept().await;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        cols: u32,
+        rows: u32,
+        _pw: u32,
+        _ph: u32,
+        _modes: &[(Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(c) = self.channels.get_mut(&channel) {
+            c.size = clamp(cols, rows);
+        }
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if name == "NO_COLOR" && !value.is_empty() {
+            if let Some(c) = self.channels.get_mut(&channel) {
+                c.no_color = true;
+            }
+        }
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        let Some(who) = self.who.clone() else {
+            session.channel_failure(channel)?;
+            return Ok(());
+        };
+        let Some(c) = self.channels.get_mut(&channel) else {
+            session.channel_failure(channel)?;
+            return Ok(());
+        };
+        let Some(ch) = c.channel.take() else {
+            session.channel_failure(channel)?;
+            return Ok(());
+        };
+        session.channel_success(channel)?;
+        let shared = self.shared.clone();
+        // Claim a session slot; refuse past the limit.
+        if shared.active.fetch_add(1, Ordering::SeqCst) >= shared.max_sessions {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            let summary = format!("ssh session refused for {}: limit of {} sessions", self.user, shared.max_sessions);
+            shared.audit("refused", &self.user, who.role, summary, String::new());
+            let msg = format!("warroom: too many sessions (limit {})\r\n", shared.max_sessions);
+            let _ = ch.data(msg.as_bytes()).await;
+            let _ = ch.exit_status(1).await;
+            let _ = ch.eof().await;
+            let _ = ch.close().await;
+            return Ok(());
+        }
+        let (in_tx, in_rx) = mpsc::channel(64);
+        let (size_tx, size_rx) = watch::channel(c.size);
+        c.input = Some(in_tx);
+        c.size_tx = Some(size_tx);
+        let theme = if c.no_color { Theme::mono() } else { Theme::ansi() };
+        let console = self.user == "console";
+        let name = if who.comment.is_empty() { self.user.clone() } else { who.comment.clone() };
+        let operator = Operator { name, role: who.role };
+        tokio::spawn(async move {
+            let _slot = Slot(shared.clone());
+            run_session(shared, ch, in_rx, size_rx, console, operator, theme).await;
+        });
+        Ok(())
+    }
+
+    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
+        if let Some(tx) = self.channels.get(&channel).and_then(|c| c.input.as_ref()) {
+            // A client that types faster than we read loses keys, not memory.
+            let _ = tx.try_send(data.to_vec());
+        }
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        cols: u32,
+        rows: u32,
+        _pw: u32,
+        _ph: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(tx) = self.channels.get(&channel).and_then(|c| c.size_tx.as_ref()) {
+            let _ = tx.send(clamp(cols, rows));
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
+        Ok(())
+    }
+}
+
+/// Releases a session slot when the session task ends, however it ends.
+struct Slot(Arc<Shared>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+type Term = Terminal<CrosstermBackend<Vec<u8>>>;
+
+fn terminal(size: (u16, u16)) -> std::io::Result<Term> {
+    let rect = Rect::new(0, 0, size.0, size.1);
+    Terminal::with_options(CrosstermBackend::new(Vec::new()), TerminalOptions { viewport: Viewport::Fixed(rect) })
+}
+
+/// Draw one frame and return its bytes (synchronized output around it).
+fn frame(term: &mut Term, draw: impl FnOnce(&mut ratatui::Frame)) -> std::io::Result<Vec<u8>> {
+    crossterm::queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    term.draw(draw)?;
+    crossterm::queue!(term.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(std::mem::take(term.backend_mut().writer_mut()))
+}
+
+/// One viewer: owns its terminal and view state; the only shared thing is
+/// the snapshot stream. Writes wait for the client's SSH window, so a
+/// stalled client stalls only its own frames (the watch channel keeps just
+/// the latest snapshot) and memory stays flat.
+async fn run_session(
+    shared: Arc<Shared>,
+    ch: Channel<Msg>,
+    mut input: mpsc::Receiver<Vec<u8>>,
+    mut size: watch::Receiver<(u16, u16)>,
+    console: bool,
+    operator: Operator,
+    theme: Theme,
+) {
+    let mut snapshots = shared.snapshots.clone();
+    let Ok(mut term) = terminal(*size.borrow()) else { return };
+    let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
+    let mut view = ViewState { operator, ..ViewState::default() };
+    // Alternate screen, hidden cursor.
+    if ch.data(&b"\x1b[?1049h\x1b[?25l"[..]).await.is_err() {
+        return;
+    }
+    let mut dirty = true;
+    let mut last_frame = tokio::time::Instant::now() - Duration::from_secs(1);
+    loop {
+        if dirty && last_frame.elapsed() >= Duration::from_millis(100) {
+            let snap = snapshots.borrow().clone();
+            let now = Utc::now();
+            let result = if console {
+                frame(&mut term, |f| {
+                    let area = f.area();
+                    crate::render::render(&snap, &view, DEFAULT_KEYMAP, now, &theme, area, f.buffer_mut());
+                })
+            } else {
+                wall.observe(&snap, now);
+                frame(&mut term, |f| {
+                    let area = f.area();
+                    crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
+                })
+            };
+            let Ok(bytes) = result else { break };
+            if !bytes.is_empty() && ch.data(&bytes[..]).await.is_err() {
+                break;
+            }
+            last_frame = tokio::time::Instant::now();
+            dirty = false;
+        }
+        let ms = 1000 - Utc::now().timestamp_subsec_millis().min(999) as u64;
+        let tick = tokio::time::Instant::now() + Duration::from_millis(ms);
+        let frame_due = last_frame + Duration::from_millis(100);
+        tokio::select! {
+            bytes = input.recv() => {
+                let Some(bytes) = bytes else { break };
+                let mut quit = false;
+                for k in input::parse(&bytes) {
+                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
+                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+                    if ctrl_c || (!console && k.code == crossterm::event::KeyCode::Char('q')) {
+                        quit = true;
+                        break;
+                    }
+                    if !console {
+                        continue;
+                    }
+                    if view.dialog.is_some() && !view.help {
+                        dirty |= view.dialog_key(&k);
+                    } else if let Some(cmd) = lookup(DEFAULT_KEYMAP, &k) {
+                        let snap = snapshots.borrow().clone();
+                        dirty |= view.apply(cmd, &snap);
+                    } else if view.help {
+                        view.help = false;
+                        dirty = true;
+                    }
+                    if view.quit {
+                        quit = true;
+                        break;
+                    }
+                }
+                for intent in view.outbox.drain(..) {
+                    let _ = shared.executor.submit(intent);
+                }
+                if quit {
+                    break;
+                }
+            }
+            changed = size.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let (w, h) = *size.borrow();
+                if term.resize(Rect::new(0, 0, w, h)).is_err() {
+                    break;
+                }
+                dirty = true;
+            }
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(tick) => dirty = true,
+            _ = tokio::time::sleep_until(frame_due), if dirty => {}
+        }
+    }
+    let _ = ch.data(&b"\x1b[?25h\x1b[?1049l"[..]).await;
+    let _ = ch.exit_status(0).await;
+    let _ = ch.eof().await;
+    let _ = ch.close().await;
+}
+
+/// Serve until the listener fails or the process is stopped.
+pub async fn serve(opts: SshOptions, shared: Arc<Shared>) -> Result<(), String> {
+    let key = keys::host_key(&opts.host_key)?;
+    let config = Config {
+        methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+        keys: vec![key],
+        inactivity_timeout: Some(opts.idle_timeout),
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 3,
+        auth_rejection_time: Duration::from_millis(300),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        nodelay: true,
+        ..Config::default()
+    };
+    let mut server = SshServer { shared };
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("warroom serve-ssh listening on {addr}");
+    server.run_on_socket(Arc::new(config), &listener).await.map_err(|e| format!("ssh server failed: {e}"))
+}

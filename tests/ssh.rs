@@ -1,0 +1,269 @@
+//! `warroom serve-ssh` with the real OpenSSH client (Debian openssh-client):
+//! keys made by ssh-keygen, a known_hosts entry for the persisted host key,
+//! the simulator as the backend.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{get_json, spawn_sim, Pty, BIN};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn need(bin: &str) {
+    let ok = Command::new(bin).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    assert!(ok, "{bin} is not installed: run scripts/test as root, or `sudo apt-get install -y openssh-client`");
+}
+
+struct Rig {
+    dir: PathBuf,
+    port: u16,
+    sim_url: String,
+    _sim: Proc,
+    server: Proc,
+}
+
+fn keygen(dir: &Path, name: &str, comment: &str) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(dir.join(name))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ssh-keygen failed");
+}
+
+fn rig(name: &str, extra: &[&str]) -> Rig {
+    need("ssh");
+    let dir = std::env::temp_dir().join(format!("warroom-ssh-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    keygen(&dir, "viewer", "wally");
+    keygen(&dir, "op", "alice");
+    keygen(&dir, "stranger", "eve");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    let auth = format!("{}environment=\"WARROOM_ROLE=operator\" {}", read("viewer.pub"), read("op.pub"));
+    let _ = std::fs::write(dir.join("authorized_keys"), auth);
+    let (sim, sim_url) = spawn_sim(&[]);
+    let host = dir.join("host_key");
+    let mut args = vec![
+        "--api".to_string(),
+        sim_url.clone(),
+        "--poll-factor".into(),
+        "0.2".into(),
+        "serve-ssh".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--host-key".into(),
+        host.display().to_string(),
+        "--authorized-keys".into(),
+        dir.join("authorized_keys").display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut server = Command::new(BIN)
+        .args(&args)
+        .env("WARROOM_STATE_DIR", dir.join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start serve-ssh: {e}"));
+    let mut line = String::new();
+    if let Some(out) = server.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let port: u16 =
+        line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+    // The host key was generated once, private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&host).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    assert_eq!(mode, 0o600, "host key mode");
+    let pubkey =
+        Command::new("ssh-keygen").arg("-y").arg("-f").arg(&host).output().map(|o| o.stdout).unwrap_or_default();
+    let _ = std::fs::write(dir.join("known_hosts"), format!("[127.0.0.1]:{port} {}", String::from_utf8_lossy(&pubkey)));
+    Rig { dir, port, sim_url, _sim: Proc(sim), server: Proc(server) }
+}
+
+impl Rig {
+    fn ssh_args(&self, key: &str, user: &str) -> Vec<String> {
+        vec![
+            "-tt".into(),
+            "-i".into(),
+            self.dir.join(key).display().to_string(),
+            "-o".into(),
+            "IdentitiesOnly=yes".into(),
+            "-o".into(),
+            format!("UserKnownHostsFile={}", self.dir.join("known_hosts").display()),
+            "-o".into(),
+            "StrictHostKeyChecking=yes".into(),
+            "-o".into(),
+            "BatchMode=yes".into(),
+            "-p".into(),
+            self.port.to_string(),
+            format!("{user}@127.0.0.1"),
+        ]
+    }
+
+    fn pty(&self, key: &str, user: &str) -> Pty {
+        let args = self.ssh_args(key, user);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        Pty::spawn_program("ssh", &refs, &[], 100, 30)
+    }
+
+    /// An ssh client with its output counted (no local terminal needed with -tt).
+    fn counted(&self, key: &str, user: &str) -> (Proc, Arc<AtomicUsize>) {
+        let mut child = Command::new("ssh")
+            .args(self.ssh_args(key, user))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start ssh: {e}"));
+        let n = Arc::new(AtomicUsize::new(0));
+        if let Some(mut out) = child.stdout.take() {
+            let n = n.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(k) = out.read(&mut buf) {
+                    if k == 0 {
+                        break;
+                    }
+                    n.fetch_add(k, Ordering::SeqCst);
+                }
+            });
+        }
+        (Proc(child), n)
+    }
+
+    fn audit(&self) -> String {
+        std::fs::read_to_string(self.dir.join("state").join("audit.jsonl")).unwrap_or_default()
+    }
+
+    fn requests(&self) -> u64 {
+        let s = get_json(&format!("{}/v1/stats", self.sim_url));
+        s["requests"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0)
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_real_ssh_client_sees_the_wall_and_leaves_cleanly() {
+    let r = rig("wall", &[]);
+    let mut pty = r.pty("viewer", "wall");
+    pty.wait_for("the wall", 30, |s| s.contains("WALL read-only") && s.contains("us-east-1"));
+    pty.send("F");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!pty.screen().contains("Confirm action"), "the wall binds no action");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    wait_until("logout audited", 10, || r.audit().contains("\"event\":\"logout\""));
+    let audit = r.audit();
+    assert!(audit.contains("\"event\":\"login\"") && audit.contains("\"role\":\"viewer\""), "{audit}");
+}
+
+#[test]
+fn unknown_keys_and_passwords_are_refused() {
+    let r = rig("refuse", &[]);
+    let out = Command::new("ssh").args(r.ssh_args("stranger", "wall")).stdin(Stdio::null()).output();
+    let Ok(out) = out else { panic!("ssh did not run") };
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+    let mut args = r.ssh_args("viewer", "wall");
+    args.splice(
+        0..0,
+        ["-o".to_string(), "PreferredAuthentications=password".into(), "-o".into(), "PubkeyAuthentication=no".into()],
+    );
+    let out = Command::new("ssh").args(&args).stdin(Stdio::null()).output();
+    let Ok(out) = out else { panic!("ssh did not run") };
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"),
+        "only public keys are offered"
+    );
+    wait_until("refusal audited", 10, || r.audit().contains("not in authorized_keys"));
+}
+
+#[test]
+fn a_viewer_key_cannot_act_from_the_console() {
+    let r = rig("viewer", &[]);
+    let mut pty = r.pty("viewer", "console");
+    pty.wait_for("the console", 30, |s| s.contains("actions disabled") && s.contains("use1"));
+    pty.send("F");
+    pty.wait_for("the denial", 15, |s| s.contains("DENIED"));
+    let stats = get_json(&format!("{}/v1/stats", r.sim_url));
+    assert!(stats["requests"].get("/v1/actions").is_none(), "nothing reached the control plane: {stats}");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    wait_until("denial audited", 10, || r.audit().contains("\"event\":\"denied\""));
+}
+
+#[test]
+fn fifty_sessions_cost_the_backend_nothing_more() {
+    let r = rig("fifty", &[]);
+    // Baseline: the data plane alone.
+    std::thread::sleep(Duration::from_secs(2));
+    let rss0 = rss_kb(r.server.0.id());
+    let a = r.requests();
+    std::thread::sleep(Duration::from_secs(5));
+    let baseline = r.requests() - a;
+    let clients: Vec<(Proc, Arc<AtomicUsize>)> = (0..50).map(|_| r.counted("viewer", "wall")).collect();
+    wait_until("50 walls drawn", 60, || clients.iter().all(|(_, n)| n.load(Ordering::SeqCst) > 2000));
+    let rss50 = rss_kb(r.server.0.id());
+    let before: Vec<usize> = clients.iter().map(|(_, n)| n.load(Ordering::SeqCst)).collect();
+    let b = r.requests();
+    std::thread::sleep(Duration::from_secs(5));
+    let with_viewers = r.requests() - b;
+    let bytes: usize = clients.iter().zip(&before).map(|((_, n), b)| n.load(Ordering::SeqCst) - b).sum();
+    println!(
+        "ssh: backend requests per 5 s: {baseline} alone, {with_viewers} with 50 sessions; \
+         {:.0} B/s per wall viewer; RSS {rss0} kB → {rss50} kB ({:.0} kB per session)",
+        bytes as f64 / 50.0 / 5.0,
+        (rss50 as f64 - rss0 as f64) / 50.0
+    );
+    assert!(
+        with_viewers as f64 <= baseline as f64 * 1.3 + 10.0,
+        "backend load grew with viewers: {baseline} → {with_viewers}"
+    );
+}
+
+#[test]
+fn the_session_limit_holds_and_a_disconnect_frees_a_slot() {
+    let r = rig("limit", &["--max-sessions", "2"]);
+    let (first, n1) = r.counted("viewer", "wall");
+    let (_second, n2) = r.counted("viewer", "wall");
+    wait_until("two sessions", 30, || n1.load(Ordering::SeqCst) > 1000 && n2.load(Ordering::SeqCst) > 1000);
+    let out = Command::new("ssh").args(r.ssh_args("viewer", "wall")).stdin(Stdio::null()).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    assert!(text.contains("too many sessions (limit 2)"), "{text}");
+    drop(first);
+    let mut pty = r.pty("viewer", "wall");
+    pty.wait_for("a freed slot", 30, |s| s.contains("WALL read-only"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+}
