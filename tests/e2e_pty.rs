@@ -100,3 +100,22 @@ fn losing_the_terminal_ends_the_process() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn the_wall_rotates_highlights_a_region_that_goes_down_and_quits() {
+    let mut pty = Pty::spawn(
+        &["--scenario", "region-outage", "--time-scale", "20", "--poll-factor", "0.2", "wall", "--rotate", "3s"],
+        120,
+        40,
+    );
+    pty.wait_for("the summary", 30, |s| s.contains("WALL read-only · 1/2 summary"));
+    // At 20× the region goes down after ~3 s; its tile is marked for 60 s.
+    pty.wait_for("the change highlight", 30, |s| s.contains("CHANGED"));
+    pty.wait_for("rotation to the overview", 30, |s| s.contains("2/2 overview") && s.contains("Region health"));
+    pty.send("F");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!pty.screen().contains("Confirm action"), "no action is bound on the wall");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    pty.assert_restored();
+}
