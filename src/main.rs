@@ -106,7 +106,7 @@ enum Cmd {
     },
     /// Print one rendered frame as plain text and exit.
     Snapshot {
-        /// `overview` or `region:NAME`.
+        /// `overview`, `region:NAME` or `slo:NAME`.
         #[arg(long, default_value = "overview")]
         view: String,
         #[arg(long, default_value = "120x40", value_parser = snapshot_cmd::parse_size)]

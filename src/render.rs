@@ -44,6 +44,7 @@ pub fn render(
     match &view.screen {
         Screen::Overview => draw_overview(snap, view, now, theme, body, buf),
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
+        Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(d) = &view.dialog {

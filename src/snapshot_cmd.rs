@@ -61,7 +61,8 @@ pub fn screen_for(view: &str) -> Result<Screen, String> {
     match view.split_once(':') {
         None if view == "overview" => Ok(Screen::Overview),
         Some(("region", name)) if !name.is_empty() => Ok(Screen::Region(name.to_string())),
-        _ => Err(format!("unknown view '{view}': expected 'overview' or 'region:NAME'")),
+        Some(("slo", name)) if !name.is_empty() => Ok(Screen::Slo(name.to_string())),
+        _ => Err(format!("unknown view '{view}': expected 'overview', 'region:NAME' or 'slo:NAME'")),
     }
 }
 

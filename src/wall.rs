@@ -165,6 +165,9 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
     let banner = Rect::new(area.x + 3, area.y, area.width.saturating_sub(3), big_height(scale));
     BigText { text: &word, style, scale }.render(banner, buf);
     let mut y = area.y + big_height(scale) + 1;
+    if y >= area.y + area.height {
+        return;
+    }
     let clock = format!("{} UTC", now.format("%Y-%m-%d %H:%M:%S"));
     let line = if reason.is_empty() { clock } else { format!("{clock}  ·  {reason}") };
     buf.set_stringn(area.x + 1, y, line, area.width.saturating_sub(2) as usize, theme.title);

@@ -77,3 +77,61 @@ async fn every_size_renders_without_panic() {
     let tiny = frame(args("overview", 10, 3, Scenario::Calm, 0.0)).await;
     assert!(tiny.contains("terminal"), "{tiny}");
 }
+
+#[tokio::test]
+async fn a_page_level_burn_appears_and_clears() {
+    // dependency-storm: payments fails 45% of requests from 1 to 15 minutes.
+    let before = frame(args("slo:payments-availability", 120, 30, Scenario::DependencyStorm, 30.0)).await;
+    assert!(before.contains("state ✔ OK"), "{before}");
+    let during = frame(args("overview", 140, 50, Scenario::DependencyStorm, 300.0)).await;
+    let row = during.lines().find(|l| l.contains("payments avail")).unwrap_or_default();
+    assert!(row.contains("✖ PAGE"), "budgets pane: {row}");
+    let detail = frame(args("slo:payments-availability", 120, 30, Scenario::DependencyStorm, 300.0)).await;
+    assert!(detail.contains("state ✖ PAGE"), "{detail}");
+    let page_1h = detail.lines().find(|l| l.contains("page          1h")).unwrap_or_default();
+    // payments' budget is the calendar month: January has 31 days, so the
+    // 2%-in-1h factor is 0.02 × 744 h / 1 h = 14.88, not 30-day 14.4.
+    assert!(page_1h.contains("14.9×") && page_1h.contains("✖ YES"), "{page_1h}");
+    assert!(detail.contains("budget left over the last 30 days"), "{detail}");
+    let after = frame(args("slo:payments-availability", 120, 30, Scenario::DependencyStorm, 3600.0)).await;
+    assert!(after.contains("state ▲ TICKET"), "the page clears, a ticket remains: {after}");
+    assert!(!after.lines().any(|l| l.starts_with("│page") && l.contains("YES")), "{after}");
+}
+
+#[tokio::test]
+async fn every_screen_renders_at_every_size() {
+    use std::sync::Arc;
+    use warroom::app::view::{Screen, ViewState};
+    use warroom::snapshot_cmd::render_to_buffer;
+    let cfg = warroom_sim::SimConfig {
+        scenario: Scenario::DependencyStorm,
+        time_scale: 0.0,
+        start_unix: Some(EPOCH),
+        at_secs: 300.0,
+        ..warroom_sim::SimConfig::default()
+    };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+    let now = chrono::DateTime::from_timestamp(EPOCH as i64 + 300, 0).unwrap_or_default();
+    let clock: warroom::sources::Clock = Arc::new(move || now);
+    let snap = match warroom::dataplane::fetch_once(&sim.url(), &warroom::dataplane::Intervals::default(), clock).await
+    {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    sim.shutdown().await;
+    let theme = warroom_ui::Theme::ansi();
+    let screens = [Screen::Overview, Screen::Region("us-west-2".into()), Screen::Slo("payments-availability".into())];
+    let wall = warroom::wall::WallState::new(vec![], std::time::Duration::from_secs(20), now);
+    for w in (0..=300u16).step_by(13).chain([1, 2, 3, 4, 5, 300]) {
+        for h in (0..=100u16).step_by(7).chain([1, 2, 3, 100]) {
+            for s in &screens {
+                for help in [false, true] {
+                    let view = ViewState { screen: s.clone(), help, ..ViewState::default() };
+                    let _ = render_to_buffer(&snap, &view, now, &theme, w.max(1), h.max(1));
+                }
+            }
+            let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+            warroom::wall::render(&snap, &wall, now, &theme, buf.area, &mut buf);
+        }
+    }
+}

@@ -203,6 +203,21 @@ impl World {
         c
     }
 
+    /// Requests in [a, b) that succeeded within `threshold_ms`: the good
+    /// events of a latency SLO (total is `counts(..).total`).
+    pub fn fast(&self, s: usize, r: usize, a: f64, b: f64, threshold_ms: f64) -> f64 {
+        let a = a.max(HISTORY_START);
+        let svc = &self.fleet.services[s];
+        self.pieces(s, r, a, b)
+            .into_iter()
+            .map(|(x, y, cond)| {
+                let n = self.requests(s, r, x, y);
+                let median = svc.median_ms * cond.lat_mult;
+                n * (1.0 - cond.err) * lognormal_cdf(threshold_ms, median, svc.sigma)
+            })
+            .sum()
+    }
+
     /// Cumulative histogram counts (one per bucket bound, then +Inf) and the
     /// sum of latencies in seconds, from the start of history to t.
     pub fn histogram(&self, s: usize, r: usize, t: f64) -> (Vec<f64>, f64) {

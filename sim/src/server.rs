@@ -236,18 +236,51 @@ async fn services(State(st): St) -> Json<Value> {
         .fleet
         .services
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let deps: Vec<&str> = s.depends_on.iter().map(|&d| w.fleet.services[d].name.as_str()).collect();
             json!({
                 "name": s.name,
                 "tier": if s.critical { "critical" } else { "standard" },
                 "owners": s.owners,
                 "dependsOn": deps,
-                "slo": {"kind": "availability", "objective": s.objective, "windowDays": 30},
+                "slos": slos_of(w, i, s),
             })
         })
         .collect();
     Json(json!({"observedAt": iso(w, st.now()), "services": svcs}))
+}
+
+/// Latency-SLO threshold of a service: 300 ms for critical, 500 ms otherwise.
+pub(crate) fn latency_threshold_ms(svc: &crate::fleet::Service) -> f64 {
+    if svc.critical {
+        300.0
+    } else {
+        500.0
+    }
+}
+
+/// The SLOs of a service: availability (payments' over the calendar month,
+/// the others rolling 30 days) and latency (99% within the threshold).
+fn slos_of(_w: &World, i: usize, s: &crate::fleet::Service) -> Value {
+    let mut avail = json!({"name": format!("{}-availability", s.name), "kind": "availability", "objective": s.objective, "windowDays": 30});
+    if i == 3 {
+        avail["calendar"] = json!("month");
+    }
+    json!([
+        avail,
+        {"name": format!("{}-latency", s.name), "kind": "latency", "objective": 99.0,
+         "thresholdMs": latency_threshold_ms(s), "windowDays": 30}
+    ])
+}
+
+/// Seconds since the start of the UTC month at scenario time t.
+fn month_to_date(w: &World, t: f64) -> f64 {
+    use chrono::Datelike;
+    let ms = ((w.start_unix + t) * 1000.0) as i64;
+    let Some(now) = chrono::DateTime::from_timestamp_millis(ms) else { return 86_400.0 };
+    let start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+    start.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(86_400.0).max(1.0)
 }
 
 #[derive(Deserialize)]
@@ -256,6 +289,8 @@ struct MetricsQuery {
     points: Option<usize>,
     step: Option<String>,
     service: Option<String>,
+    /// Per-day counts for this many past days (≤ 31).
+    days: Option<usize>,
 }
 
 /// Parse a duration like `90s`, `5m`, `1h`, `3d`.
@@ -284,6 +319,10 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
     let spec = q.windows.unwrap_or_else(|| "5m,1h,30d".into());
     let mut windows = Vec::new();
     for name in spec.split(',').filter(|x| !x.is_empty()) {
+        if name.trim() == "mtd" {
+            windows.push(("mtd".to_string(), month_to_date(w, t)));
+            continue;
+        }
         match parse_window(name) {
             Some(secs) => windows.push((name.trim().to_string(), secs)),
             None => return bad_request(format!("bad window '{name}': use e.g. 5m, 1h, 30d (max 31d)")),
@@ -316,9 +355,22 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
         for (r, reg) in w.fleet.regions.iter().enumerate() {
             let i = w.inst(s, r, t);
             let mut counts = serde_json::Map::new();
+            let mut latency = serde_json::Map::new();
+            let thr = latency_threshold_ms(svc);
             for (name, secs) in &windows {
                 let c = w.counts(s, r, t - secs, t);
                 counts.insert(name.clone(), json!({"good": round(c.total - c.bad, 1), "total": round(c.total, 1)}));
+                let fast = w.fast(s, r, t - secs, t, thr);
+                latency.insert(name.clone(), json!({"good": round(fast, 1), "total": round(c.total, 1)}));
+            }
+            let days = q.days.unwrap_or(0).min(31);
+            let mut daily = Vec::with_capacity(days);
+            let mut latency_daily = Vec::with_capacity(days);
+            for k in (0..days).rev() {
+                let (a, b) = (t - (k + 1) as f64 * 86_400.0, t - k as f64 * 86_400.0);
+                let c = w.counts(s, r, a, b);
+                daily.push(json!({"good": round(c.total - c.bad, 1), "total": round(c.total, 1)}));
+                latency_daily.push(json!({"good": round(w.fast(s, r, a, b, thr), 1), "total": round(c.total, 1)}));
             }
             let mut p99 = Vec::with_capacity(points);
             let mut rps = Vec::with_capacity(points);
@@ -336,6 +388,9 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
                 "p95Ms": round(i.p95, 2),
                 "p99Ms": round(i.p99, 2),
                 "counts": counts,
+                "latencyCounts": latency,
+                "daily": daily,
+                "latencyDaily": latency_daily,
                 "series": {"stepSeconds": step, "p99Ms": p99, "rps": rps},
             }));
         }

@@ -60,6 +60,8 @@ impl Dialog {
 pub enum Screen {
     Overview,
     Region(String),
+    /// One SLO's detail, by name.
+    Slo(String),
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +129,8 @@ impl ViewState {
         match (cmd, &self.screen) {
             (Command::Quit, _) => self.quit = true,
             (Command::Help, _) => self.help = true,
-            (Command::Back, Screen::Region(_)) => self.screen = Screen::Overview,
+            (Command::Back, Screen::Region(_) | Screen::Slo(_)) => self.screen = Screen::Overview,
+            (_, Screen::Slo(_)) => return false,
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
@@ -161,6 +164,13 @@ impl ViewState {
                 | Command::ToggleFlag,
                 _,
             ) => return false,
+            (Command::Enter, Screen::Overview) if self.focus == PaneId::Budgets => {
+                let sorted = crate::panes::budgets::sorted(&snap.slos);
+                let Some(s) = sorted.get(self.row(PaneId::Budgets)) else {
+                    return false;
+                };
+                self.screen = Screen::Slo(s.name.clone());
+            }
             (Command::Enter, Screen::Overview) => {
                 let Some(r) = snap.fleet.regions.items().get(self.column.min(regions - 1)) else {
                     return false;
@@ -179,7 +189,7 @@ impl ViewState {
         let f = &snap.fleet;
         let region = || match &self.screen {
             Screen::Region(name) => Some(name.clone()),
-            Screen::Overview => f.regions.items().get(self.column).map(|r| r.name.clone()),
+            Screen::Overview | Screen::Slo(_) => f.regions.items().get(self.column).map(|r| r.name.clone()),
         };
         let deployment = || f.deployments.items().get(self.row(PaneId::Canaries)).cloned();
         match cmd {

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{parse_duration, Config};
 use crate::actions::{Operator, Role};
 use crate::dataplane::{http_client, Intervals, ProbeSource, Sources};
-use crate::model::{FeedId, Region, RegionStatus, Service, SloSpec, Tier};
+use crate::model::{FeedId, Region, RegionStatus, Service, SloKind, SloPeriod, SloSpec, Tier};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_client, ProbeTemplates};
@@ -22,6 +22,34 @@ pub struct Setup {
 
 fn dur(s: &str, fallback: std::time::Duration) -> std::time::Duration {
     parse_duration(s).unwrap_or(fallback)
+}
+
+fn slo_spec(service: &str, o: &super::SloCfg) -> SloSpec {
+    let kind = match (o.kind.as_ref().map(|k| k.get_ref().as_str()), &o.threshold_ms) {
+        (Some("latency"), Some(t)) => SloKind::Latency { threshold_ms: *t.get_ref() },
+        _ => SloKind::Availability,
+    };
+    let period = if o.calendar.is_some() {
+        SloPeriod::CalendarMonth
+    } else {
+        SloPeriod::Rolling { days: *o.window_days.get_ref() }
+    };
+    let suffix = if matches!(kind, SloKind::Latency { .. }) { "latency" } else { "availability" };
+    let name = o.name.clone().unwrap_or_else(|| format!("{service}-{suffix}"));
+    SloSpec { name, kind, objective: *o.objective.get_ref(), period }
+}
+
+/// Latency thresholds (seconds) per service, for the Prometheus source.
+fn latency_thresholds(services: &[Service]) -> std::collections::HashMap<String, f64> {
+    services
+        .iter()
+        .filter_map(|s| {
+            s.slos.iter().find_map(|o| match o.kind {
+                SloKind::Latency { threshold_ms } => Some((s.name.clone(), threshold_ms / 1000.0)),
+                SloKind::Availability => None,
+            })
+        })
+        .collect()
 }
 
 impl Config {
@@ -53,7 +81,7 @@ impl Config {
                 },
                 owners: s.owners.clone(),
                 depends_on: s.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
-                slo: s.slo.as_ref().map(|o| SloSpec { objective: *o.objective.get_ref(), window_days: o.window_days }),
+                slos: s.slo.iter().chain(&s.slos).map(|o| slo_spec(s.name.get_ref(), o)).collect(),
             })
             .collect();
         let mut intervals = Intervals::default();
@@ -78,6 +106,7 @@ impl Config {
                     service_label: p.service_label.clone(),
                     region_label: p.region_label.clone(),
                     rate_window: p.rate_window.get_ref().clone(),
+                    latency_thresholds: latency_thresholds(&services),
                 };
                 Some(Prometheus::new(p.url.get_ref(), client.clone(), token, q))
             }

@@ -69,18 +69,33 @@ pub struct ServiceCfg {
     pub regions: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub slo: Option<SloCfg>,
+    /// More than one SLO (e.g. availability and latency).
+    #[serde(default)]
+    pub slos: Vec<SloCfg>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SloCfg {
     pub objective: Spanned<f64>,
+    /// Rolling window: 7, 28 or 30 days.
     #[serde(default = "default_window_days")]
-    pub window_days: u32,
+    pub window_days: Spanned<u32>,
+    /// `"availability"` (default) or `"latency"`.
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    /// For latency SLOs: good = answered within this many milliseconds.
+    #[serde(default)]
+    pub threshold_ms: Option<Spanned<f64>>,
+    /// `"month"`: budget over the calendar month instead of a rolling window.
+    #[serde(default)]
+    pub calendar: Option<Spanned<String>>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
-fn default_window_days() -> u32 {
-    30
+fn default_window_days() -> Spanned<u32> {
+    Spanned::new(0..0, 30)
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -35,11 +35,71 @@ pub enum Tier {
     Standard,
 }
 
+/// What an SLO counts as a good event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SloKind {
+    /// Requests that did not fail.
+    Availability,
+    /// Requests answered within the threshold.
+    Latency { threshold_ms: f64 },
+}
+
+/// The window an SLO's budget is measured over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SloPeriod {
+    Rolling {
+        days: u32,
+    },
+    /// The current calendar month (UTC), month to date.
+    CalendarMonth,
+}
+
+impl SloPeriod {
+    /// Counts window name for this period.
+    pub fn window(self) -> String {
+        match self {
+            SloPeriod::Rolling { days } => format!("{days}d"),
+            SloPeriod::CalendarMonth => "mtd".into(),
+        }
+    }
+
+    /// Length of the period in hours at `now` (a calendar month's own length).
+    pub fn hours(self, now: DateTime<Utc>) -> f64 {
+        match self {
+            SloPeriod::Rolling { days } => days as f64 * 24.0,
+            SloPeriod::CalendarMonth => days_in_month(now) as f64 * 24.0,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            SloPeriod::Rolling { days } => format!("{days}d"),
+            SloPeriod::CalendarMonth => "month".into(),
+        }
+    }
+}
+
+/// Days in `now`'s UTC month.
+pub fn days_in_month(now: DateTime<Utc>) -> u32 {
+    use chrono::Datelike;
+    let (y, m) = (now.year(), now.month());
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1);
+    let next = chrono::NaiveDate::from_ymd_opt(ny, nm, 1);
+    match (first, next) {
+        (Some(a), Some(b)) => (b - a).num_days() as u32,
+        _ => 30,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SloSpec {
+    /// Unique name, e.g. `checkout-availability`.
+    pub name: String,
+    pub kind: SloKind,
     /// Objective in percent, e.g. 99.9.
     pub objective: f64,
-    pub window_days: u32,
+    pub period: SloPeriod,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +108,7 @@ pub struct Service {
     pub tier: Tier,
     pub owners: Vec<String>,
     pub depends_on: Vec<String>,
-    pub slo: Option<SloSpec>,
+    pub slos: Vec<SloSpec>,
 }
 
 /// Good and total events over one window.
@@ -68,8 +128,14 @@ pub struct Traffic {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
-    /// Counts keyed by window name ("5m", "1h", "30d", ...).
+    /// Counts keyed by window name ("5m", "1h", "30d", "mtd", ...).
     pub counts: BTreeMap<String, Counts>,
+    /// Requests within the service's latency-SLO threshold, as good/total per window.
+    pub latency_counts: BTreeMap<String, Counts>,
+    /// Availability counts per day for the last 30 days, oldest first.
+    pub daily: Vec<Counts>,
+    /// Latency-SLO counts per day for the last 30 days, oldest first.
+    pub latency_daily: Vec<Counts>,
     /// Recent p99 values, oldest first, for sparklines.
     pub p99_series: Vec<f64>,
 }

@@ -18,6 +18,14 @@ pub const WINDOWS: [(&str, f64); 8] = [
 /// Fewer events than this in a window is "insufficient data", not a ratio.
 pub const MIN_EVENTS: f64 = 1.0;
 
+/// Fewer events than this in a burn-rate window is too little traffic to
+/// judge a burn rate (one error in ten requests is not an outage).
+pub const LOW_TRAFFIC_EVENTS: f64 = 100.0;
+
+/// Counts windows every metrics source is asked for: the burn-rate windows
+/// plus the SLO periods (7, 28 and 30 days rolling, month to date).
+pub const COUNT_WINDOWS: [&str; 11] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "7d", "28d", "30d", "mtd"];
+
 /// Error ratio over a window, if it has events.
 pub fn error_ratio(c: Counts) -> Option<f64> {
     (c.total >= MIN_EVENTS && c.good.is_finite()).then(|| ((c.total - c.good) / c.total).clamp(0.0, 1.0))

@@ -167,17 +167,33 @@ pub struct CellHealth {
     pub reason: String,
 }
 
-/// Budget and burn of one service's SLO, summed over regions.
+/// Budget and burn of one SLO, summed over regions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SloStatus {
     pub service: String,
+    pub name: String,
+    pub kind: SloKind,
     pub objective: f64,
-    pub window_days: u32,
+    pub period: SloPeriod,
+    /// Hours in the period (a calendar month's own length).
+    pub period_hours: f64,
+    /// Events in the period so far.
+    pub total: f64,
+    /// Bad events the period allows at this traffic: (1 − objective) × total.
+    pub allowed_bad: Option<f64>,
+    /// Bad events so far.
+    pub consumed_bad: Option<f64>,
+    /// Share of the budget left (negative = overspent).
     pub remaining: Option<f64>,
-    /// Burn rate per window in `slo::WINDOWS` order.
+    /// Burn rate per window in `slo::WINDOWS` order; `None` = no data or too
+    /// little traffic to say.
     pub burns: Vec<(&'static str, Option<f64>)>,
     pub state: AlertState,
     pub hours_to_exhaustion: Option<f64>,
+    /// Traffic too low in the short windows to judge burn rates.
+    pub low_traffic: bool,
+    /// Budget left at the end of each of the last days (oldest first), for charts.
+    pub daily_remaining: Vec<f64>,
 }
 
 impl SloStatus {
@@ -228,8 +244,10 @@ fn service_traffic<'a>(
     index.get(service).map(|m| m.values().filter_map(|&i| items.get(i)).collect()).unwrap_or_default()
 }
 
-/// Derive health cells and SLO status from the raw feeds.
+/// Derive health cells and SLO status from the raw feeds. "Now" for
+/// calendar periods is when the metrics were observed.
 pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
+    let now = fleet.metrics.observed_at.unwrap_or_else(Utc::now);
     let mut cells: HashMap<String, HashMap<String, CellHealth>> = HashMap::new();
     let mut traffic_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut probes: HashMap<(&str, &str), Vec<&Probe>> = HashMap::new();
@@ -251,10 +269,9 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
         .services
         .items()
         .iter()
-        .filter_map(|svc| {
-            let spec = svc.slo.as_ref()?;
+        .flat_map(|svc| {
             let mine = service_traffic(&traffic_index, fleet.metrics.items(), &svc.name);
-            Some(slo_status(&svc.name, spec, &mine))
+            svc.slos.iter().map(move |spec| slo_status(&svc.name, spec, &mine, now)).collect::<Vec<_>>()
         })
         .collect();
     Snapshot { fleet, cells, traffic_index, slos, version }
@@ -305,12 +322,15 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
     CellHealth { status, reason: reasons.join(", ") }
 }
 
-fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic]) -> SloStatus {
+fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime<Utc>) -> SloStatus {
+    let latency = matches!(spec.kind, SloKind::Latency { .. });
+    let pick = |t: &'_ Traffic| if latency { t.latency_counts.clone() } else { t.counts.clone() };
+    let per_region: Vec<BTreeMap<String, Counts>> = traffic.iter().map(|t| pick(t)).collect();
     let sum = |w: &str| {
         let mut c = Counts::default();
         let mut any = false;
-        for t in traffic {
-            if let Some(x) = t.counts.get(w) {
+        for m in &per_region {
+            if let Some(x) = m.get(w) {
                 c.good += x.good;
                 c.total += x.total;
                 any = true;
@@ -318,22 +338,61 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic]) -> SloStatus 
         }
         any.then_some(c)
     };
-    let period_h = spec.window_days as f64 * 24.0;
-    let period_name = format!("{}d", spec.window_days);
-    let burns: Vec<(&'static str, Option<f64>)> =
-        WINDOWS.iter().map(|(w, _)| (*w, sum(w).and_then(|c| slo::burn_rate(c, spec.objective)))).collect();
-    let remaining = sum(&period_name).and_then(|c| slo::budget_remaining(c, spec.objective));
+    let period_h = spec.period.hours(now);
+    let period = sum(&spec.period.window());
+    // Short windows with too few events say nothing about burn.
+    let burns: Vec<(&'static str, Option<f64>)> = WINDOWS
+        .iter()
+        .map(|(w, _)| {
+            (*w, sum(w).filter(|c| c.total >= slo::LOW_TRAFFIC_EVENTS).and_then(|c| slo::burn_rate(c, spec.objective)))
+        })
+        .collect();
+    let low_traffic = sum("1h").is_some_and(|c| c.total < slo::LOW_TRAFFIC_EVENTS);
+    let remaining = period.and_then(|c| slo::budget_remaining(c, spec.objective));
     let lookup = |w: &str| burns.iter().find(|(n, _)| *n == w).and_then(|(_, b)| *b);
     let state = slo::alert_state(lookup, period_h);
-    let hours = remaining.zip(lookup("1h")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    // "Current" burn is the 5-minute one (Sloth's current_burn_rate).
+    let hours = remaining.zip(lookup("5m")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    let budget = 1.0 - spec.objective / 100.0;
+    // Running budget over the days of the window: 100% at its start.
+    let days = traffic.iter().map(|t| if latency { t.latency_daily.len() } else { t.daily.len() }).max().unwrap_or(0);
+    let mut daily = vec![Counts::default(); days];
+    for t in traffic {
+        let d = if latency { &t.latency_daily } else { &t.daily };
+        for (i, c) in d.iter().enumerate() {
+            daily[i].good += c.good;
+            daily[i].total += c.total;
+        }
+    }
+    let window_total: f64 = daily.iter().map(|c| c.total).sum();
+    let mut bad_so_far = 0.0;
+    let daily_remaining = daily
+        .iter()
+        .map(|c| {
+            bad_so_far += (c.total - c.good).max(0.0);
+            if window_total > 0.0 && budget > 0.0 {
+                1.0 - bad_so_far / (budget * window_total)
+            } else {
+                1.0
+            }
+        })
+        .collect();
     SloStatus {
         service: service.to_string(),
+        name: spec.name.clone(),
+        kind: spec.kind,
         objective: spec.objective,
-        window_days: spec.window_days,
+        period: spec.period,
+        period_hours: period_h,
+        total: period.map(|c| c.total).unwrap_or(0.0),
+        allowed_bad: period.filter(|c| c.total > 0.0).map(|c| budget * c.total),
+        consumed_bad: period.map(|c| (c.total - c.good).max(0.0)),
         remaining,
         burns,
         state,
         hours_to_exhaustion: hours,
+        low_traffic,
+        daily_remaining,
     }
 }
 
@@ -355,7 +414,10 @@ mod tests {
             p50_ms: 20.0,
             p95_ms: 60.0,
             p99_ms: 120.0,
+            latency_counts: counts.clone(),
             counts,
+            daily: vec![],
+            latency_daily: vec![],
             p99_series: vec![],
         }
     }
@@ -366,7 +428,12 @@ mod tests {
             tier: Tier::Critical,
             owners: vec![],
             depends_on: vec![],
-            slo: Some(SloSpec { objective: 99.9, window_days: 30 }),
+            slos: vec![SloSpec {
+                name: format!("{name}-availability"),
+                kind: SloKind::Availability,
+                objective: 99.9,
+                period: SloPeriod::Rolling { days: 30 },
+            }],
         }
     }
 

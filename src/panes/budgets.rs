@@ -9,7 +9,7 @@ use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::slo::AlertState;
 use crate::model::snapshot::SloStatus;
-use crate::model::Snapshot;
+use crate::model::{SloKind, Snapshot};
 
 pub fn state_badge(s: AlertState) -> (Level, &'static str) {
     match s {
@@ -18,6 +18,23 @@ pub fn state_badge(s: AlertState) -> (Level, &'static str) {
         AlertState::Ok => (Level::Ok, "OK"),
         AlertState::NoData => (Level::Unknown, "NO DATA"),
     }
+}
+
+/// "avail" or "lat".
+pub fn kind_word(k: SloKind) -> &'static str {
+    match k {
+        SloKind::Availability => "avail",
+        SloKind::Latency { .. } => "lat",
+    }
+}
+
+/// "99.9 avail 30d", "99 <300ms 30d", "99.95 avail month".
+pub fn slo_label(s: &SloStatus) -> String {
+    let kind = match s.kind {
+        SloKind::Availability => "avail".to_string(),
+        SloKind::Latency { threshold_ms } => format!("<{threshold_ms:.0}ms"),
+    };
+    format!("{} {kind} {}", s.objective, s.period.label())
 }
 
 /// Worst first: alert state, then least budget left.
@@ -40,8 +57,8 @@ pub fn build<'a>(
 ) -> PaneContent<'a> {
     let bar_w = if width >= 60 { 10 } else { 5 };
     let columns = vec![
-        Column::new("service", 10, Align::Left, 0),
-        Column::new("SLO", 6, Align::Right, 3),
+        Column::new("slo", 15, Align::Left, 0),
+        Column::new("objective", 16, Align::Left, 3),
         Column::new("budget left", bar_w as u16 + 7, Align::Left, 0),
         Column::new("burn1h", 6, Align::Right, 1),
         Column::new("state", 9, Align::Left, 0),
@@ -68,16 +85,20 @@ pub fn build<'a>(
             };
             let burn = s.burn("1h");
             let burn_text = burn.map(|b| format!("{b:.1}×")).unwrap_or_else(|| "—".into());
-            let (level, word) = state_badge(s.state);
+            let (level, word) = if s.low_traffic && s.state != AlertState::Page {
+                (Level::Unknown, "LOW TRAF")
+            } else {
+                state_badge(s.state)
+            };
             let exhaust = match (s.remaining, s.hours_to_exhaustion) {
                 (Some(r), _) if r <= 0.0 => "spent".to_string(),
-                (_, Some(h)) if h > s.window_days as f64 * 24.0 => format!(">{}d", s.window_days),
+                (_, Some(h)) if h > s.period_hours => format!(">{}", s.period.label()),
                 (_, Some(h)) => fmt_hours(h),
                 _ => "—".into(),
             };
             let mut row = vec![
-                Cell::new(s.service.clone(), theme.text),
-                Cell::new(format!("{}", s.objective), theme.muted),
+                Cell::new(format!("{} {}", s.service, kind_word(s.kind)), theme.text),
+                Cell::new(slo_label(s), theme.muted),
                 Cell::new(rem_text, rem_style),
                 Cell::new(burn_text, if burn.unwrap_or(0.0) > 1.0 { theme.warn } else { theme.text }),
                 Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
@@ -93,7 +114,7 @@ pub fn build<'a>(
     };
     PaneContent {
         rows: Box::new(rows),
-        title: "Error budgets (30d)".into(),
+        title: "Error budgets".into(),
         badge: Some(feed_badge(&snap.fleet.metrics, now, theme)),
         error: snap.fleet.metrics.error.clone(),
         columns,

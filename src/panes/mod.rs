@@ -11,6 +11,7 @@ pub mod flags;
 pub mod latency;
 pub mod matrix;
 pub mod region;
+pub mod slo_detail;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

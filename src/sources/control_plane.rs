@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{get_limited_auth, Payload};
-use crate::model::{self, slo::WINDOWS, FeedId};
+use crate::model::{self, slo::COUNT_WINDOWS, FeedId};
 
 /// Largest response the console accepts from the control plane.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -41,10 +41,7 @@ impl ControlPlane {
         match feed {
             FeedId::Regions => "/v1/regions".into(),
             FeedId::Services => "/v1/services".into(),
-            FeedId::Metrics => {
-                let w: Vec<&str> = WINDOWS.iter().map(|(n, _)| *n).collect();
-                format!("/v1/metrics?windows={}&points=30&step=60s", w.join(","))
-            }
+            FeedId::Metrics => format!("/v1/metrics?windows={}&points=30&step=60s&days=30", COUNT_WINDOWS.join(",")),
             FeedId::Deployments => "/v1/deployments".into(),
             FeedId::Circuits => "/v1/circuits".into(),
             FeedId::Flags => "/v1/flags".into(),
@@ -141,33 +138,59 @@ struct ServiceWire {
     owners: Vec<String>,
     #[serde(default)]
     depends_on: Vec<String>,
+    /// One SLO (older form).
     #[serde(default)]
     slo: Option<SloWire>,
+    #[serde(default)]
+    slos: Vec<SloWire>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SloWire {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
     objective: f64,
-    #[serde(default = "thirty")]
-    window_days: u32,
+    #[serde(default)]
+    threshold_ms: Option<f64>,
+    #[serde(default)]
+    window_days: Option<u32>,
+    /// `"month"` for a calendar-month budget.
+    #[serde(default)]
+    calendar: Option<String>,
 }
 
-fn thirty() -> u32 {
-    30
+impl SloWire {
+    fn spec(self, service: &str) -> Option<model::SloSpec> {
+        if !(self.objective > 0.0 && self.objective < 100.0) {
+            return None;
+        }
+        let kind = match (self.kind.as_deref(), self.threshold_ms) {
+            (Some("latency"), Some(ms)) if ms > 0.0 && ms.is_finite() => model::SloKind::Latency { threshold_ms: ms },
+            (Some("latency"), _) => return None,
+            _ => model::SloKind::Availability,
+        };
+        let period = match (self.calendar.as_deref(), self.window_days) {
+            (Some("month"), _) => model::SloPeriod::CalendarMonth,
+            (_, Some(d)) if d > 0 => model::SloPeriod::Rolling { days: d },
+            _ => model::SloPeriod::Rolling { days: 30 },
+        };
+        let suffix = if matches!(kind, model::SloKind::Latency { .. }) { "latency" } else { "availability" };
+        let name = self.name.unwrap_or_else(|| format!("{service}-{suffix}"));
+        Some(model::SloSpec { name, kind, objective: self.objective, period })
+    }
 }
 
 impl From<ServiceWire> for model::Service {
     fn from(w: ServiceWire) -> Self {
         model::Service {
-            name: w.name,
+            name: w.name.clone(),
             tier: if w.tier == "critical" { model::Tier::Critical } else { model::Tier::Standard },
             owners: w.owners,
             depends_on: w.depends_on,
-            slo: w
-                .slo
-                .filter(|s| s.objective > 0.0 && s.objective < 100.0 && s.window_days > 0)
-                .map(|s| model::SloSpec { objective: s.objective, window_days: s.window_days }),
+            slos: w.slo.into_iter().chain(w.slos).filter_map(|s| s.spec(&w.name)).collect(),
         }
     }
 }
@@ -194,8 +217,21 @@ struct TrafficWire {
     p99_ms: f64,
     #[serde(default)]
     counts: BTreeMap<String, CountsWire>,
+    /// Requests within the service's latency-SLO threshold, per window.
+    #[serde(default)]
+    latency_counts: BTreeMap<String, CountsWire>,
+    /// Per-day counts, oldest first.
+    #[serde(default)]
+    daily: Vec<CountsWire>,
+    #[serde(default)]
+    latency_daily: Vec<CountsWire>,
     #[serde(default)]
     series: Option<SeriesWire>,
+}
+
+fn counts(c: &CountsWire) -> model::Counts {
+    let total = sane(c.total);
+    model::Counts { good: sane(c.good).min(total), total }
 }
 
 #[derive(Deserialize)]
@@ -230,14 +266,10 @@ impl From<TrafficWire> for model::Traffic {
             p50_ms: sane(w.p50_ms),
             p95_ms: sane(w.p95_ms),
             p99_ms: sane(w.p99_ms),
-            counts: w
-                .counts
-                .into_iter()
-                .map(|(k, c)| {
-                    let total = sane(c.total);
-                    (k, model::Counts { good: sane(c.good).min(total), total })
-                })
-                .collect(),
+            counts: w.counts.iter().map(|(k, c)| (k.clone(), counts(c))).collect(),
+            latency_counts: w.latency_counts.iter().map(|(k, c)| (k.clone(), counts(c))).collect(),
+            daily: w.daily.iter().map(counts).collect(),
+            latency_daily: w.latency_daily.iter().map(counts).collect(),
             p99_series: w.series.map(|s| s.p99_ms).unwrap_or_default(),
         }
     }

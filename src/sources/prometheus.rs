@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::http::get_any_auth;
 use super::Payload;
-use crate::model::slo::WINDOWS;
+use chrono::Datelike;
+
+use crate::model::slo::COUNT_WINDOWS;
 use crate::model::{Counts, Traffic};
 
 const MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -25,6 +27,8 @@ pub struct PromQueries {
     pub service_label: String,
     pub region_label: String,
     pub rate_window: String,
+    /// Latency-SLO threshold per service, in seconds (must be a bucket bound).
+    pub latency_thresholds: HashMap<String, f64>,
 }
 
 impl Default for PromQueries {
@@ -37,6 +41,7 @@ impl Default for PromQueries {
             service_label: "service".into(),
             region_label: "region".into(),
             rate_window: "5m".into(),
+            latency_thresholds: HashMap::new(),
         }
     }
 }
@@ -74,6 +79,12 @@ impl PromQueries {
             self.matchers(&self.error_matcher),
             self.rate_window
         )
+    }
+
+    /// Requests within `le` seconds over a window, for latency SLOs.
+    pub fn within(&self, window: &str, le: f64) -> String {
+        let m = self.matchers(&format!("le=\"{le}\""));
+        format!("sum by ({}) (increase({}{m}[{window}]))", self.by(), self.latency_metric)
     }
 
     /// Total (or failed) requests over a window, for error budgets.
@@ -207,16 +218,37 @@ impl Prometheus {
             self.q.request_rate(),
             self.q.error_rate(),
         ];
-        for (w, _) in WINDOWS {
-            queries.push(self.q.count(w, false));
-            queries.push(self.q.count(w, true));
+        let end = time.unwrap_or_else(|| chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+        let range = |w: &str| -> String {
+            if w == "mtd" {
+                // PromQL has no month: the seconds since the month began.
+                let now =
+                    chrono::DateTime::from_timestamp_millis((end * 1000.0) as i64).unwrap_or_else(chrono::Utc::now);
+                let start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+                let secs = start.map(|s| (now - s).num_seconds().max(60)).unwrap_or(86_400);
+                format!("{secs}s")
+            } else {
+                w.to_string()
+            }
+        };
+        for w in COUNT_WINDOWS {
+            queries.push(self.q.count(&range(w), false));
+            queries.push(self.q.count(&range(w), true));
+        }
+        let mut thresholds: Vec<f64> = self.q.latency_thresholds.values().copied().collect();
+        thresholds.sort_by(|a, b| a.total_cmp(b));
+        thresholds.dedup();
+        let base = queries.len();
+        for le in &thresholds {
+            for w in COUNT_WINDOWS {
+                queries.push(self.q.within(&range(w), *le));
+            }
         }
         let results = futures_util::future::join_all(queries.iter().map(|q| self.instant(q, time))).await;
         let mut vectors = Vec::with_capacity(results.len());
         for r in results {
             vectors.push(r?);
         }
-        let end = time.unwrap_or_else(|| chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
         // The sparkline is a nicety: its failure does not hide the numbers.
         let series = self.range(&self.q.quantile(0.99), end - 29.0 * 60.0, end, 60.0).await.unwrap_or_default();
         let mut keys: Vec<(String, String)> = vectors[3].keys().chain(vectors[2].keys()).cloned().collect();
@@ -229,11 +261,18 @@ impl Prometheus {
                 let rps = vectors[3].get(&k).copied().unwrap_or(0.0);
                 let err = vectors[4].get(&k).copied().unwrap_or(0.0);
                 let mut counts = BTreeMap::new();
-                for (i, (w, _)) in WINDOWS.iter().enumerate() {
+                let mut latency_counts = BTreeMap::new();
+                let threshold =
+                    self.q.latency_thresholds.get(&k.0).and_then(|t| thresholds.iter().position(|x| x == t));
+                for (i, w) in COUNT_WINDOWS.iter().enumerate() {
                     let total = vectors[5 + 2 * i].get(&k).copied();
                     let bad = vectors[6 + 2 * i].get(&k).copied().unwrap_or(0.0);
                     if let Some(total) = total {
                         counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+                        if let Some(ti) = threshold {
+                            let fast = vectors[base + ti * COUNT_WINDOWS.len() + i].get(&k).copied().unwrap_or(0.0);
+                            latency_counts.insert(w.to_string(), Counts { good: fast.min(total), total });
+                        }
                     }
                 }
                 Traffic {
@@ -245,6 +284,9 @@ impl Prometheus {
                     p95_ms: ms(&vectors[1], &k),
                     p99_ms: ms(&vectors[2], &k),
                     counts,
+                    latency_counts,
+                    daily: Vec::new(),
+                    latency_daily: Vec::new(),
                     p99_series: series.get(&k).map(|v| v.iter().map(|x| x * 1000.0).collect()).unwrap_or_default(),
                 }
             })
