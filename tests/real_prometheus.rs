@@ -139,7 +139,12 @@ async fn stack(name: &str) -> Stack {
 }
 
 fn queries() -> PromQueries {
-    PromQueries { error_matcher: "code=\"5xx\"".into(), rate_window: "15s".into(), ..PromQueries::default() }
+    PromQueries {
+        error_matcher: "code=\"5xx\"".into(),
+        rate_window: "15s".into(),
+        latency_thresholds: [("checkout".to_string(), 0.25)].into_iter().collect(),
+        ..PromQueries::default()
+    }
 }
 
 fn prometheus(url: &str) -> Prometheus {
@@ -208,6 +213,10 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
     let c = mine.counts.get("1h").copied().unwrap_or_default();
     assert!(c.total > 0.0 && c.good < c.total, "counts over the budget windows: {c:?}");
     assert!(!mine.p99_series.is_empty(), "range query for the sparkline");
+    // Latency-SLO counts: requests within 250 ms (a bucket bound) over the budget windows.
+    let fast = mine.latency_counts.get("1h").copied().unwrap_or_default();
+    assert!(fast.total > 0.0 && fast.good > 0.0 && fast.good <= fast.total, "{fast:?}");
+    assert!(mine.counts.contains_key("mtd"), "month-to-date counts");
     s.sim.shutdown().await;
 }
 

@@ -353,13 +353,35 @@ impl Config {
                     );
                 }
             }
-            if let Some(slo) = &s.slo {
+            for slo in s.slo.iter().chain(&s.slos) {
                 let o = *slo.objective.get_ref();
                 if !(o > 0.0 && o < 100.0) {
                     c.at(
                         slo.objective.span(),
                         format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"),
                     );
+                }
+                if !matches!(*slo.window_days.get_ref(), 7 | 28 | 30) {
+                    c.at(
+                        slo.window_days.span(),
+                        format!("window_days {} is not 7, 28 or 30", slo.window_days.get_ref()),
+                    );
+                }
+                if let Some(cal) = &slo.calendar {
+                    if cal.get_ref() != "month" {
+                        c.at(cal.span(), format!("calendar '{}' is not \"month\"", cal.get_ref()));
+                    }
+                }
+                match slo.kind.as_ref().map(|k| (k.span(), k.get_ref().as_str())) {
+                    None | Some((_, "availability")) => {}
+                    Some((span, "latency")) => match &slo.threshold_ms {
+                        None => c.at(span, "a latency SLO needs threshold_ms"),
+                        Some(t) if *t.get_ref() <= 0.0 || !t.get_ref().is_finite() => {
+                            c.at(t.span(), "threshold_ms must be above 0")
+                        }
+                        Some(_) => {}
+                    },
+                    Some((span, other)) => c.at(span, format!("kind '{other}' is not 'availability' or 'latency'")),
                 }
             }
         }

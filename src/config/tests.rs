@@ -105,3 +105,25 @@ fn empty_names_and_self_dependencies() {
     assert!(e.iter().any(|x| x == "w.toml:2:8: region name is empty"), "{e:?}");
     assert!(e.iter().any(|x| x == "w.toml:5:15: service 'a' depends on itself"), "{e:?}");
 }
+
+#[test]
+fn slo_options_are_checked() {
+    let text = format!(
+        "{MIN}[[service]]\nname = \"a\"\nslos = [\n  {{ objective = 99.0, kind = \"latency\" }},\n  {{ objective = 99.9, window_days = 14 }},\n  {{ objective = 99.9, calendar = \"week\" }},\n  {{ objective = 99.9, kind = \"speed\" }},\n]\n"
+    );
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x == "w.toml:6:30: a latency SLO needs threshold_ms"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:7:37: window_days 14 is not 7, 28 or 30"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:8:34: calendar 'week' is not \"month\""), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:9:30: kind 'speed' is not 'availability' or 'latency'"), "{e:?}");
+    let ok = format!(
+        "{MIN}[[service]]\nname = \"a\"\nslos = [{{ objective = 99.0, kind = \"latency\", threshold_ms = 250 }}, {{ objective = 99.9, calendar = \"month\" }}]\n"
+    );
+    let cfg = Config::parse(Path::new("w.toml"), &ok).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = cfg.setup().unwrap_or_else(|e| panic!("{e}"));
+    let fixed = setup.sources.fixed.unwrap_or_default();
+    let slos = &fixed.1[0].slos;
+    assert_eq!(slos[0].name, "a-latency");
+    assert_eq!(slos[0].kind, crate::model::SloKind::Latency { threshold_ms: 250.0 });
+    assert_eq!(slos[1].period, crate::model::SloPeriod::CalendarMonth);
+}

@@ -51,6 +51,15 @@ pub fn alert_factor(budget_share: f64, period_h: f64, long_window_h: f64) -> f64
     budget_share * period_h / long_window_h
 }
 
+/// Share of a period's budget that `hours` at burn `b` consumes.
+pub fn budget_consumed(b: f64, hours: f64, period_h: f64) -> f64 {
+    if period_h > 0.0 {
+        b * hours / period_h
+    } else {
+        0.0
+    }
+}
+
 /// Hours until the remaining budget is gone at the current burn.
 pub fn hours_to_exhaustion(remaining: f64, burn: f64, period_h: f64) -> Option<f64> {
     (remaining > 0.0 && burn > 0.0).then(|| remaining * period_h / burn)
@@ -105,6 +114,11 @@ mod tests {
         assert_eq!(hours_to_exhaustion(1.0, 14.4, 720.0).map(|h| h.round()), Some(50.0));
         // Burn 1 exhausts exactly at the end of the window.
         assert_eq!(hours_to_exhaustion(1.0, 1.0, 720.0), Some(720.0));
+        // One hour at 14.4 consumes 2% of a 30-day budget; six hours at 6, 5%.
+        assert!((budget_consumed(14.4, 1.0, 720.0) - 0.02).abs() < 1e-12);
+        assert!((budget_consumed(6.0, 6.0, 720.0) - 0.05).abs() < 1e-12);
+        // The factors follow the period: a 28-day window pages at 13.44.
+        assert!((alert_factor(0.02, 672.0, 1.0) - 13.44).abs() < 1e-9);
     }
 
     #[test]

@@ -474,6 +474,51 @@ mod tests {
     }
 
     #[test]
+    fn low_traffic_is_said_not_computed() {
+        let now = Utc::now();
+        let mut fleet = Fleet::default();
+        fleet.services.set(now, Ok(vec![svc("quiet")]));
+        let mut t = traffic("quiet", "r1", 0.5);
+        for (w, c) in t.counts.iter_mut() {
+            if w != "30d" {
+                *c = Counts { good: 5.0, total: 10.0 };
+            }
+        }
+        fleet.metrics.set(now, Ok(vec![t]));
+        let snap = derive(fleet, 1);
+        let s = &snap.slos[0];
+        assert!(s.low_traffic);
+        assert_eq!(s.burn("1h"), None, "ten requests say nothing about burn");
+        assert_eq!(s.state, AlertState::NoData);
+        assert!(s.remaining.is_some_and(|r| r.is_finite()));
+    }
+
+    #[test]
+    fn latency_slos_use_latency_counts_and_calendar_months_their_length() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-02-10T00:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        let mut fleet = Fleet::default();
+        let mut s = svc("a");
+        s.slos = vec![SloSpec {
+            name: "a-latency".into(),
+            kind: SloKind::Latency { threshold_ms: 300.0 },
+            objective: 99.0,
+            period: SloPeriod::CalendarMonth,
+        }];
+        fleet.services.set(now, Ok(vec![s]));
+        let mut t = traffic("a", "r1", 0.0);
+        t.latency_counts.insert("mtd".into(), Counts { good: 995.0, total: 1000.0 });
+        fleet.metrics.set(now, Ok(vec![t]));
+        let snap = derive(fleet, 1);
+        let st = &snap.slos[0];
+        assert_eq!(st.period_hours, 28.0 * 24.0, "February 2026");
+        assert!((st.remaining.unwrap_or(0.0) - 0.5).abs() < 1e-9);
+        assert!((st.allowed_bad.unwrap_or(0.0) - 10.0).abs() < 1e-9);
+        assert!((st.consumed_bad.unwrap_or(0.0) - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn down_probe_marks_cell_down() {
         let now = Utc::now();
         let mut fleet = Fleet::default();

@@ -249,8 +249,16 @@ impl Prometheus {
         for r in results {
             vectors.push(r?);
         }
-        // The sparkline is a nicety: its failure does not hide the numbers.
+        // The sparkline and the daily budget chart are niceties: their
+        // failure does not hide the numbers.
         let series = self.range(&self.q.quantile(0.99), end - 29.0 * 60.0, end, 60.0).await.unwrap_or_default();
+        let day = 86_400.0;
+        let (q_total, q_bad) = (self.q.count("1d", false), self.q.count("1d", true));
+        let (daily_total, daily_bad) = futures_util::join!(
+            self.range(&q_total, end - 29.0 * day, end, day),
+            self.range(&q_bad, end - 29.0 * day, end, day)
+        );
+        let (daily_total, daily_bad) = (daily_total.unwrap_or_default(), daily_bad.unwrap_or_default());
         let mut keys: Vec<(String, String)> = vectors[3].keys().chain(vectors[2].keys()).cloned().collect();
         keys.sort();
         keys.dedup();
@@ -285,7 +293,21 @@ impl Prometheus {
                     p99_ms: ms(&vectors[2], &k),
                     counts,
                     latency_counts,
-                    daily: Vec::new(),
+                    daily: daily_total
+                        .get(&k)
+                        .map(|tot| {
+                            let bad = daily_bad.get(&k);
+                            tot.iter()
+                                .enumerate()
+                                .map(|(i, t)| {
+                                    let t = if t.is_finite() { *t } else { 0.0 };
+                                    let b =
+                                        bad.and_then(|v| v.get(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
+                                    Counts { good: (t - b).max(0.0), total: t }
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     latency_daily: Vec::new(),
                     p99_series: series.get(&k).map(|v| v.iter().map(|x| x * 1000.0).collect()).unwrap_or_default(),
                 }
