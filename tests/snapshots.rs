@@ -92,7 +92,7 @@ async fn a_page_level_burn_appears_and_clears() {
     // payments' budget is the calendar month: January has 31 days, so the
     // 2%-in-1h factor is 0.02 × 744 h / 1 h = 14.88, not 30-day 14.4.
     assert!(page_1h.contains("14.9×") && page_1h.contains("✖ YES"), "{page_1h}");
-    assert!(detail.contains("budget left over the last 30 days"), "{detail}");
+    assert!(detail.contains("budget left, last 30 days"), "{detail}");
     let after = frame(args("slo:payments-availability", 120, 30, Scenario::DependencyStorm, 3600.0)).await;
     assert!(after.contains("state ▲ TICKET"), "the page clears, a ticket remains: {after}");
     assert!(!after.lines().any(|l| l.starts_with("│page") && l.contains("YES")), "{after}");

@@ -44,13 +44,13 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
     out.push((format!("state {} {word}", level.glyph(false)), level));
     let budget = match (s.allowed_bad, s.consumed_bad, s.remaining) {
         (Some(a), Some(c), Some(r)) => format!(
-            "budget {} bad events of {} in the {} so far · consumed {} · left {:.1}%{}",
+            "left {:.1}%{} · used {} of {} allowed bad events ({} events, {})",
+            r * 100.0,
+            if r < 0.0 { " OVERSPENT" } else { "" },
+            events(c),
             events(a),
             events(s.total),
-            s.period.label(),
-            events(c),
-            r * 100.0,
-            if r < 0.0 { "  (OVERSPENT)" } else { "" }
+            s.period.label()
         ),
         _ => "budget: no data for the period".into(),
     };
