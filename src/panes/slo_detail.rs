@@ -58,9 +58,9 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
     let exhaust = match (s.remaining, s.hours_to_exhaustion) {
         (Some(r), _) if r <= 0.0 => "budget exhausted".to_string(),
         (_, Some(h)) if h > s.period_hours => {
-            format!("at the current (5m) burn the budget outlasts the {}", s.period.label())
+            format!("at the 5m burn it outlasts the {}", s.period.label())
         }
-        (_, Some(h)) => format!("at the current (5m) burn the budget is gone in {}", fmt_hours(h)),
+        (_, Some(h)) => format!("at the 5m burn it is gone in {}", fmt_hours(h)),
         _ => "no burn: time to exhaustion not defined".into(),
     };
     out.push((exhaust, Level::Info));
@@ -130,10 +130,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         return;
     }
     y += 1;
-    let title = format!(
-        "budget left over the last {} days (100% at the top, 0 at the bottom, ▼ = overspent)",
-        s.daily_remaining.len()
-    );
+    let title = format!("budget left, last {} days (▼ = overspent)", s.daily_remaining.len());
     buf.set_stringn(inner.x, y, title, inner.width as usize, theme.muted);
     y += 1;
     let h = room.min(12);
