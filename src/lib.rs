@@ -18,12 +18,11 @@ pub mod snapshot_cmd;
 pub mod sources;
 pub mod ssh;
 pub mod store;
+pub mod svg;
+pub mod themes;
 pub mod wall;
 
-/// Pick the theme for this process: `NO_COLOR` (non-empty) forces mono.
+/// The default theme for this process (`NO_COLOR` gives mono).
 pub fn theme_from_env() -> warroom_ui::Theme {
-    match std::env::var("NO_COLOR") {
-        Ok(v) if !v.is_empty() => warroom_ui::Theme::mono(),
-        _ => warroom_ui::Theme::ansi(),
-    }
+    themes::choose(None).unwrap_or_else(|_| warroom_ui::Theme::ansi())
 }

@@ -34,6 +34,10 @@ struct Cli {
     /// Viewer role: no action can be run (attempts are audited as denied).
     #[arg(long)]
     read_only: bool,
+    /// Theme: default, light, high-contrast, colour-blind, mono, or one of
+    /// yours in the config directory's themes/. NO_COLOR forces mono.
+    #[arg(long, global = true)]
+    theme: Option<String>,
     /// Configuration file (else $WARROOM_CONFIG, else the user config
     /// directory's warroom.toml). With a configuration no simulator starts.
     #[arg(long, global = true)]
@@ -106,9 +110,15 @@ enum Cmd {
     },
     /// Print one rendered frame as plain text and exit.
     Snapshot {
-        /// `overview`, `region:NAME` or `slo:NAME`.
+        /// `overview`, `region:NAME`, `slo:NAME` or `wall`.
         #[arg(long, default_value = "overview")]
         view: String,
+        /// `text` or `svg`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
         #[arg(long, default_value = "120x40", value_parser = snapshot_cmd::parse_size)]
         size: (u16, u16),
         #[arg(long, default_value_t = 7)]
@@ -198,7 +208,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             sim.shutdown().await;
             Ok(())
         }
-        Some(Cmd::Snapshot { view, size, seed, scenario, at, epoch, regions, services }) => {
+        Some(Cmd::Snapshot { view, format, output, size, seed, scenario, at, epoch, regions, services }) => {
             let start_unix = match epoch {
                 None => None,
                 Some(e) => Some(
@@ -222,9 +232,20 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 services,
                 api: cli.api,
             };
-            let text = snapshot_cmd::run(&args, &warroom::theme_from_env()).await?;
-            print!("{text}");
-            Ok(())
+            let theme = warroom::themes::choose(cli.theme.as_deref())?;
+            let buf = snapshot_cmd::frame(&args, &theme).await?;
+            let out = match format.as_str() {
+                "text" => snapshot_cmd::buffer_to_text(&buf),
+                "svg" => warroom::svg::render(&buf),
+                other => return Err(format!("unknown format '{other}' (text or svg)")),
+            };
+            match output {
+                Some(path) => std::fs::write(&path, out).map_err(|e| format!("cannot write {}: {e}", path.display())),
+                None => {
+                    print!("{out}");
+                    Ok(())
+                }
+            }
         }
         Some(Cmd::Paths) => {
             for line in warroom::paths::describe() {
@@ -292,12 +313,12 @@ async fn async_main(cli: Cli) -> Result<(), String> {
         Some(Cmd::Wall { rotate, ref views }) => {
             let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
             let rotate = std::time::Duration::from_secs_f64(rotate.max(1.0));
+            let theme = warroom::themes::choose(cli.theme.as_deref())?;
             let (plane, sim) = data_plane(&cli, None).await?;
             let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
             let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-            let result =
-                warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, warroom::theme_from_env()).await;
+            let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, theme).await;
             ratatui::restore();
             drop(plane);
             if let Some(sim) = sim {
@@ -331,6 +352,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 max_sessions: max_sessions.max(1),
                 rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
                 views: views.clone(),
+                theme: warroom::themes::choose(cli.theme.as_deref())?,
             });
             let opts = warroom::ssh::SshOptions {
                 listen,
@@ -431,6 +453,7 @@ fn action_target(cli: &Cli, sim: Option<&warroom_sim::SimHandle>) -> Result<(Str
 }
 
 async fn console(cli: Cli) -> Result<(), String> {
+    let theme = warroom::themes::choose(cli.theme.as_deref())?;
     let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
     let clock: Clock = Arc::new(chrono::Utc::now);
     let (plane, sim) = data_plane(&cli, Some(&mut view)).await?;
@@ -442,8 +465,7 @@ async fn console(cli: Cli) -> Result<(), String> {
         warroom::actions::executor::spawn_with_token(&action_base, token, audit, plane.updates.clone(), clock);
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result =
-        warroom::app::run(&mut terminal, plane.snapshots.clone(), view, warroom::theme_from_env(), executor).await;
+    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor).await;
     ratatui::restore();
     drop(plane);
     if let Some(sim) = sim {

@@ -56,7 +56,8 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     Ok(n * mult)
 }
 
-/// The screen a view name selects: `overview` or `region:NAME`.
+/// The screen a view name selects: `overview`, `region:NAME`, `slo:NAME`
+/// (and `wall`, handled by `frame`).
 pub fn screen_for(view: &str) -> Result<Screen, String> {
     match view.split_once(':') {
         None if view == "overview" => Ok(Screen::Overview),
@@ -96,7 +97,13 @@ pub fn render_to_buffer(
 
 /// Produce the frame text for `args`.
 pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<String, String> {
-    let screen = screen_for(&args.view)?;
+    Ok(buffer_to_text(&frame(args, theme).await?))
+}
+
+/// Produce the frame for `args` as a buffer (for text or SVG output).
+pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buffer, String> {
+    let wall = args.view == "wall";
+    let screen = if wall { Screen::Overview } else { screen_for(&args.view)? };
     let mut view = ViewState { screen, ..ViewState::default() };
     let (snap, now) = match &args.api {
         Some(url) => {
@@ -126,8 +133,15 @@ pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Strin
             (snap?, now)
         }
     };
-    let buf = render_to_buffer(&snap, &view, now, theme, args.width, args.height);
-    Ok(buffer_to_text(&buf))
+    if wall {
+        let mut state =
+            crate::wall::WallState::new(vec![crate::wall::WallView::Summary], std::time::Duration::from_secs(20), now);
+        state.observe(&snap, now);
+        let mut buf = Buffer::empty(Rect::new(0, 0, args.width, args.height));
+        crate::wall::render(&snap, &state, now, theme, buf.area, &mut buf);
+        return Ok(buf);
+    }
+    Ok(render_to_buffer(&snap, &view, now, theme, args.width, args.height))
 }
 
 #[cfg(test)]

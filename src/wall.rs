@@ -163,7 +163,7 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
     let glyph = format!("{} ", level.glyph(theme.ascii));
     buf.set_stringn(area.x + 1, area.y + 1, &glyph, 2, style);
     let banner = Rect::new(area.x + 3, area.y, area.width.saturating_sub(3), big_height(scale));
-    BigText { text: &word, style, scale }.render(banner, buf);
+    BigText { text: &word, style: Theme::solid(style), scale }.render(banner, buf);
     let mut y = area.y + big_height(scale) + 1;
     if y >= area.y + area.height {
         return;

@@ -70,3 +70,22 @@ fn a_missing_secret_names_the_variable_not_a_value() {
     assert!(!ok);
     assert!(text.contains("WARROOM_TEST_TOKEN_UNSET (named in the configuration) is not set"), "{text}");
 }
+
+#[test]
+fn snapshot_writes_svg_in_any_theme_and_refuses_unknown_ones() {
+    let d = dir("svg");
+    let out = d.join("o.svg");
+    let o = out.to_string_lossy().to_string();
+    let common =
+        ["--epoch", "2026-01-15T12:00:00Z", "--at", "5m", "--size", "100x30", "--format", "svg", "--output", &o];
+    for theme in ["default", "light", "high-contrast", "colour-blind", "mono"] {
+        let mut args = vec!["--theme", theme, "snapshot", "--view", "wall"];
+        args.extend(common);
+        let (ok, text) = run(&args);
+        assert!(ok, "{theme}: {text}");
+        let svg = std::fs::read_to_string(&out).unwrap_or_default();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{theme}");
+    }
+    let (ok, text) = run(&["--theme", "neon", "snapshot"]);
+    assert!(!ok && text.contains("unknown theme 'neon'"), "{text}");
+}

@@ -80,7 +80,7 @@ pub fn build<'a>(
                     } else {
                         theme.ok
                     };
-                    (format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0), style)
+                    (format!("{} {:>5.1}%", bar(r, bar_w, theme.ascii), r * 100.0), Theme::solid(style))
                 }
             };
             let burn = s.burn("1h");

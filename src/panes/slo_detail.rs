@@ -148,6 +148,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         } else {
             theme.ok
         };
+        let style = Theme::solid(style);
         let filled = (r.clamp(0.0, 1.0) * h as f64).round() as u16;
         for k in 0..h {
             let yy = y + h - 1 - k;

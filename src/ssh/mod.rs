@@ -60,6 +60,8 @@ pub struct Shared {
     pub max_sessions: usize,
     pub rotate: Duration,
     pub views: Vec<WallView>,
+    /// Theme for sessions that do not send NO_COLOR.
+    pub theme: Theme,
 }
 
 impl Shared {
@@ -255,7 +257,7 @@ impl Handler for Conn {
         let (size_tx, size_rx) = watch::channel(c.size);
         c.input = Some(in_tx);
         c.size_tx = Some(size_tx);
-        let theme = if c.no_color { Theme::mono() } else { Theme::ansi() };
+        let theme = if c.no_color { Theme::mono() } else { shared.theme.clone() };
         let console = self.user == "console";
         let name = if who.comment.is_empty() { self.user.clone() } else { who.comment.clone() };
         let operator = Operator { name, role: who.role };

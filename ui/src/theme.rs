@@ -83,6 +83,16 @@ impl Theme {
         }
     }
 
+    /// A style for block glyphs (bars, big letters) in the colour of
+    /// `style`: a filled badge style (colour on a background) becomes its
+    /// background colour, so blocks are never drawn in the badge's text colour.
+    pub fn solid(style: Style) -> Style {
+        match style.bg {
+            Some(bg) if bg != Color::Reset => Style::default().fg(bg),
+            _ => Style { bg: None, ..style },
+        }
+    }
+
     /// Style for a status level.
     pub fn level(&self, level: Level) -> Style {
         match level {
