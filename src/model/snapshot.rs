@@ -324,12 +324,12 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
 
 fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime<Utc>) -> SloStatus {
     let latency = matches!(spec.kind, SloKind::Latency { .. });
-    let pick = |t: &'_ Traffic| if latency { t.latency_counts.clone() } else { t.counts.clone() };
-    let per_region: Vec<BTreeMap<String, Counts>> = traffic.iter().map(|t| pick(t)).collect();
+    let per_region: Vec<&BTreeMap<String, Counts>> =
+        traffic.iter().map(|t| if latency { &t.latency_counts } else { &t.counts }).collect();
     let sum = |w: &str| {
         let mut c = Counts::default();
         let mut any = false;
-        for m in &per_region {
+        for m in per_region.iter() {
             if let Some(x) = m.get(w) {
                 c.good += x.good;
                 c.total += x.total;
