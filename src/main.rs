@@ -465,8 +465,12 @@ async fn console(cli: Cli) -> Result<(), String> {
         warroom::actions::executor::spawn_with_token(&action_base, token, audit, plane.updates.clone(), clock);
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor).await;
+    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone()).await;
     ratatui::restore();
+    if executor.active() > 0 {
+        eprintln!("warroom: waiting for {} action(s) to finish and be audited…", executor.active());
+        executor.settle(std::time::Duration::from_secs(10)).await;
+    }
     drop(plane);
     if let Some(sim) = sim {
         sim.shutdown().await;

@@ -45,6 +45,7 @@ pub fn render(
         Screen::Overview => draw_overview(snap, view, now, theme, body, buf),
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
         Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
+        Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(d) = &view.dialog {
@@ -355,7 +356,7 @@ fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
     lines.push(Line::from(legend));
     lines.push(Line::from(Span::styled("any key closes this help", Style::default().patch(theme.muted))));
     let h = lines.len() as u16 + 2;
-    let area = centered(body, 60, h);
+    let area = centered(body, 84, h);
     TextBox { title: "Keys", lines, theme }.render(area, buf);
 }
 

@@ -63,7 +63,8 @@ pub fn screen_for(view: &str) -> Result<Screen, String> {
         None if view == "overview" => Ok(Screen::Overview),
         Some(("region", name)) if !name.is_empty() => Ok(Screen::Region(name.to_string())),
         Some(("slo", name)) if !name.is_empty() => Ok(Screen::Slo(name.to_string())),
-        _ => Err(format!("unknown view '{view}': expected 'overview', 'region:NAME' or 'slo:NAME'")),
+        Some(("service", name)) if !name.is_empty() => Ok(Screen::Service(name.to_string())),
+        _ => Err(format!("unknown view '{view}': expected 'overview', 'region:NAME', 'service:NAME' or 'slo:NAME'")),
     }
 }
 

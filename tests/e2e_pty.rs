@@ -32,9 +32,9 @@ fn demo_console_updates_and_quits_cleanly() {
     pty.send("\x1b");
     pty.wait_for("overview again", 10, |s| s.contains("Region health"));
     pty.send("?");
-    pty.wait_for("help", 10, |s| s.contains("drill into region"));
+    pty.wait_for("help", 10, |s| s.contains("drill down: region"));
     pty.send("x");
-    pty.wait_for("help closed", 10, |s| !s.contains("drill into region"));
+    pty.wait_for("help closed", 10, |s| !s.contains("drill down: region"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();
@@ -52,7 +52,7 @@ fn killed_backend_goes_stale_and_the_ui_keeps_responding() {
     let stale = pty.wait_for("STALE and ERROR marks", 30, |s| s.contains("STALE") && s.contains("ERROR"));
     assert!(stale.contains("Latency ms"), "panes stay on screen:\n{stale}");
     pty.send("?");
-    pty.wait_for("help while the backend is dead", 10, |s| s.contains("drill into region"));
+    pty.wait_for("help while the backend is dead", 10, |s| s.contains("drill down: region"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();

@@ -120,7 +120,12 @@ async fn every_screen_renders_at_every_size() {
     };
     sim.shutdown().await;
     let theme = warroom_ui::Theme::ansi();
-    let screens = [Screen::Overview, Screen::Region("us-west-2".into()), Screen::Slo("payments-availability".into())];
+    let screens = [
+        Screen::Overview,
+        Screen::Region("us-west-2".into()),
+        Screen::Slo("payments-availability".into()),
+        Screen::Service("payments".into()),
+    ];
     let wall = warroom::wall::WallState::new(vec![], std::time::Duration::from_secs(20), now);
     for w in (0..=300u16).step_by(13).chain([1, 2, 3, 4, 5, 300]) {
         for h in (0..=100u16).step_by(7).chain([1, 2, 3, 100]) {
@@ -134,4 +139,17 @@ async fn every_screen_renders_at_every_size() {
             warroom::wall::render(&snap, &wall, now, &theme, buf.area, &mut buf);
         }
     }
+}
+
+#[tokio::test]
+async fn the_service_screen_shows_latency_regions_slos_and_circuits() {
+    let text = frame(args("service:payments", 120, 44, Scenario::DependencyStorm, 600.0)).await;
+    assert!(text.contains("Service payments"), "{text}");
+    assert!(text.contains("latency in ") && text.contains("(worst p99), last hour"), "{text}");
+    assert!(text.contains("SLA 100 / 200 / 500 ms"), "{text}");
+    assert!(text.lines().any(|l| l.contains("ap-southeast-1") && l.contains("DOWN")), "{text}");
+    assert!(text.contains("SLO 99.95 avail month") && text.contains("PAGE"), "{text}");
+    assert!(text.contains("circuit → auth in us-east-1"), "{text}");
+    let missing = frame(args("service:nope", 80, 24, Scenario::Calm, 0.0)).await;
+    assert!(missing.contains("service nope is not reported"), "{missing}");
 }

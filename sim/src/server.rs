@@ -373,11 +373,17 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
                 latency_daily.push(json!({"good": round(w.fast(s, r, a, b, thr), 1), "total": round(c.total, 1)}));
             }
             let mut p99 = Vec::with_capacity(points);
+            let mut p95 = Vec::with_capacity(points);
+            let mut p50 = Vec::with_capacity(points);
             let mut rps = Vec::with_capacity(points);
+            let mut err = Vec::with_capacity(points);
             for k in (0..points).rev() {
                 let x = w.inst(s, r, t - k as f64 * step);
                 p99.push(round(x.p99, 1));
+                p95.push(round(x.p95, 1));
+                p50.push(round(x.p50, 1));
                 rps.push(round(x.rps, 1));
+                err.push(round(x.err, 6));
             }
             out.push(json!({
                 "service": svc.name,
@@ -391,7 +397,7 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
                 "latencyCounts": latency,
                 "daily": daily,
                 "latencyDaily": latency_daily,
-                "series": {"stepSeconds": step, "p99Ms": p99, "rps": rps},
+                "series": {"stepSeconds": step, "p50Ms": p50, "p95Ms": p95, "p99Ms": p99, "rps": rps, "errorRatio": err},
             }));
         }
     }

@@ -51,6 +51,8 @@ pub type SharedAudit = Arc<Mutex<Option<AuditLog>>>;
 #[derive(Clone)]
 pub struct Executor {
     audit: SharedAudit,
+    /// Intents being worked on (for a clean exit).
+    active: Arc<std::sync::atomic::AtomicUsize>,
     // Unbounded on purpose: intents come from people pressing keys, so the
     // rate is human, and a confirmed action must never be dropped or block
     // the UI.
@@ -63,9 +65,32 @@ impl Executor {
         self.tx.send(intent).map_err(|_| "the action executor has stopped".to_string())
     }
 
+    /// Actions still being worked on.
+    pub fn active(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Wait (at most `max`) for actions in flight to finish and be audited,
+    /// so quitting never cuts an outcome record in half.
+    pub async fn settle(&self, max: Duration) {
+        let deadline = tokio::time::Instant::now() + max;
+        while self.active() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The audit trail this executor writes, for other events (SSH logins).
     pub fn audit(&self) -> SharedAudit {
         self.audit.clone()
+    }
+}
+
+/// Counts an intent as finished when dropped, however its task ends.
+struct Done(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -125,13 +150,20 @@ pub fn spawn_with_token(
         clock,
         in_flight: Mutex::new(HashSet::new()),
     });
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = active.clone();
     tokio::spawn(async move {
         while let Some(intent) = rx.recv().await {
             let ctx = ctx.clone();
-            tokio::spawn(async move { run(&ctx, intent).await });
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let done = Done(counter.clone());
+            tokio::spawn(async move {
+                let _done = done;
+                run(&ctx, intent).await
+            });
         }
     });
-    Executor { audit, tx }
+    Executor { audit, active, tx }
 }
 
 impl Ctx {

@@ -62,6 +62,8 @@ pub enum Screen {
     Region(String),
     /// One SLO's detail, by name.
     Slo(String),
+    /// One service's detail, by name.
+    Service(String),
 }
 
 #[derive(Debug, Clone)]
@@ -129,8 +131,8 @@ impl ViewState {
         match (cmd, &self.screen) {
             (Command::Quit, _) => self.quit = true,
             (Command::Help, _) => self.help = true,
-            (Command::Back, Screen::Region(_) | Screen::Slo(_)) => self.screen = Screen::Overview,
-            (_, Screen::Slo(_)) => return false,
+            (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_)) => self.screen = Screen::Overview,
+            (_, Screen::Slo(_) | Screen::Service(_)) => return false,
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
@@ -164,6 +166,12 @@ impl ViewState {
                 | Command::ToggleFlag,
                 _,
             ) => return false,
+            (Command::Enter, Screen::Overview) if self.focus == PaneId::Latency => {
+                let Some(s) = snap.fleet.services.items().get(self.row(PaneId::Latency)) else {
+                    return false;
+                };
+                self.screen = Screen::Service(s.name.clone());
+            }
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Budgets => {
                 let sorted = crate::panes::budgets::sorted(&snap.slos);
                 let Some(s) = sorted.get(self.row(PaneId::Budgets)) else {
@@ -189,7 +197,9 @@ impl ViewState {
         let f = &snap.fleet;
         let region = || match &self.screen {
             Screen::Region(name) => Some(name.clone()),
-            Screen::Overview | Screen::Slo(_) => f.regions.items().get(self.column).map(|r| r.name.clone()),
+            Screen::Overview | Screen::Slo(_) | Screen::Service(_) => {
+                f.regions.items().get(self.column).map(|r| r.name.clone())
+            }
         };
         let deployment = || f.deployments.items().get(self.row(PaneId::Canaries)).cloned();
         match cmd {

@@ -138,6 +138,13 @@ pub struct Traffic {
     pub latency_daily: Vec<Counts>,
     /// Recent p99 values, oldest first, for sparklines.
     pub p99_series: Vec<f64>,
+    /// p50 and p95 over the same points (empty if the source has none).
+    pub p50_series: Vec<f64>,
+    pub p95_series: Vec<f64>,
+    /// Error ratio over the same points.
+    pub error_series: Vec<f64>,
+    /// Seconds between series points.
+    pub series_step: f64,
 }
 
 /// The SLA the latency pane flags against.

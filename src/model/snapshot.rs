@@ -419,6 +419,10 @@ mod tests {
             daily: vec![],
             latency_daily: vec![],
             p99_series: vec![],
+            p50_series: vec![],
+            p95_series: vec![],
+            error_series: vec![],
+            series_step: 60.0,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod flags;
 pub mod latency;
 pub mod matrix;
 pub mod region;
+pub mod service;
 pub mod slo_detail;
 
 use ratatui::buffer::Buffer;

@@ -41,7 +41,7 @@ impl ControlPlane {
         match feed {
             FeedId::Regions => "/v1/regions".into(),
             FeedId::Services => "/v1/services".into(),
-            FeedId::Metrics => format!("/v1/metrics?windows={}&points=30&step=60s&days=30", COUNT_WINDOWS.join(",")),
+            FeedId::Metrics => format!("/v1/metrics?windows={}&points=60&step=60s&days=30", COUNT_WINDOWS.join(",")),
             FeedId::Deployments => "/v1/deployments".into(),
             FeedId::Circuits => "/v1/circuits".into(),
             FeedId::Flags => "/v1/flags".into(),
@@ -244,7 +244,15 @@ struct CountsWire {
 #[serde(rename_all = "camelCase")]
 struct SeriesWire {
     #[serde(default)]
+    step_seconds: f64,
+    #[serde(default)]
+    p50_ms: Vec<f64>,
+    #[serde(default)]
+    p95_ms: Vec<f64>,
+    #[serde(default)]
     p99_ms: Vec<f64>,
+    #[serde(default)]
+    error_ratio: Vec<f64>,
 }
 
 /// Replace NaN/∞ and negatives from a confused backend with 0.
@@ -270,6 +278,10 @@ impl From<TrafficWire> for model::Traffic {
             latency_counts: w.latency_counts.iter().map(|(k, c)| (k.clone(), counts(c))).collect(),
             daily: w.daily.iter().map(counts).collect(),
             latency_daily: w.latency_daily.iter().map(counts).collect(),
+            series_step: w.series.as_ref().map(|s| sane(s.step_seconds)).unwrap_or(0.0),
+            p50_series: w.series.as_ref().map(|s| s.p50_ms.clone()).unwrap_or_default(),
+            p95_series: w.series.as_ref().map(|s| s.p95_ms.clone()).unwrap_or_default(),
+            error_series: w.series.as_ref().map(|s| s.error_ratio.clone()).unwrap_or_default(),
             p99_series: w.series.map(|s| s.p99_ms).unwrap_or_default(),
         }
     }

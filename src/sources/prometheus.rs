@@ -251,7 +251,20 @@ impl Prometheus {
         }
         // The sparkline and the daily budget chart are niceties: their
         // failure does not hide the numbers.
-        let series = self.range(&self.q.quantile(0.99), end - 29.0 * 60.0, end, 60.0).await.unwrap_or_default();
+        let (q50, q95, q99) = (self.q.quantile(0.5), self.q.quantile(0.95), self.q.quantile(0.99));
+        let q_err = format!("({}) / ({})", self.q.error_rate(), self.q.request_rate());
+        let start = end - 59.0 * 60.0;
+        let (s50, s95, series, s_err) = futures_util::join!(
+            self.range(&q50, start, end, 60.0),
+            self.range(&q95, start, end, 60.0),
+            self.range(&q99, start, end, 60.0),
+            self.range(&q_err, start, end, 60.0)
+        );
+        let (s50, s95, series, s_err) =
+            (s50.unwrap_or_default(), s95.unwrap_or_default(), series.unwrap_or_default(), s_err.unwrap_or_default());
+        let ms_series = |m: &HashMap<(String, String), Vec<f64>>, k: &(String, String)| -> Vec<f64> {
+            m.get(k).map(|v| v.iter().map(|x| x * 1000.0).collect()).unwrap_or_default()
+        };
         let day = 86_400.0;
         let (q_total, q_bad) = (self.q.count("1d", false), self.q.count("1d", true));
         let (daily_total, daily_bad) = futures_util::join!(
@@ -309,7 +322,11 @@ impl Prometheus {
                         })
                         .unwrap_or_default(),
                     latency_daily: Vec::new(),
-                    p99_series: series.get(&k).map(|v| v.iter().map(|x| x * 1000.0).collect()).unwrap_or_default(),
+                    p99_series: ms_series(&series, &k),
+                    p50_series: ms_series(&s50, &k),
+                    p95_series: ms_series(&s95, &k),
+                    error_series: s_err.get(&k).cloned().unwrap_or_default(),
+                    series_step: 60.0,
                 }
             })
             .collect())

@@ -5,6 +5,7 @@
 //! draws what it is given. Every widget is a pure `render(&self, area, buf)`.
 
 mod bigtext;
+mod chart;
 mod panel;
 mod status;
 mod table;
@@ -12,6 +13,7 @@ mod text;
 mod theme;
 
 pub use bigtext::{big_height, big_width, BigText};
+pub use chart::{Line as ChartLine, SeriesChart};
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
 pub use table::{Align, Cell, Column, LazyRows, Rows, TableView};

@@ -1,0 +1,142 @@
+//! Service drill-down: p50/p95/p99 over the last hour against the SLA in the
+//! worst region, traffic per region, its SLOs, the circuits to its
+//! dependencies and its canaries.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use warroom_ui::{ChartLine, Level, Panel, SeriesChart, Theme};
+
+use super::budgets::{slo_label, state_badge};
+use super::canaries::{phase_level, phase_word};
+use super::circuits::state_level;
+use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
+use crate::model::{Snapshot, Tier, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
+
+pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let f = &snap.fleet;
+    let Some(svc) = f.services.items().iter().find(|s| s.name == name) else {
+        buf.set_stringn(
+            area.x,
+            area.y,
+            format!("service {name} is not reported (Esc to go back)"),
+            area.width as usize,
+            theme.warn,
+        );
+        return;
+    };
+    let badge = Some(feed_badge(&f.metrics, now, theme));
+    let inner = Panel { title: &format!("Service {name}"), focused: true, badge, theme }.render(area, buf);
+    if inner.height < 2 {
+        return;
+    }
+    let tier = if svc.tier == Tier::Critical { "critical" } else { "standard" };
+    let head = format!(
+        "tier {tier} · owners {} · depends on {}",
+        if svc.owners.is_empty() { "—".into() } else { svc.owners.join(", ") },
+        if svc.depends_on.is_empty() { "nothing".into() } else { svc.depends_on.join(", ") }
+    );
+    buf.set_stringn(inner.x, inner.y, head, inner.width as usize, theme.text);
+    let mine: Vec<&Traffic> = {
+        let mut v = snap.service_traffic(name);
+        v.sort_by(|a, b| a.region.cmp(&b.region));
+        v
+    };
+    let mut y = inner.y + 1;
+    let bottom = inner.y + inner.height;
+    // The chart, for the region with the worst p99.
+    if let Some(w) = mine.iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)) {
+        let h = (inner.height / 2).clamp(0, 16);
+        if h >= 6 && y + h < bottom {
+            buf.set_stringn(
+                inner.x,
+                y,
+                format!("latency in {} (worst p99), last hour, ms", w.region),
+                inner.width as usize,
+                theme.muted,
+            );
+            let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
+            SeriesChart {
+                lines: vec![
+                    ChartLine { label: "p50", values: &w.p50_series, style: theme.ok },
+                    ChartLine { label: "p95", values: &w.p95_series, style: theme.warn },
+                    ChartLine { label: "p99", values: &w.p99_series, style: theme.info },
+                ],
+                limits: vec![
+                    ("SLA p50 100", SLA_P50_MS, theme.muted),
+                    ("SLA p95 200", SLA_P95_MS, theme.muted),
+                    ("SLA p99 500", SLA_P99_MS, theme.critical),
+                ],
+                span_secs: span,
+                unit: "",
+                theme,
+            }
+            .render(Rect::new(inner.x, y + 1, inner.width, h), buf);
+            let legend = [
+                ("p50", theme.ok),
+                ("  p95", theme.warn),
+                ("  p99", theme.info),
+                ("  ··· SLA 100 / 200 / 500 ms", theme.muted),
+            ];
+            let mut x = inner.x;
+            for (text, style) in legend {
+                if y + h + 1 < bottom {
+                    let (nx, _) =
+                        buf.set_stringn(x, y + h + 1, text, (inner.x + inner.width).saturating_sub(x) as usize, style);
+                    x = nx;
+                }
+            }
+            y += h + 3;
+        }
+    }
+    let mut line = |text: String, style, y: &mut u16| {
+        if *y < bottom {
+            buf.set_stringn(inner.x, *y, text, inner.width as usize, style);
+            *y += 1;
+        }
+    };
+    line(
+        format!("{:<16} {:<12} {:>7} {:>7} {:>6} {:>6} {:>6}", "region", "status", "rps", "err%", "p50", "p95", "p99"),
+        theme.header,
+        &mut y,
+    );
+    for t in &mine {
+        let lv = snap.cell(name, &t.region).map(|c| region_level(c.status)).unwrap_or(Level::Unknown);
+        let text = format!(
+            "{:<16} {:<12} {:>7} {:>7.2} {:>6} {:>6} {:>6}",
+            t.region,
+            format!("{} {}", lv.glyph(theme.ascii), lv.word()),
+            fmt_rps(t.rps),
+            t.error_ratio * 100.0,
+            fmt_ms(t.p50_ms),
+            fmt_ms(t.p95_ms),
+            fmt_ms(t.p99_ms)
+        );
+        line(text, theme.level(lv), &mut y);
+    }
+    y += 1;
+    for s in snap.slos.iter().filter(|s| s.service == name) {
+        let (lv, word) = state_badge(s.state);
+        let left = s.remaining.map(|r| format!("{:.1}% left", r * 100.0)).unwrap_or_else(|| "no data".into());
+        line(format!("SLO {} · {left} · {} {word}", slo_label(s), lv.glyph(theme.ascii)), theme.level(lv), &mut y);
+    }
+    for c in f.circuits.items().iter().filter(|c| c.from == name) {
+        let (lv, word) = state_level(c.state);
+        line(format!("circuit → {} in {}: {} {word}", c.to, c.region, lv.glyph(theme.ascii)), theme.level(lv), &mut y);
+    }
+    for d in f.deployments.items().iter().filter(|d| d.service == name) {
+        let lv = phase_level(d.phase);
+        line(
+            format!(
+                "canary {} · {} {} · weight {:.0}% · {}",
+                d.id,
+                lv.glyph(theme.ascii),
+                phase_word(d.phase),
+                d.weight,
+                d.message
+            ),
+            theme.level(lv),
+            &mut y,
+        );
+    }
+}
