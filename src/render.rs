@@ -46,6 +46,7 @@ pub fn render(
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
         Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
         Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
+        Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(d) = &view.dialog {

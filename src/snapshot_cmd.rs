@@ -64,7 +64,10 @@ pub fn screen_for(view: &str) -> Result<Screen, String> {
         Some(("region", name)) if !name.is_empty() => Ok(Screen::Region(name.to_string())),
         Some(("slo", name)) if !name.is_empty() => Ok(Screen::Slo(name.to_string())),
         Some(("service", name)) if !name.is_empty() => Ok(Screen::Service(name.to_string())),
-        _ => Err(format!("unknown view '{view}': expected 'overview', 'region:NAME', 'service:NAME' or 'slo:NAME'")),
+        Some(("deployment", id)) if !id.is_empty() => Ok(Screen::Deployment(id.to_string())),
+        _ => Err(format!(
+            "unknown view '{view}': expected 'overview', 'region:NAME', 'service:NAME', 'deployment:ID' or 'slo:NAME'"
+        )),
     }
 }
 

@@ -41,7 +41,10 @@ impl Store {
             (_, Ok(Payload::Regions(v))) => f.regions.set(at, Ok(v)),
             (_, Ok(Payload::Services(v))) => f.services.set(at, Ok(v)),
             (_, Ok(Payload::Metrics(v))) => f.metrics.set(at, Ok(v)),
-            (_, Ok(Payload::Deployments(v))) => f.deployments.set(at, Ok(v)),
+            (_, Ok(Payload::Deployments(v))) => {
+                f.deployments.set(at, Ok(v));
+                f.note_rollouts(at);
+            }
             (_, Ok(Payload::Circuits(v))) => f.circuits.set(at, Ok(v)),
             (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),

@@ -125,6 +125,7 @@ async fn every_screen_renders_at_every_size() {
         Screen::Region("us-west-2".into()),
         Screen::Slo("payments-availability".into()),
         Screen::Service("payments".into()),
+        Screen::Deployment("checkout/us-east-1".into()),
     ];
     let wall = warroom::wall::WallState::new(vec![], std::time::Duration::from_secs(20), now);
     for w in (0..=300u16).step_by(13).chain([1, 2, 3, 4, 5, 300]) {
@@ -152,4 +153,15 @@ async fn the_service_screen_shows_latency_regions_slos_and_circuits() {
     assert!(text.contains("circuit → auth in us-east-1"), "{text}");
     let missing = frame(args("service:nope", 80, 24, Scenario::Calm, 0.0)).await;
     assert!(missing.contains("service nope is not reported"), "{missing}");
+}
+
+#[tokio::test]
+async fn the_deployment_screen_shows_steps_analysis_and_history() {
+    let text = frame(args("deployment:checkout/us-east-1", 110, 24, Scenario::BadCanary, 600.0)).await;
+    assert!(text.contains("phase ✖ Degraded"), "{text}");
+    assert!(text.contains("steps 10% → [25%] → 50% → 100%   (step 2/4)"), "{text}");
+    assert!(text.contains("analysis ✖ Failing"), "{text}");
+    let errors = text.lines().find(|l| l.contains("│errors")).unwrap_or_default();
+    assert!(errors.contains("12.0") && !errors.contains(" 0.000%"), "baseline is the stable version's: {errors}");
+    assert!(text.contains("history (what this console has seen"), "{text}");
 }

@@ -404,6 +404,13 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
     Json(json!({"observedAt": iso(w, t), "metrics": out})).into_response()
 }
 
+/// The stable version's error ratio: the series' error ratio without the
+/// canary's share (never below the service's background ratio).
+fn world_base_err(w: &World, s: usize, r: usize, t: f64, canary_share: f64) -> f64 {
+    let c = w.cond(s, r, t);
+    (c.err - canary_share).max(w.fleet.services[s].base_err)
+}
+
 async fn deployments(State(st): St) -> Json<Value> {
     let w = &st.world;
     let t = st.now();
@@ -421,9 +428,9 @@ async fn deployments(State(st): St) -> Json<Value> {
             let analysis = if in_flight {
                 // The service's numbers include the canary's share; take it
                 // out to get the stable (baseline) version's behaviour.
-                let w = s.weight / 100.0;
-                let b_err = (base.err - w * s.canary_err).max(0.0);
-                let b_p99 = base.p99 / (1.0 + w * (s.canary_lat - 1.0));
+                let frac = s.weight / 100.0;
+                let b_err = world_base_err(w, dep.service, dep.region, t, frac * s.canary_err);
+                let b_p99 = base.p99 / (1.0 + frac * (s.canary_lat - 1.0));
                 let c_err = (b_err + s.canary_err).min(1.0);
                 let c_p99 = b_p99 * s.canary_lat;
                 let failing = c_err > b_err * 2.0 + 0.001 || c_p99 > b_p99 * 1.2;

@@ -34,7 +34,7 @@ impl Command {
             Command::Right => "move right (region column)",
             Command::NextPane => "next pane",
             Command::PrevPane => "previous pane",
-            Command::Enter => "drill down: region (matrix), service (latency), SLO (budgets)",
+            Command::Enter => "drill down: region (matrix), service (latency), SLO (budgets), canary",
             Command::Back => "back / close",
             Command::Failover => "fail over the selected region (drain its traffic)",
             Command::Restore => "restore the selected region's traffic",

@@ -64,6 +64,8 @@ pub enum Screen {
     Slo(String),
     /// One service's detail, by name.
     Service(String),
+    /// One deployment's detail, by id.
+    Deployment(String),
 }
 
 #[derive(Debug, Clone)]
@@ -131,8 +133,10 @@ impl ViewState {
         match (cmd, &self.screen) {
             (Command::Quit, _) => self.quit = true,
             (Command::Help, _) => self.help = true,
-            (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_)) => self.screen = Screen::Overview,
-            (_, Screen::Slo(_) | Screen::Service(_)) => return false,
+            (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
+                self.screen = Screen::Overview
+            }
+            (_, Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => return false,
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
@@ -172,6 +176,12 @@ impl ViewState {
                 };
                 self.screen = Screen::Service(s.name.clone());
             }
+            (Command::Enter, Screen::Overview) if self.focus == PaneId::Canaries => {
+                let Some(d) = snap.fleet.deployments.items().get(self.row(PaneId::Canaries)) else {
+                    return false;
+                };
+                self.screen = Screen::Deployment(d.id.clone());
+            }
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Budgets => {
                 let sorted = crate::panes::budgets::sorted(&snap.slos);
                 let Some(s) = sorted.get(self.row(PaneId::Budgets)) else {
@@ -197,7 +207,7 @@ impl ViewState {
         let f = &snap.fleet;
         let region = || match &self.screen {
             Screen::Region(name) => Some(name.clone()),
-            Screen::Overview | Screen::Slo(_) | Screen::Service(_) => {
+            Screen::Overview | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) => {
                 f.regions.items().get(self.column).map(|r| r.name.clone())
             }
         };

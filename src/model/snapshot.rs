@@ -114,12 +114,61 @@ pub struct Fleet {
     pub alerts: Feed<Alert>,
     /// Recent operator actions, newest last (bounded).
     pub actions: Vec<ActionEntry>,
+    /// Per deployment: its observed changes (phase, step, weight, verdict),
+    /// newest last, bounded — the analysis history of the drill-down.
+    pub rollout_history: HashMap<String, Vec<RolloutPoint>>,
 }
+
+/// One observed state of a rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutPoint {
+    pub at: DateTime<Utc>,
+    pub phase: CanaryPhase,
+    pub step_index: usize,
+    pub weight: f64,
+    pub verdict: Option<String>,
+    pub canary_error_ratio: Option<f64>,
+    pub canary_p99_ms: Option<f64>,
+}
+
+/// Changes kept per deployment.
+pub const ROLLOUT_HISTORY_LEN: usize = 50;
 
 /// Entries kept in the action log.
 pub const ACTION_LOG_LEN: usize = 200;
 
 impl Fleet {
+    /// Record each deployment's state when it differs from the last one seen.
+    pub fn note_rollouts(&mut self, at: DateTime<Utc>) {
+        let items: Vec<Deployment> = self.deployments.items().to_vec();
+        for d in &items {
+            let point = RolloutPoint {
+                at,
+                phase: d.phase,
+                step_index: d.step_index,
+                weight: d.weight,
+                verdict: d.analysis.as_ref().map(|a| a.verdict.clone()),
+                canary_error_ratio: d.analysis.as_ref().map(|a| a.canary_error_ratio),
+                canary_p99_ms: d.analysis.as_ref().map(|a| a.canary_p99_ms),
+            };
+            let h = self.rollout_history.entry(d.id.clone()).or_default();
+            let changed = h.last().is_none_or(|p| {
+                (p.phase, p.step_index, p.verdict.as_deref())
+                    != (point.phase, point.step_index, point.verdict.as_deref())
+                    || (p.weight - point.weight).abs() > f64::EPSILON
+            });
+            if changed {
+                h.push(point);
+                if h.len() > ROLLOUT_HISTORY_LEN {
+                    h.remove(0);
+                }
+            }
+        }
+        // Forget deployments that no longer exist, so the map cannot grow.
+        let ids: std::collections::HashSet<&str> = items.iter().map(|d| d.id.as_str()).collect();
+        self.rollout_history.retain(|k, _| ids.contains(k.as_str()));
+    }
+
     /// Insert or update an action entry by idempotency key.
     pub fn record_action(&mut self, e: ActionEntry) {
         match self.actions.iter_mut().find(|x| x.key == e.key) {

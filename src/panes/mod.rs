@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod canaries;
 pub mod circuits;
 pub mod common;
+pub mod deployment;
 pub mod flags;
 pub mod latency;
 pub mod matrix;
