@@ -49,6 +49,11 @@ pub fn render(
         Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
+    if let Some(input) = &view.filter_input {
+        buf.set_style(footer, theme.selection);
+        let text = format!("/{}▏  fuzzy filter on service names · Enter keep · Esc clear", input.value());
+        buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+    }
     if let Some(d) = &view.dialog {
         draw_dialog(d, theme, body, buf);
     }
@@ -157,6 +162,9 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     let text = if narrow { text.split(" · ").next().unwrap_or("").to_string() } else { text };
     spans.push(Span::styled(format!("{} {text}", level.glyph(theme.ascii)), theme.level(level)));
+    if let Some(f) = &view.filter {
+        spans.push(Span::styled(format!(" │ filter /{f}"), theme.key));
+    }
     spans.push(Span::styled(" │ ", theme.muted));
     let fmt = if narrow { "%H:%M:%S UTC" } else { "%Y-%m-%d %H:%M:%S UTC" };
     spans.push(Span::styled(now.format(fmt).to_string(), theme.text));
@@ -260,7 +268,7 @@ fn stack(area: Rect, heights: &[u16]) -> Vec<Rect> {
 
 fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
-    let n_svc = f.services.items().len() as u16;
+    let n_svc = view.visible_services(snap).len() as u16;
     let build = |p: PaneId, w: u16| -> PaneContent<'_> {
         match p {
             PaneId::Matrix => panes::matrix::build(snap, view, now, theme, w),
@@ -279,7 +287,7 @@ fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &
             PaneId::Circuits => {
                 f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count() as u16 + 1
             }
-            _ => crate::app::view::pane_len(p, snap) as u16,
+            _ => crate::app::view::pane_len(p, snap, view) as u16,
         };
         rows.max(1) + 3
     };

@@ -35,6 +35,17 @@ fn demo_console_updates_and_quits_cleanly() {
     pty.wait_for("help", 10, |s| s.contains("drill down: region"));
     pty.send("x");
     pty.wait_for("help closed", 10, |s| !s.contains("drill down: region"));
+    // The fuzzy filter narrows every pane to matching services.
+    pty.send("/pmt");
+    pty.wait_for("the filter prompt", 10, |s| s.contains("/pmt▏"));
+    pty.send("\r");
+    pty.wait_for("a filtered latency pane", 10, |s| {
+        s.contains("filter /pmt") && latency_row(s, "payments").is_some() && latency_row(s, "auth").is_none()
+    });
+    pty.send("/");
+    pty.wait_for("the filter prompt again", 10, |s| s.contains("/pmt▏"));
+    pty.send("\x1b");
+    pty.wait_for("the filter cleared", 10, |s| !s.contains("filter /pmt") && latency_row(s, "auth").is_some());
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();

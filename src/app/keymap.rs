@@ -21,6 +21,7 @@ pub enum Command {
     Promote,
     PauseResume,
     ToggleFlag,
+    Filter,
 }
 
 impl Command {
@@ -42,6 +43,7 @@ impl Command {
             Command::Promote => "promote the selected canary one step",
             Command::PauseResume => "pause / resume the selected canary",
             Command::ToggleFlag => "toggle the selected flag",
+            Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
         }
     }
 
@@ -51,7 +53,7 @@ impl Command {
             Command::Quit => Some("quit"),
             Command::Help => Some("help"),
             Command::NextPane => Some("pane"),
-            Command::Enter => Some("region"),
+            Command::Enter => Some("drill down"),
             Command::Back => Some("back"),
             Command::Failover => Some("failover"),
             Command::Restore => Some("restore"),
@@ -59,6 +61,7 @@ impl Command {
             Command::Promote => Some("promote"),
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
+            Command::Filter => Some("filter"),
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -98,6 +101,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('p'), Command::Promote),
     key(KeyCode::Char(' '), Command::PauseResume),
     key(KeyCode::Char('t'), Command::ToggleFlag),
+    key(KeyCode::Char('/'), Command::Filter),
 ];
 
 impl Command {
@@ -199,7 +203,7 @@ mod tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 16);
+        assert_eq!(lines.len(), 17);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -68,7 +68,9 @@ pub async fn run(
                     if ctrl_c {
                         return Ok(Exit::Quit);
                     }
-                    if view.dialog.is_some() && !view.help {
+                    if view.filter_input.is_some() {
+                        dirty |= view.filter_key(&k);
+                    } else if view.dialog.is_some() && !view.help {
                         dirty |= view.dialog_key(&k);
                     } else {
                     match lookup(DEFAULT_KEYMAP, &k) {

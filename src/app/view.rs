@@ -86,6 +86,55 @@ pub struct ViewState {
     pub dialog: Option<Dialog>,
     /// Intents waiting to be handed to the executor.
     pub outbox: Vec<Intent>,
+    /// Fuzzy filter on service names across panes (applied).
+    pub filter: Option<String>,
+    /// The filter being typed, while `/` is open.
+    pub filter_input: Option<Input>,
+}
+
+/// Case-insensitive fuzzy match: the pattern's characters appear in order.
+pub fn fuzzy(pattern: &str, text: &str) -> bool {
+    let mut chars = text.chars().flat_map(char::to_lowercase);
+    pattern.chars().flat_map(char::to_lowercase).all(|p| chars.any(|c| c == p))
+}
+
+impl ViewState {
+    /// Whether a service passes the filter.
+    pub fn shows(&self, service: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| fuzzy(f, service))
+    }
+
+    /// The services on screen, in order, after the filter.
+    pub fn visible_services<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
+        snap.fleet.services.items().iter().filter(|s| self.shows(&s.name)).collect()
+    }
+
+    /// Keys while the filter is being typed. Returns true if it changed.
+    pub fn filter_key(&mut self, k: &KeyEvent) -> bool {
+        let Some(input) = self.filter_input.as_mut() else {
+            return false;
+        };
+        match k.code {
+            KeyCode::Esc => {
+                self.filter_input = None;
+                self.filter = None;
+            }
+            KeyCode::Enter => {
+                let v = input.value().trim().to_string();
+                self.filter = (!v.is_empty()).then_some(v);
+                self.filter_input = None;
+                self.rows = [0; 8];
+            }
+            _ => {
+                input.handle_event(&Event::Key(*k));
+                // Live: the panes follow as you type.
+                let v = input.value().trim().to_string();
+                self.filter = (!v.is_empty()).then_some(v);
+                self.rows = [0; 8];
+            }
+        }
+        true
+    }
 }
 
 impl Default for ViewState {
@@ -102,6 +151,8 @@ impl Default for ViewState {
             operator: Operator { name: "unknown".into(), role: Role::Viewer },
             dialog: None,
             outbox: Vec::new(),
+            filter: None,
+            filter_input: None,
         }
     }
 }
@@ -129,9 +180,13 @@ impl ViewState {
             return self.start_action(cmd, snap);
         }
         let regions = snap.fleet.regions.items().len().max(1);
-        let services = snap.fleet.services.items().len().max(1);
+        let services = self.visible_services(snap).len().max(1);
         match (cmd, &self.screen) {
             (Command::Quit, _) => self.quit = true,
+            (Command::Filter, _) => {
+                let current = self.filter.clone().unwrap_or_default();
+                self.filter_input = Some(Input::new(current));
+            }
             (Command::Help, _) => self.help = true,
             (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
                 self.screen = Screen::Overview
@@ -156,7 +211,7 @@ impl ViewState {
             }
             (Command::Down, Screen::Overview) => {
                 let i = pane_index(self.focus);
-                let max = pane_len(self.focus, snap).saturating_sub(1);
+                let max = pane_len(self.focus, snap, self).saturating_sub(1);
                 self.rows[i] = (self.rows[i] + 1).min(max);
             }
             (Command::Left, Screen::Overview) => self.column = self.column.saturating_sub(1),
@@ -171,7 +226,7 @@ impl ViewState {
                 _,
             ) => return false,
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Latency => {
-                let Some(s) = snap.fleet.services.items().get(self.row(PaneId::Latency)) else {
+                let Some(s) = self.visible_services(snap).get(self.row(PaneId::Latency)).copied() else {
                     return false;
                 };
                 self.screen = Screen::Service(s.name.clone());
@@ -295,15 +350,66 @@ impl ViewState {
 }
 
 /// Number of rows a pane can select among.
-pub fn pane_len(p: PaneId, snap: &Snapshot) -> usize {
+pub fn pane_len(p: PaneId, snap: &Snapshot, view: &ViewState) -> usize {
     let f = &snap.fleet;
     match p {
-        PaneId::Matrix | PaneId::Latency => f.services.items().len(),
+        PaneId::Matrix | PaneId::Latency => view.visible_services(snap).len(),
         PaneId::Budgets => snap.slos.len(),
         PaneId::Canaries => f.deployments.items().len(),
         PaneId::Circuits => f.circuits.items().len(),
         PaneId::Flags => f.flags.items().len(),
         PaneId::Actions => f.actions.len(),
         PaneId::Alerts => f.alerts.items().len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{derive, Fleet, Service, Tier};
+    use chrono::Utc;
+
+    fn snap(names: &[&str]) -> Snapshot {
+        let mut f = Fleet::default();
+        let svcs = names
+            .iter()
+            .map(|n| Service {
+                name: n.to_string(),
+                tier: Tier::Standard,
+                owners: vec![],
+                depends_on: vec![],
+                slos: vec![],
+            })
+            .collect();
+        f.services.set(Utc::now(), Ok(svcs));
+        derive(f, 1)
+    }
+
+    #[test]
+    fn fuzzy_matching() {
+        assert!(fuzzy("pay", "payments"));
+        assert!(fuzzy("pmt", "payments"));
+        assert!(fuzzy("PAY", "payments"));
+        assert!(!fuzzy("ypa", "payments"));
+        assert!(fuzzy("", "anything"));
+    }
+
+    #[test]
+    fn the_filter_narrows_services_as_you_type_and_clears_on_esc() {
+        let s = snap(&["api-gateway", "auth", "payments", "checkout"]);
+        let mut v = ViewState::default();
+        assert!(v.apply(Command::Filter, &s));
+        for c in "pmt".chars() {
+            v.filter_key(&KeyEvent::new(KeyCode::Char(c), crossterm::event::KeyModifiers::NONE));
+        }
+        let names: Vec<&str> = v.visible_services(&s).iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, vec!["payments"], "fuzzy: p…m…t");
+        v.filter_key(&KeyEvent::new(KeyCode::Enter, crossterm::event::KeyModifiers::NONE));
+        assert!(v.filter_input.is_none());
+        assert_eq!(v.filter.as_deref(), Some("pmt"));
+        v.apply(Command::Filter, &s);
+        v.filter_key(&KeyEvent::new(KeyCode::Esc, crossterm::event::KeyModifiers::NONE));
+        assert!(v.filter.is_none());
+        assert_eq!(v.visible_services(&s).len(), 4);
     }
 }

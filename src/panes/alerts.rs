@@ -33,12 +33,13 @@ pub fn build<'a>(
         Column::new("for", 5, Align::Right, 2),
         Column::new("summary", 16, Align::Left, 3).flex(),
     ];
-    let items = f.alerts.items();
+    let items: Vec<&Alert> =
+        f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| view.shows(s))).collect();
     let firing = items.iter().filter(|a| a.state == AlertState::Firing).count();
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
-            let a = &items[i];
+            let a = items[i];
             let (level, word) = alert_level(a);
             let place = match (&a.service, &a.region) {
                 (Some(s), Some(r)) => format!("{s}/{}", short_region(r)),

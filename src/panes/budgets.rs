@@ -65,7 +65,7 @@ pub fn build<'a>(
         Column::new("exhaust", 7, Align::Right, 2),
     ];
     let stale = snap.fleet.metrics.is_stale(now);
-    let items = sorted(&snap.slos);
+    let items: Vec<&SloStatus> = sorted(&snap.slos).into_iter().filter(|s| view.shows(&s.service)).collect();
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {

@@ -41,7 +41,8 @@ pub fn build<'a>(
         Column::new("fail%", 6, Align::Right, 2),
         Column::new("since", 6, Align::Right, 1),
     ];
-    let list = sorted(f.circuits.items());
+    let list: Vec<&Circuit> =
+        sorted(f.circuits.items()).into_iter().filter(|c| view.shows(&c.from) || view.shows(&c.to)).collect();
     let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
     let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
     let title = if list.is_empty() {

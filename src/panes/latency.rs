@@ -36,7 +36,7 @@ pub fn build<'a>(
         Column::new("rps", 6, Align::Right, 2),
     ];
     let stale = f.metrics.is_stale(now);
-    let items = f.services.items();
+    let items = view.visible_services(snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {

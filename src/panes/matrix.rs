@@ -37,7 +37,7 @@ pub fn build<'a>(
         columns.push(Column::new(header, col_w, Align::Left, 1));
     }
     let stale = f.metrics.is_stale(now) && f.probes.is_stale(now);
-    let items = f.services.items();
+    let items = view.visible_services(snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {

@@ -389,7 +389,9 @@ async fn run_session(
                     if !console {
                         continue;
                     }
-                    if view.dialog.is_some() && !view.help {
+                    if view.filter_input.is_some() {
+                        dirty |= view.filter_key(&k);
+                    } else if view.dialog.is_some() && !view.help {
                         dirty |= view.dialog_key(&k);
                     } else if let Some(cmd) = lookup(DEFAULT_KEYMAP, &k) {
                         let snap = snapshots.borrow().clone();
