@@ -454,6 +454,7 @@ fn action_target(cli: &Cli, sim: Option<&warroom_sim::SimHandle>) -> Result<(Str
 
 async fn console(cli: Cli) -> Result<(), String> {
     let theme = warroom::themes::choose(cli.theme.as_deref())?;
+    let keymap = warroom::app::keymap::load_keymap()?;
     let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
     let clock: Clock = Arc::new(chrono::Utc::now);
     let (plane, sim) = data_plane(&cli, Some(&mut view)).await?;
@@ -465,7 +466,7 @@ async fn console(cli: Cli) -> Result<(), String> {
         warroom::actions::executor::spawn_with_token(&action_base, token, audit, plane.updates.clone(), clock);
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone()).await;
+    let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone(), keymap).await;
     ratatui::restore();
     if executor.active() > 0 {
         eprintln!("warroom: waiting for {} action(s) to finish and be audited…", executor.active());

@@ -186,9 +186,143 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
     out
 }
 
+/// Every command with its name in a keymap file.
+pub const COMMANDS: [(&str, Command); 17] = [
+    ("quit", Command::Quit),
+    ("help", Command::Help),
+    ("up", Command::Up),
+    ("down", Command::Down),
+    ("left", Command::Left),
+    ("right", Command::Right),
+    ("next_pane", Command::NextPane),
+    ("prev_pane", Command::PrevPane),
+    ("enter", Command::Enter),
+    ("back", Command::Back),
+    ("failover", Command::Failover),
+    ("restore", Command::Restore),
+    ("rollback", Command::Rollback),
+    ("promote", Command::Promote),
+    ("pause_resume", Command::PauseResume),
+    ("toggle_flag", Command::ToggleFlag),
+    ("filter", Command::Filter),
+];
+
+/// Parse a key as written in a keymap file: `q`, `F`, `/`, `space`,
+/// `enter`, `esc`, `tab`, `shift-tab`, `up`, `down`, `left`, `right`,
+/// `ctrl-c`.
+pub fn parse_key(s: &str) -> Result<(KeyCode, KeyModifiers), String> {
+    let (mods, rest) = match s.strip_prefix("ctrl-") {
+        Some(r) => (KeyModifiers::CONTROL, r),
+        None => (KeyModifiers::NONE, s),
+    };
+    let code = match rest {
+        "space" => KeyCode::Char(' '),
+        "enter" => KeyCode::Enter,
+        "esc" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "shift-tab" | "backtab" => return Ok((KeyCode::BackTab, KeyModifiers::SHIFT)),
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        r if r.chars().count() == 1 => KeyCode::Char(r.chars().next().unwrap_or(' ')),
+        other => {
+            return Err(format!(
+                "unknown key '{other}' (a character, space, enter, esc, tab, shift-tab, arrows, ctrl-X)"
+            ))
+        }
+    };
+    Ok((code, mods))
+}
+
+/// A keymap file: `[keys]` with `command = ["key", ...]`. Commands not
+/// listed keep their default keys; a key may serve only one command.
+pub fn parse_keymap(file: &std::path::Path, text: &str) -> Result<Vec<Binding>, Vec<crate::config::ConfigError>> {
+    use crate::config::{line_col, ConfigError};
+    use toml::Spanned;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KeymapFile {
+        #[serde(default)]
+        keys: std::collections::BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    }
+    let err = |span: std::ops::Range<usize>, message: String| {
+        let (line, column) = line_col(text, span.start);
+        ConfigError { file: file.to_path_buf(), line, column, message }
+    };
+    let parsed: KeymapFile =
+        toml::from_str(text).map_err(|e| vec![err(e.span().unwrap_or(0..0), e.message().trim().replace('\n', " "))])?;
+    let mut errors = Vec::new();
+    let mut rebound: Vec<Command> = Vec::new();
+    let mut custom: Vec<Binding> = Vec::new();
+    for (name, keys) in &parsed.keys {
+        let Some((_, cmd)) = COMMANDS.iter().find(|(n, _)| n == name.get_ref()) else {
+            let names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+            errors
+                .push(err(name.span(), format!("unknown command '{}' (one of: {})", name.get_ref(), names.join(", "))));
+            continue;
+        };
+        rebound.push(*cmd);
+        for k in keys {
+            match parse_key(k.get_ref()) {
+                Ok((code, mods)) => custom.push(Binding { code, mods, command: *cmd }),
+                Err(e) => errors.push(err(k.span(), e)),
+            }
+        }
+    }
+    let mut all: Vec<Binding> = DEFAULT_KEYMAP.iter().filter(|b| !rebound.contains(&b.command)).copied().collect();
+    all.extend(custom);
+    for (i, a) in all.iter().enumerate() {
+        if let Some(b) = all[..i].iter().find(|b| b.code == a.code && b.mods == a.mods && b.command != a.command) {
+            errors.push(err(0..0, format!("key {} is bound to both {:?} and {:?}", key_name(a), b.command, a.command)));
+        }
+    }
+    if errors.is_empty() {
+        Ok(all)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The keymap in use: `keymap.toml` in the user config directory if there
+/// is one, else the defaults.
+pub fn load_keymap() -> Result<Vec<Binding>, String> {
+    let Some(path) = directories::ProjectDirs::from("", "", "warroom").map(|d| d.config_dir().join("keymap.toml"))
+    else {
+        return Ok(DEFAULT_KEYMAP.to_vec());
+    };
+    if !path.is_file() {
+        return Ok(DEFAULT_KEYMAP.to_vec());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_keymap(&path, &text).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+}
+
 #[cfg(test)]
-mod tests {
+mod keymap_file_tests {
     use super::*;
+
+    #[test]
+    fn keymap_files_rebind_and_report_errors() {
+        let p = std::path::Path::new("k.toml");
+        let km = parse_keymap(p, "[keys]\nquit = [\"x\"]\nfailover = [\"ctrl-f\"]\n").unwrap_or_default();
+        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(lookup(&km, &x), Some(Command::Quit));
+        assert_eq!(lookup(&km, &q), None, "quit no longer on q");
+        let cf = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(&km, &cf), Some(Command::Failover));
+        assert!(help_lines(&km).iter().any(|(k, d)| k == "x" && *d == "quit"), "help follows the keymap");
+        let e: Vec<String> = parse_keymap(p, "[keys]\nexplode = [\"e\"]\nhelp = [\"ctrl-\"]\nback = [\"q\"]\n")
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(e.iter().any(|x| x.starts_with("k.toml:2:1: unknown command 'explode'")), "{e:?}");
+        assert!(e.iter().any(|x| x.starts_with("k.toml:3:9: unknown key ''")), "{e:?}");
+        assert!(e.iter().any(|x| x.contains("key q is bound to both Quit and Back")), "{e:?}");
+    }
 
     #[test]
     fn lookup_handles_shift_and_ctrl() {

@@ -18,7 +18,7 @@ use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
 use crate::model::Snapshot;
-use keymap::{lookup, DEFAULT_KEYMAP};
+use keymap::lookup;
 use view::ViewState;
 
 /// Frames are at least this far apart; bursts of changes coalesce.
@@ -40,6 +40,7 @@ pub async fn run(
     mut view: ViewState,
     theme: Theme,
     executor: Executor,
+    keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<Exit> {
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -51,7 +52,7 @@ pub async fn run(
         let now_wall = Utc::now();
         if dirty && last_frame.elapsed() >= MIN_FRAME_GAP {
             let snap = snapshots.borrow().clone();
-            draw(terminal, &snap, &view, &theme)?;
+            draw(terminal, &snap, &view, &theme, &keymap)?;
             last_frame = Instant::now();
             dirty = false;
         }
@@ -73,7 +74,7 @@ pub async fn run(
                     } else if view.dialog.is_some() && !view.help {
                         dirty |= view.dialog_key(&k);
                     } else {
-                    match lookup(DEFAULT_KEYMAP, &k) {
+                    match lookup(&keymap, &k) {
                         Some(cmd) => {
                             let snap = snapshots.borrow().clone();
                             dirty |= view.apply(cmd, &snap);
@@ -121,12 +122,13 @@ fn draw(
     snap: &Snapshot,
     view: &ViewState,
     theme: &Theme,
+    keymap: &[keymap::Binding],
 ) -> std::io::Result<()> {
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     let now = Utc::now();
     terminal.draw(|f| {
         let area = f.area();
-        crate::render::render(snap, view, DEFAULT_KEYMAP, now, theme, area, f.buffer_mut());
+        crate::render::render(snap, view, keymap, now, theme, area, f.buffer_mut());
     })?;
     crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
