@@ -21,6 +21,12 @@ use crate::model::Snapshot;
 use keymap::lookup;
 use view::ViewState;
 
+/// The local terminal's colour depth, from `TERM` and `COLORTERM`.
+fn local_depth() -> warroom_ui::ColorDepth {
+    let term = std::env::var("TERM").unwrap_or_default();
+    warroom_ui::ColorDepth::detect(&term, std::env::var("COLORTERM").ok().as_deref())
+}
+
 /// Frames are at least this far apart; bursts of changes coalesce.
 const MIN_FRAME_GAP: Duration = Duration::from_millis(16);
 
@@ -129,6 +135,7 @@ fn draw(
     terminal.draw(|f| {
         let area = f.area();
         crate::render::render(snap, view, keymap, now, theme, area, f.buffer_mut());
+        warroom_ui::downgrade(f.buffer_mut(), local_depth());
     })?;
     crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
@@ -157,6 +164,7 @@ pub async fn run_wall(
             terminal.draw(|f| {
                 let area = f.area();
                 crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
+                warroom_ui::downgrade(f.buffer_mut(), local_depth());
             })?;
             crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             terminal.backend_mut().flush()?;

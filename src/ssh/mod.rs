@@ -103,6 +103,8 @@ struct Chan {
     channel: Option<Channel<Msg>>,
     size: (u16, u16),
     no_color: bool,
+    term: String,
+    colorterm: Option<String>,
     input: Option<mpsc::Sender<Vec<u8>>>,
     size_tx: Option<watch::Sender<(u16, u16)>>,
 }
@@ -195,7 +197,7 @@ impl Handler for Conn {
     async fn pty_request(
         &mut self,
         channel: ChannelId,
-        _term: &str,
+        term: &str,
         cols: u32,
         rows: u32,
         _pw: u32,
@@ -205,6 +207,7 @@ impl Handler for Conn {
     ) -> Result<(), Self::Error> {
         if let Some(c) = self.channels.get_mut(&channel) {
             c.size = clamp(cols, rows);
+            c.term = term.chars().take(64).collect();
         }
         session.channel_success(channel)?;
         Ok(())
@@ -217,9 +220,11 @@ impl Handler for Conn {
         value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if name == "NO_COLOR" && !value.is_empty() {
-            if let Some(c) = self.channels.get_mut(&channel) {
-                c.no_color = true;
+        if let Some(c) = self.channels.get_mut(&channel) {
+            match name {
+                "NO_COLOR" if !value.is_empty() => c.no_color = true,
+                "COLORTERM" => c.colorterm = Some(value.chars().take(32).collect()),
+                _ => {}
             }
         }
         session.channel_success(channel)?;
@@ -258,12 +263,13 @@ impl Handler for Conn {
         c.input = Some(in_tx);
         c.size_tx = Some(size_tx);
         let theme = if c.no_color { Theme::mono() } else { shared.theme.clone() };
+        let depth = warroom_ui::ColorDepth::detect(&c.term, c.colorterm.as_deref());
         let console = self.user == "console";
         let name = if who.comment.is_empty() { self.user.clone() } else { who.comment.clone() };
         let operator = Operator { name, role: who.role };
         tokio::spawn(async move {
             let _slot = Slot(shared.clone());
-            run_session(shared, ch, in_rx, size_rx, console, operator, theme).await;
+            run_session(shared, ch, in_rx, size_rx, SessionSpec { console, operator, theme, depth }).await;
         });
         Ok(())
     }
@@ -313,6 +319,15 @@ impl Drop for Slot {
 
 type Term = Terminal<CrosstermBackend<Vec<u8>>>;
 
+/// What a session shows and how: console or wall, as whom, in which theme
+/// and colour depth.
+struct SessionSpec {
+    console: bool,
+    operator: Operator,
+    theme: Theme,
+    depth: warroom_ui::ColorDepth,
+}
+
 fn terminal(size: (u16, u16)) -> std::io::Result<Term> {
     let rect = Rect::new(0, 0, size.0, size.1);
     Terminal::with_options(CrosstermBackend::new(Vec::new()), TerminalOptions { viewport: Viewport::Fixed(rect) })
@@ -335,10 +350,9 @@ async fn run_session(
     ch: Channel<Msg>,
     mut input: mpsc::Receiver<Vec<u8>>,
     mut size: watch::Receiver<(u16, u16)>,
-    console: bool,
-    operator: Operator,
-    theme: Theme,
+    spec: SessionSpec,
 ) {
+    let SessionSpec { console, operator, theme, depth } = spec;
     let mut snapshots = shared.snapshots.clone();
     let Ok(mut term) = terminal(*size.borrow()) else { return };
     let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
@@ -357,12 +371,14 @@ async fn run_session(
                 frame(&mut term, |f| {
                     let area = f.area();
                     crate::render::render(&snap, &view, DEFAULT_KEYMAP, now, &theme, area, f.buffer_mut());
+                    warroom_ui::downgrade(f.buffer_mut(), depth);
                 })
             } else {
                 wall.observe(&snap, now);
                 frame(&mut term, |f| {
                     let area = f.area();
                     crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
+                    warroom_ui::downgrade(f.buffer_mut(), depth);
                 })
             };
             let Ok(bytes) = result else { break };

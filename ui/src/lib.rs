@@ -6,6 +6,7 @@
 
 mod bigtext;
 mod chart;
+mod depth;
 mod panel;
 mod status;
 mod table;
@@ -14,6 +15,7 @@ mod theme;
 
 pub use bigtext::{big_height, big_width, BigText};
 pub use chart::{Line as ChartLine, SeriesChart};
+pub use depth::{downgrade, map_color, ColorDepth};
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
 pub use table::{Align, Cell, Column, LazyRows, Rows, TableView};
