@@ -353,6 +353,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
                 views: views.clone(),
                 theme: warroom::themes::choose(cli.theme.as_deref())?,
+                keymap: warroom::app::keymap::load_keymap()?,
             });
             let opts = warroom::ssh::SshOptions {
                 listen,

@@ -29,7 +29,7 @@ use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
 use crate::actions::{Operator, Role};
-use crate::app::keymap::{lookup, DEFAULT_KEYMAP};
+use crate::app::keymap::lookup;
 use crate::app::view::ViewState;
 use crate::audit::Entry;
 use crate::model::Snapshot;
@@ -62,6 +62,8 @@ pub struct Shared {
     pub views: Vec<WallView>,
     /// Theme for sessions that do not send NO_COLOR.
     pub theme: Theme,
+    /// Keys for console sessions (the server's keymap.toml, else defaults).
+    pub keymap: Vec<crate::app::keymap::Binding>,
 }
 
 impl Shared {
@@ -370,7 +372,7 @@ async fn run_session(
             let result = if console {
                 frame(&mut term, |f| {
                     let area = f.area();
-                    crate::render::render(&snap, &view, DEFAULT_KEYMAP, now, &theme, area, f.buffer_mut());
+                    crate::render::render(&snap, &view, &shared.keymap, now, &theme, area, f.buffer_mut());
                     warroom_ui::downgrade(f.buffer_mut(), depth);
                 })
             } else {
@@ -409,7 +411,7 @@ async fn run_session(
                         dirty |= view.filter_key(&k);
                     } else if view.dialog.is_some() && !view.help {
                         dirty |= view.dialog_key(&k);
-                    } else if let Some(cmd) = lookup(DEFAULT_KEYMAP, &k) {
+                    } else if let Some(cmd) = lookup(&shared.keymap, &k) {
                         let snap = snapshots.borrow().clone();
                         dirty |= view.apply(cmd, &snap);
                     } else if view.help {
