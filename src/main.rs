@@ -314,7 +314,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
             let rotate = std::time::Duration::from_secs_f64(rotate.max(1.0));
             let theme = warroom::themes::choose(cli.theme.as_deref())?;
-            let (plane, sim) = data_plane(&cli, None).await?;
+            let (plane, sim, _) = data_plane(&cli, None).await?;
             let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
             let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
@@ -337,8 +337,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
         }) => {
             let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
             let keys = warroom::ssh::keys::authorized_keys(authorized_keys)?;
-            let (plane, sim) = data_plane(&cli, None).await?;
-            let (base, token) = action_target(&cli, sim.as_ref())?;
+            let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
             let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
             let clock: Clock = Arc::new(chrono::Utc::now);
             let executor =
@@ -393,16 +392,22 @@ async fn wait_for_stop() {
     }
 }
 
+/// Control-plane URL and token for actions (empty URL: none configured).
+type ActionTarget = (String, Option<String>);
+
 /// The data plane for `cli`: `--api`, else a configuration file, else the
-/// embedded demo fleet. `view`, when given, learns the operator and DEMO label.
+/// embedded demo fleet, and where actions go. `view`, when given, learns
+/// the operator and DEMO label.
 async fn data_plane(
     cli: &Cli,
     mut view: Option<&mut ViewState>,
-) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>), String> {
+) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>, ActionTarget), String> {
     let clock: Clock = Arc::new(chrono::Utc::now);
     let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
     match (&cli.api, config) {
-        (Some(url), _) => Ok((dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?, None)),
+        (Some(url), _) => {
+            Ok((dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?, None, (url.clone(), None)))
+        }
         (None, Some(path)) => {
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
@@ -415,7 +420,8 @@ async fn data_plane(
                     v.operator.role = warroom::actions::Role::Viewer;
                 }
             }
-            Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None))
+            let target = setup.control_plane.clone().unwrap_or_default();
+            Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None, target))
         }
         (None, None) => {
             let cfg = SimConfig {
@@ -431,25 +437,9 @@ async fn data_plane(
                 v.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
             }
             let url = handle.url();
-            Ok((dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?, Some(handle)))
+            let plane = dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?;
+            Ok((plane, Some(handle), (url, None)))
         }
-    }
-}
-
-/// Control plane URL and token for actions.
-fn action_target(cli: &Cli, sim: Option<&warroom_sim::SimHandle>) -> Result<(String, Option<String>), String> {
-    if let Some(url) = &cli.api {
-        return Ok((url.clone(), None));
-    }
-    if let Some(sim) = sim {
-        return Ok((sim.url(), None));
-    }
-    match warroom::config::locate(cli.config.as_deref()) {
-        Some(path) => {
-            let cfg = warroom::config::Config::load(&path).map_err(|_| "invalid configuration".to_string())?;
-            Ok(cfg.setup()?.control_plane.unwrap_or_default())
-        }
-        None => Ok((String::new(), None)),
     }
 }
 
@@ -458,8 +448,7 @@ async fn console(cli: Cli) -> Result<(), String> {
     let keymap = warroom::app::keymap::load_keymap()?;
     let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
     let clock: Clock = Arc::new(chrono::Utc::now);
-    let (plane, sim) = data_plane(&cli, Some(&mut view)).await?;
-    let (action_base, token) = action_target(&cli, sim.as_ref())?;
+    let (plane, sim, (action_base, token)) = data_plane(&cli, Some(&mut view)).await?;
     // Without a writable audit trail the console still runs, but every
     // action fails before anything is sent (the executor says why).
     let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));

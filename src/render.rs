@@ -183,11 +183,7 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     let mut failing = Vec::new();
     let mut detail = Vec::new();
     for id in FEEDS {
-        let (observed, err, interval) = snap.fleet.feed_meta(id);
-        let stale = match observed {
-            Some(t) => (now - t).num_milliseconds() as f64 / 1000.0 > 3.0 * interval.as_secs_f64(),
-            None => err.is_some(),
-        };
+        let (observed, err, stale) = snap.fleet.feed_meta(id, now);
         let l = if err.is_some() {
             Level::Critical
         } else if stale {

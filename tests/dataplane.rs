@@ -30,6 +30,20 @@ async fn wait_for(
     }
 }
 
+/// Inject a fault into the simulator; returns the HTTP status.
+async fn inject(sim: &str, body: &str) -> u16 {
+    let r = reqwest::Client::new()
+        .post(format!("{sim}/v1/faults"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    match r {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => panic!("cannot inject a fault: {e}"),
+    }
+}
+
 fn screen(snap: &Snapshot) -> String {
     let view = ViewState::default();
     buffer_to_text(&render_to_buffer(snap, &view, Utc::now(), &warroom_ui::Theme::ansi(), 120, 40))
@@ -69,14 +83,7 @@ async fn garbage_on_one_feed_leaves_the_others_working() {
     let Ok(sim) = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await else {
         panic!("sim did not start")
     };
-    let client = reqwest::Client::new();
-    let injected = client
-        .post(format!("{}/v1/faults", sim.url()))
-        .header("content-type", "application/json")
-        .body(r#"{"path":"/v1/flags","kind":"garbage"}"#)
-        .send()
-        .await;
-    assert!(injected.is_ok_and(|r| r.status().as_u16() == 201));
+    assert_eq!(inject(&sim.url(), r#"{"path":"/v1/flags","kind":"garbage"}"#).await, 201);
     let clock: Clock = Arc::new(Utc::now);
     let plane = match spawn(&sim.url(), Intervals::default().scaled(0.05), clock) {
         Ok(p) => p,
@@ -101,14 +108,7 @@ async fn a_hanging_endpoint_times_out_instead_of_freezing() {
     let Ok(sim) = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await else {
         panic!("sim did not start")
     };
-    let client = reqwest::Client::new();
-    let injected = client
-        .post(format!("{}/v1/faults", sim.url()))
-        .header("content-type", "application/json")
-        .body(r#"{"path":"/v1/circuits","kind":"hang"}"#)
-        .send()
-        .await;
-    assert!(injected.is_ok());
+    inject(&sim.url(), r#"{"path":"/v1/circuits","kind":"hang"}"#).await;
     let clock: Clock = Arc::new(Utc::now);
     let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.1), clock) else { panic!("data plane") };
     let mut rx = plane.snapshots.clone();
@@ -130,24 +130,12 @@ async fn oversized_and_garbage_answers_are_errors() {
     let big = warroom::sources::get_limited(&client, &format!("{}/metrics", sim.url()), 1000).await;
     assert!(matches!(big, Err(warroom::sources::HttpError::TooLarge(1000))), "{big:?}");
     // Alertmanager source against a garbage body.
-    let injected = client
-        .post(format!("{}/v1/faults", sim.url()))
-        .header("content-type", "application/json")
-        .body(r#"{"path":"/api/v2/alerts","kind":"garbage"}"#)
-        .send()
-        .await;
-    assert!(injected.is_ok());
+    inject(&sim.url(), r#"{"path":"/api/v2/alerts","kind":"garbage"}"#).await;
     let am = warroom::sources::alertmanager::Alertmanager::new(&sim.url(), client.clone(), None);
     let e = am.fetch().await.err().unwrap_or_default();
     assert!(e.starts_with("bad response"), "{e}");
     // A slow answer times out in the poll loop rather than stalling anything.
-    let slow = client
-        .post(format!("{}/v1/faults", sim.url()))
-        .header("content-type", "application/json")
-        .body(r#"{"path":"/api/v2/alerts","kind":"latency","latencyMs":3000}"#)
-        .send()
-        .await;
-    assert!(slow.is_ok());
+    inject(&sim.url(), r#"{"path":"/api/v2/alerts","kind":"latency","latencyMs":3000}"#).await;
     let clock: Clock = Arc::new(Utc::now);
     let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.05), clock) else { panic!("data plane") };
     let mut rx = plane.snapshots.clone();

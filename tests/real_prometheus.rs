@@ -324,7 +324,10 @@ async fn prometheus_errors_are_shown_on_the_pane() {
                 50,
             ));
             assert!(text.contains("Prometheus 400 bad_data"), "{text}");
-            assert!(snap.fleet.feed_meta(FeedId::Deployments).0.is_some() || snap.fleet.deployments.error.is_none());
+            assert!(
+                snap.fleet.feed_meta(FeedId::Deployments, Utc::now()).0.is_some()
+                    || snap.fleet.deployments.error.is_none()
+            );
             break;
         }
         assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no metrics error");

@@ -119,6 +119,11 @@ impl Command {
     }
 }
 
+/// Ctrl-C: always quits, whatever the keymap or an open dialog says.
+pub fn is_ctrl_c(k: &KeyEvent) -> bool {
+    k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)
+}
+
 /// The command bound to a key event, ignoring Shift on characters (so `?`
 /// works whether or not the terminal reports Shift).
 pub fn lookup(keymap: &[Binding], ev: &KeyEvent) -> Option<Command> {

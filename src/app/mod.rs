@@ -70,9 +70,7 @@ pub async fn run(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
-                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
-                    if ctrl_c {
+                    if keymap::is_ctrl_c(&k) {
                         return Ok(Exit::Quit);
                     }
                     if view.filter_input.is_some() {
@@ -176,9 +174,7 @@ pub async fn run_wall(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
-                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
-                    if ctrl_c || k.code == crossterm::event::KeyCode::Char('q') {
+                    if keymap::is_ctrl_c(&k) || k.code == crossterm::event::KeyCode::Char('q') {
                         return Ok(Exit::Quit);
                     }
                 }

@@ -189,22 +189,21 @@ impl Fleet {
 }
 
 impl Fleet {
-    /// Observed time, error and interval of a feed, without its data type.
-    pub fn feed_meta(&self, id: FeedId) -> (Option<DateTime<Utc>>, Option<&str>, Duration) {
-        macro_rules! meta {
-            ($f:expr) => {
-                ($f.observed_at, $f.error.as_deref(), $f.interval)
-            };
+    /// When a feed was last observed, its last error, and whether it is
+    /// stale at `now` (the feed's own rule), without its data type.
+    pub fn feed_meta(&self, id: FeedId, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<&str>, bool) {
+        fn meta<T>(f: &Feed<T>, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<&str>, bool) {
+            (f.observed_at, f.error.as_deref(), f.is_stale(now))
         }
         match id {
-            FeedId::Regions => meta!(self.regions),
-            FeedId::Services => meta!(self.services),
-            FeedId::Metrics => meta!(self.metrics),
-            FeedId::Deployments => meta!(self.deployments),
-            FeedId::Circuits => meta!(self.circuits),
-            FeedId::Flags => meta!(self.flags),
-            FeedId::Probes => meta!(self.probes),
-            FeedId::Alerts => meta!(self.alerts),
+            FeedId::Regions => meta(&self.regions, now),
+            FeedId::Services => meta(&self.services, now),
+            FeedId::Metrics => meta(&self.metrics, now),
+            FeedId::Deployments => meta(&self.deployments, now),
+            FeedId::Circuits => meta(&self.circuits, now),
+            FeedId::Flags => meta(&self.flags, now),
+            FeedId::Probes => meta(&self.probes, now),
+            FeedId::Alerts => meta(&self.alerts, now),
         }
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use warroom_ui::{bar, Align, Cell, Column, LazyRows, Level, Theme};
 
-use super::common::{feed_badge, fmt_hours};
+use super::common::{feed_badge, fmt_hours, mark_stale};
 use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::slo::AlertState;
@@ -104,11 +104,7 @@ pub fn build<'a>(
                 Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
                 Cell::new(exhaust, theme.muted),
             ];
-            if stale {
-                for c in &mut row {
-                    c.style = theme.stale;
-                }
-            }
+            mark_stale(&mut row, stale, theme);
             row
         },
     };

@@ -82,6 +82,15 @@ pub fn short_region(name: &str) -> String {
     out
 }
 
+/// Draw a row in the stale style when its data is stale.
+pub fn mark_stale(row: &mut [warroom_ui::Cell], stale: bool, theme: &Theme) {
+    if stale {
+        for c in row {
+            c.style = theme.stale;
+        }
+    }
+}
+
 /// Badge for a pane's top border: age, or STALE with age, or the error.
 pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (String, Style) {
     let age = feed.age(now);

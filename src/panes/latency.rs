@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use warroom_ui::{sparkline, Align, Cell, Column, LazyRows, Level, Theme};
 
-use super::common::{feed_badge, fmt_ms, fmt_rps, short_region};
+use super::common::{feed_badge, fmt_ms, fmt_rps, mark_stale, short_region};
 use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
 use crate::model::{Snapshot, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
@@ -59,11 +59,7 @@ pub fn build<'a>(
                         ),
                         Cell::new(fmt_rps(total_rps), theme.muted),
                     ];
-                    if stale {
-                        for c in &mut cells {
-                            c.style = theme.stale;
-                        }
-                    }
+                    mark_stale(&mut cells, stale, theme);
                     cells
                 }
             }

@@ -398,9 +398,7 @@ async fn run_session(
                 let Some(bytes) = bytes else { break };
                 let mut quit = false;
                 for k in input::parse(&bytes) {
-                    let ctrl_c = k.code == crossterm::event::KeyCode::Char('c')
-                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
-                    if ctrl_c || (!console && k.code == crossterm::event::KeyCode::Char('q')) {
+                    if crate::app::keymap::is_ctrl_c(&k) || (!console && k.code == crossterm::event::KeyCode::Char('q')) {
                         quit = true;
                         break;
                     }
