@@ -20,6 +20,7 @@ pub mod ssh;
 pub mod store;
 pub mod svg;
 pub mod themes;
+pub mod views;
 pub mod wall;
 
 /// The default theme for this process (`NO_COLOR` gives mono).

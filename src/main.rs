@@ -42,6 +42,10 @@ struct Cli {
     /// directory's warroom.toml). With a configuration no simulator starts.
     #[arg(long, global = true)]
     config: Option<std::path::PathBuf>,
+    /// View to open: overview, noc, latency, slo, deploy, or one of yours
+    /// in the config directory's views/ (`warroom views list`).
+    #[arg(long)]
+    view: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -84,6 +88,11 @@ enum Cmd {
         #[command(subcommand)]
         what: ConfigCmd,
     },
+    /// List the views (built in and yours) and the errors of broken view files.
+    Views {
+        #[command(subcommand)]
+        what: ViewsCmd,
+    },
     /// Inspect the audit trail.
     Audit {
         #[command(subcommand)]
@@ -110,10 +119,11 @@ enum Cmd {
     },
     /// Print one rendered frame as plain text and exit.
     Snapshot {
-        /// `overview`, `region:NAME`, `slo:NAME` or `wall`.
+        /// A view (overview, noc, latency, slo, deploy, yours), `region:NAME`,
+        /// `service:NAME`, `deployment:ID`, `slo:NAME` or `wall`.
         #[arg(long, default_value = "overview")]
         view: String,
-        /// `text` or `svg`.
+        /// `text`, `svg`, or `png` (through rsvg-convert, Debian's librsvg2-bin).
         #[arg(long, default_value = "text")]
         format: String,
         /// Write to this file instead of standard output.
@@ -147,6 +157,13 @@ enum ConfigCmd {
     },
     /// Validate a configuration; prints every problem as file:line:column.
     Check { file: Option<std::path::PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum ViewsCmd {
+    /// Name, source and description of every view; broken files with
+    /// file:line:column (exit status 1 if any is broken).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -237,7 +254,11 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let out = match format.as_str() {
                 "text" => snapshot_cmd::buffer_to_text(&buf),
                 "svg" => warroom::svg::render(&buf),
-                other => return Err(format!("unknown format '{other}' (text or svg)")),
+                "png" => {
+                    let path = output.ok_or("--format png needs --output FILE.png")?;
+                    return warroom::svg::write_png(&warroom::svg::render(&buf), &path);
+                }
+                other => return Err(format!("unknown format '{other}' (text, svg or png)")),
             };
             match output {
                 Some(path) => std::fs::write(&path, out).map_err(|e| format!("cannot write {}: {e}", path.display())),
@@ -291,6 +312,34 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                     }
                     Err(format!("{} problem(s) in {}", errors.len(), path.display()))
                 }
+            }
+        }
+        Some(Cmd::Views { what: ViewsCmd::List }) => {
+            let catalog = warroom::views::Catalog::for_user();
+            if let Some(dir) = warroom::views::user_dir() {
+                println!("your views: {}", dir.display());
+            }
+            for v in &catalog.views {
+                println!(
+                    "{:<14} {:<10} {}",
+                    v.name,
+                    if v.source == "built-in" { "built-in" } else { "yours" },
+                    v.description
+                );
+            }
+            for (name, lines) in &catalog.broken {
+                println!("{name:<14} BROKEN");
+                for l in lines {
+                    println!("    {l}");
+                }
+            }
+            if catalog.broken.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} view file(s) broken; the console falls back to the built-in view",
+                    catalog.broken.len()
+                ))
             }
         }
         Some(Cmd::Audit { what: AuditCmd::Verify { file } }) => {
@@ -353,6 +402,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 views: views.clone(),
                 theme: warroom::themes::choose(cli.theme.as_deref())?,
                 keymap: warroom::app::keymap::load_keymap()?,
+                catalog: Arc::new(warroom::views::Catalog::for_user()),
             });
             let opts = warroom::ssh::SshOptions {
                 listen,
@@ -446,7 +496,17 @@ async fn data_plane(
 async fn console(cli: Cli) -> Result<(), String> {
     let theme = warroom::themes::choose(cli.theme.as_deref())?;
     let keymap = warroom::app::keymap::load_keymap()?;
-    let mut view = ViewState { operator: warroom::actions::Operator::local(cli.read_only), ..ViewState::default() };
+    let catalog = Arc::new(warroom::views::Catalog::for_user());
+    let (def, why) = catalog.open(cli.view.as_deref().unwrap_or("overview"));
+    // A broken view file is said at start (and by `warroom views list`).
+    let why = why.or_else(|| catalog.broken.first().map(|(n, l)| format!("view '{n}' skipped: {}", l.join("; "))));
+    let mut view = ViewState {
+        operator: warroom::actions::Operator::local(cli.read_only),
+        def,
+        catalog,
+        message: why.map(|w| (warroom_ui::Level::Warn, w)),
+        ..ViewState::default()
+    };
     let clock: Clock = Arc::new(chrono::Utc::now);
     let (plane, sim, (action_base, token)) = data_plane(&cli, Some(&mut view)).await?;
     // Without a writable audit trail the console still runs, but every

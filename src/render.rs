@@ -11,9 +11,11 @@ use ratatui::widgets::{Paragraph, Widget};
 use warroom_ui::{centered, KeyBar, Level, TextBox, Theme};
 
 use crate::app::keymap::{footer_hints, help_lines, Binding};
-use crate::app::view::{PaneId, Screen, ViewState};
+use crate::app::view::{Screen, ViewState};
 use crate::model::{RegionStatus, Snapshot, FEEDS};
-use crate::panes::{self, draw_pane, PaneContent};
+use crate::panes::{self, draw_pane};
+use crate::views::{distribute, Kind, PaneSpec, Size, Split};
+use warroom_ui::big_height;
 
 /// Smallest area the console draws into; below it, a one-line notice.
 pub const MIN_WIDTH: u16 = 30;
@@ -28,6 +30,7 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    let theme = view.theme.as_ref().unwrap_or(theme);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height);
         if area.height > 0 {
@@ -42,7 +45,7 @@ pub fn render(
     let actions_allowed = view.operator.role == crate::actions::Role::Operator;
     KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
     match &view.screen {
-        Screen::Overview => draw_overview(snap, view, now, theme, body, buf),
+        Screen::Overview => draw_view(snap, view, now, theme, body, buf),
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
         Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
         Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
@@ -50,9 +53,16 @@ pub fn render(
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(input) = &view.filter_input {
-        buf.set_style(footer, theme.selection);
+        blank_line(footer, theme.selection, buf);
         let text = format!("/{}▏  fuzzy filter on service names · Enter keep · Esc clear", input.value());
         buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+    }
+    if let Some(input) = &view.command {
+        draw_command_line(snap, view, input.value(), theme, footer, body, buf);
+    } else if let Some((level, text)) = &view.message {
+        blank_line(footer, theme.selection, buf);
+        let line = format!("{} {text}", level.glyph(theme.ascii));
+        buf.set_stringn(footer.x, footer.y, line, footer.width as usize, theme.level(*level).patch(theme.selection));
     }
     if let Some(d) = &view.dialog {
         draw_dialog(d, theme, body, buf);
@@ -60,6 +70,43 @@ pub fn render(
     if view.help {
         draw_help(keymap, theme, body, buf);
     }
+}
+
+/// Wipe a line (whatever was drawn there) and give it a style.
+fn blank_line(area: Rect, style: Style, buf: &mut Buffer) {
+    ratatui::widgets::Clear.render(area, buf);
+    buf.set_style(area, style);
+}
+
+/// The command line over the footer, with what Tab would complete (or
+/// the verb's usage) on the line above.
+fn draw_command_line(
+    snap: &Snapshot,
+    view: &ViewState,
+    line: &str,
+    theme: &Theme,
+    footer: Rect,
+    body: Rect,
+    buf: &mut Buffer,
+) {
+    blank_line(footer, theme.selection, buf);
+    let text = format!(":{line}▏  Tab complete · Enter run · Esc cancel");
+    buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+    if body.height == 0 {
+        return;
+    }
+    let (_, cands) = crate::app::command::candidates(line, view, snap);
+    let verb = line.split_whitespace().next().unwrap_or("");
+    let usage = crate::app::command::VERBS.iter().find(|(v, _, _)| *v == verb && line.contains(' '));
+    let hint = match (cands.is_empty(), usage) {
+        (false, _) => cands.join("  "),
+        (true, Some((v, args, what))) => format!("{v} {args} — {what}"),
+        (true, None) => "no match".to_string(),
+    };
+    let y = body.y + body.height - 1;
+    let row = Rect::new(body.x, y, body.width, 1);
+    blank_line(row, theme.muted.patch(theme.selection), buf);
+    buf.set_stringn(body.x, y, format!(" {hint}"), body.width as usize, theme.text.patch(theme.selection));
 }
 
 /// Seconds an action's latest news stays on screen as a toast.
@@ -162,6 +209,9 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     let text = if narrow { text.split(" · ").next().unwrap_or("").to_string() } else { text };
     spans.push(Span::styled(format!("{} {text}", level.glyph(theme.ascii)), theme.level(level)));
+    if view.def.name != "overview" && view.screen == Screen::Overview {
+        spans.push(Span::styled(format!(" │ view {}", view.def.name), theme.key));
+    }
     if let Some(f) = &view.filter {
         spans.push(Span::styled(format!(" │ filter /{f}"), theme.key));
     }
@@ -214,121 +264,108 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
-/// Split `total` rows among panes wanting `want` rows: every pane first
-/// gets a header and one row (4), then rows go round-robin to panes that
-/// want more; whatever is left goes to `fill`.
-pub fn split_heights(total: u16, want: &[u16], fill: usize) -> Vec<u16> {
-    if want.is_empty() {
-        return vec![];
-    }
-    let fill = fill.min(want.len() - 1);
-    let want: Vec<u16> = want.iter().map(|w| (*w).max(3)).collect();
-    let mut out = vec![0u16; want.len()];
-    let mut left = total;
-    // First pass: up to 4 rows each, top to bottom.
-    for (o, w) in out.iter_mut().zip(&want) {
-        let give = (*w).min(4).min(left);
-        *o = give;
-        left -= give;
-    }
-    // Then one row at a time to whoever still wants more.
-    while left > 0 {
-        let mut gave = false;
-        for (o, w) in out.iter_mut().zip(&want) {
-            if left > 0 && *o < *w {
-                *o += 1;
-                left -= 1;
-                gave = true;
-            }
-        }
-        if !gave {
-            break;
-        }
-    }
-    out[fill] += left;
-    out
-}
-
-fn stack(area: Rect, heights: &[u16]) -> Vec<Rect> {
-    let mut y = area.y;
-    heights
-        .iter()
-        .map(|h| {
-            let h = (*h).min(area.y + area.height - y);
-            let r = Rect::new(area.x, y, area.width, h);
-            y += h;
-            r
-        })
-        .collect()
-}
-
-fn draw_overview(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, body: Rect, buf: &mut Buffer) {
+/// The selectable pane's rows plus borders: what an `auto` pane asks for.
+fn pane_want(kind: Kind, snap: &Snapshot, view: &ViewState) -> u16 {
     let f = &snap.fleet;
-    let n_svc = view.visible_services(snap).len() as u16;
-    let build = |p: PaneId, w: u16| -> PaneContent<'_> {
-        match p {
-            PaneId::Matrix => panes::matrix::build(snap, view, now, theme, w),
-            PaneId::Latency => panes::latency::build(snap, view, now, theme, w),
-            PaneId::Budgets => panes::budgets::build(snap, view, now, theme, w),
-            PaneId::Canaries => panes::canaries::build(snap, view, now, theme, w),
-            PaneId::Circuits => panes::circuits::build(snap, view, now, theme, w),
-            PaneId::Flags => panes::flags::build(snap, view, now, theme, w),
-            PaneId::Actions => panes::actions::build(snap, view, now, theme, w),
-            PaneId::Alerts => panes::alerts::build(snap, view, now, theme, w),
+    let rows = match kind {
+        // Closed breakers are the norm: ask for room for the others only.
+        Kind::Circuits => {
+            f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count() as u16 + 1
         }
+        Kind::LatencyChart => 12,
+        Kind::BigStatus | Kind::Clock => big_height(1) + 1,
+        k => k.pane().map(|p| crate::app::view::pane_len(p, snap, view) as u16).unwrap_or(1),
     };
-    let want = |p: PaneId| -> u16 {
-        let rows = match p {
-            // Closed breakers are the norm: ask for room for the others only.
-            PaneId::Circuits => {
-                f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count() as u16 + 1
-            }
-            _ => crate::app::view::pane_len(p, snap, view) as u16,
-        };
-        rows.max(1) + 3
-    };
-    // Columns: two below 200 cells wide, three above. The action log joins
-    // the first column once there is something in it.
-    let mut first = vec![PaneId::Matrix, PaneId::Latency];
-    if !f.actions.is_empty() {
-        first.push(PaneId::Actions);
+    let rows = if kind == Kind::Matrix { view.visible_services(snap).len() as u16 } else { rows };
+    rows.max(1) + 3
+}
+
+/// Whether a `hide_empty` pane has nothing to show (and no error to tell).
+pub fn pane_is_empty(kind: Kind, snap: &Snapshot) -> bool {
+    let f = &snap.fleet;
+    match kind {
+        Kind::Alerts => f.alerts.items().is_empty() && f.alerts.error.is_none(),
+        Kind::ActionLog => f.actions.is_empty(),
+        Kind::Canaries => f.deployments.items().is_empty() && f.deployments.error.is_none(),
+        Kind::Circuits => f.circuits.items().is_empty() && f.circuits.error.is_none(),
+        Kind::Flags => f.flags.items().is_empty() && f.flags.error.is_none(),
+        Kind::Budgets => snap.slos.is_empty(),
+        Kind::Matrix | Kind::Latency | Kind::LatencyChart | Kind::BigStatus | Kind::Clock => false,
     }
-    // Alerts join the right side while any are reported (or their source fails).
-    let mut budgets = vec![PaneId::Budgets];
-    if !f.alerts.items().is_empty() || f.alerts.error.is_some() {
-        budgets.push(PaneId::Alerts);
-    }
-    let columns: Vec<(Vec<PaneId>, usize)> = if body.width >= 200 {
-        budgets.push(PaneId::Canaries);
-        vec![(first, 1), (budgets, 0), (vec![PaneId::Circuits, PaneId::Flags], 0)]
-    } else {
-        let fill = budgets.len() + 1;
-        budgets.extend([PaneId::Canaries, PaneId::Circuits, PaneId::Flags]);
-        vec![(first, 1), (budgets, fill)]
+}
+
+/// Draw the current view's layout into the body.
+fn draw_view(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let Some(layout) = view.def.layout_for(body.width, body.height) else {
+        return;
     };
-    let widths: Vec<u16> = if columns.len() == 3 {
-        let a = body.width * 2 / 5;
-        let b = (body.width - a) / 2;
-        vec![a, b, body.width - a - b]
+    let groups: Vec<(Size, Vec<&PaneSpec>)> = layout
+        .groups
+        .iter()
+        .map(|g| (g.size, g.panes.iter().filter(|p| !(p.hide_empty && pane_is_empty(p.kind, snap))).collect()))
+        .filter(|(_, panes): &(Size, Vec<&PaneSpec>)| !panes.is_empty())
+        .collect();
+    let columns = layout.split == Split::Columns;
+    let (along, across) = if columns { (body.width, body.height) } else { (body.height, body.width) };
+    // Heights follow content; widths are shared by size alone.
+    let wants_of = |ps: &[&PaneSpec]| -> Vec<u16> { ps.iter().map(|p| pane_want(p.kind, snap, view)).collect() };
+    let group_wants: Vec<u16> = if columns {
+        vec![0; groups.len()]
     } else {
-        let a = (body.width * 21 / 40).max(body.width.min(42));
-        vec![a, body.width - a]
+        groups.iter().map(|(_, ps)| wants_of(ps).into_iter().max().unwrap_or(4)).collect()
     };
-    let mut x = body.x;
-    for ((panes_in_col, fill), w) in columns.iter().zip(widths) {
-        let col = Rect::new(x, body.y, w, body.height);
-        x += w;
-        let wants: Vec<u16> =
-            panes_in_col.iter().map(|p| if *p == PaneId::Matrix { n_svc.max(1) + 3 } else { want(*p) }).collect();
-        let heights = split_heights(col.height, &wants, *fill);
-        for (p, rect) in panes_in_col.iter().zip(stack(col, &heights)) {
-            if rect.height == 0 {
-                continue;
+    let group_sizes: Vec<Size> = groups.iter().map(|(s, _)| *s).collect();
+    let extents = distribute(along, &group_sizes, &group_wants, columns);
+    let mut offset = 0u16;
+    for ((_, panes), extent) in groups.iter().zip(extents) {
+        let sizes: Vec<Size> = panes.iter().map(|p| p.size).collect();
+        let wants = if columns { wants_of(panes) } else { vec![0; panes.len()] };
+        let parts = distribute(across, &sizes, &wants, !columns);
+        let mut inner = 0u16;
+        for (p, part) in panes.iter().zip(parts) {
+            let rect = if columns {
+                Rect::new(body.x + offset, body.y + inner, extent, part)
+            } else {
+                Rect::new(body.x + inner, body.y + offset, part, extent)
+            };
+            inner += part;
+            let rect = rect.intersection(body);
+            if rect.width > 0 && rect.height > 0 {
+                draw_spec(p, snap, view, now, theme, rect, buf);
             }
-            let content = build(*p, rect.width.saturating_sub(2));
-            draw_pane(&content, view.focus == *p, theme, rect, buf);
         }
+        offset += extent;
     }
+}
+
+fn draw_spec(
+    spec: &PaneSpec,
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    rect: Rect,
+    buf: &mut Buffer,
+) {
+    let w = rect.width.saturating_sub(2);
+    let mut content = match spec.kind {
+        Kind::Matrix => panes::matrix::build(snap, view, now, theme, w),
+        Kind::Latency => panes::latency::build(snap, view, now, theme, w),
+        Kind::Budgets => panes::budgets::build(snap, view, now, theme, w),
+        Kind::Canaries => panes::canaries::build(snap, view, now, theme, w),
+        Kind::Circuits => panes::circuits::build(snap, view, now, theme, w),
+        Kind::Flags => panes::flags::build(snap, view, now, theme, w),
+        Kind::ActionLog => panes::actions::build(snap, view, now, theme, w),
+        Kind::Alerts => panes::alerts::build(snap, view, now, theme, w),
+        Kind::LatencyChart => return panes::tiles::latency_chart(spec, snap, view, now, theme, rect, buf),
+        Kind::BigStatus => return panes::tiles::big_status(spec, snap, now, theme, rect, buf),
+        Kind::Clock => return panes::tiles::clock(spec, now, theme, rect, buf),
+    };
+    if let Some(t) = &spec.title {
+        content.title = t.clone();
+    }
+    let focused = spec.kind.pane().is_some_and(|p| p == view.focus);
+    draw_pane(&content, focused, theme, rect, buf);
 }
 
 fn draw_region(
@@ -363,21 +400,4 @@ fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
     let h = lines.len() as u16 + 2;
     let area = centered(body, 84, h);
     TextBox { title: "Keys", lines, theme }.render(area, buf);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heights_fit_exactly() {
-        assert_eq!(split_heights(22, &[11, 11], 1), vec![11, 11]);
-        assert_eq!(split_heights(30, &[11, 11], 1), vec![11, 19]);
-        assert_eq!(split_heights(22, &[11, 6, 7, 10], 2), vec![6, 6, 5, 5]);
-        let h = split_heights(22, &[11, 6, 51, 10], 2);
-        assert_eq!(h.iter().sum::<u16>(), 22, "{h:?}");
-        assert!(h.iter().all(|x| *x >= 4), "{h:?}");
-        let tiny = split_heights(5, &[11, 6, 51, 10], 2);
-        assert!(tiny.iter().sum::<u16>() <= 5, "{tiny:?}");
-    }
 }

@@ -107,8 +107,16 @@ pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Strin
 /// Produce the frame for `args` as a buffer (for text or SVG output).
 pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buffer, String> {
     let wall = args.view == "wall";
-    let screen = if wall { Screen::Overview } else { screen_for(&args.view)? };
-    let mut view = ViewState { screen, ..ViewState::default() };
+    let catalog = crate::views::Catalog::for_user();
+    let mut view = ViewState::default();
+    if let Some((_, lines)) = catalog.broken.iter().find(|(n, _)| *n == args.view) {
+        return Err(lines.join("\n"));
+    }
+    if let Some(def) = catalog.get(&args.view) {
+        view.def = def;
+    } else if !wall {
+        view.screen = screen_for(&args.view).map_err(|e| format!("{e}, or a view: {}", catalog.names().join(", ")))?;
+    }
     let (snap, now) = match &args.api {
         Some(url) => {
             let clock: Clock = Arc::new(Utc::now);

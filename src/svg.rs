@@ -149,6 +149,31 @@ pub fn render(buf: &Buffer) -> String {
     out
 }
 
+/// Write an SVG as PNG through `rsvg-convert` (Debian's librsvg2-bin), the
+/// one rasteriser here that draws the box and braille glyphs faithfully.
+pub fn write_png(svg: &str, path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("rsvg-convert")
+        .args(["--format", "png", "--output"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!("PNG output needs rsvg-convert ({e}); install it with `apt-get install librsvg2-bin`, or use --format svg")
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(svg.as_bytes()).map_err(|e| format!("rsvg-convert: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("rsvg-convert: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("rsvg-convert failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

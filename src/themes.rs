@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use warroom_ui::Theme;
 
-use crate::config::{line_col, ConfigError};
+use crate::config::ConfigError;
 
 /// (name, file text) of every built-in theme.
 pub const BUILT_IN: [(&str, &str); 5] = [
@@ -119,12 +119,8 @@ fn slot<'a>(t: &'a mut Theme, key: &str) -> Option<&'a mut Style> {
 
 /// Parse a theme file over the default theme. All problems, with places.
 pub fn parse(file: &Path, text: &str) -> Result<Theme, Vec<ConfigError>> {
-    let err = |span: std::ops::Range<usize>, message: String| {
-        let (line, column) = line_col(text, span.start);
-        ConfigError { file: file.to_path_buf(), line, column, message }
-    };
-    let tf: ThemeFile =
-        toml::from_str(text).map_err(|e| vec![err(e.span().unwrap_or(0..0), e.message().trim().replace('\n', " "))])?;
+    let err = |span: std::ops::Range<usize>, message: String| ConfigError::at(file, text, span, message);
+    let tf: ThemeFile = crate::config::from_toml(file, text)?;
     let mut theme = Theme::ansi();
     theme.name = tf.name.clone();
     theme.ascii = tf.ascii;

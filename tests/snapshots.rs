@@ -44,6 +44,20 @@ async fn overview_200x60() {
     insta::assert_snapshot!(frame(args("overview", 200, 60, Scenario::Calm, 600.0)).await);
 }
 
+/// Every built-in view at three sizes (the overview is above).
+#[tokio::test]
+async fn built_in_views_at_three_sizes() {
+    for (name, _) in warroom::views::BUILT_IN {
+        if name == "overview" {
+            continue;
+        }
+        for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+            let text = frame(args(name, w, h, Scenario::DependencyStorm, 300.0)).await;
+            insta::assert_snapshot!(format!("view_{name}_{w}x{h}"), text);
+        }
+    }
+}
+
 #[tokio::test]
 async fn overview_region_outage_120x40() {
     insta::assert_snapshot!(frame(args("overview", 120, 40, Scenario::RegionOutage, 300.0)).await);
@@ -135,6 +149,11 @@ async fn every_screen_renders_at_every_size() {
                     let view = ViewState { screen: s.clone(), help, ..ViewState::default() };
                     let _ = render_to_buffer(&snap, &view, now, &theme, w.max(1), h.max(1));
                 }
+            }
+            for (name, _) in warroom::views::BUILT_IN {
+                let Some(def) = warroom::views::built_in(name) else { panic!("{name}") };
+                let view = ViewState { def, ..ViewState::default() };
+                let _ = render_to_buffer(&snap, &view, now, &theme, w.max(1), h.max(1));
             }
             let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
             warroom::wall::render(&snap, &wall, now, &theme, buf.area, &mut buf);

@@ -22,6 +22,7 @@ pub enum Command {
     PauseResume,
     ToggleFlag,
     Filter,
+    CommandLine,
 }
 
 impl Command {
@@ -44,6 +45,7 @@ impl Command {
             Command::PauseResume => "pause / resume the selected canary",
             Command::ToggleFlag => "toggle the selected flag",
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
+            Command::CommandLine => "command line: view, theme, region, failover, … (Tab completes)",
         }
     }
 
@@ -62,6 +64,7 @@ impl Command {
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
             Command::Filter => Some("filter"),
+            Command::CommandLine => Some("command"),
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -102,6 +105,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char(' '), Command::PauseResume),
     key(KeyCode::Char('t'), Command::ToggleFlag),
     key(KeyCode::Char('/'), Command::Filter),
+    key(KeyCode::Char(':'), Command::CommandLine),
 ];
 
 impl Command {
@@ -192,7 +196,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 17] = [
+pub const COMMANDS: [(&str, Command); 18] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -210,6 +214,7 @@ pub const COMMANDS: [(&str, Command); 17] = [
     ("pause_resume", Command::PauseResume),
     ("toggle_flag", Command::ToggleFlag),
     ("filter", Command::Filter),
+    ("command", Command::CommandLine),
 ];
 
 /// Parse a key as written in a keymap file: `q`, `F`, `/`, `space`,
@@ -243,7 +248,7 @@ pub fn parse_key(s: &str) -> Result<(KeyCode, KeyModifiers), String> {
 /// A keymap file: `[keys]` with `command = ["key", ...]`. Commands not
 /// listed keep their default keys; a key may serve only one command.
 pub fn parse_keymap(file: &std::path::Path, text: &str) -> Result<Vec<Binding>, Vec<crate::config::ConfigError>> {
-    use crate::config::{line_col, ConfigError};
+    use crate::config::ConfigError;
     use toml::Spanned;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -251,12 +256,8 @@ pub fn parse_keymap(file: &std::path::Path, text: &str) -> Result<Vec<Binding>, 
         #[serde(default)]
         keys: std::collections::BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     }
-    let err = |span: std::ops::Range<usize>, message: String| {
-        let (line, column) = line_col(text, span.start);
-        ConfigError { file: file.to_path_buf(), line, column, message }
-    };
-    let parsed: KeymapFile =
-        toml::from_str(text).map_err(|e| vec![err(e.span().unwrap_or(0..0), e.message().trim().replace('\n', " "))])?;
+    let err = |span: std::ops::Range<usize>, message: String| ConfigError::at(file, text, span, message);
+    let parsed: KeymapFile = crate::config::from_toml(file, text)?;
     let mut errors = Vec::new();
     let mut rebound: Vec<Command> = Vec::new();
     let mut custom: Vec<Binding> = Vec::new();
@@ -342,7 +343,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 17);
+        assert_eq!(lines.len(), 18);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -1,6 +1,7 @@
 //! The interactive console: one owner of terminal input, a select loop over
 //! input, snapshot changes and the clock, and coalesced, synchronized frames.
 
+pub mod command;
 pub mod keymap;
 pub mod view;
 
@@ -18,7 +19,6 @@ use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
 use crate::model::Snapshot;
-use keymap::lookup;
 use view::ViewState;
 
 /// The local terminal's colour depth, from `TERM` and `COLORTERM`.
@@ -73,26 +73,10 @@ pub async fn run(
                     if keymap::is_ctrl_c(&k) {
                         return Ok(Exit::Quit);
                     }
-                    if view.filter_input.is_some() {
-                        dirty |= view.filter_key(&k);
-                    } else if view.dialog.is_some() && !view.help {
-                        dirty |= view.dialog_key(&k);
-                    } else {
-                    match lookup(&keymap, &k) {
-                        Some(cmd) => {
-                            let snap = snapshots.borrow().clone();
-                            dirty |= view.apply(cmd, &snap);
-                            if view.quit {
-                                return Ok(Exit::Quit);
-                            }
-                        }
-                        // Any key closes help, bound or not.
-                        None if view.help => {
-                            view.help = false;
-                            dirty = true;
-                        }
-                        None => {}
-                    }
+                    let snap = snapshots.borrow().clone();
+                    dirty |= view.handle_key(&k, &keymap, &snap);
+                    if view.quit {
+                        return Ok(Exit::Quit);
                     }
                     for intent in view.outbox.drain(..) {
                         if executor.submit(intent).is_err() {

@@ -5,10 +5,14 @@ use crossterm::event::{Event, KeyCode, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
-use super::keymap::Command;
+use std::sync::Arc;
+
+use super::keymap::{lookup, Binding, Command};
 use crate::actions::executor::{new_key, Disposition, Intent};
 use crate::actions::{Action, Operator, Preview, Role};
 use crate::model::Snapshot;
+use crate::views::{Catalog, ViewDef};
+use warroom_ui::{Level, Theme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneId {
@@ -90,6 +94,16 @@ pub struct ViewState {
     pub filter: Option<String>,
     /// The filter being typed, while `/` is open.
     pub filter_input: Option<Input>,
+    /// The view drawn on the overview screen.
+    pub def: Arc<ViewDef>,
+    /// Every view `:view` can switch to.
+    pub catalog: Arc<Catalog>,
+    /// The command line, while `:` is open.
+    pub command: Option<Input>,
+    /// The answer to the last command, until the next key.
+    pub message: Option<(Level, String)>,
+    /// A theme chosen with `:theme` (else the process's).
+    pub theme: Option<Theme>,
 }
 
 /// Case-insensitive fuzzy match: the pattern's characters appear in order.
@@ -104,9 +118,41 @@ impl ViewState {
         self.filter.as_deref().is_none_or(|f| fuzzy(f, service))
     }
 
-    /// The services on screen, in order, after the filter.
+    /// The services on screen, in order, after the filter: the view's
+    /// `services_first` lead (or are all there is, with `services_only`).
     pub fn visible_services<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
-        snap.fleet.services.items().iter().filter(|s| self.shows(&s.name)).collect()
+        let all = snap.fleet.services.items();
+        let first = &self.def.services_first;
+        let mut out: Vec<&crate::model::Service> =
+            first.iter().filter_map(|n| all.iter().find(|s| &s.name == n)).filter(|s| self.shows(&s.name)).collect();
+        if !self.def.services_only {
+            out.extend(all.iter().filter(|s| !first.contains(&s.name) && self.shows(&s.name)));
+        }
+        out
+    }
+
+    /// Selectable panes of the current view that are on screen, in order.
+    pub fn focus_order(&self, snap: &Snapshot) -> Vec<PaneId> {
+        let mut out = Vec::new();
+        for spec in self.def.layouts.iter().flat_map(|l| &l.groups).flat_map(|g| &g.panes) {
+            let Some(id) = spec.kind.pane() else { continue };
+            let hidden = spec.hide_empty && crate::render::pane_is_empty(spec.kind, snap);
+            if !hidden && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    /// Move focus by `step` (±1) among the panes on screen.
+    fn cycle_focus(&mut self, snap: &Snapshot, step: isize) {
+        let order = self.focus_order(snap);
+        if order.is_empty() {
+            return;
+        }
+        let n = order.len() as isize;
+        let i = order.iter().position(|p| *p == self.focus).map(|i| i as isize).unwrap_or(-step.min(0) - 1);
+        self.focus = order[(i + step).rem_euclid(n) as usize];
     }
 
     /// Keys while the filter is being typed. Returns true if it changed.
@@ -153,6 +199,11 @@ impl Default for ViewState {
             outbox: Vec::new(),
             filter: None,
             filter_input: None,
+            def: crate::views::overview(),
+            catalog: Arc::new(Catalog::load(None)),
+            command: None,
+            message: None,
+            theme: None,
         }
     }
 }
@@ -188,6 +239,7 @@ impl ViewState {
                 self.filter_input = Some(Input::new(current));
             }
             (Command::Help, _) => self.help = true,
+            (Command::CommandLine, _) => self.command = Some(Input::default()),
             (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
                 self.screen = Screen::Overview
             }
@@ -199,12 +251,8 @@ impl ViewState {
                 Command::Left | Command::Right | Command::NextPane | Command::PrevPane | Command::Enter,
                 Screen::Region(_),
             ) => return false,
-            (Command::NextPane, Screen::Overview) => {
-                self.focus = PANES[(pane_index(self.focus) + 1) % PANES.len()];
-            }
-            (Command::PrevPane, Screen::Overview) => {
-                self.focus = PANES[(pane_index(self.focus) + PANES.len() - 1) % PANES.len()];
-            }
+            (Command::NextPane, Screen::Overview) => self.cycle_focus(snap, 1),
+            (Command::PrevPane, Screen::Overview) => self.cycle_focus(snap, -1),
             (Command::Up, Screen::Overview) => {
                 let i = pane_index(self.focus);
                 self.rows[i] = self.rows[i].saturating_sub(1);
@@ -292,17 +340,33 @@ impl ViewState {
         Intent { action, key: new_key(), operator: self.operator.clone(), disposition }
     }
 
-    /// An action key: a viewer's attempt goes straight to the executor to be
-    /// audited as denied; what would be refused is refused with the reason;
-    /// anything else opens the confirm gate.
+    /// An action key: the action for the selection, proposed.
     fn start_action(&mut self, cmd: Command, snap: &Snapshot) -> bool {
         let Some(action) = self.action_for(cmd, snap) else {
             return false;
         };
+        self.propose(action, snap);
+        true
+    }
+
+    /// Switch the overview screen to another view; focus goes to its first pane.
+    pub fn switch_view(&mut self, def: Arc<ViewDef>, snap: &Snapshot) {
+        self.def = def;
+        self.screen = Screen::Overview;
+        self.rows = [0; 8];
+        if let Some(first) = self.focus_order(snap).first() {
+            self.focus = *first;
+        }
+    }
+
+    /// A viewer's attempt goes straight to the executor to be audited as
+    /// denied; what would be refused is refused with the reason; anything
+    /// else opens the confirm gate.
+    pub fn propose(&mut self, action: Action, snap: &Snapshot) {
         if self.operator.role == Role::Viewer {
             let intent = self.intent(action, Disposition::Go);
             self.outbox.push(intent);
-            return true;
+            return;
         }
         match action.preview(snap) {
             Err(why) => {
@@ -313,7 +377,31 @@ impl ViewState {
                 self.dialog = Some(Dialog { action, preview, input: Input::default(), focus: DialogFocus::Cancel });
             }
         }
-        true
+    }
+
+    /// One key press, whoever's terminal it came from: the command line,
+    /// the filter and the dialog take keys first; everything else goes
+    /// through the keymap. Returns true when something visible changed.
+    pub fn handle_key(&mut self, k: &KeyEvent, keymap: &[Binding], snap: &Snapshot) -> bool {
+        let had_message = self.message.take().is_some();
+        let changed = if self.command.is_some() {
+            self.command_key(k, snap)
+        } else if self.filter_input.is_some() {
+            self.filter_key(k)
+        } else if self.dialog.is_some() && !self.help {
+            self.dialog_key(k)
+        } else {
+            match lookup(keymap, k) {
+                Some(cmd) => self.apply(cmd, snap),
+                // Any key closes help, bound or not.
+                None if self.help => {
+                    self.help = false;
+                    true
+                }
+                None => false,
+            }
+        };
+        changed || had_message
     }
 
     /// Keys while the confirm dialog is open. Returns true if it changed.

@@ -212,6 +212,20 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// An error at a byte span of `text`.
+    pub fn at(file: &Path, text: &str, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let (line, column) = line_col(text, span.start);
+        ConfigError { file: file.to_path_buf(), line, column, message: message.into() }
+    }
+}
+
+/// Deserialize a TOML file; a syntax or shape error comes back with its place.
+pub fn from_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, Vec<ConfigError>> {
+    toml::from_str(text)
+        .map_err(|e| vec![ConfigError::at(file, text, e.span().unwrap_or(0..0), e.message().trim().replace('\n', " "))])
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
@@ -278,19 +292,14 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let (line, column) = line_col(self.text, span.start);
-        self.errors.push(ConfigError { file: self.file.to_path_buf(), line, column, message: message.into() });
+        self.errors.push(ConfigError::at(self.file, self.text, span, message));
     }
 }
 
 impl Config {
     /// Parse and validate; all problems found, each with its place.
     pub fn parse(file: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            let message = e.message().trim().replace('\n', " ");
-            vec![ConfigError { file: file.to_path_buf(), line, column, message }]
-        })?;
+        let cfg: Config = from_toml(file, text)?;
         let mut c = Checker { file, text, errors: Vec::new() };
         cfg.validate(&mut c);
         if c.errors.is_empty() {

@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod region;
 pub mod service;
 pub mod slo_detail;
+pub mod tiles;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -55,37 +55,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
                 inner.width as usize,
                 theme.muted,
             );
-            let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
-            SeriesChart {
-                lines: vec![
-                    ChartLine { label: "p50", values: &w.p50_series, style: theme.ok },
-                    ChartLine { label: "p95", values: &w.p95_series, style: theme.warn },
-                    ChartLine { label: "p99", values: &w.p99_series, style: theme.info },
-                ],
-                limits: vec![
-                    ("SLA p50 100", SLA_P50_MS, theme.muted),
-                    ("SLA p95 200", SLA_P95_MS, theme.muted),
-                    ("SLA p99 500", SLA_P99_MS, theme.critical),
-                ],
-                span_secs: span,
-                unit: "",
-                theme,
-            }
-            .render(Rect::new(inner.x, y + 1, inner.width, h), buf);
-            let legend = [
-                ("p50", theme.ok),
-                ("  p95", theme.warn),
-                ("  p99", theme.info),
-                ("  ··· SLA 100 / 200 / 500 ms", theme.muted),
-            ];
-            let mut x = inner.x;
-            for (text, style) in legend {
-                if y + h + 1 < bottom {
-                    let (nx, _) =
-                        buf.set_stringn(x, y + h + 1, text, (inner.x + inner.width).saturating_sub(x) as usize, style);
-                    x = nx;
-                }
-            }
+            latency_chart(w, theme, Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1)), buf);
             y += h + 3;
         }
     }
@@ -138,5 +108,42 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
             theme.level(lv),
             &mut y,
         );
+    }
+}
+
+/// p50/p95/p99 of one service in one region over the series' span, against
+/// the SLA lines, with a legend on the last row of `area`.
+pub fn latency_chart(w: &Traffic, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    if area.height < 2 {
+        return;
+    }
+    let h = area.height - 1;
+    let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
+    SeriesChart {
+        lines: vec![
+            ChartLine { label: "p50", values: &w.p50_series, style: theme.ok },
+            ChartLine { label: "p95", values: &w.p95_series, style: theme.warn },
+            ChartLine { label: "p99", values: &w.p99_series, style: theme.info },
+        ],
+        limits: vec![
+            ("SLA p50 100", SLA_P50_MS, theme.muted),
+            ("SLA p95 200", SLA_P95_MS, theme.muted),
+            ("SLA p99 500", SLA_P99_MS, theme.critical),
+        ],
+        span_secs: span,
+        unit: "",
+        theme,
+    }
+    .render(Rect::new(area.x, area.y, area.width, h), buf);
+    let legend = [
+        ("p50", theme.ok),
+        ("  p95", theme.warn),
+        ("  p99", theme.info),
+        ("  ··· SLA 100 / 200 / 500 ms", theme.muted),
+    ];
+    let mut x = area.x;
+    for (text, style) in legend {
+        let (nx, _) = buf.set_stringn(x, area.y + h, text, (area.x + area.width).saturating_sub(x) as usize, style);
+        x = nx;
     }
 }

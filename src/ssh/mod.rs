@@ -29,7 +29,6 @@ use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
 use crate::actions::{Operator, Role};
-use crate::app::keymap::lookup;
 use crate::app::view::ViewState;
 use crate::audit::Entry;
 use crate::model::Snapshot;
@@ -64,6 +63,8 @@ pub struct Shared {
     pub theme: Theme,
     /// Keys for console sessions (the server's keymap.toml, else defaults).
     pub keymap: Vec<crate::app::keymap::Binding>,
+    /// Views for console sessions' `:view`.
+    pub catalog: Arc<crate::views::Catalog>,
 }
 
 impl Shared {
@@ -358,7 +359,7 @@ async fn run_session(
     let mut snapshots = shared.snapshots.clone();
     let Ok(mut term) = terminal(*size.borrow()) else { return };
     let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
-    let mut view = ViewState { operator, ..ViewState::default() };
+    let mut view = ViewState { operator, catalog: shared.catalog.clone(), ..ViewState::default() };
     // Alternate screen, hidden cursor.
     if ch.data(&b"\x1b[?1049h\x1b[?25l"[..]).await.is_err() {
         return;
@@ -405,17 +406,8 @@ async fn run_session(
                     if !console {
                         continue;
                     }
-                    if view.filter_input.is_some() {
-                        dirty |= view.filter_key(&k);
-                    } else if view.dialog.is_some() && !view.help {
-                        dirty |= view.dialog_key(&k);
-                    } else if let Some(cmd) = lookup(&shared.keymap, &k) {
-                        let snap = snapshots.borrow().clone();
-                        dirty |= view.apply(cmd, &snap);
-                    } else if view.help {
-                        view.help = false;
-                        dirty = true;
-                    }
+                    let snap = snapshots.borrow().clone();
+                    dirty |= view.handle_key(&k, &shared.keymap, &snap);
                     if view.quit {
                         quit = true;
                         break;

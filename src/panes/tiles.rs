@@ -1,0 +1,125 @@
+//! Panes that are not tables: the latency chart, the big status and the
+//! clock. They draw straight into the buffer.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use warroom_ui::{big_height, big_width, BigText, Panel, Theme};
+
+use super::common::feed_badge;
+use crate::app::view::{PaneId, ViewState};
+use crate::model::Snapshot;
+use crate::views::PaneSpec;
+
+/// The largest scale (1–4) at which `text` fits `area`, if any.
+fn fit_scale(text: &str, area: Rect, reserve_rows: u16) -> Option<u16> {
+    (1..=4u16).rev().find(|s| big_width(text, *s) <= area.width && big_height(*s) + reserve_rows <= area.height)
+}
+
+/// Which service the chart follows: the pane's own, else the one selected
+/// in the latency table while it has focus, else the worst p99 in the fleet.
+fn chart_service(spec: &PaneSpec, snap: &Snapshot, view: &ViewState) -> Option<String> {
+    if let Some(s) = &spec.service {
+        return Some(s.clone());
+    }
+    if view.focus == PaneId::Latency {
+        if let Some(s) = view.visible_services(snap).get(view.row(PaneId::Latency)) {
+            return Some(s.name.clone());
+        }
+    }
+    snap.fleet.metrics.items().iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)).map(|t| t.service.clone())
+}
+
+pub fn latency_chart(
+    spec: &PaneSpec,
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let service = chart_service(spec, snap, view);
+    let worst = service.as_deref().and_then(|name| {
+        snap.service_traffic(name)
+            .into_iter()
+            .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms).then(b.region.cmp(&a.region)))
+    });
+    let title = match (&spec.title, &service, worst) {
+        (Some(t), _, _) => t.clone(),
+        (None, Some(s), Some(w)) => format!("Latency {s} · {} (worst p99) · last hour, ms", w.region),
+        (None, Some(s), None) => format!("Latency {s}"),
+        (None, None, _) => "Latency".to_string(),
+    };
+    let badge = Some(feed_badge(&snap.fleet.metrics, now, theme));
+    let inner = Panel { title: &title, focused: false, badge, theme }.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    match worst {
+        Some(w) if inner.height >= 4 && inner.width >= 10 => super::service::latency_chart(w, theme, inner, buf),
+        Some(_) => {
+            buf.set_stringn(inner.x, inner.y, "too small for the chart", inner.width as usize, theme.muted);
+        }
+        None => {
+            let msg = match service {
+                Some(s) => format!("no latency reported for {s}"),
+                None => "no latency data".to_string(),
+            };
+            buf.set_stringn(inner.x, inner.y, msg, inner.width as usize, theme.muted);
+        }
+    }
+}
+
+pub fn big_status(spec: &PaneSpec, snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let (level, text) = crate::render::global_status(snap, now);
+    let word = text.split(" · ").next().unwrap_or("").to_string();
+    let reason = text.split(" · ").nth(1).unwrap_or("").to_string();
+    let style = theme.level(level);
+    let title = spec.title.as_deref().unwrap_or("Status");
+    let inner = Panel { title, focused: false, badge: None, theme }.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let glyph = format!("{} ", level.glyph(theme.ascii));
+    let text_area = Rect::new(inner.x + 2, inner.y, inner.width.saturating_sub(2), inner.height);
+    match fit_scale(&word, text_area, 1) {
+        Some(scale) => {
+            buf.set_stringn(inner.x, inner.y, &glyph, 2, style);
+            BigText { text: &word, style: Theme::solid(style), scale }.render(text_area, buf);
+            let y = inner.y + big_height(scale);
+            if y < inner.y + inner.height {
+                buf.set_stringn(inner.x, y, reason, inner.width as usize, theme.title);
+            }
+        }
+        None => {
+            let line = if reason.is_empty() { format!("{glyph}{word}") } else { format!("{glyph}{word} · {reason}") };
+            buf.set_stringn(inner.x, inner.y, line, inner.width as usize, style);
+        }
+    }
+}
+
+pub fn clock(spec: &PaneSpec, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let title = spec.title.as_deref().unwrap_or("Clock (UTC)");
+    let inner = Panel { title, focused: false, badge: None, theme }.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let below = now.format("%A %Y-%m-%d · UTC").to_string();
+    let time = now.format("%H:%M:%S").to_string();
+    match fit_scale(&time, inner, 1) {
+        Some(scale) => {
+            BigText { text: &time, style: Theme::solid(theme.title), scale }.render(inner, buf);
+            let y = inner.y + big_height(scale);
+            if y < inner.y + inner.height {
+                buf.set_stringn(inner.x, y, below, inner.width as usize, theme.muted);
+            }
+        }
+        None => {
+            buf.set_stringn(inner.x, inner.y, format!("{time} UTC"), inner.width as usize, theme.title);
+            if inner.height > 1 {
+                buf.set_stringn(inner.x, inner.y + 1, below, inner.width as usize, theme.muted);
+            }
+        }
+    }
+}
