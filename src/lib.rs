@@ -14,6 +14,7 @@ pub mod model;
 pub mod panes;
 pub mod paths;
 pub mod render;
+pub mod runbook;
 pub mod snapshot_cmd;
 pub mod sources;
 pub mod ssh;

@@ -88,6 +88,11 @@ enum Cmd {
         #[command(subcommand)]
         what: ConfigCmd,
     },
+    /// Guided runbooks: list, lint, run (or resume), export a run's timeline.
+    Runbook {
+        #[command(subcommand)]
+        what: RunbookCmd,
+    },
     /// List the views (built in and yours) and the errors of broken view files.
     Views {
         #[command(subcommand)]
@@ -157,6 +162,30 @@ enum ConfigCmd {
     },
     /// Validate a configuration; prints every problem as file:line:column.
     Check { file: Option<std::path::PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum RunbookCmd {
+    /// The runbooks (shipped and yours) and the runs kept in the state directory.
+    List,
+    /// Check a runbook file (or name): kinds, expressions, actions, and the
+    /// regions and services it names against the configuration (or the demo fleet).
+    Lint { file: String },
+    /// Open the console with this runbook running (resumes its unfinished run).
+    Run {
+        name: String,
+        /// Parameters, e.g. --set region=us-west-2
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Write a run's timeline for the postmortem (RUN is an id or `latest`).
+    Export {
+        run: String,
+        #[arg(long, default_value = "md")]
+        format: String,
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -314,6 +343,87 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        Some(Cmd::Runbook { what: RunbookCmd::List }) => {
+            let (books, broken) = warroom::runbook::catalog();
+            for b in &books {
+                let src = if b.source == "built-in" { "built-in" } else { "yours" };
+                println!("{:<20} {:<9} {} ({} steps)", b.name, src, b.description, b.steps.len());
+            }
+            for (n, errs) in &broken {
+                println!("{n:<20} BROKEN");
+                for e in errs {
+                    println!("    {e}");
+                }
+            }
+            let dir = warroom::runbook::run::runs_dir()?;
+            let runs = warroom::runbook::run::all_runs(&dir);
+            if !runs.is_empty() {
+                println!("\nruns in {}:", dir.display());
+                for r in runs.iter().rev().take(20) {
+                    let status = match r.status {
+                        warroom::runbook::run::RunStatus::Running => format!("in progress at step {}", r.current + 1),
+                        warroom::runbook::run::RunStatus::Completed => "completed".into(),
+                        warroom::runbook::run::RunStatus::Aborted => "aborted".into(),
+                    };
+                    println!("  {:<44} {status} (started by {})", r.id, r.started_by);
+                }
+            }
+            Ok(())
+        }
+        Some(Cmd::Runbook { what: RunbookCmd::Lint { ref file } }) => {
+            let p = std::path::Path::new(file);
+            let (name, path, text) = if p.is_file() {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {file}: {e}"))?;
+                let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("runbook").to_string();
+                (name, p.to_path_buf(), text)
+            } else if let Some((n, t)) = warroom::runbook::BUILT_IN.iter().find(|(n, _)| n == file) {
+                (n.to_string(), std::path::PathBuf::from(format!("runbooks/{n}.toml")), t.to_string())
+            } else {
+                return Err(format!("no runbook file {file}"));
+            };
+            let known = match warroom::config::locate(cli.config.as_deref()) {
+                Some(cp) => {
+                    let cfg = warroom::config::Config::load(&cp).map_err(|errs| {
+                        let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                        format!("invalid configuration:\n{}", lines.join("\n"))
+                    })?;
+                    warroom::runbook::Known::from_config(&cfg, &cp)
+                }
+                None => warroom::runbook::Known::demo(),
+            };
+            match warroom::runbook::parse(&name, &path, &text, Some(&known)) {
+                Ok(rb) => {
+                    println!("{}: OK, {} steps, checked against {}", path.display(), rb.steps.len(), known.from);
+                    Ok(())
+                }
+                Err(errs) => {
+                    for e in &errs {
+                        println!("{e}");
+                    }
+                    Err(format!("{}: {} problem(s)", path.display(), errs.len()))
+                }
+            }
+        }
+        Some(Cmd::Runbook { what: RunbookCmd::Export { ref run, ref format, ref output } }) => {
+            if format != "md" {
+                return Err(format!("unknown format '{format}' (md)"));
+            }
+            let dir = warroom::runbook::run::runs_dir()?;
+            let rec = warroom::runbook::run::load(&dir, run)?;
+            let md = warroom::runbook::run::export_markdown(&rec);
+            match output {
+                Some(p) => std::fs::write(p, md).map_err(|e| format!("cannot write {}: {e}", p.display())),
+                None => {
+                    print!("{md}");
+                    Ok(())
+                }
+            }
+        }
+        Some(Cmd::Runbook { what: RunbookCmd::Run { ref name, ref set } }) => {
+            let mut args = vec![name.clone()];
+            args.extend(set.iter().cloned());
+            console(cli, Some(args)).await
+        }
         Some(Cmd::Views { what: ViewsCmd::List }) => {
             let catalog = warroom::views::Catalog::for_user();
             if let Some(dir) = warroom::views::user_dir() {
@@ -423,7 +533,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             }
             result
         }
-        None => console(cli).await,
+        None => console(cli, None).await,
     }
 }
 
@@ -493,7 +603,7 @@ async fn data_plane(
     }
 }
 
-async fn console(cli: Cli) -> Result<(), String> {
+async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     let theme = warroom::themes::choose(cli.theme.as_deref())?;
     let keymap = warroom::app::keymap::load_keymap()?;
     let catalog = Arc::new(warroom::views::Catalog::for_user());
@@ -505,8 +615,20 @@ async fn console(cli: Cli) -> Result<(), String> {
         def,
         catalog,
         message: why.map(|w| (warroom_ui::Level::Warn, w)),
+        pending_runbook: runbook,
         ..ViewState::default()
     };
+    if view.pending_runbook.is_none() && view.message.is_none() {
+        // An unfinished run (a crash, a dropped session) is pointed out.
+        if let Some(dir) = &view.runs_dir {
+            let runs = warroom::runbook::run::all_runs(dir);
+            if let Some(r) = runs.iter().rev().find(|r| r.status == warroom::runbook::run::RunStatus::Running) {
+                let text =
+                    format!("unfinished run {} at step {}: `:runbook {}` resumes it", r.id, r.current + 1, r.runbook);
+                view.message = Some((warroom_ui::Level::Warn, text));
+            }
+        }
+    }
     let clock: Clock = Arc::new(chrono::Utc::now);
     let (plane, sim, (action_base, token)) = data_plane(&cli, Some(&mut view)).await?;
     // Without a writable audit trail the console still runs, but every

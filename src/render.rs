@@ -45,7 +45,27 @@ pub fn render(
     let actions_allowed = view.operator.role == crate::actions::Role::Operator;
     KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
     match &view.screen {
-        Screen::Overview => draw_view(snap, view, now, theme, body, buf),
+        Screen::Overview => match &view.runbook {
+            // The runbook sits beside the live panes (below them when narrow).
+            Some(run) => {
+                let (live, side) = if body.width >= 100 {
+                    let w = (body.width * 2 / 5).max(44);
+                    (
+                        Rect::new(body.x, body.y, body.width - w, body.height),
+                        Rect::new(body.x + body.width - w, body.y, w, body.height),
+                    )
+                } else {
+                    let h = body.height / 2;
+                    (
+                        Rect::new(body.x, body.y, body.width, body.height - h),
+                        Rect::new(body.x, body.y + body.height - h, body.width, h),
+                    )
+                };
+                draw_view(snap, view, now, theme, live, buf);
+                panes::runbook::render(run, keymap, now, theme, side, buf);
+            }
+            None => draw_view(snap, view, now, theme, body, buf),
+        },
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
         Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
         Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
@@ -57,7 +77,15 @@ pub fn render(
         let text = format!("/{}▏  fuzzy filter on service names · Enter keep · Esc clear", input.value());
         buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
     }
-    if let Some(input) = &view.command {
+    if let Some(p) = &view.prompt {
+        blank_line(footer, theme.selection, buf);
+        let what = match p.what {
+            crate::app::runbook_ui::PromptFor::Skip => "skip this step",
+            crate::app::runbook_ui::PromptFor::Abort => "ABORT the run",
+        };
+        let text = format!("reason to {what}: {}▏  Enter confirm · Esc cancel", p.input.value());
+        buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+    } else if let Some(input) = &view.command {
         draw_command_line(snap, view, input.value(), theme, footer, body, buf);
     } else if let Some((level, text)) = &view.message {
         blank_line(footer, theme.selection, buf);
@@ -214,6 +242,10 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     if let Some(f) = &view.filter {
         spans.push(Span::styled(format!(" │ filter /{f}"), theme.key));
+    }
+    if let Some(run) = view.runbook.as_ref().filter(|r| !r.finished()) {
+        let text = format!(" │ ▶ {} {}/{}", run.book.name, run.rec.current + 1, run.rec.steps.len());
+        spans.push(Span::styled(text, theme.info));
     }
     spans.push(Span::styled(" │ ", theme.muted));
     let fmt = if narrow { "%H:%M:%S UTC" } else { "%Y-%m-%d %H:%M:%S UTC" };

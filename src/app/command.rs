@@ -12,7 +12,7 @@ use crate::actions::Action;
 use crate::model::Snapshot;
 
 /// Verbs, their argument shapes and what they do (for help and completion).
-pub const VERBS: [(&str, &str, &str); 17] = [
+pub const VERBS: [(&str, &str, &str); 18] = [
     ("view", "NAME", "switch the overview to a view (views/*.toml)"),
     ("theme", "NAME", "switch theme"),
     ("overview", "", "back to the overview"),
@@ -28,6 +28,7 @@ pub const VERBS: [(&str, &str, &str); 17] = [
     ("resume", "ID", "resume a canary (confirm)"),
     ("flag", "NAME ENV on|off", "set a feature flag (confirm)"),
     ("filter", "[TEXT]", "fuzzy filter on services; no text clears"),
+    ("runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run"),
     ("help", "", "the key help"),
     ("quit", "", "leave warroom"),
 ];
@@ -57,12 +58,44 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
         ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
         ["flag", _, _] => vec!["on".into(), "off".into()],
         ["filter"] => f.services.items().iter().map(|s| s.name.clone()).collect(),
+        ["runbook"] => crate::runbook::catalog().0.into_iter().map(|r| r.name).collect(),
+        ["runbook", name, given @ ..] => runbook_params(name, given, word, snap),
         _ => vec![],
     };
     let mut out: Vec<String> = all.into_iter().filter(|c| c.starts_with(word)).collect();
     out.sort();
     out.dedup();
     (start, out)
+}
+
+/// `key=` for a runbook's parameters not given yet, or `key=value` for the
+/// values a parameter of that kind can take.
+fn runbook_params(name: &str, given: &[&str], word: &str, snap: &Snapshot) -> Vec<String> {
+    use crate::runbook::expr::ArgKind;
+    use crate::runbook::ParamKind;
+    let Ok(book) = crate::runbook::find(name) else { return vec![] };
+    let f = &snap.fleet;
+    match word.split_once('=') {
+        None => book
+            .params
+            .iter()
+            .filter(|p| !given.iter().any(|g| g.starts_with(&format!("{}=", p.name))))
+            .map(|p| format!("{}=", p.name))
+            .collect(),
+        Some((key, _)) => {
+            let Some(p) = book.params.iter().find(|p| p.name == key) else { return vec![] };
+            let values: Vec<String> = match p.kind {
+                ParamKind::Arg(ArgKind::Region) => f.regions.items().iter().map(|r| r.name.clone()).collect(),
+                ParamKind::Arg(ArgKind::Service) => f.services.items().iter().map(|s| s.name.clone()).collect(),
+                ParamKind::Arg(ArgKind::Slo) => snap.slos.iter().map(|s| s.name.clone()).collect(),
+                ParamKind::Arg(ArgKind::Deployment) => f.deployments.items().iter().map(|d| d.id.clone()).collect(),
+                ParamKind::Arg(ArgKind::Flag) => f.flags.items().iter().map(|x| x.name.clone()).collect(),
+                ParamKind::Arg(ArgKind::Environment) => f.flags.items().iter().map(|x| x.environment.clone()).collect(),
+                ParamKind::Duration | ParamKind::Text => p.default.iter().cloned().collect(),
+            };
+            values.into_iter().map(|v| format!("{key}={v}")).collect()
+        }
+    }
 }
 
 /// Longest common prefix of the candidates.
@@ -206,6 +239,7 @@ impl ViewState {
                 self.filter = (!text.is_empty()).then_some(text);
                 self.rows = [0; 8];
             }
+            "runbook" => self.start_runbook(&words[1..], snap, chrono::Utc::now())?,
             "help" => self.help = true,
             "quit" | "q" => self.quit = true,
             other => {

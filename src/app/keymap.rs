@@ -23,6 +23,9 @@ pub enum Command {
     ToggleFlag,
     Filter,
     CommandLine,
+    RunbookNext,
+    RunbookSkip,
+    RunbookAbort,
 }
 
 impl Command {
@@ -45,7 +48,10 @@ impl Command {
             Command::PauseResume => "pause / resume the selected canary",
             Command::ToggleFlag => "toggle the selected flag",
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
-            Command::CommandLine => "command line: view, theme, region, failover, … (Tab completes)",
+            Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
+            Command::RunbookNext => "runbook: do / confirm the current step",
+            Command::RunbookSkip => "runbook: skip the current step (asks for a reason)",
+            Command::RunbookAbort => "runbook: abort the run (asks for a reason)",
         }
     }
 
@@ -65,6 +71,7 @@ impl Command {
             Command::ToggleFlag => Some("flag"),
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
+            Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -106,6 +113,9 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('t'), Command::ToggleFlag),
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
+    key(KeyCode::Char('n'), Command::RunbookNext),
+    key(KeyCode::Char('s'), Command::RunbookSkip),
+    key(KeyCode::Char('A'), Command::RunbookAbort),
 ];
 
 impl Command {
@@ -196,7 +206,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 18] = [
+pub const COMMANDS: [(&str, Command); 21] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -215,6 +225,9 @@ pub const COMMANDS: [(&str, Command); 18] = [
     ("toggle_flag", Command::ToggleFlag),
     ("filter", Command::Filter),
     ("command", Command::CommandLine),
+    ("runbook_next", Command::RunbookNext),
+    ("runbook_skip", Command::RunbookSkip),
+    ("runbook_abort", Command::RunbookAbort),
 ];
 
 /// Parse a key as written in a keymap file: `q`, `F`, `/`, `space`,
@@ -343,7 +356,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 18);
+        assert_eq!(lines.len(), 21);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod keymap;
+pub mod runbook_ui;
 pub mod view;
 
 use std::io::Write;
@@ -56,6 +57,17 @@ pub async fn run(
     let mut last_frame = Instant::now() - MIN_FRAME_GAP;
     loop {
         let now_wall = Utc::now();
+        {
+            // A running runbook follows live state (and may re-send an
+            // action confirmed before a crash).
+            let snap = snapshots.borrow().clone();
+            dirty |= view.observe(&snap, now_wall);
+            for intent in view.outbox.drain(..) {
+                if executor.submit(intent).is_err() {
+                    return Ok(Exit::InputClosed);
+                }
+            }
+        }
         if dirty && last_frame.elapsed() >= MIN_FRAME_GAP {
             let snap = snapshots.borrow().clone();
             draw(terminal, &snap, &view, &theme, &keymap)?;

@@ -8,9 +8,11 @@ use tui_input::Input;
 use std::sync::Arc;
 
 use super::keymap::{lookup, Binding, Command};
+use super::runbook_ui::{Prompt, PromptFor};
 use crate::actions::executor::{new_key, Disposition, Intent};
 use crate::actions::{Action, Operator, Preview, Role};
 use crate::model::Snapshot;
+use crate::runbook::run::Run;
 use crate::views::{Catalog, ViewDef};
 use warroom_ui::{Level, Theme};
 
@@ -104,6 +106,14 @@ pub struct ViewState {
     pub message: Option<(Level, String)>,
     /// A theme chosen with `:theme` (else the process's).
     pub theme: Option<Theme>,
+    /// The runbook run this viewer is following, if any.
+    pub runbook: Option<Run>,
+    /// The reason prompt (skip / abort), while open.
+    pub prompt: Option<Prompt>,
+    /// Where runs are kept (the state directory's runbooks/).
+    pub runs_dir: Option<std::path::PathBuf>,
+    /// `warroom runbook run NAME k=v…`: started once the fleet is known.
+    pub pending_runbook: Option<Vec<String>>,
 }
 
 /// Case-insensitive fuzzy match: the pattern's characters appear in order.
@@ -204,6 +214,10 @@ impl Default for ViewState {
             command: None,
             message: None,
             theme: None,
+            runbook: None,
+            prompt: None,
+            runs_dir: crate::runbook::run::runs_dir().ok(),
+            pending_runbook: None,
         }
     }
 }
@@ -240,6 +254,12 @@ impl ViewState {
             }
             (Command::Help, _) => self.help = true,
             (Command::CommandLine, _) => self.command = Some(Input::default()),
+            (Command::RunbookNext, _) => return self.runbook_next(snap, chrono::Utc::now()),
+            (Command::RunbookSkip, _) => return self.runbook_prompt(PromptFor::Skip),
+            (Command::RunbookAbort, _) => return self.runbook_prompt(PromptFor::Abort),
+            (Command::Back, Screen::Overview) if self.runbook.as_ref().is_some_and(|r| r.finished()) => {
+                self.runbook = None;
+            }
             (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
                 self.screen = Screen::Overview
             }
@@ -384,7 +404,9 @@ impl ViewState {
     /// through the keymap. Returns true when something visible changed.
     pub fn handle_key(&mut self, k: &KeyEvent, keymap: &[Binding], snap: &Snapshot) -> bool {
         let had_message = self.message.take().is_some();
-        let changed = if self.command.is_some() {
+        let changed = if self.prompt.is_some() {
+            self.prompt_key(k, chrono::Utc::now())
+        } else if self.command.is_some() {
             self.command_key(k, snap)
         } else if self.filter_input.is_some() {
             self.filter_key(k)
@@ -424,6 +446,11 @@ impl ViewState {
                     let action = d.action.clone();
                     self.dialog = None;
                     let intent = self.intent(action, Disposition::Go);
+                    // A runbook's action is recorded in the run (and saved)
+                    // before it is sent, so a crash cannot lose its key.
+                    if let Some(run) = self.runbook.as_mut() {
+                        run.record_intent(&intent.action, &intent.key, chrono::Utc::now(), &intent.operator.name);
+                    }
                     self.outbox.push(intent);
                 }
                 DialogFocus::Confirm => return false,

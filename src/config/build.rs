@@ -53,6 +53,14 @@ fn latency_thresholds(services: &[Service]) -> std::collections::HashMap<String,
 }
 
 impl Config {
+    /// Every SLO's name, as the store will call it.
+    pub fn slo_names(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .flat_map(|s| s.slo.iter().chain(&s.slos).map(|o| slo_spec(s.name.get_ref(), o).name))
+            .collect()
+    }
+
     pub fn setup(&self) -> Result<Setup, String> {
         let client = http_client()?;
         let n = self.regions.len().max(1) as f64;

@@ -12,6 +12,7 @@ pub mod flags;
 pub mod latency;
 pub mod matrix;
 pub mod region;
+pub mod runbook;
 pub mod service;
 pub mod slo_detail;
 pub mod tiles;

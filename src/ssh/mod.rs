@@ -367,6 +367,13 @@ async fn run_session(
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - Duration::from_secs(1);
     loop {
+        if console {
+            let snap = snapshots.borrow().clone();
+            dirty |= view.observe(&snap, Utc::now());
+            for intent in view.outbox.drain(..) {
+                let _ = shared.executor.submit(intent);
+            }
+        }
         if dirty && last_frame.elapsed() >= Duration::from_millis(100) {
             let snap = snapshots.borrow().clone();
             let now = Utc::now();

@@ -1,0 +1,167 @@
+//! The runbook runner's side of a viewer: starting or resuming a run,
+//! the next / skip / abort commands, the reason prompt, and following
+//! live state. Actions go through the same confirm gate as their keys.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+use warroom_ui::Level;
+
+use super::view::ViewState;
+use crate::actions::executor::{Disposition, Intent};
+use crate::model::Snapshot;
+use crate::runbook::run::{all_runs, Run, RunStatus};
+use crate::runbook::Known;
+
+/// What a reason prompt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptFor {
+    Skip,
+    Abort,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub what: PromptFor,
+    pub input: Input,
+}
+
+/// The live fleet's names, to check a runbook's parameters against.
+pub fn known_from(snap: &Snapshot) -> Option<Known> {
+    let f = &snap.fleet;
+    if f.regions.items().is_empty() && f.services.items().is_empty() {
+        return None;
+    }
+    Some(Known {
+        regions: f.regions.items().iter().map(|r| r.name.clone()).collect(),
+        services: f.services.items().iter().map(|s| s.name.clone()).collect(),
+        slos: snap.slos.iter().map(|s| s.name.clone()).collect(),
+        from: "the live fleet".into(),
+    })
+}
+
+impl ViewState {
+    /// `:runbook NAME key=value…`: resume the unfinished run of NAME if
+    /// there is one, else start a new run.
+    pub fn start_runbook(&mut self, args: &[&str], snap: &Snapshot, now: DateTime<Utc>) -> Result<(), String> {
+        if let Some(r) = &self.runbook {
+            if !r.finished() {
+                return Err(format!("runbook {} is in progress; finish or abort it first", r.book.name));
+            }
+        }
+        let name = args.first().ok_or("which runbook? (Tab completes)")?;
+        let mut given = BTreeMap::new();
+        for a in &args[1..] {
+            let (k, v) = a.split_once('=').ok_or_else(|| format!("'{a}': parameters are written key=value"))?;
+            given.insert(k.to_string(), v.to_string());
+        }
+        let dir = self.runs_dir.clone().ok_or("no state directory: runs cannot be kept")?;
+        let who = self.operator.name.clone();
+        if let Some(rec) =
+            all_runs(&dir).into_iter().rev().find(|r| r.runbook == *name && r.status == RunStatus::Running)
+        {
+            if given.iter().any(|(k, v)| rec.params.get(k) != Some(v)) {
+                return Err(format!(
+                    "run {} of {name} is in progress with other parameters; resume it with `:runbook {name}` or abort it",
+                    rec.id
+                ));
+            }
+            let id = rec.id.clone();
+            let run = Run::resume(rec, dir, &who, now)?;
+            self.message = Some((Level::Info, format!("resumed run {id} at step {}", run.rec.current + 1)));
+            self.runbook = Some(run);
+            return Ok(());
+        }
+        let book = crate::runbook::find(name)?;
+        let params = book.bind(&given, known_from(snap).as_ref())?;
+        let run = Run::start(book, params, &who, now, dir);
+        if let Some(e) = &run.save_error {
+            return Err(format!("cannot keep the run: {e}"));
+        }
+        self.message = Some((Level::Info, format!("started run {}", run.rec.id)));
+        self.runbook = Some(run);
+        Ok(())
+    }
+
+    /// Follow live state for the runbook (called on every snapshot and tick).
+    pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {
+        if self.pending_runbook.is_some() && !snap.fleet.regions.items().is_empty() {
+            let args = self.pending_runbook.take().unwrap_or_default();
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            if let Err(e) = self.start_runbook(&refs, snap, now) {
+                self.message = Some((Level::Critical, e));
+            }
+            return true;
+        }
+        let Some(run) = self.runbook.as_mut() else { return false };
+        let (changed, resend) = run.observe(snap, now);
+        for (action, key) in resend {
+            let intent = Intent { action, key, operator: self.operator.clone(), disposition: Disposition::Go };
+            self.outbox.push(intent);
+        }
+        changed
+    }
+
+    /// The runbook's "next": done / passed, or the action's confirm gate.
+    pub fn runbook_next(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {
+        let who = self.operator.name.clone();
+        let Some(run) = self.runbook.as_mut() else {
+            self.message = Some((Level::Warn, "no runbook is running (:runbook NAME)".into()));
+            return true;
+        };
+        match run.next(now, &who) {
+            Ok(Some(action)) => self.propose(action, snap),
+            Ok(None) => {}
+            Err(e) => self.message = Some((Level::Warn, e)),
+        }
+        true
+    }
+
+    /// Open the reason prompt for skip or abort.
+    pub fn runbook_prompt(&mut self, what: PromptFor) -> bool {
+        match &self.runbook {
+            Some(r) if !r.finished() => {
+                self.prompt = Some(Prompt { what, input: Input::default() });
+            }
+            _ => self.message = Some((Level::Warn, "no runbook is running (:runbook NAME)".into())),
+        }
+        true
+    }
+
+    /// Keys while the reason prompt is open.
+    pub fn prompt_key(&mut self, k: &KeyEvent, now: DateTime<Utc>) -> bool {
+        let Some(p) = self.prompt.as_mut() else { return false };
+        match k.code {
+            KeyCode::Esc => self.prompt = None,
+            KeyCode::Enter => {
+                let reason = p.input.value().trim().to_string();
+                let what = p.what;
+                if reason.is_empty() {
+                    self.message = Some((Level::Warn, "a reason is required (Esc to cancel)".into()));
+                    return true;
+                }
+                self.prompt = None;
+                let who = self.operator.name.clone();
+                if let Some(run) = self.runbook.as_mut() {
+                    let result = match what {
+                        PromptFor::Skip => run.skip(now, &who, reason),
+                        PromptFor::Abort => {
+                            run.abort(now, &who, reason);
+                            Ok(())
+                        }
+                    };
+                    if let Err(e) = result {
+                        self.message = Some((Level::Warn, e));
+                    }
+                }
+            }
+            _ => {
+                p.input.handle_event(&Event::Key(*k));
+            }
+        }
+        true
+    }
+}

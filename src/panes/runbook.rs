@@ -1,0 +1,183 @@
+//! The runbook pane: every step with its result, the current step's
+//! instructions, its live check values turning ✔ as state changes, and
+//! the keys that move it on.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+use warroom_ui::{Level, Panel, Theme};
+
+use crate::app::keymap::{key_name, Binding, Command};
+use crate::runbook::run::{Run, RunStatus, StepResult};
+use crate::runbook::StepBody;
+
+fn result_level(r: StepResult) -> Level {
+    match r {
+        StepResult::Done | StepResult::Passed => Level::Ok,
+        StepResult::Skipped | StepResult::TimedOut => Level::Paused,
+        StepResult::Failed | StepResult::Aborted => Level::Critical,
+    }
+}
+
+fn fmt_secs(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    format!("{}m{:02}s", s / 60, s % 60)
+}
+
+/// The first key bound to a command, for hints.
+fn key_for(keymap: &[Binding], c: Command) -> String {
+    keymap.iter().find(|b| b.command == c).map(key_name).unwrap_or_else(|| "?".into())
+}
+
+pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let rec = &run.rec;
+    let n = rec.steps.len();
+    let (badge, badge_style) = match rec.status {
+        RunStatus::Running => (format!("step {}/{n}", rec.current + 1), theme.info),
+        RunStatus::Completed => (format!("{} COMPLETED", Level::Ok.glyph(theme.ascii)), theme.ok),
+        RunStatus::Aborted => (format!("{} ABORTED", Level::Critical.glyph(theme.ascii)), theme.critical),
+    };
+    let title = format!("Runbook · {}", rec.title);
+    let inner = Panel { title: &title, focused: true, badge: Some((badge, badge_style)), theme }.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    let params: Vec<String> = rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    lines.push(Line::from(Span::styled(params.join(" · "), theme.muted)));
+    if let Some(e) = &run.save_error {
+        lines.push(Line::from(Span::styled(format!("✖ not saved: {e}"), theme.critical)));
+    }
+    for (i, s) in rec.steps.iter().enumerate() {
+        let (glyph, style) = match s.result {
+            Some(r) => (result_level(r).glyph(theme.ascii).to_string(), theme.level(result_level(r))),
+            None if i == rec.current && rec.status == RunStatus::Running => ("▶".into(), theme.title),
+            None => ("·".into(), theme.muted),
+        };
+        let word = s.result.map(|r| format!("  {}", r.word())).unwrap_or_default();
+        let mut style = style;
+        if i == rec.current && rec.status == RunStatus::Running {
+            style = style.patch(theme.selection);
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{glyph} {}. {}", i + 1, s.title), style),
+            Span::styled(word, theme.muted),
+        ]));
+    }
+    lines.push(Line::from(""));
+    match run.current() {
+        None => {
+            let took = rec.ended_at.map(|e| fmt_secs((e - rec.started_at).num_seconds() as f64)).unwrap_or_default();
+            lines.push(Line::from(Span::styled(format!("Run {} ended after {took}.", rec.id), theme.text)));
+            lines.push(Line::from(Span::styled(
+                format!("Timeline: warroom runbook export {} --format md", rec.id),
+                theme.key,
+            )));
+            lines.push(Line::from(Span::styled("Esc closes this pane", theme.muted)));
+        }
+        Some((step, srec)) => {
+            lines.push(Line::from(Span::styled(
+                format!("{} · {}", step.kind().to_uppercase(), step.title),
+                theme.title,
+            )));
+            match &step.body {
+                StepBody::Manual { instructions } => lines.push(Line::from(instructions.clone())),
+                StepBody::Check { text, .. } | StepBody::Wait { text, .. } => {
+                    lines.push(Line::from(Span::styled(text.clone(), theme.key)));
+                    if let Some(ev) = &run.live {
+                        let (lv, word) = if run.satisfied {
+                            (Level::Ok, "holds")
+                        } else if ev.error.is_some() {
+                            (Level::Unknown, "no data")
+                        } else if ev.holds {
+                            (Level::Info, "holds, not long enough yet")
+                        } else {
+                            (Level::Warn, "does not hold")
+                        };
+                        lines.push(Line::from(Span::styled(
+                            format!("{} {word}", lv.glyph(theme.ascii)),
+                            theme.level(lv),
+                        )));
+                        for v in &ev.values {
+                            lines.push(Line::from(Span::styled(format!("  {v}"), theme.text)));
+                        }
+                        if let Some(e) = &ev.error {
+                            lines.push(Line::from(Span::styled(format!("  {e}"), theme.muted)));
+                        }
+                    }
+                    if let Some((held, need)) = run.hold_progress(now) {
+                        if need > 0.0 && srec.holding_since.is_some() && !run.satisfied {
+                            lines.push(Line::from(Span::styled(
+                                format!("  held {} of {}", fmt_secs(held), fmt_secs(need)),
+                                theme.info,
+                            )));
+                        }
+                    }
+                    if let StepBody::Wait { timeout_secs, .. } = &step.body {
+                        let waited =
+                            srec.started_at.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+                        let line = if srec.result == Some(StepResult::Failed) {
+                            Span::styled(
+                                format!("✖ timed out: {}", srec.reason.clone().unwrap_or_default()),
+                                theme.critical,
+                            )
+                        } else {
+                            Span::styled(
+                                format!(
+                                    "  waiting {} of {} (advances by itself)",
+                                    fmt_secs(waited),
+                                    fmt_secs(*timeout_secs)
+                                ),
+                                theme.muted,
+                            )
+                        };
+                        lines.push(Line::from(line));
+                    }
+                }
+                StepBody::Action(t) => {
+                    let what = t
+                        .resolve(&rec.params)
+                        .map(|a| a.summary())
+                        .unwrap_or_else(|e| format!("cannot build the action: {e}"));
+                    lines.push(Line::from(Span::styled(what, theme.key)));
+                    for a in &srec.actions {
+                        let lv = match a.status.as_str() {
+                            "succeeded" => Level::Ok,
+                            "in_flight" => Level::Info,
+                            _ => Level::Critical,
+                        };
+                        let msg = if a.message.is_empty() { String::new() } else { format!(": {}", a.message) };
+                        lines.push(Line::from(Span::styled(
+                            format!("{} {}{msg}", lv.glyph(theme.ascii), a.status.replace('_', " ")),
+                            theme.level(lv),
+                        )));
+                    }
+                }
+            }
+            if !step.notes.is_empty() {
+                lines.push(Line::from(Span::styled(step.notes.clone(), theme.muted)));
+            }
+            for l in &step.links {
+                lines.push(Line::from(Span::styled(format!("↗ {l}"), theme.info)));
+            }
+            lines.push(Line::from(""));
+            let next = match &step.body {
+                StepBody::Manual { .. } => "mark done",
+                StepBody::Check { .. } => "confirm",
+                StepBody::Action(_) => "run (confirm dialog)",
+                StepBody::Wait { .. } => "wait again",
+            };
+            lines.push(Line::from(vec![
+                Span::styled(key_for(keymap, Command::RunbookNext), theme.key),
+                Span::styled(format!(" {next} · "), theme.muted),
+                Span::styled(key_for(keymap, Command::RunbookSkip), theme.key),
+                Span::styled(" skip · ", theme.muted),
+                Span::styled(key_for(keymap, Command::RunbookAbort), theme.key),
+                Span::styled(" abort", theme.muted),
+            ]));
+        }
+    }
+    Paragraph::new(lines).wrap(Wrap { trim: false }).render(inner, buf);
+}

@@ -1,0 +1,713 @@
+//! Check expressions over live state, e.g.
+//! `region({region}).status == DOWN for 2m`,
+//! `latency(checkout, us-west-2).p99 < 500ms`,
+//! `slo(checkout-availability).burn_1h < 14.4`.
+//! The grammar and every query are in docs/runbooks.md.
+
+use std::collections::BTreeMap;
+
+use crate::model::slo::AlertState as BurnState;
+use crate::model::{AlertState, CanaryPhase, CircuitState, RegionStatus, Snapshot};
+
+/// An error at a character column (1-based) of the expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExprError {
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    fn text(self) -> &'static str {
+        match self {
+            Op::Eq => "==",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+}
+
+/// A query's argument: a literal name or a `{param}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Name(String, usize),
+    Param(String, usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Query { func: String, args: Vec<Arg>, field: String, column: usize },
+    Num(f64),
+    Word(String),
+    Param(String, usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp(Operand, Op, Operand),
+}
+
+/// A parsed check: the condition and how long it must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub expr: Expr,
+    pub hold_secs: Option<f64>,
+    /// Set when the duration is a `{param}` (resolved at run time).
+    pub hold_param: Option<String>,
+}
+
+/// What an argument position names (for lint and completion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    Region,
+    Service,
+    Slo,
+    Deployment,
+    Flag,
+    Environment,
+}
+
+impl ArgKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArgKind::Region => "region",
+            ArgKind::Service => "service",
+            ArgKind::Slo => "slo",
+            ArgKind::Deployment => "deployment",
+            ArgKind::Flag => "flag",
+            ArgKind::Environment => "environment",
+        }
+    }
+}
+
+/// Every query: name, argument kinds, fields.
+pub const QUERIES: [(&str, &[ArgKind], &[&str]); 9] = [
+    ("region", &[ArgKind::Region], &["status", "weight"]),
+    ("service", &[ArgKind::Service, ArgKind::Region], &["status"]),
+    ("latency", &[ArgKind::Service, ArgKind::Region], &["p50", "p95", "p99", "rps", "error_pct"]),
+    (
+        "slo",
+        &[ArgKind::Slo],
+        &["burn_5m", "burn_30m", "burn_1h", "burn_2h", "burn_6h", "burn_1d", "burn_3d", "remaining", "state"],
+    ),
+    ("canary", &[ArgKind::Deployment], &["phase", "weight", "step"]),
+    ("circuit", &[ArgKind::Service, ArgKind::Service, ArgKind::Region], &["state", "failure_pct"]),
+    ("flag", &[ArgKind::Flag, ArgKind::Environment], &["enabled"]),
+    ("fleet", &[], &["serving_regions", "down_regions"]),
+    ("alerts", &[], &["firing"]),
+];
+
+struct Parser<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    _text: &'a str,
+}
+
+fn err<T>(column: usize, message: impl Into<String>) -> Result<T, ExprError> {
+    Err(ExprError { column: column + 1, message: message.into() })
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | '.' | ':')
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_ws();
+        self.chars.get(self.pos).copied()
+    }
+
+    /// The next bare word (letters, digits, `_`), without consuming it.
+    fn peek_word(&mut self) -> String {
+        self.skip_ws();
+        self.chars[self.pos..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').collect()
+    }
+
+    fn keyword(&mut self, kw: &str) -> bool {
+        let w = self.peek_word();
+        if w.eq_ignore_ascii_case(kw) {
+            self.pos += w.chars().count();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: char, what: &str) -> Result<(), ExprError> {
+        match self.peek() {
+            Some(x) if x == c => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(x) => err(self.pos, format!("expected {what}, found '{x}'")),
+            None => err(self.pos, format!("expected {what}, found the end")),
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, ExprError> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            let right = self.and()?;
+            left = Expr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, ExprError> {
+        let mut left = self.unary()?;
+        while self.keyword("and") {
+            let right = self.unary()?;
+            left = Expr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ExprError> {
+        if self.keyword("not") {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some('(') {
+            self.pos += 1;
+            let e = self.or()?;
+            self.expect(')', "')'")?;
+            return Ok(e);
+        }
+        let left = self.operand()?;
+        self.skip_ws();
+        let at = self.pos;
+        let two: String = self.chars[self.pos..].iter().take(2).collect();
+        let op = match two.as_str() {
+            "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "<=" => Op::Le,
+            ">=" => Op::Ge,
+            _ if two.starts_with('<') => Op::Lt,
+            _ if two.starts_with('>') => Op::Gt,
+            _ if two.starts_with('=') => return err(at, "use '==' to compare"),
+            _ => return err(at, "expected a comparison (==, !=, <, <=, >, >=)"),
+        };
+        self.pos += op.text().len();
+        let right = self.operand()?;
+        if !matches!(left, Operand::Query { .. }) && !matches!(right, Operand::Query { .. }) {
+            return err(at, "a comparison needs a query on one side, e.g. region(us-east-1).status");
+        }
+        Ok(Expr::Cmp(left, op, right))
+    }
+
+    fn param(&mut self) -> Result<(String, usize), ExprError> {
+        let at = self.pos;
+        self.pos += 1; // '{'
+        let name: String = self.chars[self.pos..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').collect();
+        if name.is_empty() {
+            return err(at, "expected a parameter name after '{'");
+        }
+        self.pos += name.chars().count();
+        self.expect('}', "'}'")?;
+        Ok((name, at + 1))
+    }
+
+    fn operand(&mut self) -> Result<Operand, ExprError> {
+        let Some(c) = self.peek() else {
+            return err(self.pos, "expected a query, number or word, found the end");
+        };
+        let at = self.pos;
+        if c == '{' {
+            let (name, col) = self.param()?;
+            return Ok(Operand::Param(name, col));
+        }
+        if c.is_ascii_digit() || c == '.' || c == '-' {
+            return self.number();
+        }
+        let word = self.peek_word();
+        if word.is_empty() {
+            return err(at, format!("unexpected '{c}'"));
+        }
+        self.pos += word.chars().count();
+        match self.chars.get(self.pos) {
+            Some('(') => {
+                self.pos += 1;
+                let mut args = Vec::new();
+                if self.peek() != Some(')') {
+                    loop {
+                        self.skip_ws();
+                        if self.chars.get(self.pos) == Some(&'{') {
+                            let (n, col) = self.param()?;
+                            args.push(Arg::Param(n, col));
+                        } else {
+                            let start = self.pos;
+                            let name: String =
+                                self.chars[self.pos..].iter().take_while(|c| is_name_char(**c)).collect();
+                            if name.is_empty() {
+                                return err(self.pos, "expected a name or {param}");
+                            }
+                            self.pos += name.chars().count();
+                            args.push(Arg::Name(name, start + 1));
+                        }
+                        match self.peek() {
+                            Some(',') => self.pos += 1,
+                            _ => break,
+                        }
+                    }
+                }
+                self.expect(')', "')' or ','")?;
+                self.expect('.', "'.' and a field, e.g. .status")?;
+                let field = self.peek_word();
+                if field.is_empty() {
+                    return err(self.pos, "expected a field name after '.'");
+                }
+                self.pos += field.chars().count();
+                Ok(Operand::Query { func: word, args, field, column: at + 1 })
+            }
+            Some('.') if QUERIES.iter().any(|(n, a, _)| *n == word && a.is_empty()) => {
+                self.pos += 1;
+                let field = self.peek_word();
+                self.pos += field.chars().count();
+                Ok(Operand::Query { func: word, args: vec![], field, column: at + 1 })
+            }
+            _ => Ok(Operand::Word(word)),
+        }
+    }
+
+    fn number(&mut self) -> Result<Operand, ExprError> {
+        let at = self.pos;
+        let text: String = self.chars[self.pos..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '%' | '×'))
+            .collect();
+        self.pos += text.chars().count();
+        match parse_quantity(&text) {
+            Some(v) => Ok(Operand::Num(v)),
+            None => err(at, format!("bad number '{text}' (e.g. 500ms, 0.5s, 14.4, 5%, 2x)")),
+        }
+    }
+}
+
+/// A number with an optional unit: ms (the unit of latency), s, %, x.
+fn parse_quantity(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let v = match unit {
+        "" | "ms" | "%" | "x" | "×" => n,
+        "s" => n * 1000.0,
+        _ => return None,
+    };
+    v.is_finite().then_some(v)
+}
+
+/// Parse "2m", "90s", "1h" (seconds).
+pub fn parse_secs(s: &str) -> Option<f64> {
+    crate::config::parse_duration(s).map(|d| d.as_secs_f64())
+}
+
+/// Parse a check: an expression, optionally followed by `for DURATION`.
+pub fn parse(text: &str) -> Result<Check, ExprError> {
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, _text: text };
+    let expr = p.or()?;
+    let mut hold_secs = None;
+    let mut hold_param = None;
+    if p.keyword("for") {
+        p.skip_ws();
+        let at = p.pos;
+        if p.chars.get(p.pos) == Some(&'{') {
+            hold_param = Some(p.param()?.0);
+        } else {
+            let d: String = p.chars[p.pos..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '.').collect();
+            p.pos += d.chars().count();
+            match parse_secs(&d) {
+                Some(s) => hold_secs = Some(s),
+                None => return err(at, format!("bad duration '{d}' after 'for' (e.g. 90s, 2m, 1h)")),
+            }
+        }
+    }
+    if let Some(c) = p.peek() {
+        return err(p.pos, format!("unexpected '{c}' (and, or, not, for?)"));
+    }
+    check_shape(&expr)?;
+    Ok(Check { expr, hold_secs, hold_param })
+}
+
+/// Query names, arities and fields exist.
+fn check_shape(e: &Expr) -> Result<(), ExprError> {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            check_shape(a)?;
+            check_shape(b)
+        }
+        Expr::Not(a) => check_shape(a),
+        Expr::Cmp(l, _, r) => {
+            for o in [l, r] {
+                if let Operand::Query { func, args, field, column } = o {
+                    let Some((_, kinds, fields)) = QUERIES.iter().find(|(n, _, _)| n == func) else {
+                        let names: Vec<&str> = QUERIES.iter().map(|(n, _, _)| *n).collect();
+                        return err(column - 1, format!("unknown query '{func}' (one of: {})", names.join(", ")));
+                    };
+                    if args.len() != kinds.len() {
+                        let want: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                        return err(
+                            column - 1,
+                            format!("{func}({}) takes {} argument(s)", want.join(", "), kinds.len()),
+                        );
+                    }
+                    if !fields.contains(&field.as_str()) {
+                        return err(
+                            column - 1,
+                            format!("{func}(…) has no field '{field}' (one of: {})", fields.join(", ")),
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every (argument kind, literal-or-param, column) in the expression, for lint.
+pub fn arguments(e: &Expr) -> Vec<(ArgKind, Arg)> {
+    let mut out = Vec::new();
+    fn walk(e: &Expr, out: &mut Vec<(ArgKind, Arg)>) {
+        match e {
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Expr::Not(a) => walk(a, out),
+            Expr::Cmp(l, _, r) => {
+                for o in [l, r] {
+                    if let Operand::Query { func, args, .. } = o {
+                        if let Some((_, kinds, _)) = QUERIES.iter().find(|(n, _, _)| n == func) {
+                            out.extend(kinds.iter().copied().zip(args.iter().cloned()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    walk(e, &mut out);
+    out
+}
+
+/// Parameters used as plain operands (not query arguments), for lint.
+pub fn operand_params(e: &Expr) -> Vec<(String, usize)> {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            let mut v = operand_params(a);
+            v.extend(operand_params(b));
+            v
+        }
+        Expr::Not(a) => operand_params(a),
+        Expr::Cmp(l, _, r) => [l, r]
+            .into_iter()
+            .filter_map(|o| if let Operand::Param(n, c) = o { Some((n.clone(), *c)) } else { None })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Num(f64),
+    Word(String),
+}
+
+impl Value {
+    fn show(&self) -> String {
+        match self {
+            Value::Num(n) if n.fract() == 0.0 => format!("{n:.0}"),
+            Value::Num(n) => format!("{n:.2}"),
+            Value::Word(w) => w.clone(),
+        }
+    }
+}
+
+fn region_word(s: RegionStatus) -> &'static str {
+    match s {
+        RegionStatus::Ok => "OK",
+        RegionStatus::Degraded => "DEGRADED",
+        RegionStatus::Down => "DOWN",
+        RegionStatus::Unknown => "UNKNOWN",
+    }
+}
+
+fn resolve_arg(a: &Arg, params: &BTreeMap<String, String>) -> Result<String, String> {
+    match a {
+        Arg::Name(n, _) => Ok(n.clone()),
+        Arg::Param(p, _) => params.get(p).cloned().ok_or_else(|| format!("parameter {{{p}}} has no value")),
+    }
+}
+
+fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Value, String> {
+    let f = &snap.fleet;
+    let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let num = |v: Option<f64>, what: String| v.map(Value::Num).ok_or(format!("no data for {what}"));
+    match func {
+        "region" => {
+            let r = f.regions.items().iter().find(|r| r.name == a(0)).ok_or(format!("region {} not reported", a(0)))?;
+            Ok(match field {
+                "weight" => Value::Num(r.weight),
+                _ => Value::Word(region_word(r.status).into()),
+            })
+        }
+        "service" => {
+            let c = snap.cell(a(0), a(1)).ok_or(format!("no health for {} in {}", a(0), a(1)))?;
+            Ok(Value::Word(region_word(c.status).into()))
+        }
+        "latency" => {
+            let t = snap.traffic(a(0), a(1)).ok_or(format!("no traffic for {} in {}", a(0), a(1)))?;
+            Ok(Value::Num(match field {
+                "p50" => t.p50_ms,
+                "p95" => t.p95_ms,
+                "p99" => t.p99_ms,
+                "rps" => t.rps,
+                _ => t.error_ratio * 100.0,
+            }))
+        }
+        "slo" => {
+            let s = snap.slos.iter().find(|s| s.name == a(0)).ok_or(format!("SLO {} not reported", a(0)))?;
+            match field {
+                "remaining" => num(s.remaining.map(|r| r * 100.0), format!("{} budget", a(0))),
+                "state" => Ok(Value::Word(
+                    match s.state {
+                        BurnState::Page => "PAGE",
+                        BurnState::Ticket => "TICKET",
+                        BurnState::Ok => "OK",
+                        BurnState::NoData => "NO_DATA",
+                    }
+                    .into(),
+                )),
+                w => {
+                    let window = w.trim_start_matches("burn_");
+                    num(s.burn(window), format!("{} {window} burn rate", a(0)))
+                }
+            }
+        }
+        "canary" => {
+            let d = f
+                .deployments
+                .items()
+                .iter()
+                .find(|d| d.id == a(0))
+                .ok_or(format!("deployment {} not reported", a(0)))?;
+            Ok(match field {
+                "weight" => Value::Num(d.weight),
+                "step" => Value::Num((d.step_index + 1) as f64),
+                _ => Value::Word(
+                    match d.phase {
+                        CanaryPhase::Progressing => "Progressing",
+                        CanaryPhase::Paused => "Paused",
+                        CanaryPhase::Degraded => "Degraded",
+                        CanaryPhase::Aborted => "Aborted",
+                        CanaryPhase::Healthy => "Healthy",
+                        CanaryPhase::Unknown => "Unknown",
+                    }
+                    .into(),
+                ),
+            })
+        }
+        "circuit" => {
+            let c = f
+                .circuits
+                .items()
+                .iter()
+                .find(|c| c.from == a(0) && c.to == a(1) && c.region == a(2))
+                .ok_or(format!("circuit {}→{} in {} not reported", a(0), a(1), a(2)))?;
+            match field {
+                "failure_pct" => num(c.failure_rate_pct, format!("circuit {}→{} failure rate", a(0), a(1))),
+                _ => Ok(Value::Word(
+                    match c.state {
+                        CircuitState::Open => "OPEN",
+                        CircuitState::HalfOpen => "HALF_OPEN",
+                        CircuitState::ForcedOpen => "FORCED_OPEN",
+                        CircuitState::Closed => "CLOSED",
+                        CircuitState::Disabled => "DISABLED",
+                        CircuitState::Unknown => "UNKNOWN",
+                    }
+                    .into(),
+                )),
+            }
+        }
+        "flag" => {
+            let fl = f.flags.items().iter().find(|x| x.name == a(0) && x.environment == a(1)).ok_or(format!(
+                "flag {} in {} not reported",
+                a(0),
+                a(1)
+            ))?;
+            Ok(Value::Word(if fl.enabled { "on" } else { "off" }.into()))
+        }
+        "fleet" => {
+            let regions = f.regions.items();
+            if regions.is_empty() {
+                return Err("no regions reported".into());
+            }
+            Ok(Value::Num(match field {
+                "down_regions" => regions.iter().filter(|r| r.status == RegionStatus::Down).count() as f64,
+                _ => regions.iter().filter(|r| r.weight > 0.0 && r.status != RegionStatus::Down).count() as f64,
+            }))
+        }
+        _ => {
+            if f.alerts.items().is_empty() && f.alerts.error.is_some() {
+                return Err("alerts unavailable".into());
+            }
+            Ok(Value::Num(f.alerts.items().iter().filter(|x| x.state == AlertState::Firing).count() as f64))
+        }
+    }
+}
+
+fn value_of(o: &Operand, snap: &Snapshot, params: &BTreeMap<String, String>) -> Result<(Value, String), String> {
+    match o {
+        Operand::Num(n) => Ok((Value::Num(*n), String::new())),
+        Operand::Word(w) => Ok((Value::Word(w.clone()), String::new())),
+        Operand::Param(p, _) => {
+            let v = params.get(p).ok_or_else(|| format!("parameter {{{p}}} has no value"))?;
+            Ok((parse_quantity(v).map(Value::Num).unwrap_or_else(|| Value::Word(v.clone())), String::new()))
+        }
+        Operand::Query { func, args, field, .. } => {
+            let args: Vec<String> = args.iter().map(|a| resolve_arg(a, params)).collect::<Result<_, _>>()?;
+            let label = if args.is_empty() {
+                format!("{func}.{field}")
+            } else {
+                format!("{func}({}).{field}", args.join(", "))
+            };
+            let v = query(func, &args, field, snap)?;
+            Ok((v, label))
+        }
+    }
+}
+
+fn compare(l: &Value, op: Op, r: &Value) -> Result<bool, String> {
+    match (l, r) {
+        (Value::Num(a), Value::Num(b)) => Ok(match op {
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+        }),
+        (Value::Word(a), Value::Word(b)) => {
+            let norm = |s: &str| match s.to_ascii_lowercase().as_str() {
+                "true" | "enabled" => "on".to_string(),
+                "false" | "disabled" => "off".to_string(),
+                other => other.replace('-', "_"),
+            };
+            match op {
+                Op::Eq => Ok(norm(a) == norm(b)),
+                Op::Ne => Ok(norm(a) != norm(b)),
+                _ => Err(format!("'{a}' and '{b}' are words: only == and != compare them")),
+            }
+        }
+        _ => Err(format!("cannot compare {} with {}", l.show(), r.show())),
+    }
+}
+
+/// The result of evaluating an expression now: whether it holds, and the
+/// live values it looked at ("region(us-west-2).status = DOWN").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eval {
+    pub holds: bool,
+    pub values: Vec<String>,
+    /// Why it could not be judged (missing data), if so.
+    pub error: Option<String>,
+}
+
+pub fn eval(e: &Expr, snap: &Snapshot, params: &BTreeMap<String, String>) -> Eval {
+    let mut values = Vec::new();
+    match eval_inner(e, snap, params, &mut values) {
+        Ok(holds) => Eval { holds, values, error: None },
+        Err(m) => Eval { holds: false, values, error: Some(m) },
+    }
+}
+
+fn eval_inner(
+    e: &Expr,
+    snap: &Snapshot,
+    params: &BTreeMap<String, String>,
+    values: &mut Vec<String>,
+) -> Result<bool, String> {
+    match e {
+        Expr::And(a, b) => Ok(eval_inner(a, snap, params, values)? & eval_inner(b, snap, params, values)?),
+        Expr::Or(a, b) => {
+            let l = eval_inner(a, snap, params, values);
+            let r = eval_inner(b, snap, params, values);
+            match (l, r) {
+                (Ok(x), Ok(y)) => Ok(x || y),
+                (Ok(true), Err(_)) | (Err(_), Ok(true)) => Ok(true),
+                (Err(m), _) | (_, Err(m)) => Err(m),
+            }
+        }
+        Expr::Not(a) => Ok(!eval_inner(a, snap, params, values)?),
+        Expr::Cmp(l, op, r) => {
+            let (lv, ll) = value_of(l, snap, params)?;
+            let (rv, rl) = value_of(r, snap, params)?;
+            for (label, v) in [(ll, &lv), (rl, &rv)] {
+                if !label.is_empty() {
+                    values.push(format!("{label} = {}", v.show()));
+                }
+            }
+            compare(&lv, *op, &rv)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_examples() {
+        let c = parse("region({region}).status == DOWN for 2m").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.hold_secs, Some(120.0));
+        assert!(
+            matches!(&c.expr, Expr::Cmp(Operand::Query { func, .. }, Op::Eq, Operand::Word(w)) if func == "region" && w == "DOWN")
+        );
+        let c = parse("latency(checkout, us-west-2).p99 < 500ms").unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(&c.expr, Expr::Cmp(_, Op::Lt, Operand::Num(n)) if *n == 500.0));
+        assert!(parse("slo(checkout-availability).burn_1h < 14.4").is_ok());
+        assert!(parse("not (canary(checkout/us-east-1).phase == Degraded) and fleet.serving_regions >= 2").is_ok());
+        assert!(parse("flag(new-checkout-flow, production).enabled == off or alerts.firing == 0").is_ok());
+        assert_eq!(parse("region(x).status == DOWN for {down_for}").map(|c| c.hold_param), Ok(Some("down_for".into())));
+        assert_eq!(parse_quantity("0.5s"), Some(500.0));
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let e = |t: &str| parse(t).err().map(|e| (e.column, e.message)).unwrap_or_default();
+        assert_eq!(e("region(us-east-1).status = DOWN").0, 26);
+        assert!(e("region(us-east-1).status = DOWN").1.contains("=="));
+        let (col, msg) = e("regoin(us-east-1).status == DOWN");
+        assert_eq!(col, 1);
+        assert!(msg.starts_with("unknown query 'regoin'"), "{msg}");
+        let (col, msg) = e("latency(checkout).p99 < 500ms");
+        assert_eq!(col, 1);
+        assert!(msg.contains("takes 2 argument"), "{msg}");
+        let (col, msg) = e("slo(x).burn_2d < 1");
+        assert_eq!(col, 1);
+        assert!(msg.contains("no field 'burn_2d'"), "{msg}");
+        let (col, msg) = e("latency(a, b).p99 < 5 parsecs");
+        assert_eq!(col, 23);
+        assert!(msg.contains("unexpected 'p'"), "{msg}");
+        assert_eq!(e("region(a).status == DOWN for ever").0, 30);
+        assert_eq!(e("DOWN == UP").0, 6);
+        assert_eq!(e("(region(a).status == DOWN").1, "expected ')', found the end");
+    }
+}

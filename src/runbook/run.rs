@@ -1,0 +1,616 @@
+//! A runbook run: where it is, what each step did, who did it, which
+//! actions it triggered. Persisted as JSON in the state directory after
+//! every change, so a crash or a dropped SSH session resumes where it
+//! stopped; exported as a Markdown timeline for the postmortem.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::expr::{self, Eval};
+use super::{OnTimeout, Runbook, StepBody};
+use crate::actions::Action;
+use crate::model::{ActionStatus, Snapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Completed,
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepResult {
+    /// A manual step marked done, or an action that succeeded.
+    Done,
+    /// A check or wait whose condition held.
+    Passed,
+    Skipped,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl StepResult {
+    pub fn word(self) -> &'static str {
+        match self {
+            StepResult::Done => "done",
+            StepResult::Passed => "passed",
+            StepResult::Skipped => "skipped",
+            StepResult::Failed => "failed",
+            StepResult::TimedOut => "timed out",
+            StepResult::Aborted => "aborted",
+        }
+    }
+}
+
+/// An action a step triggered, by idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRef {
+    pub key: String,
+    pub summary: String,
+    /// in_flight, succeeded, failed, refused, denied.
+    pub status: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub title: String,
+    pub kind: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub result: Option<StepResult>,
+    pub operator: Option<String>,
+    /// Why it was skipped or aborted.
+    pub reason: Option<String>,
+    /// The live values when a check passed or a wait ended.
+    pub detail: Option<String>,
+    pub actions: Vec<ActionRef>,
+    /// Since when the condition has held (for `for DURATION`).
+    pub holding_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub runbook: String,
+    pub title: String,
+    pub params: BTreeMap<String, String>,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
+    pub current: usize,
+    pub steps: Vec<StepRecord>,
+    pub events: Vec<Event>,
+}
+
+/// Where runs are kept.
+pub fn runs_dir() -> Result<PathBuf, String> {
+    Ok(crate::paths::state_dir()?.join("runbooks"))
+}
+
+/// Write a record atomically (temp file, fsync, rename).
+pub fn save(dir: &Path, rec: &RunRecord) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}.json", rec.id));
+    let tmp = dir.join(format!(".{}.json.tmp", rec.id));
+    let body = serde_json::to_vec_pretty(rec).map_err(|e| format!("cannot encode the run: {e}"))?;
+    let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Every run record in `dir`, oldest first (unreadable files skipped).
+pub fn all_runs(dir: &Path) -> Vec<RunRecord> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let mut v: Vec<RunRecord> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| std::fs::read(&p).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    v.sort_by(|a: &RunRecord, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    v
+}
+
+/// A run by id, or "latest".
+pub fn load(dir: &Path, id: &str) -> Result<RunRecord, String> {
+    let runs = all_runs(dir);
+    let found = if id == "latest" { runs.last() } else { runs.iter().find(|r| r.id == id) };
+    found.cloned().ok_or_else(|| {
+        let ids: Vec<&str> = runs.iter().rev().take(10).map(|r| r.id.as_str()).collect();
+        format!(
+            "no run '{id}' in {} (recent: {})",
+            dir.display(),
+            if ids.is_empty() { "none".into() } else { ids.join(", ") }
+        )
+    })
+}
+
+fn fmt_secs(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// A run in progress in one console.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub book: Runbook,
+    pub rec: RunRecord,
+    pub dir: PathBuf,
+    /// The current step's condition, as last evaluated.
+    pub live: Option<Eval>,
+    /// Whether the current check has held long enough.
+    pub satisfied: bool,
+    /// The last problem saving the record, shown on the pane.
+    pub save_error: Option<String>,
+    /// Keys this process has sent (confirmed here, or re-sent after a resume).
+    sent_here: HashSet<String>,
+}
+
+impl Run {
+    /// Start a new run (parameters already bound).
+    pub fn start(
+        book: Runbook,
+        params: BTreeMap<String, String>,
+        operator: &str,
+        now: DateTime<Utc>,
+        dir: PathBuf,
+    ) -> Run {
+        let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), book.name);
+        let steps = book
+            .steps
+            .iter()
+            .map(|s| StepRecord { title: s.title.clone(), kind: s.kind().into(), ..StepRecord::default() })
+            .collect();
+        let rec = RunRecord {
+            id,
+            runbook: book.name.clone(),
+            title: book.title.clone(),
+            params,
+            started_by: operator.into(),
+            started_at: now,
+            ended_at: None,
+            status: RunStatus::Running,
+            current: 0,
+            steps,
+            events: vec![],
+        };
+        let mut run = Run { book, rec, dir, live: None, satisfied: false, save_error: None, sent_here: HashSet::new() };
+        let params = run.rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+        run.event(now, operator, format!("started {} {params}", run.book.name));
+        run.begin_step(now, operator);
+        run.save();
+        run
+    }
+
+    /// Pick up a record again (after a crash or in another session).
+    pub fn resume(rec: RunRecord, dir: PathBuf, operator: &str, now: DateTime<Utc>) -> Result<Run, String> {
+        let book = super::find(&rec.runbook)?;
+        let same = book.steps.len() == rec.steps.len()
+            && book.steps.iter().zip(&rec.steps).all(|(s, r)| s.title == r.title && s.kind() == r.kind);
+        if !same {
+            return Err(format!(
+                "runbook {} changed since run {} started (steps differ); finish it with `warroom runbook abort {}`",
+                rec.runbook, rec.id, rec.id
+            ));
+        }
+        let mut run = Run { book, rec, dir, live: None, satisfied: false, save_error: None, sent_here: HashSet::new() };
+        let step = run.rec.current + 1;
+        run.event(now, operator, format!("resumed at step {step}"));
+        run.save();
+        Ok(run)
+    }
+
+    pub fn save(&mut self) {
+        self.save_error = save(&self.dir, &self.rec).err();
+    }
+
+    fn event(&mut self, at: DateTime<Utc>, operator: &str, text: String) {
+        self.rec.events.push(Event { at, operator: operator.into(), text });
+    }
+
+    pub fn finished(&self) -> bool {
+        self.rec.status != RunStatus::Running
+    }
+
+    pub fn current(&self) -> Option<(&super::Step, &StepRecord)> {
+        if self.finished() {
+            return None;
+        }
+        Some((self.book.steps.get(self.rec.current)?, self.rec.steps.get(self.rec.current)?))
+    }
+
+    fn begin_step(&mut self, now: DateTime<Utc>, operator: &str) {
+        let i = self.rec.current;
+        if let Some(s) = self.rec.steps.get_mut(i) {
+            s.started_at = Some(now);
+            s.holding_since = None;
+            let title = s.title.clone();
+            self.event(now, operator, format!("step {} started: {title}", i + 1));
+        }
+        self.live = None;
+        self.satisfied = false;
+    }
+
+    /// End the current step and move on (or finish the run).
+    fn end_step(&mut self, result: StepResult, now: DateTime<Utc>, operator: &str, why: Option<String>) {
+        let i = self.rec.current;
+        let detail = self.live.as_ref().filter(|e| !e.values.is_empty()).map(|e| e.values.join("; "));
+        if let Some(s) = self.rec.steps.get_mut(i) {
+            s.ended_at = Some(now);
+            s.result = Some(result);
+            s.operator = Some(operator.into());
+            s.reason = why.clone();
+            if s.detail.is_none() {
+                s.detail = detail.clone();
+            }
+        }
+        let mut text = format!("step {} {}", i + 1, result.word());
+        if let Some(w) = &why {
+            text.push_str(&format!(": {w}"));
+        } else if let Some(d) = &detail {
+            text.push_str(&format!(" ({d})"));
+        }
+        self.event(now, operator, text);
+        match result {
+            StepResult::Aborted => {}
+            StepResult::Failed => {}
+            _ => {
+                self.rec.current += 1;
+                if self.rec.current >= self.rec.steps.len() {
+                    self.rec.status = RunStatus::Completed;
+                    self.rec.ended_at = Some(now);
+                    self.event(now, operator, "run completed".into());
+                } else {
+                    self.begin_step(now, operator);
+                }
+            }
+        }
+        self.save();
+    }
+
+    /// Resolve the hold duration of a check.
+    fn hold_secs(&self, c: &expr::Check) -> f64 {
+        match &c.hold_param {
+            Some(p) => self.rec.params.get(p).and_then(|v| expr::parse_secs(v)).unwrap_or(0.0),
+            None => c.hold_secs.unwrap_or(0.0),
+        }
+    }
+
+    /// Seconds the current condition has held, and how long it must.
+    pub fn hold_progress(&self, now: DateTime<Utc>) -> Option<(f64, f64)> {
+        let (step, rec) = self.current()?;
+        let c = match &step.body {
+            StepBody::Check { check, .. } | StepBody::Wait { check, .. } => check,
+            _ => return None,
+        };
+        let need = self.hold_secs(c);
+        let held = rec.holding_since.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+        Some((held, need))
+    }
+
+    /// Follow live state: evaluate the current condition, finish a wait
+    /// that holds or times out, follow the current step's action. Intents
+    /// to re-send after a resume are returned (same idempotency key).
+    pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> (bool, Vec<(Action, String)>) {
+        let mut resend = Vec::new();
+        let Some((step, _)) = self.current() else { return (false, resend) };
+        let body = step.body.clone();
+        let i = self.rec.current;
+        match &body {
+            StepBody::Check { check, .. } | StepBody::Wait { check, .. } => {
+                let ev = expr::eval(&check.expr, snap, &self.rec.params);
+                let need = self.hold_secs(check);
+                let before = self.rec.steps[i].holding_since;
+                let since = if ev.holds { Some(before.unwrap_or(now)) } else { None };
+                self.rec.steps[i].holding_since = since;
+                let satisfied = since.is_some_and(|s| (now - s).num_milliseconds() as f64 / 1000.0 >= need);
+                let changed = self.live.as_ref() != Some(&ev) || satisfied != self.satisfied || since != before;
+                self.live = Some(ev);
+                self.satisfied = satisfied;
+                if since.is_some() != before.is_some() {
+                    self.save();
+                }
+                if let StepBody::Wait { timeout_secs, on_timeout, .. } = body {
+                    let operator = "warroom".to_string();
+                    if satisfied {
+                        self.end_step(StepResult::Passed, now, &operator, None);
+                        return (true, resend);
+                    }
+                    let started = self.rec.steps[i].started_at.unwrap_or(now);
+                    if (now - started).num_milliseconds() as f64 / 1000.0 >= timeout_secs {
+                        let why = format!("not true within {}", fmt_secs(timeout_secs));
+                        match on_timeout {
+                            OnTimeout::Continue => self.end_step(StepResult::TimedOut, now, &operator, Some(why)),
+                            OnTimeout::Fail => {
+                                if self.rec.steps[i].result != Some(StepResult::Failed) {
+                                    self.end_step(StepResult::Failed, now, &operator, Some(why));
+                                }
+                                return (changed, resend);
+                            }
+                            OnTimeout::Abort => self.abort(now, &operator, why),
+                        }
+                        return (true, resend);
+                    }
+                }
+                (changed, resend)
+            }
+            StepBody::Action(t) => {
+                let Some(last) = self.rec.steps[i].actions.last().cloned() else { return (false, resend) };
+                if last.status != "in_flight" {
+                    return (false, resend);
+                }
+                match snap.fleet.actions.iter().find(|e| e.key == last.key) {
+                    Some(e) => {
+                        let status = match e.status {
+                            ActionStatus::InFlight => return (false, resend),
+                            ActionStatus::Succeeded => "succeeded",
+                            ActionStatus::Failed => "failed",
+                            ActionStatus::Refused => "refused",
+                            ActionStatus::Denied => "denied",
+                        };
+                        let operator = e.operator.clone();
+                        if let Some(a) = self.rec.steps[i].actions.last_mut() {
+                            a.status = status.into();
+                            a.message = e.message.clone();
+                        }
+                        self.event(now, &operator, format!("action {status}: {} (key {})", e.summary, e.key));
+                        if status == "succeeded" {
+                            self.end_step(StepResult::Done, now, &operator, None);
+                        } else {
+                            let why = format!("action {status}: {}", e.message);
+                            self.end_step(StepResult::Failed, now, &operator, Some(why));
+                        }
+                        (true, resend)
+                    }
+                    None if !self.sent_here.contains(&last.key) => {
+                        // Confirmed before a crash, outcome unknown here: send
+                        // again with the same key; the control plane runs it
+                        // at most once.
+                        self.sent_here.insert(last.key.clone());
+                        if let Ok(a) = t.resolve(&self.rec.params) {
+                            resend.push((a, last.key.clone()));
+                        }
+                        let text = format!("re-sent action after resume (key {})", last.key);
+                        self.event(now, "warroom", text);
+                        self.save();
+                        (true, resend)
+                    }
+                    None => (false, resend),
+                }
+            }
+            StepBody::Manual { .. } => (false, resend),
+        }
+    }
+
+    /// What "next" does on the current step: mark a manual step done, pass
+    /// a check that holds, or return the action to put through the confirm
+    /// gate. `Err` says why nothing happened.
+    pub fn next(&mut self, now: DateTime<Utc>, operator: &str) -> Result<Option<Action>, String> {
+        let Some((step, rec)) = self.current() else {
+            return Err("the run is over".into());
+        };
+        match &step.body {
+            StepBody::Manual { .. } => {
+                self.end_step(StepResult::Done, now, operator, None);
+                Ok(None)
+            }
+            StepBody::Check { .. } if self.satisfied => {
+                self.end_step(StepResult::Passed, now, operator, None);
+                Ok(None)
+            }
+            StepBody::Check { .. } => match self.hold_progress(now) {
+                Some((held, need)) if rec.holding_since.is_some() => {
+                    Err(format!("holds for {} of {}: wait, or skip with a reason", fmt_secs(held), fmt_secs(need)))
+                }
+                _ => Err("the check does not hold: wait for it, or skip with a reason".into()),
+            },
+            StepBody::Wait { .. } if rec.result == Some(StepResult::Failed) => {
+                // Timed out: wait again from now.
+                let i = self.rec.current;
+                self.rec.steps[i].result = None;
+                self.rec.steps[i].ended_at = None;
+                self.begin_step(now, operator);
+                self.save();
+                Ok(None)
+            }
+            StepBody::Wait { .. } => Err("waiting for the condition (it advances by itself)".into()),
+            StepBody::Action(t) => {
+                if rec.actions.last().is_some_and(|a| a.status == "in_flight") {
+                    return Err("the action is in flight".into());
+                }
+                t.resolve(&self.rec.params).map(Some)
+            }
+        }
+    }
+
+    /// The confirmed intent for the current action step: recorded (and
+    /// saved) before it is sent.
+    pub fn record_intent(&mut self, action: &Action, key: &str, now: DateTime<Utc>, operator: &str) -> bool {
+        let Some((step, _)) = self.current() else { return false };
+        let StepBody::Action(t) = &step.body else { return false };
+        if t.resolve(&self.rec.params).ok().as_ref() != Some(action) {
+            return false;
+        }
+        let i = self.rec.current;
+        let summary = action.summary();
+        self.rec.steps[i].result = None;
+        self.rec.steps[i].actions.push(ActionRef {
+            key: key.into(),
+            summary: summary.clone(),
+            status: "in_flight".into(),
+            message: String::new(),
+            at: now,
+        });
+        self.sent_here.insert(key.to_string());
+        self.event(now, operator, format!("confirmed action: {summary} (key {key})"));
+        self.save();
+        true
+    }
+
+    pub fn skip(&mut self, now: DateTime<Utc>, operator: &str, reason: String) -> Result<(), String> {
+        if self.finished() {
+            return Err("the run is over".into());
+        }
+        if reason.trim().is_empty() {
+            return Err("a skip needs a reason".into());
+        }
+        if self.current().is_some_and(|(_, r)| r.actions.last().is_some_and(|a| a.status == "in_flight")) {
+            return Err("the step's action is in flight; wait for its outcome".into());
+        }
+        self.end_step(StepResult::Skipped, now, operator, Some(reason));
+        Ok(())
+    }
+
+    pub fn abort(&mut self, now: DateTime<Utc>, operator: &str, reason: String) {
+        if self.finished() {
+            return;
+        }
+        self.end_step(StepResult::Aborted, now, operator, Some(reason));
+        self.rec.status = RunStatus::Aborted;
+        self.rec.ended_at = Some(now);
+        self.event(now, operator, "run aborted".into());
+        self.save();
+    }
+}
+
+/// The run as a Markdown timeline for a postmortem.
+pub fn export_markdown(rec: &RunRecord) -> String {
+    let t = |d: &DateTime<Utc>| d.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let mut out = String::new();
+    out.push_str(&format!("# Runbook run: {}\n\n", rec.title));
+    out.push_str(&format!("- Run: `{}` (runbook `{}`)\n", rec.id, rec.runbook));
+    let params: Vec<String> = rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    out.push_str(&format!("- Parameters: {}\n", if params.is_empty() { "none".into() } else { params.join(", ") }));
+    out.push_str(&format!("- Started: {} by {}\n", t(&rec.started_at), rec.started_by));
+    let status = match rec.status {
+        RunStatus::Running => "in progress".to_string(),
+        RunStatus::Completed => "completed".to_string(),
+        RunStatus::Aborted => "aborted".to_string(),
+    };
+    match &rec.ended_at {
+        Some(e) => out.push_str(&format!(
+            "- Ended: {} ({status}, {})\n",
+            t(e),
+            fmt_secs((*e - rec.started_at).num_seconds() as f64)
+        )),
+        None => out.push_str(&format!("- Status: {status}, at step {}\n", rec.current + 1)),
+    }
+    let mut operators: Vec<&str> = rec.steps.iter().filter_map(|s| s.operator.as_deref()).collect();
+    operators.push(&rec.started_by);
+    operators.sort();
+    operators.dedup();
+    out.push_str(&format!("- Operators: {}\n\n", operators.join(", ")));
+    out.push_str("## Steps\n\n| # | step | kind | started | ended | took | result | by | notes |\n|---|---|---|---|---|---|---|---|---|\n");
+    let hm = |d: &Option<DateTime<Utc>>| d.map(|d| d.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
+    for (i, s) in rec.steps.iter().enumerate() {
+        let took = match (s.started_at, s.ended_at) {
+            (Some(a), Some(b)) => fmt_secs((b - a).num_seconds() as f64),
+            _ => "—".into(),
+        };
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(r) = &s.reason {
+            notes.push(r.clone());
+        }
+        if let Some(d) = &s.detail {
+            notes.push(d.clone());
+        }
+        for a in &s.actions {
+            notes.push(format!("{} → {} (key `{}`)", a.summary, a.status, a.key));
+        }
+        let cell = |x: &str| x.replace('|', "\\|");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            i + 1,
+            cell(&s.title),
+            s.kind,
+            hm(&s.started_at),
+            hm(&s.ended_at),
+            took,
+            s.result.map(|r| r.word()).unwrap_or(if i == rec.current { "current" } else { "—" }),
+            s.operator.as_deref().unwrap_or("—"),
+            cell(&notes.join("; "))
+        ));
+    }
+    out.push_str("\n## Timeline\n\n");
+    for e in &rec.events {
+        out.push_str(&format!("- {} — {} — {}\n", t(&e.at), e.operator, e.text));
+    }
+    out.push_str(
+        "\nActions are in the audit trail under the same idempotency keys (`warroom audit tail`, `warroom audit verify`).\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{derive, Fleet, Region, RegionStatus};
+    use chrono::Duration;
+
+    fn fleet_with(status: RegionStatus, weight: f64) -> Snapshot {
+        let mut f = Fleet::default();
+        let r = |n: &str, s, w| Region { name: n.into(), status: s, weight: w, base_weight: None, zones: vec![] };
+        f.regions.set(
+            Utc::now(),
+            Ok(vec![r("us-east-1", RegionStatus::Ok, 100.0 - weight), r("us-west-2", status, weight)]),
+        );
+        derive(f, 1)
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("warroom-run-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn regional_failover_walks_through_and_persists() {
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let d = dir("walk");
+        let t0 = Utc::now();
+        let mut run = Run::start(book, params, "alice", t0, d.clone());
+        let up = fleet_with(RegionStatus::Ok, 25.0);
+        let down = fleet_with(RegionStatus::Down, 25.0);
+        run.observe(&up, t0);
+        assert!(run.next(t0, "alice").is_err(), "the region is not down yet");
+        run.observe(&down, t0 + Duration::seconds(10));
+        assert!(run.next(t0 + Duration::seconds(10), "alice").is_err_and(|e| e.contains("holds for")));
+        run.observe(&down, t0 + Duration::seconds(131));
+        assert_eq!(run.next(t0 + Duration::seconds(131), "alice"), Ok(None), "held 2 minutes");
+        assert_eq!(run.rec.steps[0].result, Some(StepResult::Passed));
+        assert!(run.rec.steps[0].detail.as_deref().is_some_and(|d| d.contains("region(us-west-2).status = DOWN")));
+        // Reload from disk: the same record.
+        let again = load(&d, &run.rec.id).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, run.rec);
+        // Skipping needs a reason.
+        assert!(run.skip(t0, "alice", " ".into()).is_err());
+        let md = export_markdown(&run.rec);
+        assert!(md.contains("| 1 | ") && md.contains("passed") && md.contains("alice"), "{md}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
