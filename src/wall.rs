@@ -46,12 +46,24 @@ pub struct WallState {
     pub changes: HashMap<String, (RegionStatus, Option<DateTime<Utc>>)>,
     /// The overview's view state (viewer role, no dialogs).
     pub view: ViewState,
+    /// Runbook runs in progress (from the state directory), and when they
+    /// were last read.
+    pub runs: Vec<crate::runbook::run::RunRecord>,
+    pub runs_read: Option<DateTime<Utc>>,
 }
 
 impl WallState {
     pub fn new(views: Vec<WallView>, rotate: Duration, now: DateTime<Utc>) -> WallState {
         let views = if views.is_empty() { vec![WallView::Summary, WallView::Overview] } else { views };
-        WallState { views, rotate, started: now, changes: HashMap::new(), view: ViewState::default() }
+        WallState {
+            views,
+            rotate,
+            started: now,
+            changes: HashMap::new(),
+            view: ViewState::default(),
+            runs: vec![],
+            runs_read: None,
+        }
     }
 
     /// The view on screen at `now`.
@@ -69,8 +81,18 @@ impl WallState {
         self.started + chrono::Duration::milliseconds((elapsed / period + 1) * period)
     }
 
-    /// Note region status changes (a region seen for the first time is not a change).
+    /// Note region status changes (a region seen for the first time is not
+    /// a change), and every few seconds which runbook runs are in progress.
     pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) {
+        if self.runs_read.is_none_or(|t| (now - t).num_seconds() >= 2) {
+            self.runs_read = Some(now);
+            if let Some(dir) = &self.view.runs_dir {
+                self.runs = crate::runbook::run::all_runs(dir)
+                    .into_iter()
+                    .filter(|r| r.status == crate::runbook::run::RunStatus::Running)
+                    .collect();
+            }
+        }
         for r in snap.fleet.regions.items() {
             let status = region_status(snap, &r.name, r.status);
             match self.changes.get_mut(&r.name) {
@@ -172,6 +194,22 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
     let line = if reason.is_empty() { clock } else { format!("{clock}  ·  {reason}") };
     buf.set_stringn(area.x + 1, y, line, area.width.saturating_sub(2) as usize, theme.title);
     y += 2;
+    // Runbooks in progress, one line each.
+    for r in &wall.runs {
+        if y + 1 >= area.y + area.height {
+            break;
+        }
+        let step = r.steps.get(r.current).map(|s| s.title.as_str()).unwrap_or("");
+        let text = format!(
+            " ▶ RUNBOOK {} · step {}/{}: {step} · started by {} ",
+            r.title,
+            r.current + 1,
+            r.steps.len(),
+            r.started_by
+        );
+        buf.set_stringn(area.x + 1, y, text, area.width.saturating_sub(2) as usize, theme.info.patch(theme.selection));
+        y += 2;
+    }
     // One tile per region, in a row (wrapping when narrow).
     let regions = snap.fleet.regions.items();
     if regions.is_empty() || y >= area.y + area.height {

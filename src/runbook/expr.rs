@@ -434,7 +434,7 @@ impl Value {
     fn show(&self) -> String {
         match self {
             Value::Num(n) if n.fract() == 0.0 => format!("{n:.0}"),
-            Value::Num(n) => format!("{n:.2}"),
+            Value::Num(n) => format!("{n:.1}"),
             Value::Word(w) => w.clone(),
         }
     }
@@ -660,8 +660,9 @@ fn eval_inner(
             let (lv, ll) = value_of(l, snap, params)?;
             let (rv, rl) = value_of(r, snap, params)?;
             for (label, v) in [(ll, &lv), (rl, &rv)] {
-                if !label.is_empty() {
-                    values.push(format!("{label} = {}", v.show()));
+                let line = format!("{label} = {}", v.show());
+                if !label.is_empty() && !values.contains(&line) {
+                    values.push(line);
                 }
             }
             compare(&lv, *op, &rv)

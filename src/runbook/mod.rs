@@ -136,7 +136,7 @@ struct ParamFile {
     kind: Spanned<String>,
     #[serde(default)]
     description: String,
-    default: Option<String>,
+    default: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -229,12 +229,25 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
     let mut params = Vec::new();
     for p in &parsed.param {
         match PARAM_KINDS.iter().find(|(n, _)| n == p.kind.get_ref()) {
-            Some((_, kind)) => params.push(Param {
-                name: p.name.get_ref().clone(),
-                kind: *kind,
-                description: p.description.clone(),
-                default: p.default.clone(),
-            }),
+            Some((_, kind)) => {
+                // A default must name something that exists.
+                if let (Some(d), ParamKind::Arg(k), Some(known)) = (&p.default, kind, known) {
+                    if let Err(m) = known.check(*k, d.get_ref()) {
+                        errors.push(err(inner_start(d), format!("default of {}: {m}", p.name.get_ref())));
+                    }
+                }
+                if let (Some(d), ParamKind::Duration) = (&p.default, kind) {
+                    if expr::parse_secs(d.get_ref()).is_none() {
+                        errors.push(err(inner_start(d), format!("'{}' is not a duration (e.g. 90s, 2m)", d.get_ref())));
+                    }
+                }
+                params.push(Param {
+                    name: p.name.get_ref().clone(),
+                    kind: *kind,
+                    description: p.description.clone(),
+                    default: p.default.as_ref().map(|d| d.get_ref().clone()),
+                })
+            }
             None => {
                 let names: Vec<&str> = PARAM_KINDS.iter().map(|(n, _)| *n).collect();
                 errors.push(err(
