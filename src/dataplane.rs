@@ -115,6 +115,8 @@ pub struct Sources {
     pub control_plane: Option<ControlPlane>,
     /// Latency and error rates from Prometheus (else from the control plane).
     pub prometheus: Option<Prometheus>,
+    /// Latency and error rates from CloudWatch (instead of Prometheus).
+    pub cloudwatch: Option<crate::sources::cloudwatch::CloudWatch>,
     pub alertmanager: Option<Alertmanager>,
     pub probes: Option<ProbeSource>,
 }
@@ -127,6 +129,7 @@ impl Sources {
             fixed: None,
             control_plane: Some(ControlPlane::new(base, client.clone())),
             prometheus: None,
+            cloudwatch: None,
             // The simulator serves Alertmanager's v2 API too.
             alertmanager: Some(Alertmanager::new(base, client.clone(), None)),
             probes: Some(ProbeSource {
@@ -178,8 +181,18 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
             None => poll(feed, missing("not configured: add [control_plane] to warroom.toml")),
         }
     }
-    match (&src.prometheus, &src.control_plane) {
-        (Some(p), _) => {
+    match (&src.cloudwatch, &src.prometheus, &src.control_plane) {
+        (Some(cw), _, _) => {
+            let cw = cw.clone();
+            poll(
+                FeedId::Metrics,
+                Arc::new(move || {
+                    let cw = cw.clone();
+                    Box::pin(async move { cw.fetch().await })
+                }),
+            );
+        }
+        (None, Some(p), _) => {
             let p = p.clone();
             poll(
                 FeedId::Metrics,
@@ -189,8 +202,10 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
                 }),
             );
         }
-        (None, Some(cp)) => poll(FeedId::Metrics, cp_fetcher(cp, FeedId::Metrics)),
-        (None, None) => poll(FeedId::Metrics, missing("not configured: add [prometheus] to warroom.toml")),
+        (None, None, Some(cp)) => poll(FeedId::Metrics, cp_fetcher(cp, FeedId::Metrics)),
+        (None, None, None) => {
+            poll(FeedId::Metrics, missing("not configured: add [prometheus] or [cloudwatch] to warroom.toml"))
+        }
     }
     match &src.alertmanager {
         Some(am) => {

@@ -573,7 +573,10 @@ async fn data_plane(
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("invalid configuration:\n{}", lines.join("\n"))
             })?;
-            let setup = cfg.setup()?;
+            let mut setup = cfg.setup()?;
+            if let Some((cw, thresholds)) = &setup.cloudwatch {
+                setup.sources.cloudwatch = Some(warroom::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
+            }
             if let Some(v) = view.as_deref_mut() {
                 v.operator = setup.operator.clone();
                 if cli.read_only {

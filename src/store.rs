@@ -41,6 +41,10 @@ impl Store {
             (_, Ok(Payload::Regions(v))) => f.regions.set(at, Ok(v)),
             (_, Ok(Payload::Services(v))) => f.services.set(at, Ok(v)),
             (_, Ok(Payload::Metrics(v))) => f.metrics.set(at, Ok(v)),
+            (_, Ok(Payload::MetricsFrom { traffic, error, note })) => {
+                f.metrics.set_partial(at, traffic, error);
+                f.metrics_note = note;
+            }
             (_, Ok(Payload::Deployments(v))) => {
                 f.deployments.set(at, Ok(v));
                 f.note_rollouts(at);

@@ -5,12 +5,13 @@
 //! the contract is the wire format documented in `docs/control-plane-api.md`.
 
 pub mod actions;
+pub mod cloudwatch;
 pub mod dynamic;
 pub mod fleet;
 pub mod model;
 mod rng;
 pub mod scenario;
-mod server;
+pub(crate) mod server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

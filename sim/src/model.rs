@@ -218,6 +218,13 @@ impl World {
             .sum()
     }
 
+    /// The latency distribution at t: (median ms, log-normal sigma).
+    pub fn latency_shape(&self, s: usize, r: usize, t: f64) -> (f64, f64) {
+        let svc = &self.fleet.services[s];
+        let c = self.cond(s, r, t);
+        (svc.median_ms * c.lat_mult, svc.sigma)
+    }
+
     /// Cumulative histogram counts (one per bucket bound, then +Inf) and the
     /// sum of latencies in seconds, from the start of history to t.
     pub fn histogram(&self, s: usize, r: usize, t: f64) -> (Vec<f64>, f64) {
@@ -354,7 +361,7 @@ pub fn manual_state(dep: &scenario::Deployment, m: &Manual, t: f64) -> DeploySta
 }
 
 /// CDF of a log-normal distribution with the given median and shape.
-fn lognormal_cdf(x: f64, median: f64, sigma: f64) -> f64 {
+pub fn lognormal_cdf(x: f64, median: f64, sigma: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }

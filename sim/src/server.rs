@@ -32,6 +32,18 @@ pub struct Fault {
     /// Apply to this many requests, then remove itself (default: forever).
     #[serde(default)]
     pub times: Option<u32>,
+    /// CloudWatch faults: only for this region (the SigV4 scope's).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// CloudWatch `cw-result-status`: only queries about this service.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// CloudWatch `cw-result-status`: PartialData, InternalError or Forbidden.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// CloudWatch `cw-page-size`: datapoints per page.
+    #[serde(default)]
+    pub value: Option<u64>,
 }
 
 /// Shared state of a running simulator.
@@ -40,6 +52,8 @@ pub struct SimState {
     pub clock: SimClock,
     faults: Mutex<Vec<Fault>>,
     requests: Mutex<BTreeMap<String, u64>>,
+    /// Metrics requested through CloudWatch GetMetricData, in all.
+    cloudwatch_metrics: std::sync::atomic::AtomicU64,
     pub(crate) ledger: crate::actions::SharedLedger,
 }
 
@@ -50,6 +64,7 @@ impl SimState {
             clock,
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(BTreeMap::new()),
+            cloudwatch_metrics: Default::default(),
             ledger: Default::default(),
         }
     }
@@ -86,6 +101,10 @@ impl SimState {
         Some(f)
     }
 
+    pub(crate) fn count_cloudwatch(&self, metrics: usize) {
+        self.cloudwatch_metrics.fetch_add(metrics as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Current scenario time.
     pub fn now(&self) -> f64 {
         self.clock.now()
@@ -112,11 +131,15 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
         .route("/api/v2/alerts", get(alerts))
+        .route(
+            "/service/GraniteServiceVersion20100801/operation/GetMetricData",
+            axum::routing::post(crate::cloudwatch::get_metric_data),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), faults_and_counts))
         .with_state(state)
 }
 
-async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response {
+async fn faults_and_counts(State(st): St, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let family = path_family(&path);
     if let Ok(mut m) = st.requests.lock() {
@@ -140,6 +163,13 @@ async fn faults_and_counts(State(st): St, req: Request, next: Next) -> Response 
         }
         Some("hang") => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+            next.run(req).await
+        }
+        // CloudWatch faults are the endpoint's to apply (per region, per result).
+        Some(kind) if kind.starts_with("cw-") => {
+            if let Some(f) = fault {
+                req.extensions_mut().insert(f);
+            }
             next.run(req).await
         }
         Some("drop") => {
@@ -565,7 +595,8 @@ async fn alerts(State(st): St) -> Json<Value> {
 }
 
 async fn stats(State(st): St) -> Json<Value> {
-    Json(json!({"requests": st.request_counts()}))
+    let cw = st.cloudwatch_metrics.load(std::sync::atomic::Ordering::Relaxed);
+    Json(json!({"requests": st.request_counts(), "cloudwatchMetrics": cw}))
 }
 
 async fn list_faults(State(st): St) -> Json<Value> {
@@ -577,7 +608,9 @@ async fn add_fault(State(st): St, body: Result<Json<Fault>, axum::extract::rejec
     let Ok(Json(f)) = body else {
         return bad_request("body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into());
     };
-    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang" | "drop") {
+    let cw = ["cw-throttle", "cw-expired", "cw-result-status", "cw-page-size"];
+    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang" | "drop") && !cw.contains(&f.kind.as_str())
+    {
         return bad_request(format!("unknown fault kind '{}'", f.kind));
     }
     st.set_fault(f.clone());

@@ -18,6 +18,9 @@ pub struct Setup {
     pub operator: Operator,
     /// Control plane for actions, if configured.
     pub control_plane: Option<(String, Option<String>)>,
+    /// CloudWatch, to be built (its SDK clients load asynchronously) with
+    /// the latency-SLO thresholds per service (seconds).
+    pub cloudwatch: Option<(super::CloudWatchCfg, std::collections::HashMap<String, f64>)>,
 }
 
 fn dur(s: &str, fallback: std::time::Duration) -> std::time::Duration {
@@ -155,8 +158,21 @@ impl Config {
             }
         }
         Ok(Setup {
-            sources: Sources { fixed: Some((regions, services)), control_plane: cp, prometheus, alertmanager, probes },
-            intervals,
+            cloudwatch: self.cloudwatch.clone().map(|c| (c, latency_thresholds(&services))),
+            sources: Sources {
+                fixed: Some((regions, services)),
+                control_plane: cp,
+                prometheus,
+                cloudwatch: None,
+                alertmanager,
+                probes,
+            },
+            intervals: match &self.cloudwatch {
+                Some(c) => {
+                    intervals.with(FeedId::Metrics, dur(c.interval.get_ref(), std::time::Duration::from_secs(60)))
+                }
+                None => intervals,
+            },
             operator,
             control_plane,
         })

@@ -33,6 +33,8 @@ pub struct Config {
     pub alertmanager: Option<AlertmanagerCfg>,
     #[serde(default)]
     pub control_plane: Option<ControlPlaneCfg>,
+    #[serde(default)]
+    pub cloudwatch: Option<CloudWatchCfg>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +197,62 @@ pub struct ControlPlaneCfg {
     pub token_env: Option<String>,
     /// File holding the API token.
     pub token_file: Option<String>,
+}
+
+/// AWS CloudWatch as the latency and error source (docs/configuration.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchCfg {
+    /// Poll interval; at least 60 s, the metrics' period.
+    #[serde(default = "default_cw_interval")]
+    pub interval: Spanned<String>,
+    /// One client per region.
+    #[serde(default, rename = "region")]
+    pub regions: Vec<CloudWatchRegionCfg>,
+    /// What to read per service × region.
+    #[serde(default, rename = "target")]
+    pub targets: Vec<CloudWatchTargetCfg>,
+}
+
+fn default_cw_interval() -> Spanned<String> {
+    Spanned::new(0..0, "60s".into())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchRegionCfg {
+    /// A region of `[[region]]`.
+    pub name: Spanned<String>,
+    /// The AWS region (default: `name`).
+    pub aws_region: Option<String>,
+    /// Endpoint override (e.g. a local emulator).
+    pub endpoint: Option<Spanned<String>>,
+    /// AWS profile (default: the standard credential chain).
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchTargetCfg {
+    pub service: Spanned<String>,
+    pub region: Spanned<String>,
+    /// `alb`, `apigateway` or `custom`.
+    pub preset: Spanned<String>,
+    /// alb: `app/<name>/<id>`.
+    pub load_balancer: Option<String>,
+    /// alb: `targetgroup/<name>/<id>` (optional).
+    pub target_group: Option<String>,
+    /// apigateway: the API's name and stage.
+    pub api_name: Option<String>,
+    pub stage: Option<String>,
+    /// custom: namespace, metric names, the latency unit and dimensions.
+    pub namespace: Option<String>,
+    pub latency_metric: Option<String>,
+    pub latency_unit: Option<Spanned<String>>,
+    pub requests_metric: Option<String>,
+    pub errors_metric: Option<String>,
+    #[serde(default)]
+    pub dimensions: std::collections::BTreeMap<String, String>,
 }
 
 /// A configuration problem with its place in the file.
@@ -444,6 +502,72 @@ impl Config {
         if let Some(a) = &self.alertmanager {
             if parse_duration(a.interval.get_ref()).is_none() {
                 c.at(a.interval.span(), format!("bad duration '{}'", a.interval.get_ref()));
+            }
+        }
+        if let Some(cw) = &self.cloudwatch {
+            self.check_cloudwatch(cw, &regions, &services, c);
+        }
+    }
+
+    fn check_cloudwatch(
+        &self,
+        cw: &CloudWatchCfg,
+        regions: &HashSet<String>,
+        services: &HashSet<String>,
+        c: &mut Checker,
+    ) {
+        match parse_duration(cw.interval.get_ref()) {
+            Some(d) if d.as_secs() >= 60 => {}
+            Some(_) => c.at(cw.interval.span(), "CloudWatch metrics have a 60 s period: poll at most once a minute"),
+            None => c.at(cw.interval.span(), format!("bad duration '{}'", cw.interval.get_ref())),
+        }
+        if let Some(p) = &self.prometheus {
+            c.at(p.url.span(), "latency comes from one source: [prometheus] or [cloudwatch], not both");
+        }
+        let mut clients = HashSet::new();
+        for r in &cw.regions {
+            if !regions.contains(r.name.get_ref()) {
+                c.at(r.name.span(), format!("'{}' is not a [[region]]", r.name.get_ref()));
+            }
+            if !clients.insert(r.name.get_ref().clone()) {
+                c.at(r.name.span(), format!("duplicate CloudWatch region '{}'", r.name.get_ref()));
+            }
+            if let Some(e) = &r.endpoint {
+                if let Err(why) = check_url(e.get_ref()) {
+                    c.at(e.span(), format!("bad URL '{}': {why}", e.get_ref()));
+                }
+            }
+        }
+        for t in &cw.targets {
+            if !services.contains(t.service.get_ref()) {
+                c.at(t.service.span(), format!("'{}' is not a [[service]]", t.service.get_ref()));
+            }
+            if !clients.contains(t.region.get_ref()) {
+                c.at(t.region.span(), format!("'{}' has no [[cloudwatch.region]]", t.region.get_ref()));
+            }
+            let need: &[(&str, bool)] = match t.preset.get_ref().as_str() {
+                "alb" => &[("load_balancer", t.load_balancer.is_some())],
+                "apigateway" => &[("api_name", t.api_name.is_some()), ("stage", t.stage.is_some())],
+                "custom" => &[
+                    ("namespace", t.namespace.is_some()),
+                    ("latency_metric", t.latency_metric.is_some()),
+                    ("requests_metric", t.requests_metric.is_some()),
+                    ("errors_metric", t.errors_metric.is_some()),
+                ],
+                other => {
+                    c.at(t.preset.span(), format!("preset '{other}' is not alb, apigateway or custom"));
+                    continue;
+                }
+            };
+            for (field, present) in need {
+                if !present {
+                    c.at(t.preset.span(), format!("a {} target needs {field}", t.preset.get_ref()));
+                }
+            }
+            if let Some(u) = &t.latency_unit {
+                if !matches!(u.get_ref().as_str(), "ms" | "s") {
+                    c.at(u.span(), format!("latency_unit '{}' is not ms or s", u.get_ref()));
+                }
             }
         }
     }

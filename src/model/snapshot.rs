@@ -85,6 +85,14 @@ impl<T> Feed<T> {
         }
     }
 
+    /// New data that is not the whole story: shown, with the error beside it.
+    pub fn set_partial(&mut self, at: DateTime<Utc>, items: Vec<T>, error: Option<String>) {
+        self.data = Some(Arc::new(items));
+        self.observed_at = Some(at);
+        self.error_at = error.as_ref().map(|_| at);
+        self.error = error;
+    }
+
     pub fn set(&mut self, at: DateTime<Utc>, result: Result<Vec<T>, String>) {
         match result {
             Ok(v) => {
@@ -117,6 +125,8 @@ pub struct Fleet {
     /// Per deployment: its observed changes (phase, step, weight, verdict),
     /// newest last, bounded — the analysis history of the drill-down.
     pub rollout_history: HashMap<String, Vec<RolloutPoint>>,
+    /// What the metrics source costs, if it says ("CloudWatch · 42 metrics/min ≈ $18/month").
+    pub metrics_note: Option<String>,
 }
 
 /// One observed state of a rollout.

@@ -67,10 +67,22 @@ pub fn build<'a>(
     };
     PaneContent {
         rows: Box::new(rows),
-        title: if width >= 64 {
-            format!("Latency ms · SLA p50<{SLA_P50_MS:.0} p95<{SLA_P95_MS:.0} p99<{SLA_P99_MS:.0}")
-        } else {
-            "Latency ms".into()
+        title: {
+            let base = if width >= 64 {
+                format!("Latency ms · SLA p50<{SLA_P50_MS:.0} p95<{SLA_P95_MS:.0} p99<{SLA_P99_MS:.0}")
+            } else {
+                "Latency ms".to_string()
+            };
+            // What the metrics cost (CloudWatch), in full or short.
+            match &f.metrics_note {
+                Some(n) if base.chars().count() + n.chars().count() + 12 <= width as usize => format!("{base} · {n}"),
+                Some(n) => {
+                    let short =
+                        n.replace("CloudWatch · ", "CW ").replace(" metrics/min", "/min").replace("/month", "/mo");
+                    format!("Latency ms · {short}")
+                }
+                None => base,
+            }
         },
         badge: Some(feed_badge(&f.metrics, now, theme)),
         error: f.metrics.error.clone(),

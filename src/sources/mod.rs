@@ -2,6 +2,7 @@
 //! They never touch the UI.
 
 pub mod alertmanager;
+pub mod cloudwatch;
 pub mod control_plane;
 pub mod health;
 mod http;
@@ -21,6 +22,13 @@ pub enum Payload {
     Regions(Vec<Region>),
     Services(Vec<Service>),
     Metrics(Vec<Traffic>),
+    /// Traffic from a source that can fail in part (CloudWatch: one region
+    /// down, the others fine), with what it costs.
+    MetricsFrom {
+        traffic: Vec<Traffic>,
+        error: Option<String>,
+        note: Option<String>,
+    },
     Deployments(Vec<Deployment>),
     Circuits(Vec<Circuit>),
     Flags(Vec<Flag>),

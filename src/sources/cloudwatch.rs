@@ -1,0 +1,621 @@
+//! AWS CloudWatch as the latency and error source: one SDK client per
+//! region, `GetMetricData` with p50/p95/p99 (and `PR(:threshold)` for
+//! latency SLOs) and `Sum` of requests and 5XX, batched 500 queries to a
+//! call with `NextToken` paging. A region that fails keeps its last good
+//! numbers and puts its error on the pane; the others keep updating.
+//!
+//! Cost: GetMetricData is billed per metric requested; the source counts
+//! what it asks for and publishes metrics/minute and a monthly estimate.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::primitives::DateTime as AwsTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+use aws_sdk_cloudwatch::Client;
+use chrono::{DateTime, Datelike, Utc};
+
+use super::Payload;
+use crate::config::{CloudWatchCfg, CloudWatchTargetCfg};
+use crate::model::{Counts, Traffic};
+
+/// At most this many queries in one GetMetricData call (the API's limit).
+pub const MAX_QUERIES_PER_CALL: usize = 500;
+/// USD per 1,000 metrics requested with GetMetricData (AWS pricing page,
+/// CloudWatch "API requests"; see docs/configuration.md).
+pub const USD_PER_1000_METRICS: f64 = 0.01;
+/// Minutes in a 30-day month.
+const MINUTES_PER_MONTH: f64 = 43_200.0;
+/// The fine series: one-minute points over the last three hours.
+const FINE_PERIOD: i32 = 60;
+const FINE_SPAN_SECS: i64 = 3 * 3600;
+/// The coarse series: one-hour points over the last 31 days (refreshed once an hour).
+const COARSE_PERIOD: i32 = 3600;
+const COARSE_SPAN_SECS: i64 = 31 * 86_400;
+
+/// What one target reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub service: String,
+    pub region: String,
+    pub namespace: String,
+    pub dimensions: Vec<(String, String)>,
+    pub latency_metric: String,
+    /// Milliseconds per unit of the latency metric (1000 for seconds).
+    pub latency_ms_per_unit: f64,
+    pub requests_metric: String,
+    pub errors_metric: String,
+    /// The service's latency-SLO threshold, if it has one (ms).
+    pub slo_threshold_ms: Option<f64>,
+}
+
+impl Target {
+    pub fn from_config(t: &CloudWatchTargetCfg, slo_threshold_ms: Option<f64>) -> Target {
+        let (service, region) = (t.service.get_ref().clone(), t.region.get_ref().clone());
+        match t.preset.get_ref().as_str() {
+            "alb" => {
+                let mut dimensions = vec![("LoadBalancer".to_string(), t.load_balancer.clone().unwrap_or_default())];
+                if let Some(tg) = &t.target_group {
+                    dimensions.push(("TargetGroup".into(), tg.clone()));
+                }
+                Target {
+                    service,
+                    region,
+                    namespace: "AWS/ApplicationELB".into(),
+                    dimensions,
+                    latency_metric: "TargetResponseTime".into(),
+                    latency_ms_per_unit: 1000.0,
+                    requests_metric: "RequestCount".into(),
+                    errors_metric: "HTTPCode_Target_5XX_Count".into(),
+                    slo_threshold_ms,
+                }
+            }
+            "apigateway" => Target {
+                service,
+                region,
+                namespace: "AWS/ApiGateway".into(),
+                dimensions: vec![
+                    ("ApiName".into(), t.api_name.clone().unwrap_or_default()),
+                    ("Stage".into(), t.stage.clone().unwrap_or_default()),
+                ],
+                latency_metric: "Latency".into(),
+                latency_ms_per_unit: 1.0,
+                requests_metric: "Count".into(),
+                errors_metric: "5XXError".into(),
+                slo_threshold_ms,
+            },
+            _ => Target {
+                service,
+                region,
+                namespace: t.namespace.clone().unwrap_or_default(),
+                dimensions: t.dimensions.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                latency_metric: t.latency_metric.clone().unwrap_or_default(),
+                latency_ms_per_unit: if t.latency_unit.as_ref().is_some_and(|u| u.get_ref() == "s") {
+                    1000.0
+                } else {
+                    1.0
+                },
+                requests_metric: t.requests_metric.clone().unwrap_or_default(),
+                errors_metric: t.errors_metric.clone().unwrap_or_default(),
+                slo_threshold_ms,
+            },
+        }
+    }
+}
+
+/// One metric statistic to ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    pub id: String,
+    pub target: usize,
+    pub metric: String,
+    pub stat: String,
+    pub period: i32,
+}
+
+/// The queries for `targets` (indexes into the region's list): fine ones
+/// every poll, coarse ones when the hour has turned.
+pub fn asks(targets: &[&Target], coarse: bool) -> Vec<Ask> {
+    let mut out = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let mut push = |kind: &str, metric: &str, stat: String, period: i32| {
+            out.push(Ask { id: format!("{kind}_{i}"), target: i, metric: metric.to_string(), stat, period });
+        };
+        let pr = t.slo_threshold_ms.map(|ms| format!("PR(:{})", fmt_threshold(ms / t.latency_ms_per_unit)));
+        if coarse {
+            push("hreq", &t.requests_metric, "Sum".into(), COARSE_PERIOD);
+            push("herr", &t.errors_metric, "Sum".into(), COARSE_PERIOD);
+            if let Some(pr) = pr {
+                push("hfast", &t.latency_metric, pr, COARSE_PERIOD);
+            }
+        } else {
+            for p in ["p50", "p95", "p99"] {
+                push(p, &t.latency_metric, p.into(), FINE_PERIOD);
+            }
+            push("req", &t.requests_metric, "Sum".into(), FINE_PERIOD);
+            push("err", &t.errors_metric, "Sum".into(), FINE_PERIOD);
+            if let Some(pr) = pr {
+                push("fast", &t.latency_metric, pr, FINE_PERIOD);
+            }
+        }
+    }
+    out
+}
+
+fn fmt_threshold(x: f64) -> String {
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Metrics requested per minute by this set of targets polled every
+/// `interval`, and the monthly cost that implies.
+pub fn cost(targets: &[Target], interval: Duration) -> (f64, f64) {
+    let refs: Vec<&Target> = targets.iter().collect();
+    let fine = asks(&refs, false).len() as f64;
+    let coarse = asks(&refs, true).len() as f64;
+    let per_min = fine * 60.0 / interval.as_secs_f64().max(60.0) + coarse / 60.0;
+    (per_min, per_min * MINUTES_PER_MONTH * USD_PER_1000_METRICS / 1000.0)
+}
+
+/// A result: timestamps (unix seconds, ascending) and values, its status.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub points: Vec<(i64, f64)>,
+    pub status: String,
+    pub messages: Vec<String>,
+}
+
+/// The region's client and what it reads.
+struct RegionSource {
+    name: String,
+    aws_region: String,
+    client: Client,
+    targets: Vec<Target>,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Per region: the hour (unix / 3600) the coarse series were fetched, and them.
+    coarse: HashMap<String, (i64, HashMap<String, Series>)>,
+    /// Last good traffic per (service, region).
+    last: HashMap<(String, String), Traffic>,
+    /// Per region: the last error, if its last poll failed.
+    errors: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct CloudWatch {
+    regions: Arc<Vec<RegionSource>>,
+    cache: Arc<Mutex<Cache>>,
+    note: String,
+    pub interval: Duration,
+}
+
+impl CloudWatch {
+    /// One client per configured region (credentials from the standard
+    /// chain, or the region's profile), HTTPS on rustls/ring.
+    pub async fn new(cfg: &CloudWatchCfg, slo_thresholds: &HashMap<String, f64>) -> Result<CloudWatch, String> {
+        let interval = crate::config::parse_duration(cfg.interval.get_ref()).unwrap_or(Duration::from_secs(60));
+        let targets: Vec<Target> = cfg
+            .targets
+            .iter()
+            .map(|t| Target::from_config(t, slo_thresholds.get(t.service.get_ref()).map(|s| s * 1000.0)))
+            .collect();
+        let mut regions = Vec::new();
+        for r in &cfg.regions {
+            let name = r.name.get_ref().clone();
+            let aws_region = r.aws_region.clone().unwrap_or_else(|| name.clone());
+            let client =
+                make_client(&aws_region, r.endpoint.as_ref().map(|e| e.get_ref().as_str()), r.profile.as_deref()).await;
+            let mine = targets.iter().filter(|t| t.region == name).cloned().collect();
+            regions.push(RegionSource { name, aws_region, client, targets: mine });
+        }
+        let (per_min, usd) = cost(&targets, interval);
+        let note = format!("CloudWatch · {per_min:.0} metrics/min ≈ ${usd:.2}/month");
+        Ok(CloudWatch { regions: Arc::new(regions), cache: Arc::default(), note, interval })
+    }
+
+    /// "CloudWatch · N metrics/min ≈ $X/month".
+    pub fn note(&self) -> &str {
+        &self.note
+    }
+
+    /// Poll every region at once; a failing region keeps its last numbers.
+    pub async fn fetch(&self) -> Result<Payload, String> {
+        let now = Utc::now();
+        let polls = self.regions.iter().map(|r| self.poll_region(r, now));
+        let results = futures_util::future::join_all(polls).await;
+        let mut cache = self.cache.lock().map_err(|_| "CloudWatch cache poisoned".to_string())?;
+        for (r, res) in self.regions.iter().zip(results) {
+            match res {
+                Ok(traffic) => {
+                    cache.errors.remove(&r.name);
+                    for t in traffic {
+                        cache.last.insert((t.service.clone(), t.region.clone()), t);
+                    }
+                }
+                Err(e) => {
+                    cache.errors.insert(r.name.clone(), e);
+                }
+            }
+        }
+        let mut traffic: Vec<Traffic> = cache.last.values().cloned().collect();
+        traffic.sort_by(|a, b| (&a.service, &a.region).cmp(&(&b.service, &b.region)));
+        let error = (!cache.errors.is_empty())
+            .then(|| cache.errors.iter().map(|(r, e)| format!("{r}: {e}")).collect::<Vec<_>>().join(" · "));
+        if traffic.is_empty() {
+            if let Some(e) = error {
+                return Err(e);
+            }
+        }
+        Ok(Payload::MetricsFrom { traffic, error, note: Some(self.note.clone()) })
+    }
+
+    async fn poll_region(&self, r: &RegionSource, now: DateTime<Utc>) -> Result<Vec<Traffic>, String> {
+        let targets: Vec<&Target> = r.targets.iter().collect();
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
+        let end = now.timestamp();
+        let fine = get_metric_data(&r.client, &targets, &asks(&targets, false), end - FINE_SPAN_SECS, end)
+            .await
+            .map_err(|e| explain(&r.aws_region, &e))?;
+        let hour = end / 3600;
+        let cached = self.cache.lock().ok().and_then(|c| c.coarse.get(&r.name).cloned());
+        let coarse = match cached {
+            Some((h, series)) if h == hour => series,
+            _ => {
+                let series = get_metric_data(&r.client, &targets, &asks(&targets, true), end - COARSE_SPAN_SECS, end)
+                    .await
+                    .map_err(|e| explain(&r.aws_region, &e))?;
+                if let Ok(mut c) = self.cache.lock() {
+                    c.coarse.insert(r.name.clone(), (hour, series.clone()));
+                }
+                series
+            }
+        };
+        let mut out = Vec::new();
+        let mut problems = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            match traffic(t, i, &fine, &coarse, now) {
+                Ok(tr) => out.push(tr),
+                Err(e) => problems.push(format!("{}: {e}", t.service)),
+            }
+        }
+        if !problems.is_empty() {
+            // Good targets still update; the bad ones are named.
+            if let Ok(mut c) = self.cache.lock() {
+                for tr in &out {
+                    c.last.insert((tr.service.clone(), tr.region.clone()), tr.clone());
+                }
+            }
+            return Err(problems.join("; "));
+        }
+        Ok(out)
+    }
+}
+
+/// A CloudWatch client for one region: credentials from the standard
+/// chain (or `profile`), HTTPS on rustls/ring, standard retries with
+/// backoff (throttling included), bounded timeouts.
+pub async fn make_client(aws_region: &str, endpoint: Option<&str>, profile: Option<&str>) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(aws_region.to_string()))
+        .http_client(http);
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let shared = loader.load().await;
+    let mut conf = aws_sdk_cloudwatch::config::Builder::from(&shared)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(15))
+                .operation_timeout(Duration::from_secs(40))
+                .build(),
+        );
+    if let Some(e) = endpoint {
+        conf = conf.endpoint_url(e);
+    }
+    Client::from_conf(conf.build())
+}
+
+/// What an SDK error means to an operator.
+pub fn explain(region: &str, e: &str) -> String {
+    // The SDK's message, without its Debug dump of the same error.
+    let cut = ["DispatchFailure(", "ServiceError(", "ConstructionFailure(", "TimeoutError(", "ResponseError("]
+        .iter()
+        .filter_map(|m| e.find(&format!(" ({m}")))
+        .min()
+        .unwrap_or(e.len());
+    let e = &e[..cut];
+    let low = e.to_ascii_lowercase();
+    if low.contains("credential") || low.contains("expiredtoken") || low.contains("expired") {
+        format!("AWS credentials for {region}: {e}")
+    } else if low.contains("throttl") {
+        format!("throttled by CloudWatch in {region} (retried with backoff): {e}")
+    } else if low.contains("dispatch") || low.contains("dns") || low.contains("connect") {
+        format!("cannot reach CloudWatch in {region} (unknown region or no network?): {e}")
+    } else {
+        format!("CloudWatch in {region}: {e}")
+    }
+}
+
+/// Run `asks` in calls of at most 500 queries, following NextToken.
+pub async fn get_metric_data(
+    client: &Client,
+    targets: &[&Target],
+    asks: &[Ask],
+    start: i64,
+    end: i64,
+) -> Result<HashMap<String, Series>, String> {
+    let mut out: HashMap<String, Series> = HashMap::new();
+    for chunk in asks.chunks(MAX_QUERIES_PER_CALL) {
+        let mut queries = Vec::with_capacity(chunk.len());
+        for a in chunk {
+            let t = targets.get(a.target).ok_or("internal: target index")?;
+            let dims: Vec<Dimension> =
+                t.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect();
+            let metric =
+                Metric::builder().namespace(&t.namespace).metric_name(&a.metric).set_dimensions(Some(dims)).build();
+            let stat = MetricStat::builder().metric(metric).period(a.period).stat(&a.stat).build();
+            queries.push(MetricDataQuery::builder().id(&a.id).metric_stat(stat).return_data(true).build());
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let resp = client
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(AwsTime::from_secs(start))
+                .end_time(AwsTime::from_secs(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_cloudwatch::error::DisplayErrorContext(&e)))?;
+            for r in resp.metric_data_results() {
+                let id = r.id().unwrap_or_default().to_string();
+                let s = out.entry(id).or_default();
+                s.points.extend(r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()));
+                let status = match r.status_code() {
+                    Some(StatusCode::Complete) | None => "Complete".to_string(),
+                    Some(other) => other.as_str().to_string(),
+                };
+                // A later page's Complete does not hide an earlier problem
+                // other than paging's own PartialData.
+                if s.status.is_empty() || s.status == "PartialData" || s.status == "Complete" {
+                    s.status = status;
+                }
+                s.messages.extend(
+                    r.messages().iter().map(|m| format!("{}: {}", m.code().unwrap_or(""), m.value().unwrap_or(""))),
+                );
+            }
+            token = resp.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    for s in out.values_mut() {
+        s.points.sort_by_key(|p| p.0);
+        s.points.dedup_by_key(|p| p.0);
+    }
+    Ok(out)
+}
+
+/// Seconds in a window named like "5m", "2h", "30d".
+fn window_secs(w: &str) -> Option<i64> {
+    let (n, unit) = w.split_at(w.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok()?;
+    Some(
+        n * match unit {
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return None,
+        },
+    )
+}
+
+fn series<'a>(m: &'a HashMap<String, Series>, kind: &str, i: usize) -> Option<&'a Series> {
+    m.get(&format!("{kind}_{i}"))
+}
+
+/// Build one target's traffic from its fine (1 min) and coarse (1 h) series.
+pub fn traffic(
+    t: &Target,
+    i: usize,
+    fine: &HashMap<String, Series>,
+    coarse: &HashMap<String, Series>,
+    now: DateTime<Utc>,
+) -> Result<Traffic, String> {
+    let mut fine_kinds = vec!["p50", "p95", "p99", "req", "err"];
+    if t.slo_threshold_ms.is_some() {
+        fine_kinds.push("fast");
+    }
+    for kind in fine_kinds {
+        let s = series(fine, kind, i).ok_or_else(|| format!("no {kind} result"))?;
+        if matches!(s.status.as_str(), "InternalError" | "Forbidden") {
+            let why = if s.messages.is_empty() { String::new() } else { format!(" ({})", s.messages.join("; ")) };
+            return Err(format!("{} {}{why}", t.latency_metric_for(kind), s.status));
+        }
+    }
+    let empty = Series::default();
+    let get = |m: &'_ HashMap<String, Series>, kind: &str| series(m, kind, i).cloned().unwrap_or_else(|| empty.clone());
+    let (req, err, fast) = (get(fine, "req"), get(fine, "err"), get(fine, "fast"));
+    let (p50, p95, p99) = (get(fine, "p50"), get(fine, "p95"), get(fine, "p99"));
+    let (hreq, herr, hfast) = (get(coarse, "hreq"), get(coarse, "herr"), get(coarse, "hfast"));
+    let end = now.timestamp();
+    // The last complete minute.
+    let complete = |s: &Series| s.points.iter().rev().find(|(ts, _)| *ts + FINE_PERIOD as i64 <= end).copied();
+    let lookup = |s: &Series, ts: i64| s.points.iter().find(|(x, _)| *x == ts).map(|(_, v)| *v);
+    let last_req = complete(&req);
+    let (rps, error_ratio) = match last_req {
+        Some((ts, n)) if n > 0.0 => (n / FINE_PERIOD as f64, (lookup(&err, ts).unwrap_or(0.0) / n).clamp(0.0, 1.0)),
+        _ => (0.0, 0.0),
+    };
+    let ms = t.latency_ms_per_unit;
+    let latest = |s: &Series| s.points.last().map(|(_, v)| v * ms).unwrap_or(f64::NAN);
+    // Window counts: the fine series for windows it covers, the coarse one
+    // (hour buckets) plus the fine minutes after its last bucket for longer.
+    let coarse_end = hreq.points.last().map(|(ts, _)| ts + COARSE_PERIOD as i64).unwrap_or(end - FINE_SPAN_SECS);
+    let sum_since = |fine: &Series, coarse: &Series, since: i64| -> f64 {
+        if end - since <= FINE_SPAN_SECS {
+            fine.points.iter().filter(|(ts, _)| *ts >= since).map(|(_, v)| v).sum()
+        } else {
+            let c: f64 = coarse.points.iter().filter(|(ts, _)| *ts >= since).map(|(_, v)| v).sum();
+            c + fine.points.iter().filter(|(ts, _)| *ts >= coarse_end).map(|(_, v)| v).sum::<f64>()
+        }
+    };
+    // Good (fast) counts from PR: percent of requests under the threshold.
+    let fast_counts = |pr: &Series, reqs: &Series| -> Series {
+        Series {
+            points: pr.points.iter().filter_map(|(ts, p)| Some((*ts, p / 100.0 * lookup(reqs, *ts)?))).collect(),
+            ..Series::default()
+        }
+    };
+    let (fine_fast, coarse_fast) = (fast_counts(&fast, &req), fast_counts(&hfast, &hreq));
+    let month_start = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp())
+        .unwrap_or(end - 86_400);
+    let mut counts = BTreeMap::new();
+    let mut latency_counts = BTreeMap::new();
+    for w in crate::model::slo::COUNT_WINDOWS {
+        let since = if w == "mtd" {
+            month_start
+        } else {
+            match window_secs(w) {
+                Some(s) => end - s,
+                None => continue,
+            }
+        };
+        let total = sum_since(&req, &hreq, since);
+        let bad = sum_since(&err, &herr, since);
+        counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+        if t.slo_threshold_ms.is_some() {
+            let good = sum_since(&fine_fast, &coarse_fast, since);
+            latency_counts.insert(w.to_string(), Counts { good: good.min(total), total });
+        }
+    }
+    // Daily counts for the last 30 days, oldest first, from the hour buckets.
+    let day = 86_400;
+    let daily: Vec<Counts> = (0..30)
+        .map(|k| {
+            let (a, b) = (end - (30 - k) * day, end - (29 - k) * day);
+            let in_day =
+                |s: &Series| s.points.iter().filter(|(ts, _)| *ts >= a && *ts < b).map(|(_, v)| v).sum::<f64>();
+            let total = in_day(&hreq);
+            Counts { good: (total - in_day(&herr)).max(0.0), total }
+        })
+        .collect();
+    let last_hour =
+        |s: &Series| -> Vec<f64> { s.points.iter().filter(|(ts, _)| *ts >= end - 3600).map(|(_, v)| v * ms).collect() };
+    let error_series: Vec<f64> = req
+        .points
+        .iter()
+        .filter(|(ts, _)| *ts >= end - 3600)
+        .map(|(ts, n)| if *n > 0.0 { lookup(&err, *ts).unwrap_or(0.0) / n } else { 0.0 })
+        .collect();
+    Ok(Traffic {
+        service: t.service.clone(),
+        region: t.region.clone(),
+        rps,
+        error_ratio,
+        p50_ms: latest(&p50),
+        p95_ms: latest(&p95),
+        p99_ms: latest(&p99),
+        counts,
+        latency_counts,
+        daily,
+        latency_daily: Vec::new(),
+        p99_series: last_hour(&p99),
+        p50_series: last_hour(&p50),
+        p95_series: last_hour(&p95),
+        error_series,
+        series_step: FINE_PERIOD as f64,
+    })
+}
+
+impl Target {
+    fn latency_metric_for(&self, kind: &str) -> String {
+        match kind {
+            "req" => self.requests_metric.clone(),
+            "err" => self.errors_metric.clone(),
+            _ => format!("{} {kind}", self.latency_metric),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(threshold: Option<f64>) -> Target {
+        Target {
+            service: "checkout".into(),
+            region: "us-east-1".into(),
+            namespace: "AWS/ApplicationELB".into(),
+            dimensions: vec![("LoadBalancer".into(), "app/checkout/1".into())],
+            latency_metric: "TargetResponseTime".into(),
+            latency_ms_per_unit: 1000.0,
+            requests_metric: "RequestCount".into(),
+            errors_metric: "HTTPCode_Target_5XX_Count".into(),
+            slo_threshold_ms: threshold,
+        }
+    }
+
+    #[test]
+    fn queries_and_cost() {
+        let t = target(Some(300.0));
+        let fine = asks(&[&t], false);
+        let ids: Vec<&str> = fine.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, vec!["p50_0", "p95_0", "p99_0", "req_0", "err_0", "fast_0"]);
+        assert_eq!(fine[5].stat, "PR(:0.3)", "TargetResponseTime is in seconds");
+        assert_eq!(asks(&[&t], true).len(), 3);
+        // 6 fine per minute + 3 coarse per hour.
+        let (per_min, usd) = cost(std::slice::from_ref(&t), Duration::from_secs(60));
+        assert!((per_min - 6.05).abs() < 1e-9, "{per_min}");
+        assert!((usd - 6.05 * 43_200.0 * 0.01 / 1000.0).abs() < 1e-9, "{usd}");
+        // Polling every 5 minutes asks a fifth as often.
+        let (slow, _) = cost(&[t], Duration::from_secs(300));
+        assert!((slow - (6.0 / 5.0 + 3.0 / 60.0)).abs() < 1e-9, "{slow}");
+    }
+
+    #[test]
+    fn traffic_from_series_in_seconds_and_windows() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let end = now.timestamp();
+        let minutes = |v: f64| Series {
+            points: (1..=180).map(|k| (end - end % 60 - k * 60, v)).rev().collect(),
+            status: "Complete".into(),
+            messages: vec![],
+        };
+        let mut fine = HashMap::new();
+        fine.insert("p50_0".to_string(), minutes(0.05));
+        fine.insert("p95_0".to_string(), minutes(0.2));
+        fine.insert("p99_0".to_string(), minutes(0.4));
+        fine.insert("req_0".to_string(), minutes(600.0));
+        fine.insert("err_0".to_string(), minutes(6.0));
+        let t = target(None);
+        let tr = traffic(&t, 0, &fine, &HashMap::new(), now).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((tr.p50_ms, tr.p95_ms, tr.p99_ms), (50.0, 200.0, 400.0), "seconds → ms");
+        assert!((tr.rps - 10.0).abs() < 1e-9 && (tr.error_ratio - 0.01).abs() < 1e-9);
+        let h1 = tr.counts.get("1h").copied().unwrap_or_default();
+        assert_eq!((h1.total, h1.total - h1.good), (36_000.0, 360.0));
+        assert_eq!(tr.p99_series.len(), 60);
+        let mut bad = fine.clone();
+        bad.insert("p99_0".to_string(), Series { status: "Forbidden".into(), ..Series::default() });
+        let e = traffic(&t, 0, &bad, &HashMap::new(), now).err().unwrap_or_default();
+        assert!(e.contains("TargetResponseTime p99 Forbidden"), "{e}");
+    }
+}
