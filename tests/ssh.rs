@@ -31,7 +31,7 @@ struct Rig {
     dir: PathBuf,
     port: u16,
     sim_url: String,
-    _sim: Proc,
+    _sim: common::KillOnDrop,
     server: Proc,
 }
 
@@ -91,7 +91,7 @@ fn rig(name: &str, extra: &[&str]) -> Rig {
     let pubkey =
         Command::new("ssh-keygen").arg("-y").arg("-f").arg(&host).output().map(|o| o.stdout).unwrap_or_default();
     let _ = std::fs::write(dir.join("known_hosts"), format!("[127.0.0.1]:{port} {}", String::from_utf8_lossy(&pubkey)));
-    Rig { dir, port, sim_url, _sim: Proc(sim), server: Proc(server) }
+    Rig { dir, port, sim_url, _sim: sim, server: Proc(server) }
 }
 
 impl Rig {

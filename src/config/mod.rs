@@ -561,7 +561,7 @@ impl Config {
             };
             for (field, present) in need {
                 if !present {
-                    c.at(t.preset.span(), format!("a {} target needs {field}", t.preset.get_ref()));
+                    c.at(t.preset.span(), format!("preset {} needs {field}", t.preset.get_ref()));
                 }
             }
             if let Some(u) = &t.latency_unit {

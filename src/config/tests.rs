@@ -127,3 +127,20 @@ fn slo_options_are_checked() {
     assert_eq!(slos[0].kind, crate::model::SloKind::Latency { threshold_ms: 250.0 });
     assert_eq!(slos[1].period, crate::model::SloPeriod::CalendarMonth);
 }
+
+#[test]
+fn cloudwatch_is_checked() {
+    let text = "[[region]]\nname = \"r\"\n[[service]]\nname = \"a\"\n[prometheus]\nurl = \"http://p:9090\"\n[cloudwatch]\ninterval = \"30s\"\n[[cloudwatch.region]]\nname = \"nowhere\"\n[[cloudwatch.target]]\nservice = \"b\"\nregion = \"r\"\npreset = \"alb\"\n[[cloudwatch.target]]\nservice = \"a\"\nregion = \"nowhere\"\npreset = \"elb\"\n[[cloudwatch.target]]\nservice = \"a\"\nregion = \"nowhere\"\npreset = \"custom\"\nnamespace = \"N\"\nlatency_metric = \"L\"\nrequests_metric = \"R\"\nerrors_metric = \"E\"\nlatency_unit = \"us\"\n";
+    let e = errors(text);
+    assert!(
+        e.iter().any(|x| x == "w.toml:6:7: latency comes from one source: [prometheus] or [cloudwatch], not both"),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|x| x.starts_with("w.toml:8:12: CloudWatch metrics have a 60 s period")), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:10:8: 'nowhere' is not a [[region]]"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:12:11: 'b' is not a [[service]]"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:13:10: 'r' has no [[cloudwatch.region]]"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:14:10: preset alb needs load_balancer"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:18:10: preset 'elb' is not alb, apigateway or custom"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:27:16: latency_unit 'us' is not ms or s"), "{e:?}");
+}

@@ -122,9 +122,30 @@ impl Pty {
     }
 }
 
+/// A child process that is killed when dropped, so a failing test never
+/// leaves a simulator behind (holding the test's output open).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Start `warroom sim` as its own process on an ephemeral loopback port;
-/// returns the child and its base URL.
-pub fn spawn_sim(args: &[&str]) -> (std::process::Child, String) {
+/// returns the child (killed on drop) and its base URL.
+pub fn spawn_sim(args: &[&str]) -> (KillOnDrop, String) {
     let mut all = vec!["sim", "--listen", "127.0.0.1:0"];
     all.extend_from_slice(args);
     let mut sim = Command::new(BIN)
@@ -138,7 +159,7 @@ pub fn spawn_sim(args: &[&str]) -> (std::process::Child, String) {
         let _ = BufReader::new(out).read_line(&mut line);
     }
     match line.split_whitespace().find(|w| w.starts_with("http://")) {
-        Some(url) => (sim, url.to_string()),
+        Some(url) => (KillOnDrop(sim), url.to_string()),
         None => {
             let _ = sim.kill();
             panic!("warroom sim did not print its URL: {line:?}");
