@@ -477,7 +477,8 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
             let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-            let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, theme).await;
+            let keymap = warroom::app::keymap::load_keymap()?;
+            let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, theme, keymap).await;
             ratatui::restore();
             drop(plane);
             if let Some(sim) = sim {

@@ -243,7 +243,12 @@ async fn failures_stay_on_their_region_and_say_why() {
 #[tokio::test]
 async fn real_aws_when_asked() {
     if std::env::var("WARROOM_AWS_IT").as_deref() != Ok("1") {
-        println!("real AWS test did not run: set WARROOM_AWS_IT=1 with AWS credentials to run it");
+        // Straight to stderr (not captured by the test harness), so the CI log shows it.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "cloudwatch::real_aws_when_asked did NOT run against AWS: set WARROOM_AWS_IT=1 with AWS credentials to run it"
+        );
         return;
     }
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());

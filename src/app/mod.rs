@@ -143,6 +143,7 @@ pub async fn run_wall(
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     mut wall: crate::wall::WallState,
     theme: Theme,
+    keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<Exit> {
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -170,7 +171,8 @@ pub async fn run_wall(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    if keymap::is_ctrl_c(&k) || k.code == crossterm::event::KeyCode::Char('q') {
+                    // The wall binds nothing but the keymap's quit.
+                    if keymap::is_ctrl_c(&k) || keymap::lookup(&keymap, &k) == Some(keymap::Command::Quit) {
                         return Ok(Exit::Quit);
                     }
                 }

@@ -406,7 +406,8 @@ async fn run_session(
                 let Some(bytes) = bytes else { break };
                 let mut quit = false;
                 for k in input::parse(&bytes) {
-                    if crate::app::keymap::is_ctrl_c(&k) || (!console && k.code == crossterm::event::KeyCode::Char('q')) {
+                    let quit_key = crate::app::keymap::lookup(&shared.keymap, &k) == Some(crate::app::keymap::Command::Quit);
+                    if crate::app::keymap::is_ctrl_c(&k) || (!console && quit_key) {
                         quit = true;
                         break;
                     }
