@@ -55,7 +55,7 @@ pub fn render(
                         Rect::new(body.x + body.width - w, body.y, w, body.height),
                     )
                 } else {
-                    let h = body.height / 2;
+                    let h = body.height * 3 / 5;
                     (
                         Rect::new(body.x, body.y, body.width, body.height - h),
                         Rect::new(body.x, body.y + body.height - h, body.width, h),

@@ -26,6 +26,11 @@ fn fmt_secs(s: f64) -> String {
     format!("{}m{:02}s", s / 60, s % 60)
 }
 
+/// Rows the lines take when wrapped at `width`.
+fn rows_of(lines: &[Line], width: u16) -> usize {
+    lines.iter().map(|l| l.width().max(1).div_ceil(width.max(1) as usize)).sum()
+}
+
 /// The first key bound to a command, for hints.
 fn key_for(keymap: &[Binding], c: Command) -> String {
     keymap.iter().find(|b| b.command == c).map(key_name).unwrap_or_else(|| "?".into())
@@ -44,12 +49,13 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let mut lines: Vec<Line> = Vec::new();
+    let mut head_lines: Vec<Line> = Vec::new();
     let params: Vec<String> = rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    lines.push(Line::from(Span::styled(params.join(" · "), theme.muted)));
+    head_lines.push(Line::from(Span::styled(params.join(" · "), theme.muted)));
     if let Some(e) = &run.save_error {
-        lines.push(Line::from(Span::styled(format!("✖ not saved: {e}"), theme.critical)));
+        head_lines.push(Line::from(Span::styled(format!("✖ not saved: {e}"), theme.critical)));
     }
+    let mut steps: Vec<Line> = Vec::new();
     for (i, s) in rec.steps.iter().enumerate() {
         let (glyph, style) = match s.result {
             Some(r) => (result_level(r).glyph(theme.ascii).to_string(), theme.level(result_level(r))),
@@ -61,12 +67,14 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
         if i == rec.current && rec.status == RunStatus::Running {
             style = style.patch(theme.selection);
         }
-        lines.push(Line::from(vec![
+        steps.push(Line::from(vec![
             Span::styled(format!("{glyph} {}. {}", i + 1, s.title), style),
             Span::styled(word, theme.muted),
         ]));
     }
-    lines.push(Line::from(""));
+    let head = rows_of(&head_lines, inner.width);
+    let mut detail: Vec<Line> = vec![Line::from("")];
+    let lines = &mut detail;
     match run.current() {
         None => {
             let took = rec.ended_at.map(|e| fmt_secs((e - rec.started_at).num_seconds() as f64)).unwrap_or_default();
@@ -82,6 +90,20 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
                 format!("{} · {}", step.kind().to_uppercase(), step.title),
                 theme.title,
             )));
+            let next = match &step.body {
+                StepBody::Manual { .. } => "mark done",
+                StepBody::Check { .. } => "confirm",
+                StepBody::Action(_) => "run (confirm dialog)",
+                StepBody::Wait { .. } => "wait again",
+            };
+            lines.push(Line::from(vec![
+                Span::styled(key_for(keymap, Command::RunbookNext), theme.key),
+                Span::styled(format!(" {next} · "), theme.muted),
+                Span::styled(key_for(keymap, Command::RunbookSkip), theme.key),
+                Span::styled(" skip · ", theme.muted),
+                Span::styled(key_for(keymap, Command::RunbookAbort), theme.key),
+                Span::styled(" abort", theme.muted),
+            ]));
             match &step.body {
                 StepBody::Manual { instructions } => lines.push(Line::from(instructions.clone())),
                 StepBody::Check { text, .. } | StepBody::Wait { text, .. } => {
@@ -162,22 +184,28 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
             for l in &step.links {
                 lines.push(Line::from(Span::styled(format!("↗ {l}"), theme.info)));
             }
-            lines.push(Line::from(""));
-            let next = match &step.body {
-                StepBody::Manual { .. } => "mark done",
-                StepBody::Check { .. } => "confirm",
-                StepBody::Action(_) => "run (confirm dialog)",
-                StepBody::Wait { .. } => "wait again",
-            };
-            lines.push(Line::from(vec![
-                Span::styled(key_for(keymap, Command::RunbookNext), theme.key),
-                Span::styled(format!(" {next} · "), theme.muted),
-                Span::styled(key_for(keymap, Command::RunbookSkip), theme.key),
-                Span::styled(" skip · ", theme.muted),
-                Span::styled(key_for(keymap, Command::RunbookAbort), theme.key),
-                Span::styled(" abort", theme.muted),
-            ]));
         }
     }
-    Paragraph::new(lines).wrap(Wrap { trim: false }).render(inner, buf);
+    // When the pane is short, the current step's details matter more than
+    // the whole list: keep the steps around the current one.
+    let rows = |ls: &[Line]| rows_of(ls, inner.width);
+    let room = (inner.height as usize).saturating_sub(head + rows(&detail));
+    let steps = if rows(&steps) <= room || steps.len() <= 3 {
+        steps
+    } else {
+        let keep = room.saturating_sub(1).max(1);
+        let cur = rec.current.min(steps.len() - 1);
+        let start = cur.saturating_sub(keep / 3).min(steps.len().saturating_sub(keep));
+        let end = (start + keep).min(steps.len());
+        let mut v: Vec<Line> = steps[start..end].to_vec();
+        v.push(Line::from(Span::styled(
+            format!("… {} before, {} after (of {})", start, steps.len() - end, steps.len()),
+            theme.muted,
+        )));
+        v
+    };
+    let mut all = head_lines;
+    all.extend(steps);
+    all.extend(detail);
+    Paragraph::new(all).wrap(Wrap { trim: false }).render(inner, buf);
 }
