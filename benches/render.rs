@@ -61,6 +61,17 @@ fn benches(c: &mut Criterion) {
             black_box(&small);
         })
     });
+    for name in ["noc", "latency"] {
+        let Some(def) = warroom::views::built_in(name) else { continue };
+        let v = ViewState { def, ..ViewState::default() };
+        c.bench_function(&format!("render view {name} 200x60, 6 regions x 40 services"), |b| {
+            b.iter(|| {
+                buf.reset();
+                warroom::render::render(&snap, &v, DEFAULT_KEYMAP, now, &theme, buf.area, &mut buf);
+                black_box(&buf);
+            })
+        });
+    }
     let fleet = snap.fleet.clone();
     c.bench_function("store derive, 6 regions x 40 services", |b| b.iter(|| black_box(derive(fleet.clone(), 1))));
 }
