@@ -178,6 +178,12 @@ enum RunbookCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// End an unfinished run without resuming it (RUN is an id or `latest`).
+    Abort {
+        run: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Write a run's timeline for the postmortem (RUN is an id or `latest`).
     Export {
         run: String,
@@ -418,6 +424,15 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
             }
+        }
+        Some(Cmd::Runbook { what: RunbookCmd::Abort { ref run, ref reason } }) => {
+            let dir = warroom::runbook::run::runs_dir()?;
+            let rec = warroom::runbook::run::load(&dir, run)?;
+            let who = warroom::actions::Operator::local(false).name;
+            let rec = warroom::runbook::run::abort_record(rec, &who, reason, chrono::Utc::now())?;
+            warroom::runbook::run::save(&dir, &rec)?;
+            println!("run {} aborted at step {}", rec.id, rec.current + 1);
+            Ok(())
         }
         Some(Cmd::Runbook { what: RunbookCmd::Run { ref name, ref set } }) => {
             let mut args = vec![name.clone()];

@@ -143,6 +143,22 @@ fn a_crash_mid_run_resumes_where_it_stopped_and_the_action_runs_once() {
     assert!(md.contains("Operators: alice, bob"), "{md}");
     let (ok, text) = warroom(&["audit", "verify"], &dir);
     assert!(ok, "{text}");
+    // An unfinished run can also be ended without resuming it.
+    let mut pty = Pty::spawn_env(
+        &["--api", &url, "--poll-factor", "0.25", "runbook", "run", "open-circuit"],
+        &[("WARROOM_STATE_DIR", &d), ("USER", "bob")],
+        140,
+        44,
+    );
+    pty.wait_for("the run started", 30, |s| s.contains("started run"));
+    let _ = pty.child.kill();
+    let _ = pty.wait_exit(10);
+    let (ok, out) = warroom(&["runbook", "abort", "latest", "--reason", "wrong runbook"], &dir);
+    assert!(ok && out.contains("aborted at step 1"), "{out}");
+    let (_, list) = warroom(&["runbook", "list"], &dir);
+    assert!(!list.contains("in progress"), "{list}");
+    let (_, md) = warroom(&["runbook", "export", "latest"], &dir);
+    assert!(md.contains("run aborted: wrong runbook") && md.contains("aborted"), "{md}");
     let _ = sim.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -211,7 +211,7 @@ impl Run {
             && book.steps.iter().zip(&rec.steps).all(|(s, r)| s.title == r.title && s.kind() == r.kind);
         if !same {
             return Err(format!(
-                "runbook {} changed since run {} started (steps differ); finish it with `warroom runbook abort {}`",
+                "runbook {} changed since run {} started (steps differ); end it with `warroom runbook abort {} --reason …`",
                 rec.runbook, rec.id, rec.id
             ));
         }
@@ -493,6 +493,27 @@ impl Run {
         self.event(now, operator, "run aborted".into());
         self.save();
     }
+}
+
+/// Abort a run from its record alone (the runbook file may have changed).
+pub fn abort_record(mut rec: RunRecord, operator: &str, reason: &str, now: DateTime<Utc>) -> Result<RunRecord, String> {
+    if rec.status != RunStatus::Running {
+        return Err(format!("run {} is already over", rec.id));
+    }
+    if reason.trim().is_empty() {
+        return Err("an abort needs a reason".into());
+    }
+    let i = rec.current;
+    if let Some(s) = rec.steps.get_mut(i) {
+        s.ended_at = Some(now);
+        s.result = Some(StepResult::Aborted);
+        s.operator = Some(operator.into());
+        s.reason = Some(reason.into());
+    }
+    rec.status = RunStatus::Aborted;
+    rec.ended_at = Some(now);
+    rec.events.push(Event { at: now, operator: operator.into(), text: format!("run aborted: {reason}") });
+    Ok(rec)
 }
 
 /// The run as a Markdown timeline for a postmortem.
