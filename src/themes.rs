@@ -164,16 +164,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Theme, Vec<ConfigError>> {
 pub fn names() -> Vec<String> {
     let mut v: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
     if let Some(dir) = user_dir() {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "toml") {
-                    if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
-                        v.push(stem.to_string());
-                    }
-                }
-            }
-        }
+        v.extend(crate::config::toml_files(&dir).into_iter().map(|(name, _)| name));
     }
     v
 }

@@ -355,12 +355,7 @@ impl Catalog {
     pub fn load(dir: Option<&Path>) -> Catalog {
         let mut c = Catalog { views: BUILT_IN_VIEWS.clone(), broken: vec![] };
         let Some(dir) = dir else { return c };
-        let Ok(rd) = std::fs::read_dir(dir) else { return c };
-        let mut files: Vec<PathBuf> =
-            rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
-        files.sort();
-        for p in files {
-            let Some(name) = p.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
+        for (name, p) in crate::config::toml_files(dir) {
             let result = std::fs::read_to_string(&p)
                 .map_err(|e| vec![format!("{}: cannot read: {e}", p.display())])
                 .and_then(|text| parse(&name, &p, &text).map_err(|es| es.iter().map(|e| e.to_string()).collect()));

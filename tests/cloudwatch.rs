@@ -158,17 +158,7 @@ async fn twelve_hundred_queries_take_three_calls_and_pages_are_followed() {
     let cfg = config(&sim.url(), "");
     let _ = cfg;
     let client = make_client("us-east-1", Some(&sim.url()), None).await;
-    let t = Target {
-        service: "checkout".into(),
-        region: "us-east-1".into(),
-        namespace: "AWS/ApplicationELB".into(),
-        dimensions: vec![("LoadBalancer".into(), "app/checkout/1".into())],
-        latency_metric: "TargetResponseTime".into(),
-        latency_ms_per_unit: 1000.0,
-        requests_metric: "RequestCount".into(),
-        errors_metric: "HTTPCode_Target_5XX_Count".into(),
-        slo_threshold_ms: Some(300.0),
-    };
+    let t = Target::alb("checkout", "us-east-1", "app/checkout/1", Some(300.0));
     let targets: Vec<&Target> = (0..200).map(|_| &t).collect();
     let q = asks(&targets, false);
     assert_eq!(q.len(), 1200);
@@ -253,17 +243,7 @@ async fn real_aws_when_asked() {
     }
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
     let client = make_client(&region, None, None).await;
-    let t = Target {
-        service: "any".into(),
-        region: region.clone(),
-        namespace: "AWS/ApplicationELB".into(),
-        dimensions: vec![],
-        latency_metric: "TargetResponseTime".into(),
-        latency_ms_per_unit: 1000.0,
-        requests_metric: "RequestCount".into(),
-        errors_metric: "HTTPCode_Target_5XX_Count".into(),
-        slo_threshold_ms: None,
-    };
+    let t = Target::alb("any", &region, "", None);
     let end = chrono::Utc::now().timestamp();
     match get_metric_data(&client, &[&t], &asks(&[&t], false), end - 3600, end).await {
         Ok(r) => assert_eq!(r.len(), 5, "every query answered by real CloudWatch in {region}"),
@@ -277,17 +257,7 @@ async fn an_unknown_region_is_a_clear_error() {
     // No endpoint override: the SDK resolves monitoring.mars-1.amazonaws.com,
     // which does not exist (and this machine has no network anyway).
     let client = make_client("mars-1", None, None).await;
-    let t = Target {
-        service: "checkout".into(),
-        region: "mars-1".into(),
-        namespace: "AWS/ApplicationELB".into(),
-        dimensions: vec![],
-        latency_metric: "TargetResponseTime".into(),
-        latency_ms_per_unit: 1000.0,
-        requests_metric: "RequestCount".into(),
-        errors_metric: "HTTPCode_Target_5XX_Count".into(),
-        slo_threshold_ms: None,
-    };
+    let t = Target::alb("checkout", "mars-1", "", None);
     let end = chrono::Utc::now().timestamp();
     let started = std::time::Instant::now();
     let e = get_metric_data(&client, &[&t], &asks(&[&t], false), end - 600, end).await.err().unwrap_or_default();

@@ -22,17 +22,7 @@ async fn missing_credentials_are_an_error_not_a_panic() {
     let cfg = SimConfig { scenario: Scenario::Calm, time_scale: 1.0, at_secs: 600.0, ..SimConfig::default() };
     let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
     let client = make_client("us-east-1", Some(&sim.url()), None).await;
-    let t = Target {
-        service: "checkout".into(),
-        region: "us-east-1".into(),
-        namespace: "AWS/ApplicationELB".into(),
-        dimensions: vec![("LoadBalancer".into(), "app/checkout/1".into())],
-        latency_metric: "TargetResponseTime".into(),
-        latency_ms_per_unit: 1000.0,
-        requests_metric: "RequestCount".into(),
-        errors_metric: "HTTPCode_Target_5XX_Count".into(),
-        slo_threshold_ms: None,
-    };
+    let t = Target::alb("checkout", "us-east-1", "app/checkout/1", None);
     let end = chrono::Utc::now().timestamp();
     let e = get_metric_data(&client, &[&t], &asks(&[&t], false), end - 600, end).await.err().unwrap_or_default();
     let shown = warroom::sources::cloudwatch::explain("us-east-1", &e);

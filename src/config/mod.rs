@@ -284,6 +284,19 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Res
         .map_err(|e| vec![ConfigError::at(file, text, e.span().unwrap_or(0..0), e.message().trim().replace('\n', " "))])
 }
 
+/// The `*.toml` files in `dir` as (stem, path), sorted; none if it is missing.
+pub fn toml_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let mut v: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
+        .collect();
+    v.sort();
+    v
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());

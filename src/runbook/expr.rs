@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::slo::AlertState as BurnState;
-use crate::model::{AlertState, CanaryPhase, CircuitState, RegionStatus, Snapshot};
+use crate::model::{AlertState, CircuitState, RegionStatus, Snapshot};
 
 /// An error at a character column (1-based) of the expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -511,17 +511,7 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
             Ok(match field {
                 "weight" => Value::Num(d.weight),
                 "step" => Value::Num((d.step_index + 1) as f64),
-                _ => Value::Word(
-                    match d.phase {
-                        CanaryPhase::Progressing => "Progressing",
-                        CanaryPhase::Paused => "Paused",
-                        CanaryPhase::Degraded => "Degraded",
-                        CanaryPhase::Aborted => "Aborted",
-                        CanaryPhase::Healthy => "Healthy",
-                        CanaryPhase::Unknown => "Unknown",
-                    }
-                    .into(),
-                ),
+                _ => Value::Word(crate::panes::canaries::phase_word(d.phase).into()),
             })
         }
         "circuit" => {

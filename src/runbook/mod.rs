@@ -513,24 +513,17 @@ pub fn catalog() -> (Vec<Runbook>, Vec<(String, Vec<String>)>) {
         })
         .collect();
     let mut broken = Vec::new();
-    if let Some(dir) = user_dir() {
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            let mut files: Vec<PathBuf> =
-                rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
-            files.sort();
-            for p in files {
-                let Some(name) = p.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
-                let result = std::fs::read_to_string(&p)
-                    .map_err(|e| vec![format!("{}: {e}", p.display())])
-                    .and_then(|t| parse(&name, &p, &t, None).map_err(|es| es.iter().map(|e| e.to_string()).collect()));
-                match result {
-                    Ok(rb) => {
-                        out.retain(|r| r.name != name);
-                        out.push(rb);
-                    }
-                    Err(e) => broken.push((name, e)),
-                }
+    let files = user_dir().map(|d| crate::config::toml_files(&d)).unwrap_or_default();
+    for (name, p) in files {
+        let result = std::fs::read_to_string(&p)
+            .map_err(|e| vec![format!("{}: {e}", p.display())])
+            .and_then(|t| parse(&name, &p, &t, None).map_err(|es| es.iter().map(|e| e.to_string()).collect()));
+        match result {
+            Ok(rb) => {
+                out.retain(|r| r.name != name);
+                out.push(rb);
             }
+            Err(e) => broken.push((name, e)),
         }
     }
     (out, broken)

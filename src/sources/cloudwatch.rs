@@ -51,25 +51,36 @@ pub struct Target {
 }
 
 impl Target {
+    /// An Application Load Balancer target (TargetResponseTime in seconds).
+    pub fn alb(service: &str, region: &str, load_balancer: &str, slo_threshold_ms: Option<f64>) -> Target {
+        Target {
+            service: service.into(),
+            region: region.into(),
+            namespace: "AWS/ApplicationELB".into(),
+            dimensions: if load_balancer.is_empty() {
+                vec![]
+            } else {
+                vec![("LoadBalancer".into(), load_balancer.into())]
+            },
+            latency_metric: "TargetResponseTime".into(),
+            latency_ms_per_unit: 1000.0,
+            requests_metric: "RequestCount".into(),
+            errors_metric: "HTTPCode_Target_5XX_Count".into(),
+            slo_threshold_ms,
+        }
+    }
+
     pub fn from_config(t: &CloudWatchTargetCfg, slo_threshold_ms: Option<f64>) -> Target {
         let (service, region) = (t.service.get_ref().clone(), t.region.get_ref().clone());
+        let t_group = t.target_group.clone();
         match t.preset.get_ref().as_str() {
             "alb" => {
-                let mut dimensions = vec![("LoadBalancer".to_string(), t.load_balancer.clone().unwrap_or_default())];
-                if let Some(tg) = &t.target_group {
-                    dimensions.push(("TargetGroup".into(), tg.clone()));
+                let mut t =
+                    Target::alb(&service, &region, t.load_balancer.as_deref().unwrap_or_default(), slo_threshold_ms);
+                if let Some(tg) = &t_group {
+                    t.dimensions.push(("TargetGroup".into(), tg.clone()));
                 }
-                Target {
-                    service,
-                    region,
-                    namespace: "AWS/ApplicationELB".into(),
-                    dimensions,
-                    latency_metric: "TargetResponseTime".into(),
-                    latency_ms_per_unit: 1000.0,
-                    requests_metric: "RequestCount".into(),
-                    errors_metric: "HTTPCode_Target_5XX_Count".into(),
-                    slo_threshold_ms,
-                }
+                t
             }
             "apigateway" => Target {
                 service,
@@ -561,17 +572,7 @@ mod tests {
     use super::*;
 
     fn target(threshold: Option<f64>) -> Target {
-        Target {
-            service: "checkout".into(),
-            region: "us-east-1".into(),
-            namespace: "AWS/ApplicationELB".into(),
-            dimensions: vec![("LoadBalancer".into(), "app/checkout/1".into())],
-            latency_metric: "TargetResponseTime".into(),
-            latency_ms_per_unit: 1000.0,
-            requests_metric: "RequestCount".into(),
-            errors_metric: "HTTPCode_Target_5XX_Count".into(),
-            slo_threshold_ms: threshold,
-        }
+        Target::alb("checkout", "us-east-1", "app/checkout/1", threshold)
     }
 
     #[test]
