@@ -150,6 +150,13 @@ enum Cmd {
         regions: usize,
         #[arg(long, default_value_t = 8)]
         services: usize,
+        /// Show this runbook started at the frame's time, beside the view
+        /// (e.g. `--runbook regional-failover --set region=us-west-2`).
+        #[arg(long)]
+        runbook: Option<String>,
+        /// Runbook parameters.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
 }
 
@@ -260,7 +267,20 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             sim.shutdown().await;
             Ok(())
         }
-        Some(Cmd::Snapshot { view, format, output, size, seed, scenario, at, epoch, regions, services }) => {
+        Some(Cmd::Snapshot {
+            view,
+            format,
+            output,
+            size,
+            seed,
+            scenario,
+            at,
+            epoch,
+            regions,
+            services,
+            runbook,
+            set,
+        }) => {
             let start_unix = match epoch {
                 None => None,
                 Some(e) => Some(
@@ -283,6 +303,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 regions,
                 services,
                 api: cli.api,
+                runbook: runbook.map(|r| std::iter::once(r).chain(set).collect()),
             };
             let theme = warroom::themes::choose(cli.theme.as_deref())?;
             let buf = snapshot_cmd::frame(&args, &theme).await?;

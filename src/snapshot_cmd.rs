@@ -26,6 +26,10 @@ pub struct SnapshotArgs {
     pub regions: usize,
     pub services: usize,
     pub api: Option<String>,
+    /// A runbook (name, then key=value parameters) started at the frame's
+    /// time and shown beside the view; its run is kept in a scratch
+    /// directory, not the state directory.
+    pub runbook: Option<Vec<String>>,
 }
 
 /// Parse "120x40" (also "120×40").
@@ -152,6 +156,17 @@ pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buf
         let mut buf = Buffer::empty(Rect::new(0, 0, args.width, args.height));
         crate::wall::render(&snap, &state, now, theme, buf.area, &mut buf);
         return Ok(buf);
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let scratch = std::env::temp_dir().join(format!("warroom-snapshot-{}-{nanos}", std::process::id()));
+    if let Some(rb) = &args.runbook {
+        view.runs_dir = Some(scratch.clone());
+        let words: Vec<&str> = rb.iter().map(String::as_str).collect();
+        let started = view.start_runbook(&words, &snap, now);
+        view.observe(&snap, now);
+        view.message = None;
+        let _ = std::fs::remove_dir_all(&scratch);
+        started?;
     }
     Ok(render_to_buffer(&snap, &view, now, theme, args.width, args.height))
 }

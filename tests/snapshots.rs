@@ -19,6 +19,7 @@ fn args(view: &str, w: u16, h: u16, scenario: Scenario, at: f64) -> SnapshotArgs
         regions: 4,
         services: 8,
         api: None,
+        runbook: None,
     }
 }
 
@@ -56,6 +57,20 @@ async fn built_in_views_at_three_sizes() {
             insta::assert_snapshot!(format!("view_{name}_{w}x{h}"), text);
         }
     }
+}
+
+#[tokio::test]
+async fn a_runbook_beside_the_view() {
+    let mut a = args("overview", 140, 40, Scenario::RegionOutage, 300.0);
+    a.runbook = Some(vec!["regional-failover".into(), "region=us-west-2".into()]);
+    let text = frame(a).await;
+    assert!(text.contains("Runbook · Regional failover") && text.contains("▶ 1. The region is down"), "{text}");
+    assert!(text.contains("region(us-west-2).status = DOWN"), "the check's live value: {text}");
+    assert!(text.contains("▶ regional-failover 1/7"), "the header: {text}");
+    let mut bad = args("overview", 80, 24, Scenario::Calm, 0.0);
+    bad.runbook = Some(vec!["regional-failover".into()]);
+    let e = warroom::snapshot_cmd::run(&bad, &warroom_ui::Theme::ansi()).await.err().unwrap_or_default();
+    assert!(e.contains("needs region="), "{e}");
 }
 
 #[tokio::test]
