@@ -308,7 +308,6 @@ fn pane_want(kind: Kind, snap: &Snapshot, view: &ViewState) -> u16 {
         Kind::BigStatus | Kind::Clock => big_height(1) + 1,
         k => k.pane().map(|p| crate::app::view::pane_len(p, snap, view) as u16).unwrap_or(1),
     };
-    let rows = if kind == Kind::Matrix { view.visible_services(snap).len() as u16 } else { rows };
     rows.max(1) + 3
 }
 

@@ -139,11 +139,6 @@ impl ViewDef {
     pub fn layout_for(&self, width: u16, height: u16) -> Option<&Layout> {
         self.layouts.iter().find(|l| width >= l.min_width && height >= l.min_height).or(self.layouts.last())
     }
-
-    /// The spec of the pane of this kind, if the view has one.
-    pub fn spec(&self, kind: Kind) -> Option<&PaneSpec> {
-        self.layouts.iter().flat_map(|l| &l.groups).flat_map(|g| &g.panes).find(|p| p.kind == kind)
-    }
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,7 @@ pub async fn run(
             dirty |= view.observe(&snap, now_wall);
             for intent in view.outbox.drain(..) {
                 if executor.submit(intent).is_err() {
+                    // Only when the runtime is shutting down.
                     return Ok(Exit::InputClosed);
                 }
             }
@@ -90,12 +91,7 @@ pub async fn run(
                     if view.quit {
                         return Ok(Exit::Quit);
                     }
-                    for intent in view.outbox.drain(..) {
-                        if executor.submit(intent).is_err() {
-                            // Only when the runtime is shutting down.
-                            return Ok(Exit::InputClosed);
-                        }
-                    }
+                    // Intents the key produced go out at the top of the loop.
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}

@@ -7,6 +7,19 @@ use warroom_ui::{Level, Theme};
 use crate::model::{Feed, RegionStatus};
 
 /// "4s", "3m", "2h05m", "3d".
+/// A drill-down's target that the snapshot does not have: one line, and
+/// the way back.
+pub fn not_reported(
+    what: &str,
+    name: &str,
+    theme: &Theme,
+    area: ratatui::layout::Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let text = format!("{what} {name} is not reported (Esc to go back)");
+    buf.set_stringn(area.x, area.y, text, area.width as usize, theme.warn);
+}
+
 pub fn fmt_age(secs: f64) -> String {
     let s = secs.max(0.0).round() as u64;
     match s {

@@ -14,13 +14,7 @@ use crate::model::Snapshot;
 pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
     let Some(d) = f.deployments.items().iter().find(|d| d.id == id) else {
-        buf.set_stringn(
-            area.x,
-            area.y,
-            format!("deployment {id} is not reported (Esc to go back)"),
-            area.width as usize,
-            theme.warn,
-        );
+        super::common::not_reported("deployment", id, theme, area, buf);
         return;
     };
     let badge = Some(feed_badge(&f.deployments, now, theme));

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use warroom_ui::{Level, Panel, Theme};
 
 use crate::app::keymap::{key_name, Binding, Command};
-use crate::runbook::run::{Run, RunStatus, StepResult};
+use crate::runbook::run::{fmt_secs, Run, RunStatus, StepResult};
 use crate::runbook::StepBody;
 
 fn result_level(r: StepResult) -> Level {
@@ -19,11 +19,6 @@ fn result_level(r: StepResult) -> Level {
         StepResult::Skipped | StepResult::TimedOut => Level::Paused,
         StepResult::Failed | StepResult::Aborted => Level::Critical,
     }
-}
-
-fn fmt_secs(s: f64) -> String {
-    let s = s.max(0.0) as u64;
-    format!("{}m{:02}s", s / 60, s % 60)
 }
 
 /// Rows the lines take when wrapped at `width`.

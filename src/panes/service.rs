@@ -16,13 +16,7 @@ use crate::model::{Snapshot, Tier, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
 pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
     let Some(svc) = f.services.items().iter().find(|s| s.name == name) else {
-        buf.set_stringn(
-            area.x,
-            area.y,
-            format!("service {name} is not reported (Esc to go back)"),
-            area.width as usize,
-            theme.warn,
-        );
+        super::common::not_reported("service", name, theme, area, buf);
         return;
     };
     let badge = Some(feed_badge(&f.metrics, now, theme));

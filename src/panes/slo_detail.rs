@@ -100,13 +100,7 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
 
 pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let Some(s) = snap.slos.iter().find(|s| s.name == name) else {
-        buf.set_stringn(
-            area.x,
-            area.y,
-            format!("SLO {name} is not reported (Esc to go back)"),
-            area.width as usize,
-            theme.warn,
-        );
+        super::common::not_reported("SLO", name, theme, area, buf);
         return;
     };
     let badge = Some(feed_badge(&snap.fleet.metrics, now, theme));

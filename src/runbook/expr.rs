@@ -112,10 +112,9 @@ pub const QUERIES: [(&str, &[ArgKind], &[&str]); 9] = [
     ("alerts", &[], &["firing"]),
 ];
 
-struct Parser<'a> {
+struct Parser {
     chars: Vec<char>,
     pos: usize,
-    _text: &'a str,
 }
 
 fn err<T>(column: usize, message: impl Into<String>) -> Result<T, ExprError> {
@@ -126,7 +125,7 @@ fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | '.' | ':')
 }
 
-impl Parser<'_> {
+impl Parser {
     fn skip_ws(&mut self) {
         while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
             self.pos += 1;
@@ -323,7 +322,7 @@ pub fn parse_secs(s: &str) -> Option<f64> {
 
 /// Parse a check: an expression, optionally followed by `for DURATION`.
 pub fn parse(text: &str) -> Result<Check, ExprError> {
-    let mut p = Parser { chars: text.chars().collect(), pos: 0, _text: text };
+    let mut p = Parser { chars: text.chars().collect(), pos: 0 };
     let expr = p.or()?;
     let mut hold_secs = None;
     let mut hold_param = None;

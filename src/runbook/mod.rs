@@ -504,14 +504,19 @@ pub fn user_dir() -> Option<PathBuf> {
 /// Every runbook: the shipped ones, then the user's (same name replaces);
 /// broken user files as (name, errors).
 pub fn catalog() -> (Vec<Runbook>, Vec<(String, Vec<String>)>) {
-    let mut out: Vec<Runbook> = BUILT_IN
-        .iter()
-        .filter_map(|(n, t)| {
-            let mut rb = parse(n, Path::new(&format!("runbooks/{n}.toml")), t, None).ok()?;
-            rb.source = "built-in".into();
-            Some(rb)
-        })
-        .collect();
+    // Completion asks for this on every frame of the command line: the
+    // shipped runbooks are parsed once.
+    static SHIPPED: std::sync::LazyLock<Vec<Runbook>> = std::sync::LazyLock::new(|| {
+        BUILT_IN
+            .iter()
+            .filter_map(|(n, t)| {
+                let mut rb = parse(n, Path::new(&format!("runbooks/{n}.toml")), t, None).ok()?;
+                rb.source = "built-in".into();
+                Some(rb)
+            })
+            .collect()
+    });
+    let mut out: Vec<Runbook> = SHIPPED.clone();
     let mut broken = Vec::new();
     let files = user_dir().map(|d| crate::config::toml_files(&d)).unwrap_or_default();
     for (name, p) in files {

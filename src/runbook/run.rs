@@ -143,7 +143,8 @@ pub fn load(dir: &Path, id: &str) -> Result<RunRecord, String> {
     })
 }
 
-fn fmt_secs(s: f64) -> String {
+/// "1m05s", or "2h10m" from an hour up.
+pub fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0) as u64;
     if s >= 3600 {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)

@@ -239,17 +239,17 @@ impl CloudWatch {
         let results = futures_util::future::join_all(polls).await;
         let mut cache = self.cache.lock().map_err(|_| "CloudWatch cache poisoned".to_string())?;
         for (r, res) in self.regions.iter().zip(results) {
-            match res {
-                Ok(traffic) => {
-                    cache.errors.remove(&r.name);
-                    for t in traffic {
-                        cache.last.insert((t.service.clone(), t.region.clone()), t);
-                    }
-                }
-                Err(e) => {
-                    cache.errors.insert(r.name.clone(), e);
-                }
+            let (traffic, problem) = match res {
+                Ok(polled) => polled,
+                Err(e) => (vec![], Some(e)),
+            };
+            for t in traffic {
+                cache.last.insert((t.service.clone(), t.region.clone()), t);
             }
+            match problem {
+                Some(e) => cache.errors.insert(r.name.clone(), e),
+                None => cache.errors.remove(&r.name),
+            };
         }
         let mut traffic: Vec<Traffic> = cache.last.values().cloned().collect();
         traffic.sort_by(|a, b| (&a.service, &a.region).cmp(&(&b.service, &b.region)));
@@ -263,10 +263,16 @@ impl CloudWatch {
         Ok(Payload::MetricsFrom { traffic, error, note: Some(self.note.clone()) })
     }
 
-    async fn poll_region(&self, r: &RegionSource, now: DateTime<Utc>) -> Result<Vec<Traffic>, String> {
+    /// One region's traffic, and the problem with the targets that failed
+    /// (the good ones still update).
+    async fn poll_region(
+        &self,
+        r: &RegionSource,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Traffic>, Option<String>), String> {
         let targets: Vec<&Target> = r.targets.iter().collect();
         if targets.is_empty() {
-            return Ok(vec![]);
+            return Ok((vec![], None));
         }
         let end = now.timestamp();
         let fine = get_metric_data(&r.client, &targets, &asks(&targets, false), end - FINE_SPAN_SECS, end)
@@ -294,16 +300,7 @@ impl CloudWatch {
                 Err(e) => problems.push(format!("{}: {e}", t.service)),
             }
         }
-        if !problems.is_empty() {
-            // Good targets still update; the bad ones are named.
-            if let Ok(mut c) = self.cache.lock() {
-                for tr in &out {
-                    c.last.insert((tr.service.clone(), tr.region.clone()), tr.clone());
-                }
-            }
-            return Err(problems.join("; "));
-        }
-        Ok(out)
+        Ok((out, (!problems.is_empty()).then(|| problems.join("; "))))
     }
 }
 
@@ -421,20 +418,6 @@ pub async fn get_metric_data(
     Ok(out)
 }
 
-/// Seconds in a window named like "5m", "2h", "30d".
-fn window_secs(w: &str) -> Option<i64> {
-    let (n, unit) = w.split_at(w.len().checked_sub(1)?);
-    let n: i64 = n.parse().ok()?;
-    Some(
-        n * match unit {
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => return None,
-        },
-    )
-}
-
 fn series<'a>(m: &'a HashMap<String, Series>, kind: &str, i: usize) -> Option<&'a Series> {
     m.get(&format!("{kind}_{i}"))
 }
@@ -505,9 +488,9 @@ pub fn traffic(
         let since = if w == "mtd" {
             month_start
         } else {
-            match window_secs(w) {
-                Some(s) => end - s,
-                None => continue,
+            match crate::snapshot_cmd::parse_duration(w) {
+                Ok(s) => end - s as i64,
+                Err(_) => continue,
             }
         };
         let total = sum_since(&req, &hreq, since);
