@@ -156,7 +156,11 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
         let f = move || fetch();
         tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), f)));
     };
-    let missing = |what: &'static str| -> Fetcher { Arc::new(move || Box::pin(async move { Err(what.to_string()) })) };
+    // A feed with no source is told so once: a state, not a failing poll.
+    let missing = |feed: FeedId, what: &str| {
+        let u = Update { feed, at: clock(), result: Ok(Payload::NotConfigured(what.to_string())) };
+        let _ = tx.try_send(u);
+    };
     for feed in [FeedId::Regions, FeedId::Services] {
         match (&src.fixed, &src.control_plane) {
             (Some((regions, services)), _) => {
@@ -172,13 +176,13 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
                 poll(feed, fixed);
             }
             (None, Some(cp)) => poll(feed, cp_fetcher(cp, feed)),
-            (None, None) => poll(feed, missing("not configured")),
+            (None, None) => missing(feed, "not configured: add [control_plane] or [[regions]] to warroom.toml"),
         }
     }
     for feed in [FeedId::Deployments, FeedId::Circuits, FeedId::Flags] {
         match &src.control_plane {
             Some(cp) => poll(feed, cp_fetcher(cp, feed)),
-            None => poll(feed, missing("not configured: add [control_plane] to warroom.toml")),
+            None => missing(feed, "not configured: add [control_plane] to warroom.toml"),
         }
     }
     match (&src.cloudwatch, &src.prometheus, &src.control_plane) {
@@ -204,7 +208,7 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
         }
         (None, None, Some(cp)) => poll(FeedId::Metrics, cp_fetcher(cp, FeedId::Metrics)),
         (None, None, None) => {
-            poll(FeedId::Metrics, missing("not configured: add [prometheus] or [cloudwatch] to warroom.toml"))
+            missing(FeedId::Metrics, "not configured: add [prometheus] or [cloudwatch] to warroom.toml")
         }
     }
     match &src.alertmanager {
@@ -218,15 +222,11 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
                 }),
             );
         }
-        None => poll(FeedId::Alerts, missing("not configured: add [alertmanager] to warroom.toml")),
+        None => missing(FeedId::Alerts, "not configured: add [alertmanager] to warroom.toml"),
     }
     match src.probes {
         Some(ps) => tasks.push(spawn_probes(ps, &intervals, clock, tx.clone(), wrx.clone())),
-        None => {
-            tasks.push(tokio::spawn(run_poll(spec(&intervals, FeedId::Probes), clock, tx.clone(), move || async {
-                Err::<Payload, String>("not configured: add [health] to warroom.toml".into())
-            })))
-        }
+        None => missing(FeedId::Probes, "not configured: add [health] to warroom.toml"),
     }
     Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
 }

@@ -8,11 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
-use warroom_ui::{centered, KeyBar, Level, TextBox, Theme};
+use warroom_ui::{centered, ellipsize, KeyBar, Level, TextBox, Theme};
 
 use crate::app::keymap::{footer_hints, help_lines, Binding};
 use crate::app::view::{Screen, ViewState};
-use crate::model::{RegionStatus, Snapshot, FEEDS};
+use crate::model::{FeedState, Snapshot, FEEDS};
 use crate::panes::{self, draw_pane};
 use crate::views::{distribute, Kind, PaneSpec, Size, Split};
 use warroom_ui::big_height;
@@ -201,33 +201,52 @@ fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mu
     TextBox { title: "Confirm action", lines, theme }.render(area, buf);
 }
 
-/// Worst status across the fleet, and a short reason.
-pub fn global_status(snap: &Snapshot, now: DateTime<Utc>) -> (Level, String) {
-    let f = &snap.fleet;
-    if f.services.items().is_empty() && f.metrics.items().is_empty() {
-        let level =
-            if f.services.error.is_some() || f.metrics.error.is_some() { Level::Critical } else { Level::Unknown };
-        return (level, "NO DATA".into());
-    }
-    if f.metrics.is_stale(now) && f.probes.is_stale(now) {
-        return (Level::Stale, "STALE".into());
-    }
-    let down_regions = f.regions.items().iter().filter(|r| r.status == RegionStatus::Down).count();
-    let down = snap.all_cells().filter(|c| c.status == RegionStatus::Down).count();
-    let degraded = snap.all_cells().filter(|c| c.status == RegionStatus::Degraded).count();
-    if down_regions > 0 {
-        (Level::Critical, format!("CRITICAL · {down_regions} region down"))
-    } else if down > 0 {
-        (Level::Critical, format!("CRITICAL · {down} down, {degraded} degraded"))
-    } else if degraded > 0 {
-        (Level::Warn, format!("DEGRADED · {degraded} degraded"))
-    } else {
-        (Level::Ok, "ALL OK".into())
+/// The level a roll-up is drawn in.
+pub fn overall_level(o: crate::model::rollup::Overall) -> Level {
+    use crate::model::rollup::Overall;
+    match o {
+        Overall::Critical | Overall::SourcesFailing => Level::Critical,
+        Overall::Degraded => Level::Warn,
+        Overall::Stale => Level::Stale,
+        Overall::Unknown | Overall::NoData => Level::Unknown,
+        Overall::Ok => Level::Ok,
     }
 }
 
+/// Worst status across the fleet, and a short reason naming where
+/// (`CRITICAL · us-west-2 DOWN +2 more`). See `model::rollup`.
+pub fn global_status(snap: &Snapshot, now: DateTime<Utc>) -> (Level, String) {
+    let r = crate::model::rollup::fleet(snap, now);
+    (overall_level(r.state), r.text(1))
+}
+
+/// `glyph WORD · places` in at most `width` cells: as many places as fit,
+/// then the first one cut with `…`, always keeping `+N more`.
+pub fn fit_status(roll: &crate::model::rollup::Rollup, glyph: &str, width: usize) -> String {
+    let word = roll.state.word();
+    for n in (1..=3).rev() {
+        let t = format!("{glyph} {}", roll.text(n));
+        if t.chars().count() <= width {
+            return t;
+        }
+    }
+    let head = format!("{glyph} {word} · ");
+    let first = roll.places.first().cloned().unwrap_or_else(|| roll.detail.clone());
+    let extra = roll.places.len().saturating_sub(1);
+    for more in [format!(" +{extra} more"), format!(" +{extra}")] {
+        let more = if extra > 0 { more } else { String::new() };
+        let room = width.saturating_sub(head.chars().count() + more.chars().count());
+        if room >= 6 && !first.is_empty() {
+            return format!("{head}{}{more}", ellipsize(&first, room));
+        }
+    }
+    ellipsize(&format!("{glyph} {word}"), width)
+}
+
 fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let (level, text) = global_status(snap, now);
+    let roll = crate::model::rollup::fleet(snap, now);
+    let level = overall_level(roll.state);
+    let text = roll.text(3);
     let narrow = area.width < 110;
     let mut spans = vec![Span::styled("WARROOM ", theme.title)];
     if let Some(demo) = &view.demo {
@@ -235,8 +254,7 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
         spans.push(Span::styled(label, theme.warn.patch(theme.selection)));
         spans.push(Span::raw(" "));
     }
-    let text = if narrow { text.split(" · ").next().unwrap_or("").to_string() } else { text };
-    spans.push(Span::styled(format!("{} {text}", level.glyph(theme.ascii)), theme.level(level)));
+    let status_at = spans.len();
     if view.def.name != "overview" && view.screen == Screen::Overview {
         spans.push(Span::styled(format!(" │ view {}", view.def.name), theme.key));
     }
@@ -264,35 +282,46 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     spans.push(Span::styled(" │ ", theme.muted));
     let mut failing = Vec::new();
     let mut detail = Vec::new();
+    let mut configured = 0;
     for id in FEEDS {
-        let (observed, err, stale) = snap.fleet.feed_meta(id, now);
-        let l = if err.is_some() {
-            Level::Critical
-        } else if stale {
-            Level::Stale
-        } else if observed.is_none() {
-            Level::Unknown
-        } else {
-            Level::Ok
+        // (glyph, style); a feed with no source is muted, never a failure.
+        let (glyph, style, bad) = match snap.fleet.feed_state(id, now) {
+            FeedState::NotConfigured => ("–", theme.muted, false),
+            FeedState::Failing => (Level::Critical.glyph(theme.ascii), theme.level(Level::Critical), true),
+            FeedState::Stale => (Level::Stale.glyph(theme.ascii), theme.level(Level::Stale), true),
+            FeedState::Waiting => (Level::Unknown.glyph(theme.ascii), theme.level(Level::Unknown), true),
+            FeedState::Fresh => (Level::Ok.glyph(theme.ascii), theme.level(Level::Ok), false),
         };
-        if l != Level::Ok {
-            failing.push((id.name(), l));
+        if glyph != "–" {
+            configured += 1;
         }
-        detail.push((id.name(), l));
+        if bad {
+            failing.push((id.name(), glyph, style));
+        }
+        detail.push((id.name(), glyph, style));
     }
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let full_width: usize = detail.iter().map(|(n, _)| n.len() + 3).sum();
-    if (area.width as usize).saturating_sub(used) >= full_width {
-        for (name, l) in detail {
-            spans.push(Span::styled(format!("{}{name} ", l.glyph(theme.ascii)), theme.level(l)));
+    let status_text = format!("{} {}", level.glyph(theme.ascii), text);
+    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + status_text.chars().count();
+    let full_width: usize = detail.iter().map(|(n, _, _)| n.len() + 3).sum();
+    let room = (area.width as usize).saturating_sub(used);
+    if room >= full_width {
+        for (name, g, st) in detail {
+            spans.push(Span::styled(format!("{g}{name} "), st));
         }
     } else if failing.is_empty() {
-        spans.push(Span::styled(format!("{} feeds {n}/{n}", Level::Ok.glyph(theme.ascii), n = FEEDS.len()), theme.ok));
+        let ok = configured - failing.len();
+        spans.push(Span::styled(format!("{} feeds {ok}/{configured}", Level::Ok.glyph(theme.ascii)), theme.ok));
     } else {
-        for (name, l) in failing {
-            spans.push(Span::styled(format!("{}{name} ", l.glyph(theme.ascii)), theme.level(l)));
+        for (name, g, st) in failing {
+            spans.push(Span::styled(format!("{g}{name} "), st));
         }
     }
+    // The status goes right after the title: cut its reason (with …)
+    // before anything else on the line.
+    let rest: usize = spans[status_at..].iter().map(|s| s.width()).sum();
+    let before: usize = spans[..status_at].iter().map(|s| s.width()).sum();
+    let fit = (area.width as usize).saturating_sub(before + rest);
+    spans.insert(status_at, Span::styled(fit_status(&roll, level.glyph(theme.ascii), fit), theme.level(level)));
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 

@@ -54,6 +54,7 @@ impl Store {
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
             (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),
             (_, Ok(Payload::Action(e))) => f.record_action(e),
+            (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
             (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
             (FeedId::Metrics, Err(e)) => f.metrics.set(at, Err(e)),

@@ -13,7 +13,6 @@ use warroom_ui::{big_height, big_width, BigText, Level, Panel, Theme};
 use crate::app::view::ViewState;
 use crate::model::{RegionStatus, Snapshot};
 use crate::panes::common::{fmt_age, region_level};
-use crate::render::global_status;
 
 /// How long a changed region stays highlighted.
 pub const HIGHLIGHT_SECS: i64 = 60;
@@ -94,7 +93,7 @@ impl WallState {
             }
         }
         for r in snap.fleet.regions.items() {
-            let status = region_status(snap, &r.name, r.status);
+            let status = crate::model::rollup::region(snap, &r.name, now).status;
             match self.changes.get_mut(&r.name) {
                 Some((last, at)) if *last != status => {
                     *last = status;
@@ -116,23 +115,6 @@ impl WallState {
         let (_, at) = self.changes.get(region)?;
         let secs = (now - (*at)?).num_seconds();
         (secs < HIGHLIGHT_SECS).then_some(secs)
-    }
-}
-
-/// A region's status as the wall shows it: the control plane's word, made
-/// worse by its services' health.
-fn region_status(snap: &Snapshot, region: &str, reported: RegionStatus) -> RegionStatus {
-    if reported == RegionStatus::Down {
-        return RegionStatus::Down;
-    }
-    let cells: Vec<RegionStatus> = snap.cells.values().filter_map(|m| m.get(region)).map(|c| c.status).collect();
-    if !cells.is_empty() && cells.iter().all(|c| *c == RegionStatus::Down) {
-        return RegionStatus::Down;
-    }
-    if cells.iter().any(|c| matches!(c, RegionStatus::Down | RegionStatus::Degraded)) {
-        RegionStatus::Degraded
-    } else {
-        reported
     }
 }
 
@@ -170,9 +152,10 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
 }
 
 fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let (level, text) = global_status(snap, now);
-    let word = text.split(" · ").next().unwrap_or("").to_string();
-    let reason = text.split(" · ").nth(1).unwrap_or("").to_string();
+    let roll = crate::model::rollup::fleet(snap, now);
+    let level = crate::render::overall_level(roll.state);
+    let word = roll.state.word().to_string();
+    let reason = roll.reason(3);
     let style = theme.level(level);
     // As large as fits: scale 1 at 80×24, more on big screens.
     let mut scale = 1;
@@ -190,9 +173,23 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
     if y >= area.y + area.height {
         return;
     }
+    // Where: the worst place in large type too, so the room reads it.
+    if let Some(place) = roll.places.first() {
+        let big = place.to_uppercase();
+        let fits = (1..=scale)
+            .rev()
+            .find(|s| big_width(&big, *s) + 4 <= area.width && y + big_height(*s) + 6 <= area.y + area.height);
+        if let Some(s) = fits {
+            let rect = Rect::new(area.x + 3, y, area.width.saturating_sub(3), big_height(s));
+            BigText { text: &big, style: Theme::solid(style), scale: s }.render(rect, buf);
+            y += big_height(s) + 1;
+        }
+    }
     let clock = format!("{} UTC", now.format("%Y-%m-%d %H:%M:%S"));
-    let line = if reason.is_empty() { clock } else { format!("{clock}  ·  {reason}") };
-    buf.set_stringn(area.x + 1, y, line, area.width.saturating_sub(2) as usize, theme.title);
+    let demo = if wall.view.demo.is_some() { "DEMO fleet  ·  " } else { "" };
+    let line = if reason.is_empty() { format!("{demo}{clock}") } else { format!("{demo}{clock}  ·  {reason}") };
+    let w = area.width.saturating_sub(2) as usize;
+    buf.set_stringn(area.x + 1, y, warroom_ui::ellipsize(&line, w), w, theme.title);
     y += 2;
     // Runbooks in progress, one line each.
     for r in &wall.runs {
@@ -226,8 +223,9 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
         if rect.y + rect.height > area.y + area.height {
             break;
         }
-        let status = region_status(snap, &r.name, r.status);
-        let lv = region_level(status);
+        let roll = crate::model::rollup::region(snap, &r.name, now);
+        let lv =
+            if roll.stale && roll.status == RegionStatus::Unknown { Level::Stale } else { region_level(roll.status) };
         let changed = wall.highlight(&r.name, now);
         let inner = Panel { title: &r.name, focused: changed.is_some(), badge: None, theme }.render(rect, buf);
         if inner.height == 0 {
@@ -238,10 +236,7 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             st = st.patch(theme.selection);
         }
         buf.set_stringn(inner.x, inner.y, format!("{} {}", lv.glyph(theme.ascii), lv.word()), inner.width as usize, st);
-        let down =
-            snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Down).count();
-        let degr =
-            snap.cells.values().filter_map(|m| m.get(&r.name)).filter(|c| c.status == RegionStatus::Degraded).count();
+        let (down, degr) = (roll.down, roll.degraded);
         if inner.height > 1 {
             buf.set_stringn(
                 inner.x,
@@ -256,17 +251,17 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             buf.set_stringn(inner.x, inner.y + 3, text, inner.width as usize, theme.level(lv).patch(theme.selection));
         }
         if inner.height > 2 {
-            let svc = if down + degr == 0 {
-                "all services OK".to_string()
+            let (svc, s) = if down + degr > 0 {
+                let s = if down > 0 { theme.critical } else { theme.warn };
+                (format!("{down} down · {degr} degraded"), s)
+            } else if roll.stale {
+                ("health data stale".to_string(), theme.stale)
+            } else if roll.unknown > 0 {
+                (format!("{} of {} unknown", roll.unknown, roll.total), theme.muted)
+            } else if roll.total == 0 {
+                ("no services reported".to_string(), theme.muted)
             } else {
-                format!("{down} down · {degr} degraded")
-            };
-            let s = if down > 0 {
-                theme.critical
-            } else if degr > 0 {
-                theme.warn
-            } else {
-                theme.ok
+                ("all services OK".to_string(), theme.ok)
             };
             buf.set_stringn(inner.x, inner.y + 2, svc, inner.width as usize, s);
         }
@@ -280,14 +275,28 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             .filter(|s| s.state == crate::model::slo::AlertState::Page)
             .map(|s| s.service.as_str())
             .collect();
-        let firing = snap.fleet.alerts.items().len();
+        let alerts = alerts_phrase(snap, now);
         let text = if pages.is_empty() {
-            format!("error budgets: no page-level burn · {firing} alerts")
+            format!("error budgets: no page-level burn · {alerts}")
         } else {
-            format!("{} PAGE burn: {} · {firing} alerts", Level::Critical.glyph(theme.ascii), pages.join(", "))
+            format!("{} PAGE burn: {} · {alerts}", Level::Critical.glyph(theme.ascii), pages.join(", "))
         };
         let s = if pages.is_empty() { theme.muted } else { theme.critical };
         buf.set_stringn(area.x + 1, y, text, area.width.saturating_sub(2) as usize, s);
+    }
+}
+
+/// "3 alerts firing", "1 alert firing", "alerts not configured", "alerts unknown (source failing)".
+fn alerts_phrase(snap: &Snapshot, now: DateTime<Utc>) -> String {
+    use crate::model::FeedState;
+    let f = &snap.fleet.alerts;
+    let n = f.items().iter().filter(|a| a.state == crate::model::AlertState::Firing).count();
+    match f.state(now) {
+        FeedState::NotConfigured => "alerts not configured".into(),
+        FeedState::Failing => format!("alerts unknown (source failing; {n} firing when last read)"),
+        FeedState::Waiting => "alerts: waiting…".into(),
+        FeedState::Stale => format!("{n} alert{} firing (stale)", if n == 1 { "" } else { "s" }),
+        FeedState::Fresh => format!("{n} alert{} firing", if n == 1 { "" } else { "s" }),
     }
 }
 

@@ -75,6 +75,17 @@ async fn dead_backend_marks_panes_error_then_stale() {
     assert!(text.contains("STALE"), "panes show STALE:\n{text}");
     assert!(text.contains("ERROR"), "panes show the error:\n{text}");
     assert!(text.contains("refused") || text.contains("unreachable"), "the reason is shown:\n{text}");
+    // Probes keep arriving (all refused, so UNKNOWN) while everything else
+    // fails: the header must not claim OK, and must say sources fail.
+    let snap = wait_for(&mut rx, "refused probes", 20, |s| {
+        s.fleet.probes.items().iter().all(|p| p.status == warroom::model::ProbeStatus::Unknown)
+            && s.fleet.probes.is_fresh(Utc::now())
+    })
+    .await;
+    let text = screen(&snap);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(!header.contains("OK"), "a dead control plane is never OK: {header}");
+    assert!(header.contains("✖ SOURCES FAILING"), "the header says sources fail: {header}");
     drop(plane);
 }
 

@@ -136,7 +136,12 @@ impl ViewState {
         let mut out: Vec<&crate::model::Service> =
             first.iter().filter_map(|n| all.iter().find(|s| &s.name == n)).filter(|s| self.shows(&s.name)).collect();
         if !self.def.services_only {
-            out.extend(all.iter().filter(|s| !first.contains(&s.name) && self.shows(&s.name)));
+            let mut rest: Vec<&crate::model::Service> =
+                all.iter().filter(|s| !first.contains(&s.name) && self.shows(&s.name)).collect();
+            // Problems first, so a DOWN or DEGRADED service is never the row
+            // a short pane cuts off (stable: the source's order otherwise).
+            rest.sort_by_key(|s| std::cmp::Reverse(service_severity(snap, &s.name)));
+            out.extend(rest);
         }
         out
     }
@@ -322,6 +327,23 @@ impl ViewState {
         }
         true
     }
+}
+
+/// How bad a service's worst cell is: 3 down, 2 degraded, 0 otherwise.
+pub fn service_severity(snap: &Snapshot, service: &str) -> u8 {
+    snap.cells
+        .get(service)
+        .map(|m| {
+            m.values()
+                .map(|c| match c.status {
+                    crate::model::RegionStatus::Down => 3,
+                    crate::model::RegionStatus::Degraded => 2,
+                    _ => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
 }
 
 impl ViewState {

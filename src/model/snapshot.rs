@@ -49,6 +49,20 @@ impl FeedId {
     }
 }
 
+/// Where a feed stands: what the header and the roll-ups may rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedState {
+    /// No source is configured for it: says so, never counts as a failure.
+    NotConfigured,
+    /// Nothing has arrived yet, and nothing has failed.
+    Waiting,
+    Fresh,
+    /// Older than three intervals.
+    Stale,
+    /// The last attempt failed (last data, if any, kept).
+    Failing,
+}
+
 /// Latest data of one feed with the time it was observed and the last error.
 #[derive(Debug, Clone)]
 pub struct Feed<T> {
@@ -58,11 +72,21 @@ pub struct Feed<T> {
     pub error_at: Option<DateTime<Utc>>,
     /// Poll interval: data older than three intervals is stale.
     pub interval: Duration,
+    /// Why no source feeds this (`not configured: add [alertmanager] …`):
+    /// a state, not a failure — never stale, never an error.
+    pub not_configured: Option<String>,
 }
 
 impl<T> Default for Feed<T> {
     fn default() -> Self {
-        Feed { data: None, observed_at: None, error: None, error_at: None, interval: Duration::from_secs(5) }
+        Feed {
+            data: None,
+            observed_at: None,
+            error: None,
+            error_at: None,
+            interval: Duration::from_secs(5),
+            not_configured: None,
+        }
     }
 }
 
@@ -79,9 +103,32 @@ impl<T> Feed<T> {
     /// Stale after three missed intervals, or when nothing has arrived and an
     /// error has.
     pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        if self.not_configured.is_some() {
+            return false;
+        }
         match self.age(now) {
             Some(age) => age > 3.0 * self.interval.as_secs_f64(),
             None => self.error.is_some(),
+        }
+    }
+
+    /// Fresh data: observed, not stale, configured.
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        self.not_configured.is_none() && self.observed_at.is_some() && !self.is_stale(now)
+    }
+
+    /// Where this feed stands at `now`, without its data type.
+    pub fn state(&self, now: DateTime<Utc>) -> FeedState {
+        if self.not_configured.is_some() {
+            FeedState::NotConfigured
+        } else if self.error.is_some() {
+            FeedState::Failing
+        } else if self.is_stale(now) {
+            FeedState::Stale
+        } else if self.observed_at.is_none() {
+            FeedState::Waiting
+        } else {
+            FeedState::Fresh
         }
     }
 
@@ -214,6 +261,35 @@ impl Fleet {
             FeedId::Flags => meta(&self.flags, now),
             FeedId::Probes => meta(&self.probes, now),
             FeedId::Alerts => meta(&self.alerts, now),
+        }
+    }
+
+    /// A feed's state at `now` (see `FeedState`).
+    pub fn feed_state(&self, id: FeedId, now: DateTime<Utc>) -> FeedState {
+        match id {
+            FeedId::Regions => self.regions.state(now),
+            FeedId::Services => self.services.state(now),
+            FeedId::Metrics => self.metrics.state(now),
+            FeedId::Deployments => self.deployments.state(now),
+            FeedId::Circuits => self.circuits.state(now),
+            FeedId::Flags => self.flags.state(now),
+            FeedId::Probes => self.probes.state(now),
+            FeedId::Alerts => self.alerts.state(now),
+        }
+    }
+
+    /// Mark a feed as having no source configured.
+    pub fn set_not_configured(&mut self, id: FeedId, why: String) {
+        let w = Some(why);
+        match id {
+            FeedId::Regions => self.regions.not_configured = w,
+            FeedId::Services => self.services.not_configured = w,
+            FeedId::Metrics => self.metrics.not_configured = w,
+            FeedId::Deployments => self.deployments.not_configured = w,
+            FeedId::Circuits => self.circuits.not_configured = w,
+            FeedId::Flags => self.flags.not_configured = w,
+            FeedId::Probes => self.probes.not_configured = w,
+            FeedId::Alerts => self.alerts.not_configured = w,
         }
     }
 }

@@ -64,6 +64,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Actions)),
         selected_col: None,
-        empty: "no actions yet",
+        empty: "no actions yet".into(),
     }
 }

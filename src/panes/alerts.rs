@@ -27,9 +27,10 @@ pub fn build<'a>(
 ) -> PaneContent<'a> {
     let f = &snap.fleet;
     let columns = vec![
-        Column::new("state", 11, Align::Left, 0),
-        Column::new("alert", 16, Align::Left, 0),
-        Column::new("where", 16, Align::Left, 1),
+        Column::new("state", 10, Align::Left, 0),
+        Column::new("alert", 14, Align::Left, 0),
+        // The *where* is the last column to go.
+        Column::new("where", 12, Align::Left, 1),
         Column::new("for", 5, Align::Right, 2),
         Column::new("summary", 16, Align::Left, 3).flex(),
     ];
@@ -59,12 +60,16 @@ pub fn build<'a>(
     };
     PaneContent {
         rows: Box::new(rows),
-        title: format!("Alerts · {firing} firing"),
+        title: match f.alerts.state(now) {
+            crate::model::FeedState::NotConfigured => "Alerts · not configured".to_string(),
+            _ if f.alerts.observed_at.is_none() => "Alerts".to_string(),
+            _ => format!("Alerts · {firing} firing"),
+        },
         badge: Some(feed_badge(&f.alerts, now, theme)),
         error: f.alerts.error.clone(),
         columns,
         selected: Some(view.row(PaneId::Alerts)),
         selected_col: None,
-        empty: "no alerts firing",
+        empty: super::common::feed_empty(&f.alerts, now, "no alerts firing"),
     }
 }

@@ -116,6 +116,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Budgets)),
         selected_col: None,
-        empty: "waiting for SLOs and counts…",
+        empty: super::common::feed_empty(&snap.fleet.metrics, now, "waiting for SLOs and counts…"),
     }
 }

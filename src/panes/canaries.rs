@@ -84,6 +84,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Canaries)),
         selected_col: None,
-        empty: "no rollouts in flight",
+        empty: super::common::feed_empty(&f.deployments, now, "no rollouts in flight"),
     }
 }

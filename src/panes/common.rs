@@ -104,8 +104,26 @@ pub fn mark_stale(row: &mut [warroom_ui::Cell], stale: bool, theme: &Theme) {
     }
 }
 
+/// What a pane with no rows says: the healthy empty text only when the
+/// source answered and is fresh; otherwise why nothing is known.
+pub fn feed_empty<T>(feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> String {
+    use crate::model::FeedState;
+    let age = feed.age(now).map(fmt_age);
+    match (feed.state(now), age) {
+        (FeedState::NotConfigured, _) => feed.not_configured.clone().unwrap_or_else(|| "not configured".into()),
+        (FeedState::Failing, None) => "nothing known: the source has not answered".into(),
+        (FeedState::Failing, Some(a)) => format!("{healthy} when last read {a} ago; the source is failing now"),
+        (FeedState::Stale, Some(a)) => format!("{healthy} when last read {a} ago"),
+        (FeedState::Waiting, _) | (FeedState::Stale, None) => "waiting for the first answer…".into(),
+        (FeedState::Fresh, _) => healthy.to_string(),
+    }
+}
+
 /// Badge for a pane's top border: age, or STALE with age, or the error.
 pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (String, Style) {
+    if feed.not_configured.is_some() {
+        return ("not configured".into(), theme.muted);
+    }
     let age = feed.age(now);
     let g = |l: Level| l.glyph(theme.ascii);
     match (&feed.error, feed.is_stale(now), age) {

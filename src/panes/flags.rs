@@ -44,6 +44,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Flags)),
         selected_col: None,
-        empty: "no flags reported",
+        empty: super::common::feed_empty(&f.flags, now, "no flags reported"),
     }
 }

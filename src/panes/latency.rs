@@ -89,6 +89,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Latency)),
         selected_col: None,
-        empty: "waiting for metrics…",
+        empty: super::common::feed_empty(&f.metrics, now, "waiting for metrics…"),
     }
 }

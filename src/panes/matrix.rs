@@ -7,7 +7,7 @@ use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 use super::common::{feed_badge, region_level, short_region};
 use super::PaneContent;
 use crate::app::view::{PaneId, ViewState};
-use crate::model::{Snapshot, Tier};
+use crate::model::{Region, Snapshot, Tier};
 
 pub fn build<'a>(
     snap: &'a Snapshot,
@@ -17,13 +17,14 @@ pub fn build<'a>(
     width: u16,
 ) -> PaneContent<'a> {
     let f = &snap.fleet;
-    let regions = f.regions.items();
-    let nr = regions.len().max(1) as u16;
+    let all = f.regions.items();
     let name_w = 11u16.max(width / 5).min(18);
-    let col_w = (width.saturating_sub(name_w) / nr).saturating_sub(1).clamp(6, 16);
+    let (shown, col_w) = fit_regions(snap, view.column, width.saturating_sub(name_w + 1), now);
+    let regions: Vec<&Region> = shown.iter().map(|&i| &all[i]).collect();
+    let hidden: Vec<&Region> = (0..all.len()).filter(|i| !shown.contains(i)).map(|i| &all[i]).collect();
     let long_words = col_w >= 10;
     let mut columns = vec![Column::new("service", name_w, Align::Left, 0)];
-    for r in regions {
+    for r in regions.iter() {
         let pct = format!("{:.0}%", r.weight);
         let full = format!("{} {pct}", r.name);
         let short = format!("{} {pct}", short_region(&r.name));
@@ -34,7 +35,11 @@ pub fn build<'a>(
         } else {
             short_region(&r.name)
         };
-        columns.push(Column::new(header, col_w, Align::Left, 1));
+        columns.push(Column::new(header, col_w, Align::Left, 0));
+    }
+    if !hidden.is_empty() {
+        // Regions that do not fit are counted, and their worst cell shown.
+        columns.push(Column::new(format!("+{}→", hidden.len()), MARKER_W, Align::Left, 0));
     }
     let stale = f.metrics.is_stale(now) && f.probes.is_stale(now);
     let items = view.visible_services(snap);
@@ -44,14 +49,21 @@ pub fn build<'a>(
             let s = &items[i];
             let name_style = if s.tier == Tier::Critical { theme.text.patch(theme.title) } else { theme.text };
             let mut row = vec![Cell::new(s.name.clone(), name_style)];
-            for r in regions {
-                let level = if stale {
+            let level_of = |r: &Region| {
+                if stale {
                     Level::Stale
                 } else {
                     snap.cell(&s.name, &r.name).map(|c| region_level(c.status)).unwrap_or(Level::Unknown)
-                };
+                }
+            };
+            for r in regions.iter() {
+                let level = level_of(r);
                 let word = if long_words { level.word() } else { level.short_word() };
                 row.push(Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)));
+            }
+            if !hidden.is_empty() {
+                let worst = hidden.iter().map(|r| level_of(r)).max_by_key(|l| severity(*l)).unwrap_or(Level::Unknown);
+                row.push(Cell::new(worst.glyph(theme.ascii), theme.level(worst)));
             }
             row
         },
@@ -64,9 +76,55 @@ pub fn build<'a>(
         error,
         columns,
         selected: Some(view.row(PaneId::Matrix)),
-        selected_col: Some(view.column + 1),
-        empty: "waiting for services and regions…",
+        selected_col: shown.iter().position(|&i| i == view.column.min(all.len().saturating_sub(1))).map(|p| p + 1),
+        empty: super::common::feed_empty(&snap.fleet.services, now, "waiting for services and regions…"),
     }
+}
+
+/// Width of the `+N→` column for regions that do not fit.
+const MARKER_W: u16 = 4;
+
+fn severity(l: Level) -> u8 {
+    match l {
+        Level::Critical => 5,
+        Level::Warn => 4,
+        Level::Stale => 3,
+        Level::Unknown => 2,
+        Level::Paused | Level::Info => 1,
+        Level::Ok => 0,
+    }
+}
+
+/// Which regions (indexes into the region feed, in feed order) get a
+/// column in `width` cells, and the column width. When not all fit, the
+/// selected region and the regions with problems are kept first, and a
+/// marker column counts the rest.
+pub fn fit_regions(snap: &Snapshot, selected: usize, width: u16, now: DateTime<Utc>) -> (Vec<usize>, u16) {
+    let n = snap.fleet.regions.items().len();
+    if n == 0 {
+        return (vec![], 6);
+    }
+    let ideal = (width / n as u16).saturating_sub(1).clamp(6, 16);
+    if (ideal + 1) * n as u16 <= width {
+        return ((0..n).collect(), ideal);
+    }
+    let k = (width.saturating_sub(MARKER_W + 1) / 7).max(1) as usize;
+    let col_w = (width.saturating_sub(MARKER_W + 1) / k as u16).saturating_sub(1).clamp(6, 16);
+    let regions = snap.fleet.regions.items();
+    let mut order: Vec<usize> = (0..n).collect();
+    let selected = selected.min(n - 1);
+    order.sort_by_key(|&i| {
+        let st = crate::model::rollup::region(snap, &regions[i].name, now).status;
+        let bad = match st {
+            crate::model::RegionStatus::Down => 0,
+            crate::model::RegionStatus::Degraded => 1,
+            _ => 2,
+        };
+        (i != selected, bad, i)
+    });
+    let mut keep: Vec<usize> = order.into_iter().take(k.min(n)).collect();
+    keep.sort_unstable();
+    (keep, col_w)
 }
 
 /// The matrix is fed by metrics and probes: show the worse of the two.

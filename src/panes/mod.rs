@@ -32,8 +32,9 @@ pub struct PaneContent<'a> {
     pub rows: Box<dyn Rows + 'a>,
     pub selected: Option<usize>,
     pub selected_col: Option<usize>,
-    /// Shown when there are no rows.
-    pub empty: &'static str,
+    /// Shown when there are no rows: what an empty answer means, or why
+    /// there is no answer (not configured, failing, waiting).
+    pub empty: String,
 }
 
 pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -51,7 +52,7 @@ pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, 
         return;
     }
     if p.rows.is_empty() {
-        buf.set_stringn(body.x, body.y, p.empty, body.width as usize, theme.muted);
+        buf.set_stringn(body.x, body.y, &p.empty, body.width as usize, theme.muted);
         return;
     }
     TableView {

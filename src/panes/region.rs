@@ -110,6 +110,6 @@ pub fn build<'a>(
         columns,
         selected: Some(row),
         selected_col: None,
-        empty: "no services reported",
+        empty: super::common::feed_empty(&f.probes, now, "no services reported"),
     }
 }

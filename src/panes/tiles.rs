@@ -72,9 +72,10 @@ pub fn latency_chart(
 }
 
 pub fn big_status(spec: &PaneSpec, snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let (level, text) = crate::render::global_status(snap, now);
-    let word = text.split(" · ").next().unwrap_or("").to_string();
-    let reason = text.split(" · ").nth(1).unwrap_or("").to_string();
+    let roll = crate::model::rollup::fleet(snap, now);
+    let level = crate::render::overall_level(roll.state);
+    let word = roll.state.word().to_string();
+    let reason = roll.reason(3);
     let style = theme.level(level);
     let title = spec.title.as_deref().unwrap_or("Status");
     let inner = Panel { title, focused: false, badge: None, theme }.render(area, buf);
@@ -89,12 +90,14 @@ pub fn big_status(spec: &PaneSpec, snap: &Snapshot, now: DateTime<Utc>, theme: &
             BigText { text: &word, style: Theme::solid(style), scale }.render(text_area, buf);
             let y = inner.y + big_height(scale);
             if y < inner.y + inner.height {
-                buf.set_stringn(inner.x, y, reason, inner.width as usize, theme.title);
+                let w = inner.width as usize;
+                buf.set_stringn(inner.x, y, warroom_ui::ellipsize(&reason, w), w, theme.title);
             }
         }
         None => {
             let line = if reason.is_empty() { format!("{glyph}{word}") } else { format!("{glyph}{word} · {reason}") };
-            buf.set_stringn(inner.x, inner.y, line, inner.width as usize, style);
+            let w = inner.width as usize;
+            buf.set_stringn(inner.x, inner.y, warroom_ui::ellipsize(&line, w), w, style);
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Payload {
     Alerts(Vec<Alert>),
     /// An action log entry from the executor.
     Action(ActionEntry),
+    /// No source feeds this: why, and how to add one.
+    NotConfigured(String),
 }
 
 #[derive(Debug, Clone)]

@@ -158,7 +158,12 @@ impl TableView<'_> {
                     Align::Right if tw < w => x + (w - tw),
                     _ => x,
                 };
-                buf.set_stringn(tx, y, text, (x + w - tx) as usize, style);
+                // A cut cell says so with `…`, never a silent cut.
+                if tw > w {
+                    buf.set_stringn(tx, y, crate::ellipsize(text, w as usize), w as usize, style);
+                } else {
+                    buf.set_stringn(tx, y, text, (x + w - tx) as usize, style);
+                }
                 x = x.saturating_add(w + 1);
             }
         };

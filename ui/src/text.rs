@@ -40,6 +40,31 @@ pub fn bar(frac: f64, width: usize, ascii: bool) -> String {
     std::iter::repeat_n(on, full).chain(std::iter::repeat_n(off, width - full)).collect()
 }
 
+/// `text` cut to `width` cells, ending in `…` when anything was cut.
+/// Widths are terminal cells (wide characters count two).
+pub fn ellipsize(text: &str, width: usize) -> String {
+    use ratatui::text::Span;
+    if Span::raw(text).width() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    let mut tmp = [0u8; 4];
+    for c in text.chars() {
+        let w = Span::raw(&*c.encode_utf8(&mut tmp)).width();
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
 /// One line of key hints, e.g. "q quit  ? help".
 pub struct KeyBar<'a> {
     pub hints: &'a [(String, String)],
@@ -68,6 +93,16 @@ impl KeyBar<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ellipsize_marks_every_cut() {
+        assert_eq!(ellipsize("notification", 12), "notification");
+        assert_eq!(ellipsize("notification", 8), "notific…");
+        assert_eq!(ellipsize("✖ PAGE", 3), "✖ …");
+        assert_eq!(ellipsize("abc", 1), "…");
+        assert_eq!(ellipsize("abc", 0), "");
+        assert_eq!(ellipsize("日本語", 4), "日…", "wide characters count two cells");
+    }
 
     #[test]
     fn sparkline_scales_and_handles_edge_cases() {
