@@ -536,8 +536,14 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
             let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
             let clock: Clock = Arc::new(chrono::Utc::now);
-            let executor =
-                warroom::actions::executor::spawn_with_token(&base, token, audit, plane.updates.clone(), clock);
+            let executor = warroom::actions::executor::spawn_with_token(
+                &base,
+                token,
+                audit,
+                plane.updates.clone(),
+                clock,
+                Some(plane.snapshots.clone()),
+            );
             let shared = Arc::new(warroom::ssh::Shared {
                 snapshots: plane.snapshots.clone(),
                 keys,
@@ -674,8 +680,14 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     // Without a writable audit trail the console still runs, but every
     // action fails before anything is sent (the executor says why).
     let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
-    let executor =
-        warroom::actions::executor::spawn_with_token(&action_base, token, audit, plane.updates.clone(), clock);
+    let executor = warroom::actions::executor::spawn_with_token(
+        &action_base,
+        token,
+        audit,
+        plane.updates.clone(),
+        clock,
+        Some(plane.snapshots.clone()),
+    );
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone(), keymap).await;

@@ -169,13 +169,23 @@ fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mu
         crate::actions::Blast::Low => Span::styled("Low blast radius", theme.muted),
     };
     lines.push(Line::from(blast));
+    if let Some(why) = &d.refused_now {
+        let g = Level::Critical.glyph(theme.ascii);
+        lines.push(Line::from(Span::styled(format!("{g} Would be refused now: {why}"), theme.critical)));
+    } else if d.changed {
+        let g = Level::Warn.glyph(theme.ascii);
+        lines.push(Line::from(Span::styled(
+            format!("{g} The effect changed while this was open: read it again; Tab re-arms Confirm"),
+            theme.warn,
+        )));
+    }
     if let Some(name) = &d.preview.type_to_confirm {
         lines.push(Line::from(vec![
             Span::raw("Type "),
             Span::styled(name.clone(), theme.title),
             Span::raw(" to confirm:"),
         ]));
-        let mark = if d.armed() { Level::Ok.glyph(theme.ascii) } else { " " };
+        let mark = if d.name_matches() { Level::Ok.glyph(theme.ascii) } else { " " };
         lines.push(Line::from(vec![
             Span::styled("> ", theme.key),
             Span::styled(format!("{}▏", d.input.value()), theme.text),
@@ -195,7 +205,12 @@ fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mu
         Span::raw("   "),
         button("Confirm", d.focus == DialogFocus::Confirm, d.armed()),
     ]));
-    lines.push(Line::from(Span::styled("Tab switch · Enter choose · Esc cancel", theme.muted)));
+    let keys = if d.preview.type_to_confirm.is_some() {
+        "type the name, Enter confirms · Esc cancel"
+    } else {
+        "Tab switch · Enter choose · Esc cancel"
+    };
+    lines.push(Line::from(Span::styled(keys, theme.muted)));
     let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
     let area = centered(body, width.max(44), lines.len() as u16 + 2);
     TextBox { title: "Confirm action", lines, theme }.render(area, buf);

@@ -39,7 +39,9 @@ fn failover_through_the_confirm_gate_moves_traffic_once() {
     assert!(dialog.contains("us-west-2           25% →  41.7%"), "{dialog}");
     // Enter on the initial focus (Cancel) closes without acting.
     pty.send("\r");
-    pty.wait_for("dialog closed", 10, |s| !s.contains("Confirm action"));
+    pty.wait_for("dialog closed, saying so", 10, |s| {
+        !s.contains("Confirm action") && s.contains("cancelled — nothing sent")
+    });
     pty.send("F");
     pty.wait_for("the confirm gate again", 10, |s| s.contains("Type us-east-1 to confirm"));
     // Confirm is not armed until the name is typed.
@@ -47,6 +49,7 @@ fn failover_through_the_confirm_gate_moves_traffic_once() {
     pty.wait_for("still open", 10, |s| s.contains("Confirm action"));
     pty.send("us-east-1");
     pty.wait_for("name typed", 10, |s| s.contains("> us-east-1"));
+    // Enter after typing the name confirms (the focus was never moved).
     pty.send("\r");
     pty.wait_for("traffic moved", 40, |s| s.contains("use1 0%") && s.contains("DONE"));
     let ex = get_json(&format!("{url}/v1/executions"));
@@ -70,11 +73,16 @@ fn rolling_back_the_bad_canary() {
     let d = dir.to_string_lossy().to_string();
     let mut pty = Pty::spawn_env(&["--api", &url, "--poll-factor", "0.2"], &[("WARROOM_STATE_DIR", &d)], 120, 40);
     pty.wait_for("the degraded canary", 30, |s| s.contains("Degraded"));
+    // With the matrix focused, `b` does not act: it says what to select.
+    pty.send("b");
+    pty.wait_for("a hint, no dialog", 10, |s| s.contains("select a rollout first (Tab to Canaries)"));
+    assert!(!pty.screen().contains("Confirm action"));
+    pty.focus("Canaries");
     pty.send("b");
     let dialog = pty.wait_for("rollback preview", 10, |s| s.contains("Type checkout to confirm"));
     assert!(dialog.contains("canary weight 25% → 0%"), "{dialog}");
     assert!(dialog.contains("phase Degraded → Aborted"), "{dialog}");
-    pty.send("checkout\t\r");
+    pty.send("checkout\r");
     pty.wait_for("aborted canary", 30, |s| s.contains("Aborted") && s.contains("DONE"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
@@ -108,6 +116,7 @@ fn audit_verify_fails_on_a_tampered_trail() {
     let d = dir.to_string_lossy().to_string();
     let mut pty = Pty::spawn_env(&["--api", &url, "--poll-factor", "0.2"], &[("WARROOM_STATE_DIR", &d)], 120, 40);
     pty.wait_for("flags", 30, |s| s.contains("new-checkout-flow"));
+    pty.focus("Flags");
     // Toggle the first flag off and on again: two actions, four records.
     let path = dir.join("audit.jsonl");
     for (i, state) in ["○ OFF", "● ON"].iter().enumerate() {

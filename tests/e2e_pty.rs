@@ -62,8 +62,17 @@ fn killed_backend_goes_stale_and_the_ui_keeps_responding() {
     let _ = sim.wait();
     let stale = pty.wait_for("STALE and ERROR marks", 30, |s| s.contains("STALE") && s.contains("ERROR"));
     assert!(stale.contains("Latency ms"), "panes stay on screen:\n{stale}");
+    // The header, not just a pane badge, says the data cannot be trusted.
+    let header = pty.wait_for("the header says sources fail", 30, |s| {
+        s.lines().next().is_some_and(|h| h.contains("SOURCES FAILING"))
+    });
+    let first = header.lines().next().unwrap_or_default().to_string();
+    assert!(!first.contains("ALL OK"), "{first}");
     pty.send("?");
     pty.wait_for("help while the backend is dead", 10, |s| s.contains("drill down: region"));
+    // Any key closes help, q included: it does not quit from help.
+    pty.send("q");
+    pty.wait_for("help closed", 10, |s| !s.contains("drill down: region"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();

@@ -199,3 +199,39 @@ async fn server_refusals_and_local_refusals_are_audited() {
     assert!(matches!(verify(&r.audit), Ok(Verdict::Ok { records: 5, .. })));
     r.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_refusals_are_checked_again_at_send_time() {
+    use warroom::model::{derive, Fleet, Region, RegionStatus};
+    let cfg = SimConfig { scenario: Scenario::Calm, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-sendtime-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    // What the console sees by the time the intent reaches the executor:
+    // us-east-1 is the only region still serving.
+    let mut f = Fleet::default();
+    let r = |n: &str, w: f64, st| Region { name: n.into(), status: st, weight: w, base_weight: None, zones: vec![] };
+    f.regions
+        .set(Utc::now(), Ok(vec![r("us-east-1", 100.0, RegionStatus::Ok), r("us-west-2", 0.0, RegionStatus::Down)]));
+    let (_wtx, wrx) = tokio::sync::watch::channel(Arc::new(derive(f, 1)));
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec =
+        warroom::actions::executor::spawn_with_token(&sim.url(), None, AuditLog::open(&audit), tx, clock, Some(wrx));
+    let intent = go(Action::Failover { region: "us-east-1".into() });
+    let key = intent.key.clone();
+    assert!(exec.submit(intent).is_ok());
+    let e = outcome(&mut rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Refused, "{e:?}");
+    assert!(e.message.contains("refused at send time") && e.message.contains("last region serving"), "{e:?}");
+    let stats = get(&sim.url(), "/v1/stats").await;
+    let posts = stats["requests"]["/v1/actions"].as_u64().unwrap_or(0);
+    assert_eq!(posts, 1, "one key lookup, no POST: {stats}");
+    let ex = get(&sim.url(), "/v1/executions").await;
+    assert!(ex["executions"].as_object().is_none_or(|m| m.is_empty()), "nothing executed: {ex}");
+    let records = audit_records(&audit);
+    assert_eq!(records.len(), 1, "one refusal record, no intent");
+    assert_eq!(records[0]["event"], "refused");
+    sim.shutdown().await;
+}

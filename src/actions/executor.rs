@@ -113,11 +113,13 @@ struct Ctx {
     updates: mpsc::Sender<Update>,
     clock: Clock,
     in_flight: Mutex<HashSet<String>>,
+    /// Live state, to re-check the local refusals at send time.
+    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 }
 
 /// Start the executor for the control plane at `base`.
 pub fn spawn(base: &str, audit: Result<AuditLog, String>, updates: mpsc::Sender<Update>, clock: Clock) -> Executor {
-    spawn_with_token(base, None, audit, updates, clock)
+    spawn_with_token(base, None, audit, updates, clock, None)
 }
 
 /// `spawn` with a bearer token for the control plane (`base` may be empty:
@@ -128,6 +130,7 @@ pub fn spawn_with_token(
     audit: Result<AuditLog, String>,
     updates: mpsc::Sender<Update>,
     clock: Clock,
+    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 ) -> Executor {
     let (tx, mut rx) = mpsc::unbounded_channel::<Intent>();
     let (audit, audit_error) = match audit {
@@ -149,6 +152,7 @@ pub fn spawn_with_token(
         updates,
         clock,
         in_flight: Mutex::new(HashSet::new()),
+        snapshots,
     });
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = active.clone();
@@ -305,6 +309,21 @@ async fn run(ctx: &Ctx, intent: Intent) {
     if let Disposition::Refused(why) = &intent.disposition {
         let _ = ctx.audit(&intent, "refused", "refused", why);
         ctx.publish(&intent, ActionStatus::Refused, why, started).await;
+        return;
+    }
+    // The dialog's preview may be old: re-check the local refusals (last
+    // serving region, already drained, …) against live state now.
+    let now_refused = ctx.snapshots.as_ref().and_then(|rx| intent.action.preview(&rx.borrow()).err());
+    // A key the backend already knows (a resumed runbook step) is followed
+    // as before: its effect is why the preview refuses now.
+    let known = match &now_refused {
+        Some(_) if !ctx.base.is_empty() => matches!(reconcile(ctx, &intent.key).await, Ok(Some(_))),
+        _ => false,
+    };
+    if let (Some(why), false) = (now_refused, known) {
+        let why = format!("refused at send time: {why}");
+        let _ = ctx.audit(&intent, "refused", "refused", &why);
+        ctx.publish(&intent, ActionStatus::Refused, &why, started).await;
         return;
     }
     let target = intent.action.target();

@@ -206,7 +206,12 @@ fn preview_failover(snap: &Snapshot, region: &str) -> Result<Preview, String> {
     let effect = regions
         .iter()
         .zip(weights.iter().zip(&after))
-        .map(|(x, (b, a))| format!("{:<16} {:>6} → {:>6}", x.name, pct(*b), pct(*a)))
+        .map(|(x, (b, a))| {
+            // A region's state is part of the effect: if one goes down while
+            // the dialog is open, the preview changes and Confirm disarms.
+            let state = if x.status == RegionStatus::Down { "  (DOWN)" } else { "" };
+            format!("{:<16} {:>6} → {:>6}{state}", x.name, pct(*b), pct(*a))
+        })
         .collect();
     Ok(Preview {
         title: format!("Fail over {region}: drain all its traffic?"),
@@ -280,12 +285,15 @@ fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Prev
                 return Err(format!("{id} is not promotable in phase {phase}"));
             }
             let effect = match (full, next_weight) {
+                // A step promote holds at the next step until promoted again.
                 (false, Some(w)) => vec![
                     format!("canary weight {} → {}", pct(d.weight), pct(w)),
                     format!("step {}/{} → {}/{}", d.step_index + 1, d.step_total, d.step_index + 2, d.step_total),
+                    format!("phase {phase} → Paused (waits at the new step for the next promote)"),
                 ],
                 _ => vec![
                     format!("canary weight {} → 100% (promoted)", pct(d.weight)),
+                    format!("phase {phase} → Healthy"),
                     format!("revision {canary} becomes stable (was {})", d.stable_revision),
                 ],
             };

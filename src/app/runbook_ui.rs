@@ -88,6 +88,12 @@ impl ViewState {
 
     /// Follow live state for the runbook (called on every snapshot and tick).
     pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {
+        // An open dialog follows live state (new effect → disarmed).
+        let dialog_changed = self.dialog.as_mut().is_some_and(|d| d.refresh(snap));
+        self.observe_runbook(snap, now) || dialog_changed
+    }
+
+    fn observe_runbook(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {
         if self.pending_runbook.is_some() && !snap.fleet.regions.items().is_empty() {
             let args = self.pending_runbook.take().unwrap_or_default();
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();

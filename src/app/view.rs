@@ -53,14 +53,57 @@ pub struct Dialog {
     pub preview: Preview,
     pub input: Input,
     pub focus: DialogFocus,
+    /// The effect changed while the dialog was open: Confirm is disarmed
+    /// until the operator has read it again (Tab).
+    pub changed: bool,
+    /// The console would refuse this action now (e.g. it became the last
+    /// serving region): Confirm stays disarmed.
+    pub refused_now: Option<String>,
 }
 
 impl Dialog {
-    /// Whether Confirm can be chosen (the typed name matches, if one is required).
-    pub fn armed(&self) -> bool {
+    pub fn new(action: Action, preview: Preview) -> Dialog {
+        Dialog {
+            action,
+            preview,
+            input: Input::default(),
+            focus: DialogFocus::Cancel,
+            changed: false,
+            refused_now: None,
+        }
+    }
+
+    /// Whether the typed name matches (or none is required).
+    pub fn name_matches(&self) -> bool {
         self.preview.type_to_confirm.as_deref().is_none_or(|name| self.input.value() == name)
     }
+
+    /// Whether Confirm can be chosen.
+    pub fn armed(&self) -> bool {
+        self.name_matches() && !self.changed && self.refused_now.is_none()
+    }
+
+    /// Follow live state: a new effect disarms Confirm; a local refusal blocks it.
+    pub fn refresh(&mut self, snap: &Snapshot) -> bool {
+        match self.action.preview(snap) {
+            Ok(p) if p != self.preview => {
+                self.preview = p;
+                self.changed = true;
+                self.refused_now = None;
+                self.focus = DialogFocus::Cancel;
+                true
+            }
+            Ok(_) => std::mem::take(&mut self.refused_now).is_some(),
+            Err(why) => {
+                let was = self.refused_now.replace(why.clone());
+                was.as_deref() != Some(why.as_str())
+            }
+        }
+    }
 }
+
+/// What the footer says when a dialog closes without sending.
+pub const CANCELLED: &str = "cancelled — nothing sent";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
@@ -239,11 +282,8 @@ impl ViewState {
     /// Apply a command. Returns true when something visible changed.
     pub fn apply(&mut self, cmd: Command, snap: &Snapshot) -> bool {
         if self.help {
-            // Any key closes help; quit still quits.
+            // Any key closes help, as help says (quit included: it only closes).
             self.help = false;
-            if cmd == Command::Quit {
-                self.quit = true;
-            }
             return true;
         }
         if cmd.is_action() {
@@ -347,34 +387,60 @@ pub fn service_severity(snap: &Snapshot, service: &str) -> u8 {
 }
 
 impl ViewState {
-    /// The action a command means for the current selection.
-    pub fn action_for(&self, cmd: Command, snap: &Snapshot) -> Option<Action> {
+    /// The action a command means for the focused pane's selection, or
+    /// what to select first (`select a flag first (Tab to Flags)`). An
+    /// action key never acts on a pane that is not focused.
+    pub fn action_for(&self, cmd: Command, snap: &Snapshot) -> Result<Action, String> {
         let f = &snap.fleet;
+        let overview = self.screen == Screen::Overview && self.dialog.is_none();
         let region = || match &self.screen {
-            Screen::Region(name) => Some(name.clone()),
-            Screen::Overview | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) => {
-                f.regions.items().get(self.column).map(|r| r.name.clone())
-            }
+            Screen::Region(name) => Ok(name.clone()),
+            _ if overview && self.focus == PaneId::Matrix => f
+                .regions
+                .items()
+                .get(self.column)
+                .map(|r| r.name.clone())
+                .ok_or_else(|| "no region is known yet".to_string()),
+            _ => Err("select a region first (Tab to Region health)".to_string()),
         };
-        let deployment = || f.deployments.items().get(self.row(PaneId::Canaries)).cloned();
+        let deployment = || match &self.screen {
+            Screen::Deployment(id) => f
+                .deployments
+                .items()
+                .iter()
+                .find(|d| &d.id == id)
+                .cloned()
+                .ok_or_else(|| format!("{id} is not reported")),
+            _ if overview && self.focus == PaneId::Canaries => f
+                .deployments
+                .items()
+                .get(self.row(PaneId::Canaries))
+                .cloned()
+                .ok_or_else(|| "no rollout is selected".to_string()),
+            _ => Err("select a rollout first (Tab to Canaries)".to_string()),
+        };
         match cmd {
-            Command::Failover => Some(Action::Failover { region: region()? }),
-            Command::Restore => Some(Action::Restore { region: region()? }),
-            Command::Rollback => Some(Action::Rollback { deployment: deployment()?.id }),
-            Command::Promote => Some(Action::Promote { deployment: deployment()?.id, full: false }),
+            Command::Failover => Ok(Action::Failover { region: region()? }),
+            Command::Restore => Ok(Action::Restore { region: region()? }),
+            Command::Rollback => Ok(Action::Rollback { deployment: deployment()?.id }),
+            Command::Promote => Ok(Action::Promote { deployment: deployment()?.id, full: false }),
             Command::PauseResume => {
                 let d = deployment()?;
-                Some(if d.phase == crate::model::CanaryPhase::Paused {
+                Ok(if d.phase == crate::model::CanaryPhase::Paused {
                     Action::Resume { deployment: d.id }
                 } else {
                     Action::Pause { deployment: d.id }
                 })
             }
             Command::ToggleFlag => {
-                let fl = f.flags.items().get(self.row(PaneId::Flags))?;
-                Some(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
+                if !(overview && self.focus == PaneId::Flags) {
+                    return Err("select a flag first (Tab to Flags)".into());
+                }
+                let fl =
+                    f.flags.items().get(self.row(PaneId::Flags)).ok_or_else(|| "no flag is selected".to_string())?;
+                Ok(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
             }
-            _ => None,
+            _ => Err("not an action".into()),
         }
     }
 
@@ -384,10 +450,13 @@ impl ViewState {
 
     /// An action key: the action for the selection, proposed.
     fn start_action(&mut self, cmd: Command, snap: &Snapshot) -> bool {
-        let Some(action) = self.action_for(cmd, snap) else {
-            return false;
-        };
-        self.propose(action, snap);
+        match self.action_for(cmd, snap) {
+            Ok(action) => self.propose(action, snap),
+            Err(why) => {
+                let what = cmd.hint().unwrap_or("action");
+                self.message = Some((Level::Warn, format!("{what}: {why}")));
+            }
+        }
         true
     }
 
@@ -416,7 +485,7 @@ impl ViewState {
                 self.outbox.push(intent);
             }
             Ok(preview) => {
-                self.dialog = Some(Dialog { action, preview, input: Input::default(), focus: DialogFocus::Cancel });
+                self.dialog = Some(Dialog::new(action, preview));
             }
         }
     }
@@ -454,20 +523,49 @@ impl ViewState {
             return false;
         };
         let typing = d.preview.type_to_confirm.is_some();
+        let cancelled = |why: &str| {
+            let text = if why.is_empty() { CANCELLED.to_string() } else { format!("{CANCELLED} ({why})") };
+            Some((Level::Warn, text))
+        };
         match k.code {
-            KeyCode::Esc => self.dialog = None,
+            KeyCode::Esc => {
+                self.dialog = None;
+                self.message = cancelled("");
+            }
             KeyCode::Tab | KeyCode::BackTab => {
+                // Tab after a change means "read it": Confirm re-arms.
+                d.changed = false;
                 d.focus = if d.focus == DialogFocus::Cancel { DialogFocus::Confirm } else { DialogFocus::Cancel };
             }
             KeyCode::Left | KeyCode::Right if !typing => {
                 d.focus = if d.focus == DialogFocus::Cancel { DialogFocus::Confirm } else { DialogFocus::Cancel };
             }
-            KeyCode::Enter => match d.focus {
-                DialogFocus::Cancel => self.dialog = None,
-                DialogFocus::Confirm if d.armed() => {
+            KeyCode::Enter => {
+                // With a name to type, Enter after typing it confirms (the
+                // focus is on the input, not the buttons).
+                let wants_confirm = if typing {
+                    d.name_matches() || d.focus == DialogFocus::Confirm
+                } else {
+                    d.focus == DialogFocus::Confirm
+                };
+                if let Some(why) = d.refused_now.clone() {
+                    self.dialog = None;
+                    self.message = cancelled(&format!("refused: {why}"));
+                } else if !wants_confirm {
+                    let why = if typing && !d.input.value().is_empty() { "the typed name does not match" } else { "" };
+                    self.dialog = None;
+                    self.message = cancelled(why);
+                } else if d.changed {
+                    self.message =
+                        Some((Level::Warn, "the effect changed while this was open: read it, Tab to re-arm".into()));
+                } else if !d.name_matches() {
+                    self.message = Some((Level::Warn, "type the name to confirm first".into()));
+                } else {
                     let action = d.action.clone();
                     self.dialog = None;
                     let intent = self.intent(action, Disposition::Go);
+                    self.message =
+                        Some((Level::Info, format!("sent: {} (key {})", intent.action.summary(), intent.key)));
                     // A runbook's action is recorded in the run (and saved)
                     // before it is sent, so a crash cannot lose its key.
                     if let Some(run) = self.runbook.as_mut() {
@@ -475,8 +573,7 @@ impl ViewState {
                     }
                     self.outbox.push(intent);
                 }
-                DialogFocus::Confirm => return false,
-            },
+            }
             _ if typing => {
                 d.input.handle_event(&Event::Key(*k));
             }
@@ -548,5 +645,111 @@ mod tests {
         v.filter_key(&KeyEvent::new(KeyCode::Esc, crossterm::event::KeyModifiers::NONE));
         assert!(v.filter.is_none());
         assert_eq!(v.visible_services(&s).len(), 4);
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, crossterm::event::KeyModifiers::NONE)
+    }
+
+    fn fleet_with_regions(down: &[&str]) -> Snapshot {
+        use crate::model::{Flag, Region, RegionStatus};
+        let mut f = Fleet::default();
+        let r = |n: &str, w: f64| Region {
+            name: n.into(),
+            status: if down.contains(&n) { RegionStatus::Down } else { RegionStatus::Ok },
+            weight: w,
+            base_weight: None,
+            zones: vec![],
+        };
+        f.regions.set(Utc::now(), Ok(vec![r("us-east-1", 50.0), r("us-west-2", 30.0), r("eu-west-1", 20.0)]));
+        let flag = Flag { name: "f".into(), environment: "prod".into(), enabled: true, rollout: String::new() };
+        f.flags.set(Utc::now(), Ok(vec![flag]));
+        derive(f, 1)
+    }
+
+    fn operator() -> ViewState {
+        ViewState { operator: Operator { name: "alice".into(), role: Role::Operator }, ..ViewState::default() }
+    }
+
+    fn type_text(v: &mut ViewState, text: &str, s: &Snapshot) {
+        for c in text.chars() {
+            v.handle_key(&key(KeyCode::Char(c)), &[], s);
+        }
+    }
+
+    #[test]
+    fn typing_the_name_and_enter_confirms() {
+        let s = fleet_with_regions(&[]);
+        let mut v = operator();
+        v.propose(Action::Failover { region: "us-east-1".into() }, &s);
+        type_text(&mut v, "us-east-1", &s);
+        v.handle_key(&key(KeyCode::Enter), &[], &s);
+        assert!(v.dialog.is_none());
+        assert_eq!(v.outbox.len(), 1, "Enter after the name sends");
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m.starts_with("sent: ")), "{:?}", v.message);
+    }
+
+    #[test]
+    fn enter_on_cancel_esc_and_a_mismatch_say_nothing_was_sent() {
+        let s = fleet_with_regions(&[]);
+        for keys in [vec![KeyCode::Enter], vec![KeyCode::Esc], vec![KeyCode::Char('u'), KeyCode::Enter]] {
+            let mut v = operator();
+            v.propose(Action::Failover { region: "us-east-1".into() }, &s);
+            for k in &keys {
+                v.handle_key(&key(*k), &[], &s);
+            }
+            assert!(v.dialog.is_none() && v.outbox.is_empty(), "{keys:?}");
+            let msg = v.message.clone().map(|(_, m)| m).unwrap_or_default();
+            assert!(msg.starts_with(CANCELLED), "{keys:?}: {msg}");
+        }
+        // A low-blast action: Enter on the initial focus (Cancel) cancels, saying so.
+        let mut v = operator();
+        v.propose(Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false }, &s);
+        v.handle_key(&key(KeyCode::Enter), &[], &s);
+        assert!(v.outbox.is_empty());
+        assert_eq!(v.message.map(|(_, m)| m).as_deref(), Some(CANCELLED));
+    }
+
+    #[test]
+    fn a_preview_that_changes_while_open_disarms_confirm_until_read() {
+        let s = fleet_with_regions(&[]);
+        let mut v = operator();
+        v.propose(Action::Failover { region: "us-east-1".into() }, &s);
+        type_text(&mut v, "us-east-1", &s);
+        let later = fleet_with_regions(&["us-west-2"]);
+        assert!(v.observe(&later, Utc::now()), "the dialog redraws");
+        let d = v.dialog.as_ref().map(|d| (d.changed, d.armed()));
+        assert_eq!(d, Some((true, false)));
+        assert!(v.dialog.as_ref().is_some_and(|d| d.preview.effect.iter().any(|l| l.contains("(DOWN)"))));
+        v.handle_key(&key(KeyCode::Enter), &[], &s);
+        assert!(v.outbox.is_empty() && v.dialog.is_some(), "not sent while the change is unread");
+        v.handle_key(&key(KeyCode::Tab), &[], &s);
+        v.handle_key(&key(KeyCode::Enter), &[], &s);
+        assert_eq!(v.outbox.len(), 1);
+    }
+
+    #[test]
+    fn action_keys_act_only_on_the_focused_pane() {
+        let s = fleet_with_regions(&[]);
+        let mut v = operator();
+        v.focus = PaneId::Latency;
+        assert!(v.apply(Command::ToggleFlag, &s));
+        assert!(v.dialog.is_none() && v.outbox.is_empty());
+        assert_eq!(v.message.clone().map(|(_, m)| m).as_deref(), Some("flag: select a flag first (Tab to Flags)"));
+        v.apply(Command::Failover, &s);
+        assert!(v.dialog.is_none());
+        v.apply(Command::Rollback, &s);
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("Tab to Canaries")));
+        v.focus = PaneId::Flags;
+        v.apply(Command::ToggleFlag, &s);
+        assert!(v.dialog.is_some(), "focused: the dialog opens");
+    }
+
+    #[test]
+    fn any_key_closes_help_and_q_does_not_quit_from_it() {
+        let s = snap(&["a"]);
+        let mut v = ViewState { help: true, ..ViewState::default() };
+        v.apply(Command::Quit, &s);
+        assert!(!v.help && !v.quit);
     }
 }

@@ -38,7 +38,11 @@ pub struct PaneContent<'a> {
 }
 
 pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let inner = Panel { title: &p.title, focused, badge: p.badge.clone(), theme }.render(area, buf);
+    // Focus is marked in text too (not colour alone): action keys act on
+    // the focused pane, so the operator must see which one it is.
+    let title =
+        if focused { format!("{} {}", if theme.ascii { ">" } else { "▸" }, p.title) } else { p.title.clone() };
+    let inner = Panel { title: &title, focused, badge: p.badge.clone(), theme }.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }

@@ -84,6 +84,23 @@ impl Pty {
         }
     }
 
+    /// Press Tab until the pane titled `title` has focus (`▸ title`).
+    pub fn focus(&mut self, title: &str) {
+        let marked = format!("▸ {title}");
+        for _ in 0..12 {
+            if self.screen().contains(&marked) {
+                return;
+            }
+            self.send("\t");
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let before = self.screen();
+            while self.screen() == before && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("could not focus {title}:\n{}", self.screen());
+    }
+
     pub fn send(&mut self, keys: &str) {
         let ok = self.writer.write_all(keys.as_bytes()).and_then(|_| self.writer.flush());
         assert!(ok.is_ok(), "cannot write to the pty");
