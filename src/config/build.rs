@@ -39,7 +39,8 @@ fn slo_spec(service: &str, o: &super::SloCfg) -> SloSpec {
     };
     let suffix = if matches!(kind, SloKind::Latency { .. }) { "latency" } else { "availability" };
     let name = o.name.clone().unwrap_or_else(|| format!("{service}-{suffix}"));
-    SloSpec { name, kind, objective: *o.objective.get_ref(), period }
+    let low_budget = o.low_budget_pct.as_ref().map(|p| *p.get_ref() / 100.0).unwrap_or(crate::model::slo::LOW_BUDGET);
+    SloSpec { name, kind, objective: *o.objective.get_ref(), period, low_budget }
 }
 
 /// Latency thresholds (seconds) per service, for the Prometheus source.

@@ -94,6 +94,9 @@ pub struct SloCfg {
     pub calendar: Option<Spanned<String>>,
     #[serde(default)]
     pub name: Option<String>,
+    /// Budget left (percent) below which the SLO shows LOW (default 10).
+    #[serde(default)]
+    pub low_budget_pct: Option<Spanned<f64>>,
 }
 
 fn default_window_days() -> Spanned<u32> {

@@ -101,6 +101,8 @@ pub struct SloSpec {
     /// Objective in percent, e.g. 99.9.
     pub objective: f64,
     pub period: SloPeriod,
+    /// Budget share below which the SLO is at least LOW (0.10 = 10%).
+    pub low_budget: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

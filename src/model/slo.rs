@@ -69,8 +69,25 @@ pub fn hours_to_exhaustion(remaining: f64, burn: f64, period_h: f64) -> Option<f
 pub enum AlertState {
     Ok,
     NoData,
+    /// Budget left below the SLO's low-budget threshold (default 10%).
+    Low,
     Ticket,
     Page,
+    /// Budget at or below zero: overspent, whatever the burn now.
+    Exhausted,
+}
+
+/// Default share of budget below which an SLO is at least LOW.
+pub const LOW_BUDGET: f64 = 0.10;
+
+/// The burn-rate state made to agree with the budget: at or below zero is
+/// EXHAUSTED, below `low` at least LOW.
+pub fn with_budget(burn_state: AlertState, remaining: Option<f64>, low: f64) -> AlertState {
+    match remaining {
+        Some(r) if r <= 0.0 => AlertState::Exhausted,
+        Some(r) if r < low && burn_state < AlertState::Low => AlertState::Low,
+        _ => burn_state,
+    }
 }
 
 /// Multiwindow, multi-burn-rate policy for a `period_h` SLO period. `burn`

@@ -326,6 +326,9 @@ pub struct SloStatus {
     pub hours_to_exhaustion: Option<f64>,
     /// Traffic too low in the short windows to judge burn rates.
     pub low_traffic: bool,
+    /// The period so far holds too few events to judge its budget (early
+    /// in a calendar month): shown as counts, not as a share.
+    pub early_in_period: bool,
     /// Budget left at the end of each of the last days (oldest first), for charts.
     pub daily_remaining: Vec<f64>,
 }
@@ -377,6 +380,9 @@ fn service_traffic<'a>(
 ) -> Vec<&'a Traffic> {
     index.get(service).map(|m| m.values().filter_map(|&i| items.get(i)).collect()).unwrap_or_default()
 }
+
+/// The burn window the exhaustion estimate uses (and the pane shows).
+pub const EXHAUSTION_WINDOW: &str = "1h";
 
 /// Derive health cells and SLO status from the raw feeds. "Now" for
 /// calendar periods is when the metrics were observed.
@@ -484,9 +490,12 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime
     let low_traffic = sum("1h").is_some_and(|c| c.total < slo::LOW_TRAFFIC_EVENTS);
     let remaining = period.and_then(|c| slo::budget_remaining(c, spec.objective));
     let lookup = |w: &str| burns.iter().find(|(n, _)| *n == w).and_then(|(_, b)| *b);
-    let state = slo::alert_state(lookup, period_h);
-    // "Current" burn is the 5-minute one (Sloth's current_burn_rate).
-    let hours = remaining.zip(lookup("5m")).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
+    let early_in_period = period.is_none_or(|c| c.total < slo::LOW_TRAFFIC_EVENTS);
+    let burn_state = slo::alert_state(lookup, period_h);
+    let state = if early_in_period { burn_state } else { slo::with_budget(burn_state, remaining, spec.low_budget) };
+    // Time to exhaustion at the 1h burn: the window the budgets pane shows
+    // beside it (`burn1h`), steadier than the 5m one.
+    let hours = remaining.zip(lookup(EXHAUSTION_WINDOW)).and_then(|(r, b)| slo::hours_to_exhaustion(r, b, period_h));
     let budget = 1.0 - spec.objective / 100.0;
     // Running budget over the days of the window: 100% at its start.
     let days = traffic.iter().map(|t| if latency { t.latency_daily.len() } else { t.daily.len() }).max().unwrap_or(0);
@@ -526,6 +535,7 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime
         state,
         hours_to_exhaustion: hours,
         low_traffic,
+        early_in_period,
         daily_remaining,
     }
 }
@@ -571,6 +581,7 @@ mod tests {
                 kind: SloKind::Availability,
                 objective: 99.9,
                 period: SloPeriod::Rolling { days: 30 },
+                low_budget: slo::LOW_BUDGET,
             }],
         }
     }
@@ -606,9 +617,35 @@ mod tests {
         assert!((a.remaining.unwrap_or(0.0) - 0.9).abs() < 1e-9);
         assert_eq!(a.state, AlertState::Ok);
         let b = &snap.slos[1];
-        assert_eq!(b.state, AlertState::Page, "20× burn on every window pages");
+        assert_eq!(b.state, AlertState::Exhausted, "overspent is EXHAUSTED, whatever the burn");
         assert!(b.remaining.unwrap_or(0.0) < 0.0);
         assert_eq!(b.hours_to_exhaustion, None, "no exhaustion time once overspent");
+    }
+
+    #[test]
+    fn the_state_agrees_with_the_budget() {
+        let now = Utc::now();
+        // 0.0947% errors against a 99.9% objective: 5.3% of the budget left,
+        // burning under 1× — the burn rules alone would say OK.
+        let mut fleet = Fleet::default();
+        fleet.services.set(now, Ok(vec![svc("a")]));
+        let mut t = traffic("a", "r1", 0.0);
+        t.counts.insert("30d".into(), Counts { good: 1_000_000.0 - 947.0, total: 1_000_000.0 });
+        fleet.metrics.set(now, Ok(vec![t.clone()]));
+        let s = &derive(fleet.clone(), 1).slos[0];
+        assert!((s.remaining.unwrap_or(0.0) - 0.053).abs() < 1e-9);
+        assert_eq!(s.state, AlertState::Low, "below 10% left is at least LOW");
+        t.counts.insert("30d".into(), Counts { good: 1_000_000.0 - 1055.0, total: 1_000_000.0 });
+        fleet.metrics.set(now, Ok(vec![t.clone()]));
+        let s = &derive(fleet.clone(), 2).slos[0];
+        assert!(s.remaining.unwrap_or(0.0) < 0.0);
+        assert_eq!(s.state, AlertState::Exhausted, "-5.5% is never OK");
+        // Early in a period: 40 events say nothing about the share.
+        t.counts.insert("30d".into(), Counts { good: 30.0, total: 40.0 });
+        fleet.metrics.set(now, Ok(vec![t]));
+        let s = &derive(fleet, 3).slos[0];
+        assert!(s.early_in_period);
+        assert_ne!(s.state, AlertState::Exhausted);
     }
 
     #[test]
@@ -627,7 +664,8 @@ mod tests {
         let s = &snap.slos[0];
         assert!(s.low_traffic);
         assert_eq!(s.burn("1h"), None, "ten requests say nothing about burn");
-        assert_eq!(s.state, AlertState::NoData);
+        // No burn can be judged, but the 30 days overspent: the budget decides.
+        assert_eq!(s.state, AlertState::Exhausted);
         assert!(s.remaining.is_some_and(|r| r.is_finite()));
     }
 
@@ -643,6 +681,7 @@ mod tests {
             kind: SloKind::Latency { threshold_ms: 300.0 },
             objective: 99.0,
             period: SloPeriod::CalendarMonth,
+            low_budget: slo::LOW_BUDGET,
         }];
         fleet.services.set(now, Ok(vec![s]));
         let mut t = traffic("a", "r1", 0.0);

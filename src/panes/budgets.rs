@@ -13,7 +13,9 @@ use crate::model::{SloKind, Snapshot};
 
 pub fn state_badge(s: AlertState) -> (Level, &'static str) {
     match s {
+        AlertState::Exhausted => (Level::Critical, "EXHAUSTED"),
         AlertState::Page => (Level::Critical, "PAGE"),
+        AlertState::Low => (Level::Warn, "LOW"),
         AlertState::Ticket => (Level::Warn, "TICKET"),
         AlertState::Ok => (Level::Ok, "OK"),
         AlertState::NoData => (Level::Unknown, "NO DATA"),
@@ -61,7 +63,7 @@ pub fn build<'a>(
         Column::new("objective", 16, Align::Left, 3),
         Column::new("budget left", bar_w as u16 + 7, Align::Left, 0),
         Column::new("burn1h", 6, Align::Right, 1),
-        Column::new("state", 9, Align::Left, 0),
+        Column::new("state", 11, Align::Left, 0),
         Column::new("exhaust", 7, Align::Right, 2),
     ];
     let stale = snap.fleet.metrics.is_stale(now);
@@ -72,6 +74,10 @@ pub fn build<'a>(
             let s = items[i];
             let (rem_text, rem_style) = match s.remaining {
                 None => ("no data".to_string(), theme.muted),
+                // Too few events so far to say a share: the counts instead.
+                Some(_) if s.early_in_period => {
+                    (format!("early {:.0}/{:.0}", s.consumed_bad.unwrap_or(0.0), s.total), theme.muted)
+                }
                 Some(r) => {
                     let style = if r < 0.0 {
                         theme.critical
@@ -85,13 +91,14 @@ pub fn build<'a>(
             };
             let burn = s.burn("1h");
             let burn_text = burn.map(|b| format!("{b:.1}×")).unwrap_or_else(|| "—".into());
-            let (level, word) = if s.low_traffic && s.state != AlertState::Page {
+            let (level, word) = if s.low_traffic && s.state < AlertState::Low {
                 (Level::Unknown, "LOW TRAF")
             } else {
                 state_badge(s.state)
             };
             let exhaust = match (s.remaining, s.hours_to_exhaustion) {
                 (Some(r), _) if r <= 0.0 => "spent".to_string(),
+                _ if s.early_in_period => "—".to_string(),
                 (_, Some(h)) if h > s.period_hours => format!(">{}", s.period.label()),
                 (_, Some(h)) => fmt_hours(h),
                 _ => "—".into(),

@@ -58,12 +58,24 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
     let exhaust = match (s.remaining, s.hours_to_exhaustion) {
         (Some(r), _) if r <= 0.0 => "budget exhausted".to_string(),
         (_, Some(h)) if h > s.period_hours => {
-            format!("at the 5m burn it outlasts the {}", s.period.label())
+            format!(
+                "at the {w} burn it outlasts the {}",
+                s.period.label(),
+                w = crate::model::snapshot::EXHAUSTION_WINDOW
+            )
         }
-        (_, Some(h)) => format!("at the 5m burn it is gone in {}", fmt_hours(h)),
+        (_, Some(h)) => {
+            format!("at the {} burn it is gone in {}", crate::model::snapshot::EXHAUSTION_WINDOW, fmt_hours(h))
+        }
         _ => "no burn: time to exhaustion not defined".into(),
     };
     out.push((exhaust, Level::Info));
+    if s.early_in_period {
+        out.push((
+            format!("early in period: {:.0} events so far, too few to judge the budget as a share", s.total),
+            Level::Unknown,
+        ));
+    }
     if s.low_traffic {
         out.push(("too little traffic in the last hour to judge burn rates".into(), Level::Unknown));
     }

@@ -487,8 +487,10 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
                 "remaining" => num(s.remaining.map(|r| r * 100.0), format!("{} budget", a(0))),
                 "state" => Ok(Value::Word(
                     match s.state {
+                        BurnState::Exhausted => "EXHAUSTED",
                         BurnState::Page => "PAGE",
                         BurnState::Ticket => "TICKET",
+                        BurnState::Low => "LOW",
                         BurnState::Ok => "OK",
                         BurnState::NoData => "NO_DATA",
                     }

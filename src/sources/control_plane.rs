@@ -179,7 +179,7 @@ impl SloWire {
         };
         let suffix = if matches!(kind, model::SloKind::Latency { .. }) { "latency" } else { "availability" };
         let name = self.name.unwrap_or_else(|| format!("{service}-{suffix}"));
-        Some(model::SloSpec { name, kind, objective: self.objective, period })
+        Some(model::SloSpec { name, kind, objective: self.objective, period, low_budget: model::slo::LOW_BUDGET })
     }
 }
 
