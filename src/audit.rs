@@ -31,6 +31,10 @@ pub struct Record {
     /// `pending`, `succeeded`, `failed`, `refused` or `denied`.
     pub result: String,
     pub message: String,
+    /// Where the action was sent (`http://cp.internal:8080`, `demo
+    /// http://127.0.0.1:41234`); absent for logins and older records.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub backend: String,
     pub prev: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
@@ -61,6 +65,8 @@ pub struct Entry {
     pub key: String,
     pub result: &'static str,
     pub message: String,
+    /// Where the action goes (empty for events that send nothing anywhere).
+    pub backend: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +139,7 @@ impl AuditLog {
             key: e.key,
             result: e.result.into(),
             message: e.message,
+            backend: e.backend,
             prev: self.last.clone(),
             hash: None,
         };
@@ -261,6 +268,7 @@ mod tests {
             summary: format!("fail over us-east-1 #{i}"),
             key: format!("k{i}"),
             result: "pending",
+            backend: String::new(),
             message: String::new(),
         }
     }

@@ -174,7 +174,11 @@ enum ConfigCmd {
 #[derive(Subcommand)]
 enum RunbookCmd {
     /// The runbooks (shipped and yours) and the runs kept in the state directory.
-    List,
+    List {
+        /// The embedded demo fleet's runs instead of the real ones.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Check a runbook file (or name): kinds, expressions, actions, and the
     /// regions and services it names against the configuration (or the demo fleet).
     Lint { file: String },
@@ -188,8 +192,12 @@ enum RunbookCmd {
     /// End an unfinished run without resuming it (RUN is an id or `latest`).
     Abort {
         run: String,
+        /// Why (kept in the run's timeline).
         #[arg(long)]
         reason: String,
+        /// A run of the embedded demo fleet.
+        #[arg(long)]
+        demo: bool,
     },
     /// Write a run's timeline for the postmortem (RUN is an id or `latest`).
     Export {
@@ -198,6 +206,9 @@ enum RunbookCmd {
         format: String,
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// A run of the embedded demo fleet.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -215,17 +226,28 @@ enum AuditCmd {
         /// Trail to check (default: the state directory's).
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
     },
     /// Show the most recent records.
     Tail {
+        /// How many records to show.
         #[arg(short = 'n', long, default_value_t = 20)]
         lines: usize,
+        /// Trail to read (default: the state directory's).
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
-fn audit_path(file: Option<std::path::PathBuf>) -> Result<std::path::PathBuf, String> {
+fn audit_path(file: Option<std::path::PathBuf>, demo: bool) -> Result<std::path::PathBuf, String> {
+    if demo {
+        warroom::paths::set_demo();
+    }
     match file {
         Some(f) => Ok(f),
         None => warroom::paths::audit_file(),
@@ -370,7 +392,10 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Some(Cmd::Runbook { what: RunbookCmd::List }) => {
+        Some(Cmd::Runbook { what: RunbookCmd::List { demo } }) => {
+            if demo {
+                warroom::paths::set_demo();
+            }
             let (books, broken) = warroom::runbook::catalog();
             for b in &books {
                 let src = if b.source == "built-in" { "built-in" } else { "yours" };
@@ -431,7 +456,10 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Some(Cmd::Runbook { what: RunbookCmd::Export { ref run, ref format, ref output } }) => {
+        Some(Cmd::Runbook { what: RunbookCmd::Export { ref run, ref format, ref output, demo } }) => {
+            if demo {
+                warroom::paths::set_demo();
+            }
             if format != "md" {
                 return Err(format!("unknown format '{format}' (md)"));
             }
@@ -446,7 +474,10 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Some(Cmd::Runbook { what: RunbookCmd::Abort { ref run, ref reason } }) => {
+        Some(Cmd::Runbook { what: RunbookCmd::Abort { ref run, ref reason, demo } }) => {
+            if demo {
+                warroom::paths::set_demo();
+            }
             let dir = warroom::runbook::run::runs_dir()?;
             let rec = warroom::runbook::run::load(&dir, run)?;
             let who = warroom::actions::Operator::local(false).name;
@@ -488,8 +519,8 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 ))
             }
         }
-        Some(Cmd::Audit { what: AuditCmd::Verify { file } }) => {
-            let path = audit_path(file)?;
+        Some(Cmd::Audit { what: AuditCmd::Verify { file, demo } }) => {
+            let path = audit_path(file, demo)?;
             match warroom::audit::verify(&path)? {
                 warroom::audit::Verdict::Ok { records, .. } => {
                     println!("{}: OK, {records} records, chain intact", path.display());
@@ -498,19 +529,24 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 warroom::audit::Verdict::Bad(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
             }
         }
-        Some(Cmd::Audit { what: AuditCmd::Tail { lines, file } }) => {
-            let path = audit_path(file)?;
+        Some(Cmd::Audit { what: AuditCmd::Tail { lines, file, demo } }) => {
+            let path = audit_path(file, demo)?;
             for l in warroom::audit::tail(&path, lines)? {
                 println!("{l}");
             }
             Ok(())
         }
         Some(Cmd::Wall { rotate, ref views }) => {
-            let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
+            enter_demo_if(&cli);
+            let catalog = warroom::views::Catalog::for_user();
+            let views = warroom::wall::WallView::parse_list(views, &catalog)?;
             let rotate = std::time::Duration::from_secs_f64(rotate.max(1.0));
             let theme = warroom::themes::choose(cli.theme.as_deref())?;
             let (plane, sim, _) = data_plane(&cli, None).await?;
-            let wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
+            let mut wall = warroom::wall::WallState::new(views, rotate, chrono::Utc::now());
+            if sim.is_some() {
+                wall.view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
+            }
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
             let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
             let keymap = warroom::app::keymap::load_keymap()?;
@@ -531,7 +567,8 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             rotate,
             ref views,
         }) => {
-            let views = views.split(',').map(warroom::wall::WallView::parse).collect::<Result<Vec<_>, _>>()?;
+            enter_demo_if(&cli);
+            let views = warroom::wall::WallView::parse_list(views, &warroom::views::Catalog::for_user())?;
             let keys = warroom::ssh::keys::authorized_keys(authorized_keys)?;
             let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
             let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
@@ -649,7 +686,17 @@ async fn data_plane(
     }
 }
 
+/// With neither `--api` nor a configuration file this process runs the
+/// embedded demo fleet: its state (audit trail, runbook runs) goes to the
+/// demo's own directory, so a demo never mixes with a real fleet's trail.
+fn enter_demo_if(cli: &Cli) {
+    if cli.api.is_none() && warroom::config::locate(cli.config.as_deref()).is_none() {
+        warroom::paths::set_demo();
+    }
+}
+
 async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
+    enter_demo_if(&cli);
     let theme = warroom::themes::choose(cli.theme.as_deref())?;
     let keymap = warroom::app::keymap::load_keymap()?;
     let catalog = Arc::new(warroom::views::Catalog::for_user());

@@ -30,6 +30,32 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    render_with(snap, view, Some(keymap), now, theme, area, buf)
+}
+
+/// A view as a wall page: the same screen without key hints (the wall
+/// binds no keys; its own footer says so).
+pub fn render_wall_page(
+    snap: &Snapshot,
+    view: &ViewState,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    render_with(snap, view, None, now, theme, area, buf)
+}
+
+fn render_with(
+    snap: &Snapshot,
+    view: &ViewState,
+    keys: Option<&[Binding]>,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let keymap = keys.unwrap_or(&[]);
     let theme = view.theme.as_ref().unwrap_or(theme);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height);
@@ -39,11 +65,14 @@ pub fn render(
         return;
     }
     let header = Rect::new(area.x, area.y, area.width, 1);
+    let footer_rows = if keys.is_some() { 1 } else { 0 };
     let footer = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
-    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
+    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 1 - footer_rows);
     draw_header(snap, view, now, theme, header, buf);
-    let actions_allowed = view.operator.role == crate::actions::Role::Operator;
-    KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
+    if keys.is_some() {
+        let actions_allowed = view.operator.role == crate::actions::Role::Operator;
+        KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
+    }
     match &view.screen {
         Screen::Overview => match &view.runbook {
             // The runbook sits beside the live panes (below them when narrow).

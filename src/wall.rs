@@ -17,20 +17,35 @@ use crate::panes::common::{fmt_age, region_level};
 /// How long a changed region stays highlighted.
 pub const HIGHLIGHT_SECS: i64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WallView {
     /// Big status banner, clocks and one tile per region.
     Summary,
-    /// The operator overview, read-only.
-    Overview,
+    /// Any view (built-in or the user's), read-only.
+    View(std::sync::Arc<crate::views::ViewDef>),
 }
 
 impl WallView {
-    pub fn parse(s: &str) -> Result<WallView, String> {
+    /// `summary`, or the name of any view in `catalog`.
+    pub fn parse_in(s: &str, catalog: &crate::views::Catalog) -> Result<WallView, String> {
         match s.trim() {
             "summary" => Ok(WallView::Summary),
-            "overview" => Ok(WallView::Overview),
-            other => Err(format!("unknown wall view '{other}' (expected summary or overview)")),
+            name => match catalog.get(name) {
+                Some(def) => Ok(WallView::View(def)),
+                None => Err(format!("unknown wall view '{name}' (summary or a view: {})", catalog.names().join(", "))),
+            },
+        }
+    }
+
+    /// A comma-separated rotation (`summary,noc,overview`).
+    pub fn parse_list(s: &str, catalog: &crate::views::Catalog) -> Result<Vec<WallView>, String> {
+        s.split(',').filter(|p| !p.trim().is_empty()).map(|p| WallView::parse_in(p, catalog)).collect()
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            WallView::Summary => "summary",
+            WallView::View(def) => &def.name,
         }
     }
 }
@@ -53,7 +68,8 @@ pub struct WallState {
 
 impl WallState {
     pub fn new(views: Vec<WallView>, rotate: Duration, now: DateTime<Utc>) -> WallState {
-        let views = if views.is_empty() { vec![WallView::Summary, WallView::Overview] } else { views };
+        let views =
+            if views.is_empty() { vec![WallView::Summary, WallView::View(crate::views::overview())] } else { views };
         WallState {
             views,
             rotate,
@@ -66,11 +82,11 @@ impl WallState {
     }
 
     /// The view on screen at `now`.
-    pub fn current(&self, now: DateTime<Utc>) -> (usize, WallView) {
+    pub fn current(&self, now: DateTime<Utc>) -> (usize, &WallView) {
         let secs = (now - self.started).num_milliseconds().max(0) as u128;
         let period = self.rotate.as_millis().max(1000);
         let i = ((secs / period) % self.views.len() as u128) as usize;
-        (i, self.views[i])
+        (i, &self.views[i])
     }
 
     /// When the view next changes.
@@ -130,12 +146,10 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
     let footer = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
     let left = (wall.next_rotation(now) - now).num_seconds().max(0);
     let local = now.with_timezone(&Local);
-    let name = match view {
-        WallView::Summary => "summary",
-        WallView::Overview => "overview",
-    };
+    let name = view.name();
     let info = format!(
-        " WALL read-only · {}/{} {name} · next {left}s · {} UTC · {} local",
+        "{} WALL read-only · {}/{} {name} · next {left}s · {} UTC · {} local",
+        if wall.view.demo.is_some() { " DEMO ·" } else { "" },
         i + 1,
         wall.views.len(),
         now.format("%H:%M:%S"),
@@ -145,8 +159,12 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
     let body = Rect::new(area.x, area.y, area.width, area.height - 1);
     match view {
         WallView::Summary => summary(snap, wall, now, theme, body, buf),
-        WallView::Overview => {
-            crate::render::render(snap, &wall.view, &[], now, theme, body, buf);
+        WallView::View(def) => {
+            // The wall's own footer replaces the view's key hints: it binds no keys.
+            let mut v = wall.view.clone();
+            v.def = def.clone();
+            v.focus = v.focus_order(snap).first().copied().unwrap_or(v.focus);
+            crate::render::render_wall_page(snap, &v, now, theme, body, buf);
         }
     }
 }
@@ -315,10 +333,10 @@ mod tests {
     #[test]
     fn rotation_and_highlights() {
         let t0 = Utc::now();
-        let mut w = WallState::new(vec![WallView::Summary, WallView::Overview], Duration::from_secs(20), t0);
-        assert_eq!(w.current(t0).1, WallView::Summary);
-        assert_eq!(w.current(t0 + chrono::Duration::seconds(21)).1, WallView::Overview);
-        assert_eq!(w.current(t0 + chrono::Duration::seconds(41)).1, WallView::Summary);
+        let mut w = WallState::new(vec![], Duration::from_secs(20), t0);
+        assert_eq!(w.current(t0).1, &WallView::Summary);
+        assert_eq!(w.current(t0 + chrono::Duration::seconds(21)).1.name(), "overview");
+        assert_eq!(w.current(t0 + chrono::Duration::seconds(41)).1, &WallView::Summary);
         assert_eq!(w.next_rotation(t0 + chrono::Duration::seconds(5)), t0 + chrono::Duration::seconds(20));
         w.observe(&snap(RegionStatus::Ok), t0);
         assert_eq!(w.highlight("r1", t0), None, "first sight is not a change");
@@ -328,6 +346,25 @@ mod tests {
         assert_eq!(w.highlight("r1", t1 + chrono::Duration::seconds(61)), None);
         w.observe(&derive(Fleet::default(), 2), t1);
         assert!(w.changes.is_empty(), "state is bounded by the regions that exist");
+    }
+
+    #[test]
+    fn any_view_may_rotate_on_the_wall_and_pages_show_no_key_hints() {
+        let catalog = crate::views::Catalog::for_user();
+        let views = WallView::parse_list("summary,noc,overview", &catalog);
+        let names: Vec<String> = views.iter().flatten().map(|v| v.name().to_string()).collect();
+        assert_eq!(names, vec!["summary", "noc", "overview"]);
+        let err = WallView::parse_list("summary,bogus", &catalog).err().unwrap_or_default();
+        assert!(err.contains("unknown wall view 'bogus'") && err.contains("noc"), "{err}");
+        let t0 = Utc::now();
+        let w =
+            WallState::new(WallView::parse_list("overview", &catalog).unwrap_or_default(), Duration::from_secs(20), t0);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 120, 40));
+        render(&snap(RegionStatus::Ok), &w, t0, &Theme::ansi(), buf.area, &mut buf);
+        let text: String =
+            (0..40).map(|y| (0..120).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n").collect();
+        assert!(!text.contains("hjkl") && !text.contains("q quit"), "the wall binds no keys:\n{text}");
+        assert!(text.contains("WALL read-only · 1/1 overview"), "{text}");
     }
 
     #[test]

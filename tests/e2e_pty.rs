@@ -139,3 +139,28 @@ fn the_wall_rotates_highlights_a_region_that_goes_down_and_quits() {
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();
 }
+
+#[test]
+fn the_demo_keeps_its_own_state_directory_and_names_its_backend() {
+    let dir = std::env::temp_dir().join(format!("warroom-demo-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let d = dir.to_string_lossy().to_string();
+    let cfg = dir.join("config").to_string_lossy().to_string();
+    let env = [("WARROOM_STATE_DIR", d.as_str()), ("XDG_CONFIG_HOME", cfg.as_str()), ("HOME", d.as_str())];
+    let mut pty = Pty::spawn_env(&["--poll-factor", "0.25"], &env, 120, 40);
+    pty.wait_for("the demo overview", 30, |s| s.contains("DEMO") && s.contains("use1 40%"));
+    pty.send("F");
+    pty.wait_for("the confirm gate", 10, |s| s.contains("Type us-east-1 to confirm"));
+    pty.send("us-east-1\r");
+    pty.wait_for("the failover done", 40, |s| s.contains("use1 0%") && s.contains("DONE"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    assert!(!dir.join("audit.jsonl").exists(), "a demo never writes the real fleet's trail");
+    let trail = std::fs::read_to_string(dir.join("demo").join("audit.jsonl")).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"demo http://127.0.0.1:"), "every record names its backend:\n{trail}");
+    let out = Command::new(common::BIN).args(["audit", "verify", "--demo"]).env("WARROOM_STATE_DIR", &d).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    assert!(text.contains("OK, 2 records"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

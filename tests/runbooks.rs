@@ -236,7 +236,8 @@ fn run_to_the_end(scenario: &str, scale: &str, runbook: &str, type_name: Option<
     pty.wait_for("the run complete", 90, |s| s.contains("COMPLETED"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
-    let (_, md) = warroom(&["runbook", "export", "latest"], &dir);
+    // The demo's runs are its own (`--demo`), never beside a real fleet's.
+    let (_, md) = warroom(&["runbook", "export", "latest", "--demo"], &dir);
     assert!(md.contains("run completed") && !md.contains("| failed |"), "{md}");
     let actions = find_runbook_actions(runbook);
     assert_eq!(md.matches("→ succeeded").count(), actions, "every action step ran once: {md}");

@@ -171,6 +171,28 @@ pub fn spawn_with_token(
 }
 
 impl Ctx {
+    /// Where actions go, for the audit trail: the URL without credentials
+    /// or query, marked `demo` for the embedded simulator.
+    fn backend_label(&self) -> String {
+        if self.base.is_empty() {
+            return "none configured".into();
+        }
+        let url = match reqwest::Url::parse(&self.base) {
+            Ok(mut u) => {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.set_query(None);
+                u.to_string().trim_end_matches('/').to_string()
+            }
+            Err(_) => self.base.clone(),
+        };
+        if crate::paths::is_demo() {
+            format!("demo {url}")
+        } else {
+            url
+        }
+    }
+
     /// Append to the audit trail; `Err` if it cannot be written.
     fn audit(&self, intent: &Intent, event: &'static str, result: &'static str, message: &str) -> Result<(), String> {
         let mut guard = self.audit.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,6 +208,7 @@ impl Ctx {
             key: intent.key.clone(),
             result,
             message: message.to_string(),
+            backend: self.backend_label(),
         })
         .map(|_| ())
     }

@@ -61,7 +61,8 @@ pub fn build<'a>(
     let columns = vec![
         Column::new("slo", 15, Align::Left, 0),
         Column::new("objective", 16, Align::Left, 3),
-        Column::new("budget left", bar_w as u16 + 7, Align::Left, 0),
+        // Room for the bar and "-427.0%": a number is never cut.
+        Column::new("budget left", bar_w as u16 + 8, Align::Left, 0),
         Column::new("burn1h", 6, Align::Right, 1),
         Column::new("state", 11, Align::Left, 0),
         Column::new("exhaust", 7, Align::Right, 2),

@@ -135,8 +135,9 @@ pub fn load(dir: &Path, id: &str) -> Result<RunRecord, String> {
     let found = if id == "latest" { runs.last() } else { runs.iter().find(|r| r.id == id) };
     found.cloned().ok_or_else(|| {
         let ids: Vec<&str> = runs.iter().rev().take(10).map(|r| r.id.as_str()).collect();
+        let other = if crate::paths::is_demo() { "" } else { "; runs of the demo fleet: add --demo" };
         format!(
-            "no run '{id}' in {} (recent: {})",
+            "no run '{id}' in {} (recent: {}{other})",
             dir.display(),
             if ids.is_empty() { "none".into() } else { ids.join(", ") }
         )

@@ -83,6 +83,7 @@ impl Shared {
                     _ => "succeeded",
                 },
                 message,
+                backend: String::new(),
             });
         }
     }

@@ -84,17 +84,21 @@ impl Pty {
         }
     }
 
-    /// Press Tab until the pane titled `title` has focus (`▸ title`).
+    /// Press Tab until the pane titled `title` has focus (`▸ title`): one
+    /// Tab at a time, each waited for (the marker moves), so none is pending
+    /// when it returns.
     pub fn focus(&mut self, title: &str) {
         let marked = format!("▸ {title}");
+        let focused = |s: &str| s.find("▸ ").map(|i| s[i..].chars().take(24).collect::<String>());
         for _ in 0..12 {
-            if self.screen().contains(&marked) {
+            let before = self.screen();
+            if before.contains(&marked) {
                 return;
             }
+            let was = focused(&before);
             self.send("\t");
-            let deadline = Instant::now() + Duration::from_secs(2);
-            let before = self.screen();
-            while self.screen() == before && Instant::now() < deadline {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while focused(&self.screen()) == was && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
