@@ -240,6 +240,25 @@ pub fn verify(path: &Path) -> Result<Verdict, String> {
 }
 
 /// The last `n` records as display lines.
+/// Every record of the trail, in order (unreadable lines skipped; `verify`
+/// is what judges them).
+pub fn records(path: &Path) -> Result<Vec<Record>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+/// Intents with no later record of how they ended (a crash, or a quit
+/// before the outcome): what the next start must reconcile by key.
+pub fn unfinished(records: &[Record]) -> Vec<Record> {
+    let ended: std::collections::HashSet<&str> =
+        records.iter().filter(|r| r.event != "intent").map(|r| r.key.as_str()).collect();
+    records.iter().filter(|r| r.event == "intent" && !ended.contains(r.key.as_str())).cloned().collect()
+}
+
 pub fn tail(path: &Path, n: usize) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let lines: Vec<&str> = text.lines().collect();

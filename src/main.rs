@@ -581,6 +581,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 clock,
                 Some(plane.snapshots.clone()),
             );
+            executor.reconcile_unfinished();
             let shared = Arc::new(warroom::ssh::Shared {
                 snapshots: plane.snapshots.clone(),
                 keys,
@@ -735,6 +736,8 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
         clock,
         Some(plane.snapshots.clone()),
     );
+    // Intents a previous exit left without an outcome are settled by key.
+    executor.reconcile_unfinished();
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone(), keymap).await;

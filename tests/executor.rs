@@ -104,6 +104,10 @@ async fn a_lost_response_is_reconciled_not_resent() {
     let ex = get(&r.sim.url(), "/v1/executions").await;
     assert_eq!(ex["executions"][&key], 1, "{ex}");
     assert_eq!(ex["executions"].as_object().map(|m| m.len()), Some(1), "no second key was used: {ex}");
+    // Exactly one POST: the timeout was followed by a lookup of the key, not a resend.
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"][format!("POST /v1/actions key={key}")], 1, "{stats}");
+    assert_eq!(stats["requests"][format!("GET /v1/actions key={key}")], 1, "{stats}");
     assert!(matches!(verify(&r.audit), Ok(Verdict::Ok { records: 2, .. })));
     r.sim.shutdown().await;
 }
@@ -122,7 +126,29 @@ async fn a_failed_send_is_retried_with_the_same_key() {
     let ex = get(&r.sim.url(), "/v1/executions").await;
     assert_eq!(ex["executions"][&key], 1);
     let stats = get(&r.sim.url(), "/v1/stats").await;
-    assert!(stats["requests"]["/v1/actions"].as_u64().unwrap_or(0) >= 3, "two 503s then success: {stats}");
+    // The fault answers two requests: the first POST and the key lookup
+    // after it; the second POST, with the same key, succeeds.
+    assert_eq!(stats["requests"][format!("POST /v1/actions key={key}")], 2, "{stats}");
+    assert_eq!(stats["requests"]["POST /v1/actions"], 2, "no other key was used: {stats}");
+    r.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_stop_after_four_attempts_with_one_key() {
+    let mut r = rig("cap", Scenario::Calm, 0.0, 10.0).await;
+    let client = reqwest::Client::new();
+    let fault = json!({"path": "/v1/actions", "kind": "status", "status": 503, "times": 50});
+    assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
+    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let e = outcome(&mut r.rx, &key, 60).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.contains("gave up after 4 attempts"), "{e:?}");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"][format!("POST /v1/actions key={key}")], 4, "at most 4 sends: {stats}");
+    let posts = stats["requests"]["POST /v1/actions"].as_u64().unwrap_or(0);
+    assert_eq!(posts, 4, "no other key was used: {stats}");
     r.sim.shutdown().await;
 }
 
@@ -226,12 +252,76 @@ async fn local_refusals_are_checked_again_at_send_time() {
     assert_eq!(e.status, ActionStatus::Refused, "{e:?}");
     assert!(e.message.contains("refused at send time") && e.message.contains("last region serving"), "{e:?}");
     let stats = get(&sim.url(), "/v1/stats").await;
-    let posts = stats["requests"]["/v1/actions"].as_u64().unwrap_or(0);
-    assert_eq!(posts, 1, "one key lookup, no POST: {stats}");
+    assert!(stats["requests"].get("POST /v1/actions").is_none(), "no POST: {stats}");
+    assert_eq!(stats["requests"]["GET /v1/actions"], 1, "one key lookup: {stats}");
     let ex = get(&sim.url(), "/v1/executions").await;
     assert!(ex["executions"].as_object().is_none_or(|m| m.is_empty()), "nothing executed: {ex}");
     let records = audit_records(&audit);
     assert_eq!(records.len(), 1, "one refusal record, no intent");
     assert_eq!(records[0]["event"], "refused");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start() {
+    let cfg = SimConfig { scenario: Scenario::Calm, time_scale: 20.0, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-orphans-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    // A previous console: two intents audited, then it quit. The first
+    // reached the backend, the second never left.
+    let sent = Action::SetFlag { flag: "new-checkout-flow".into(), environment: "staging".into(), on: false };
+    let lost = Action::Failover { region: "us-east-1".into() };
+    let (k1, k2) = (new_key(), new_key());
+    {
+        let Ok(mut log) = AuditLog::open(&audit) else { panic!("cannot open the trail") };
+        for (a, k) in [(&sent, &k1), (&lost, &k2)] {
+            let e = warroom::audit::Entry {
+                event: "intent",
+                operator: "alice".into(),
+                role: "operator".into(),
+                action: a.request(),
+                summary: a.summary(),
+                key: k.clone(),
+                result: "pending",
+                message: String::new(),
+                backend: sim.url(),
+            };
+            assert!(log.append(e).is_ok());
+        }
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/actions", sim.url()))
+        .header("Idempotency-Key", &k1)
+        .header("X-Operator", "alice")
+        .json(&sent.request())
+        .send()
+        .await;
+    assert!(r.is_ok_and(|r| r.status().is_success()));
+    let posts = |v: &Value| v["requests"]["POST /v1/actions"].as_u64().unwrap_or(0);
+    let before = posts(&get(&sim.url(), "/v1/stats").await);
+    assert_eq!(before, 1);
+    // The next start.
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = spawn(&sim.url(), AuditLog::open(&audit), tx, clock);
+    exec.reconcile_unfinished();
+    let got = outcomes(&mut rx, &[&k1, &k2], 30).await;
+    assert_eq!(got[0].status, ActionStatus::Succeeded, "{:?}", got[0]);
+    assert!(got[0].message.contains("reconciled after a restart"), "{:?}", got[0]);
+    assert_eq!(got[1].status, ActionStatus::Failed, "{:?}", got[1]);
+    assert!(got[1].message.contains("never received it"), "{:?}", got[1]);
+    // Looked up (and followed), never sent again.
+    let ex = get(&sim.url(), "/v1/executions").await;
+    let counts: Vec<u64> =
+        ex["executions"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+    assert_eq!(counts, vec![1], "the sent one ran once, the lost one never: {ex}");
+    let stats = get(&sim.url(), "/v1/stats").await;
+    assert_eq!(posts(&stats), before, "nothing was sent again: {stats}");
+    assert!(stats["requests"]["GET /v1/actions"].as_u64().unwrap_or(0) >= 2, "both keys looked up: {stats}");
+    let records = audit_records(&audit);
+    assert_eq!(records.len(), 4, "each intent now has its outcome");
+    assert!(matches!(verify(&audit), Ok(Verdict::Ok { records: 4, .. })));
     sim.shutdown().await;
 }

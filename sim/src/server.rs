@@ -142,7 +142,19 @@ pub fn router(state: Arc<SimState>) -> Router {
 async fn faults_and_counts(State(st): St, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let family = path_family(&path);
+    // Counted by path family, by method and family ("POST /v1/actions"),
+    // and for requests with an idempotency key by method, family and key,
+    // so tests can tell a lookup from a resend.
+    let method = req.method().as_str().to_string();
+    let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from).or_else(|| {
+        let q = req.uri().query().unwrap_or("");
+        q.split('&').find_map(|kv| kv.strip_prefix("idempotencyKey=")).map(String::from)
+    });
     if let Ok(mut m) = st.requests.lock() {
+        *m.entry(format!("{method} {family}")).or_insert(0) += 1;
+        if let Some(k) = key {
+            *m.entry(format!("{method} {family} key={k}")).or_insert(0) += 1;
+        }
         *m.entry(family).or_insert(0) += 1;
     }
     // Fault control itself is never faulted, so a test can always undo a fault.

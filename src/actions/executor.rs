@@ -50,6 +50,7 @@ pub type SharedAudit = Arc<Mutex<Option<AuditLog>>>;
 
 #[derive(Clone)]
 pub struct Executor {
+    ctx: Arc<Ctx>,
     audit: SharedAudit,
     /// Intents being worked on (for a clean exit).
     active: Arc<std::sync::atomic::AtomicUsize>,
@@ -77,6 +78,15 @@ impl Executor {
         while self.active() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Reconcile every intent in the trail that has no outcome (the console
+    /// quit or crashed before it): look its key up at the backend — never
+    /// resend —, follow it to the end if the backend has it, and record the
+    /// outcome. Runs in the background; each result shows in the action log.
+    pub fn reconcile_unfinished(&self) {
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move { reconcile_all(&ctx).await });
     }
 
     /// The audit trail this executor writes, for other events (SSH logins).
@@ -156,6 +166,7 @@ pub fn spawn_with_token(
     });
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = active.clone();
+    let handle = ctx.clone();
     tokio::spawn(async move {
         while let Some(intent) = rx.recv().await {
             let ctx = ctx.clone();
@@ -167,7 +178,7 @@ pub fn spawn_with_token(
             });
         }
     });
-    Executor { audit, active, tx }
+    Executor { ctx: handle, audit, active, tx }
 }
 
 impl Ctx {
@@ -316,6 +327,72 @@ async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
             return (ActionStatus::Failed, format!("still not finished after {}s (action {id})", FOLLOW_FOR.as_secs()));
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+async fn reconcile_all(ctx: &Ctx) {
+    let path = {
+        let guard = ctx.audit.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(log) => log.path().to_path_buf(),
+            None => return,
+        }
+    };
+    let Ok(records) = crate::audit::records(&path) else { return };
+    let ours = ctx.backend_label();
+    for rec in crate::audit::unfinished(&records) {
+        // Only the backend it was sent to can say what became of it.
+        if ctx.base.is_empty() || (!rec.backend.is_empty() && rec.backend != ours) {
+            continue;
+        }
+        let started = chrono::DateTime::parse_from_rfc3339(&rec.ts)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|_| (ctx.clock)());
+        let (status, result, message) = match reconcile(ctx, &rec.key).await {
+            Ok(Some(id)) => {
+                let (status, msg) = follow(ctx, &id).await;
+                let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
+                (status, result, format!("reconciled after a restart by key: {msg}"))
+            }
+            Ok(None) => (
+                ActionStatus::Failed,
+                "failed",
+                "reconciled after a restart: the backend never received it; nothing was sent again".to_string(),
+            ),
+            // The backend cannot say now: leave the intent for the next start.
+            Err(_) => continue,
+        };
+        let entry = Entry {
+            event: "outcome",
+            operator: rec.operator.clone(),
+            role: rec.role.clone(),
+            action: rec.action.clone(),
+            summary: rec.summary.clone(),
+            key: rec.key.clone(),
+            result,
+            message: message.clone(),
+            backend: ours.clone(),
+        };
+        let written = {
+            let mut guard = ctx.audit.lock().unwrap_or_else(|e| e.into_inner());
+            guard.as_mut().map(|log| log.append(entry))
+        };
+        let message = match written {
+            Some(Ok(_)) => message,
+            Some(Err(e)) => format!("{message}; audit write failed: {e}"),
+            None => continue,
+        };
+        let e = ActionEntry {
+            key: rec.key.clone(),
+            summary: format!("{} (unfinished at the last exit)", rec.summary),
+            operator: rec.operator.clone(),
+            status,
+            message,
+            started_at: started,
+            updated_at: (ctx.clock)(),
+        };
+        let _ =
+            ctx.updates.send(Update { feed: FeedId::Metrics, at: (ctx.clock)(), result: Ok(Payload::Action(e)) }).await;
     }
 }
 

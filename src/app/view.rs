@@ -129,6 +129,8 @@ pub struct ViewState {
     pub region_row: usize,
     pub help: bool,
     pub quit: bool,
+    /// `q` was pressed with actions in flight: the next key answers y/N.
+    pub confirm_quit: bool,
     /// Label for the header ("DEMO calm seed 7") when running the simulator.
     pub demo: Option<String>,
     pub operator: Operator,
@@ -251,6 +253,7 @@ impl Default for ViewState {
             region_row: 0,
             help: false,
             quit: false,
+            confirm_quit: false,
             demo: None,
             operator: Operator { name: "unknown".into(), role: Role::Viewer },
             dialog: None,
@@ -292,7 +295,18 @@ impl ViewState {
         let regions = snap.fleet.regions.items().len().max(1);
         let services = self.visible_services(snap).len().max(1);
         match (cmd, &self.screen) {
-            (Command::Quit, _) => self.quit = true,
+            (Command::Quit, _) => {
+                // Quitting with an action in flight leaves an intent with no
+                // outcome: ask first (the next start reconciles it by key).
+                let n = snap.fleet.actions_in_flight();
+                if n > 0 {
+                    self.confirm_quit = true;
+                    let s = if n == 1 { "" } else { "s" };
+                    self.message = Some((Level::Warn, format!("{n} action{s} in flight: quit anyway? y/N")));
+                } else {
+                    self.quit = true;
+                }
+            }
             (Command::Filter, _) => {
                 let current = self.filter.clone().unwrap_or_default();
                 self.filter_input = Some(Input::new(current));
@@ -495,6 +509,14 @@ impl ViewState {
     /// through the keymap. Returns true when something visible changed.
     pub fn handle_key(&mut self, k: &KeyEvent, keymap: &[Binding], snap: &Snapshot) -> bool {
         let had_message = self.message.take().is_some();
+        if std::mem::take(&mut self.confirm_quit) {
+            if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                self.quit = true;
+            } else {
+                self.message = Some((Level::Info, "not quitting: the action is still followed".into()));
+            }
+            return true;
+        }
         let changed = if self.prompt.is_some() {
             self.prompt_key(k, chrono::Utc::now())
         } else if self.command.is_some() {
@@ -751,5 +773,31 @@ mod tests {
         let mut v = ViewState { help: true, ..ViewState::default() };
         v.apply(Command::Quit, &s);
         assert!(!v.help && !v.quit);
+    }
+
+    #[test]
+    fn quitting_with_an_action_in_flight_asks_first() {
+        use crate::model::{ActionEntry, ActionStatus};
+        let mut f = Fleet::default();
+        let now = Utc::now();
+        f.record_action(ActionEntry {
+            key: "k".into(),
+            summary: "fail over us-east-1".into(),
+            operator: "alice".into(),
+            status: ActionStatus::InFlight,
+            message: String::new(),
+            started_at: now,
+            updated_at: now,
+        });
+        let s = derive(f, 1);
+        let mut v = operator();
+        v.apply(Command::Quit, &s);
+        assert!(!v.quit && v.confirm_quit);
+        assert_eq!(v.message.clone().map(|(_, m)| m).as_deref(), Some("1 action in flight: quit anyway? y/N"));
+        v.handle_key(&key(KeyCode::Char('n')), &[], &s);
+        assert!(!v.quit && !v.confirm_quit, "anything but y keeps the console");
+        v.apply(Command::Quit, &s);
+        v.handle_key(&key(KeyCode::Char('y')), &[], &s);
+        assert!(v.quit);
     }
 }
