@@ -267,6 +267,7 @@ mod tests {
             owners: vec![],
             depends_on: vec![],
             slos: vec![],
+            sla: Default::default(),
         };
         f.services.set(Utc::now(), Ok(vec![svc("payments"), svc("checkout"), svc("catalog")]));
         let region = |n: &str| Region {

@@ -635,6 +635,7 @@ mod tests {
                 owners: vec![],
                 depends_on: vec![],
                 slos: vec![],
+                sla: Default::default(),
             })
             .collect();
         f.services.set(Utc::now(), Ok(svcs));

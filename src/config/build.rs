@@ -94,6 +94,7 @@ impl Config {
                 owners: s.owners.clone(),
                 depends_on: s.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
                 slos: s.slo.iter().chain(&s.slos).map(|o| slo_spec(s.name.get_ref(), o)).collect(),
+                sla: s.sla.as_ref().map(|c| c.to_sla()).unwrap_or_default(),
             })
             .collect();
         let mut intervals = Intervals::default();

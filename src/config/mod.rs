@@ -71,9 +71,36 @@ pub struct ServiceCfg {
     pub regions: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub slo: Option<SloCfg>,
+    /// Latency SLA; any percentile left out keeps the seed's default.
+    #[serde(default)]
+    pub sla: Option<SlaCfg>,
     /// More than one SLO (e.g. availability and latency).
     #[serde(default)]
     pub slos: Vec<SloCfg>,
+}
+
+/// `sla = { p50_ms = 100, p95_ms = 200, p99_ms = 500 }` on a service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaCfg {
+    #[serde(default)]
+    pub p50_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub p95_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub p99_ms: Option<Spanned<f64>>,
+}
+
+impl SlaCfg {
+    pub fn to_sla(&self) -> crate::model::Sla {
+        let d = crate::model::Sla::default();
+        let get = |v: &Option<Spanned<f64>>, dflt: f64| v.as_ref().map(|x| *x.get_ref()).unwrap_or(dflt);
+        crate::model::Sla {
+            p50_ms: get(&self.p50_ms, d.p50_ms),
+            p95_ms: get(&self.p95_ms, d.p95_ms),
+            p99_ms: get(&self.p99_ms, d.p99_ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -433,6 +460,30 @@ impl Config {
                     c.at(
                         r.span(),
                         format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()),
+                    );
+                }
+            }
+            if let Some(sla) = &s.sla {
+                for (name, v) in [("p50_ms", &sla.p50_ms), ("p95_ms", &sla.p95_ms), ("p99_ms", &sla.p99_ms)] {
+                    if let Some(v) = v {
+                        let x = *v.get_ref();
+                        if !(x.is_finite() && x > 0.0 && x <= 3_600_000.0) {
+                            c.at(v.span(), format!("sla {name} = {x} must be a positive number of milliseconds"));
+                        }
+                    }
+                }
+                let l = sla.to_sla();
+                if !(l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms) {
+                    let span = sla.p99_ms.as_ref().or(sla.p95_ms.as_ref()).or(sla.p50_ms.as_ref()).map(|v| v.span());
+                    c.at(
+                        span.unwrap_or_else(|| s.name.span()),
+                        format!(
+                            "sla for '{}' must rise with the percentile (p50 {} ≤ p95 {} ≤ p99 {})",
+                            s.name.get_ref(),
+                            l.p50_ms,
+                            l.p95_ms,
+                            l.p99_ms
+                        ),
                     );
                 }
             }

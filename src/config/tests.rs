@@ -144,3 +144,16 @@ fn cloudwatch_is_checked() {
     assert!(e.iter().any(|x| x == "w.toml:18:10: preset 'elb' is not alb, apigateway or custom"), "{e:?}");
     assert!(e.iter().any(|x| x == "w.toml:27:16: latency_unit 'us' is not ms or s"), "{e:?}");
 }
+
+#[test]
+fn a_service_sla_is_configurable_and_checked() {
+    let ok = format!("{MIN}[[service]]\nname = \"a\"\nsla = {{ p99_ms = 800 }}\n");
+    assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+    let Ok(cfg) = Config::parse(Path::new("w.toml"), &ok) else { panic!("valid") };
+    let sla = cfg.services[0].sla.as_ref().map(|s| s.to_sla()).unwrap_or_default();
+    assert_eq!((sla.p50_ms, sla.p95_ms, sla.p99_ms), (100.0, 200.0, 800.0), "unset percentiles keep the seed's");
+    let bad = format!("{MIN}[[service]]\nname = \"a\"\nsla = {{ p95_ms = -1, p99_ms = 150 }}\n");
+    let e = errors(&bad);
+    assert!(e.iter().any(|x| x.starts_with("w.toml:5:") && x.contains("p95_ms = -1 must be a positive")), "{e:?}");
+    assert!(e.iter().any(|x| x.contains("must rise with the percentile")), "{e:?}");
+}

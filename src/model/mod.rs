@@ -112,6 +112,34 @@ pub struct Service {
     pub owners: Vec<String>,
     pub depends_on: Vec<String>,
     pub slos: Vec<SloSpec>,
+    /// Latency SLA (the seed's p50 < 100, p95 < 200, p99 < 500 ms unless configured).
+    pub sla: Sla,
+}
+
+/// A latency SLA: each percentile's limit in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sla {
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Sla { p50_ms: SLA_P50_MS, p95_ms: SLA_P95_MS, p99_ms: SLA_P99_MS }
+    }
+}
+
+impl Sla {
+    /// The percentiles of `t` at or over their limit, worst (highest) first:
+    /// `p99 612 ms ≥ 500`.
+    pub fn breaches(&self, t: &Traffic) -> Vec<String> {
+        [("p99", t.p99_ms, self.p99_ms), ("p95", t.p95_ms, self.p95_ms), ("p50", t.p50_ms, self.p50_ms)]
+            .iter()
+            .filter(|(_, v, limit)| v.is_finite() && v >= limit)
+            .map(|(p, v, limit)| format!("{p} {v:.0} ms ≥ {limit:.0}"))
+            .collect()
+    }
 }
 
 /// Good and total events over one window.
@@ -150,7 +178,7 @@ pub struct Traffic {
     pub series_step: f64,
 }
 
-/// The SLA the latency pane flags against.
+/// The seed's SLA: the default for every service.
 pub const SLA_P50_MS: f64 = 100.0;
 pub const SLA_P95_MS: f64 = 200.0;
 pub const SLA_P99_MS: f64 = 500.0;

@@ -274,7 +274,14 @@ mod tests {
     }
 
     fn service(name: &str) -> Service {
-        Service { name: name.into(), tier: Tier::Standard, owners: vec![], depends_on: vec![], slos: vec![] }
+        Service {
+            name: name.into(),
+            tier: Tier::Standard,
+            owners: vec![],
+            depends_on: vec![],
+            slos: vec![],
+            sla: Default::default(),
+        }
     }
 
     fn traffic(service: &str, region: &str, err: f64) -> Traffic {

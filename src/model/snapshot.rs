@@ -397,13 +397,15 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     for ps in probes.values_mut() {
         ps.sort_by_key(|p| p.kind == ProbeKind::Ready);
     }
+    let slas: HashMap<&str, Sla> = fleet.services.items().iter().map(|s| (s.name.as_str(), s.sla)).collect();
     for (i, t) in fleet.metrics.items().iter().enumerate() {
         let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
-        cells.entry(t.service.clone()).or_default().insert(t.region.clone(), cell_health(Some(t), &ps));
+        let sla = slas.get(t.service.as_str()).copied().unwrap_or_default();
+        cells.entry(t.service.clone()).or_default().insert(t.region.clone(), cell_health(Some(t), &ps, &sla));
         traffic_index.entry(t.service.clone()).or_default().insert(t.region.clone(), i);
     }
     for ((s, r), ps) in probes {
-        cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps));
+        cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps, &Sla::default()));
     }
     let slos = fleet
         .services
@@ -417,7 +419,7 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     Snapshot { fleet, cells, traffic_index, slos, version }
 }
 
-fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
+fn cell_health(t: Option<&Traffic>, probes: &[&Probe], sla: &Sla) -> CellHealth {
     let mut reasons = Vec::new();
     let mut status = RegionStatus::Ok;
     let mut worsen = |s: RegionStatus, why: String, status: &mut RegionStatus| {
@@ -453,8 +455,10 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe]) -> CellHealth {
         } else if t.error_ratio >= ERROR_ALERT_RATIO {
             worsen(RegionStatus::Degraded, format!("errors {:.2}%", t.error_ratio * 100.0), &mut status);
         }
-        if t.p99_ms >= SLA_P99_MS || t.p95_ms >= SLA_P95_MS || t.p50_ms >= SLA_P50_MS {
-            worsen(RegionStatus::Degraded, format!("p99 {:.0} ms over SLA", t.p99_ms), &mut status);
+        // The reason names the percentile that breached, not always p99.
+        let over = sla.breaches(t);
+        if !over.is_empty() {
+            worsen(RegionStatus::Degraded, format!("over SLA: {}", over.join(", ")), &mut status);
         }
     } else if probes.is_empty() {
         status = RegionStatus::Unknown;
@@ -583,6 +587,7 @@ mod tests {
                 period: SloPeriod::Rolling { days: 30 },
                 low_budget: slo::LOW_BUDGET,
             }],
+            sla: Default::default(),
         }
     }
 
@@ -693,6 +698,25 @@ mod tests {
         assert!((st.remaining.unwrap_or(0.0) - 0.5).abs() < 1e-9);
         assert!((st.allowed_bad.unwrap_or(0.0) - 10.0).abs() < 1e-9);
         assert!((st.consumed_bad.unwrap_or(0.0) - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_sla_is_per_service_and_the_reason_names_the_percentile() {
+        let now = Utc::now();
+        let mut fleet = Fleet::default();
+        let mut strict = svc("a");
+        strict.sla = Sla { p50_ms: 100.0, p95_ms: 50.0, p99_ms: 500.0 };
+        fleet.services.set(now, Ok(vec![strict, svc("b")]));
+        // p50 20, p95 60, p99 120: over a's p95 limit only; b keeps the seed's SLA.
+        fleet.metrics.set(now, Ok(vec![traffic("a", "r1", 0.0), traffic("b", "r1", 0.0)]));
+        let snap = derive(fleet, 1);
+        let a = snap
+            .cell("a", "r1")
+            .cloned()
+            .unwrap_or(CellHealth { status: RegionStatus::Unknown, reason: String::new() });
+        assert_eq!(a.status, RegionStatus::Degraded);
+        assert_eq!(a.reason, "over SLA: p95 60 ms ≥ 50");
+        assert_eq!(snap.cell("b", "r1").map(|c| c.status), Some(RegionStatus::Ok));
     }
 
     #[test]

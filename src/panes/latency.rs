@@ -50,12 +50,12 @@ pub fn build<'a>(
                     let mut cells = vec![
                         Cell::new(s.name.clone(), theme.text),
                         Cell::new(short_region(&w.region), theme.muted),
-                        value_cell(w.p50_ms, SLA_P50_MS, theme),
-                        value_cell(w.p95_ms, SLA_P95_MS, theme),
-                        value_cell(w.p99_ms, SLA_P99_MS, theme),
+                        value_cell(w.p50_ms, s.sla.p50_ms, theme),
+                        value_cell(w.p95_ms, s.sla.p95_ms, theme),
+                        value_cell(w.p99_ms, s.sla.p99_ms, theme),
                         Cell::new(
-                            sparkline(&w.p99_series, spark_w as usize, Some(SLA_P99_MS / 2.0), theme.ascii),
-                            if w.p99_ms >= SLA_P99_MS { theme.critical } else { theme.info },
+                            sparkline(&w.p99_series, spark_w as usize, Some(s.sla.p99_ms / 2.0), theme.ascii),
+                            if w.p99_ms >= s.sla.p99_ms { theme.critical } else { theme.info },
                         ),
                         Cell::new(fmt_rps(total_rps), theme.muted),
                     ];
@@ -69,7 +69,10 @@ pub fn build<'a>(
         rows: Box::new(rows),
         title: {
             let base = if width >= 64 {
-                format!("Latency ms · SLA p50<{SLA_P50_MS:.0} p95<{SLA_P95_MS:.0} p99<{SLA_P99_MS:.0}")
+                // The seed's SLA, unless a service has its own.
+                let custom = f.services.items().iter().any(|s| s.sla != crate::model::Sla::default());
+                let word = if custom { "default SLA" } else { "SLA" };
+                format!("Latency ms · {word} p50<{SLA_P50_MS:.0} p95<{SLA_P95_MS:.0} p99<{SLA_P99_MS:.0}")
             } else {
                 "Latency ms".to_string()
             };

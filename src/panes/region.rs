@@ -6,7 +6,7 @@ use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
 use super::PaneContent;
-use crate::model::{Probe, ProbeKind, ProbeStatus, Region, Snapshot, SLA_P99_MS};
+use crate::model::{Probe, ProbeKind, ProbeStatus, Region, Snapshot};
 
 fn probe_cell(p: Option<&Probe>, theme: &Theme) -> Cell {
     match p {
@@ -96,7 +96,7 @@ pub fn build<'a>(
                 Cell::new(num(t.map(|t| t.p95_ms), &fmt_ms), theme.text),
                 Cell::new(
                     num(t.map(|t| t.p99_ms), &fmt_ms),
-                    if t.is_some_and(|t| t.p99_ms >= SLA_P99_MS) { theme.critical } else { theme.text },
+                    if t.is_some_and(|t| t.p99_ms >= s.sla.p99_ms) { theme.critical } else { theme.text },
                 ),
                 Cell::new(detail, theme.muted),
             ]

@@ -11,7 +11,7 @@ use super::budgets::{slo_label, state_badge};
 use super::canaries::{phase_level, phase_word};
 use super::circuits::state_level;
 use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
-use crate::model::{Snapshot, Tier, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
+use crate::model::{Snapshot, Tier, Traffic};
 
 pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
@@ -49,7 +49,8 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
                 inner.width as usize,
                 theme.muted,
             );
-            latency_chart(w, theme, Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1)), buf);
+            let sla = snap.fleet.services.items().iter().find(|s| s.name == name).map(|s| s.sla).unwrap_or_default();
+            latency_chart(w, &sla, theme, Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1)), buf);
             y += h + 3;
         }
     }
@@ -107,11 +108,16 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
 
 /// p50/p95/p99 of one service in one region over the series' span, against
 /// the SLA lines, with a legend on the last row of `area`.
-pub fn latency_chart(w: &Traffic, theme: &Theme, area: Rect, buf: &mut Buffer) {
+pub fn latency_chart(w: &Traffic, sla: &crate::model::Sla, theme: &Theme, area: Rect, buf: &mut Buffer) {
     if area.height < 2 {
         return;
     }
     let h = area.height - 1;
+    let labels = [
+        format!("SLA p50 {:.0}", sla.p50_ms),
+        format!("SLA p95 {:.0}", sla.p95_ms),
+        format!("SLA p99 {:.0}", sla.p99_ms),
+    ];
     let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
     SeriesChart {
         lines: vec![
@@ -120,9 +126,9 @@ pub fn latency_chart(w: &Traffic, theme: &Theme, area: Rect, buf: &mut Buffer) {
             ChartLine { label: "p99", values: &w.p99_series, style: theme.info },
         ],
         limits: vec![
-            ("SLA p50 100", SLA_P50_MS, theme.muted),
-            ("SLA p95 200", SLA_P95_MS, theme.muted),
-            ("SLA p99 500", SLA_P99_MS, theme.critical),
+            (labels[0].as_str(), sla.p50_ms, theme.muted),
+            (labels[1].as_str(), sla.p95_ms, theme.muted),
+            (labels[2].as_str(), sla.p99_ms, theme.critical),
         ],
         span_secs: span,
         unit: "",

@@ -57,7 +57,11 @@ pub fn latency_chart(
         return;
     }
     match worst {
-        Some(w) if inner.height >= 4 && inner.width >= 10 => super::service::latency_chart(w, theme, inner, buf),
+        Some(w) if inner.height >= 4 && inner.width >= 10 => {
+            let sla =
+                snap.fleet.services.items().iter().find(|s| s.name == w.service).map(|s| s.sla).unwrap_or_default();
+            super::service::latency_chart(w, &sla, theme, inner, buf)
+        }
         Some(_) => {
             buf.set_stringn(inner.x, inner.y, "too small for the chart", inner.width as usize, theme.muted);
         }

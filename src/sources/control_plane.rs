@@ -191,6 +191,7 @@ impl From<ServiceWire> for model::Service {
             owners: w.owners,
             depends_on: w.depends_on,
             slos: w.slo.into_iter().chain(w.slos).filter_map(|s| s.spec(&w.name)).collect(),
+            sla: Default::default(),
         }
     }
 }
