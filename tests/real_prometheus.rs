@@ -142,7 +142,8 @@ fn queries() -> PromQueries {
     PromQueries {
         error_matcher: "code=\"5xx\"".into(),
         rate_window: "15s".into(),
-        latency_thresholds: [("checkout".to_string(), 0.25)].into_iter().collect(),
+        // 1 s: the exposition spells it "1.0", which le="1" would miss.
+        latency_thresholds: [("checkout".to_string(), 0.25), ("payments".to_string(), 1.0)].into_iter().collect(),
         ..PromQueries::default()
     }
 }
@@ -217,6 +218,10 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
     let fast = mine.latency_counts.get("1h").copied().unwrap_or_default();
     assert!(fast.total > 0.0 && fast.good > 0.0 && fast.good <= fast.total, "{fast:?}");
     assert!(mine.counts.contains_key("mtd"), "month-to-date counts");
+    // A threshold of 1 s matches the bucket spelled "1.0".
+    let pay = traffic.iter().find(|x| x.service == "payments" && x.region == "us-east-1");
+    let within = pay.and_then(|p| p.latency_counts.get("1h").copied()).unwrap_or_default();
+    assert!(within.total > 0.0 && within.good > 0.9 * within.total, "payments within 1 s: {within:?}");
     s.sim.shutdown().await;
 }
 

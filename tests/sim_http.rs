@@ -85,6 +85,7 @@ async fn fleet_shape_and_weights() {
     assert_eq!(code, 400);
     let (_, prom) = get(&sim.url(), "/metrics").await;
     assert!(prom.contains("http_request_duration_seconds_bucket{service=\"auth\",region=\"eu-west-1\",le=\"0.1\"}"));
+    assert!(prom.contains("region=\"eu-west-1\",le=\"1.0\"}"), "integer bounds spelled as Python clients do");
     sim.shutdown().await;
 }
 

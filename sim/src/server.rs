@@ -696,7 +696,10 @@ async fn prometheus(State(st): St) -> Response {
             let (buckets, sum) = w.histogram(s, r, t);
             let l = format!("service=\"{}\",region=\"{}\"", svc.name, reg.name);
             for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {:.0}", buckets[i]);
+                // Bounds written as the Python and Java clients write them
+                // ("1.0", not "1"): Prometheus 2.x keeps the spelling, so a
+                // console must match bounds by value.
+                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"{le:?}\"}} {:.0}", buckets[i]);
             }
             let total = buckets[BUCKETS.len()];
             let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {total:.0}");

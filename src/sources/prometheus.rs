@@ -81,9 +81,10 @@ impl PromQueries {
         )
     }
 
-    /// Requests within `le` seconds over a window, for latency SLOs.
+    /// Requests within `le` seconds over a window, for latency SLOs. The
+    /// bound is matched by value: every spelling exporters use for it.
     pub fn within(&self, window: &str, le: f64) -> String {
-        let m = self.matchers(&format!("le=\"{le}\""));
+        let m = self.matchers(&le_matcher(le));
         format!("sum by ({}) (increase({}{m}[{window}]))", self.by(), self.latency_metric)
     }
 
@@ -92,6 +93,24 @@ impl PromQueries {
         let m = if errors { self.matchers(&self.error_matcher) } else { self.matchers("") };
         format!("sum by ({}) (increase({}{m}[{window}]))", self.by(), self.requests_metric)
     }
+}
+
+/// `le=~"1|1\\.0"`: a bucket bound in each spelling exporters write
+/// (Go "1", "1e+06"; Python and Java "1.0"; "0.25" in all).
+pub fn le_matcher(le: f64) -> String {
+    let mut forms = vec![format!("{le}"), format!("{le:?}")];
+    if le != 0.0 && (le.abs() >= 1e21 || le.abs() < 1e-4 || le.abs() >= 1e6) {
+        // Go's strconv 'g' form for large and small bounds.
+        let e = format!("{le:e}");
+        if let Some((m, x)) = e.split_once('e') {
+            let (sign, digits) = x.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("+", x));
+            forms.push(format!("{m}e{sign}{digits:0>2}"));
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    let escaped: Vec<String> = forms.iter().map(|f| f.replace('.', "\\\\.").replace('+', "\\\\+")).collect();
+    format!("le=~\"{}\"", escaped.join("|"))
 }
 
 #[derive(Deserialize)]
@@ -339,6 +358,13 @@ impl Prometheus {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bucket_bounds_match_by_value_in_every_spelling() {
+        assert_eq!(super::le_matcher(1.0), r#"le=~"1|1\\.0""#);
+        assert_eq!(super::le_matcher(0.25), r#"le=~"0\\.25""#);
+        assert_eq!(super::le_matcher(1e6), r#"le=~"1000000|1000000\\.0|1e\\+06""#);
+    }
+
     use super::*;
 
     #[test]
