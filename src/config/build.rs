@@ -129,7 +129,14 @@ impl Config {
             Some(a) => {
                 let token = Config::secret(a.bearer_token_env.as_deref(), None)?;
                 intervals = intervals.with(FeedId::Alerts, dur(a.interval.get_ref(), intervals.get(FeedId::Alerts)));
-                Some(Alertmanager::new(a.url.get_ref(), client.clone(), token))
+                let mut labels = crate::sources::alertmanager::AlertLabels::default();
+                if let Some(r) = &a.region_labels {
+                    labels.region = r.clone();
+                }
+                if let Some(s) = &a.service_labels {
+                    labels.service = s.clone();
+                }
+                Some(Alertmanager::new(a.url.get_ref(), client.clone(), token).with_labels(labels))
             }
             None => None,
         };

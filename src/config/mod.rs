@@ -217,6 +217,12 @@ pub struct AlertmanagerCfg {
     #[serde(default = "default_prom_interval")]
     pub interval: Spanned<String>,
     pub bearer_token_env: Option<String>,
+    /// Labels that name an alert's region, first present wins (default `["region"]`).
+    #[serde(default)]
+    pub region_labels: Option<Vec<String>>,
+    /// Labels that name an alert's service (default `["service", "job"]`).
+    #[serde(default)]
+    pub service_labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,49 @@ pub struct Alertmanager {
     base: String,
     client: reqwest::Client,
     token: Option<String>,
+    labels: AlertLabels,
+}
+
+/// Which labels say where an alert is: the first present wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertLabels {
+    pub region: Vec<String>,
+    pub service: Vec<String>,
+}
+
+impl Default for AlertLabels {
+    fn default() -> Self {
+        AlertLabels { region: vec!["region".into()], service: vec!["service".into(), "job".into()] }
+    }
+}
+
+/// A backend's string made fit for one terminal line: newlines, tabs and
+/// other control or format characters become spaces.
+pub fn one_line(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control()
+                || ('\u{200b}'..='\u{200f}').contains(&c)
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+            {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Severity order: pages first.
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "page" | "critical" => 0,
+        "ticket" | "warning" | "error" => 1,
+        _ => 2,
+    }
 }
 
 #[derive(Deserialize)]
@@ -40,13 +83,20 @@ struct StatusWire {
     inhibited_by: Vec<String>,
 }
 
-/// Decode a v2 alerts body, sorted by region, service, then name.
+/// Decode a v2 alerts body with the default labels.
 pub fn decode(body: &[u8]) -> Result<Vec<Alert>, String> {
+    decode_with(body, &AlertLabels::default())
+}
+
+/// Decode a v2 alerts body: firing before suppressed, then by severity
+/// (pages first), then newest first; region and service from `labels`.
+pub fn decode_with(body: &[u8], labels: &AlertLabels) -> Result<Vec<Alert>, String> {
     let wire: Vec<AlertWire> = serde_json::from_slice(body).map_err(|e| format!("bad response: {e}"))?;
     let mut out: Vec<Alert> = wire
         .into_iter()
         .map(|a| {
-            let label = |k: &str| a.labels.get(k).cloned();
+            let label = |k: &str| a.labels.get(k).map(|v| one_line(v)).filter(|v| !v.is_empty());
+            let first = |keys: &[String]| keys.iter().find_map(|k| label(k));
             let state = match &a.status {
                 Some(s) if !s.silenced_by.is_empty() => AlertState::Silenced,
                 Some(s) if !s.inhibited_by.is_empty() => AlertState::Inhibited,
@@ -56,14 +106,14 @@ pub fn decode(body: &[u8]) -> Result<Vec<Alert>, String> {
             Alert {
                 name: label("alertname").unwrap_or_else(|| "(unnamed)".into()),
                 severity: label("severity").unwrap_or_default(),
-                service: label("service").or_else(|| label("job")),
-                region: label("region"),
+                service: first(&labels.service),
+                region: first(&labels.region),
                 state,
                 summary: a
                     .annotations
                     .get("summary")
                     .or_else(|| a.annotations.get("description"))
-                    .cloned()
+                    .map(|s| one_line(s))
                     .unwrap_or_default(),
                 since: a
                     .starts_at
@@ -73,20 +123,31 @@ pub fn decode(body: &[u8]) -> Result<Vec<Alert>, String> {
             }
         })
         .collect();
-    out.sort_by(|x, y| (&x.region, &x.service, x.state, &x.name).cmp(&(&y.region, &y.service, y.state, &y.name)));
+    out.sort_by(|x, y| {
+        (x.state, severity_rank(&x.severity))
+            .cmp(&(y.state, severity_rank(&y.severity)))
+            .then(y.since.cmp(&x.since))
+            .then((&x.name, &x.region, &x.service).cmp(&(&y.name, &y.region, &y.service)))
+    });
     Ok(out)
 }
 
 impl Alertmanager {
     pub fn new(base: &str, client: reqwest::Client, token: Option<String>) -> Alertmanager {
-        Alertmanager { base: base.trim_end_matches('/').to_string(), client, token }
+        Alertmanager { base: base.trim_end_matches('/').to_string(), client, token, labels: AlertLabels::default() }
+    }
+
+    /// Map other label names to region and service (`dc`, `app`).
+    pub fn with_labels(mut self, labels: AlertLabels) -> Alertmanager {
+        self.labels = labels;
+        self
     }
 
     pub async fn fetch(&self) -> Result<Payload, String> {
         let url = format!("{}/api/v2/alerts", self.base);
         let (_, body) =
             get_limited_auth(&self.client, &url, MAX_BYTES, self.token.as_deref()).await.map_err(|e| e.to_string())?;
-        decode(&body).map(Payload::Alerts)
+        decode_with(&body, &self.labels).map(Payload::Alerts)
     }
 }
 
@@ -106,13 +167,34 @@ mod tests {
         ]"#;
         let a = decode(body).unwrap_or_default();
         assert_eq!(a.len(), 3);
-        assert_eq!(a[0].name, "Noisy");
-        assert_eq!(a[0].state, AlertState::Inhibited);
+        // Firing first, then silenced, then inhibited.
+        assert_eq!(a[0].state, AlertState::Firing);
+        assert_eq!(a[0].summary, "5xx above 0.5%");
+        assert!(a[0].since.is_some());
         assert_eq!(a[1].state, AlertState::Silenced);
-        assert_eq!(a[2].state, AlertState::Firing);
-        assert_eq!(a[2].summary, "5xx above 0.5%");
-        assert!(a[2].since.is_some());
+        assert_eq!(a[2].name, "Noisy");
+        assert_eq!(a[2].state, AlertState::Inhibited);
         assert!(decode(b"{\"not\":\"a list\"}").is_err());
         assert!(decode(b"\x00garbage").is_err());
+    }
+
+    #[test]
+    fn other_label_names_severity_then_newest_and_one_line_text() {
+        let body = br#"[
+          {"labels":{"alertname":"Old","app":"checkout","dc":"us-east-1","severity":"warning"},"startsAt":"2026-11-26T11:00:00Z"},
+          {"labels":{"alertname":"New","app":"checkout","dc":"us-east-1","severity":"warning"},"startsAt":"2026-11-26T12:00:00Z"},
+          {"labels":{"alertname":"Page","app":"pay\nments","dc":"eu-west-1","severity":"critical"},
+           "annotations":{"summary":"line one\nline two\u001b[2J\u202eevil"},"startsAt":"2026-11-26T10:00:00Z"}
+        ]"#;
+        let labels = AlertLabels { region: vec!["dc".into()], service: vec!["app".into()] };
+        let a = decode_with(body, &labels).unwrap_or_default();
+        let names: Vec<&str> = a.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, vec!["Page", "New", "Old"], "severity, then newest first");
+        assert_eq!(a[1].region.as_deref(), Some("us-east-1"));
+        assert_eq!(a[1].service.as_deref(), Some("checkout"));
+        assert_eq!(a[0].service.as_deref(), Some("pay ments"), "newlines in labels become spaces");
+        assert_eq!(a[0].summary, "line one line two [2J evil", "no control or bidi characters reach the screen");
+        // Without the mapping, these alerts say nothing about where.
+        assert!(decode(body).unwrap_or_default().iter().all(|x| x.region.is_none()));
     }
 }
