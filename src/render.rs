@@ -71,10 +71,19 @@ fn render_with(
     draw_header(snap, view, now, theme, header, buf);
     if keys.is_some() {
         let actions_allowed = view.operator.role == crate::actions::Role::Operator;
-        KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(footer, buf);
+        // A kept filter says so, and how to clear it, before the key hints.
+        let mut hints_at = footer;
+        if let (Some(f), None) = (&view.filter, &view.filter_input) {
+            let n = view.visible_services(snap).len();
+            let total = snap.fleet.services.items().len();
+            let text = format!("filter: {f} · {n} of {total} services (Esc clears)  ");
+            let (x, _) = buf.set_stringn(footer.x, footer.y, &text, footer.width as usize, theme.key);
+            hints_at = Rect::new(x, footer.y, footer.width.saturating_sub(x - footer.x), 1);
+        }
+        KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(hints_at, buf);
     }
     match &view.screen {
-        Screen::Overview => match &view.runbook {
+        Screen::Overview => match view.runbook.as_ref().filter(|_| !view.runbook_hidden) {
             // The runbook sits beside the live panes (below them when narrow).
             Some(run) => {
                 let (live, side) = if body.width >= 100 {
@@ -156,6 +165,17 @@ fn draw_command_line(
     let verb = line.split_whitespace().next().unwrap_or("");
     let usage = crate::app::command::VERBS.iter().find(|(v, _, _)| *v == verb && line.contains(' '));
     let hint = match (cands.is_empty(), usage) {
+        // What fits, then … (Tab cycles through every candidate).
+        (false, _) if cands.len() > 1 => {
+            let all = cands.join("  ");
+            let room = (body.width as usize).saturating_sub(1);
+            if all.chars().count() <= room {
+                all
+            } else {
+                let tail = format!("  … {} in all, Tab cycles", cands.len());
+                format!("{}{tail}", ellipsize(&all, room.saturating_sub(tail.chars().count())))
+            }
+        }
         (false, _) => cands.join("  "),
         (true, Some((v, args, what))) => format!("{v} {args} — {what}"),
         (true, None) => "no match".to_string(),

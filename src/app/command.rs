@@ -111,15 +111,19 @@ fn common_prefix(c: &[String]) -> String {
     first[..n].to_string()
 }
 
-/// Tab: complete the word being typed — the whole candidate (and a space)
-/// when only one fits, else as far as all candidates agree.
+/// Tab: complete the word being typed — the whole candidate (and a space,
+/// unless it is a `key=` waiting for its value) when only one fits, else as
+/// far as all candidates agree. When that is no further, `command_key`
+/// cycles through the candidates.
 pub fn complete(input: &Input, view: &ViewState, snap: &Snapshot) -> Option<Input> {
     let line = input.value();
     let (start, cands) = candidates(line, view, snap);
+    let head = &line[..start];
     let completed = match cands.len() {
         0 => return None,
-        1 => format!("{}{} ", &line[..start], cands[0]),
-        _ => format!("{}{}", &line[..start], common_prefix(&cands)),
+        1 if cands[0].ends_with('=') => format!("{head}{}", cands[0]),
+        1 => format!("{head}{} ", cands[0]),
+        _ => format!("{head}{}", common_prefix(&cands)),
     };
     (completed != line).then(|| Input::new(completed))
 }
@@ -128,8 +132,29 @@ impl ViewState {
     /// Keys while the command line is open. Returns true if it changed.
     pub fn command_key(&mut self, k: &KeyEvent, snap: &Snapshot) -> bool {
         if k.code == KeyCode::Tab {
+            let line = self.command.as_ref().map(|i| i.value().to_string()).unwrap_or_default();
+            // Tab again after a cycling Tab: the next candidate of the original word.
+            if let Some((orig, i, last)) = self.tab_cycle.take() {
+                if last == line {
+                    let (start, cands) = candidates(&orig, self, snap);
+                    if !cands.is_empty() {
+                        let j = (i + 1) % cands.len();
+                        let out = format!("{}{}", &orig[..start], cands[j]);
+                        self.command = Some(Input::new(out.clone()));
+                        self.tab_cycle = Some((orig, j, out));
+                        return true;
+                    }
+                }
+            }
             if let Some(next) = self.command.as_ref().and_then(|input| complete(input, self, snap)) {
                 self.command = Some(next);
+            } else {
+                let (start, cands) = candidates(&line, self, snap);
+                if cands.len() > 1 {
+                    let out = format!("{}{}", &line[..start], cands[0]);
+                    self.command = Some(Input::new(out.clone()));
+                    self.tab_cycle = Some((line, 0, out));
+                }
             }
             return true;
         }
@@ -295,6 +320,19 @@ mod tests {
         assert!(views.contains(&"noc".to_string()) && views.contains(&"overview".to_string()), "{views:?}");
         assert_eq!(candidates("region us-", &v, &s).1, vec!["us-east-1", "us-west-2"]);
         assert!(complete(&typed("region us-"), &v, &s).is_none(), "both agree only as far as us-");
+        // Then Tab cycles through them.
+        let mut c = ViewState { command: Some(typed("region us-")), ..ViewState::default() };
+        let tab = KeyEvent::new(KeyCode::Tab, crossterm::event::KeyModifiers::NONE);
+        let line = |c: &ViewState| c.command.as_ref().map(|i| i.value().to_string()).unwrap_or_default();
+        c.command_key(&tab, &s);
+        assert_eq!(line(&c), "region us-east-1");
+        c.command_key(&tab, &s);
+        assert_eq!(line(&c), "region us-west-2");
+        c.command_key(&tab, &s);
+        assert_eq!(line(&c), "region us-east-1");
+        // A runbook parameter's key waits for its value: no space after `=`.
+        let t = complete(&typed("runbook regional-failover reg"), &v, &s).map(|i| i.value().to_string());
+        assert_eq!(t.as_deref(), Some("runbook regional-failover region="));
         assert_eq!(
             complete(&typed("failover us-e"), &v, &s).map(|i| i.value().to_string()),
             Some("failover us-east-1 ".into())

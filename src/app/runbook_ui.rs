@@ -48,6 +48,12 @@ impl ViewState {
     /// there is one, else start a new run.
     pub fn start_runbook(&mut self, args: &[&str], snap: &Snapshot, now: DateTime<Utc>) -> Result<(), String> {
         if let Some(r) = &self.runbook {
+            // `:runbook` (or its own name) shows a hidden run again.
+            let same = args.first().is_none_or(|a| *a == r.book.name);
+            if !r.finished() && self.runbook_hidden && same {
+                self.runbook_hidden = false;
+                return Ok(());
+            }
             if !r.finished() {
                 return Err(format!("runbook {} is in progress; finish or abort it first", r.book.name));
             }

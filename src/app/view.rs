@@ -131,6 +131,10 @@ pub struct ViewState {
     pub quit: bool,
     /// `q` was pressed with actions in flight: the next key answers y/N.
     pub confirm_quit: bool,
+    /// The runbook pane is hidden (Esc) while its run goes on.
+    pub runbook_hidden: bool,
+    /// Tab cycling on the command line: (line before cycling, index, line shown).
+    pub tab_cycle: Option<(String, usize, String)>,
     /// Label for the header ("DEMO calm seed 7") when running the simulator.
     pub demo: Option<String>,
     pub operator: Operator,
@@ -162,15 +166,74 @@ pub struct ViewState {
 }
 
 /// Case-insensitive fuzzy match: the pattern's characters appear in order.
+/// Longest filter pattern kept (a paste is cut here, so matching stays cheap).
+pub const MAX_FILTER_CHARS: usize = 64;
+
+/// Score of the best alignment of `pattern` in `text` (case-insensitive),
+/// if every pattern character appears in order: 16 per character, +8 when
+/// it follows the previous match or starts a word (`-`, `_`, `.`, `/`,
+/// space), −2 per character skipped between matches. Dynamic programming
+/// over pattern × text: O(m·n), both short.
+pub fn fuzzy_score(pattern: &str, text: &str) -> Option<i32> {
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).take(MAX_FILTER_CHARS).collect();
+    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    if p.is_empty() {
+        return Some(0);
+    }
+    const NONE: i32 = i32::MIN / 2;
+    let word_start = |j: usize| j == 0 || matches!(t[j - 1], '-' | '_' | '.' | '/' | ' ');
+    // prev[j]: best score with the previous pattern char matched at t[j].
+    let mut prev = vec![NONE; t.len()];
+    for (i, pc) in p.iter().enumerate() {
+        let mut cur = vec![NONE; t.len()];
+        // carry: best prev[k] − 2·(j−k−1) over k < j−1 (a gap before j).
+        let mut carry = NONE;
+        for j in 0..t.len() {
+            if j >= 2 && prev[j - 2] > NONE {
+                carry = carry.max(prev[j - 2]);
+            }
+            if j >= 2 && carry > NONE {
+                carry -= 2;
+            }
+            if t[j] != *pc {
+                continue;
+            }
+            let bonus = if word_start(j) { 8 } else { 0 };
+            cur[j] = if i == 0 {
+                16 + bonus
+            } else {
+                let consecutive = if j > 0 && prev[j - 1] > NONE { prev[j - 1] + 24 } else { NONE };
+                let gapped = if carry > NONE { carry + 16 + bonus } else { NONE };
+                consecutive.max(gapped)
+            };
+        }
+        prev = cur;
+    }
+    prev.into_iter().filter(|s| *s > NONE).max()
+}
+
+/// Whether `pattern` matches `text` well enough to keep it: on average no
+/// worse than a plain in-order match with its gaps paid for by bonuses
+/// (`pay` keeps `payments`, not `api-gateway`; `pmt` keeps `payments`).
 pub fn fuzzy(pattern: &str, text: &str) -> bool {
-    let mut chars = text.chars().flat_map(char::to_lowercase);
-    pattern.chars().flat_map(char::to_lowercase).all(|p| chars.any(|c| c == p))
+    let m = pattern.chars().take(MAX_FILTER_CHARS).count() as i32;
+    fuzzy_score(pattern, text).is_some_and(|s| s >= 16 * m)
 }
 
 impl ViewState {
-    /// Whether a service passes the filter.
+    /// Whether a service (or a flag's name) passes the filter.
     pub fn shows(&self, service: &str) -> bool {
         self.filter.as_deref().is_none_or(|f| fuzzy(f, service))
+    }
+
+    /// Rollouts on screen after the filter (by service), in feed order.
+    pub fn visible_deployments<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Deployment> {
+        snap.fleet.deployments.items().iter().filter(|d| self.shows(&d.service)).collect()
+    }
+
+    /// Flags on screen after the filter (by flag name), in feed order.
+    pub fn visible_flags<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Flag> {
+        snap.fleet.flags.items().iter().filter(|f| self.shows(&f.name)).collect()
     }
 
     /// The services on screen, in order, after the filter: the view's
@@ -224,6 +287,7 @@ impl ViewState {
             KeyCode::Esc => {
                 self.filter_input = None;
                 self.filter = None;
+                self.message = Some((Level::Info, "filter cleared".into()));
             }
             KeyCode::Enter => {
                 let v = input.value().trim().to_string();
@@ -232,6 +296,9 @@ impl ViewState {
                 self.rows = [0; 8];
             }
             _ => {
+                if input.value().chars().count() >= MAX_FILTER_CHARS && matches!(k.code, KeyCode::Char(_)) {
+                    return false;
+                }
                 input.handle_event(&Event::Key(*k));
                 // Live: the panes follow as you type.
                 let v = input.value().trim().to_string();
@@ -254,6 +321,8 @@ impl Default for ViewState {
             help: false,
             quit: false,
             confirm_quit: false,
+            runbook_hidden: false,
+            tab_cycle: None,
             demo: None,
             operator: Operator { name: "unknown".into(), role: Role::Viewer },
             dialog: None,
@@ -313,11 +382,28 @@ impl ViewState {
             }
             (Command::Help, _) => self.help = true,
             (Command::CommandLine, _) => self.command = Some(Input::default()),
+            // Keys never act on a runbook that is not on screen.
+            (Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort, _)
+                if self.runbook.is_some() && self.runbook_hidden =>
+            {
+                self.message = Some((Level::Warn, "the runbook is hidden: `:runbook` shows it".into()));
+            }
             (Command::RunbookNext, _) => return self.runbook_next(snap, chrono::Utc::now()),
             (Command::RunbookSkip, _) => return self.runbook_prompt(PromptFor::Skip),
             (Command::RunbookAbort, _) => return self.runbook_prompt(PromptFor::Abort),
+            // Esc on the overview clears a kept filter first.
+            (Command::Back, Screen::Overview) if self.filter.is_some() => {
+                self.filter = None;
+                self.rows = [0; 8];
+                self.message = Some((Level::Info, "filter cleared".into()));
+            }
             (Command::Back, Screen::Overview) if self.runbook.as_ref().is_some_and(|r| r.finished()) => {
                 self.runbook = None;
+            }
+            // A run in progress is hidden, not ended: `:runbook` shows it again.
+            (Command::Back, Screen::Overview) if self.runbook.is_some() && !self.runbook_hidden => {
+                self.runbook_hidden = true;
+                self.message = Some((Level::Info, "runbook hidden; the run goes on (`:runbook` shows it)".into()));
             }
             (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
                 self.screen = Screen::Overview
@@ -359,7 +445,7 @@ impl ViewState {
                 self.screen = Screen::Service(s.name.clone());
             }
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Canaries => {
-                let Some(d) = snap.fleet.deployments.items().get(self.row(PaneId::Canaries)) else {
+                let Some(d) = self.visible_deployments(snap).get(self.row(PaneId::Canaries)).copied() else {
                     return false;
                 };
                 self.screen = Screen::Deployment(d.id.clone());
@@ -425,11 +511,10 @@ impl ViewState {
                 .find(|d| &d.id == id)
                 .cloned()
                 .ok_or_else(|| format!("{id} is not reported")),
-            _ if overview && self.focus == PaneId::Canaries => f
-                .deployments
-                .items()
+            _ if overview && self.focus == PaneId::Canaries => self
+                .visible_deployments(snap)
                 .get(self.row(PaneId::Canaries))
-                .cloned()
+                .map(|d| (*d).clone())
                 .ok_or_else(|| "no rollout is selected".to_string()),
             _ => Err("select a rollout first (Tab to Canaries)".to_string()),
         };
@@ -450,8 +535,8 @@ impl ViewState {
                 if !(overview && self.focus == PaneId::Flags) {
                     return Err("select a flag first (Tab to Flags)".into());
                 }
-                let fl =
-                    f.flags.items().get(self.row(PaneId::Flags)).ok_or_else(|| "no flag is selected".to_string())?;
+                let flags = self.visible_flags(snap);
+                let fl = flags.get(self.row(PaneId::Flags)).ok_or_else(|| "no flag is selected".to_string())?;
                 Ok(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
             }
             _ => Err("not an action".into()),
@@ -611,9 +696,9 @@ pub fn pane_len(p: PaneId, snap: &Snapshot, view: &ViewState) -> usize {
     match p {
         PaneId::Matrix | PaneId::Latency => view.visible_services(snap).len(),
         PaneId::Budgets => snap.slos.len(),
-        PaneId::Canaries => f.deployments.items().len(),
-        PaneId::Circuits => f.circuits.items().len(),
-        PaneId::Flags => f.flags.items().len(),
+        PaneId::Canaries => view.visible_deployments(snap).len(),
+        PaneId::Circuits => f.circuits.items().iter().filter(|c| view.shows(&c.from) || view.shows(&c.to)).count(),
+        PaneId::Flags => view.visible_flags(snap).len(),
         PaneId::Actions => f.actions.len(),
         PaneId::Alerts => f.alerts.items().len(),
     }
@@ -649,6 +734,14 @@ mod tests {
         assert!(fuzzy("PAY", "payments"));
         assert!(!fuzzy("ypa", "payments"));
         assert!(fuzzy("", "anything"));
+        // Scored: a scattered match is no match (#13.14).
+        assert!(!fuzzy("pay", "api-gateway"));
+        assert!(fuzzy("gw", "api-gateway"), "word starts count");
+        assert!(fuzzy("chk", "checkout"));
+        assert!(fuzzy_score("pay", "payments") > fuzzy_score("pmt", "payments"));
+        // Long input costs m·n, never more: a pasted 100k-character line is cut.
+        let long = "p".repeat(100_000);
+        assert!(!fuzzy(&long, "payments"));
     }
 
     #[test]
@@ -661,6 +754,7 @@ mod tests {
         }
         let names: Vec<&str> = v.visible_services(&s).iter().map(|x| x.name.as_str()).collect();
         assert_eq!(names, vec!["payments"], "fuzzy: p…m…t");
+        assert_eq!(v.visible_deployments(&s).len(), 0, "canaries follow the filter too");
         v.filter_key(&KeyEvent::new(KeyCode::Enter, crossterm::event::KeyModifiers::NONE));
         assert!(v.filter_input.is_none());
         assert_eq!(v.filter.as_deref(), Some("pmt"));

@@ -70,6 +70,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Alerts)),
         selected_col: None,
-        empty: super::common::feed_empty(&f.alerts, now, "no alerts firing"),
+        empty: super::common::pane_empty(view, &f.alerts, now, "no alerts firing"),
     }
 }

@@ -124,6 +124,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Budgets)),
         selected_col: None,
-        empty: super::common::feed_empty(&snap.fleet.metrics, now, "waiting for SLOs and counts…"),
+        empty: super::common::pane_empty(view, &snap.fleet.metrics, now, "waiting for SLOs and counts…"),
     }
 }

@@ -46,7 +46,7 @@ pub fn build<'a>(
         Column::new("analysis", 10, Align::Left, 1),
         Column::new("rev", 7, Align::Left, 3),
     ];
-    let items = f.deployments.items();
+    let items = view.visible_deployments(snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -84,6 +84,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Canaries)),
         selected_col: None,
-        empty: super::common::feed_empty(&f.deployments, now, "no rollouts in flight"),
+        empty: super::common::pane_empty(view, &f.deployments, now, "no rollouts in flight"),
     }
 }

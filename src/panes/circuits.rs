@@ -77,6 +77,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Circuits)),
         selected_col: None,
-        empty: super::common::feed_empty(&f.circuits, now, "no circuit breakers reported"),
+        empty: super::common::pane_empty(view, &f.circuits, now, "no circuit breakers reported"),
     }
 }

@@ -119,6 +119,14 @@ pub fn feed_empty<T>(feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> Strin
     }
 }
 
+/// `feed_empty`, but a filter that hides every row says so.
+pub fn pane_empty<T>(view: &crate::app::view::ViewState, feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> String {
+    match &view.filter {
+        Some(f) if !feed.items().is_empty() => format!("nothing matches /{f} (Esc clears the filter)"),
+        _ => feed_empty(feed, now, healthy),
+    }
+}
+
 /// Badge for a pane's top border: age, or STALE with age, or the error.
 pub fn feed_badge<T>(feed: &Feed<T>, now: DateTime<Utc>, theme: &Theme) -> (String, Style) {
     if feed.not_configured.is_some() {

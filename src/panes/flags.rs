@@ -23,7 +23,7 @@ pub fn build<'a>(
         Column::new("rollout", 13, Align::Left, 2),
     ];
     let (on, off) = if theme.ascii { ("* ON", "- OFF") } else { ("● ON", "○ OFF") };
-    let items = f.flags.items();
+    let items = view.visible_flags(snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -44,6 +44,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Flags)),
         selected_col: None,
-        empty: super::common::feed_empty(&f.flags, now, "no flags reported"),
+        empty: super::common::pane_empty(view, &f.flags, now, "no flags reported"),
     }
 }

@@ -92,6 +92,6 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Latency)),
         selected_col: None,
-        empty: super::common::feed_empty(&f.metrics, now, "waiting for metrics…"),
+        empty: super::common::pane_empty(view, &f.metrics, now, "waiting for metrics…"),
     }
 }

@@ -77,7 +77,7 @@ pub fn build<'a>(
         columns,
         selected: Some(view.row(PaneId::Matrix)),
         selected_col: shown.iter().position(|&i| i == view.column.min(all.len().saturating_sub(1))).map(|p| p + 1),
-        empty: super::common::feed_empty(&snap.fleet.services, now, "waiting for services and regions…"),
+        empty: super::common::pane_empty(view, &snap.fleet.services, now, "waiting for services and regions…"),
     }
 }
 
