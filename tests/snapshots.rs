@@ -69,8 +69,13 @@ async fn a_runbook_beside_the_view() {
     assert!(text.contains("▶ regional-failover 1/7"), "the header: {text}");
     let mut bad = args("overview", 80, 24, Scenario::Calm, 0.0);
     bad.runbook = Some(vec!["regional-failover".into()]);
-    let e = warroom::snapshot_cmd::run(&bad, &warroom_ui::Theme::ansi()).await.err().unwrap_or_default();
-    assert!(e.contains("needs region="), "{e}");
+    // Without region=, the region defaults to the one DOWN, else the selected column.
+    let calm = warroom::snapshot_cmd::run(&bad, &warroom_ui::Theme::ansi()).await.unwrap_or_default();
+    assert!(calm.contains("region(us-east-1)"), "the selected column: {calm}");
+    let mut outage = args("overview", 140, 40, Scenario::RegionOutage, 300.0);
+    outage.runbook = Some(vec!["regional-failover".into()]);
+    let text = frame(outage).await;
+    assert!(text.contains("region(us-west-2).status = DOWN"), "the region that is down: {text}");
 }
 
 #[tokio::test]
@@ -86,7 +91,8 @@ async fn region_screen_during_outage() {
     for svc in ["api-gateway", "auth", "checkout", "notifications"] {
         let line = text.lines().find(|l| l.contains(&format!("│{svc} "))).unwrap_or_default();
         assert!(line.contains("✖ DOWN     ✖ DOWN ✖ DOWN"), "{svc}: {line}");
-        assert!(line.contains("health DOWN, ready failing"), "{svc}: {line}");
+        // The failing probe's own words (its components) come with it (#13.26).
+        assert!(line.contains("health DOWN: 503 DOWN ("), "{svc}: {line}");
     }
 }
 

@@ -82,6 +82,20 @@ impl ViewState {
             return Ok(());
         }
         let book = crate::runbook::find(name)?;
+        // A region parameter not given defaults to the region that is DOWN,
+        // else the matrix's selected column; the run's first line shows it.
+        for p in &book.params {
+            if p.kind == crate::runbook::ParamKind::Arg(crate::runbook::expr::ArgKind::Region)
+                && p.default.is_none()
+                && !given.contains_key(&p.name)
+            {
+                let regions = snap.fleet.regions.items();
+                let down = regions.iter().find(|r| r.status == crate::model::RegionStatus::Down);
+                if let Some(r) = down.or_else(|| regions.get(self.column)) {
+                    given.insert(p.name.clone(), r.name.clone());
+                }
+            }
+        }
         let params = book.bind(&given, known_from(snap).as_ref())?;
         let run = Run::start(book, params, &who, now, dir);
         if let Some(e) = &run.save_error {

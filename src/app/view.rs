@@ -412,10 +412,15 @@ impl ViewState {
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
-            (
-                Command::Left | Command::Right | Command::NextPane | Command::PrevPane | Command::Enter,
-                Screen::Region(_),
-            ) => return false,
+            (Command::Enter, Screen::Region(_)) => {
+                let Some(s) = snap.fleet.services.items().get(self.region_row) else {
+                    return false;
+                };
+                self.screen = Screen::Service(s.name.clone());
+            }
+            (Command::Left | Command::Right | Command::NextPane | Command::PrevPane, Screen::Region(_)) => {
+                return false
+            }
             (Command::NextPane, Screen::Overview) => self.cycle_focus(snap, 1),
             (Command::PrevPane, Screen::Overview) => self.cycle_focus(snap, -1),
             (Command::Up, Screen::Overview) => {
@@ -894,5 +899,13 @@ mod tests {
         v.apply(Command::Quit, &s);
         v.handle_key(&key(KeyCode::Char('y')), &[], &s);
         assert!(v.quit);
+    }
+
+    #[test]
+    fn enter_on_a_service_in_the_region_screen_opens_the_service() {
+        let s = snap(&["api-gateway", "auth"]);
+        let mut v = ViewState { screen: Screen::Region("us-west-2".into()), region_row: 1, ..ViewState::default() };
+        assert!(v.apply(Command::Enter, &s));
+        assert_eq!(v.screen, Screen::Service("auth".into()));
     }
 }

@@ -419,6 +419,16 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     Snapshot { fleet, cells, traffic_index, slos, version }
 }
 
+/// `health DOWN: db DOWN` — unless the detail only repeats the word.
+fn with_detail(head: String, detail: &str) -> String {
+    let d = detail.trim();
+    if d.is_empty() || d.eq_ignore_ascii_case("down") || d.eq_ignore_ascii_case("DOWN (HTTP 503)") {
+        head
+    } else {
+        format!("{head}: {d}")
+    }
+}
+
 fn cell_health(t: Option<&Traffic>, probes: &[&Probe], sla: &Sla) -> CellHealth {
     let mut reasons = Vec::new();
     let mut status = RegionStatus::Ok;
@@ -440,9 +450,12 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe], sla: &Sla) -> CellHealth 
             ProbeKind::Ready => "ready",
         };
         match (p.kind, p.status) {
-            (ProbeKind::Health, ProbeStatus::Down) => worsen(RegionStatus::Down, format!("{name} DOWN"), &mut status),
+            // The probe's own words (failing components, checks) go with it.
+            (ProbeKind::Health, ProbeStatus::Down) => {
+                worsen(RegionStatus::Down, with_detail(format!("{name} DOWN"), &p.detail), &mut status)
+            }
             (ProbeKind::Ready, ProbeStatus::Down) => {
-                worsen(RegionStatus::Degraded, format!("{name} failing"), &mut status)
+                worsen(RegionStatus::Degraded, with_detail(format!("{name} failing"), &p.detail), &mut status)
             }
             (_, ProbeStatus::Warn) => worsen(RegionStatus::Degraded, format!("{name} warn: {}", p.detail), &mut status),
             (_, ProbeStatus::Unknown) => worsen(RegionStatus::Unknown, format!("{name}: {}", p.detail), &mut status),

@@ -84,18 +84,29 @@ pub fn build<'a>(
                     detail = h.detail.clone();
                 }
             }
+            let serving = t.is_some_and(|t| t.rps > 0.0);
+            if t.is_some() && !serving {
+                detail = if detail.is_empty() { "no traffic".into() } else { format!("no traffic; {detail}") };
+            }
+            // Percentiles of no requests are not numbers to show.
+            let t_lat = t.filter(|_| serving);
             vec![
                 Cell::new(s.name.clone(), theme.text),
                 Cell::new(format!("{} {}", level.glyph(theme.ascii), level.word()), theme.level(level)),
                 probe_cell(health, theme),
                 probe_cell(ready, theme),
-                Cell::new(num(health.map(|p| p.latency_ms), &|v| format!("{v:.0}ms")), theme.muted),
-                Cell::new(num(t.map(|t| t.rps), &fmt_rps), theme.muted),
-                Cell::new(num(t.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")), theme.text),
-                Cell::new(num(t.map(|t| t.p50_ms), &fmt_ms), theme.text),
-                Cell::new(num(t.map(|t| t.p95_ms), &fmt_ms), theme.text),
                 Cell::new(
-                    num(t.map(|t| t.p99_ms), &fmt_ms),
+                    num(health.map(|p| p.latency_ms).filter(|v| v.is_finite() && *v > 0.0), &|v| {
+                        format!("{}ms", fmt_ms(v))
+                    }),
+                    theme.muted,
+                ),
+                Cell::new(num(t.map(|t| t.rps), &fmt_rps), theme.muted),
+                Cell::new(num(t_lat.map(|t| t.error_ratio * 100.0), &|v| format!("{v:.2}")), theme.text),
+                Cell::new(num(t_lat.map(|t| t.p50_ms), &fmt_ms), theme.text),
+                Cell::new(num(t_lat.map(|t| t.p95_ms), &fmt_ms), theme.text),
+                Cell::new(
+                    num(t_lat.map(|t| t.p99_ms), &fmt_ms),
                     if t.is_some_and(|t| t.p99_ms >= s.sla.p99_ms) { theme.critical } else { theme.text },
                 ),
                 Cell::new(detail, theme.muted),

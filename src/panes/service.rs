@@ -31,15 +31,17 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         if svc.depends_on.is_empty() { "nothing".into() } else { svc.depends_on.join(", ") }
     );
     buf.set_stringn(inner.x, inner.y, head, inner.width as usize, theme.text);
+    // Regions in the order every screen uses (by traffic weight).
     let mine: Vec<&Traffic> = {
+        let order = crate::model::rollup::region_order(snap);
         let mut v = snap.service_traffic(name);
-        v.sort_by(|a, b| a.region.cmp(&b.region));
+        v.sort_by_key(|t| order.iter().position(|r| *r == t.region).unwrap_or(usize::MAX));
         v
     };
     let mut y = inner.y + 1;
     let bottom = inner.y + inner.height;
-    // The chart, for the region with the worst p99.
-    if let Some(w) = mine.iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)) {
+    // The chart, for the region with the worst p99 among those with traffic.
+    if let Some(w) = mine.iter().filter(|t| t.rps > 0.0).max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)) {
         let h = (inner.height / 2).clamp(0, 16);
         if h >= 6 && y + h < bottom {
             buf.set_stringn(
@@ -61,21 +63,35 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         }
     };
     line(
-        format!("{:<16} {:<12} {:>7} {:>7} {:>6} {:>6} {:>6}", "region", "status", "rps", "err%", "p50", "p95", "p99"),
+        format!(
+            "{:<16} {:<12} {:>7} {:>7} {:>6} {:>6} {:>6}  {}",
+            "region", "status", "rps", "err%", "p50", "p95", "p99", "why"
+        ),
         theme.header,
         &mut y,
     );
     for t in &mine {
-        let lv = snap.cell(name, &t.region).map(|c| region_level(c.status)).unwrap_or(Level::Unknown);
+        let cell = snap.cell(name, &t.region);
+        let lv = cell.map(|c| region_level(c.status)).unwrap_or(Level::Unknown);
+        // No traffic, no percentiles: `—` rather than numbers from nothing.
+        let (p50, p95, p99, err) = if t.rps > 0.0 {
+            (fmt_ms(t.p50_ms), fmt_ms(t.p95_ms), fmt_ms(t.p99_ms), format!("{:.2}", t.error_ratio * 100.0))
+        } else {
+            ("—".into(), "—".into(), "—".into(), "—".into())
+        };
+        let mut why = cell.map(|c| c.reason.clone()).unwrap_or_default();
+        if t.rps <= 0.0 {
+            why = if why.is_empty() { "no traffic".into() } else { format!("no traffic; {why}") };
+        }
         let text = format!(
-            "{:<16} {:<12} {:>7} {:>7.2} {:>6} {:>6} {:>6}",
+            "{:<16} {:<12} {:>7} {:>7} {:>6} {:>6} {:>6}  {why}",
             t.region,
             format!("{} {}", lv.glyph(theme.ascii), lv.word()),
             fmt_rps(t.rps),
-            t.error_ratio * 100.0,
-            fmt_ms(t.p50_ms),
-            fmt_ms(t.p95_ms),
-            fmt_ms(t.p99_ms)
+            err,
+            p50,
+            p95,
+            p99
         );
         line(text, theme.level(lv), &mut y);
     }
