@@ -260,18 +260,54 @@ pub fn unfinished(records: &[Record]) -> Vec<Record> {
 }
 
 pub fn tail(path: &Path, n: usize) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        // No trail yet is not an error: nothing has been recorded.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
+    };
     let lines: Vec<&str> = text.lines().collect();
-    Ok(lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| match serde_json::from_str::<Record>(l) {
-            Ok(r) => format!(
-                "#{:<4} {} {:<8} {:<9} {}@{} ({}) {} — {}",
-                r.seq, r.ts, r.event, r.result, r.operator, r.host, r.role, r.summary, r.message
-            ),
-            Err(_) => format!("(unreadable line) {l}"),
-        })
-        .collect())
+    Ok(lines[lines.len().saturating_sub(n)..].iter().map(|l| human(l)).collect())
+}
+
+/// One record as a line for a terminal: every field escaped, so a hostile
+/// user name or backend message cannot move the cursor or set the clipboard.
+pub fn human(line: &str) -> String {
+    match serde_json::from_str::<Record>(line) {
+        Ok(r) => {
+            let e = |s: &str| escape_terminal(s);
+            format!(
+                "#{:<4} {} {:<8} {:<9} {}@{} ({}) {} — {}{}",
+                r.seq,
+                e(&r.ts),
+                e(&r.event),
+                e(&r.result),
+                e(&r.operator),
+                e(&r.host),
+                e(&r.role),
+                e(&r.summary),
+                e(&r.message),
+                if r.backend.is_empty() { String::new() } else { format!(" → {}", e(&r.backend)) }
+            )
+        }
+        Err(_) => format!("(unreadable line) {}", escape_terminal(line)),
+    }
+}
+
+/// Control characters (C0, DEL, C1) and bidirectional/zero-width format
+/// characters written as visible escapes (`\u{1b}`); everything else as is.
+pub fn escape_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let format_char =
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if c.is_control() || format_char {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use warroom_sim::{Scenario, SimConfig};
 struct Cli {
     /// Control-plane base URL (e.g. http://127.0.0.1:8700). Without it, an
     /// embedded simulated fleet starts on loopback (DEMO).
-    #[arg(long, global = true)]
+    #[arg(long)]
     api: Option<String>,
     /// Demo fleet: seed.
     #[arg(long, default_value_t = 7)]
@@ -36,11 +36,11 @@ struct Cli {
     read_only: bool,
     /// Theme: default, light, high-contrast, colour-blind, mono, or one of
     /// yours in the config directory's themes/. NO_COLOR forces mono.
-    #[arg(long, global = true)]
+    #[arg(long)]
     theme: Option<String>,
     /// Configuration file (else $WARROOM_CONFIG, else the user config
     /// directory's warroom.toml). With a configuration no simulator starts.
-    #[arg(long, global = true)]
+    #[arg(long)]
     config: Option<std::path::PathBuf>,
     /// View to open: overview, noc, latency, slo, deploy, or one of yours
     /// in the config directory's views/ (`warroom views list`).
@@ -54,8 +54,16 @@ struct Cli {
 enum Cmd {
     /// Print where warroom keeps its state and audit trail.
     Paths,
+    /// Print a shell completion script: `warroom completions bash > /etc/bash_completion.d/warroom`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `warroom man | man -l -`.
+    Man,
     /// Serve the wall (user `wall` or any) and the console (user `console`) over SSH.
     ServeSsh {
+        /// Address to listen on (port 0 picks a free one and prints it).
         #[arg(long, default_value = "127.0.0.1:2222")]
         listen: std::net::SocketAddr,
         /// Host key (OpenSSH format); generated once if missing, mode 0600.
@@ -64,13 +72,16 @@ enum Cmd {
         /// OpenSSH authorized_keys; `environment="WARROOM_ROLE=operator"` marks operators.
         #[arg(long)]
         authorized_keys: std::path::PathBuf,
+        /// Sessions served at once; more are refused.
         #[arg(long, default_value_t = 100)]
         max_sessions: usize,
         /// Close connections with no traffic for this long.
         #[arg(long, default_value = "12h", value_parser = snapshot_cmd::parse_duration)]
         idle_timeout: f64,
+        /// Time each wall view stays on screen.
         #[arg(long, default_value = "20s", value_parser = snapshot_cmd::parse_duration)]
         rotate: f64,
+        /// Wall rotation: `summary` and any view names, comma-separated.
         #[arg(long, default_value = "summary,overview")]
         views: String,
     },
@@ -79,7 +90,7 @@ enum Cmd {
         /// Time each view stays on screen.
         #[arg(long, default_value = "20s", value_parser = snapshot_cmd::parse_duration)]
         rotate: f64,
-        /// Views to rotate through: summary, overview.
+        /// Views to rotate through: `summary` and any view names (noc, overview, yours), comma-separated.
         #[arg(long, default_value = "summary,overview")]
         views: String,
     },
@@ -105,14 +116,19 @@ enum Cmd {
     },
     /// Serve the simulated fleet over HTTP.
     Sim {
+        /// Address to serve the control-plane API, metrics and health on.
         #[arg(long, default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
+        /// Seed of the simulated fleet (the same seed, the same world).
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// calm, region-outage, bad-canary or dependency-storm.
         #[arg(long, default_value = "calm", value_parser = parse_scenario)]
         scenario: Scenario,
+        /// Number of regions.
         #[arg(long, default_value_t = 4)]
         regions: usize,
+        /// Number of services.
         #[arg(long, default_value_t = 8)]
         services: usize,
         /// Simulated seconds per real second.
@@ -134,10 +150,13 @@ enum Cmd {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// Terminal size COLSxROWS.
         #[arg(long, default_value = "120x40", value_parser = snapshot_cmd::parse_size)]
         size: (u16, u16),
+        /// Demo fleet seed.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Demo scenario: calm, region-outage, bad-canary, dependency-storm.
         #[arg(long, default_value = "calm", value_parser = parse_scenario)]
         scenario: Scenario,
         /// Scenario time of the frame (e.g. 10m).
@@ -146,8 +165,10 @@ enum Cmd {
         /// Wall-clock time of scenario start, RFC 3339 (default: `--at` ago).
         #[arg(long)]
         epoch: Option<String>,
+        /// Demo fleet: number of regions.
         #[arg(long, default_value_t = 4)]
         regions: usize,
+        /// Demo fleet: number of services.
         #[arg(long, default_value_t = 8)]
         services: usize,
         /// Show this runbook started at the frame's time, beside the view
@@ -235,6 +256,12 @@ enum AuditCmd {
         /// How many records to show.
         #[arg(short = 'n', long, default_value_t = 20)]
         lines: usize,
+        /// Keep printing records as they are appended (Ctrl-C ends).
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// The records as JSON lines, exactly as stored.
+        #[arg(long)]
+        json: bool,
         /// Trail to read (default: the state directory's).
         #[arg(long)]
         file: Option<std::path::PathBuf>,
@@ -345,6 +372,18 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
             }
+        }
+        Some(Cmd::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "warroom", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Cmd::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out).map_err(|e| format!("cannot render the man page: {e}"))?;
+            use std::io::Write;
+            std::io::stdout().write_all(&out).map_err(|e| format!("cannot write the man page: {e}"))
         }
         Some(Cmd::Paths) => {
             for line in warroom::paths::describe() {
@@ -529,10 +568,40 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 warroom::audit::Verdict::Bad(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
             }
         }
-        Some(Cmd::Audit { what: AuditCmd::Tail { lines, file, demo } }) => {
+        Some(Cmd::Audit { what: AuditCmd::Tail { lines, file, demo, follow, json } }) => {
             let path = audit_path(file, demo)?;
-            for l in warroom::audit::tail(&path, lines)? {
-                println!("{l}");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let all: Vec<&str> = text.lines().collect();
+            let show = |l: &str| if json { l.to_string() } else { warroom::audit::human(l) };
+            if all.is_empty() && !follow {
+                println!("no audit records yet in {}", path.display());
+                return Ok(());
+            }
+            for l in &all[all.len().saturating_sub(lines)..] {
+                println!("{}", show(l));
+            }
+            if follow {
+                use std::io::{BufRead, Seek};
+                let mut at = text.len() as u64;
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    let Ok(mut f) = std::fs::File::open(&path) else { continue };
+                    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    if len < at {
+                        at = 0; // replaced (a repair): read it again from the start
+                    }
+                    if len == at || f.seek(std::io::SeekFrom::Start(at)).is_err() {
+                        continue;
+                    }
+                    let mut reader = std::io::BufReader::new(f);
+                    let mut line = String::new();
+                    // Whole lines only: a record still being written waits.
+                    while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line.ends_with('\n') {
+                        at += line.len() as u64;
+                        println!("{}", show(line.trim_end()));
+                        line.clear();
+                    }
+                }
             }
             Ok(())
         }
@@ -645,6 +714,19 @@ async fn data_plane(
 ) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>, ActionTarget), String> {
     let clock: Clock = Arc::new(chrono::Utc::now);
     let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
+    // --seed, --scenario and --time-scale shape the demo fleet only: with a
+    // real backend they would be silently ignored, so they are an error.
+    let demo_flags = cli.seed != 7 || cli.scenario != Scenario::Calm || (cli.time_scale - 1.0).abs() > f64::EPSILON;
+    if demo_flags && (cli.api.is_some() || config.is_some()) {
+        let against = match (&cli.api, &config) {
+            (Some(url), _) => format!("--api {url}"),
+            (None, Some(p)) => format!("the configuration {}", p.display()),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "--seed, --scenario and --time-scale shape the embedded demo fleet, which does not run with {against}; drop them (or run without a configuration for the demo)"
+        ));
+    }
     match (&cli.api, config) {
         (Some(url), _) => {
             Ok((dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?, None, (url.clone(), None)))

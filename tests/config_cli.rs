@@ -89,3 +89,61 @@ fn snapshot_writes_svg_in_any_theme_and_refuses_unknown_ones() {
     let (ok, text) = run(&["--theme", "neon", "snapshot"]);
     assert!(!ok && text.contains("unknown theme 'neon'"), "{text}");
 }
+
+#[test]
+fn completions_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, text) = run(&["completions", shell]);
+        assert!(ok && text.contains("serve-ssh") && text.contains("snapshot"), "{shell}: {text}");
+    }
+    let (ok, text) = run(&["man"]);
+    assert!(ok && text.contains(".TH warroom") && text.contains("serve\\-ssh"), "{text}");
+}
+
+#[test]
+fn subcommands_take_only_their_own_options_and_demo_flags_need_the_demo() {
+    let (ok, text) = run(&["paths", "--theme", "mono"]);
+    assert!(!ok && text.contains("unexpected argument '--theme'"), "{text}");
+    let (ok, text) = run(&["sim", "--api", "http://127.0.0.1:1"]);
+    assert!(!ok && text.contains("unexpected argument '--api'"), "{text}");
+    let (ok, text) = run(&["snapshot", "--help"]);
+    assert!(ok && text.contains("Terminal size COLSxROWS"), "every option says what it is: {text}");
+    let d = dir("demoflags");
+    let path = d.join("warroom.toml");
+    let p = path.to_string_lossy().to_string();
+    assert!(run(&["config", "init", &p]).0);
+    let (ok, text) = run(&["--config", &p, "--scenario", "bad-canary", "wall"]);
+    assert!(!ok && text.contains("shape the embedded demo fleet"), "{text}");
+}
+
+#[test]
+fn audit_tail_on_nothing_escapes_hostile_text_and_prints_json() {
+    let d = dir("tail");
+    let st = d.to_string_lossy().to_string();
+    let tail = |args: &[&str]| {
+        let out = Command::new(BIN).arg("audit").arg("tail").args(args).env("WARROOM_STATE_DIR", &st).output();
+        let Ok(out) = out else { panic!("cannot run warroom") };
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (ok, text) = tail(&[]);
+    assert!(ok && text.starts_with("no audit records yet"), "{text}");
+    let Ok(mut log) = warroom::audit::AuditLog::open(&d.join("audit.jsonl")) else { panic!("trail") };
+    let evil = "evil\u{1b}[2K\u{1b}]52;c;aGk=\u{7}\u{202e}";
+    let e = warroom::audit::Entry {
+        event: "denied",
+        operator: evil.into(),
+        role: "viewer".into(),
+        action: serde_json::json!({}),
+        summary: "ssh login".into(),
+        key: String::new(),
+        result: "denied",
+        message: "unknown key".into(),
+        backend: String::new(),
+    };
+    assert!(log.append(e).is_ok());
+    let (ok, text) = tail(&[]);
+    assert!(ok && !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'), "{text:?}");
+    assert!(text.contains("evil\\u{1b}[2K"), "shown, escaped: {text}");
+    let (ok, json) = tail(&["--json"]);
+    assert!(ok && json.trim_start().starts_with('{') && !json.contains('\u{1b}'), "{json:?}");
+}
