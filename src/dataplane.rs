@@ -273,6 +273,33 @@ fn spawn_probes(
     })
 }
 
+/// Run the configured sources until every feed has answered once (data,
+/// an error, or "not configured"), or `wait` has passed, and return that
+/// snapshot: `warroom snapshot --config FILE`. Feeds still waiting then
+/// show as such on the frame.
+pub async fn fetch_sources_once(
+    src: Sources,
+    intervals: Intervals,
+    clock: Clock,
+    wait: Duration,
+) -> Result<Arc<Snapshot>, String> {
+    let plane = spawn_sources(src, intervals, clock.clone())?;
+    let mut rx = plane.snapshots.clone();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let snap = rx.borrow().clone();
+        let now = clock();
+        if FEEDS.iter().all(|id| snap.fleet.feed_state(*id, now) != crate::model::FeedState::Waiting) {
+            return Ok(snap);
+        }
+        match tokio::time::timeout_at(deadline, rx.changed()).await {
+            Ok(Ok(())) => {}
+            // Past the deadline, or the store is gone: what we have.
+            _ => return Ok(rx.borrow().clone()),
+        }
+    }
+}
+
 /// Fetch every feed once and return the resulting snapshot (for
 /// `warroom snapshot`): no background tasks, no timers.
 pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Result<Arc<Snapshot>, String> {

@@ -351,6 +351,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 start_unix,
                 regions,
                 services,
+                config: if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None },
                 api: cli.api,
                 runbook: runbook.map(|r| std::iter::once(r).chain(set).collect()),
             };

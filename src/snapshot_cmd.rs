@@ -26,6 +26,9 @@ pub struct SnapshotArgs {
     pub regions: usize,
     pub services: usize,
     pub api: Option<String>,
+    /// A configuration file: render the configured fleet (every source
+    /// fetched once) instead of the demo.
+    pub config: Option<std::path::PathBuf>,
     /// A runbook (name, then key=value parameters) started at the frame's
     /// time and shown beside the view; its run is kept in a scratch
     /// directory, not the state directory.
@@ -121,12 +124,25 @@ pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buf
     } else if !wall {
         view.screen = screen_for(&args.view).map_err(|e| format!("{e}, or a view: {}", catalog.names().join(", ")))?;
     }
-    let (snap, now) = match &args.api {
-        Some(url) => {
+    let (snap, now) = match (&args.api, &args.config) {
+        (Some(url), _) => {
             let clock: Clock = Arc::new(Utc::now);
             (fetch_once(url, &Intervals::default(), clock).await?, Utc::now())
         }
-        None => {
+        (None, Some(path)) => {
+            let cfg = crate::config::Config::load(path).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                format!("invalid configuration:\n{}", lines.join("\n"))
+            })?;
+            let mut setup = cfg.setup()?;
+            if let Some((cw, thresholds)) = &setup.cloudwatch {
+                setup.sources.cloudwatch = Some(crate::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
+            }
+            let clock: Clock = Arc::new(Utc::now);
+            let wait = std::time::Duration::from_secs(20);
+            (crate::dataplane::fetch_sources_once(setup.sources, setup.intervals, clock, wait).await?, Utc::now())
+        }
+        (None, None) => {
             let start = args.start_unix.unwrap_or_else(|| Utc::now().timestamp_millis() as f64 / 1000.0 - args.at_secs);
             let cfg = warroom_sim::SimConfig {
                 seed: args.seed,

@@ -9,6 +9,7 @@ const EPOCH: f64 = 1_768_478_400.0;
 
 fn args(view: &str, w: u16, h: u16, scenario: Scenario, at: f64) -> SnapshotArgs {
     SnapshotArgs {
+        config: None,
         view: view.into(),
         width: w,
         height: h,

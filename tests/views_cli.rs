@@ -76,3 +76,38 @@ fn command_mode_switches_views_and_themes_and_a_broken_view_falls_back() {
     pty.assert_restored();
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn snapshot_with_a_configuration_renders_the_configured_fleet() {
+    let (_sim, url) = common::spawn_sim(&["--scenario", "region-outage", "--at", "5m"]);
+    let d = std::env::temp_dir().join(format!("warroom-snapcfg-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&d);
+    let path = d.join("warroom.toml");
+    let mut text = String::new();
+    for (r, w) in [("us-east-1", 40), ("us-west-2", 25), ("eu-west-1", 20), ("ap-southeast-1", 15)] {
+        text.push_str(&format!("[[region]]\nname = \"{r}\"\nweight = {w}\n\n"));
+    }
+    for s in ["api-gateway", "auth", "checkout", "payments", "catalog", "search", "inventory", "notifications"] {
+        text.push_str(&format!("[[service]]\nname = \"{s}\"\n\n"));
+    }
+    text.push_str(&format!("[control_plane]\nurl = \"{url}\"\n\n[alertmanager]\nurl = \"{url}\"\n"));
+    assert!(std::fs::write(&path, text).is_ok());
+    let p = path.to_string_lossy().to_string();
+    let out = std::process::Command::new(common::BIN)
+        .args(["--config", &p, "snapshot", "--view", "noc", "--size", "120x40"])
+        .env_remove("WARROOM_CONFIG")
+        .output();
+    let Ok(out) = out else { panic!("cannot run warroom") };
+    let frame = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{frame}{}", String::from_utf8_lossy(&out.stderr));
+    let header = frame.lines().next().unwrap_or_default();
+    assert!(!header.contains("DEMO"), "the configured fleet, not the demo: {header}");
+    assert!(header.contains("us-west-2 DOWN"), "fetched from the configured control plane: {header}");
+    let svc = std::process::Command::new(common::BIN)
+        .args(["--config", &p, "snapshot", "--view", "service:payments", "--size", "120x40"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    assert!(svc.contains("Service payments") && svc.contains("us-east-1"), "never a blank frame: {svc}");
+    let _ = std::fs::remove_dir_all(&d);
+}
