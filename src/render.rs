@@ -368,6 +368,13 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + status_text.chars().count();
     let full_width: usize = detail.iter().map(|(n, _, _)| n.len() + 3).sum();
     let room = (area.width as usize).saturating_sub(used);
+    // The status word always keeps its place: the feed list shrinks first
+    // (all feeds, then the failing ones, then a count).
+    let status_min = format!("{} {}", level.glyph(theme.ascii), roll.state.word()).chars().count();
+    let room_for_feeds = (area.width as usize).saturating_sub(
+        spans.iter().map(|s| s.width()).sum::<usize>() + status_min.max(status_text.chars().count().min(40)),
+    );
+    let failing_width: usize = failing.iter().map(|(n, _, _)| n.len() + 2).sum();
     if room >= full_width {
         for (name, g, st) in detail {
             spans.push(Span::styled(format!("{g}{name} "), st));
@@ -375,10 +382,14 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     } else if failing.is_empty() {
         let ok = configured - failing.len();
         spans.push(Span::styled(format!("{} feeds {ok}/{configured}", Level::Ok.glyph(theme.ascii)), theme.ok));
-    } else {
+    } else if failing_width <= room_for_feeds {
         for (name, g, st) in failing {
             spans.push(Span::styled(format!("{g}{name} "), st));
         }
+    } else {
+        let worst = failing.iter().find(|(_, g, _)| *g == Level::Critical.glyph(theme.ascii)).unwrap_or(&failing[0]);
+        let text = format!("{} {}/{configured} feeds not OK", worst.1, failing.len());
+        spans.push(Span::styled(text, worst.2));
     }
     // The status goes right after the title: cut its reason (with …)
     // before anything else on the line.

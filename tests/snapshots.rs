@@ -206,3 +206,67 @@ async fn the_deployment_screen_shows_steps_analysis_and_history() {
     assert!(errors.contains("12.0") && !errors.contains(" 0.000%"), "baseline is the stable version's: {errors}");
     assert!(text.contains("history (what this console has seen"), "{text}");
 }
+
+/// At every size, each region is either a column of the health matrix or
+/// counted by its `+N→` marker: none disappears unmarked (#15.7).
+#[tokio::test]
+async fn every_region_is_shown_or_counted_at_every_size() {
+    let names = [("us-east-1", "use1"), ("us-west-2", "usw2"), ("eu-west-1", "euw1"), ("ap-southeast-1", "apse1")];
+    let mut checked = 0;
+    for view in ["overview", "noc", "deploy", "latency"] {
+        for w in (40..=220).step_by(9) {
+            for h in [12u16, 24, 40] {
+                let text = frame(args(view, w, h, Scenario::RegionOutage, 300.0)).await;
+                let Some(head) = text.lines().find(|l| l.contains("│service ") && l.contains("use1")) else {
+                    continue;
+                };
+                // The matrix is the pane whose header row holds region names.
+                let shown = names.iter().filter(|(full, short)| head.contains(full) || head.contains(short)).count();
+                let marked = head
+                    .split('+')
+                    .nth(1)
+                    .and_then(|rest| rest.split('→').next())
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                assert_eq!(shown + marked, 4, "{view} {w}×{h}: {head}");
+                // The DOWN region is never the one dropped.
+                assert!(head.contains("usw2") || head.contains("us-west-2"), "{view} {w}×{h}: {head}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "the matrix header was found at {checked} sizes only");
+}
+
+/// The header never claims OK while the sources fail (#15.7).
+#[tokio::test]
+async fn the_header_says_sources_fail_when_they_do() {
+    use warroom::model::{derive, FeedId, Fleet};
+    let snap = {
+        let mut f = Fleet::default();
+        let now = chrono::Utc::now();
+        for feed in [FeedId::Regions, FeedId::Services, FeedId::Metrics, FeedId::Probes] {
+            match feed {
+                FeedId::Regions => f.regions.set(now, Err("dns error: no such host".into())),
+                FeedId::Services => f.services.set(now, Err("dns error: no such host".into())),
+                FeedId::Metrics => f.metrics.set(now, Err("dns error: no such host".into())),
+                _ => f.probes.set(now, Err("dns error: no such host".into())),
+            }
+        }
+        derive(f, 1)
+    };
+    let view = warroom::app::view::ViewState::default();
+    for (w, h) in [(80u16, 24u16), (120, 40), (200, 60)] {
+        let buf =
+            warroom::snapshot_cmd::render_to_buffer(&snap, &view, chrono::Utc::now(), &warroom_ui::Theme::ansi(), w, h);
+        let text = warroom::snapshot_cmd::buffer_to_text(&buf);
+        let header = text.lines().next().unwrap_or_default();
+        assert!(header.contains("✖ SOURCES FAILING") && !header.contains("OK ·"), "{w}×{h}: {header}");
+        assert!(!text.contains("no alerts firing"), "a failing or absent source never looks calm:\n{text}");
+    }
+    let empty = derive(Fleet::default(), 1);
+    let buf =
+        warroom::snapshot_cmd::render_to_buffer(&empty, &view, chrono::Utc::now(), &warroom_ui::Theme::ansi(), 120, 40);
+    let header = warroom::snapshot_cmd::buffer_to_text(&buf).lines().next().unwrap_or_default().to_string();
+    assert!(header.contains("? NO DATA"), "the first second of a start: {header}");
+}

@@ -18,7 +18,13 @@ pub fn build<'a>(
 ) -> PaneContent<'a> {
     let f = &snap.fleet;
     let all = f.regions.items();
-    let name_w = 11u16.max(width / 5).min(18);
+    let mut name_w = 11u16.max(width / 5).min(18);
+    // Narrow: the service names give way first, so at least one region
+    // column and the `+N→` marker fit.
+    let least = 7 + MARKER_W + 1;
+    if width.saturating_sub(name_w + 1) < least && all.len() > 1 {
+        name_w = width.saturating_sub(least + 1).max(6);
+    }
     let (shown, col_w) = fit_regions(snap, view.column, width.saturating_sub(name_w + 1), now);
     let regions: Vec<&Region> = shown.iter().map(|&i| &all[i]).collect();
     let hidden: Vec<&Region> = (0..all.len()).filter(|i| !shown.contains(i)).map(|i| &all[i]).collect();
@@ -120,7 +126,14 @@ pub fn fit_regions(snap: &Snapshot, selected: usize, width: u16, now: DateTime<U
             crate::model::RegionStatus::Degraded => 1,
             _ => 2,
         };
-        (i != selected, bad, i)
+        // DOWN regions first, then the selected one, then DEGRADED ones.
+        let rank = match bad {
+            0 => 0,
+            _ if i == selected => 1,
+            1 => 2,
+            _ => 3,
+        };
+        (rank, i)
     });
     let mut keep: Vec<usize> = order.into_iter().take(k.min(n)).collect();
     keep.sort_unstable();
