@@ -106,7 +106,20 @@ impl AuditLog {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let (seq, last) = if path.exists() {
+        // Verified and repaired under the writers' lock: never half a record.
+        let lock = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new().create(true).read(true).append(true).mode(0o600).open(path)
+        }
+        .map_err(|e| format!("cannot open audit trail {}: {e}", path.display()))?;
+        lock.lock().map_err(|e| format!("cannot lock audit trail {}: {e}", path.display()))?;
+        let mut lock = lock;
+        // A partial last line (a crash mid-write) was never acknowledged: cut it.
+        if lock.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+            let _ = tail_state(&mut lock, path);
+        }
+        let nonempty = lock.metadata().map(|m| m.len() > 0).unwrap_or(false);
+        let (seq, last) = if nonempty {
             match verify(path)? {
                 Verdict::Ok { records, last } => {
                     // Bring a head left one behind by an interrupted write up to date.
@@ -126,7 +139,22 @@ impl AuditLog {
     }
 
     /// Append one record and fsync it (and the head) before returning.
+    ///
+    /// Several processes may write one trail (a console and `serve-ssh` on
+    /// one state directory): each append holds an exclusive lock on the
+    /// file, re-reads the last record under it and chains onto that, so
+    /// the chain never forks. A partial last line (a write cut short by a
+    /// full disk or a crash, never acknowledged) is cut off first.
     pub fn append(&mut self, e: Entry) -> Result<Record, String> {
+        let err = |e: std::io::Error| format!("cannot write audit trail {}: {e}", self.path.display());
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new().create(true).read(true).append(true).mode(0o600).open(&self.path).map_err(err)?
+        };
+        f.lock().map_err(err)?;
+        let (seq, last) = tail_state(&mut f, &self.path)?;
+        self.seq = seq;
+        self.last = last;
         let mut rec = Record {
             seq: self.seq + 1,
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -147,14 +175,68 @@ impl AuditLog {
         rec.hash = Some(hash.clone());
         let mut line = serde_json::to_string(&rec).map_err(|e| format!("cannot encode audit record: {e}"))?;
         line.push('\n');
-        let err = |e: std::io::Error| format!("cannot write audit trail {}: {e}", self.path.display());
-        let mut f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(err)?;
-        f.write_all(line.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        write_head(&self.path, rec.seq, &hash)?;
+        if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_all()) {
+            // Not durable: leave no partial line behind for the next record.
+            let _ = tail_state(&mut f, &self.path);
+            return Err(err(e));
+        }
+        // The record is durable from here. A head that lags one record
+        // behind is what verify accepts and the next append repairs.
+        let head = write_head(&self.path, rec.seq, &hash);
         self.seq = rec.seq;
         self.last = hash;
-        Ok(rec)
+        head.map(|_| rec)
+    }
+}
+
+/// Under the lock: the last complete record's (seq, hash), cutting off a
+/// partial last line first. An empty file is the genesis.
+fn tail_state(f: &mut File, path: &Path) -> Result<(u64, String), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let err = |e: std::io::Error| format!("cannot read audit trail {}: {e}", path.display());
+    let len = f.metadata().map_err(err)?.len();
+    if len == 0 {
+        return Ok((0, GENESIS.to_string()));
+    }
+    // Read back from the end until the last complete line is in hand.
+    let mut window: u64 = 64 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        f.seek(SeekFrom::Start(start)).map_err(err)?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        Read::take(&mut *f, len - start).read_to_end(&mut buf).map_err(err)?;
+        let complete = match buf.iter().rposition(|b| *b == b'\n') {
+            Some(i) => i + 1,
+            None if start == 0 => 0,
+            None => {
+                window *= 4;
+                continue;
+            }
+        };
+        if complete < buf.len() {
+            // A partial line: never fsynced as a whole, never acknowledged.
+            f.set_len(start + complete as u64).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        let body = &buf[..complete];
+        let body = body.strip_suffix(b"\n").unwrap_or(body);
+        if body.is_empty() {
+            return Ok((0, GENESIS.to_string()));
+        }
+        let line_start = body.iter().rposition(|b| *b == b'\n').map(|i| i + 1);
+        let line = match line_start {
+            Some(i) => &body[i..],
+            None if start == 0 => body,
+            None => {
+                window *= 4;
+                continue;
+            }
+        };
+        let rec: Record = serde_json::from_slice(line)
+            .map_err(|e| format!("audit trail {}: the last record is unreadable ({e})", path.display()))?;
+        let hash =
+            rec.hash.clone().ok_or_else(|| format!("audit trail {}: the last record has no hash", path.display()))?;
+        return Ok((rec.seq, hash));
     }
 }
 
@@ -360,6 +442,46 @@ mod tests {
             Ok(Verdict::Bad(why)) => why,
             other => panic!("expected a bad verdict, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn two_writers_on_one_trail_keep_one_chain() {
+        let d = tmpdir("two");
+        let path = d.join("audit.jsonl");
+        let (Ok(mut a), Ok(mut b)) = (AuditLog::open(&path), AuditLog::open(&path)) else { panic!("open") };
+        for i in 0..4 {
+            assert!(a.append(entry(i)).is_ok());
+            assert!(b.append(entry(100 + i)).is_ok());
+        }
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 8, .. })), "{:?}", verify(&path));
+        // And at once, from threads in parallel.
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let Ok(mut log) = AuditLog::open(&path) else { return false };
+                    (0..25).all(|i| log.append(entry(t * 1000 + i)).is_ok())
+                })
+            })
+            .collect();
+        assert!(handles.into_iter().all(|h| h.join().unwrap_or(false)));
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 108, .. })), "{:?}", verify(&path));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        assert_eq!(mode, 0o600, "the trail is private to its owner");
+    }
+
+    #[test]
+    fn a_partial_last_line_is_cut_not_glued_to_the_next_record() {
+        let d = tmpdir("partial");
+        let path = trail(&d);
+        let Ok(mut log) = AuditLog::open(&path) else { panic!("open") };
+        // A write cut short (a full disk): half a record, no newline.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let _ = f.write_all(b"{\"seq\":6,\"ts\":\"2026-");
+        drop(f);
+        assert_eq!(log.append(entry(6)).map(|r| r.seq).ok(), Some(6));
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 6, .. })), "{:?}", verify(&path));
     }
 
     #[test]
