@@ -115,7 +115,16 @@ pub const QUERIES: [(&str, &[ArgKind], &[&str]); 9] = [
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// `not` and `(` currently open: bounded, so no file can overflow the stack.
+    depth: usize,
+    /// Comparisons so far: bounded, so `and`/`or` chains stay shallow trees.
+    terms: usize,
 }
+
+/// Deepest nesting of `not` and parentheses a check may have.
+pub const MAX_DEPTH: usize = 32;
+/// Most comparisons in one check.
+pub const MAX_TERMS: usize = 64;
 
 fn err<T>(column: usize, message: impl Into<String>) -> Result<T, ExprError> {
     Err(ExprError { column: column + 1, message: message.into() })
@@ -183,14 +192,25 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, ExprError> {
+        let at = self.pos;
         if self.keyword("not") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.enter(at)?;
+            let e = self.unary();
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(e?)));
         }
         if self.peek() == Some('(') {
+            self.enter(at)?;
             self.pos += 1;
-            let e = self.or()?;
+            let e = self.or();
+            self.depth -= 1;
+            let e = e?;
             self.expect(')', "')'")?;
             return Ok(e);
+        }
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return err(at, format!("more than {MAX_TERMS} comparisons in one check; split it into steps"));
         }
         let left = self.operand()?;
         self.skip_ws();
@@ -212,6 +232,15 @@ impl Parser {
             return err(at, "a comparison needs a query on one side, e.g. region(us-east-1).status");
         }
         Ok(Expr::Cmp(left, op, right))
+    }
+
+    fn enter(&mut self, at: usize) -> Result<(), ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return err(at, format!("nested more than {MAX_DEPTH} deep (`not` and parentheses)"));
+        }
+        Ok(())
     }
 
     fn param(&mut self) -> Result<(String, usize), ExprError> {
@@ -322,7 +351,7 @@ pub fn parse_secs(s: &str) -> Option<f64> {
 
 /// Parse a check: an expression, optionally followed by `for DURATION`.
 pub fn parse(text: &str) -> Result<Check, ExprError> {
-    let mut p = Parser { chars: text.chars().collect(), pos: 0 };
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, depth: 0, terms: 0 };
     let expr = p.or()?;
     let mut hold_secs = None;
     let mut hold_param = None;
@@ -664,6 +693,20 @@ fn eval_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_nesting_is_an_error_with_its_column_not_a_crash() {
+        let deep = format!("{}region(r).status == DOWN{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse(&deep).err().map(|e| (e.column, e.message)).unwrap_or_default();
+        assert_eq!(e.0, MAX_DEPTH + 1, "{e:?}");
+        assert!(e.1.contains("nested more than"), "{e:?}");
+        let nots = format!("{}region(r).status == DOWN", "not ".repeat(100_000));
+        assert!(parse(&nots).is_err_and(|e| e.message.contains("nested more than")));
+        let chain = vec!["region(r).status == DOWN"; 100_000].join(" and ");
+        assert!(parse(&chain).is_err_and(|e| e.message.contains("comparisons in one check")));
+        let ok = format!("{}region(r).status == DOWN{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
 
     #[test]
     fn parses_the_documented_examples() {
