@@ -325,3 +325,23 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     assert!(matches!(verify(&audit), Ok(Verdict::Ok { records: 4, .. })));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_intent_is_looked_up_never_sent() {
+    let mut r = rig("lookup", Scenario::Calm, 0.0, 10.0).await;
+    let intent = Intent {
+        action: Action::Failover { region: "eu-west-1".into() },
+        key: new_key(),
+        operator: alice(),
+        disposition: Disposition::LookupOnly,
+    };
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let e = outcome(&mut r.rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.starts_with(warroom::actions::executor::NOT_RECEIVED), "{e:?}");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert!(stats["requests"].get("POST /v1/actions").is_none(), "a resumed intent is never sent: {stats}");
+    assert_eq!(stats["requests"][format!("GET /v1/actions key={key}")], 1, "{stats}");
+    r.sim.shutdown().await;
+}

@@ -123,7 +123,7 @@ fn a_crash_mid_run_resumes_where_it_stopped_and_the_action_runs_once() {
         44,
     );
     pty.wait_for("resumed at step 4", 30, |s| s.contains("resumed run") && s.contains("at step 4"));
-    pty.wait_for("the re-sent action done, the wait passed", 40, |s| {
+    pty.wait_for("the action found by its key, the wait passed", 40, |s| {
         s.contains("✔ 4. Drain the region  done") && s.contains("✔ 5. Traffic has left the region  passed")
     });
     pty.wait_for("the verification", 40, |s| s.contains("▶ 6.") && s.contains("✔ holds"));
@@ -135,10 +135,12 @@ fn a_crash_mid_run_resumes_where_it_stopped_and_the_action_runs_once() {
     pty.wait_for("the run complete", 10, |s| s.contains("COMPLETED"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
-    assert_eq!(failover_executions(&url), vec![1], "confirmed once, sent again after the crash, executed once");
+    assert_eq!(failover_executions(&url), vec![1], "confirmed once, looked up after the crash, executed once");
     let (_, md) = warroom(&["runbook", "export", "latest"], &dir);
     assert!(md.contains("resumed at step 4"), "{md}");
-    assert!(md.contains("re-sent action after resume"), "{md}");
+    assert!(md.contains("looking up the action confirmed before the resume"), "{md}");
+    let trail = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default();
+    assert!(trail.contains("found by key after resume"), "looked up, never re-sent: {trail}");
     assert!(md.contains("skipped: restore planned in the incident doc"), "{md}");
     assert!(md.contains("Operators: alice, bob"), "{md}");
     let (ok, text) = warroom(&["audit", "verify"], &dir);

@@ -31,7 +31,15 @@ pub enum Disposition {
     Go,
     /// Refused by the console's own checks, with the reason.
     Refused(String),
+    /// An intent confirmed in an earlier session (a resumed runbook step):
+    /// look its key up and follow it if the backend has it; never send it.
+    /// If the backend never received it, say so (`NOT_RECEIVED`): sending
+    /// it now needs a new confirmation against a fresh preview.
+    LookupOnly,
 }
+
+/// How a `LookupOnly` outcome starts when the backend never got the intent.
+pub const NOT_RECEIVED: &str = "not received by the backend; nothing sent";
 
 /// One confirmed (or refused) intent.
 #[derive(Debug, Clone)]
@@ -409,6 +417,22 @@ async fn run(ctx: &Ctx, intent: Intent) {
     if let Disposition::Refused(why) = &intent.disposition {
         let _ = ctx.audit(&intent, "refused", "refused", why);
         ctx.publish(&intent, ActionStatus::Refused, why, started).await;
+        return;
+    }
+    if intent.disposition == Disposition::LookupOnly {
+        let (status, result, message) = match reconcile(ctx, &intent.key).await {
+            Ok(Some(id)) => {
+                let (status, msg) = follow(ctx, &id).await;
+                let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
+                (status, result, format!("found by key after resume: {msg}"))
+            }
+            Ok(None) => {
+                (ActionStatus::Failed, "failed", format!("{NOT_RECEIVED}: confirm it again to send it (fresh preview)"))
+            }
+            Err(e) => (ActionStatus::Failed, "failed", format!("cannot look the key up: {e}; nothing sent")),
+        };
+        let _ = ctx.audit(&intent, "outcome", result, &message);
+        ctx.publish(&intent, status, &message, started).await;
         return;
     }
     // The dialog's preview may be old: re-check the local refusals (last

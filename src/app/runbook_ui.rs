@@ -125,7 +125,8 @@ impl ViewState {
         let Some(run) = self.runbook.as_mut() else { return false };
         let (changed, resend) = run.observe(snap, now);
         for (action, key) in resend {
-            let intent = Intent { action, key, operator: self.operator.clone(), disposition: Disposition::Go };
+            // Confirmed in an earlier session: looked up by key, never re-sent.
+            let intent = Intent { action, key, operator: self.operator.clone(), disposition: Disposition::LookupOnly };
             self.outbox.push(intent);
         }
         changed

@@ -373,6 +373,18 @@ impl Run {
                             ActionStatus::Denied => "denied",
                         };
                         let operator = e.operator.clone();
+                        if e.message.starts_with(crate::actions::executor::NOT_RECEIVED) {
+                            // Never received: the step stays, `n` confirms again.
+                            if let Some(a) = self.rec.steps[i].actions.last_mut() {
+                                a.status = "not_sent".into();
+                                a.message = e.message.clone();
+                            }
+                            let text =
+                                format!("action not received by the backend (key {}); n confirms it again", e.key);
+                            self.event(now, &operator, text);
+                            self.save();
+                            return (true, resend);
+                        }
                         if let Some(a) = self.rec.steps[i].actions.last_mut() {
                             a.status = status.into();
                             a.message = e.message.clone();
@@ -387,14 +399,14 @@ impl Run {
                         (true, resend)
                     }
                     None if !self.sent_here.contains(&last.key) => {
-                        // Confirmed before a crash, outcome unknown here: send
-                        // again with the same key; the control plane runs it
-                        // at most once.
+                        // Confirmed before a crash, outcome unknown here: look
+                        // the key up (never a resend); if the backend never
+                        // got it, the step waits for a new confirmation.
                         self.sent_here.insert(last.key.clone());
                         if let Ok(a) = t.resolve(&self.rec.params) {
                             resend.push((a, last.key.clone()));
                         }
-                        let text = format!("re-sent action after resume (key {})", last.key);
+                        let text = format!("looking up the action confirmed before the resume (key {})", last.key);
                         self.event(now, "warroom", text);
                         self.save();
                         (true, resend)
