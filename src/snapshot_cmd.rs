@@ -60,7 +60,11 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         "d" => 86_400.0,
         _ => return Err(format!("bad duration unit in '{s}': use s, m, h or d")),
     };
-    Ok(n * mult)
+    let secs = n * mult;
+    if !secs.is_finite() || secs > 366.0 * 86_400.0 {
+        return Err(format!("duration '{s}' is out of range (at most 366d)"));
+    }
+    Ok(secs)
 }
 
 /// The screen a view name selects: `overview`, `region:NAME`, `slo:NAME`
@@ -200,6 +204,9 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(90.0));
         assert_eq!(parse_duration("1.5h"), Ok(5400.0));
         assert!(parse_duration("5y").is_err());
+        // A number a Duration cannot hold is an error, never a panic (#14.11).
+        assert!(parse_duration("99999999999999999999999").is_err());
+        assert!(parse_duration("400d").is_err());
         assert_eq!(screen_for("region:us-east-1"), Ok(Screen::Region("us-east-1".into())));
         assert!(screen_for("nope").is_err());
     }

@@ -182,6 +182,13 @@ impl ViewState {
     /// Run one command line.
     pub fn execute(&mut self, line: &str, snap: &Snapshot) -> Result<(), String> {
         let words: Vec<&str> = line.split_whitespace().collect();
+        // Views, themes and runbooks are named, never given as paths: a
+        // console (an SSH viewer's too) must not open files by path.
+        if let (Some(&("view" | "theme" | "runbook")), Some(name)) = (words.first(), words.get(1)) {
+            if name.contains(['/', '\\']) || name.starts_with('.') || name.contains("..") {
+                return Err(format!("'{name}' is a path: give a name (Tab lists them)"));
+            }
+        }
         let f = &snap.fleet;
         let need = |what: &str, known: Vec<String>, name: Option<&&str>| -> Result<String, String> {
             let Some(name) = name else {
@@ -361,6 +368,10 @@ mod tests {
         assert_eq!(v.execute("theme high-contrast", &s), Ok(()));
         assert_eq!(v.theme.as_ref().map(|t| t.name.as_str()), Some("high-contrast"));
         assert!(v.execute("theme nope", &s).is_err());
+        // Names only, never paths (#14.5).
+        for bad in ["theme ../../etc/passwd", "runbook /tmp/x.toml", "view ./mine", "theme .."] {
+            assert!(v.execute(bad, &s).is_err_and(|e| e.contains("is a path")), "{bad}");
+        }
         assert_eq!(v.execute("filter pay", &s), Ok(()));
         assert_eq!(v.visible_services(&s).len(), 1);
         assert_eq!(v.execute("filter", &s), Ok(()));

@@ -359,7 +359,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "d" => n * 86_400.0,
         _ => return None,
     };
-    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+    // At most a year: a bigger number is a typo, and would not fit a Duration.
+    (secs > 0.0 && secs.is_finite() && secs <= 366.0 * 86_400.0).then(|| Duration::from_secs_f64(secs))
 }
 
 /// Placeholders a URL template may use.
