@@ -301,7 +301,14 @@ pub fn fit_status(roll: &crate::model::rollup::Rollup, glyph: &str, width: usize
         let more = if extra > 0 { more } else { String::new() };
         let room = width.saturating_sub(head.chars().count() + more.chars().count());
         if room >= 6 && !first.is_empty() {
-            return format!("{head}{}{more}", ellipsize(&first, room));
+            // Cut the place's name, never its state word (`payments/us-w… DOWN`).
+            let cut = match first.rsplit_once(' ') {
+                Some((name, word)) if matches!(word, "DOWN" | "DEGRADED") && room > word.len() + 3 => {
+                    format!("{} {word}", ellipsize(name, room - word.len() - 1))
+                }
+                _ => ellipsize(&first, room),
+            };
+            return format!("{head}{cut}{more}");
         }
     }
     ellipsize(&format!("{glyph} {word}"), width)

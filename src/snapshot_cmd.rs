@@ -119,7 +119,12 @@ pub async fn run(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Strin
 pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buffer, String> {
     let wall = args.view == "wall";
     let catalog = crate::views::Catalog::for_user();
-    let mut view = ViewState::default();
+    // A frame shows what an operator sees (key hints included); nothing can
+    // be acted on from a snapshot.
+    let mut view = ViewState {
+        operator: crate::actions::Operator { name: "snapshot".into(), role: crate::actions::Role::Operator },
+        ..ViewState::default()
+    };
     if let Some((_, lines)) = catalog.broken.iter().find(|(n, _)| *n == args.view) {
         return Err(lines.join("\n"));
     }

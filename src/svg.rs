@@ -127,7 +127,9 @@ pub fn render(buf: &Buffer) -> String {
         // Text runs: one <text> per cell keeps wide glyphs and box drawing aligned.
         for x in 0..w {
             let c = &buf[(x, y)];
-            let sym = c.symbol();
+            // ⏸ is in no font of the stack (DejaVu has none): the double bar,
+            // which every one has, draws the same meaning.
+            let sym = if c.symbol() == "⏸" { "‖" } else { c.symbol() };
             if sym.trim().is_empty() {
                 continue;
             }
