@@ -35,6 +35,12 @@ impl Store {
 
     /// Apply one update to the model.
     pub fn apply(&mut self, u: Update) {
+        if let Ok(Payload::Timed { source_at, inner }) = u.result {
+            let offset = source_at - u.at;
+            self.apply(Update { feed: u.feed, at: u.at, result: Ok(*inner) });
+            self.fleet.set_source_offset(u.feed, offset);
+            return;
+        }
         let f = &mut self.fleet;
         let at = u.at;
         match (u.feed, u.result) {
@@ -55,6 +61,7 @@ impl Store {
             (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),
             (_, Ok(Payload::Action(e))) => f.record_action(e),
             (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
+            (_, Ok(Payload::Timed { .. })) => {}
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
             (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
             (FeedId::Metrics, Err(e)) => f.metrics.set(at, Err(e)),
@@ -109,6 +116,26 @@ mod tests {
         assert!(snap.fleet.flags.error.is_none());
         assert_eq!(snap.version, 1);
         assert_eq!(s.snapshot().version, 2);
+    }
+
+    #[test]
+    fn ages_count_in_the_source_clock() {
+        // A simulator at 10×: its clock runs 9 minutes ahead of ours.
+        let mut s = Store::new(&Intervals::default());
+        let now = Utc::now();
+        let source_at = now + chrono::Duration::minutes(9);
+        let body = serde_json::json!({
+            "observedAt": source_at.to_rfc3339(),
+            "circuits": [{"from": "a", "to": "b", "region": "r1", "state": "OPEN",
+                          "since": (source_at - chrono::Duration::minutes(2)).to_rfc3339()}]
+        });
+        let p = crate::sources::control_plane::decode(FeedId::Circuits, body.to_string().as_bytes());
+        assert!(matches!(p, Ok(Payload::Timed { .. })));
+        s.apply(Update { feed: FeedId::Circuits, at: now, result: p });
+        let snap = s.snapshot();
+        let c = &snap.fleet.circuits;
+        let since = c.items()[0].since.unwrap_or(now);
+        assert!((c.age_of(since, now) - 120.0).abs() < 1.0, "2 minutes in the source's clock, not 0s");
     }
 
     #[tokio::test]

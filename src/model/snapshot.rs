@@ -75,6 +75,10 @@ pub struct Feed<T> {
     /// Why no source feeds this (`not configured: add [alertmanager] …`):
     /// a state, not a failure — never stale, never an error.
     pub not_configured: Option<String>,
+    /// The source's clock minus ours when the data arrived (its
+    /// `observedAt`): ages of the source's timestamps are counted in its
+    /// clock — simulated time in the demo.
+    pub source_offset: Option<chrono::Duration>,
 }
 
 impl<T> Default for Feed<T> {
@@ -86,6 +90,7 @@ impl<T> Default for Feed<T> {
             error_at: None,
             interval: Duration::from_secs(5),
             not_configured: None,
+            source_offset: None,
         }
     }
 }
@@ -110,6 +115,16 @@ impl<T> Feed<T> {
             Some(age) => age > 3.0 * self.interval.as_secs_f64(),
             None => self.error.is_some(),
         }
+    }
+
+    /// `now` in the source's clock.
+    pub fn source_now(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + self.source_offset.unwrap_or_else(chrono::Duration::zero)
+    }
+
+    /// Seconds from a timestamp of the source's to `now`, in its clock.
+    pub fn age_of(&self, t: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+        ((self.source_now(now) - t).num_milliseconds() as f64 / 1000.0).max(0.0)
     }
 
     /// Fresh data: observed, not stale, configured.
@@ -275,6 +290,22 @@ impl Fleet {
             FeedId::Flags => self.flags.state(now),
             FeedId::Probes => self.probes.state(now),
             FeedId::Alerts => self.alerts.state(now),
+        }
+    }
+
+    /// Record the source's clock offset for a feed (deployments and
+    /// circuits carry `observedAt`).
+    pub fn set_source_offset(&mut self, id: FeedId, offset: chrono::Duration) {
+        let o = Some(offset);
+        match id {
+            FeedId::Regions => self.regions.source_offset = o,
+            FeedId::Services => self.services.source_offset = o,
+            FeedId::Metrics => self.metrics.source_offset = o,
+            FeedId::Deployments => self.deployments.source_offset = o,
+            FeedId::Circuits => self.circuits.source_offset = o,
+            FeedId::Flags => self.flags.source_offset = o,
+            FeedId::Probes => self.probes.source_offset = o,
+            FeedId::Alerts => self.alerts.source_offset = o,
         }
     }
 

@@ -58,7 +58,7 @@ pub fn build<'a>(
         make: move |i: usize| {
             let c = items[i];
             let (level, word) = state_level(c.state);
-            let since = c.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
+            let since = c.since.map(|s| fmt_age(f.circuits.age_of(s, now))).unwrap_or_else(|| "—".into());
             let fail = c.failure_rate_pct.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into());
             vec![
                 Cell::new(format!("{}→{}", c.from, c.to), theme.text),

@@ -28,7 +28,7 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
         }
     };
     let lv = phase_level(d.phase);
-    let since = d.since.map(|s| format!(" for {}", fmt_age((now - s).num_seconds() as f64))).unwrap_or_default();
+    let since = d.since.map(|s| format!(" for {}", fmt_age(snap.fleet.deployments.age_of(s, now)))).unwrap_or_default();
     put(
         format!(
             "phase {} {}{since} · weight {:.0}% · {}",

@@ -67,6 +67,13 @@ fn time(s: Option<&str>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
 }
 
+fn timed(at: Option<&str>, p: Payload) -> Payload {
+    match time(at) {
+        Some(at) => Payload::Timed { source_at: at, inner: Box::new(p) },
+        None => p,
+    }
+}
+
 /// Decode a control-plane response body for `feed`.
 pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
     Ok(match feed {
@@ -75,11 +82,15 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
             Payload::Services(parse::<ServicesWire>(body)?.services.into_iter().map(Into::into).collect())
         }
         FeedId::Metrics => Payload::Metrics(parse::<MetricsWire>(body)?.metrics.into_iter().map(Into::into).collect()),
+        // With the server's own time of the data, so ages on screen are
+        // counted in the source's clock (a simulator at 10× too).
         FeedId::Deployments => {
-            Payload::Deployments(parse::<DeploymentsWire>(body)?.deployments.into_iter().map(Into::into).collect())
+            let w = parse::<DeploymentsWire>(body)?;
+            timed(w.observed_at.as_deref(), Payload::Deployments(w.deployments.into_iter().map(Into::into).collect()))
         }
         FeedId::Circuits => {
-            Payload::Circuits(parse::<CircuitsWire>(body)?.circuits.into_iter().map(Into::into).collect())
+            let w = parse::<CircuitsWire>(body)?;
+            timed(w.observed_at.as_deref(), Payload::Circuits(w.circuits.into_iter().map(Into::into).collect()))
         }
         FeedId::Flags => Payload::Flags(parse::<FlagsWire>(body)?.flags.into_iter().map(Into::into).collect()),
         FeedId::Probes | FeedId::Alerts => return Err("not served by the control-plane API".into()),
@@ -291,6 +302,8 @@ impl From<TrafficWire> for model::Traffic {
 #[derive(Deserialize)]
 struct DeploymentsWire {
     deployments: Vec<DeploymentWire>,
+    #[serde(default, rename = "observedAt")]
+    observed_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -376,6 +389,8 @@ impl From<DeploymentWire> for model::Deployment {
 #[derive(Deserialize)]
 struct CircuitsWire {
     circuits: Vec<CircuitWire>,
+    #[serde(default, rename = "observedAt")]
+    observed_at: Option<String>,
 }
 
 #[derive(Deserialize)]

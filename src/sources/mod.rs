@@ -38,6 +38,11 @@ pub enum Payload {
     Action(ActionEntry),
     /// No source feeds this: why, and how to add one.
     NotConfigured(String),
+    /// A payload with the source's own time of the data (`observedAt`).
+    Timed {
+        source_at: DateTime<Utc>,
+        inner: Box<Payload>,
+    },
 }
 
 #[derive(Debug, Clone)]
