@@ -395,7 +395,8 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
         }
     } else {
         let worst = failing.iter().find(|(_, g, _)| *g == Level::Critical.glyph(theme.ascii)).unwrap_or(&failing[0]);
-        let text = format!("{} {}/{configured} feeds not OK", worst.1, failing.len());
+        let what = if worst.1 == Level::Critical.glyph(theme.ascii) { "failing" } else { "stale or waiting" };
+        let text = format!("{} {}/{configured} feeds {what}", worst.1, failing.len());
         spans.push(Span::styled(text, worst.2));
     }
     // The status goes right after the title: cut its reason (with …)
