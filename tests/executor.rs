@@ -168,6 +168,16 @@ async fn confirming_twice_quickly_executes_once() {
     let ex = get(&r.sim.url(), "/v1/executions").await;
     let total: u64 = ex["executions"].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0);
     assert_eq!(total, 1, "{ex}");
+    // The console's own guard refused it (not the server's 409): the
+    // message names the action in flight, and only one intent was recorded.
+    let refused = if a.status == ActionStatus::Refused { &a } else { &b };
+    let ran = if a.status == ActionStatus::Refused { &k2 } else { &k1 };
+    assert!(refused.message.contains("fail over us-west-2 is in flight on region us-west-2"), "{refused:?}");
+    assert!(refused.message.contains(ran.as_str()), "names the key in flight: {refused:?}");
+    let intents = audit_records(&r.audit).iter().filter(|x| x["event"] == "intent").count();
+    assert_eq!(intents, 1, "one intent, one refusal");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"]["POST /v1/actions"], 1, "the second was never sent: {stats}");
     r.sim.shutdown().await;
 }
 

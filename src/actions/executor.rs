@@ -5,7 +5,6 @@
 //! store, so every viewer sees it. Network failures retry with the same key;
 //! a timeout is reconciled by looking the key up, never by a blind resend.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -130,7 +129,8 @@ struct Ctx {
     audit_error: Option<String>,
     updates: mpsc::Sender<Update>,
     clock: Clock,
-    in_flight: Mutex<HashSet<String>>,
+    /// Target → (summary, key) of the action in flight on it.
+    in_flight: Mutex<std::collections::HashMap<String, (String, String)>>,
     /// Live state, to re-check the local refusals at send time.
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 }
@@ -169,7 +169,7 @@ pub fn spawn_with_token(
         audit_error,
         updates,
         clock,
-        in_flight: Mutex::new(HashSet::new()),
+        in_flight: Mutex::new(std::collections::HashMap::new()),
         snapshots,
     });
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -451,8 +451,18 @@ async fn run(ctx: &Ctx, intent: Intent) {
         return;
     }
     let target = intent.action.target();
-    if !ctx.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(target.clone()) {
-        let why = format!("an action on {target} is already in flight");
+    let busy = {
+        let mut m = ctx.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get(&target) {
+            Some(other) => Some(other.clone()),
+            None => {
+                m.insert(target.clone(), (intent.action.summary(), intent.key.clone()));
+                None
+            }
+        }
+    };
+    if let Some((other, other_key)) = busy {
+        let why = format!("{other} is in flight on {target} (key {other_key}); wait for its outcome");
         let _ = ctx.audit(&intent, "refused", "refused", &why);
         ctx.publish(&intent, ActionStatus::Refused, &why, started).await;
         return;

@@ -69,11 +69,16 @@ pub struct Shared {
 
 impl Shared {
     fn audit(&self, event: &'static str, operator: &str, role: Role, summary: String, message: String) {
+        // A client picks its user name: capped and made printable before it
+        // is recorded (a 30,000-character name once made a 60 KB record).
+        let clean = client_name(operator);
+        let summary = if operator.is_empty() { summary } else { summary.replace(operator, &clean) };
+        let operator = clean;
         let mut guard = self.audit.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(log) = guard.as_mut() {
             let _ = log.append(Entry {
                 event,
-                operator: operator.to_string(),
+                operator: operator.clone(),
                 role: role.name().into(),
                 action: serde_json::json!({"kind": "ssh"}),
                 summary,
@@ -87,6 +92,20 @@ impl Shared {
             });
         }
     }
+}
+
+/// Longest client-chosen user name kept, in characters.
+pub const MAX_CLIENT_NAME: usize = 64;
+
+/// A client-chosen name as recorded: control and format characters
+/// escaped, at most `MAX_CLIENT_NAME` characters (then `…`).
+pub fn client_name(name: &str) -> String {
+    let escaped = crate::audit::escape_terminal(name);
+    let mut out: String = escaped.chars().take(MAX_CLIENT_NAME).collect();
+    if escaped.chars().count() > MAX_CLIENT_NAME {
+        out.push('…');
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -476,4 +495,16 @@ pub async fn serve(opts: SshOptions, shared: Arc<Shared>) -> Result<(), String> 
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("warroom serve-ssh listening on {addr}");
     server.run_on_socket(Arc::new(config), &listener).await.map_err(|e| format!("ssh server failed: {e}"))
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn client_names_are_capped_and_printable() {
+        let evil = format!("evil\u{1b}[2K\u{1b}]52;c;x\u{7}{}", "A".repeat(30_000));
+        let n = super::client_name(&evil);
+        assert!(n.chars().count() <= super::MAX_CLIENT_NAME + 1 && n.ends_with('…'), "{n}");
+        assert!(!n.chars().any(|c| c.is_control()), "{n:?}");
+        assert_eq!(super::client_name("alice"), "alice");
+    }
 }
