@@ -111,13 +111,39 @@ impl Drop for Done {
     }
 }
 
-/// A fresh idempotency key.
+/// A fresh idempotency key: the time (for people reading the trail) and
+/// 128 random bits from the system's generator (nobody can guess another
+/// console's next key).
 pub fn new_key() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let now = chrono::Utc::now();
-    format!("wr-{}-{}-{n}", now.format("%Y%m%dT%H%M%S%.6f"), std::process::id())
+    use ring::rand::SecureRandom;
+    let mut bits = [0u8; 16];
+    if ring::rand::SystemRandom::new().fill(&mut bits).is_err() {
+        // No system randomness: still unique in this process, never reused.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        bits[..8].copy_from_slice(&n.to_le_bytes());
+        bits[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    let hex: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+    format!("wr-{}-{hex}", chrono::Utc::now().format("%Y%m%dT%H%M%S"))
+}
+
+/// Largest answer read from a control plane's action endpoints.
+const MAX_ACTION_BODY: usize = 1024 * 1024;
+
+/// The body as JSON, read chunk by chunk and refused past `MAX_ACTION_BODY`.
+async fn json_limited(mut r: reqwest::Response) -> Result<Value, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        r.chunk().await.map_err(|e| format!("reading the answer: {}", crate::sources::redact(&e.to_string())))?
+    {
+        if body.len() + chunk.len() > MAX_ACTION_BODY {
+            return Err(format!("answer larger than {} KiB refused", MAX_ACTION_BODY / 1024));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("bad answer: {e}"))
 }
 
 struct Ctx {
@@ -155,8 +181,11 @@ pub fn spawn_with_token(
         Ok(a) => (Some(a), None),
         Err(e) => (None, Some(e)),
     };
+    // Mutating calls never follow a redirect: a 307/308 would re-send the
+    // body, the idempotency key and the operator to another host.
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default();
@@ -280,7 +309,12 @@ async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
     match resp {
         Ok(r) => {
             let code = r.status().as_u16();
-            let body: Value = r.json().await.unwrap_or(Value::Null);
+            if (300..400).contains(&code) {
+                return Sent::Failed(format!(
+                    "HTTP {code}: a redirect, not followed for an action (check the control-plane URL)"
+                ));
+            }
+            let body: Value = json_limited(r).await.unwrap_or(Value::Null);
             let msg = body["error"].as_str().or(body["message"].as_str()).unwrap_or("").to_string();
             match code {
                 200..=299 => match body["id"].as_str() {
@@ -292,8 +326,10 @@ async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
                 _ => Sent::Unknown(format!("HTTP {code}: {msg}")),
             }
         }
-        Err(e) if e.is_connect() => Sent::Unknown(format!("cannot reach the control plane: {e}")),
-        Err(e) => Sent::Unknown(format!("no answer: {e}")),
+        Err(e) if e.is_connect() => {
+            Sent::Unknown(format!("cannot reach the control plane: {}", crate::sources::redact(&e.to_string())))
+        }
+        Err(e) => Sent::Unknown(format!("no answer: {}", crate::sources::redact(&e.to_string()))),
     }
 }
 
@@ -308,8 +344,8 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| format!("cannot read action status: {e}"))?;
-    let body: Value = resp.json().await.map_err(|e| format!("bad action status: {e}"))?;
+        .map_err(|e| format!("cannot read action status: {}", crate::sources::redact(&e.to_string())))?;
+    let body: Value = json_limited(resp).await.map_err(|e| format!("bad action status: {e}"))?;
     Ok(body["actions"].get(0).and_then(|a| a["id"].as_str()).map(String::from))
 }
 
@@ -323,7 +359,7 @@ async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
         }
         let resp = req.timeout(REQUEST_TIMEOUT).send().await;
         if let Ok(r) = resp {
-            let body: Value = r.json().await.unwrap_or(Value::Null);
+            let body: Value = json_limited(r).await.unwrap_or(Value::Null);
             let msg = body["message"].as_str().unwrap_or("").to_string();
             match body["status"].as_str() {
                 Some("succeeded") => return (ActionStatus::Succeeded, msg),

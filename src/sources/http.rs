@@ -25,6 +25,39 @@ impl fmt::Display for HttpError {
     }
 }
 
+/// A message with every URL in it stripped of credentials and query
+/// string (`https://user:secret@cp/v1/actions?token=x` → `https://cp/v1/actions`),
+/// for panes and the audit trail.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("http://").or_else(|| rest.find("https://")).map(|i| {
+        // The earlier of the two schemes.
+        match (rest.find("http://"), rest.find("https://")) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => i,
+        }
+    }) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail.find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>')).unwrap_or(tail.len());
+        let (raw, after) = tail.split_at(end);
+        match url::Url::parse(raw) {
+            Ok(mut u) => {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.set_query(None);
+                u.set_fragment(None);
+                out.push_str(u.as_str());
+            }
+            Err(_) => out.push_str(raw),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 fn describe(e: &reqwest::Error) -> String {
     if e.is_connect() {
         // The innermost cause is the useful part ("Connection refused").
@@ -104,4 +137,15 @@ pub async fn get_any_auth(
         }
     }
     Ok((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_in_messages_lose_credentials_and_queries() {
+        let m = "error sending request for url (https://ops:s3cret@cp.internal:8443/v1/actions?token=abc): refused";
+        assert_eq!(super::redact(m), "error sending request for url (https://cp.internal:8443/v1/actions): refused");
+        assert_eq!(super::redact("no url here"), "no url here");
+        assert_eq!(super::redact("a http://h/x?q=1 and https://u:p@k/y"), "a http://h/x and https://k/y");
+    }
 }

@@ -11,7 +11,7 @@ mod runner;
 
 use chrono::{DateTime, Utc};
 
-pub use http::{get_any_auth, get_limited, get_limited_auth, HttpError};
+pub use http::{get_any_auth, get_limited, get_limited_auth, redact, HttpError};
 pub use runner::{run_poll, Clock, PollSpec};
 
 use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
