@@ -531,14 +531,29 @@ pub fn abort_record(mut rec: RunRecord, operator: &str, reason: &str, now: DateT
 }
 
 /// The run as a Markdown timeline for a postmortem.
+/// Text from a run (titles, reasons, backend messages, operator names) made
+/// safe for Markdown and terminals: control and format characters escaped,
+/// newlines as spaces, and the characters Markdown would act on escaped.
+pub fn md_text(s: &str) -> String {
+    let one = s.replace(['\n', '\r', '\t'], " ");
+    let mut out = String::with_capacity(one.len());
+    for c in crate::audit::escape_terminal(&one).chars() {
+        if matches!(c, '|' | '<' | '>' | '[' | ']' | '`' | '*' | '_' | '#' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn export_markdown(rec: &RunRecord) -> String {
     let t = |d: &DateTime<Utc>| d.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let mut out = String::new();
-    out.push_str(&format!("# Runbook run: {}\n\n", rec.title));
+    out.push_str(&format!("# Runbook run: {}\n\n", md_text(&rec.title)));
     out.push_str(&format!("- Run: `{}` (runbook `{}`)\n", rec.id, rec.runbook));
-    let params: Vec<String> = rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let params: Vec<String> = rec.params.iter().map(|(k, v)| format!("{}={}", md_text(k), md_text(v))).collect();
     out.push_str(&format!("- Parameters: {}\n", if params.is_empty() { "none".into() } else { params.join(", ") }));
-    out.push_str(&format!("- Started: {} by {}\n", t(&rec.started_at), rec.started_by));
+    out.push_str(&format!("- Started: {} by {}\n", t(&rec.started_at), md_text(&rec.started_by)));
     let status = match rec.status {
         RunStatus::Running => "in progress".to_string(),
         RunStatus::Completed => "completed".to_string(),
@@ -556,6 +571,7 @@ pub fn export_markdown(rec: &RunRecord) -> String {
     operators.push(&rec.started_by);
     operators.sort();
     operators.dedup();
+    let operators: Vec<String> = operators.iter().map(|o| md_text(o)).collect();
     out.push_str(&format!("- Operators: {}\n\n", operators.join(", ")));
     out.push_str("## Steps\n\n| # | step | kind | started | ended | took | result | by | notes |\n|---|---|---|---|---|---|---|---|---|\n");
     let hm = |d: &Option<DateTime<Utc>>| d.map(|d| d.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
@@ -574,7 +590,7 @@ pub fn export_markdown(rec: &RunRecord) -> String {
         for a in &s.actions {
             notes.push(format!("{} → {} (key `{}`)", a.summary, a.status, a.key));
         }
-        let cell = |x: &str| x.replace('|', "\\|");
+        let cell = md_text;
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i + 1,
@@ -584,13 +600,13 @@ pub fn export_markdown(rec: &RunRecord) -> String {
             hm(&s.ended_at),
             took,
             s.result.map(|r| r.word()).unwrap_or(if i == rec.current { "current" } else { "—" }),
-            s.operator.as_deref().unwrap_or("—"),
+            s.operator.as_deref().map(md_text).unwrap_or_else(|| "—".into()),
             cell(&notes.join("; "))
         ));
     }
     out.push_str("\n## Timeline\n\n");
     for e in &rec.events {
-        out.push_str(&format!("- {} — {} — {}\n", t(&e.at), e.operator, e.text));
+        out.push_str(&format!("- {} — {} — {}\n", t(&e.at), md_text(&e.operator), md_text(&e.text)));
     }
     out.push_str(
         "\nActions are in the audit trail under the same idempotency keys (`warroom audit tail`, `warroom audit verify`).\n",
@@ -618,6 +634,16 @@ mod tests {
         let d = std::env::temp_dir().join(format!("warroom-run-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn markdown_export_escapes_what_backends_and_people_wrote() {
+        assert_eq!(md_text("a|b"), "a\\|b");
+        assert_eq!(md_text("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(md_text("[click](http://x)"), "\\[click\\](http://x)");
+        assert_eq!(md_text("two\nlines"), "two lines");
+        let evil = md_text("evil\u{1b}]52;c;x\u{7}\u{202e}");
+        assert!(!evil.chars().any(|c| c.is_control() || c == '\u{202e}'), "{evil:?}");
     }
 
     #[test]
