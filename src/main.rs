@@ -189,7 +189,13 @@ enum ConfigCmd {
         path: Option<std::path::PathBuf>,
     },
     /// Validate a configuration; prints every problem as file:line:column.
-    Check { file: Option<std::path::PathBuf> },
+    Check {
+        /// The file (default: --config, $WARROOM_CONFIG, the user config directory's).
+        file: Option<std::path::PathBuf>,
+        /// Do not look the URLs' hosts up in DNS.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -415,12 +421,17 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             println!("wrote {}; edit it, then run `warroom config check`", path.display());
             Ok(())
         }
-        Some(Cmd::Config { what: ConfigCmd::Check { file } }) => {
+        Some(Cmd::Config { what: ConfigCmd::Check { file, offline } }) => {
             let path = file
                 .or_else(|| warroom::config::locate(cli.config.as_deref()))
                 .ok_or("no configuration found: pass a FILE, --config, or set WARROOM_CONFIG")?;
             match warroom::config::Config::load(&path) {
-                Ok(_) => {
+                Ok(cfg) => {
+                    if !offline {
+                        for w in cfg.unresolved_hosts(&path) {
+                            println!("{w}");
+                        }
+                    }
                     println!("{}: OK", path.display());
                     Ok(())
                 }

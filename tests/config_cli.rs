@@ -147,3 +147,17 @@ fn audit_tail_on_nothing_escapes_hostile_text_and_prints_json() {
     let (ok, json) = tail(&["--json"]);
     assert!(ok && json.trim_start().starts_with('{') && !json.contains('\u{1b}'), "{json:?}");
 }
+
+#[test]
+fn config_check_warns_when_a_host_does_not_resolve() {
+    let d = dir("dns");
+    let path = d.join("warroom.toml");
+    let text = "[[region]]\nname = \"r1\"\n\n[alertmanager]\nurl = \"http://no-such-host.invalid:9093\"\n";
+    assert!(std::fs::write(&path, text).is_ok());
+    let p = path.to_string_lossy().to_string();
+    let (ok, out) = run(&["config", "check", &p]);
+    assert!(ok, "a warning, not an error: {out}");
+    assert!(out.contains(":5:7: warning: host 'no-such-host.invalid' does not resolve"), "{out}");
+    let (ok, out) = run(&["config", "check", "--offline", &p]);
+    assert!(ok && !out.contains("warning"), "{out}");
+}

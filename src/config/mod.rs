@@ -419,6 +419,35 @@ impl Config {
     }
 
     /// Read and parse a file.
+    /// Warnings for URLs whose host does not resolve here (`config check`;
+    /// `--offline` skips it). A warning, not an error: DNS at check time is
+    /// not DNS at run time.
+    pub fn unresolved_hosts(&self, path: &Path) -> Vec<ConfigError> {
+        use std::net::ToSocketAddrs;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut urls: Vec<&Spanned<String>> = Vec::new();
+        if let Some(p) = &self.prometheus {
+            urls.push(&p.url);
+        }
+        if let Some(a) = &self.alertmanager {
+            urls.push(&a.url);
+        }
+        if let Some(c) = &self.control_plane {
+            urls.push(&c.url);
+        }
+        let mut out = Vec::new();
+        for u in urls {
+            let Ok(parsed) = url::Url::parse(u.get_ref()) else { continue };
+            let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else { continue };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if (host, port).to_socket_addrs().map(|mut a| a.next().is_none()).unwrap_or(true) {
+                let msg = format!("warning: host '{host}' does not resolve from here (--offline skips this check)");
+                out.push(ConfigError::at(path, &text, u.span(), msg));
+            }
+        }
+        out
+    }
+
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             vec![ConfigError { file: path.to_path_buf(), line: 1, column: 1, message: format!("cannot read: {e}") }]
