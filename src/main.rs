@@ -476,7 +476,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
         Some(Cmd::Runbook { what: RunbookCmd::Lint { ref file } }) => {
             let p = std::path::Path::new(file);
             let (name, path, text) = if p.is_file() {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {file}: {e}"))?;
+                let text = warroom::config::read_config_file(p).map_err(|e| format!("{file}: {e}"))?;
                 let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("runbook").to_string();
                 (name, p.to_path_buf(), text)
             } else if let Some((n, t)) = warroom::runbook::BUILT_IN.iter().find(|(n, _)| n == file) {

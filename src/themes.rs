@@ -178,7 +178,7 @@ fn user_dir() -> Option<PathBuf> {
 pub fn load(name: &str) -> Result<Theme, String> {
     let show = |errs: Vec<ConfigError>| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
     if let Some(p) = user_dir().map(|d| d.join(format!("{name}.toml"))).filter(|p| p.is_file()) {
-        let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = crate::config::read_config_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         return parse(&p, &text).map_err(show);
     }
     match BUILT_IN.iter().find(|(n, _)| *n == name) {

@@ -351,8 +351,8 @@ impl Catalog {
         let mut c = Catalog { views: BUILT_IN_VIEWS.clone(), broken: vec![] };
         let Some(dir) = dir else { return c };
         for (name, p) in crate::config::toml_files(dir) {
-            let result = std::fs::read_to_string(&p)
-                .map_err(|e| vec![format!("{}: cannot read: {e}", p.display())])
+            let result = crate::config::read_config_file(&p)
+                .map_err(|e| vec![format!("{}:1:1: {e}", p.display())])
                 .and_then(|text| parse(&name, &p, &text).map_err(|es| es.iter().map(|e| e.to_string()).collect()));
             match result {
                 Ok(v) => {

@@ -313,7 +313,7 @@ pub fn load_keymap() -> Result<Vec<Binding>, String> {
     if !path.is_file() {
         return Ok(DEFAULT_KEYMAP.to_vec());
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = crate::config::read_config_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_keymap(&path, &text).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
 }
 

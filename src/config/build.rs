@@ -72,7 +72,7 @@ impl Config {
             .regions
             .iter()
             .map(|r| {
-                let w = r.weight.unwrap_or(100.0 / n);
+                let w = r.weight.as_ref().map(|w| *w.get_ref()).unwrap_or(100.0 / n);
                 Region {
                     name: r.name.get_ref().clone(),
                     status: RegionStatus::Unknown,

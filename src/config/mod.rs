@@ -53,7 +53,7 @@ pub struct RegionCfg {
     pub zones: Vec<String>,
     /// Normal traffic share in percent (informational).
     #[serde(default)]
-    pub weight: Option<f64>,
+    pub weight: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -314,6 +314,33 @@ impl ConfigError {
     }
 }
 
+/// Largest configuration-like file read (config, views, themes, keymaps, runbooks).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a regular file of at most `MAX_FILE_BYTES` as UTF-8: a FIFO would
+/// hang and `/dev/zero` would never end, so neither is read at all.
+pub fn read_config_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!("not UTF-8 (byte {at})")
+    })
+}
+
 /// Deserialize a TOML file; a syntax or shape error comes back with its place.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, Vec<ConfigError>> {
     toml::from_str(text)
@@ -449,9 +476,8 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ConfigError { file: path.to_path_buf(), line: 1, column: 1, message: format!("cannot read: {e}") }]
-        })?;
+        let text = read_config_file(path)
+            .map_err(|m| vec![ConfigError { file: path.to_path_buf(), line: 1, column: 1, message: m }])?;
         Config::parse(path, &text)
     }
 
@@ -465,6 +491,12 @@ impl Config {
                 c.at(r.name.span(), "region name is empty");
             } else if !regions.insert(r.name.get_ref().clone()) {
                 c.at(r.name.span(), format!("duplicate region '{}'", r.name.get_ref()));
+            }
+            if let Some(w) = &r.weight {
+                let x = *w.get_ref();
+                if !(x.is_finite() && (0.0..=100.0).contains(&x)) {
+                    c.at(w.span(), format!("weight {x} must be a share of traffic between 0 and 100 (percent)"));
+                }
             }
         }
         let mut services = HashSet::new();

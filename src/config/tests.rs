@@ -157,3 +157,23 @@ fn a_service_sla_is_configurable_and_checked() {
     assert!(e.iter().any(|x| x.starts_with("w.toml:5:") && x.contains("p95_ms = -1 must be a positive")), "{e:?}");
     assert!(e.iter().any(|x| x.contains("must rise with the percentile")), "{e:?}");
 }
+
+#[test]
+fn bad_weights_and_files_that_are_not_files() {
+    for w in ["nan", "-inf", "-40", "1e308"] {
+        let e = errors(&format!("[[region]]\nname = \"r1\"\nweight = {w}\n"));
+        assert!(
+            e.iter().any(|x| x.starts_with("w.toml:3:10: weight") && x.contains("between 0 and 100")),
+            "{w}: {e:?}"
+        );
+    }
+    // A FIFO would hang and /dev/zero never ends: neither is read.
+    let e = Config::load(Path::new("/dev/zero")).err().unwrap_or_default();
+    assert!(e.iter().any(|x| x.to_string().contains("not a regular file")), "{e:?}");
+    let d = std::env::temp_dir().join(format!("warroom-cfg-utf8-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&d);
+    let p = d.join("bad.toml");
+    let _ = std::fs::write(&p, b"[[region]]\nname = \"\xff\"\n");
+    let e = Config::load(&p).err().unwrap_or_default();
+    assert!(e.iter().any(|x| x.to_string().contains("not UTF-8 (byte 19)")), "{e:?}");
+}

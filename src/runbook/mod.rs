@@ -520,8 +520,8 @@ pub fn catalog() -> (Vec<Runbook>, Vec<(String, Vec<String>)>) {
     let mut broken = Vec::new();
     let files = user_dir().map(|d| crate::config::toml_files(&d)).unwrap_or_default();
     for (name, p) in files {
-        let result = std::fs::read_to_string(&p)
-            .map_err(|e| vec![format!("{}: {e}", p.display())])
+        let result = crate::config::read_config_file(&p)
+            .map_err(|e| vec![format!("{}:1:1: {e}", p.display())])
             .and_then(|t| parse(&name, &p, &t, None).map_err(|es| es.iter().map(|e| e.to_string()).collect()));
         match result {
             Ok(rb) => {
@@ -538,7 +538,7 @@ pub fn catalog() -> (Vec<Runbook>, Vec<(String, Vec<String>)>) {
 pub fn find(name_or_path: &str) -> Result<Runbook, String> {
     let p = Path::new(name_or_path);
     if name_or_path.ends_with(".toml") || p.is_file() {
-        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = crate::config::read_config_file(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("runbook");
         return parse(name, p, &text, None)
             .map_err(|es| es.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
