@@ -834,7 +834,10 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     executor.reconcile_unfinished();
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    // A paste arrives as one event (bracketed paste), never as a storm of keys.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone(), keymap).await;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
     if executor.active() > 0 {
         eprintln!("warroom: waiting for {} action(s) to finish and be audited…", executor.active());

@@ -93,6 +93,7 @@ pub async fn run(
                     }
                     // Intents the key produced go out at the top of the loop.
                 }
+                Some(Ok(Event::Paste(text))) => dirty |= view.paste(&text),
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Ok(Exit::InputClosed),

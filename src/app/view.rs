@@ -594,6 +594,33 @@ impl ViewState {
         }
     }
 
+    /// A paste (bracketed): one edit of whatever input is open, on one line,
+    /// without control characters, and capped — never a key per character.
+    pub fn paste(&mut self, text: &str) -> bool {
+        const MAX_PASTE: usize = 256;
+        let clean: String =
+            text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_PASTE).collect::<String>();
+        let join = |input: &Input, cap: usize| {
+            let v: String = format!("{}{}", input.value(), clean).chars().take(cap).collect();
+            Input::new(v)
+        };
+        if let Some(i) = self.prompt.as_mut().map(|p| &mut p.input) {
+            *i = join(i, MAX_PASTE);
+        } else if let Some(i) = self.command.as_mut() {
+            *i = join(i, MAX_PASTE);
+        } else if let Some(i) = self.filter_input.as_mut() {
+            *i = join(i, MAX_FILTER_CHARS);
+            let v = i.value().trim().to_string();
+            self.filter = (!v.is_empty()).then_some(v);
+            self.rows = [0; 8];
+        } else if let Some(d) = self.dialog.as_mut().filter(|d| d.preview.type_to_confirm.is_some()) {
+            d.input = join(&d.input, MAX_PASTE);
+        } else {
+            return false;
+        }
+        true
+    }
+
     /// One key press, whoever's terminal it came from: the command line,
     /// the filter and the dialog take keys first; everything else goes
     /// through the keymap. Returns true when something visible changed.
@@ -907,5 +934,18 @@ mod tests {
         let mut v = ViewState { screen: Screen::Region("us-west-2".into()), region_row: 1, ..ViewState::default() };
         assert!(v.apply(Command::Enter, &s));
         assert_eq!(v.screen, Screen::Service("auth".into()));
+    }
+
+    #[test]
+    fn a_paste_is_one_capped_edit() {
+        let s = snap(&["payments"]);
+        let mut v = ViewState { filter_input: Some(Input::default()), ..ViewState::default() };
+        assert!(v.paste(&"pay\nments".repeat(20_000)));
+        assert_eq!(v.filter_input.as_ref().map(|i| i.value().chars().count()), Some(MAX_FILTER_CHARS));
+        assert!(v.filter.as_deref().is_some_and(|f| !f.contains('\n')));
+        let mut idle = ViewState::default();
+        assert!(!idle.paste("F"), "a paste with no input open does nothing (no action key)");
+        assert!(idle.dialog.is_none() && idle.outbox.is_empty());
+        let _ = s;
     }
 }
