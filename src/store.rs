@@ -41,6 +41,11 @@ impl Store {
             self.fleet.set_source_offset(u.feed, offset);
             return;
         }
+        if let Ok(Payload::Partial { inner, error }) = u.result {
+            self.apply(Update { feed: u.feed, at: u.at, result: Ok(*inner) });
+            self.fleet.set_error(u.feed, u.at, error);
+            return;
+        }
         let f = &mut self.fleet;
         let at = u.at;
         match (u.feed, u.result) {
@@ -61,7 +66,7 @@ impl Store {
             (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),
             (_, Ok(Payload::Action(e))) => f.record_action(e),
             (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
-            (_, Ok(Payload::Timed { .. })) => {}
+            (_, Ok(Payload::Timed { .. } | Payload::Partial { .. })) => {}
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
             (FeedId::Services, Err(e)) => f.services.set(at, Err(e)),
             (FeedId::Metrics, Err(e)) => f.metrics.set(at, Err(e)),
@@ -116,6 +121,26 @@ mod tests {
         assert!(snap.fleet.flags.error.is_none());
         assert_eq!(snap.version, 1);
         assert_eq!(s.snapshot().version, 2);
+    }
+
+    #[test]
+    fn one_bad_record_is_dropped_and_named_the_rest_kept() {
+        let mut s = Store::new(&Intervals::default());
+        let good = |id: &str, total: i64| {
+            serde_json::json!({
+                "id": id, "service": "checkout", "region": "us-east-1", "strategy": "canary", "phase": "Paused",
+                "message": "", "revision": {"stable": "41", "canary": "42"}, "steps": [10.0, 100.0],
+                "step": {"index": 0, "total": total}, "weight": 10.0
+            })
+        };
+        let body = serde_json::json!({"deployments": [good("a/use1", 2), good("b/use1", -1), good("c/use1", 2)]});
+        let p = crate::sources::control_plane::decode(FeedId::Deployments, body.to_string().as_bytes());
+        s.apply(Update { feed: FeedId::Deployments, at: Utc::now(), result: p });
+        let snap = s.snapshot();
+        let d = &snap.fleet.deployments;
+        assert_eq!(d.items().iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["a/use1", "c/use1"]);
+        let e = d.error.clone().unwrap_or_default();
+        assert!(e.starts_with("1 bad deployment record(s) dropped: b/use1: invalid value"), "{e}");
     }
 
     #[test]

@@ -309,6 +309,24 @@ impl Fleet {
         }
     }
 
+    /// An error beside data that did arrive (bad records dropped).
+    pub fn set_error(&mut self, id: FeedId, at: DateTime<Utc>, error: String) {
+        fn set<T>(f: &mut Feed<T>, at: DateTime<Utc>, e: String) {
+            f.error = Some(e);
+            f.error_at = Some(at);
+        }
+        match id {
+            FeedId::Regions => set(&mut self.regions, at, error),
+            FeedId::Services => set(&mut self.services, at, error),
+            FeedId::Metrics => set(&mut self.metrics, at, error),
+            FeedId::Deployments => set(&mut self.deployments, at, error),
+            FeedId::Circuits => set(&mut self.circuits, at, error),
+            FeedId::Flags => set(&mut self.flags, at, error),
+            FeedId::Probes => set(&mut self.probes, at, error),
+            FeedId::Alerts => set(&mut self.alerts, at, error),
+        }
+    }
+
     /// Mark a feed as having no source configured.
     pub fn set_not_configured(&mut self, id: FeedId, why: String) {
         let w = Some(why);

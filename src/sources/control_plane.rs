@@ -74,32 +74,87 @@ fn timed(at: Option<&str>, p: Payload) -> Payload {
     }
 }
 
+/// One list element: decoded, or why not (with its id or name if it has one).
+/// A bad record is dropped and named; the rest of the list is kept.
+enum Lenient<T> {
+    Good(T),
+    Bad(String),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let name = ["id", "name"].iter().find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(String::from));
+        Ok(match serde_json::from_value::<T>(v) {
+            Ok(t) => Lenient::Good(t),
+            Err(e) => Lenient::Bad(match name {
+                Some(n) => format!("{}: {e}", crate::audit::escape_terminal(&n)),
+                None => e.to_string(),
+            }),
+        })
+    }
+}
+
+/// The good records converted, and the bad ones named (at most three).
+fn split<T, U: From<T>>(items: Vec<Lenient<T>>, what: &str) -> (Vec<U>, Option<String>) {
+    let mut good = Vec::with_capacity(items.len());
+    let mut bad = Vec::new();
+    for i in items {
+        match i {
+            Lenient::Good(t) => good.push(U::from(t)),
+            Lenient::Bad(e) => bad.push(e),
+        }
+    }
+    let error = (!bad.is_empty()).then(|| {
+        let shown: Vec<&str> = bad.iter().take(3).map(String::as_str).collect();
+        let more = if bad.len() > 3 { format!(" (+{} more)", bad.len() - 3) } else { String::new() };
+        format!("{} bad {what} record(s) dropped: {}{more}", bad.len(), shown.join("; "))
+    });
+    (good, error)
+}
+
+fn partial(p: Payload, error: Option<String>) -> Payload {
+    match error {
+        Some(error) => Payload::Partial { inner: Box::new(p), error },
+        None => p,
+    }
+}
+
 /// Decode a control-plane response body for `feed`.
 pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
     Ok(match feed {
-        FeedId::Regions => Payload::Regions(parse::<RegionsWire>(body)?.regions.into_iter().map(Into::into).collect()),
+        FeedId::Regions => {
+            let (v, e) = split(parse::<RegionsWire>(body)?.regions, "region");
+            partial(Payload::Regions(v), e)
+        }
         FeedId::Services => {
-            Payload::Services(parse::<ServicesWire>(body)?.services.into_iter().map(Into::into).collect())
+            let (v, e) = split(parse::<ServicesWire>(body)?.services, "service");
+            partial(Payload::Services(v), e)
         }
         FeedId::Metrics => Payload::Metrics(parse::<MetricsWire>(body)?.metrics.into_iter().map(Into::into).collect()),
         // With the server's own time of the data, so ages on screen are
         // counted in the source's clock (a simulator at 10× too).
         FeedId::Deployments => {
             let w = parse::<DeploymentsWire>(body)?;
-            timed(w.observed_at.as_deref(), Payload::Deployments(w.deployments.into_iter().map(Into::into).collect()))
+            let (v, e) = split(w.deployments, "deployment");
+            timed(w.observed_at.as_deref(), partial(Payload::Deployments(v), e))
         }
         FeedId::Circuits => {
             let w = parse::<CircuitsWire>(body)?;
-            timed(w.observed_at.as_deref(), Payload::Circuits(w.circuits.into_iter().map(Into::into).collect()))
+            let (v, e) = split(w.circuits, "circuit");
+            timed(w.observed_at.as_deref(), partial(Payload::Circuits(v), e))
         }
-        FeedId::Flags => Payload::Flags(parse::<FlagsWire>(body)?.flags.into_iter().map(Into::into).collect()),
+        FeedId::Flags => {
+            let (v, e) = split(parse::<FlagsWire>(body)?.flags, "flag");
+            partial(Payload::Flags(v), e)
+        }
         FeedId::Probes | FeedId::Alerts => return Err("not served by the control-plane API".into()),
     })
 }
 
 #[derive(Deserialize)]
 struct RegionsWire {
-    regions: Vec<RegionWire>,
+    regions: Vec<Lenient<RegionWire>>,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +191,7 @@ impl From<RegionWire> for model::Region {
 
 #[derive(Deserialize)]
 struct ServicesWire {
-    services: Vec<ServiceWire>,
+    services: Vec<Lenient<ServiceWire>>,
 }
 
 #[derive(Deserialize)]
@@ -301,7 +356,7 @@ impl From<TrafficWire> for model::Traffic {
 
 #[derive(Deserialize)]
 struct DeploymentsWire {
-    deployments: Vec<DeploymentWire>,
+    deployments: Vec<Lenient<DeploymentWire>>,
     #[serde(default, rename = "observedAt")]
     observed_at: Option<String>,
 }
@@ -388,7 +443,7 @@ impl From<DeploymentWire> for model::Deployment {
 
 #[derive(Deserialize)]
 struct CircuitsWire {
-    circuits: Vec<CircuitWire>,
+    circuits: Vec<Lenient<CircuitWire>>,
     #[serde(default, rename = "observedAt")]
     observed_at: Option<String>,
 }
@@ -421,7 +476,7 @@ impl From<CircuitWire> for model::Circuit {
 
 #[derive(Deserialize)]
 struct FlagsWire {
-    flags: Vec<FlagWire>,
+    flags: Vec<Lenient<FlagWire>>,
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,12 @@ pub enum Payload {
     Action(ActionEntry),
     /// No source feeds this: why, and how to add one.
     NotConfigured(String),
+    /// Data with records the source sent but that could not be read: the
+    /// rest is shown, and the error names the dropped ones.
+    Partial {
+        inner: Box<Payload>,
+        error: String,
+    },
     /// A payload with the source's own time of the data (`observedAt`).
     Timed {
         source_at: DateTime<Utc>,
