@@ -652,7 +652,12 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let views = warroom::wall::WallView::parse_list(views, &warroom::views::Catalog::for_user())?;
             let keys = warroom::ssh::keys::authorized_keys(authorized_keys)?;
             let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
-            let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
+            // serve-ssh records every login and refusal: without a trail it
+            // does not start (the console can run without one; a server cannot).
+            let audit = warroom::paths::audit_file()
+                .and_then(|p| warroom::audit::AuditLog::open(&p))
+                .map_err(|e| format!("serve-ssh cannot keep its audit trail, so it does not start: {e}"))?;
+            let audit = Ok(audit);
             let clock: Clock = Arc::new(chrono::Utc::now);
             let executor = warroom::actions::executor::spawn_with_token(
                 &base,

@@ -161,3 +161,21 @@ fn config_check_warns_when_a_host_does_not_resolve() {
     let (ok, out) = run(&["config", "check", "--offline", &p]);
     assert!(ok && !out.contains("warning"), "{out}");
 }
+
+#[test]
+fn serve_ssh_does_not_start_without_its_audit_trail() {
+    let d = dir("sshaudit");
+    let keys = d.join("authorized_keys");
+    assert!(std::fs::write(&keys, "").is_ok());
+    let out = Command::new(BIN)
+        .args(["--api", "http://127.0.0.1:1", "serve-ssh", "--listen", "127.0.0.1:0", "--host-key"])
+        .arg(d.join("host_key"))
+        .arg("--authorized-keys")
+        .arg(&keys)
+        .env("WARROOM_STATE_DIR", "/dev/null/state")
+        .output();
+    let Ok(out) = out else { panic!("cannot run warroom") };
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("serve-ssh cannot keep its audit trail, so it does not start"), "{err}");
+}

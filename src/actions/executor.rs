@@ -219,6 +219,15 @@ pub fn spawn_with_token(
 }
 
 impl Ctx {
+    /// Audit, and the message to show: as given when it was recorded, with
+    /// the failure appended when it was not (never shown as if recorded).
+    fn audited(&self, intent: &Intent, event: &'static str, result: &'static str, message: &str) -> String {
+        match self.audit(intent, event, result, message) {
+            Ok(()) => message.to_string(),
+            Err(e) => format!("{message} (NOT in the audit trail: {e})"),
+        }
+    }
+
     /// Where actions go, for the audit trail: the URL without credentials
     /// or query, marked `demo` for the embedded simulator.
     fn backend_label(&self) -> String {
@@ -446,13 +455,13 @@ async fn run(ctx: &Ctx, intent: Intent) {
     // Role check first: a viewer's attempt is audited and nothing is sent.
     if intent.operator.role != intent.action.required_role() && intent.operator.role == Role::Viewer {
         let why = format!("{} is a viewer; {summary} needs the operator role", intent.operator.name);
-        let _ = ctx.audit(&intent, "denied", "denied", &why);
-        ctx.publish(&intent, ActionStatus::Denied, &why, started).await;
+        let shown = ctx.audited(&intent, "denied", "denied", &why);
+        ctx.publish(&intent, ActionStatus::Denied, &shown, started).await;
         return;
     }
     if let Disposition::Refused(why) = &intent.disposition {
-        let _ = ctx.audit(&intent, "refused", "refused", why);
-        ctx.publish(&intent, ActionStatus::Refused, why, started).await;
+        let shown = ctx.audited(&intent, "refused", "refused", why);
+        ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
         return;
     }
     if intent.disposition == Disposition::LookupOnly {
@@ -467,8 +476,8 @@ async fn run(ctx: &Ctx, intent: Intent) {
             }
             Err(e) => (ActionStatus::Failed, "failed", format!("cannot look the key up: {e}; nothing sent")),
         };
-        let _ = ctx.audit(&intent, "outcome", result, &message);
-        ctx.publish(&intent, status, &message, started).await;
+        let shown = ctx.audited(&intent, "outcome", result, &message);
+        ctx.publish(&intent, status, &shown, started).await;
         return;
     }
     // The dialog's preview may be old: re-check the local refusals (last
@@ -482,8 +491,8 @@ async fn run(ctx: &Ctx, intent: Intent) {
     };
     if let (Some(why), false) = (now_refused, known) {
         let why = format!("refused at send time: {why}");
-        let _ = ctx.audit(&intent, "refused", "refused", &why);
-        ctx.publish(&intent, ActionStatus::Refused, &why, started).await;
+        let shown = ctx.audited(&intent, "refused", "refused", &why);
+        ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
         return;
     }
     let target = intent.action.target();
@@ -499,8 +508,8 @@ async fn run(ctx: &Ctx, intent: Intent) {
     };
     if let Some((other, other_key)) = busy {
         let why = format!("{other} is in flight on {target} (key {other_key}); wait for its outcome");
-        let _ = ctx.audit(&intent, "refused", "refused", &why);
-        ctx.publish(&intent, ActionStatus::Refused, &why, started).await;
+        let shown = ctx.audited(&intent, "refused", "refused", &why);
+        ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
         return;
     }
     let (status, message) = execute(ctx, &intent, started).await;

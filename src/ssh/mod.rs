@@ -76,7 +76,7 @@ impl Shared {
         let operator = clean;
         let mut guard = self.audit.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(log) = guard.as_mut() {
-            let _ = log.append(Entry {
+            let written = log.append(Entry {
                 event,
                 operator: operator.clone(),
                 role: role.name().into(),
@@ -90,6 +90,12 @@ impl Shared {
                 message,
                 backend: String::new(),
             });
+            // Loudly: an unrecorded login must not pass unnoticed.
+            if let Err(e) = written {
+                eprintln!("warroom serve-ssh: AUDIT WRITE FAILED ({event} {operator}): {e}");
+            }
+        } else {
+            eprintln!("warroom serve-ssh: NO AUDIT TRAIL: {event} {operator} not recorded");
         }
     }
 }
