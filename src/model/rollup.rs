@@ -147,6 +147,20 @@ pub fn fleet(snap: &Snapshot, now: DateTime<Utc>) -> Rollup {
                 total += cells.len();
                 continue;
             }
+            // Every service in the region in trouble: the region is the news.
+            let is_bad = |c: &super::CellHealth| matches!(c.status, RegionStatus::Down | RegionStatus::Degraded);
+            if cells.len() >= 3 && cells.iter().all(|(_, c)| is_bad(c)) {
+                let down = cells.iter().filter(|(_, c)| c.status == RegionStatus::Down).count();
+                degraded += cells.len() - down;
+                total += cells.len();
+                let text = if down > 0 {
+                    format!("{r} {down} DOWN, {} DEGRADED", cells.len() - down)
+                } else {
+                    format!("{r} DEGRADED (all {} services)", cells.len())
+                };
+                places.push((if down > 0 { 1 } else { 2 }, text));
+                continue;
+            }
             for (s, c) in cells {
                 total += 1;
                 match c.status {
@@ -420,6 +434,25 @@ mod tests {
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::SourcesFailing);
         assert_eq!(r.detail, "1 of 7 sources failing (flags)");
+    }
+
+    #[test]
+    fn a_region_where_every_service_is_degraded_is_named_as_the_region() {
+        let t0 = Utc::now();
+        let mut f = healthy(t0);
+        f.metrics.set(
+            t0,
+            Ok(vec![
+                traffic("a", "us-east-1", 0.0),
+                traffic("a", "us-west-2", 0.01),
+                traffic("b", "us-east-1", 0.0),
+                traffic("b", "us-west-2", 0.01),
+                traffic("c", "us-west-2", 0.01),
+            ]),
+        );
+        let r = fleet(&derive(f, 1), t0);
+        assert_eq!(r.state, Overall::Degraded);
+        assert_eq!(r.text(3), "DEGRADED · us-west-2 DEGRADED (all 3 services)");
     }
 
     #[test]
