@@ -680,6 +680,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 theme: warroom::themes::choose(cli.theme.as_deref())?,
                 keymap: warroom::app::keymap::load_keymap()?,
                 catalog: Arc::new(warroom::views::Catalog::for_user()),
+                demo: sim.as_ref().map(|_| format!("{} seed {}", cli.scenario, cli.seed)),
             });
             let opts = warroom::ssh::SshOptions {
                 listen,

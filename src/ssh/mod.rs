@@ -65,6 +65,8 @@ pub struct Shared {
     pub keymap: Vec<crate::app::keymap::Binding>,
     /// Views for console sessions' `:view`.
     pub catalog: Arc<crate::views::Catalog>,
+    /// The DEMO label when the sessions watch the embedded demo fleet.
+    pub demo: Option<String>,
 }
 
 impl Shared {
@@ -385,7 +387,9 @@ async fn run_session(
     let mut snapshots = shared.snapshots.clone();
     let Ok(mut term) = terminal(*size.borrow()) else { return };
     let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
-    let mut view = ViewState { operator, catalog: shared.catalog.clone(), ..ViewState::default() };
+    wall.view.demo = shared.demo.clone();
+    let mut view =
+        ViewState { operator, catalog: shared.catalog.clone(), demo: shared.demo.clone(), ..ViewState::default() };
     // Alternate screen, hidden cursor.
     if ch.data(&b"\x1b[?1049h\x1b[?25l"[..]).await.is_err() {
         return;
