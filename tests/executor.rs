@@ -355,3 +355,48 @@ async fn a_resumed_intent_is_looked_up_never_sent() {
     assert_eq!(stats["requests"][format!("GET /v1/actions key={key}")], 1, "{stats}");
     r.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intent_is_on_disk_before_the_request_leaves_and_no_trail_means_no_action() {
+    let mut r = rig("fsync", Scenario::Calm, 0.0, 10.0).await;
+    let client = reqwest::Client::new();
+    // The POST hangs for 3 s: while it does, the intent must already be durable.
+    let fault = json!({"path": "/v1/actions", "kind": "latency", "latencyMs": 3000, "times": 1});
+    assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
+    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = get(&r.sim.url(), "/v1/stats").await;
+        if stats["requests"][format!("POST /v1/actions key={key}")].as_u64() == Some(1) {
+            break; // the request has reached the server and is hanging there
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the POST never arrived: {stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let records = audit_records(&r.audit);
+    assert!(
+        records.iter().any(|x| x["event"] == "intent" && x["key"] == key.as_str()),
+        "the intent is on disk while the request is in flight: {records:?}"
+    );
+    let e = outcome(&mut r.rx, &key, 30).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{e:?}");
+    r.sim.shutdown().await;
+
+    // No trail: the executor refuses before anything is sent.
+    let cfg = SimConfig { scenario: Scenario::Calm, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = spawn(&sim.url(), AuditLog::open(std::path::Path::new("/dev/null/audit.jsonl")), tx, clock);
+    let intent = go(Action::Failover { region: "eu-west-1".into() });
+    let key = intent.key.clone();
+    assert!(exec.submit(intent).is_ok());
+    let e = outcome(&mut rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.starts_with("not sent:"), "{e:?}");
+    let stats = get(&sim.url(), "/v1/stats").await;
+    assert!(stats["requests"].get("POST /v1/actions").is_none(), "nothing was sent: {stats}");
+    sim.shutdown().await;
+}
