@@ -224,6 +224,28 @@ fn a_viewer_key_cannot_act_from_the_console() {
 }
 
 #[test]
+fn an_operator_key_can_act_from_the_console_and_is_audited() {
+    let r = rig("operator", &[]);
+    let mut pty = r.pty("op", "console");
+    pty.wait_for("the console", 30, |s| s.contains("F failover") && s.contains("use1"));
+    pty.send("F");
+    pty.wait_for("the confirm gate", 15, |s| s.contains("Type us-east-1 to confirm"));
+    pty.send("us-east-1\r");
+    pty.wait_for("the failover done", 40, |s| s.contains("use1 0%") && s.contains("DONE"));
+    let ex = get_json(&format!("{}/v1/executions", r.sim_url));
+    let counts: Vec<u64> =
+        ex["executions"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+    assert_eq!(counts, vec![1], "{ex}");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    let audit = r.audit();
+    assert!(
+        audit.contains("\"event\":\"intent\"") && audit.contains("\"role\":\"operator\"") && audit.contains("alice"),
+        "the operator's intent, under the key's name: {audit}"
+    );
+}
+
+#[test]
 fn fifty_sessions_cost_the_backend_nothing_more() {
     let r = rig("fifty", &[]);
     // Baseline: the data plane alone.
