@@ -243,6 +243,8 @@ fn an_operator_key_can_act_from_the_console_and_is_audited() {
         audit.contains("\"event\":\"intent\"") && audit.contains("\"role\":\"operator\"") && audit.contains("alice"),
         "the operator's intent, under the key's name: {audit}"
     );
+    // With the key's fingerprint and the connection's session id (#14.13).
+    assert!(audit.contains("alice [ssh SHA256:") && audit.contains(" session "), "{audit}");
 }
 
 #[test]

@@ -102,6 +102,14 @@ impl Shared {
     }
 }
 
+/// 64 random bits as hex: one per SSH connection.
+fn session_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Longest client-chosen user name kept, in characters.
 pub const MAX_CLIENT_NAME: usize = 64;
 
@@ -124,7 +132,14 @@ struct SshServer {
 impl Server for SshServer {
     type Handler = Conn;
     fn new_client(&mut self, peer: Option<SocketAddr>) -> Conn {
-        Conn { shared: self.shared.clone(), peer, user: String::new(), who: None, channels: HashMap::new() }
+        Conn {
+            shared: self.shared.clone(),
+            peer,
+            user: String::new(),
+            who: None,
+            session: session_id(),
+            channels: HashMap::new(),
+        }
     }
 }
 
@@ -146,6 +161,8 @@ pub struct Conn {
     peer: Option<SocketAddr>,
     user: String,
     who: Option<AllowedKey>,
+    /// Random id of this connection, in its login record and every action it sends.
+    session: String,
     channels: HashMap<ChannelId, Chan>,
 }
 
@@ -189,7 +206,8 @@ impl Handler for Conn {
                 self.user = user.to_string();
                 self.who = Some(k.clone());
                 let summary = format!("ssh login as {user} from {peer}");
-                self.shared.audit("login", user, k.role, summary, keys::fingerprint(key));
+                let detail = format!("{} session {}", keys::fingerprint(key), self.session);
+                self.shared.audit("login", user, k.role, summary, detail);
                 Ok(Auth::Accept)
             }
             None => {
@@ -296,7 +314,10 @@ impl Handler for Conn {
         let theme = if c.no_color { Theme::mono() } else { shared.theme.clone() };
         let depth = warroom_ui::ColorDepth::detect(&c.term, c.colorterm.as_deref());
         let console = self.user == "console";
-        let name = if who.comment.is_empty() { self.user.clone() } else { who.comment.clone() };
+        // Who acted, as the trail needs it: the key's comment, its
+        // fingerprint and this connection's session id.
+        let base = if who.comment.is_empty() { self.user.clone() } else { who.comment.clone() };
+        let name = format!("{} [ssh {} session {}]", client_name(&base), keys::fingerprint(&who.key), self.session);
         let operator = Operator { name, role: who.role };
         tokio::spawn(async move {
             let _slot = Slot(shared.clone());
