@@ -143,7 +143,14 @@ fn queries() -> PromQueries {
         error_matcher: "code=\"5xx\"".into(),
         rate_window: "15s".into(),
         // 1 s: the exposition spells it "1.0", which le="1" would miss.
-        latency_thresholds: [("checkout".to_string(), 0.25), ("payments".to_string(), 1.0)].into_iter().collect(),
+        // 0.3 s is no bucket bound: the feed says so and names 0.25 and 0.5.
+        latency_thresholds: [
+            ("checkout".to_string(), 0.25),
+            ("payments".to_string(), 1.0),
+            ("search".to_string(), 0.3),
+        ]
+        .into_iter()
+        .collect(),
         ..PromQueries::default()
     }
 }
@@ -222,6 +229,19 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
     let pay = traffic.iter().find(|x| x.service == "payments" && x.region == "us-east-1");
     let within = pay.and_then(|p| p.latency_counts.get("1h").copied()).unwrap_or_default();
     assert!(within.total > 0.0 && within.good > 0.9 * within.total, "payments within 1 s: {within:?}");
+    // 0.3 s matches no bucket: no counts (never "nothing was fast"), and the feed names the nearest bounds.
+    let search = traffic.iter().find(|x| x.service == "search").map(|x| x.latency_counts.is_empty());
+    assert_eq!(search, Some(true));
+    match prom.fetch().await {
+        Ok(warroom::sources::Payload::MetricsFrom { error: Some(e), .. }) => {
+            assert!(
+                e.contains("latency SLO of search: 0.3 s is no bucket bound") && e.contains("(nearest: 0.25, 0.5)"),
+                "{e}"
+            )
+        }
+        Ok(_) => panic!("no error for a threshold that is no bucket bound"),
+        Err(e) => panic!("fetch failed: {e}"),
+    }
     s.sim.shutdown().await;
 }
 

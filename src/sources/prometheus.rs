@@ -309,9 +309,12 @@ impl Prometheus {
                     let bad = vectors[6 + 2 * i].get(&k).copied().unwrap_or(0.0);
                     if let Some(total) = total {
                         counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+                        // No series for the threshold's bucket is no data,
+                        // never "0 requests were fast" (fetch says why).
                         if let Some(ti) = threshold {
-                            let fast = vectors[base + ti * COUNT_WINDOWS.len() + i].get(&k).copied().unwrap_or(0.0);
-                            latency_counts.insert(w.to_string(), Counts { good: fast.min(total), total });
+                            if let Some(fast) = vectors[base + ti * COUNT_WINDOWS.len() + i].get(&k).copied() {
+                                latency_counts.insert(w.to_string(), Counts { good: fast.min(total), total });
+                            }
                         }
                     }
                 }
@@ -352,7 +355,49 @@ impl Prometheus {
     }
 
     pub async fn fetch(&self) -> Result<Payload, String> {
-        self.traffic(None).await.map(Payload::Metrics)
+        let traffic = self.traffic(None).await?;
+        // A latency threshold that is no bucket bound counts nothing: name
+        // the nearest bounds (asked of Prometheus only in that case).
+        let mut missing: Vec<(String, f64)> = Vec::new();
+        for t in &traffic {
+            let Some(th) = self.q.latency_thresholds.get(&t.service) else { continue };
+            let has_traffic = t.counts.get("1h").is_some_and(|c| c.total > 0.0);
+            if has_traffic && t.latency_counts.is_empty() && !missing.iter().any(|(s, _)| *s == t.service) {
+                missing.push((t.service.clone(), *th));
+            }
+        }
+        if missing.is_empty() {
+            return Ok(Payload::Metrics(traffic));
+        }
+        let mut why = Vec::new();
+        for (svc, th) in missing.iter().take(3) {
+            let bounds = self.bucket_bounds(svc).await.unwrap_or_default();
+            let below = bounds.iter().copied().filter(|b| b < th).fold(f64::NAN, f64::max);
+            let above = bounds.iter().copied().filter(|b| b > th).fold(f64::NAN, f64::min);
+            let near: Vec<String> = [below, above].iter().filter(|b| b.is_finite()).map(|b| format!("{b}")).collect();
+            let near = if near.is_empty() { "none found".to_string() } else { near.join(", ") };
+            why.push(format!(
+                "latency SLO of {svc}: {th} s is no bucket bound of {} (nearest: {near}); set threshold_ms to one",
+                self.q.latency_metric
+            ));
+        }
+        Ok(Payload::MetricsFrom { traffic, error: Some(why.join("; ")), note: None })
+    }
+
+    /// The `le` bounds the latency histogram has for `service`.
+    async fn bucket_bounds(&self, service: &str) -> Result<Vec<f64>, String> {
+        let sel = format!("{}=\"{}\"", self.q.service_label, service.replace('\\', "\\\\").replace('"', "\\\""));
+        let query = format!("count by (le) ({}{})", self.q.latency_metric, self.q.matchers(&sel));
+        let url = format!("{}/api/v1/query?query={}", self.base, enc(&query));
+        let (code, body) = self.get(&url).await?;
+        let mut out: Vec<f64> = decode(code, &body)?
+            .iter()
+            .filter_map(|s| s.metric.get("le").and_then(|v| v.parse::<f64>().ok()))
+            .filter(|b| b.is_finite())
+            .collect();
+        out.sort_by(|a, b| a.total_cmp(b));
+        out.dedup();
+        Ok(out)
     }
 }
 
