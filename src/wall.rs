@@ -111,6 +111,8 @@ impl WallState {
         for r in snap.fleet.regions.items() {
             let status = crate::model::rollup::region(snap, &r.name, now).status;
             match self.changes.get_mut(&r.name) {
+                // Leaving UNKNOWN (no data yet at start) is a first sight, not a change.
+                Some((last, _)) if *last == RegionStatus::Unknown => *last = status,
                 Some((last, at)) if *last != status => {
                     *last = status;
                     *at = Some(now);
@@ -327,6 +329,21 @@ mod tests {
         let mut f = Fleet::default();
         let r = Region { name: "r1".into(), status, weight: 100.0, base_weight: None, zones: vec![] };
         f.regions.set(Utc::now(), Ok(vec![r]));
+        // One service probed in the region, so the tile has cells to judge.
+        let probe = crate::model::Probe {
+            service: "s".into(),
+            region: "r1".into(),
+            kind: crate::model::ProbeKind::Health,
+            status: if status == RegionStatus::Down {
+                crate::model::ProbeStatus::Down
+            } else {
+                crate::model::ProbeStatus::Up
+            },
+            http_status: Some(200),
+            latency_ms: 1.0,
+            detail: String::new(),
+        };
+        f.probes.set(Utc::now(), Ok(vec![probe]));
         derive(f, 1)
     }
 
@@ -338,6 +355,7 @@ mod tests {
         assert_eq!(w.current(t0 + chrono::Duration::seconds(21)).1.name(), "overview");
         assert_eq!(w.current(t0 + chrono::Duration::seconds(41)).1, &WallView::Summary);
         assert_eq!(w.next_rotation(t0 + chrono::Duration::seconds(5)), t0 + chrono::Duration::seconds(20));
+        w.observe(&derive(Fleet::default(), 0), t0);
         w.observe(&snap(RegionStatus::Ok), t0);
         assert_eq!(w.highlight("r1", t0), None, "first sight is not a change");
         let t1 = t0 + chrono::Duration::seconds(3);
