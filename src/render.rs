@@ -277,13 +277,6 @@ pub fn overall_level(o: crate::model::rollup::Overall) -> Level {
     }
 }
 
-/// Worst status across the fleet, and a short reason naming where
-/// (`CRITICAL · us-west-2 DOWN +2 more`). See `model::rollup`.
-pub fn global_status(snap: &Snapshot, now: DateTime<Utc>) -> (Level, String) {
-    let r = crate::model::rollup::fleet(snap, now);
-    (overall_level(r.state), r.text(1))
-}
-
 /// `glyph WORD · places` in at most `width` cells: as many places as fit,
 /// then the first one cut with `…`, always keeping `+N more`.
 pub fn fit_status(roll: &crate::model::rollup::Rollup, glyph: &str, width: usize) -> String {

@@ -234,15 +234,7 @@ impl Ctx {
         if self.base.is_empty() {
             return "none configured".into();
         }
-        let url = match reqwest::Url::parse(&self.base) {
-            Ok(mut u) => {
-                let _ = u.set_username("");
-                let _ = u.set_password(None);
-                u.set_query(None);
-                u.to_string().trim_end_matches('/').to_string()
-            }
-            Err(_) => self.base.clone(),
-        };
+        let url = crate::sources::redact(&self.base).trim_end_matches('/').to_string();
         if crate::paths::is_demo() {
             format!("demo {url}")
         } else {

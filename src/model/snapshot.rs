@@ -411,6 +411,11 @@ impl Snapshot {
         self.cells.values().flat_map(|m| m.values())
     }
 
+    /// A service's latency SLA (the seed's when the service is not known).
+    pub fn sla(&self, service: &str) -> Sla {
+        self.fleet.services.items().iter().find(|s| s.name == service).map(|s| s.sla).unwrap_or_default()
+    }
+
     pub fn traffic(&self, service: &str, region: &str) -> Option<&Traffic> {
         let i = *self.traffic_index.get(service)?.get(region)?;
         self.fleet.metrics.items().get(i)

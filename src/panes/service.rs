@@ -51,7 +51,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
                 inner.width as usize,
                 theme.muted,
             );
-            let sla = snap.fleet.services.items().iter().find(|s| s.name == name).map(|s| s.sla).unwrap_or_default();
+            let sla = snap.sla(name);
             latency_chart(w, &sla, theme, Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1)), buf);
             y += h + 3;
         }

@@ -58,8 +58,7 @@ pub fn latency_chart(
     }
     match worst {
         Some(w) if inner.height >= 4 && inner.width >= 10 => {
-            let sla =
-                snap.fleet.services.items().iter().find(|s| s.name == w.service).map(|s| s.sla).unwrap_or_default();
+            let sla = snap.sla(&w.service);
             super::service::latency_chart(w, &sla, theme, inner, buf)
         }
         Some(_) => {

@@ -31,12 +31,10 @@ impl fmt::Display for HttpError {
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("http://").or_else(|| rest.find("https://")).map(|i| {
-        // The earlier of the two schemes.
-        match (rest.find("http://"), rest.find("https://")) {
-            (Some(a), Some(b)) => a.min(b),
-            _ => i,
-        }
+    // "http" starts both schemes: each match that is followed by "://" or "s://" is a URL.
+    while let Some(i) = rest.match_indices("http").map(|(i, _)| i).find(|&i| {
+        let after = &rest[i + 4..];
+        after.starts_with("://") || after.starts_with("s://")
     }) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
