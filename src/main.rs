@@ -229,6 +229,8 @@ enum RunbookCmd {
     /// Write a run's timeline for the postmortem (RUN is an id or `latest`).
     Export {
         run: String,
+        /// md (a Markdown timeline for the postmortem) or json (the whole
+        /// run, for tools; `format: warroom-run/1`).
         #[arg(long, default_value = "md")]
         format: String,
         #[arg(long)]
@@ -511,12 +513,14 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             if demo {
                 warroom::paths::set_demo();
             }
-            if format != "md" {
-                return Err(format!("unknown format '{format}' (md)"));
-            }
+            let render = match format.as_str() {
+                "md" | "markdown" => warroom::runbook::run::export_markdown,
+                "json" => warroom::runbook::run::export_json,
+                other => return Err(format!("unknown format '{other}' (md or json)")),
+            };
             let dir = warroom::runbook::run::runs_dir()?;
             let rec = warroom::runbook::run::load(&dir, run)?;
-            let md = warroom::runbook::run::export_markdown(&rec);
+            let md = render(&rec);
             match output {
                 Some(p) => std::fs::write(p, md).map_err(|e| format!("cannot write {}: {e}", p.display())),
                 None => {

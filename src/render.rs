@@ -60,7 +60,7 @@ fn render_with(
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height);
         if area.height > 0 {
-            buf.set_stringn(area.x, area.y, msg, area.width as usize, theme.warn);
+            warroom_ui::put(buf, area.x, area.y, msg, area.width as usize, theme.warn);
         }
         return;
     }
@@ -77,7 +77,7 @@ fn render_with(
             let n = view.visible_services(snap).len();
             let total = snap.fleet.services.items().len();
             let text = format!("filter: {f} · {n} of {total} services (Esc clears)  ");
-            let (x, _) = buf.set_stringn(footer.x, footer.y, &text, footer.width as usize, theme.key);
+            let (x, _) = warroom_ui::put(buf, footer.x, footer.y, &text, footer.width as usize, theme.key);
             hints_at = Rect::new(x, footer.y, footer.width.saturating_sub(x - footer.x), 1);
         }
         KeyBar { hints: &footer_hints(keymap, actions_allowed), theme }.render(hints_at, buf);
@@ -113,7 +113,7 @@ fn render_with(
     if let Some(input) = &view.filter_input {
         blank_line(footer, theme.selection, buf);
         let text = format!("/{}▏  fuzzy filter on service names · Enter keep · Esc clear", input.value());
-        buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+        warroom_ui::put(buf, footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
     }
     if let Some(p) = &view.prompt {
         blank_line(footer, theme.selection, buf);
@@ -122,13 +122,20 @@ fn render_with(
             crate::app::runbook_ui::PromptFor::Abort => "ABORT the run",
         };
         let text = format!("reason to {what}: {}▏  Enter confirm · Esc cancel", p.input.value());
-        buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+        warroom_ui::put(buf, footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
     } else if let Some(input) = &view.command {
         draw_command_line(snap, view, input.value(), theme, footer, body, buf);
     } else if let Some((level, text)) = &view.message {
         blank_line(footer, theme.selection, buf);
         let line = format!("{} {text}", level.glyph(theme.ascii));
-        buf.set_stringn(footer.x, footer.y, line, footer.width as usize, theme.level(*level).patch(theme.selection));
+        warroom_ui::put(
+            buf,
+            footer.x,
+            footer.y,
+            line,
+            footer.width as usize,
+            theme.level(*level).patch(theme.selection),
+        );
     }
     if let Some(d) = &view.dialog {
         draw_dialog(d, theme, body, buf);
@@ -157,7 +164,7 @@ fn draw_command_line(
 ) {
     blank_line(footer, theme.selection, buf);
     let text = format!(":{line}▏  Tab complete · Enter run · Esc cancel");
-    buf.set_stringn(footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
+    warroom_ui::put(buf, footer.x, footer.y, text, footer.width as usize, theme.key.patch(theme.selection));
     if body.height == 0 {
         return;
     }
@@ -183,7 +190,7 @@ fn draw_command_line(
     let y = body.y + body.height - 1;
     let row = Rect::new(body.x, y, body.width, 1);
     blank_line(row, theme.muted.patch(theme.selection), buf);
-    buf.set_stringn(body.x, y, format!(" {hint}"), body.width as usize, theme.text.patch(theme.selection));
+    warroom_ui::put(buf, body.x, y, format!(" {hint}"), body.width as usize, theme.text.patch(theme.selection));
 }
 
 /// Seconds an action's latest news stays on screen as a toast.
@@ -201,7 +208,14 @@ fn draw_toast(snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, body: Rect, bu
     let y = body.y + body.height - 1;
     let line = Rect::new(body.x, y, body.width, 1);
     buf.set_style(line, theme.level(level).patch(theme.selection));
-    buf.set_stringn(body.x, y, format!(" {text} "), body.width as usize, theme.level(level).patch(theme.selection));
+    warroom_ui::put(
+        buf,
+        body.x,
+        y,
+        format!(" {text} "),
+        body.width as usize,
+        theme.level(level).patch(theme.selection),
+    );
 }
 
 fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mut Buffer) {
@@ -398,7 +412,7 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     let before: usize = spans[..status_at].iter().map(|s| s.width()).sum();
     let fit = (area.width as usize).saturating_sub(before + rest);
     spans.insert(status_at, Span::styled(fit_status(&roll, level.glyph(theme.ascii), fit), theme.level(level)));
-    Paragraph::new(Line::from(spans)).render(area, buf);
+    Paragraph::new(warroom_ui::fit_line(Line::from(spans), area.width as usize)).render(area, buf);
 }
 
 /// The selectable pane's rows plus borders: what an `auto` pane asks for.
@@ -515,7 +529,7 @@ fn draw_region(
 ) {
     let region = snap.fleet.regions.items().iter().find(|r| r.name == name);
     let (line, style) = panes::region::summary(region, name, theme);
-    buf.set_stringn(body.x, body.y, line, body.width as usize, style);
+    warroom_ui::put(buf, body.x, body.y, line, body.width as usize, style);
     let rest = Rect::new(body.x, body.y + 1, body.width, body.height.saturating_sub(1));
     let content = panes::region::build(snap, name, row, now, theme);
     draw_pane(&content, true, theme, rest, buf);

@@ -140,7 +140,7 @@ impl WallState {
 pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     if area.width < 20 || area.height < 6 {
         if area.height > 0 {
-            buf.set_stringn(area.x, area.y, "terminal too small for the wall", area.width as usize, theme.warn);
+            warroom_ui::put(buf, area.x, area.y, "terminal too small for the wall", area.width as usize, theme.warn);
         }
         return;
     }
@@ -157,7 +157,7 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
         now.format("%H:%M:%S"),
         local.format("%H:%M:%S")
     );
-    buf.set_stringn(footer.x, footer.y, info, footer.width as usize, theme.muted);
+    warroom_ui::put(buf, footer.x, footer.y, info, footer.width as usize, theme.muted);
     let body = Rect::new(area.x, area.y, area.width, area.height - 1);
     match view {
         WallView::Summary => summary(snap, wall, now, theme, body, buf),
@@ -224,7 +224,14 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             r.steps.len(),
             r.started_by
         );
-        buf.set_stringn(area.x + 1, y, text, area.width.saturating_sub(2) as usize, theme.info.patch(theme.selection));
+        warroom_ui::put(
+            buf,
+            area.x + 1,
+            y,
+            text,
+            area.width.saturating_sub(2) as usize,
+            theme.info.patch(theme.selection),
+        );
         y += 2;
     }
     // One tile per region, in a row (wrapping when narrow).
@@ -255,10 +262,18 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
         if changed.is_some() {
             st = st.patch(theme.selection);
         }
-        buf.set_stringn(inner.x, inner.y, format!("{} {}", lv.glyph(theme.ascii), lv.word()), inner.width as usize, st);
+        warroom_ui::put(
+            buf,
+            inner.x,
+            inner.y,
+            format!("{} {}", lv.glyph(theme.ascii), lv.word()),
+            inner.width as usize,
+            st,
+        );
         let (down, degr) = (roll.down, roll.degraded);
         if inner.height > 1 {
-            buf.set_stringn(
+            warroom_ui::put(
+                buf,
                 inner.x,
                 inner.y + 1,
                 format!("traffic {:.0}%", r.weight),
@@ -268,7 +283,14 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
         }
         if let (Some(secs), true) = (changed, inner.height > 3) {
             let text = format!(" CHANGED {} ago ", fmt_age(secs as f64));
-            buf.set_stringn(inner.x, inner.y + 3, text, inner.width as usize, theme.level(lv).patch(theme.selection));
+            warroom_ui::put(
+                buf,
+                inner.x,
+                inner.y + 3,
+                text,
+                inner.width as usize,
+                theme.level(lv).patch(theme.selection),
+            );
         }
         if inner.height > 2 {
             let (svc, s) = if down + degr > 0 {
@@ -283,7 +305,7 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             } else {
                 ("all services OK".to_string(), theme.ok)
             };
-            buf.set_stringn(inner.x, inner.y + 2, svc, inner.width as usize, s);
+            warroom_ui::put(buf, inner.x, inner.y + 2, svc, inner.width as usize, s);
         }
     }
     // Pages and firing alerts under the tiles, if there is room.
@@ -302,7 +324,7 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             format!("{} PAGE burn: {} · {alerts}", Level::Critical.glyph(theme.ascii), pages.join(", "))
         };
         let s = if pages.is_empty() { theme.muted } else { theme.critical };
-        buf.set_stringn(area.x + 1, y, text, area.width.saturating_sub(2) as usize, s);
+        warroom_ui::put(buf, area.x + 1, y, text, area.width.saturating_sub(2) as usize, s);
     }
 }
 
@@ -327,7 +349,7 @@ mod tests {
 
     fn snap(status: RegionStatus) -> Snapshot {
         let mut f = Fleet::default();
-        let r = Region { name: "r1".into(), status, weight: 100.0, base_weight: None, zones: vec![] };
+        let r = Region { name: "r1".into(), status, weight: 100.0, base_weight: None, zones: vec![], since: None };
         f.regions.set(Utc::now(), Ok(vec![r]));
         // One service probed in the region, so the tile has cells to judge.
         let probe = crate::model::Probe {

@@ -247,7 +247,14 @@ async fn local_refusals_are_checked_again_at_send_time() {
     // What the console sees by the time the intent reaches the executor:
     // us-east-1 is the only region still serving.
     let mut f = Fleet::default();
-    let r = |n: &str, w: f64, st| Region { name: n.into(), status: st, weight: w, base_weight: None, zones: vec![] };
+    let r = |n: &str, w: f64, st| Region {
+        name: n.into(),
+        status: st,
+        weight: w,
+        base_weight: None,
+        zones: vec![],
+        since: None,
+    };
     f.regions
         .set(Utc::now(), Ok(vec![r("us-east-1", 100.0, RegionStatus::Ok), r("us-west-2", 0.0, RegionStatus::Down)]));
     let (_wtx, wrx) = tokio::sync::watch::channel(Arc::new(derive(f, 1)));

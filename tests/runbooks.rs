@@ -92,6 +92,17 @@ fn regional_failover_runs_end_to_end_against_a_region_outage() {
     assert!(drain.contains("| done | alice |") && drain.contains("fail over us-west-2 → succeeded"), "{drain}");
     assert!(md.contains("- Ended:") && md.contains("completed"), "{md}");
     assert!(md.contains("run completed"), "the timeline: {md}");
+    let (ok, json) = warroom(&["runbook", "export", "latest", "--format", "json"], &dir);
+    assert!(ok, "{json}");
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(doc["format"], "warroom-run/1");
+    assert_eq!(doc["status"], "completed");
+    assert_eq!(doc["params"]["region"], "us-west-2");
+    assert_eq!(doc["steps"][3]["result"], "done");
+    assert_eq!(doc["steps"][3]["actions"][0]["status"], "succeeded", "{json}");
+    assert!(doc["took_s"].as_f64().is_some_and(|t| t > 0.0), "{json}");
+    let (ok, bad) = warroom(&["runbook", "export", "latest", "--format", "yaml"], &dir);
+    assert!(!ok && bad.contains("md or json"), "{bad}");
     let _ = sim.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -139,3 +139,56 @@ async fn time_scale_lives_an_hour_in_seconds() {
     assert!(v["scenarioSeconds"].as_f64().unwrap_or(0.0) >= 3600.0, "{v}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn alert_ages_are_in_the_sources_clock() {
+    // A frozen simulator ten months in the past: `startsAt` is in its clock,
+    // and its `Date` header says what time it is there.
+    let sim = match warroom_sim::start(frozen(7, Scenario::RegionOutage, 600.0), ([127, 0, 0, 1], 0).into()).await {
+        Ok(s) => s,
+        Err(e) => panic!("sim did not start: {e}"),
+    };
+    let Ok(client) = warroom::dataplane::http_client() else { panic!("client") };
+    let am = warroom::sources::alertmanager::Alertmanager::new(&sim.url(), client, None);
+    let p = am.fetch().await;
+    assert!(matches!(p, Ok(warroom::sources::Payload::Timed { .. })), "the Date header is read");
+    let mut store = warroom::store::Store::new(&warroom::dataplane::Intervals::default());
+    let now = chrono::Utc::now();
+    store.apply(warroom::sources::Update { feed: warroom::model::FeedId::Alerts, at: now, result: p });
+    let snap = store.snapshot();
+    let a = &snap.fleet.alerts;
+    let down = a.items().iter().find(|x| x.name == "RegionDown").and_then(|x| x.since);
+    let Some(since) = down else { panic!("no RegionDown alert with a start time") };
+    let age = a.age_of(since, now);
+    assert!(age > 0.0 && age <= 600.0, "the outage's age in simulated time, not ten months: {age} s");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_region_says_since_when_it_has_its_status() {
+    // Region outage: us-west-2 degrades 30 s into the scenario, is down from 60 s.
+    let sim = match warroom_sim::start(frozen(7, Scenario::RegionOutage, 600.0), ([127, 0, 0, 1], 0).into()).await {
+        Ok(s) => s,
+        Err(e) => panic!("sim did not start: {e}"),
+    };
+    let (_, body) = get(&sim.url(), "/v1/regions").await;
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let at = |name: &str, key: &str| -> String {
+        v["regions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == name)
+            .map(|r| r[key].to_string())
+            .unwrap_or_default()
+    };
+    let start = 1_768_478_400.0;
+    let iso = |t: f64| {
+        chrono::DateTime::from_timestamp(t as i64, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    assert_eq!(at("us-west-2", "status"), "\"down\"");
+    assert_eq!(at("us-west-2", "statusSince"), format!("\"{}\"", iso(start + 60.0).unwrap_or_default()));
+    // OK all along: at least a day (the most the simulator looks back).
+    assert_eq!(at("us-east-1", "statusSince"), format!("\"{}\"", iso(start + 600.0 - 86_400.0).unwrap_or_default()));
+    sim.shutdown().await;
+}

@@ -191,6 +191,18 @@ impl World {
         cuts.windows(2).map(|w| (w[0], w[1], self.cond(s, r, (w[0] + w[1]) / 2.0))).collect()
     }
 
+    /// Every time in (a, b) at which some condition changes (scenario
+    /// effects starting or ending, injected events), newest first.
+    pub fn change_times(&self, a: f64, b: f64) -> Vec<f64> {
+        let mut cuts: Vec<f64> = self.dyn_read().cuts().into_iter().filter(|x| *x > a && *x < b).collect();
+        for e in &self.script.effects {
+            cuts.extend([e.start, e.end].into_iter().filter(|x| *x > a && *x < b));
+        }
+        cuts.sort_by(|x, y| y.total_cmp(x));
+        cuts.dedup();
+        cuts
+    }
+
     /// Good and total counts over [a, b).
     pub fn counts(&self, s: usize, r: usize, a: f64, b: f64) -> Counts {
         let a = a.max(HISTORY_START);

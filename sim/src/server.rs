@@ -136,7 +136,23 @@ pub fn router(state: Arc<SimState>) -> Router {
             axum::routing::post(crate::cloudwatch::get_metric_data),
         )
         .layer(middleware::from_fn_with_state(state.clone(), faults_and_counts))
+        .layer(middleware::from_fn_with_state(state.clone(), simulated_date))
         .with_state(state)
+}
+
+/// Every answer's `Date` header is the simulated clock's, as a server in
+/// that world would send it: clients that read the source's time from it
+/// (Alertmanager alert ages) see simulated time under `--time-scale`.
+async fn simulated_date(State(st): St, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let ms = ((st.world.start_unix + st.now()) * 1000.0).round() as i64;
+    if let Some(d) = chrono::DateTime::from_timestamp_millis(ms) {
+        let text = d.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        if let Ok(v) = header::HeaderValue::from_str(&text) {
+            resp.headers_mut().insert(header::DATE, v);
+        }
+    }
+    resp
 }
 
 async fn faults_and_counts(State(st): St, mut req: Request, next: Next) -> Response {
@@ -251,6 +267,19 @@ fn region_status(w: &World, r: usize, t: f64) -> &'static str {
     }
 }
 
+/// Since when region `r` has had its status at `t`: the latest condition
+/// change that moved it there, or a day back at most ("at least a day").
+fn status_since(w: &World, r: usize, t: f64) -> f64 {
+    let now = region_status(w, r, t);
+    let floor = t - 86_400.0;
+    for c in w.change_times(floor, t) {
+        if region_status(w, r, c - 0.5) != now {
+            return c;
+        }
+    }
+    floor
+}
+
 async fn regions(State(st): St) -> Json<Value> {
     let w = &st.world;
     let t = st.now();
@@ -263,6 +292,7 @@ async fn regions(State(st): St) -> Json<Value> {
             json!({
                 "name": reg.name,
                 "status": region_status(w, r, t),
+                "statusSince": iso(w, status_since(w, r, t)),
                 "trafficWeight": round(w.weight(r, t), 3),
                 "baseWeight": reg.weight,
                 "zones": reg.zones,
@@ -439,6 +469,7 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
                 "latencyCounts": latency,
                 "daily": daily,
                 "latencyDaily": latency_daily,
+                "historySeconds": round(t - crate::model::HISTORY_START, 0),
                 "series": {"stepSeconds": step, "p50Ms": p50, "p95Ms": p95, "p99Ms": p99, "rps": rps, "errorRatio": err},
             }));
         }

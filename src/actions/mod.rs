@@ -341,6 +341,7 @@ mod tests {
                 weight: *w,
                 base_weight: Some(25.0),
                 zones: vec![],
+                since: None,
             })
             .collect();
         f.regions.set(Utc::now(), Ok(regions));

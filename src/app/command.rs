@@ -308,6 +308,7 @@ mod tests {
             weight: 50.0,
             base_weight: None,
             zones: vec![],
+            since: None,
         };
         f.regions.set(Utc::now(), Ok(vec![region("us-east-1"), region("us-west-2")]));
         derive(f, 1)

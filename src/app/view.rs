@@ -809,6 +809,7 @@ mod tests {
             weight: w,
             base_weight: None,
             zones: vec![],
+            since: None,
         };
         f.regions.set(Utc::now(), Ok(vec![r("us-east-1", 50.0), r("us-west-2", 30.0), r("eu-west-1", 20.0)]));
         let flag = Flag { name: "f".into(), environment: "prod".into(), enabled: true, rollout: String::new() };

@@ -79,6 +79,7 @@ impl Config {
                     weight: w,
                     base_weight: Some(w),
                     zones: r.zones.clone(),
+                    since: None,
                 }
             })
             .collect();

@@ -28,6 +28,9 @@ pub struct Region {
     /// Normal share when nothing is drained, if the backend reports it.
     pub base_weight: Option<f64>,
     pub zones: Vec<String>,
+    /// Since when the region has had this status, in the source's clock
+    /// (`None`: the source does not say).
+    pub since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,19 @@ impl SloPeriod {
         match self {
             SloPeriod::Rolling { days } => days as f64 * 24.0,
             SloPeriod::CalendarMonth => days_in_month(now) as f64 * 24.0,
+        }
+    }
+
+    /// Hours the period's counts window spans at `now`: a rolling period's
+    /// whole length, a calendar month's hours since it began.
+    pub fn so_far_hours(self, now: DateTime<Utc>) -> f64 {
+        use chrono::{Datelike, TimeZone};
+        match self {
+            SloPeriod::Rolling { days } => days as f64 * 24.0,
+            SloPeriod::CalendarMonth => match Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0) {
+                chrono::LocalResult::Single(start) => (now - start).num_seconds().max(0) as f64 / 3600.0,
+                _ => self.hours(now),
+            },
         }
     }
 
@@ -150,7 +166,7 @@ pub struct Counts {
 }
 
 /// Traffic of one service in one region.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Traffic {
     pub service: String,
     pub region: String,
@@ -176,6 +192,10 @@ pub struct Traffic {
     pub error_series: Vec<f64>,
     /// Seconds between series points.
     pub series_step: f64,
+    /// How far back the source's data for these counts goes, in seconds
+    /// (`None`: the source does not say). A Prometheus that started an hour
+    /// ago answers a 30-day `increase()` with an hour's counts.
+    pub history_s: Option<f64>,
 }
 
 /// The seed's SLA: the default for every service.

@@ -284,7 +284,7 @@ mod tests {
     use std::time::Duration;
 
     fn reg(name: &str, status: RegionStatus, weight: f64) -> Region {
-        Region { name: name.into(), status, weight, base_weight: None, zones: vec![] }
+        Region { name: name.into(), status, weight, base_weight: None, zones: vec![], since: None }
     }
 
     fn service(name: &str) -> Service {
@@ -307,15 +307,8 @@ mod tests {
             p50_ms: 10.0,
             p95_ms: 20.0,
             p99_ms: 30.0,
-            counts: Default::default(),
-            latency_counts: Default::default(),
-            daily: vec![],
-            latency_daily: vec![],
-            p99_series: vec![],
-            p50_series: vec![],
-            p95_series: vec![],
-            error_series: vec![],
             series_step: 60.0,
+            ..Traffic::default()
         }
     }
 

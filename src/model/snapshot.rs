@@ -380,6 +380,13 @@ pub struct SloStatus {
     pub early_in_period: bool,
     /// Budget left at the end of each of the last days (oldest first), for charts.
     pub daily_remaining: Vec<f64>,
+    /// Hours of history behind the period's counts: the longest any region's
+    /// source reports (`None`: no source says). Less than `period_hours`
+    /// means the budget is that window's, not the whole period's.
+    pub history_hours: Option<f64>,
+    /// Hours the period's counts window spans now (a calendar month: since
+    /// its first day began).
+    pub period_so_far_hours: f64,
 }
 
 impl SloStatus {
@@ -402,6 +409,23 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The fleet's clock at our `now`: the control plane's (its
+    /// `observedAt`, simulated time in the demo), else ours.
+    pub fn source_now(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let f = &self.fleet;
+        let offset = [
+            f.regions.source_offset,
+            f.deployments.source_offset,
+            f.circuits.source_offset,
+            f.metrics.source_offset,
+            f.alerts.source_offset,
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        now + offset.unwrap_or_else(chrono::Duration::zero)
+    }
+
     pub fn cell(&self, service: &str, region: &str) -> Option<&CellHealth> {
         self.cells.get(service)?.get(region)
     }
@@ -608,6 +632,8 @@ fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime
         low_traffic,
         early_in_period,
         daily_remaining,
+        history_hours: traffic.iter().filter_map(|t| t.history_s).reduce(f64::max).map(|s| s / 3600.0),
+        period_so_far_hours: spec.period.so_far_hours(now),
     }
 }
 
@@ -631,13 +657,8 @@ mod tests {
             p99_ms: 120.0,
             latency_counts: counts.clone(),
             counts,
-            daily: vec![],
-            latency_daily: vec![],
-            p99_series: vec![],
-            p50_series: vec![],
-            p95_series: vec![],
-            error_series: vec![],
             series_step: 60.0,
+            ..Traffic::default()
         }
     }
 

@@ -48,7 +48,8 @@ pub fn build<'a>(
                 (Some(s), None) => s.clone(),
                 (None, None) => "—".into(),
             };
-            let age = a.since.map(|s| fmt_age((now - s).num_seconds() as f64)).unwrap_or_else(|| "—".into());
+            // In the source's clock (Alertmanager's `Date`; simulated time in the demo).
+            let age = a.since.map(|s| fmt_age(snap.fleet.alerts.age_of(s, now))).unwrap_or_else(|| "—".into());
             vec![
                 Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
                 Cell::new(a.name.clone(), theme.text),

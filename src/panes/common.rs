@@ -17,7 +17,7 @@ pub fn not_reported(
     buf: &mut ratatui::buffer::Buffer,
 ) {
     let text = format!("{what} {name} is not reported (Esc to go back)");
-    buf.set_stringn(area.x, area.y, text, area.width as usize, theme.warn);
+    warroom_ui::put(buf, area.x, area.y, text, area.width as usize, theme.warn);
 }
 
 pub fn fmt_age(secs: f64) -> String {

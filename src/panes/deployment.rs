@@ -23,7 +23,7 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
     let mut y = inner.y;
     let mut put = |text: String, style, y: &mut u16| {
         if *y < bottom {
-            buf.set_stringn(inner.x, *y, text, inner.width as usize, style);
+            warroom_ui::put(buf, inner.x, *y, text, inner.width as usize, style);
             *y += 1;
         }
     };

@@ -49,14 +49,14 @@ pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, 
     let mut body = inner;
     if let Some(err) = &p.error {
         let g = warroom_ui::Level::Critical.glyph(theme.ascii);
-        buf.set_stringn(inner.x, inner.y, format!("{g} {err}"), inner.width as usize, theme.critical);
+        warroom_ui::put(buf, inner.x, inner.y, format!("{g} {err}"), inner.width as usize, theme.critical);
         body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
     }
     if body.height == 0 {
         return;
     }
     if p.rows.is_empty() {
-        buf.set_stringn(body.x, body.y, &p.empty, body.width as usize, theme.muted);
+        warroom_ui::put(buf, body.x, body.y, &p.empty, body.width as usize, theme.muted);
         return;
     }
     TableView {

@@ -124,6 +124,12 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
                             lines.push(Line::from(Span::styled(format!("  {e}"), theme.muted)));
                         }
                     }
+                    if let Some(held) = run.held_before_step(now) {
+                        lines.push(Line::from(Span::styled(
+                            format!("  true for {} (since before this step began)", fmt_secs(held)),
+                            theme.info,
+                        )));
+                    }
                     if let Some((held, need)) = run.hold_progress(now) {
                         if need > 0.0 && srec.holding_since.is_some() && !run.satisfied {
                             lines.push(Line::from(Span::styled(

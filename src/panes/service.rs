@@ -30,7 +30,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         if svc.owners.is_empty() { "—".into() } else { svc.owners.join(", ") },
         if svc.depends_on.is_empty() { "nothing".into() } else { svc.depends_on.join(", ") }
     );
-    buf.set_stringn(inner.x, inner.y, head, inner.width as usize, theme.text);
+    warroom_ui::put(buf, inner.x, inner.y, head, inner.width as usize, theme.text);
     // Regions in the order every screen uses (by traffic weight).
     let mine: Vec<&Traffic> = {
         let order = crate::model::rollup::region_order(snap);
@@ -44,7 +44,8 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     if let Some(w) = mine.iter().filter(|t| t.rps > 0.0).max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)) {
         let h = (inner.height / 2).clamp(0, 16);
         if h >= 6 && y + h < bottom {
-            buf.set_stringn(
+            warroom_ui::put(
+                buf,
                 inner.x,
                 y,
                 format!("latency in {} (worst p99), last hour, ms", w.region),
@@ -58,7 +59,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     }
     let mut line = |text: String, style, y: &mut u16| {
         if *y < bottom {
-            buf.set_stringn(inner.x, *y, text, inner.width as usize, style);
+            warroom_ui::put(buf, inner.x, *y, text, inner.width as usize, style);
             *y += 1;
         }
     };
@@ -159,7 +160,8 @@ pub fn latency_chart(w: &Traffic, sla: &crate::model::Sla, theme: &Theme, area: 
     ];
     let mut x = area.x;
     for (text, style) in legend {
-        let (nx, _) = buf.set_stringn(x, area.y + h, text, (area.x + area.width).saturating_sub(x) as usize, style);
+        let (nx, _) =
+            warroom_ui::put(buf, x, area.y + h, text, (area.x + area.width).saturating_sub(x) as usize, style);
         x = nx;
     }
 }

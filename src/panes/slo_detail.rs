@@ -33,8 +33,27 @@ fn events(x: f64) -> String {
     }
 }
 
+const BURN_BY_WINDOW: &str = "burn by window: ";
+
 fn burn_text(b: Option<f64>) -> String {
     b.map(|b| format!("{b:.2}×")).unwrap_or_else(|| "no data".into())
+}
+
+/// What the period's counts cover: a Prometheus that started an hour ago
+/// answers a 30-day window with an hour of data.
+fn coverage(s: &SloStatus) -> (String, Level) {
+    let period = s.period.label();
+    match s.history_hours {
+        // Within a minute of the period (or beyond it): the whole period.
+        Some(h) if h * 3600.0 + 60.0 >= s.period_so_far_hours * 3600.0 => {
+            (format!("history covers the whole {period}"), Level::Info)
+        }
+        Some(h) => (
+            format!("history covers {} of {period}: the budget is that window's, not the whole period's", fmt_hours(h)),
+            Level::Unknown,
+        ),
+        None => (format!("history: the source does not say how much of {period} its counts cover"), Level::Unknown),
+    }
 }
 
 /// Text lines of the detail (also what tests read).
@@ -55,6 +74,7 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
         _ => "budget: no data for the period".into(),
     };
     out.push((budget, if s.remaining.is_some_and(|r| r < 0.0) { Level::Critical } else { Level::Ok }));
+    out.push(coverage(s));
     let exhaust = match (s.remaining, s.hours_to_exhaustion) {
         (Some(r), _) if r <= 0.0 => "budget exhausted".to_string(),
         (_, Some(h)) if h > s.period_hours => {
@@ -106,7 +126,7 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
     }
     out.push((String::new(), Level::Info));
     let windows: Vec<String> = s.burns.iter().map(|(w, b)| format!("{w} {}", burn_text(*b))).collect();
-    out.push((format!("burn by window: {}", windows.join(" · ")), Level::Info));
+    out.push((format!("{BURN_BY_WINDOW}{}", windows.join(" · ")), Level::Info));
     out
 }
 
@@ -127,7 +147,15 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
             return;
         }
         let style = if *level == Level::Info { theme.text } else { theme.level(*level) };
-        buf.set_stringn(inner.x, y, line, inner.width as usize, style);
+        if line.starts_with(BURN_BY_WINDOW) {
+            // Cut between windows, never through a figure.
+            let items: Vec<String> = s.burns.iter().map(|(w, b)| format!("{w} {}", burn_text(*b))).collect();
+            let fitted = warroom_ui::join_fit(BURN_BY_WINDOW, &items, " · ", inner.width as usize);
+            warroom_ui::put(buf, inner.x, y, fitted, inner.width as usize, style);
+            y += 1;
+            continue;
+        }
+        warroom_ui::put(buf, inner.x, y, line, inner.width as usize, style);
         y += 1;
     }
     // The chart: budget left at the end of each day of the window.
@@ -137,7 +165,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     }
     y += 1;
     let title = format!("budget left, last {} days (▼ = overspent)", s.daily_remaining.len());
-    buf.set_stringn(inner.x, y, title, inner.width as usize, theme.muted);
+    warroom_ui::put(buf, inner.x, y, title, inner.width as usize, theme.muted);
     y += 1;
     let h = room.min(12);
     let n = s.daily_remaining.len() as u16;
@@ -169,4 +197,56 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     }
     buf.set_stringn(inner.x, y, "100%", 4, theme.muted);
     buf.set_stringn(inner.x, y + h - 1, "  0%", 4, theme.muted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{slo::AlertState, SloKind, SloPeriod};
+
+    fn slo(history_hours: Option<f64>, period: SloPeriod, so_far: f64) -> SloStatus {
+        SloStatus {
+            service: "checkout".into(),
+            name: "checkout-availability".into(),
+            kind: SloKind::Availability,
+            objective: 99.9,
+            period,
+            period_hours: 720.0,
+            total: 50_000.0,
+            allowed_bad: Some(50.0),
+            consumed_bad: Some(5.0),
+            remaining: Some(0.9),
+            burns: vec![],
+            state: AlertState::Ok,
+            hours_to_exhaustion: None,
+            low_traffic: false,
+            early_in_period: false,
+            daily_remaining: vec![],
+            history_hours,
+            period_so_far_hours: so_far,
+        }
+    }
+
+    fn said(s: &SloStatus) -> Vec<String> {
+        lines(s).into_iter().map(|(l, _)| l).collect()
+    }
+
+    #[test]
+    fn the_detail_says_how_much_of_the_period_the_counts_cover() {
+        let rolling = SloPeriod::Rolling { days: 30 };
+        let young = said(&slo(Some(0.2), rolling, 720.0));
+        assert!(
+            young.iter().any(|l| l.starts_with("history covers 12m of 30d: the budget is that window's")),
+            "{young:?}"
+        );
+        let full = said(&slo(Some(31.0 * 24.0), rolling, 720.0));
+        assert!(full.iter().any(|l| l == "history covers the whole 30d"), "{full:?}");
+        let unknown = said(&slo(None, rolling, 720.0));
+        assert!(unknown.iter().any(|l| l.contains("the source does not say how much of 30d")), "{unknown:?}");
+        // A calendar month on its third day needs only those three days.
+        let month = said(&slo(Some(72.5), SloPeriod::CalendarMonth, 72.0));
+        assert!(month.iter().any(|l| l == "history covers the whole month"), "{month:?}");
+        let (_, level) = coverage(&slo(Some(0.2), rolling, 720.0));
+        assert_eq!(level, Level::Unknown, "a short history is not shown as healthy");
+    }
 }

@@ -62,14 +62,14 @@ pub fn latency_chart(
             super::service::latency_chart(w, &sla, theme, inner, buf)
         }
         Some(_) => {
-            buf.set_stringn(inner.x, inner.y, "too small for the chart", inner.width as usize, theme.muted);
+            warroom_ui::put(buf, inner.x, inner.y, "too small for the chart", inner.width as usize, theme.muted);
         }
         None => {
             let msg = match service {
                 Some(s) => format!("no latency reported for {s}"),
                 None => "no latency data".to_string(),
             };
-            buf.set_stringn(inner.x, inner.y, msg, inner.width as usize, theme.muted);
+            warroom_ui::put(buf, inner.x, inner.y, msg, inner.width as usize, theme.muted);
         }
     }
 }
@@ -118,13 +118,13 @@ pub fn clock(spec: &PaneSpec, now: DateTime<Utc>, theme: &Theme, area: Rect, buf
             BigText { text: &time, style: Theme::solid(theme.title), scale }.render(inner, buf);
             let y = inner.y + big_height(scale);
             if y < inner.y + inner.height {
-                buf.set_stringn(inner.x, y, below, inner.width as usize, theme.muted);
+                warroom_ui::put(buf, inner.x, y, below, inner.width as usize, theme.muted);
             }
         }
         None => {
-            buf.set_stringn(inner.x, inner.y, format!("{time} UTC"), inner.width as usize, theme.title);
+            warroom_ui::put(buf, inner.x, inner.y, format!("{time} UTC"), inner.width as usize, theme.title);
             if inner.height > 1 {
-                buf.set_stringn(inner.x, inner.y + 1, below, inner.width as usize, theme.muted);
+                warroom_ui::put(buf, inner.x, inner.y + 1, below, inner.width as usize, theme.muted);
             }
         }
     }

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::slo::AlertState as BurnState;
 use crate::model::{AlertState, CircuitState, RegionStatus, Snapshot};
 
@@ -468,6 +470,18 @@ impl Value {
     }
 }
 
+/// The unit a query's field is in, as shown after its value.
+fn unit_of(label: &str) -> &'static str {
+    let field = label.rsplit('.').next().unwrap_or("");
+    match field {
+        "p50" | "p95" | "p99" => "\u{a0}ms",
+        "rps" => "\u{a0}rps",
+        "weight" | "remaining" | "error_pct" | "failure_pct" => "%",
+        f if f.starts_with("burn_") => "×",
+        _ => "",
+    }
+}
+
 fn region_word(s: RegionStatus) -> &'static str {
     match s {
         RegionStatus::Ok => "OK",
@@ -648,13 +662,66 @@ pub struct Eval {
     pub values: Vec<String>,
     /// Why it could not be judged (missing data), if so.
     pub error: Option<String>,
+    /// Since when it has held, in the source's clock, when the source says
+    /// (a region's status since, a circuit's state since, a canary's phase
+    /// since): a `for 2m` that was already true before the run began is
+    /// met at once, as Alertmanager's `for` would be.
+    pub since: Option<DateTime<Utc>>,
 }
 
 pub fn eval(e: &Expr, snap: &Snapshot, params: &BTreeMap<String, String>) -> Eval {
     let mut values = Vec::new();
     match eval_inner(e, snap, params, &mut values) {
-        Ok(holds) => Eval { holds, values, error: None },
-        Err(m) => Eval { holds: false, values, error: Some(m) },
+        Ok(holds) => {
+            let since = if holds { held_since(e, snap, params) } else { None };
+            Eval { holds, values, error: None, since }
+        }
+        Err(m) => Eval { holds: false, values, error: Some(m), since: None },
+    }
+}
+
+/// Since when a holding expression has held, if every part it rests on
+/// says so. `and`: the later of both; `or`: the earlier of the sides that
+/// hold; `not` and numbers: unknown (a number's history is not kept).
+fn held_since(e: &Expr, snap: &Snapshot, params: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
+    match e {
+        Expr::And(a, b) => Some(held_since(a, snap, params)?.max(held_since(b, snap, params)?)),
+        Expr::Or(a, b) => {
+            let side = |x: &Expr| {
+                let holds = eval_inner(x, snap, params, &mut Vec::new()).unwrap_or(false);
+                if holds {
+                    held_since(x, snap, params)
+                } else {
+                    None
+                }
+            };
+            match (side(a), side(b)) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            }
+        }
+        Expr::Not(_) => None,
+        Expr::Cmp(l, _, r) => match (l, r) {
+            (Operand::Query { .. }, Operand::Query { .. }) => None,
+            (q @ Operand::Query { .. }, _) | (_, q @ Operand::Query { .. }) => query_since(q, snap, params),
+            _ => None,
+        },
+    }
+}
+
+/// Since when a word-valued query has had its value, from the source.
+fn query_since(o: &Operand, snap: &Snapshot, params: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
+    let Operand::Query { func, args, field, .. } = o else { return None };
+    let args: Vec<String> = args.iter().map(|a| resolve_arg(a, params)).collect::<Result<_, _>>().ok()?;
+    let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let f = &snap.fleet;
+    match (func.as_str(), field.as_str()) {
+        ("region", "status") => f.regions.items().iter().find(|r| r.name == a(0))?.since,
+        ("circuit", "state") => {
+            f.circuits.items().iter().find(|c| c.from == a(0) && c.to == a(1) && c.region == a(2))?.since
+        }
+        ("canary", "phase") => f.deployments.items().iter().find(|d| d.id == a(0))?.since,
+        _ => None,
     }
 }
 
@@ -680,7 +747,12 @@ fn eval_inner(
             let (lv, ll) = value_of(l, snap, params)?;
             let (rv, rl) = value_of(r, snap, params)?;
             for (label, v) in [(ll, &lv), (rl, &rv)] {
-                let line = format!("{label} = {}", v.show());
+                // The unit stays with its number: a no-break space keeps a
+                // wrapped line from splitting `59.2 ms`.
+                let line = match v {
+                    Value::Num(_) => format!("{label} = {}{}", v.show(), unit_of(&label)),
+                    Value::Word(_) => format!("{label} = {}", v.show()),
+                };
                 if !label.is_empty() && !values.contains(&line) {
                     values.push(line);
                 }
@@ -706,6 +778,44 @@ mod tests {
         assert!(parse(&chain).is_err_and(|e| e.message.contains("comparisons in one check")));
         let ok = format!("{}region(r).status == DOWN{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn live_values_carry_their_units() {
+        use crate::model::{derive, Fleet, Region, RegionStatus, Traffic};
+        let mut f = Fleet::default();
+        let now = chrono::Utc::now();
+        let region = Region {
+            name: "us-east-1".into(),
+            status: RegionStatus::Ok,
+            weight: 50.0,
+            base_weight: None,
+            zones: vec![],
+            since: None,
+        };
+        f.regions.set(now, Ok(vec![region]));
+        let t = Traffic {
+            service: "checkout".into(),
+            region: "us-east-1".into(),
+            rps: 10.0,
+            p99_ms: 59.2,
+            ..Traffic::default()
+        };
+        f.metrics.set(now, Ok(vec![t]));
+        let snap = derive(f, 1);
+        let c = parse("latency(checkout, us-east-1).p99 < 5000ms and region(us-east-1).weight > 0")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let ev = eval(&c.expr, &snap, &BTreeMap::new());
+        assert!(
+            ev.values.iter().any(|v| v.starts_with("latency(checkout, us-east-1).p99 = ") && v.ends_with("\u{a0}ms")),
+            "{:?}",
+            ev.values
+        );
+        assert!(
+            ev.values.iter().any(|v| v.starts_with("region(us-east-1).weight = ") && v.ends_with('%')),
+            "{:?}",
+            ev.values
+        );
     }
 
     #[test]

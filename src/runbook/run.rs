@@ -168,6 +168,9 @@ pub struct Run {
     pub save_error: Option<String>,
     /// Keys this process has sent (confirmed here, or re-sent after a resume).
     sent_here: HashSet<String>,
+    /// The source's clock minus ours, as last observed: `for` durations
+    /// count in the source's time (simulated time under `--time-scale`).
+    clock: chrono::Duration,
 }
 
 impl Run {
@@ -198,12 +201,17 @@ impl Run {
             steps,
             events: vec![],
         };
-        let mut run = Run { book, rec, dir, live: None, satisfied: false, save_error: None, sent_here: HashSet::new() };
+        let mut run = Run::fresh(book, rec, dir);
         let params = run.rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
         run.event(now, operator, format!("started {} {params}", run.book.name));
         run.begin_step(now, operator);
         run.save();
         run
+    }
+
+    fn fresh(book: Runbook, rec: RunRecord, dir: PathBuf) -> Run {
+        let (live, satisfied, save_error, sent_here) = (None, false, None, HashSet::new());
+        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock: chrono::Duration::zero() }
     }
 
     /// Pick up a record again (after a crash or in another session).
@@ -217,7 +225,7 @@ impl Run {
                 rec.runbook, rec.id, rec.id
             ));
         }
-        let mut run = Run { book, rec, dir, live: None, satisfied: false, save_error: None, sent_here: HashSet::new() };
+        let mut run = Run::fresh(book, rec, dir);
         let step = run.rec.current + 1;
         run.event(now, operator, format!("resumed at step {step}"));
         run.save();
@@ -300,6 +308,14 @@ impl Run {
         }
     }
 
+    /// Whether the current condition was already true before its step
+    /// began (the source said since when), and for how long it has held.
+    pub fn held_before_step(&self, now: DateTime<Utc>) -> Option<f64> {
+        let (_, rec) = self.current()?;
+        let (since, started) = (rec.holding_since?, rec.started_at?);
+        (since < started + self.clock).then(|| ((now + self.clock) - since).num_milliseconds() as f64 / 1000.0)
+    }
+
     /// Seconds the current condition has held, and how long it must.
     pub fn hold_progress(&self, now: DateTime<Utc>) -> Option<(f64, f64)> {
         let (step, rec) = self.current()?;
@@ -308,7 +324,8 @@ impl Run {
             _ => return None,
         };
         let need = self.hold_secs(c);
-        let held = rec.holding_since.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+        let src = now + self.clock;
+        let held = rec.holding_since.map(|s| (src - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
         Some((held, need))
     }
 
@@ -325,9 +342,18 @@ impl Run {
                 let ev = expr::eval(&check.expr, snap, &self.rec.params);
                 let need = self.hold_secs(check);
                 let before = self.rec.steps[i].holding_since;
-                let since = if ev.holds { Some(before.unwrap_or(now)) } else { None };
+                // In the source's clock; from the source's own "since" when
+                // it has one (true before this step began counts).
+                self.clock = snap.source_now(now) - now;
+                let src = now + self.clock;
+                let since = if ev.holds {
+                    let seen = before.unwrap_or(src);
+                    Some(ev.since.map_or(seen, |s| s.min(seen)))
+                } else {
+                    None
+                };
                 self.rec.steps[i].holding_since = since;
-                let satisfied = since.is_some_and(|s| (now - s).num_milliseconds() as f64 / 1000.0 >= need);
+                let satisfied = since.is_some_and(|s| (src - s).num_milliseconds() as f64 / 1000.0 >= need);
                 let changed = self.live.as_ref() != Some(&ev) || satisfied != self.satisfied || since != before;
                 self.live = Some(ev);
                 self.satisfied = satisfied;
@@ -614,6 +640,53 @@ pub fn export_markdown(rec: &RunRecord) -> String {
     out
 }
 
+/// The run as a JSON document for tools (an incident tracker, a
+/// postmortem template): the whole record plus derived figures, under a
+/// versioned `format` so a consumer can tell what it reads. Text is the
+/// run's own (JSON escapes it); nothing is made safe for a terminal here.
+pub fn export_json(rec: &RunRecord) -> String {
+    let took = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+        (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 1000.0),
+        _ => None,
+    };
+    let mut operators: Vec<&str> = rec.steps.iter().filter_map(|s| s.operator.as_deref()).collect();
+    operators.push(&rec.started_by);
+    operators.sort();
+    operators.dedup();
+    let steps: Vec<serde_json::Value> = rec
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut v = serde_json::to_value(s).unwrap_or(serde_json::Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("number".into(), (i + 1).into());
+                o.insert("took_s".into(), took(s.started_at, s.ended_at).into());
+                o.insert("current".into(), (i == rec.current && rec.status == RunStatus::Running).into());
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format": "warroom-run/1",
+        "id": rec.id,
+        "runbook": rec.runbook,
+        "title": rec.title,
+        "params": rec.params,
+        "status": rec.status,
+        "started_by": rec.started_by,
+        "started_at": rec.started_at,
+        "ended_at": rec.ended_at,
+        "took_s": took(Some(rec.started_at), rec.ended_at),
+        "operators": operators,
+        "steps": steps,
+        "timeline": rec.events,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,7 +695,14 @@ mod tests {
 
     fn fleet_with(status: RegionStatus, weight: f64) -> Snapshot {
         let mut f = Fleet::default();
-        let r = |n: &str, s, w| Region { name: n.into(), status: s, weight: w, base_weight: None, zones: vec![] };
+        let r = |n: &str, s, w| Region {
+            name: n.into(),
+            status: s,
+            weight: w,
+            base_weight: None,
+            zones: vec![],
+            since: None,
+        };
         f.regions.set(
             Utc::now(),
             Ok(vec![r("us-east-1", RegionStatus::Ok, 100.0 - weight), r("us-west-2", status, weight)]),
@@ -644,6 +724,50 @@ mod tests {
         assert_eq!(md_text("two\nlines"), "two lines");
         let evil = md_text("evil\u{1b}]52;c;x\u{7}\u{202e}");
         assert!(!evil.chars().any(|c| c.is_control() || c == '\u{202e}'), "{evil:?}");
+    }
+
+    #[test]
+    fn a_for_clause_counts_in_the_source_clock_and_from_the_sources_since() {
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let d = dir("since");
+        let t0 = Utc::now();
+        // A simulator 9 minutes ahead of us; us-west-2 DOWN for 3 minutes there.
+        let src = t0 + Duration::minutes(9);
+        let snap = |since: Option<DateTime<Utc>>| {
+            let mut f = Fleet::default();
+            let r = |n: &str, s, w, since| Region {
+                name: n.into(),
+                status: s,
+                weight: w,
+                base_weight: None,
+                zones: vec![],
+                since,
+            };
+            f.regions.set(
+                t0,
+                Ok(vec![r("us-east-1", RegionStatus::Ok, 75.0, None), r("us-west-2", RegionStatus::Down, 25.0, since)]),
+            );
+            f.set_source_offset(crate::model::FeedId::Regions, src - t0);
+            derive(f, 1)
+        };
+        let mut run = Run::start(book.clone(), params.clone(), "alice", t0, d.clone());
+        run.observe(&snap(Some(src - Duration::minutes(3))), t0);
+        assert!(run.satisfied, "DOWN for 3 minutes already: `for 2m` is met at once");
+        let held = run.held_before_step(t0).unwrap_or_default();
+        assert!((held - 180.0).abs() < 1.0, "true for 3m in the source's clock, not 12m: {held}");
+        // Without a since from the source, it counts from when it was seen,
+        // in the source's clock: 10 s of ours are 10 s, not 9 minutes.
+        let mut run = Run::start(book, params, "alice", t0, d.clone());
+        run.observe(&snap(None), t0);
+        run.observe(&snap(None), t0 + Duration::seconds(10));
+        assert!(!run.satisfied);
+        assert_eq!(run.held_before_step(t0 + Duration::seconds(10)), None);
+        let (held, need) = run.hold_progress(t0 + Duration::seconds(10)).unwrap_or_default();
+        assert!((held - 10.0).abs() < 0.5 && need == 120.0, "{held} of {need}");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -672,6 +796,12 @@ mod tests {
         assert!(run.skip(t0, "alice", " ".into()).is_err());
         let md = export_markdown(&run.rec);
         assert!(md.contains("| 1 | ") && md.contains("passed") && md.contains("alice"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&export_json(&run.rec)).unwrap_or_default();
+        assert_eq!(json["format"], "warroom-run/1");
+        assert_eq!(json["steps"][0]["result"], "passed");
+        assert_eq!(json["steps"][0]["number"], 1);
+        assert_eq!(json["steps"][1]["current"], true);
+        assert_eq!(json["operators"], serde_json::json!(["alice"]));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

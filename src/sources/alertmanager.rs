@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{get_limited_auth, Payload};
+use super::Payload;
 use crate::model::{Alert, AlertState};
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -145,9 +145,20 @@ impl Alertmanager {
 
     pub async fn fetch(&self) -> Result<Payload, String> {
         let url = format!("{}/api/v2/alerts", self.base);
-        let (_, body) =
-            get_limited_auth(&self.client, &url, MAX_BYTES, self.token.as_deref()).await.map_err(|e| e.to_string())?;
-        decode_with(&body, &self.labels).map(Payload::Alerts)
+        let (status, body, date) = super::http::get_dated_auth(&self.client, &url, MAX_BYTES, self.token.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        if !(200..300).contains(&status) {
+            let text: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(120).collect();
+            return Err(super::http::HttpError::Status(status, text).to_string());
+        }
+        let alerts = decode_with(&body, &self.labels).map(Payload::Alerts)?;
+        // Alert ages are in Alertmanager's clock (`startsAt`): its `Date`
+        // header says what time it is there (the demo's simulated time).
+        Ok(match date {
+            Some(at) => Payload::Timed { source_at: at, inner: Box::new(alerts) },
+            None => alerts,
+        })
     }
 }
 

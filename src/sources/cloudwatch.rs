@@ -537,6 +537,8 @@ pub fn traffic(
         p95_series: last_hour(&p95),
         error_series,
         series_step: FINE_PERIOD as f64,
+        // GetMetricData says nothing of where a metric's data begins.
+        history_s: None,
     })
 }
 

@@ -169,6 +169,9 @@ struct RegionWire {
     base_weight: Option<f64>,
     #[serde(default)]
     zones: Vec<String>,
+    /// Since when it has had this status (RFC 3339, the source's clock).
+    #[serde(default)]
+    status_since: Option<String>,
 }
 
 impl From<RegionWire> for model::Region {
@@ -185,6 +188,7 @@ impl From<RegionWire> for model::Region {
             weight: sane(w.traffic_weight),
             base_weight: w.base_weight.map(sane),
             zones: w.zones,
+            since: time(w.status_since.as_deref()),
         }
     }
 }
@@ -294,6 +298,9 @@ struct TrafficWire {
     latency_daily: Vec<CountsWire>,
     #[serde(default)]
     series: Option<SeriesWire>,
+    /// How far back the counts' data goes (absent: not reported).
+    #[serde(default)]
+    history_seconds: Option<f64>,
 }
 
 fn counts(c: &CountsWire) -> model::Counts {
@@ -350,6 +357,7 @@ impl From<TrafficWire> for model::Traffic {
             p95_series: w.series.as_ref().map(|s| s.p95_ms.clone()).unwrap_or_default(),
             error_series: w.series.as_ref().map(|s| s.error_ratio.clone()).unwrap_or_default(),
             p99_series: w.series.map(|s| s.p99_ms).unwrap_or_default(),
+            history_s: w.history_seconds.filter(|h| h.is_finite() && *h >= 0.0),
         }
     }
 }

@@ -102,6 +102,23 @@ pub async fn get_any_auth(
     limit: usize,
     token: Option<&str>,
 ) -> Result<(u16, Vec<u8>), HttpError> {
+    get_dated_auth(client, url, limit, token).await.map(|(s, b, _)| (s, b))
+}
+
+/// The source's clock from a response's `Date` header (RFC 9110 §6.6.1:
+/// every origin server with a clock sends it), to the second.
+pub fn date_header(h: &reqwest::header::HeaderMap) -> Option<chrono::DateTime<chrono::Utc>> {
+    let v = h.get(reqwest::header::DATE)?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(v).ok().map(|d| d.with_timezone(&chrono::Utc))
+}
+
+/// `get_any_auth`, with the answer's `Date` header when it has one.
+pub async fn get_dated_auth(
+    client: &reqwest::Client,
+    url: &str,
+    limit: usize,
+    token: Option<&str>,
+) -> Result<(u16, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>), HttpError> {
     let mut req = client.get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -117,6 +134,7 @@ pub async fn get_any_auth(
             },
         )?;
     let status = resp.status().as_u16();
+    let date = date_header(resp.headers());
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(HttpError::TooLarge(limit));
     }
@@ -134,7 +152,7 @@ pub async fn get_any_auth(
             Err(e) => return Err(HttpError::Connect(describe(&e))),
         }
     }
-    Ok((status, body))
+    Ok((status, body, date))
 }
 
 #[cfg(test)]

@@ -170,7 +170,14 @@ pub struct Prometheus {
     client: reqwest::Client,
     token: Option<String>,
     pub q: PromQueries,
+    /// When the oldest request sample per (service, region) was taken, and
+    /// when that was asked (Unix seconds): what the SLO counts can cover.
+    first_samples: std::sync::Arc<std::sync::Mutex<Option<(f64, Vector)>>>,
 }
+
+/// How long the oldest-sample times are reused before they are asked again
+/// (they move only when retention drops old blocks).
+const FIRST_SAMPLES_TTL_S: f64 = 600.0;
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -178,7 +185,7 @@ fn enc(s: &str) -> String {
 
 impl Prometheus {
     pub fn new(base: &str, client: reqwest::Client, token: Option<String>, q: PromQueries) -> Prometheus {
-        Prometheus { base: base.trim_end_matches('/').to_string(), client, token, q }
+        Prometheus { base: base.trim_end_matches('/').to_string(), client, token, q, first_samples: Default::default() }
     }
 
     async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
@@ -226,6 +233,42 @@ impl Prometheus {
                 Some((self.key(&s.metric)?, vals))
             })
             .collect())
+    }
+
+    /// The oldest request sample per (service, region), as Unix time: to
+    /// within 1 s over the last 10 minutes, 5 min over the day, an hour before
+    /// that (31 days back). Reused for ten minutes once known; a failure or
+    /// a Prometheus younger than one step is "coverage unknown", never an
+    /// error on the pane.
+    pub async fn first_samples(&self, end: f64) -> Vector {
+        if let Ok(cache) = self.first_samples.lock() {
+            if let Some((asked, v)) = cache.as_ref() {
+                if (end - asked).abs() < FIRST_SAMPLES_TTL_S {
+                    return v.clone();
+                }
+            }
+        }
+        let sel = format!("{}{}", self.q.requests_metric, self.q.matchers(""));
+        let q = |range: &str| format!("min by ({}) (min_over_time(timestamp({sel})[{range}]))", self.q.by());
+        // Subquery steps are aligned to multiples of their resolution and
+        // each looks back 5 minutes: 1 s steps over the last 10 minutes (a
+        // Prometheus that just started), 5 min over the day, 1 h over the
+        // month (within an hour there).
+        let (a, b, c) = (q("10m:1s"), q("1d:5m"), q("31d:1h"));
+        let (a, b, c) =
+            futures_util::join!(self.instant(&a, Some(end)), self.instant(&b, Some(end)), self.instant(&c, Some(end)));
+        let mut out = Vector::new();
+        for (k, t) in [a, b, c].into_iter().flat_map(|r| r.unwrap_or_default()) {
+            let e = out.entry(k).or_insert(t);
+            *e = e.min(t);
+        }
+        if out.is_empty() {
+            return out;
+        }
+        if let Ok(mut cache) = self.first_samples.lock() {
+            *cache = Some((end, out.clone()));
+        }
+        out
     }
 
     /// Every traffic figure for every service × region at `time` (or now).
@@ -291,6 +334,7 @@ impl Prometheus {
             self.range(&q_bad, end - 29.0 * day, end, day)
         );
         let (daily_total, daily_bad) = (daily_total.unwrap_or_default(), daily_bad.unwrap_or_default());
+        let first = self.first_samples(end).await;
         let mut keys: Vec<(String, String)> = vectors[3].keys().chain(vectors[2].keys()).cloned().collect();
         keys.sort();
         keys.dedup();
@@ -349,6 +393,7 @@ impl Prometheus {
                     p95_series: ms_series(&s95, &k),
                     error_series: s_err.get(&k).cloned().unwrap_or_default(),
                     series_step: 60.0,
+                    history_s: first.get(&k).map(|t| (end - t).max(0.0)),
                 }
             })
             .collect())

@@ -25,10 +25,10 @@ impl Panel<'_> {
         let t = self.theme;
         let border = if self.focused { t.border_focus } else { t.border };
         let title_style = if self.focused { t.title.patch(t.border_focus) } else { t.title };
-        let mut block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(border)
-            .title(Line::from(Span::styled(format!(" {} ", self.title), title_style)));
+        let mut block = Block::default().borders(Borders::ALL).border_style(border).title(Line::from(Span::styled(
+            format!(" {} ", crate::ellipsize(self.title, (area.width as usize).saturating_sub(4))),
+            title_style,
+        )));
         if let Some((text, style)) = &self.badge {
             // Keep the title readable: the badge gets what is left of the border.
             let room = (area.width as usize).saturating_sub(self.title.chars().count() + 6);
@@ -64,7 +64,9 @@ impl TextBox<'_> {
         }
         Clear.render(area, buf);
         let inner = Panel { title: self.title, focused: true, badge: None, theme: self.theme }.render(area, buf);
-        Paragraph::new(self.lines).render(inner, buf);
+        let width = inner.width as usize;
+        let lines: Vec<Line> = self.lines.into_iter().map(|l| crate::text::fit_line(l, width)).collect();
+        Paragraph::new(lines).render(inner, buf);
     }
 }
 

@@ -98,10 +98,17 @@ pub struct TableView<'a> {
 impl TableView<'_> {
     /// Which columns fit in `width`, and the width each one gets.
     pub fn layout(&self, width: u16) -> Vec<(usize, u16)> {
+        let base: Vec<u16> = self.columns.iter().map(|c| c.width).collect();
+        self.layout_with(width, &base)
+    }
+
+    /// The layout when column `i` needs `need[i]` cells: right-aligned
+    /// (numeric) columns widen to their widest visible cell, so a number is
+    /// never cut; a lower-priority column is dropped instead.
+    fn layout_with(&self, width: u16, need: &[u16]) -> Vec<(usize, u16)> {
         let mut keep: Vec<usize> = (0..self.columns.len()).collect();
-        let total = |keep: &[usize]| -> u32 {
-            keep.iter().map(|&i| self.columns[i].width as u32 + 1).sum::<u32>().saturating_sub(1)
-        };
+        let w_of = |i: usize| need.get(i).copied().unwrap_or(self.columns[i].width);
+        let total = |keep: &[usize]| -> u32 { keep.iter().map(|&i| w_of(i) as u32 + 1).sum::<u32>().saturating_sub(1) };
         while total(&keep) > width as u32 && keep.len() > 1 {
             let Some(pos) = keep
                 .iter()
@@ -119,7 +126,7 @@ impl TableView<'_> {
         // The flex column may grow to twice its width; the rest of the spare
         // width is shared by all columns so wide terminals spread the table
         // out instead of opening one huge gap.
-        let flex_extra = spare.min(self.columns[keep[flex_at]].width);
+        let flex_extra = spare.min(w_of(keep[flex_at]));
         let rest = spare - flex_extra;
         let each = rest / keep.len() as u16;
         let leftover = rest - each * keep.len() as u16;
@@ -127,7 +134,7 @@ impl TableView<'_> {
             .enumerate()
             .map(|(k, &i)| {
                 let extra = if k == flex_at { flex_extra + leftover } else { 0 };
-                (i, self.columns[i].width + each + extra)
+                (i, w_of(i) + each + extra)
             })
             .collect()
     }
@@ -137,7 +144,34 @@ impl TableView<'_> {
             return;
         }
         let t = self.theme;
-        let cols = self.layout(area.width);
+        // The rows on screen are made first: numeric columns are sized to them.
+        let body = area.height - 1;
+        let n = self.rows.len();
+        let (visible, overflow) = if n as u16 > body && body > 1 {
+            (body.saturating_sub(1) as usize, true)
+        } else {
+            (n.min(body as usize), false)
+        };
+        let sel = self.selected.map(|s| s.min(n.saturating_sub(1)));
+        let offset = match sel {
+            Some(s) if visible > 0 && s >= visible => s + 1 - visible,
+            _ => 0,
+        };
+        let shown: Vec<Vec<Cell>> =
+            (0..visible.min(n.saturating_sub(offset))).map(|k| self.rows.row(offset + k)).collect();
+        let need: Vec<u16> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.align != Align::Right {
+                    return c.width;
+                }
+                let widest = shown.iter().filter_map(|r| r.get(i)).map(|x| Span::raw(x.text.as_str()).width()).max();
+                c.width.max(widest.unwrap_or(0).min(u16::MAX as usize) as u16)
+            })
+            .collect();
+        let cols = self.layout_with(area.width, &need);
         let right = area.x + area.width;
         let draw_row = |buf: &mut Buffer, y: u16, cells: &[Cell], row_sel: bool| {
             let mut x = area.x;
@@ -169,26 +203,13 @@ impl TableView<'_> {
         };
         let header: Vec<Cell> = self.columns.iter().map(|c| Cell::new(c.header.as_str(), t.header)).collect();
         draw_row(buf, area.y, &header, false);
-        let body = area.height - 1;
         if body == 0 {
             return;
         }
-        let n = self.rows.len();
-        let (visible, overflow) = if n as u16 > body && body > 1 {
-            (body.saturating_sub(1) as usize, true)
-        } else {
-            (n.min(body as usize), false)
-        };
-        let sel = self.selected.map(|s| s.min(n.saturating_sub(1)));
-        let offset = match sel {
-            Some(s) if visible > 0 && s >= visible => s + 1 - visible,
-            _ => 0,
-        };
-        for k in 0..visible.min(n.saturating_sub(offset)) {
-            let row = self.rows.row(offset + k);
+        for (k, row) in shown.iter().enumerate() {
             let y = area.y + 1 + k as u16;
             let is_sel = sel == Some(offset + k);
-            draw_row(buf, y, &row, is_sel);
+            draw_row(buf, y, row, is_sel);
         }
         if overflow {
             let hidden = n - visible;
@@ -243,6 +264,29 @@ mod tests {
             .render(buf.area, &mut buf);
         assert!(text(&buf, 3).starts_with("r7"), "{}", text(&buf, 3));
         assert!(text(&buf, 4).contains("7 more"));
+    }
+
+    #[test]
+    fn a_number_is_never_cut_a_column_is_dropped_instead() {
+        let c = cols();
+        let t = Theme::default();
+        let cell = |s: &str| Cell::new(s, Style::default());
+        let rows = vec![vec![cell("payments"), cell("-202.2%"), cell("59 ms")]];
+        let mut buf = Buffer::empty(Rect::new(0, 0, 16, 2));
+        TableView { columns: &c, rows: &rows, selected: None, selected_col: None, theme: &t }
+            .render(buf.area, &mut buf);
+        assert_eq!(text(&buf, 1), "payments -202.2%", "b dropped so that a is whole");
+        // Wide enough for all three: nothing dropped, nothing cut.
+        let mut buf = Buffer::empty(Rect::new(0, 0, 22, 2));
+        TableView { columns: &c, rows: &rows, selected: None, selected_col: None, theme: &t }
+            .render(buf.area, &mut buf);
+        assert_eq!(text(&buf, 1), "payments -202.2% 59 ms");
+        // Text (left-aligned) is cut with an ellipsis.
+        let rows = vec![vec![cell("notification"), cell("1"), cell("2")]];
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 2));
+        TableView { columns: &c, rows: &rows, selected: None, selected_col: None, theme: &t }
+            .render(buf.area, &mut buf);
+        assert_eq!(text(&buf, 1), "notific…");
     }
 
     #[test]
