@@ -34,6 +34,10 @@ struct Cli {
     /// Viewer role: no action can be run (attempts are audited as denied).
     #[arg(long)]
     read_only: bool,
+    /// Leave the mouse to the terminal (no click to focus, select or sort;
+    /// the terminal's own text selection works as usual).
+    #[arg(long)]
+    no_mouse: bool,
     /// Theme: default, light, high-contrast, colour-blind, mono, or one of
     /// yours in the config directory's themes/. NO_COLOR forces mono.
     #[arg(long)]
@@ -846,7 +850,20 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
     // A paste arrives as one event (bracketed paste), never as a storm of keys.
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let mouse = !cli.no_mouse;
+    if mouse {
+        // Released on every way out: return, panic (the hook below) and signals (the loop returns).
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+            previous(info);
+        }));
+    }
     let result = warroom::app::run(&mut terminal, plane.snapshots.clone(), view, theme, executor.clone(), keymap).await;
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
     if executor.active() > 0 {

@@ -30,6 +30,8 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    // Pane rectangles are recorded afresh each frame, for the mouse.
+    view.hits.borrow_mut().clear();
     render_with(snap, view, Some(keymap), now, theme, area, buf)
 }
 
@@ -514,8 +516,20 @@ fn draw_spec(
     if let Some(t) = &spec.title {
         content.title = t.clone();
     }
+    // The sorted column says so (the matrix marks its own region columns).
+    if let Some(p) = spec.kind.pane().filter(|p| *p != crate::app::view::PaneId::Matrix) {
+        if let Some(s) = view.sort_of(p) {
+            if let Some(c) = content.columns.get_mut(s.col) {
+                c.header.push_str(s.mark(theme.ascii, crate::app::sort::natural_desc(p, s.col)));
+            }
+        }
+    }
     let focused = spec.kind.pane().is_some_and(|p| p == view.focus);
-    draw_pane(&content, focused, theme, rect, buf);
+    let table = draw_pane(&content, focused, theme, rect, buf);
+    if let Some(pane) = spec.kind.pane() {
+        let hit = crate::app::view::Hit { pane, area: rect, table, sort_cols: content.sort_cols.clone() };
+        view.hits.borrow_mut().push(hit);
+    }
 }
 
 fn draw_region(
@@ -532,7 +546,7 @@ fn draw_region(
     warroom_ui::put(buf, body.x, body.y, line, body.width as usize, style);
     let rest = Rect::new(body.x, body.y + 1, body.width, body.height.saturating_sub(1));
     let content = panes::region::build(snap, name, row, now, theme);
-    draw_pane(&content, true, theme, rest, buf);
+    let _ = draw_pane(&content, true, theme, rest, buf);
 }
 
 fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {

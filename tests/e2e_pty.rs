@@ -46,6 +46,20 @@ fn demo_console_updates_and_quits_cleanly() {
     pty.wait_for("the filter prompt again", 10, |s| s.contains("/pmt▏"));
     pty.send("\x1b");
     pty.wait_for("the filter cleared", 10, |s| !s.contains("filter /pmt") && latency_row(s, "auth").is_some());
+    // The mouse: a click inside the Flags pane focuses it (SGR mouse
+    // reports, as terminals send them once capture is on).
+    let screen = pty.screen();
+    let (y, x) = screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find("┌ Flags").map(|b| (y, l[..b].chars().count())))
+        .unwrap_or_else(|| panic!("no Flags pane:\n{screen}"));
+    let (col, row) = (x + 3, y + 3);
+    pty.send(&format!("\x1b[<0;{col};{row}M\x1b[<0;{col};{row}m"));
+    pty.wait_for("Flags focused by a click", 10, |s| s.contains("▸ Flags"));
+    // `s` sorts the focused table and its header says so.
+    pty.send("s");
+    pty.wait_for("the flag column sorted", 10, |s| s.contains("flag ▲") && s.contains("Flags sorted by column 1"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();

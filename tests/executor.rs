@@ -329,6 +329,11 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     assert!(got[0].message.contains("reconciled after a restart"), "{:?}", got[0]);
     assert_eq!(got[1].status, ActionStatus::Failed, "{:?}", got[1]);
     assert!(got[1].message.contains("never received it"), "{:?}", got[1]);
+    assert!(
+        got[1].message.starts_with(warroom::actions::executor::NOT_RECEIVED),
+        "a runbook waits, not fails: {:?}",
+        got[1]
+    );
     // Looked up (and followed), never sent again.
     let ex = get(&sim.url(), "/v1/executions").await;
     let counts: Vec<u64> =

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{get_json, spawn_sim, Pty, BIN};
+use common::{get_json, post_json, spawn_sim, Pty, BIN};
 
 fn state_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("warroom-rb-{name}-{}", std::process::id()));
@@ -140,7 +140,7 @@ fn a_crash_mid_run_resumes_where_it_stopped_and_the_action_runs_once() {
     pty.wait_for("the verification", 40, |s| s.contains("▶ 6.") && s.contains("✔ holds"));
     pty.send("n");
     pty.wait_for("step 7", 10, |s| s.contains("▶ 7."));
-    pty.send("s");
+    pty.send("x");
     pty.wait_for("the reason prompt", 10, |s| s.contains("reason to skip this step"));
     pty.send("restore planned in the incident doc\r");
     pty.wait_for("the run complete", 10, |s| s.contains("COMPLETED"));
@@ -172,6 +172,52 @@ fn a_crash_mid_run_resumes_where_it_stopped_and_the_action_runs_once() {
     assert!(!list.contains("in progress"), "{list}");
     let (_, md) = warroom(&["runbook", "export", "latest"], &dir);
     assert!(md.contains("run aborted: wrong runbook") && md.contains("aborted"), "{md}");
+    let _ = sim.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn killed_while_the_action_hangs_unsent_then_confirmed_again_runs_once() {
+    // The first request to /v1/actions (the failover's POST) never reaches
+    // the handler: the key is saved and audited, the action never ran.
+    let (mut sim, url) = spawn_sim(&["--scenario", "region-outage", "--time-scale", "5"]);
+    let code = post_json(&format!("{url}/v1/faults"), r#"{"path":"/v1/actions","kind":"hang","times":1}"#);
+    assert_eq!(code, 201, "fault injected");
+    let dir = state_dir("hang");
+    let d = dir.to_string_lossy().to_string();
+    let mut pty = first_three_steps(&url, &d);
+    pty.wait_for("the action in flight", 10, |s| s.contains("in flight"));
+    let trail = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default();
+    assert!(trail.contains("\"intent\"") && trail.contains("us-west-2"), "the intent is on disk first: {trail}");
+    let posts = || get_json(&format!("{url}/v1/stats"))["requests"]["POST /v1/actions"].as_u64().unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while posts() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(posts(), 1, "sent once (and hanging)");
+    assert!(failover_executions(&url).is_empty(), "never executed");
+    let _ = pty.child.kill();
+    let _ = pty.wait_exit(10);
+    // Resume: the key is looked up, the backend never got it, the step
+    // waits for a new confirmation; confirmed again, it runs once.
+    let mut pty = Pty::spawn_env(
+        &["--api", &url, "--poll-factor", "0.25", "runbook", "run", "regional-failover"],
+        &[("WARROOM_STATE_DIR", &d), ("USER", "bob")],
+        140,
+        44,
+    );
+    pty.wait_for("not received: the step waits for n", 40, |s| s.contains("✖ not sent: not received by the backend"));
+    assert!(failover_executions(&url).is_empty(), "the lookup sent nothing");
+    pty.send("n");
+    pty.wait_for("the confirm gate again", 10, |s| s.contains("Type us-west-2 to confirm"));
+    pty.send("us-west-2");
+    pty.wait_for("name typed", 10, |s| s.contains("> us-west-2"));
+    pty.send("\t\r");
+    pty.wait_for("the drain done", 40, |s| s.contains("✔ 4. Drain the region  done"));
+    let _ = pty.child.kill();
+    let _ = pty.wait_exit(10);
+    assert_eq!(failover_executions(&url), vec![1], "executed exactly once");
+    assert_eq!(posts(), 2, "the hung send and the new confirmation");
     let _ = sim.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

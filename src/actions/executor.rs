@@ -402,7 +402,9 @@ async fn reconcile_all(ctx: &Ctx) {
             Ok(None) => (
                 ActionStatus::Failed,
                 "failed",
-                "reconciled after a restart: the backend never received it; nothing was sent again".to_string(),
+                // NOT_RECEIVED first: a runbook step that confirmed it waits
+                // for a new confirmation instead of failing.
+                format!("{NOT_RECEIVED}: reconciled after a restart, the backend never received it; confirm it again to send it"),
             ),
             // The backend cannot say now: leave the intent for the next start.
             Err(_) => continue,

@@ -26,6 +26,8 @@ pub enum Command {
     RunbookNext,
     RunbookSkip,
     RunbookAbort,
+    Sort,
+    SortReverse,
 }
 
 impl Command {
@@ -51,6 +53,8 @@ impl Command {
             Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
             Command::RunbookNext => "runbook: do / confirm the current step",
             Command::RunbookSkip => "runbook: skip the current step (asks for a reason)",
+            Command::Sort => "sort the focused table by its next column (▼ in the header)",
+            Command::SortReverse => "reverse the focused table's sort",
             Command::RunbookAbort => "runbook: abort the run (asks for a reason)",
         }
     }
@@ -72,6 +76,7 @@ impl Command {
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
+            Command::Sort | Command::SortReverse => None,
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -114,7 +119,9 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
     key(KeyCode::Char('n'), Command::RunbookNext),
-    key(KeyCode::Char('s'), Command::RunbookSkip),
+    key(KeyCode::Char('x'), Command::RunbookSkip),
+    key(KeyCode::Char('s'), Command::Sort),
+    key(KeyCode::Char('S'), Command::SortReverse),
     key(KeyCode::Char('A'), Command::RunbookAbort),
 ];
 
@@ -206,7 +213,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 21] = [
+pub const COMMANDS: [(&str, Command); 23] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -227,6 +234,8 @@ pub const COMMANDS: [(&str, Command); 21] = [
     ("command", Command::CommandLine),
     ("runbook_next", Command::RunbookNext),
     ("runbook_skip", Command::RunbookSkip),
+    ("sort", Command::Sort),
+    ("sort_reverse", Command::SortReverse),
     ("runbook_abort", Command::RunbookAbort),
 ];
 
@@ -324,14 +333,14 @@ mod keymap_file_tests {
     #[test]
     fn keymap_files_rebind_and_report_errors() {
         let p = std::path::Path::new("k.toml");
-        let km = parse_keymap(p, "[keys]\nquit = [\"x\"]\nfailover = [\"ctrl-f\"]\n").unwrap_or_default();
-        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        let km = parse_keymap(p, "[keys]\nquit = [\"z\"]\nfailover = [\"ctrl-f\"]\n").unwrap_or_default();
+        let x = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(lookup(&km, &x), Some(Command::Quit));
         assert_eq!(lookup(&km, &q), None, "quit no longer on q");
         let cf = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
         assert_eq!(lookup(&km, &cf), Some(Command::Failover));
-        assert!(help_lines(&km).iter().any(|(k, d)| k == "x" && *d == "quit"), "help follows the keymap");
+        assert!(help_lines(&km).iter().any(|(k, d)| k == "z" && *d == "quit"), "help follows the keymap");
         let e: Vec<String> = parse_keymap(p, "[keys]\nexplode = [\"e\"]\nhelp = [\"ctrl-\"]\nback = [\"q\"]\n")
             .err()
             .unwrap_or_default()
@@ -356,7 +365,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 21);
+        assert_eq!(lines.len(), 23);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod keymap;
 pub mod runbook_ui;
+pub mod sort;
 pub mod view;
 
 use std::io::Write;
@@ -94,6 +95,10 @@ pub async fn run(
                     // Intents the key produced go out at the top of the loop.
                 }
                 Some(Ok(Event::Paste(text))) => dirty |= view.paste(&text),
+                Some(Ok(Event::Mouse(m))) => {
+                    let snap = snapshots.borrow().clone();
+                    dirty |= view.mouse(&m, &snap);
+                }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Ok(Exit::InputClosed),

@@ -14,6 +14,7 @@ use crate::actions::{Action, Operator, Preview, Role};
 use crate::model::Snapshot;
 use crate::runbook::run::Run;
 use crate::views::{Catalog, ViewDef};
+use chrono::{DateTime, Utc};
 use warroom_ui::{Level, Theme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +118,24 @@ pub enum Screen {
     Deployment(String),
 }
 
+/// Where a pane was drawn on the last frame, for mouse clicks.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub pane: PaneId,
+    pub area: ratatui::layout::Rect,
+    pub table: Option<warroom_ui::TableGeometry>,
+    pub sort_cols: Vec<Option<usize>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ViewState {
     pub screen: Screen,
     pub focus: PaneId,
     /// Selected row per pane (indexed like `PANES`).
     pub rows: [usize; 8],
+    /// Sort per pane (indexed like `PANES`): `s` cycles the column, `S`
+    /// reverses; `None` is the pane's own order (problems first).
+    pub sort: [Option<super::sort::Sort>; 8],
     /// Selected region column in the matrix.
     pub column: usize,
     /// Selected row on a region screen.
@@ -163,6 +176,8 @@ pub struct ViewState {
     pub runs_dir: Option<std::path::PathBuf>,
     /// `warroom runbook run NAME k=v…`: started once the fleet is known.
     pub pending_runbook: Option<Vec<String>>,
+    /// The panes of the last frame, for the mouse.
+    pub hits: std::cell::RefCell<Vec<Hit>>,
 }
 
 /// Case-insensitive fuzzy match: the pattern's characters appear in order.
@@ -226,14 +241,172 @@ impl ViewState {
         self.filter.as_deref().is_none_or(|f| fuzzy(f, service))
     }
 
-    /// Rollouts on screen after the filter (by service), in feed order.
-    pub fn visible_deployments<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Deployment> {
-        snap.fleet.deployments.items().iter().filter(|d| self.shows(&d.service)).collect()
+    /// The pane's sort, if one was chosen.
+    pub fn sort_of(&self, p: PaneId) -> Option<super::sort::Sort> {
+        self.sort[pane_index(p)]
     }
 
-    /// Flags on screen after the filter (by flag name), in feed order.
+    /// Rollouts on screen after the filter (by service), in feed order or
+    /// the chosen sort.
+    pub fn visible_deployments<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Deployment> {
+        let mut v: Vec<_> = snap.fleet.deployments.items().iter().filter(|d| self.shows(&d.service)).collect();
+        super::sort::apply(&mut v, self.sort_of(PaneId::Canaries), super::sort::deployment_key);
+        v
+    }
+
+    /// Flags on screen after the filter (by flag name), in feed order or
+    /// the chosen sort.
     pub fn visible_flags<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Flag> {
-        snap.fleet.flags.items().iter().filter(|f| self.shows(&f.name)).collect()
+        let mut v: Vec<_> = snap.fleet.flags.items().iter().filter(|f| self.shows(&f.name)).collect();
+        super::sort::apply(&mut v, self.sort_of(PaneId::Flags), super::sort::flag_key);
+        v
+    }
+
+    /// SLOs on screen after the filter (by service): worst first, or the
+    /// chosen sort. The budgets pane draws these and Enter opens them.
+    pub fn visible_slos<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::snapshot::SloStatus> {
+        let mut v: Vec<_> =
+            crate::panes::budgets::sorted(&snap.slos).into_iter().filter(|s| self.shows(&s.service)).collect();
+        super::sort::apply(&mut v, self.sort_of(PaneId::Budgets), super::sort::slo_key);
+        v
+    }
+
+    /// Circuits on screen after the filter (either end): open first, or the
+    /// chosen sort.
+    pub fn visible_circuits<'a>(&self, snap: &'a Snapshot, now: DateTime<Utc>) -> Vec<&'a crate::model::Circuit> {
+        let f = &snap.fleet;
+        let mut v: Vec<_> = crate::panes::circuits::sorted(f.circuits.items())
+            .into_iter()
+            .filter(|c| self.shows(&c.from) || self.shows(&c.to))
+            .collect();
+        let src = f.circuits.source_now(now);
+        super::sort::apply(&mut v, self.sort_of(PaneId::Circuits), |c, col| super::sort::circuit_key(c, col, src));
+        v
+    }
+
+    /// Alerts on screen after the filter (alerts of no service always
+    /// show): the source's order (severity, then age), or the chosen sort.
+    pub fn visible_alerts<'a>(&self, snap: &'a Snapshot, now: DateTime<Utc>) -> Vec<&'a crate::model::Alert> {
+        let f = &snap.fleet;
+        let mut v: Vec<_> =
+            f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| self.shows(s))).collect();
+        let src = f.alerts.source_now(now);
+        super::sort::apply(&mut v, self.sort_of(PaneId::Alerts), |a, col| super::sort::alert_key(a, col, src));
+        v
+    }
+
+    /// The action log: newest first, or the chosen sort.
+    pub fn visible_actions<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::ActionEntry> {
+        let mut v: Vec<_> = snap.fleet.actions.iter().rev().collect();
+        super::sort::apply(&mut v, self.sort_of(PaneId::Actions), super::sort::action_key);
+        v
+    }
+
+    /// The services a pane lists: `visible_services`, in the pane's sort.
+    pub fn services_in<'a>(&self, pane: PaneId, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
+        let mut v = self.visible_services(snap);
+        super::sort::apply(&mut v, self.sort_of(pane), |s, col| super::sort::service_key(snap, pane, s, col));
+        v
+    }
+
+    /// A mouse event on the overview: a click focuses the pane under it and
+    /// selects the row (a matrix cell also picks its region column); a
+    /// click on a column header sorts by it (again: reversed); the wheel
+    /// moves the selection of the pane under it. Never an action: with a
+    /// dialog, a prompt or an input open the mouse does nothing.
+    pub fn mouse(&mut self, ev: &crossterm::event::MouseEvent, snap: &Snapshot) -> bool {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        if self.help {
+            if matches!(ev.kind, MouseEventKind::Down(_)) {
+                self.help = false;
+                return true;
+            }
+            return false;
+        }
+        if self.dialog.is_some() || self.prompt.is_some() || self.command.is_some() || self.filter_input.is_some() {
+            return false;
+        }
+        if self.screen != Screen::Overview {
+            return false;
+        }
+        let (x, y) = (ev.column, ev.row);
+        let hit = {
+            let hits = self.hits.borrow();
+            hits.iter()
+                .find(|h| x >= h.area.x && x < h.area.x + h.area.width && y >= h.area.y && y < h.area.y + h.area.height)
+                .cloned()
+        };
+        let Some(hit) = hit else { return false };
+        let i = pane_index(hit.pane);
+        let len = pane_len(hit.pane, snap, self);
+        match ev.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = hit.pane;
+                let Some(t) = hit.table.as_ref() else { return true };
+                let col = t.column_at(x);
+                let sort_col =
+                    |c: usize| if hit.sort_cols.is_empty() { Some(c) } else { hit.sort_cols.get(c).copied().flatten() };
+                if y == t.header_y {
+                    let regions = snap.fleet.regions.items().len();
+                    let sortable = super::sort::columns(hit.pane, regions);
+                    if let Some(c) = col.and_then(sort_col).filter(|c| sortable.contains(c)) {
+                        self.sort[i] = match self.sort[i] {
+                            Some(s) if s.col == c => Some(super::sort::Sort { col: c, reversed: !s.reversed }),
+                            _ => Some(super::sort::Sort { col: c, reversed: false }),
+                        };
+                        self.rows[i] = 0;
+                        self.message = Some((
+                            Level::Info,
+                            format!("{} sorted by column {} (click again: reverse)", pane_name(hit.pane), c + 1),
+                        ));
+                    }
+                } else if let Some(item) = t.item_at(y).filter(|k| *k < len) {
+                    self.rows[i] = item;
+                    if hit.pane == PaneId::Matrix {
+                        if let Some(r) = col.and_then(sort_col).filter(|c| *c > 0) {
+                            self.column = r - 1;
+                        }
+                    }
+                }
+                true
+            }
+            MouseEventKind::ScrollDown => {
+                self.focus = hit.pane;
+                self.rows[i] = (self.rows[i] + 1).min(len.saturating_sub(1));
+                true
+            }
+            MouseEventKind::ScrollUp => {
+                self.focus = hit.pane;
+                self.rows[i] = self.rows[i].saturating_sub(1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `s`: sort the focused pane by its next sortable column (after the
+    /// last one: back to the pane's own order). `S`: reverse it.
+    fn cycle_sort(&mut self, snap: &Snapshot, reverse: bool) {
+        let p = self.focus;
+        let i = pane_index(p);
+        let cols = super::sort::columns(p, snap.fleet.regions.items().len());
+        self.sort[i] = match (self.sort[i], reverse) {
+            (Some(s), true) => Some(super::sort::Sort { reversed: !s.reversed, ..s }),
+            (None, true) => cols.first().map(|&col| super::sort::Sort { col, reversed: true }),
+            (None, false) => cols.first().map(|&col| super::sort::Sort { col, reversed: false }),
+            (Some(s), false) => {
+                let at = cols.iter().position(|c| *c == s.col);
+                at.and_then(|k| cols.get(k + 1)).map(|&col| super::sort::Sort { col, reversed: false })
+            }
+        };
+        self.rows[i] = 0;
+        self.message = Some((
+            Level::Info,
+            match self.sort[i] {
+                Some(s) => format!("{} sorted by column {} (s next column, S reverse)", pane_name(p), s.col + 1),
+                None => format!("{}: its own order again (problems first)", pane_name(p)),
+            },
+        ));
     }
 
     /// The services on screen, in order, after the filter: the view's
@@ -316,6 +489,7 @@ impl Default for ViewState {
             screen: Screen::Overview,
             focus: PaneId::Matrix,
             rows: [0; 8],
+            sort: [None; 8],
             column: 0,
             region_row: 0,
             help: false,
@@ -338,7 +512,22 @@ impl Default for ViewState {
             prompt: None,
             runs_dir: crate::runbook::run::runs_dir().ok(),
             pending_runbook: None,
+            hits: Default::default(),
         }
+    }
+}
+
+/// The pane's name as its title says it.
+pub fn pane_name(p: PaneId) -> &'static str {
+    match p {
+        PaneId::Matrix => "Region health",
+        PaneId::Latency => "Latency",
+        PaneId::Budgets => "Error budgets",
+        PaneId::Canaries => "Canaries",
+        PaneId::Circuits => "Circuits",
+        PaneId::Flags => "Flags",
+        PaneId::Actions => "Actions",
+        PaneId::Alerts => "Alerts",
     }
 }
 
@@ -432,6 +621,11 @@ impl ViewState {
                 let max = pane_len(self.focus, snap, self).saturating_sub(1);
                 self.rows[i] = (self.rows[i] + 1).min(max);
             }
+            (Command::Sort, Screen::Overview) => self.cycle_sort(snap, false),
+            (Command::SortReverse, Screen::Overview) => self.cycle_sort(snap, true),
+            (Command::Sort | Command::SortReverse, _) => {
+                self.message = Some((Level::Info, "sorting is for the overview's tables".into()));
+            }
             (Command::Left, Screen::Overview) => self.column = self.column.saturating_sub(1),
             (Command::Right, Screen::Overview) => self.column = (self.column + 1).min(regions - 1),
             (
@@ -444,7 +638,7 @@ impl ViewState {
                 _,
             ) => return false,
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Latency => {
-                let Some(s) = self.visible_services(snap).get(self.row(PaneId::Latency)).copied() else {
+                let Some(s) = self.services_in(PaneId::Latency, snap).get(self.row(PaneId::Latency)).copied() else {
                     return false;
                 };
                 self.screen = Screen::Service(s.name.clone());
@@ -456,7 +650,7 @@ impl ViewState {
                 self.screen = Screen::Deployment(d.id.clone());
             }
             (Command::Enter, Screen::Overview) if self.focus == PaneId::Budgets => {
-                let sorted = crate::panes::budgets::sorted(&snap.slos);
+                let sorted = self.visible_slos(snap);
                 let Some(s) = sorted.get(self.row(PaneId::Budgets)) else {
                     return false;
                 };
@@ -727,12 +921,14 @@ pub fn pane_len(p: PaneId, snap: &Snapshot, view: &ViewState) -> usize {
     let f = &snap.fleet;
     match p {
         PaneId::Matrix | PaneId::Latency => view.visible_services(snap).len(),
-        PaneId::Budgets => snap.slos.len(),
+        PaneId::Budgets => view.visible_slos(snap).len(),
         PaneId::Canaries => view.visible_deployments(snap).len(),
         PaneId::Circuits => f.circuits.items().iter().filter(|c| view.shows(&c.from) || view.shows(&c.to)).count(),
         PaneId::Flags => view.visible_flags(snap).len(),
         PaneId::Actions => f.actions.len(),
-        PaneId::Alerts => f.alerts.items().len(),
+        PaneId::Alerts => {
+            f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| view.shows(s))).count()
+        }
     }
 }
 
@@ -893,6 +1089,99 @@ mod tests {
         v.focus = PaneId::Flags;
         v.apply(Command::ToggleFlag, &s);
         assert!(v.dialog.is_some(), "focused: the dialog opens");
+    }
+
+    #[test]
+    fn a_sorted_table_acts_on_the_row_it_shows() {
+        use crate::model::Flag;
+        let mut f = Fleet::default();
+        let flag = |n: &str, on: bool| Flag {
+            name: n.into(),
+            environment: "prod".into(),
+            enabled: on,
+            rollout: String::new(),
+        };
+        f.flags.set(Utc::now(), Ok(vec![flag("zeta", false), flag("alpha", true), flag("mid", false)]));
+        let s = derive(f, 1);
+        let mut v = operator();
+        v.focus = PaneId::Flags;
+        let names = |v: &ViewState| v.visible_flags(&s).iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&v), ["zeta", "alpha", "mid"], "the source's order");
+        assert!(v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s));
+        assert_eq!(names(&v), ["alpha", "mid", "zeta"], "by name, A→Z");
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("Flags sorted by column 1")), "{:?}", v.message);
+        v.handle_key(&key(KeyCode::Char('S')), super::super::keymap::DEFAULT_KEYMAP, &s);
+        assert_eq!(names(&v), ["zeta", "mid", "alpha"], "reversed");
+        // The selected (first) row is the flag the action goes to.
+        v.apply(Command::ToggleFlag, &s);
+        let target = v.dialog.as_ref().map(|d| format!("{:?}", d.action)).unwrap_or_default();
+        assert!(target.contains("zeta"), "{target}");
+        v.dialog = None;
+        // Through every column and back to the pane's own order.
+        for _ in 0..4 {
+            v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s);
+        }
+        assert_eq!(v.sort_of(PaneId::Flags), None);
+        assert_eq!(names(&v), ["zeta", "alpha", "mid"]);
+    }
+
+    #[test]
+    fn the_mouse_focuses_selects_and_sorts_where_it_clicks() {
+        use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        use ratatui::{buffer::Buffer, layout::Rect};
+        let mut s = fleet_with_regions(&["us-west-2"]);
+        let mut f = s.fleet.clone();
+        let flag = |n: &str| crate::model::Flag {
+            name: n.into(),
+            environment: "prod".into(),
+            enabled: true,
+            rollout: String::new(),
+        };
+        f.flags.set(Utc::now(), Ok(vec![flag("zeta"), flag("alpha"), flag("mid")]));
+        s = derive(f, 1);
+        let mut v = operator();
+        let area = Rect::new(0, 0, 160, 48);
+        let frame = |v: &ViewState| {
+            let mut buf = Buffer::empty(area);
+            crate::render::render(
+                &s,
+                v,
+                super::super::keymap::DEFAULT_KEYMAP,
+                Utc::now(),
+                &Theme::default(),
+                area,
+                &mut buf,
+            );
+        };
+        frame(&v);
+        let flags = v.hits.borrow().iter().find(|h| h.pane == PaneId::Flags).cloned();
+        let Some(flags) = flags else { panic!("the overview draws the Flags pane") };
+        let Some(t) = flags.table.clone() else { panic!("a table") };
+        let click = |x: u16, y: u16| MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        };
+        // A click on the third row focuses Flags and selects "mid".
+        let x = t.columns[0].1 + 1;
+        assert!(v.mouse(&click(x, t.first_row_y + 2), &s));
+        assert_eq!((v.focus, v.row(PaneId::Flags)), (PaneId::Flags, 2));
+        // A click on the "flag" header sorts by name; again reverses.
+        v.mouse(&click(x, t.header_y), &s);
+        assert_eq!(v.sort_of(PaneId::Flags), Some(super::super::sort::Sort { col: 0, reversed: false }));
+        assert_eq!(v.visible_flags(&s)[0].name, "alpha");
+        v.mouse(&click(x, t.header_y), &s);
+        assert_eq!(v.visible_flags(&s)[0].name, "zeta");
+        // The wheel moves the selection of the pane under it.
+        let wheel = MouseEvent { kind: MouseEventKind::ScrollDown, ..click(x, t.first_row_y) };
+        v.mouse(&wheel, &s);
+        assert_eq!(v.row(PaneId::Flags), 1);
+        // With a dialog open the mouse does nothing (never confirms).
+        v.apply(Command::ToggleFlag, &s);
+        assert!(v.dialog.is_some());
+        assert!(!v.mouse(&click(x, t.first_row_y), &s));
+        assert!(v.dialog.is_some() && v.outbox.is_empty());
     }
 
     #[test]

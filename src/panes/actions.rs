@@ -39,13 +39,13 @@ pub fn build<'a>(
         Column::new("result", 9, Align::Left, 0),
         Column::new("detail", 20, Align::Left, 3).flex(),
     ];
-    let items = &snap.fleet.actions;
+    // Newest first, or the chosen sort.
+    let items = view.visible_actions(snap);
     let n = items.len();
     let rows = LazyRows {
         len: n,
-        // Newest first.
         make: move |i: usize| {
-            let e = &items[n - 1 - i];
+            let e = items[i];
             let (level, word) = status_level(e.status);
             vec![
                 Cell::new(e.started_at.format("%H:%M:%S").to_string(), theme.muted),
@@ -65,5 +65,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Actions)),
         selected_col: None,
         empty: "no actions yet".into(),
+        sort_cols: Vec::new(),
     }
 }

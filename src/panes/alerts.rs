@@ -34,8 +34,7 @@ pub fn build<'a>(
         Column::new("for", 5, Align::Right, 2),
         Column::new("summary", 16, Align::Left, 3).flex(),
     ];
-    let items: Vec<&Alert> =
-        f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| view.shows(s))).collect();
+    let items: Vec<&Alert> = view.visible_alerts(snap, now);
     let firing = items.iter().filter(|a| a.state == AlertState::Firing).count();
     let rows = LazyRows {
         len: items.len(),
@@ -72,5 +71,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Alerts)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.alerts, now, "no alerts firing"),
+        sort_cols: Vec::new(),
     }
 }

@@ -68,7 +68,7 @@ pub fn build<'a>(
         Column::new("exhaust", 7, Align::Right, 2),
     ];
     let stale = snap.fleet.metrics.is_stale(now);
-    let items: Vec<&SloStatus> = sorted(&snap.slos).into_iter().filter(|s| view.shows(&s.service)).collect();
+    let items: Vec<&SloStatus> = view.visible_slos(snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -125,5 +125,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Budgets)),
         selected_col: None,
         empty: super::common::pane_empty(view, &snap.fleet.metrics, now, "waiting for SLOs and counts…"),
+        sort_cols: Vec::new(),
     }
 }

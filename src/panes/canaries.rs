@@ -85,5 +85,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Canaries)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.deployments, now, "no rollouts in flight"),
+        sort_cols: Vec::new(),
     }
 }

@@ -41,8 +41,7 @@ pub fn build<'a>(
         Column::new("fail%", 6, Align::Right, 2),
         Column::new("since", 6, Align::Right, 1),
     ];
-    let list: Vec<&Circuit> =
-        sorted(f.circuits.items()).into_iter().filter(|c| view.shows(&c.from) || view.shows(&c.to)).collect();
+    let list: Vec<&Circuit> = view.visible_circuits(snap, now);
     let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
     let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
     let title = if list.is_empty() {
@@ -78,5 +77,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Circuits)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.circuits, now, "no circuit breakers reported"),
+        sort_cols: Vec::new(),
     }
 }

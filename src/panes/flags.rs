@@ -45,5 +45,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Flags)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.flags, now, "no flags reported"),
+        sort_cols: Vec::new(),
     }
 }

@@ -36,7 +36,7 @@ pub fn build<'a>(
         Column::new("rps", 6, Align::Right, 2),
     ];
     let stale = f.metrics.is_stale(now);
-    let items = view.visible_services(snap);
+    let items = view.services_in(PaneId::Latency, snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -93,5 +93,6 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Latency)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.metrics, now, "waiting for metrics…"),
+        sort_cols: Vec::new(),
     }
 }

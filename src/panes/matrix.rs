@@ -47,8 +47,20 @@ pub fn build<'a>(
         // Regions that do not fit are counted, and their worst cell shown.
         columns.push(Column::new(format!("+{}→", hidden.len()), MARKER_W, Align::Left, 0));
     }
+    // Column 0 sorts by name, a region column by that region (the `+N→`
+    // marker by nothing).
+    let mut sort_cols: Vec<Option<usize>> = vec![Some(0)];
+    sort_cols.extend(shown.iter().map(|&i| Some(i + 1)));
+    sort_cols.push(None);
+    if let Some(s) = view.sort_of(PaneId::Matrix) {
+        // Column 0 is the service; column k the k-th region of the feed.
+        let at = if s.col == 0 { Some(0) } else { shown.iter().position(|&i| i + 1 == s.col).map(|p| p + 1) };
+        if let Some(c) = at.and_then(|k| columns.get_mut(k)) {
+            c.header.push_str(s.mark(theme.ascii, s.col != 0));
+        }
+    }
     let stale = f.metrics.is_stale(now) && f.probes.is_stale(now);
-    let items = view.visible_services(snap);
+    let items = view.services_in(PaneId::Matrix, snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -84,6 +96,7 @@ pub fn build<'a>(
         selected: Some(view.row(PaneId::Matrix)),
         selected_col: shown.iter().position(|&i| i == view.column.min(all.len().saturating_sub(1))).map(|p| p + 1),
         empty: super::common::pane_empty(view, &snap.fleet.services, now, "waiting for services and regions…"),
+        sort_cols,
     }
 }
 

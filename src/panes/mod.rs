@@ -35,16 +35,27 @@ pub struct PaneContent<'a> {
     /// Shown when there are no rows: what an empty answer means, or why
     /// there is no answer (not configured, failing, waiting).
     pub empty: String,
+    /// The sort column (`s`, a header click) of each table column, where
+    /// they differ (the matrix: column k is a region of the feed); empty:
+    /// the same index, every column.
+    pub sort_cols: Vec<Option<usize>>,
 }
 
-pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// Draw a pane; where its table went (for mouse hits), if one was drawn.
+pub fn draw_pane(
+    p: &PaneContent<'_>,
+    focused: bool,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<warroom_ui::TableGeometry> {
     // Focus is marked in text too (not colour alone): action keys act on
     // the focused pane, so the operator must see which one it is.
     let title =
         if focused { format!("{} {}", if theme.ascii { ">" } else { "▸" }, p.title) } else { p.title.clone() };
     let inner = Panel { title: &title, focused, badge: p.badge.clone(), theme }.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
-        return;
+        return None;
     }
     let mut body = inner;
     if let Some(err) = &p.error {
@@ -53,13 +64,13 @@ pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, 
         body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1);
     }
     if body.height == 0 {
-        return;
+        return None;
     }
     if p.rows.is_empty() {
         warroom_ui::put(buf, body.x, body.y, &p.empty, body.width as usize, theme.muted);
-        return;
+        return None;
     }
-    TableView {
+    let geometry = TableView {
         columns: &p.columns,
         rows: p.rows.as_ref(),
         selected: if focused { p.selected } else { None },
@@ -67,4 +78,5 @@ pub fn draw_pane(p: &PaneContent<'_>, focused: bool, theme: &Theme, area: Rect, 
         theme,
     }
     .render(body, buf);
+    Some(geometry)
 }

@@ -122,5 +122,6 @@ pub fn build<'a>(
         selected: Some(row),
         selected_col: None,
         empty: super::common::feed_empty(&f.probes, now, "no services reported"),
+        sort_cols: Vec::new(),
     }
 }

@@ -23,7 +23,7 @@ fn chart_service(spec: &PaneSpec, snap: &Snapshot, view: &ViewState) -> Option<S
         return Some(s.clone());
     }
     if view.focus == PaneId::Latency {
-        if let Some(s) = view.visible_services(snap).get(view.row(PaneId::Latency)) {
+        if let Some(s) = view.services_in(PaneId::Latency, snap).get(view.row(PaneId::Latency)) {
             return Some(s.name.clone());
         }
     }

@@ -10,6 +10,18 @@ use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
+/// A new empty directory for one spawned process's home.
+pub fn temp_home() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("warroom-home-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
+
 pub struct Pty {
     pub parser: Arc<Mutex<vt100::Parser>>,
     pub raw: Arc<Mutex<Vec<u8>>>,
@@ -38,6 +50,16 @@ impl Pty {
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        cmd.env_remove("WARROOM_CONFIG");
+        // A fresh home per spawn: never the developer's config, audit trail
+        // or runbook runs (a test's own env below may point elsewhere).
+        let home = temp_home();
+        for var in ["XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"] {
+            cmd.env(var, home.join(var.to_lowercase()));
+        }
+        cmd.env("HOME", &home);
+        cmd.env("WARROOM_STATE_DIR", home.join("state"));
+        cmd.env("USER", "tester");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -132,11 +154,19 @@ impl Pty {
             let raw = self.raw.lock().map(|r| r.clone()).unwrap_or_default();
             let left_alt = raw.windows(8).any(|w| w == b"\x1b[?1049l");
             let shown = raw.windows(6).any(|w| w == b"\x1b[?25h");
-            if !alt && left_alt && shown {
+            // Mouse capture, if it was turned on, is turned off again.
+            let last = |pat: &[u8]| raw.windows(pat.len()).rposition(|w| w == pat);
+            let mouse_released = match last(b"\x1b[?1000h") {
+                None => true,
+                Some(on) => last(b"\x1b[?1000l").is_some_and(|off| off > on),
+            };
+            if !alt && left_alt && shown && mouse_released {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("terminal not restored: alternate={alt} left_alt={left_alt} cursor_shown={shown}");
+                panic!(
+                    "terminal not restored: alternate={alt} left_alt={left_alt} cursor_shown={shown} mouse_released={mouse_released}"
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -196,6 +226,24 @@ pub fn get_json(url: &str) -> serde_json::Value {
         match reqwest::get(url).await {
             Ok(r) => r.json().await.unwrap_or(serde_json::Value::Null),
             Err(e) => panic!("GET {url}: {e}"),
+        }
+    })
+}
+
+/// POST a JSON document (from a sync test); the status code.
+pub fn post_json(url: &str, body: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let Ok(rt) = rt else { panic!("no runtime") };
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        match r {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => panic!("POST {url}: {e}"),
         }
     })
 }

@@ -18,6 +18,6 @@ pub use chart::{Line as ChartLine, SeriesChart};
 pub use depth::{downgrade, map_color, ColorDepth};
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
-pub use table::{Align, Cell, Column, LazyRows, Rows, TableView};
+pub use table::{Align, Cell, Column, LazyRows, Rows, TableGeometry, TableView};
 pub use text::{bar, ellipsize, fit_line, join_fit, put, sparkline, KeyBar};
 pub use theme::Theme;

@@ -85,6 +85,33 @@ impl<F: Fn(usize) -> Vec<Cell>> Rows for LazyRows<F> {
     }
 }
 
+/// Where a drawn table put things, for mouse hits: the header row, the
+/// first body row, each shown column's x range, and the first item shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableGeometry {
+    pub header_y: u16,
+    pub first_row_y: u16,
+    /// (column index, x, width) of every column drawn.
+    pub columns: Vec<(usize, u16, u16)>,
+    /// Index of the item on the first body row.
+    pub offset: usize,
+    /// Body rows drawn.
+    pub visible: usize,
+}
+
+impl TableGeometry {
+    /// The column under x, if any.
+    pub fn column_at(&self, x: u16) -> Option<usize> {
+        self.columns.iter().find(|(_, cx, w)| x >= *cx && x < cx + w).map(|(i, _, _)| *i)
+    }
+
+    /// The item under y, if a body row is drawn there.
+    pub fn item_at(&self, y: u16) -> Option<usize> {
+        let k = y.checked_sub(self.first_row_y)? as usize;
+        (k < self.visible).then_some(self.offset + k)
+    }
+}
+
 pub struct TableView<'a> {
     pub columns: &'a [Column],
     pub rows: &'a dyn Rows,
@@ -139,9 +166,9 @@ impl TableView<'_> {
             .collect()
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> TableGeometry {
         if area.width == 0 || area.height == 0 {
-            return;
+            return TableGeometry::default();
         }
         let t = self.theme;
         // The rows on screen are made first: numeric columns are sized to them.
@@ -173,6 +200,21 @@ impl TableView<'_> {
             .collect();
         let cols = self.layout_with(area.width, &need);
         let right = area.x + area.width;
+        let mut geometry = TableGeometry {
+            header_y: area.y,
+            first_row_y: area.y + 1,
+            columns: Vec::new(),
+            offset,
+            visible: if body == 0 { 0 } else { shown.len() },
+        };
+        let mut gx = area.x;
+        for &(i, w) in &cols {
+            if gx >= right {
+                break;
+            }
+            geometry.columns.push((i, gx, w.min(right - gx)));
+            gx = gx.saturating_add(w + 1);
+        }
         let draw_row = |buf: &mut Buffer, y: u16, cells: &[Cell], row_sel: bool| {
             let mut x = area.x;
             for &(i, w) in &cols {
@@ -204,7 +246,7 @@ impl TableView<'_> {
         let header: Vec<Cell> = self.columns.iter().map(|c| Cell::new(c.header.as_str(), t.header)).collect();
         draw_row(buf, area.y, &header, false);
         if body == 0 {
-            return;
+            return geometry;
         }
         for (k, row) in shown.iter().enumerate() {
             let y = area.y + 1 + k as u16;
@@ -220,6 +262,7 @@ impl TableView<'_> {
             };
             buf.set_stringn(area.x, area.y + area.height - 1, msg, area.width as usize, t.muted);
         }
+        geometry
     }
 }
 
