@@ -59,7 +59,7 @@ fn demo_console_updates_and_quits_cleanly() {
     pty.wait_for("Flags focused by a click", 10, |s| s.contains("▸ Flags"));
     // `s` sorts the focused table and its header says so.
     pty.send("s");
-    pty.wait_for("the flag column sorted", 10, |s| s.contains("flag ▲") && s.contains("Flags sorted by column 1"));
+    pty.wait_for("the flag column sorted", 10, |s| s.contains("flag ▲") && s.contains("Flags sorted by flag"));
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();

@@ -110,6 +110,26 @@ pub fn columns(pane: PaneId, regions: usize) -> Vec<usize> {
     }
 }
 
+/// The column's name as its header says it (a matrix column: the region).
+pub fn column_name(pane: PaneId, col: usize, snap: &Snapshot) -> String {
+    let names: &[&str] = match pane {
+        PaneId::Matrix => {
+            return match col {
+                0 => "service".into(),
+                k => snap.fleet.regions.items().get(k - 1).map(|r| r.name.clone()).unwrap_or_default(),
+            }
+        }
+        PaneId::Latency => &["service", "worst", "p50", "p95", "p99", "trend", "rps"],
+        PaneId::Budgets => &["slo", "objective", "budget left", "burn1h", "state", "exhaust"],
+        PaneId::Canaries => &["rollout", "step", "wt", "phase", "analysis", "rev"],
+        PaneId::Circuits => &["edge", "region", "state", "fail%", "since"],
+        PaneId::Flags => &["flag", "env", "state", "rollout"],
+        PaneId::Actions => &["time", "who", "action", "result"],
+        PaneId::Alerts => &["state", "alert", "where", "for"],
+    };
+    names.get(col).map(|s| s.to_string()).unwrap_or_else(|| format!("column {}", col + 1))
+}
+
 /// A representative key per column, to tell names from figures.
 fn probe_key(pane: PaneId, col: usize) -> Option<Key> {
     let num = Some(Key::Num(None));

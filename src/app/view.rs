@@ -355,10 +355,9 @@ impl ViewState {
                             _ => Some(super::sort::Sort { col: c, reversed: false }),
                         };
                         self.rows[i] = 0;
-                        self.message = Some((
-                            Level::Info,
-                            format!("{} sorted by column {} (click again: reverse)", pane_name(hit.pane), c + 1),
-                        ));
+                        let name = super::sort::column_name(hit.pane, c, snap);
+                        let text = format!("{} sorted by {name} (click again: reverse)", pane_name(hit.pane));
+                        self.message = Some((Level::Info, text));
                     }
                 } else if let Some(item) = t.item_at(y).filter(|k| *k < len) {
                     self.rows[i] = item;
@@ -403,7 +402,11 @@ impl ViewState {
         self.message = Some((
             Level::Info,
             match self.sort[i] {
-                Some(s) => format!("{} sorted by column {} (s next column, S reverse)", pane_name(p), s.col + 1),
+                Some(s) => format!(
+                    "{} sorted by {} (s next column, S reverse)",
+                    pane_name(p),
+                    super::sort::column_name(p, s.col, snap)
+                ),
                 None => format!("{}: its own order again (problems first)", pane_name(p)),
             },
         ));
@@ -1109,7 +1112,7 @@ mod tests {
         assert_eq!(names(&v), ["zeta", "alpha", "mid"], "the source's order");
         assert!(v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s));
         assert_eq!(names(&v), ["alpha", "mid", "zeta"], "by name, A→Z");
-        assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("Flags sorted by column 1")), "{:?}", v.message);
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("Flags sorted by flag")), "{:?}", v.message);
         v.handle_key(&key(KeyCode::Char('S')), super::super::keymap::DEFAULT_KEYMAP, &s);
         assert_eq!(names(&v), ["zeta", "mid", "alpha"], "reversed");
         // The selected (first) row is the flag the action goes to.
