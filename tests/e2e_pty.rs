@@ -184,21 +184,7 @@ fn no_color_gives_a_monochrome_screen() {
     let mut pty = Pty::spawn_env(&["--poll-factor", "0.25"], &[("NO_COLOR", "1")], 100, 30);
     pty.wait_for("the demo overview", 30, |s| s.contains("DEMO") && s.contains("Region health"));
     let raw = pty.raw.lock().map(|r| String::from_utf8_lossy(&r).to_string()).unwrap_or_default();
-    // SGR colour parameters: 30–37/90–97 (fg), 40–47/100–107 (bg), 38;/48; (256/true colour).
-    let mut colours = Vec::new();
-    for seq in raw.split("\u{1b}[").skip(1) {
-        let Some(end) = seq.find(|c: char| c.is_ascii_alphabetic()) else { continue };
-        if &seq[end..=end] != "m" {
-            continue;
-        }
-        for p in seq[..end].split(';') {
-            if let Ok(n) = p.parse::<u32>() {
-                if (30..=49).contains(&n) && n != 39 && n != 49 || (90..=107).contains(&n) {
-                    colours.push(seq[..end].to_string());
-                }
-            }
-        }
-    }
+    let colours = common::colour_escapes(&raw);
     assert!(colours.is_empty(), "NO_COLOR: no colour escapes, found {colours:?}");
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);

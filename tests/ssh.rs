@@ -210,6 +210,27 @@ fn unknown_keys_and_passwords_are_refused() {
 }
 
 #[test]
+fn no_color_sent_by_the_ssh_client_gives_a_monochrome_session() {
+    let r = rig("nocolor", &[]);
+    // The same session with and without NO_COLOR (sent with SendEnv).
+    let session = |no_color: bool| {
+        let mut args = r.ssh_args("viewer", "console");
+        args.splice(0..0, ["-o".to_string(), "SendEnv=NO_COLOR".to_string()]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: &[(&str, &str)] = if no_color { &[("NO_COLOR", "1")] } else { &[] };
+        let mut pty = Pty::spawn_program("ssh", &refs, env, 100, 30);
+        pty.wait_for("the console", 30, |s| s.contains("actions disabled") && s.contains("use1"));
+        let raw = pty.raw.lock().map(|r| String::from_utf8_lossy(&r).to_string()).unwrap_or_default();
+        pty.send("q");
+        assert_eq!(pty.wait_exit(15), 0);
+        common::colour_escapes(&raw)
+    };
+    assert!(!session(false).is_empty(), "without NO_COLOR the session has colour");
+    let mono = session(true);
+    assert!(mono.is_empty(), "NO_COLOR over SSH: no colour escapes, found {mono:?}");
+}
+
+#[test]
 fn a_viewer_key_cannot_act_from_the_console() {
     let r = rig("viewer", &[]);
     let mut pty = r.pty("viewer", "console");

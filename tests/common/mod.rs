@@ -247,3 +247,23 @@ pub fn post_json(url: &str, body: &str) -> u16 {
         }
     })
 }
+
+/// The SGR colour escapes in terminal output: 30–37/90–97 (foreground),
+/// 40–47/100–107 (background), 38;/48; (256 and true colour).
+pub fn colour_escapes(raw: &str) -> Vec<String> {
+    let mut colours = Vec::new();
+    for seq in raw.split("\u{1b}[").skip(1) {
+        let Some(end) = seq.find(|c: char| c.is_ascii_alphabetic()) else { continue };
+        if &seq[end..=end] != "m" {
+            continue;
+        }
+        for p in seq[..end].split(';') {
+            if let Ok(n) = p.parse::<u32>() {
+                if (30..=49).contains(&n) && n != 39 && n != 49 || (90..=107).contains(&n) {
+                    colours.push(seq[..end].to_string());
+                }
+            }
+        }
+    }
+    colours
+}
