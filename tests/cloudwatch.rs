@@ -1,8 +1,8 @@
 //! CloudWatch through the real AWS SDK (aws-sdk-cloudwatch, Smithy RPC v2
 //! CBOR) against the simulator's GetMetricData endpoint on loopback, which
 //! computes percentiles and sums from its simulated fleet. Nothing here
-//! talks to AWS except `real_aws_when_asked`, which runs only with
-//! WARROOM_AWS_IT=1 and says so otherwise.
+//! talks to AWS except `real_aws_when_asked`, which is `#[ignore]`d and
+//! runs only with `-- --ignored`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -230,17 +230,12 @@ async fn failures_stay_on_their_region_and_say_why() {
     sim.shutdown().await;
 }
 
+/// Needs AWS credentials and a network: never run by `scripts/test`, and
+/// listed as ignored (not as passed). Run it with
+/// `cargo test --test cloudwatch -- --ignored real_aws` where both exist.
 #[tokio::test]
+#[ignore = "talks to real AWS: needs credentials and a network (cargo test --test cloudwatch -- --ignored)"]
 async fn real_aws_when_asked() {
-    if std::env::var("WARROOM_AWS_IT").as_deref() != Ok("1") {
-        // Straight to stderr (not captured by the test harness), so the CI log shows it.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "cloudwatch::real_aws_when_asked did NOT run against AWS: set WARROOM_AWS_IT=1 with AWS credentials to run it"
-        );
-        return;
-    }
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
     let client = make_client(&region, None, None).await;
     let t = Target::alb("any", &region, "", None);
