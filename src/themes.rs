@@ -210,14 +210,24 @@ mod tests {
     }
 
     #[test]
-    fn every_theme_keeps_glyph_and_word_per_status() {
-        // Status is never colour alone: every theme draws each level with a
-        // distinct glyph and word, and the mono theme tells them apart too.
+    fn every_colour_theme_tells_ok_warn_and_critical_apart_by_style() {
+        // The glyph and word carry the status in every theme (status.rs);
+        // a colour theme's files must also give OK, WARN and CRITICAL three
+        // different styles, or a theme file edit could make red look green.
         for (name, _) in BUILT_IN {
             let t = load(name).unwrap_or_else(|e| panic!("{e}"));
-            let mut seen = std::collections::HashSet::new();
-            for l in Level::ALL {
-                assert!(seen.insert((l.glyph(t.ascii), l.word())), "{name}: {l:?}");
+            let styles = [t.level(Level::Ok), t.level(Level::Warn), t.level(Level::Critical)];
+            if name == "mono" {
+                assert!(
+                    styles.iter().all(|s| s.fg.is_none() || s.fg == styles[0].fg),
+                    "mono has no colours: {styles:?}"
+                );
+                continue;
+            }
+            for (i, a) in styles.iter().enumerate() {
+                for b in &styles[i + 1..] {
+                    assert_ne!(a, b, "{name}: two status levels look the same");
+                }
             }
         }
     }

@@ -414,6 +414,17 @@ mod tests {
         for (wd, h) in [(0, 0), (10, 3), (20, 6), (80, 24), (400, 120)] {
             let mut buf = Buffer::empty(Rect::new(0, 0, wd, h));
             render(&s, &w, Utc::now(), &Theme::ansi(), buf.area, &mut buf);
+            let text: String =
+                (0..h).map(|y| (0..wd).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n").collect();
+            match (wd, h) {
+                (0, 0) => assert!(text.is_empty()),
+                // Too small: it says so (cut with `…`), never a garbled wall.
+                (10, 3) => assert!(text.starts_with("terminal …"), "{text:?}"),
+                // The smallest wall: the level's glyph at least.
+                (20, 6) => assert!(text.contains('✖'), "{text}"),
+                // The down region is named once there is room.
+                _ => assert!(text.contains("r1") && text.contains('✖'), "{wd}×{h}:\n{text}"),
+            }
         }
     }
 }

@@ -74,17 +74,28 @@ fn a_missing_secret_names_the_variable_not_a_value() {
 #[test]
 fn snapshot_writes_svg_in_any_theme_and_refuses_unknown_ones() {
     let d = dir("svg");
-    let out = d.join("o.svg");
-    let o = out.to_string_lossy().to_string();
-    let common =
-        ["--epoch", "2026-01-15T12:00:00Z", "--at", "5m", "--size", "100x30", "--format", "svg", "--output", &o];
+    let mut seen: Vec<(String, String)> = Vec::new();
     for theme in ["default", "light", "high-contrast", "colour-blind", "mono"] {
+        // One file per theme (a stale file from the previous theme cannot pass).
+        let out = d.join(format!("{theme}.svg"));
+        let o = out.to_string_lossy().to_string();
         let mut args = vec!["--theme", theme, "snapshot", "--view", "wall"];
-        args.extend(common);
+        args.extend(["--epoch", "2026-01-15T12:00:00Z", "--at", "5m", "--size", "100x30", "--format", "svg"]);
+        args.extend(["--output", &o]);
         let (ok, text) = run(&args);
         assert!(ok, "{theme}: {text}");
         let svg = std::fs::read_to_string(&out).unwrap_or_default();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{theme}");
+        // The theme was applied: each draws the same wall in other colours.
+        let colours: std::collections::BTreeSet<&str> =
+            svg.split("fill=\"").skip(1).filter_map(|s| s.split('"').next()).collect();
+        let key = format!("{colours:?}");
+        assert!(
+            !seen.iter().any(|(_, k)| *k == key),
+            "{theme} draws in the colours of {:?}",
+            seen.iter().find(|(_, k)| *k == key)
+        );
+        seen.push((theme.to_string(), key));
     }
     let (ok, text) = run(&["--theme", "neon", "snapshot"]);
     assert!(!ok && text.contains("unknown theme 'neon'"), "{text}");

@@ -49,6 +49,21 @@ fn weights(v: &Value) -> Vec<f64> {
         .unwrap_or_default()
 }
 
+/// Poll an action until it is no longer running (10 s at most).
+async fn settled(url: &str, id: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = get(url, &format!("/v1/actions/{id}")).await["status"].clone();
+        if st != "running" && st != "pending" {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("action {id} still {st} after 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn failover_drains_in_steps_and_restore_brings_it_back() {
     // 100 simulated seconds per second: the 30 s drain takes 0.3 s.
@@ -56,18 +71,18 @@ async fn failover_drains_in_steps_and_restore_brings_it_back() {
     let (code, body) = post(&s.url(), "k-failover", json!({"kind": "failover", "region": "us-east-1"})).await;
     assert_eq!(code, 202, "{body}");
     assert_eq!(body["status"], "running");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let id = body["id"].as_str().unwrap_or_default().to_string();
+    settled(&s.url(), &id).await;
     let w = weights(&get(&s.url(), "/v1/regions").await);
     assert_eq!(w[0], 0.0, "{w:?}");
     assert!((w.iter().sum::<f64>() - 100.0).abs() < 0.01, "{w:?}");
     assert!(w[1] > 25.0 && w[2] > 20.0 && w[3] > 15.0, "load moved to the others: {w:?}");
-    let id = body["id"].as_str().unwrap_or_default().to_string();
     assert_eq!(get(&s.url(), &format!("/v1/actions/{id}")).await["status"], "succeeded");
     let (code, _) = post(&s.url(), "k-again", json!({"kind": "failover", "region": "us-east-1"})).await;
     assert_eq!(code, 409, "already drained");
-    let (code, _) = post(&s.url(), "k-restore", json!({"kind": "restore", "region": "us-east-1"})).await;
+    let (code, body) = post(&s.url(), "k-restore", json!({"kind": "restore", "region": "us-east-1"})).await;
     assert_eq!(code, 202);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    settled(&s.url(), body["id"].as_str().unwrap_or_default()).await;
     let w = weights(&get(&s.url(), "/v1/regions").await);
     assert!((w[0] - 40.0).abs() < 0.01, "{w:?}");
     s.shutdown().await;

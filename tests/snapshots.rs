@@ -134,6 +134,31 @@ async fn a_page_level_burn_appears_and_clears() {
     assert!(!after.lines().any(|l| l.starts_with("│page") && l.contains("YES")), "{after}");
 }
 
+/// The frame as text, after checking no cell holds a control character
+/// (what a hostile backend string would smuggle onto a terminal).
+fn printable(buf: &ratatui::buffer::Buffer, what: &str) -> String {
+    for c in buf.content() {
+        assert!(!c.symbol().chars().any(|ch| ch.is_control()), "{what}: a control character on screen");
+    }
+    warroom::snapshot_cmd::buffer_to_text(buf)
+}
+
+/// Every console frame: the header (or the too-small message) on top, the
+/// status never claiming OK during the storm, and no control characters.
+fn check_console_frame(buf: &ratatui::buffer::Buffer, what: &str) {
+    let text = printable(buf, what);
+    let first = text.lines().next().unwrap_or_default();
+    let (w, h) = (buf.area.width, buf.area.height);
+    if w < MIN_W || h < MIN_H {
+        assert!(first.starts_with("terminal too small") || w < 18, "{what}: {first:?}");
+        return;
+    }
+    assert!(first.starts_with("WARROOM"), "{what}: the header is the first line: {first:?}");
+    assert!(!first.contains("ALL OK"), "{what}: the storm is never OK: {first:?}");
+}
+
+use warroom::render::{MIN_HEIGHT as MIN_H, MIN_WIDTH as MIN_W};
+
 #[tokio::test]
 async fn every_screen_renders_at_every_size() {
     use std::sync::Arc;
@@ -166,19 +191,33 @@ async fn every_screen_renders_at_every_size() {
     let wall = warroom::wall::WallState::new(vec![], std::time::Duration::from_secs(20), now);
     for w in (0..=300u16).step_by(13).chain([1, 2, 3, 4, 5, 300]) {
         for h in (0..=100u16).step_by(7).chain([1, 2, 3, 100]) {
+            let (w1, h1) = (w.max(1), h.max(1));
             for s in &screens {
                 for help in [false, true] {
                     let view = ViewState { screen: s.clone(), help, ..ViewState::default() };
-                    let _ = render_to_buffer(&snap, &view, now, &theme, w.max(1), h.max(1));
+                    let buf = render_to_buffer(&snap, &view, now, &theme, w1, h1);
+                    check_console_frame(&buf, &format!("{s:?} help={help} {w1}×{h1}"));
                 }
             }
             for (name, _) in warroom::views::BUILT_IN {
                 let Some(def) = warroom::views::built_in(name) else { panic!("{name}") };
                 let view = ViewState { def, ..ViewState::default() };
-                let _ = render_to_buffer(&snap, &view, now, &theme, w.max(1), h.max(1));
+                let buf = render_to_buffer(&snap, &view, now, &theme, w1, h1);
+                check_console_frame(&buf, &format!("view {name} {w1}×{h1}"));
             }
             let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
             warroom::wall::render(&snap, &wall, now, &theme, buf.area, &mut buf);
+            let text = printable(&buf, &format!("wall {w}×{h}"));
+            if w >= 20 && h >= 6 {
+                // The storm degrades every region at 5 minutes: the level's
+                // glyph is on the wall at any size, the regions when they fit.
+                assert!(text.contains('▲') && !text.contains('✔'), "wall {w}×{h}:\n{text}");
+                if w >= 100 && h >= 20 {
+                    assert!(text.contains("us-west-2") && text.contains("DEGRADED"), "wall {w}×{h}:\n{text}");
+                }
+            } else if h > 0 && w >= 31 {
+                assert!(text.starts_with("terminal too small for the wall"), "wall {w}×{h}:\n{text}");
+            }
         }
     }
 }

@@ -120,9 +120,9 @@ mod tests {
 
     #[test]
     fn workbook_numbers() {
-        // 99.9% over 30 days allows 43.2 minutes of full outage.
-        let minutes: f64 = 30.0 * 24.0 * 60.0 * (1.0 - 0.999);
-        assert!((minutes - 43.2).abs() < 1e-9);
+        // 99.9% over 30 days allows 43.2 minutes of full outage: at burn 1
+        // the budget lasts the window; a full outage (burn 1000) lasts 43.2 min.
+        assert_eq!(hours_to_exhaustion(1.0, 1000.0, 720.0).map(|h| (h * 60.0 * 10.0).round() / 10.0), Some(43.2));
         // 2% of a 30-day budget in one hour is a burn of 14.4; 5% in 6 h is 6.
         assert!((alert_factor(0.02, 720.0, 1.0) - 14.4).abs() < 1e-9);
         assert!((alert_factor(0.05, 720.0, 6.0) - 6.0).abs() < 1e-9);

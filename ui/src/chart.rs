@@ -110,6 +110,12 @@ mod tests {
                 theme: &t,
             };
             c.render(buf.area, &mut buf);
+            let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+            if w >= 80 {
+                // The data is drawn, the SLA line is labelled, the axis says its unit.
+                assert!(text.contains("SLA") && text.contains("ms"), "{w}×{h}: {text}");
+                assert!(text.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c) || c == '•'), "no points drawn");
+            }
         }
     }
 }

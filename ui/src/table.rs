@@ -340,8 +340,16 @@ mod tests {
         for w in 0..25 {
             for h in 0..6 {
                 let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
-                TableView { columns: &c, rows: &rows, selected: Some(9), selected_col: Some(1), theme: &t }
+                let g = TableView { columns: &c, rows: &rows, selected: Some(9), selected_col: Some(1), theme: &t }
                     .render(buf.area, &mut buf);
+                // Every column drawn lies inside the area, and a body row
+                // shows the name whole or cut with `…`, never silently.
+                assert!(g.columns.iter().all(|(_, x, cw)| x + cw <= w), "{w}×{h}: {:?}", g.columns);
+                if h >= 2 && w >= 1 {
+                    let line = text(&buf, 1);
+                    let line = line.trim_end();
+                    assert!(line == "ééééééééééé" || line.ends_with('…'), "{w}×{h}: {line:?}");
+                }
             }
         }
     }
