@@ -17,10 +17,15 @@ const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast
 fn fake_credentials() {
     // The SDK signs every request; the simulator reads the region from the
     // signature's scope. These keys are not secrets and reach nothing but
-    // 127.0.0.1.
-    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDWARROOMTEST");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "warroom-test-secret");
-    std::env::remove_var("AWS_PROFILE");
+    // 127.0.0.1. Set once, by whichever test comes first, while the others
+    // wait here: every test calls this before the SDK reads the
+    // environment, so no thread reads it while it is written.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDWARROOMTEST");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "warroom-test-secret");
+        std::env::remove_var("AWS_PROFILE");
+    });
 }
 
 async fn sim(scenario: Scenario) -> warroom_sim::SimHandle {

@@ -2,22 +2,14 @@
 //! from a throwaway CA. The CA is trusted only when configured; turning
 //! verification off works and is marked on every result.
 
-use std::net::{TcpListener, TcpStream};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use warroom::model::{ProbeKind, ProbeStatus};
 use warroom::sources::health::{probe_all, probe_client, ProbeTemplates};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let ok = Command::new("openssl")
@@ -84,33 +76,11 @@ fn certificates() -> PathBuf {
     dir
 }
 
-fn serve(dir: &Path) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
-    let child = Command::new("openssl")
-        .args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            "srv.pem",
-            "-key",
-            "srv.key",
-            "-www",
-            "-quiet",
-        ])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start openssl s_server: {e}"));
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "openssl s_server did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
+fn serve(dir: &Path) -> (common::KillOnDrop, u16) {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_server", "-accept", "127.0.0.1:0", "-cert", "srv.pem", "-key", "srv.key", "-www", "-quiet"])
+        .current_dir(dir);
+    common::start_on_port_zero(&mut cmd, &dir.join("s_server.log"), "openssl s_server")
 }
 
 #[tokio::test]

@@ -2,9 +2,10 @@
 //! packages, started here on ephemeral loopback ports with generated
 //! configuration. Prometheus scrapes the simulator's `/metrics`.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,24 +19,7 @@ use warroom::sources::alertmanager::Alertmanager;
 use warroom::sources::prometheus::{PromQueries, Prometheus};
 use warroom::sources::Clock;
 use warroom_sim::model::BUCKETS;
-use warroom_sim::{Scenario, SimConfig, SimHandle};
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(a) => a.port(),
-        Err(e) => panic!("no free port: {e}"),
-    }
-}
+use warroom_sim::{Scenario, SimConfig};
 
 fn need(bin: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
@@ -73,11 +57,10 @@ async fn wait_ready(url: &str, what: &str) {
 }
 
 struct Stack {
-    sim: SimHandle,
+    sim_url: String,
+    sim: Arc<warroom_sim::SimState>,
     prom_url: String,
     am_url: String,
-    _prom: Server,
-    _am: Server,
 }
 
 const RULES: &str = r#"groups:
@@ -91,51 +74,86 @@ const RULES: &str = r#"groups:
           summary: error ratio above 1%
 "#;
 
-async fn stack(name: &str) -> Stack {
-    let prom_bin = need("prometheus");
-    let am_bin = need("prometheus-alertmanager");
-    let cfg = SimConfig { scenario: Scenario::BadCanary, at_secs: 600.0, ..SimConfig::default() };
-    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
-    let dir = tmp(name);
-    let (pp, ap) = (free_port(), free_port());
-    write(&dir.join("rules.yml"), RULES);
-    write(
-        &dir.join("prometheus.yml"),
-        &format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n\
-             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{ap}']\n\
-             scrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\n",
-            sim.addr
-        ),
-    );
-    write(
-        &dir.join("am.yml"),
-        "route:\n  receiver: 'null'\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: 'null'\n",
-    );
-    let am = Command::new(am_bin)
-        .arg(format!("--config.file={}", dir.join("am.yml").display()))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{ap}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start alertmanager: {e}"));
-    let am = Server(am);
-    let prom = Command::new(prom_bin)
-        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{pp}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start prometheus: {e}"));
-    let prom = Server(prom);
-    let prom_url = format!("http://127.0.0.1:{pp}");
-    let am_url = format!("http://127.0.0.1:{ap}");
-    wait_ready(&format!("{prom_url}/-/ready"), "prometheus").await;
-    wait_ready(&format!("{am_url}/-/ready"), "alertmanager").await;
-    Stack { sim, prom_url, am_url, _prom: prom, _am: am }
+/// One simulator, Alertmanager and Prometheus for the whole test binary
+/// (they take seconds to start and the tests only read from them). The
+/// simulator runs on its own thread's runtime, so it outlives each test's;
+/// both servers listen on port 0 (the port read from /proc), log to files
+/// in the stack's directory, and are killed by a watchdog when this test
+/// process exits (a static is never dropped).
+fn stack() -> &'static Stack {
+    static STACK: std::sync::OnceLock<Stack> = std::sync::OnceLock::new();
+    STACK.get_or_init(|| {
+        let prom_bin = need("prometheus");
+        let am_bin = need("prometheus-alertmanager");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
+            let Ok(rt) = rt else { panic!("no runtime for the simulator") };
+            rt.block_on(async move {
+                let cfg = SimConfig { scenario: Scenario::BadCanary, at_secs: 600.0, ..SimConfig::default() };
+                let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else {
+                    panic!("sim did not start")
+                };
+                let _ = tx.send((sim.url(), sim.addr, sim.state.clone()));
+                std::future::pending::<()>().await;
+            });
+        });
+        let Ok((sim_url, sim_addr, sim)) = rx.recv() else { panic!("the simulator's thread died") };
+        let dir = tmp("stack");
+        write(&dir.join("rules.yml"), RULES);
+        write(
+            &dir.join("am.yml"),
+            "route:\n  receiver: 'null'\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: 'null'\n",
+        );
+        let mut am = Command::new(am_bin);
+        am.arg(format!("--config.file={}", dir.join("am.yml").display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--cluster.listen-address=");
+        let (am, ap) = common::start_on_port_zero(&mut am, &dir.join("alertmanager.log"), "alertmanager");
+        write(
+            &dir.join("prometheus.yml"),
+            &format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n\
+                 alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{ap}']\n\
+                 scrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{sim_addr}']\n"
+            ),
+        );
+        let mut prom = Command::new(prom_bin);
+        prom.arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+            .arg("--web.listen-address=127.0.0.1:0");
+        let (prom, pp) = common::start_on_port_zero(&mut prom, &dir.join("prometheus.log"), "prometheus");
+        watchdog(&[am.0.id(), prom.0.id()]);
+        std::mem::forget(am);
+        std::mem::forget(prom);
+        let prom_url = format!("http://127.0.0.1:{pp}");
+        let am_url = format!("http://127.0.0.1:{ap}");
+        let (p, a) = (prom_url.clone(), am_url.clone());
+        let ready = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let Ok(rt) = rt else { panic!("no runtime") };
+            rt.block_on(async {
+                wait_ready(&format!("{p}/-/ready"), "prometheus").await;
+                wait_ready(&format!("{a}/-/ready"), "alertmanager").await;
+            })
+        });
+        if ready.join().is_err() {
+            panic!("the servers did not become ready; logs in {}", dir.display());
+        }
+        Stack { sim_url, sim, prom_url, am_url }
+    })
+}
+
+/// Kill `pids` when this process exits, however it exits.
+fn watchdog(pids: &[u32]) {
+    let me = std::process::id();
+    let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+    let script = format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {} 2>/dev/null", list.join(" "));
+    let spawned = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::null()).spawn();
+    if let Err(e) = spawned {
+        panic!("cannot start the watchdog: {e}");
+    }
 }
 
 fn queries() -> PromQueries {
@@ -175,7 +193,7 @@ async fn direct(prom_url: &str, query: &str, time: f64) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p99_matches_prometheus_and_the_ground_truth() {
-    let s = stack("p99").await;
+    let s = stack();
     let prom = prometheus(&s.prom_url);
     // Wait until Prometheus has enough samples for rate() over 15s.
     let key = ("checkout".to_string(), "us-east-1".to_string());
@@ -205,9 +223,9 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
         .unwrap_or(f64::NAN);
     assert_eq!(mine.p99_ms, theirs * 1000.0, "console p99 equals Prometheus's answer");
     // Ground truth from the simulator's model: within the bucket Prometheus interpolated in.
-    let w = &s.sim.state.world;
+    let w = &s.sim.world;
     let svc = w.fleet.service_index("checkout").unwrap_or(0);
-    let cond = w.cond(svc, 0, s.sim.state.now());
+    let cond = w.cond(svc, 0, s.sim.now());
     let params = &w.fleet.services[svc];
     let truth_s = params.median_ms * cond.lat_mult * (2.326 * params.sigma).exp() / 1000.0;
     let est_s = mine.p99_ms / 1000.0;
@@ -256,12 +274,11 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
         Ok(_) => panic!("no error for a threshold that is no bucket bound"),
         Err(e) => panic!("fetch failed: {e}"),
     }
-    s.sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_alert_reaches_the_alerts_pane() {
-    let s = stack("alert").await;
+    let s = stack();
     let Ok(client) = http_client() else { panic!("client") };
     let am = Alertmanager::new(&s.am_url, client.clone(), None);
     let mut firing = false;
@@ -292,7 +309,7 @@ async fn a_rule_alert_reaches_the_alerts_pane() {
     }
     assert!(firing, "HighErrorRatio never reached Alertmanager");
     // The console, configured from a warroom.toml for the real servers, shows it.
-    let sim = s.sim.url();
+    let sim = s.sim_url.clone();
     let toml = format!(
         "[[region]]\nname = \"us-east-1\"\n[[region]]\nname = \"us-west-2\"\n\
          [[service]]\nname = \"checkout\"\ntier = \"critical\"\nslo = {{ objective = 99.95 }}\n\
@@ -341,18 +358,17 @@ async fn a_rule_alert_reaches_the_alerts_pane() {
         assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no alerts in the console");
     }
     drop(plane);
-    s.sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_errors_are_shown_on_the_pane() {
-    let s = stack("errors").await;
+    let s = stack();
     let prom = prometheus(&s.prom_url);
     let e = prom.instant("sum(", None).await.err().unwrap_or_default();
     assert!(e.starts_with("Prometheus 400 bad_data"), "{e}");
     let Ok(client) = http_client() else { panic!("client") };
     let broken = Prometheus::new(&s.prom_url, client, None, PromQueries { rate_window: "soon".into(), ..queries() });
-    let mut src = match Sources::control_plane(&s.sim.url()) {
+    let mut src = match Sources::control_plane(&s.sim_url) {
         Ok(x) => x,
         Err(e) => panic!("{e}"),
     };
@@ -363,7 +379,9 @@ async fn prometheus_errors_are_shown_on_the_pane() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let snap = rx.borrow().clone();
-        if let Some(err) = &snap.fleet.metrics.error {
+        // (A timeout while the shared Prometheus is busy with another test
+        // is an error too, but not this one: wait for Prometheus's answer.)
+        if let Some(err) = snap.fleet.metrics.error.as_ref().filter(|e| !e.contains("timed out")) {
             assert!(err.contains("bad_data"), "{err}");
             let text = buffer_to_text(&render_to_buffer(
                 &snap,
@@ -383,5 +401,4 @@ async fn prometheus_errors_are_shown_on_the_pane() {
         assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no metrics error");
     }
     drop(plane);
-    s.sim.shutdown().await;
 }

@@ -267,3 +267,66 @@ pub fn colour_escapes(raw: &str) -> Vec<String> {
     }
     colours
 }
+
+/// The TCP ports process `pid` listens on, from /proc (IPv4 and IPv6).
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let mut inodes = std::collections::HashSet::new();
+    if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for e in rd.flatten() {
+            if let Ok(t) = std::fs::read_link(e.path()) {
+                let t = t.to_string_lossy().to_string();
+                if let Some(n) = t.strip_prefix("socket:[").and_then(|x| x.strip_suffix(']')) {
+                    inodes.insert(n.to_string());
+                }
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local_address, rem_address, st (0A = LISTEN), …, inode (column 9).
+            if cols.len() > 9 && cols[3] == "0A" && inodes.contains(cols[9]) {
+                if let Some(p) = cols[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok()) {
+                    ports.push(p);
+                }
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Start a server told to listen on port 0 and wait until it does: the
+/// port it got, read from /proc (never a port bound, closed and reused,
+/// which another test's server could answer on). Its stderr goes to `log`;
+/// a server that exits or never listens fails the test with its log's end.
+pub fn start_on_port_zero(cmd: &mut Command, log: &std::path::Path, what: &str) -> (KillOnDrop, u16) {
+    let err = std::fs::File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut server = KillOnDrop(child);
+    let pid = server.0.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(port) = listening_ports(pid).first() {
+            return (server, *port);
+        }
+        let tail = || {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        };
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("{what} exited ({status}) before listening; {}:\n{}", log.display(), tail());
+        }
+        if Instant::now() > deadline {
+            panic!("{what} did not listen within 30 s; {}:\n{}", log.display(), tail());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
