@@ -15,7 +15,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// One audit record. Field order is the serialisation order, which the hash
 /// is computed over; unknown fields make a record invalid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub seq: u64,
@@ -118,8 +118,10 @@ impl AuditLog {
         if lock.metadata().map(|m| m.len() > 0).unwrap_or(false) {
             let _ = tail_state(&mut lock, path);
         }
+        // An empty trail with a head is a trail emptied after the fact:
+        // verify names it (found by cargo mutants: it was opened as new).
         let nonempty = lock.metadata().map(|m| m.len() > 0).unwrap_or(false);
-        let (seq, last) = if nonempty {
+        let (seq, last) = if nonempty || head_path(path).exists() {
             match verify(path)? {
                 Verdict::Ok { records, last } => {
                     // Bring a head left one behind by an interrupted write up to date.
@@ -482,6 +484,36 @@ mod tests {
         drop(f);
         assert_eq!(log.append(entry(6)).map(|r| r.seq).ok(), Some(6));
         assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 6, .. })), "{:?}", verify(&path));
+    }
+
+    #[test]
+    fn opening_cuts_a_partial_last_line_and_chains_on() {
+        let d = tmpdir("open-partial");
+        let path = trail(&d);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let _ = f.write_all(b"{\"seq\":6,\"ts\":\"2026-");
+        drop(f);
+        // The next start (not the next append) repairs it.
+        let Ok(mut log) = AuditLog::open(&path) else { panic!("a partial tail is repaired, not refused") };
+        assert!(matches!(verify(&path), Ok(Verdict::Ok { records: 5, .. })), "{:?}", verify(&path));
+        assert_eq!(log.append(entry(6)).map(|r| r.seq).ok(), Some(6));
+    }
+
+    #[test]
+    fn an_emptied_trail_is_refused_not_started_afresh() {
+        let d = tmpdir("emptied");
+        let path = trail(&d);
+        write(&path, &[]);
+        let e = AuditLog::open(&path).err().unwrap_or_default();
+        assert!(e.contains("fails verification"), "five records gone, the head says so: {e}");
+    }
+
+    #[test]
+    fn unfinished_is_the_intents_without_an_outcome() {
+        let rec = |event: &str, key: &str| Record { event: event.into(), key: key.into(), ..Record::default() };
+        let all = vec![rec("intent", "k1"), rec("outcome", "k1"), rec("intent", "k2"), rec("denied", "k3")];
+        let keys: Vec<String> = unfinished(&all).into_iter().map(|r| format!("{} {}", r.event, r.key)).collect();
+        assert_eq!(keys, ["intent k2"]);
     }
 
     #[test]
