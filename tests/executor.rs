@@ -290,10 +290,13 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     // reached the backend, the second never left.
     let sent = Action::SetFlag { flag: "new-checkout-flow".into(), environment: "staging".into(), on: false };
     let lost = Action::Failover { region: "us-east-1".into() };
-    let (k1, k2) = (new_key(), new_key());
+    let (k1, k2, k3) = (new_key(), new_key(), new_key());
+    // A third went to another control plane: only that one can say what
+    // became of it, so this one never looks it up (found by cargo mutants).
+    let elsewhere = "http://127.0.0.1:9".to_string();
     {
         let Ok(mut log) = AuditLog::open(&audit) else { panic!("cannot open the trail") };
-        for (a, k) in [(&sent, &k1), (&lost, &k2)] {
+        for (a, k, backend) in [(&sent, &k1, sim.url()), (&lost, &k2, sim.url()), (&lost, &k3, elsewhere)] {
             let e = warroom::audit::Entry {
                 event: "intent",
                 operator: "alice".into(),
@@ -303,7 +306,7 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
                 key: k.clone(),
                 result: "pending",
                 message: String::new(),
-                backend: sim.url(),
+                backend,
             };
             assert!(log.append(e).is_ok());
         }
@@ -342,9 +345,12 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     let stats = get(&sim.url(), "/v1/stats").await;
     assert_eq!(posts(&stats), before, "nothing was sent again: {stats}");
     assert!(stats["requests"]["GET /v1/actions"].as_u64().unwrap_or(0) >= 2, "both keys looked up: {stats}");
+    assert!(stats["requests"][format!("GET /v1/actions key={k3}")].is_null(), "not ours to look up: {stats}");
+    let left = warroom::audit::unfinished(&warroom::audit::records(&audit).unwrap_or_default());
+    assert_eq!(left.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![k3.clone()], "left for its own backend");
     let records = audit_records(&audit);
-    assert_eq!(records.len(), 4, "each intent now has its outcome");
-    assert!(matches!(verify(&audit), Ok(Verdict::Ok { records: 4, .. })));
+    assert_eq!(records.len(), 5, "three intents, two outcomes (the third is another backend's)");
+    assert!(matches!(verify(&audit), Ok(Verdict::Ok { records: 5, .. })));
     sim.shutdown().await;
 }
 
