@@ -103,9 +103,18 @@ impl AuditLog {
     /// Open (or create) the trail at `path`. An existing trail must verify,
     /// so new records never chain onto a tampered history.
     pub fn open(path: &Path) -> Result<AuditLog, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // A new state directory is the owner's only (0700); an existing one
+        // is left as it is.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
+        let created = !path.exists();
         // Verified and repaired under the writers' lock: never half a record.
         let lock = {
             use std::os::unix::fs::OpenOptionsExt;
@@ -113,6 +122,14 @@ impl AuditLog {
         }
         .map_err(|e| format!("cannot open audit trail {}: {e}", path.display()))?;
         lock.lock().map_err(|e| format!("cannot lock audit trail {}: {e}", path.display()))?;
+        if created {
+            // The new file's name is durable before any record is: fsync the directory.
+            if let Some(dir) = dir {
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+            }
+        }
         let mut lock = lock;
         // A partial last line (a crash mid-write) was never acknowledged: cut it.
         if lock.metadata().map(|m| m.len() > 0).unwrap_or(false) {
@@ -250,7 +267,10 @@ fn write_head(path: &Path, seq: u64, hash: &str) -> Result<(), String> {
     let err = |e: std::io::Error| format!("cannot write audit head for {}: {e}", path.display());
     let head = serde_json::to_string(&Head { seq, hash: hash.to_string() }).unwrap_or_default();
     let tmp = head_path(path).with_extension("head.tmp");
-    let mut h = File::create(&tmp).map_err(err)?;
+    let mut h = {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?
+    };
     h.write_all(head.as_bytes()).map_err(err)?;
     h.sync_all().map_err(err)?;
     std::fs::rename(&tmp, head_path(path)).map_err(err)
@@ -506,6 +526,17 @@ mod tests {
         write(&path, &[]);
         let e = AuditLog::open(&path).err().unwrap_or_default();
         assert!(e.contains("fails verification"), "five records gone, the head says so: {e}");
+    }
+
+    #[test]
+    fn a_new_trail_is_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tmpdir("perms").join("state");
+        let path = trail(&d);
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        assert_eq!(mode(&d), 0o700, "a new state directory");
+        assert_eq!(mode(&path), 0o600, "the trail");
+        assert_eq!(mode(&head_path(&path)), 0o600, "its head");
     }
 
     #[test]
