@@ -225,6 +225,43 @@ fn no_color_sent_by_the_ssh_client_gives_a_monochrome_session() {
 }
 
 #[test]
+fn a_command_or_a_subsystem_is_refused_at_once_not_left_hanging() {
+    let r = rig("exec", &[]);
+    for extra in [vec!["uptime"], vec!["-s", "sftp"]] {
+        let mut args: Vec<String> = r.ssh_args("viewer", "console").into_iter().filter(|a| a != "-tt").collect();
+        let dest = args.pop().unwrap_or_default();
+        let subsystem = extra[0] == "-s";
+        if subsystem {
+            args.push("-s".into());
+        }
+        args.push(dest);
+        args.push(extra[extra.len() - 1].to_string());
+        let child =
+            Command::new("ssh").args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+        let Ok(mut child) = child else { panic!("cannot run ssh") };
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("ssh {extra:?} still waiting after 15 s: the request got no answer");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        assert!(!status.success(), "{extra:?}: {err}");
+        let said = if subsystem { "no subsystems here" } else { "commands are not run over SSH" };
+        assert!(err.contains(said) || err.contains("request failed"), "{extra:?}: {err}");
+    }
+}
+
+#[test]
 fn a_viewer_key_cannot_act_from_the_console() {
     let r = rig("viewer", &[]);
     let mut pty = r.pty("viewer", "console");

@@ -349,6 +349,32 @@ impl Handler for Conn {
         Ok(())
     }
 
+    /// `ssh host command`: nothing is run here (the console is a shell
+    /// session). Refused with a word on stderr, an exit status and a close,
+    /// so the client ends at once instead of waiting for a reply.
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        refuse_channel(channel, session, "warroom: commands are not run over SSH; connect without one for the console")
+    }
+
+    /// `ssh -s host sftp` and other subsystems: refused the same way.
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        refuse_channel(
+            channel,
+            session,
+            "warroom: no subsystems here (no sftp, no scp); connect without one for the console",
+        )
+    }
+
     async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
         self.channels.remove(&channel);
         Ok(())
@@ -358,6 +384,15 @@ impl Handler for Conn {
         self.channels.remove(&channel);
         Ok(())
     }
+}
+
+/// Refuse a channel request: failure, a line on stderr, exit status 1, close.
+fn refuse_channel(channel: ChannelId, session: &mut Session, why: &str) -> Result<(), russh::Error> {
+    session.channel_failure(channel)?;
+    session.extended_data(channel, 1, format!("{why}\r\n").into_bytes())?;
+    session.exit_status_request(channel, 1)?;
+    session.eof(channel)?;
+    session.close(channel)
 }
 
 /// Releases a session slot when the session task ends, however it ends.
