@@ -418,3 +418,48 @@ async fn the_intent_is_on_disk_before_the_request_leaves_and_no_trail_means_no_a
     assert!(stats["requests"].get("POST /v1/actions").is_none(), "nothing was sent: {stats}");
     sim.shutdown().await;
 }
+
+/// How the executor reads each kind of answer to its POST (cargo mutants
+/// found these arms untested): an accepted action is followed by its id
+/// with no lookup; a 4xx fails at once with one send; an unreachable
+/// control plane says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_answer_to_a_send_is_read_for_what_it_is() {
+    let mut r = rig("answers", Scenario::Calm, 0.0, 10.0).await;
+    let flag = |on| go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on });
+    // 202: followed by id, never looked up by key.
+    let i = flag(false);
+    let k = i.key.clone();
+    assert!(r.exec.submit(i).is_ok());
+    let e = outcome(&mut r.rx, &k, 30).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{e:?}");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"][format!("POST /v1/actions key={k}")], 1, "{stats}");
+    assert!(
+        stats["requests"][format!("GET /v1/actions key={k}")].is_null(),
+        "an accepted action is not looked up: {stats}"
+    );
+    // 422: the control plane said no; one send, failed at once.
+    let client = reqwest::Client::new();
+    let fault = json!({"path": "/v1/actions", "kind": "status", "status": 422, "times": 1});
+    assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
+    let i = flag(true);
+    let k = i.key.clone();
+    assert!(r.exec.submit(i).is_ok());
+    let e = outcome(&mut r.rx, &k, 30).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.contains("HTTP 422"), "{e:?}");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"][format!("POST /v1/actions key={k}")], 1, "a 4xx is not retried: {stats}");
+    // Nothing listening: the operator reads that it could not be reached.
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let dead = spawn("http://127.0.0.1:9", AuditLog::open(&r.audit), tx, clock);
+    let i = flag(true);
+    let k = i.key.clone();
+    assert!(dead.submit(i).is_ok());
+    let e = outcome(&mut rx, &k, 60).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.contains("cannot reach the control plane"), "{e:?}");
+    r.sim.shutdown().await;
+}
