@@ -689,6 +689,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 keymap: warroom::app::keymap::load_keymap()?,
                 catalog: Arc::new(warroom::views::Catalog::for_user()),
                 demo: sim.as_ref().map(|_| format!("{} seed {}", cli.scenario, cli.seed)),
+                refusals: Default::default(),
             });
             let opts = warroom::ssh::SshOptions {
                 listen,

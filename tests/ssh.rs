@@ -204,6 +204,22 @@ fn unknown_keys_and_passwords_are_refused() {
 }
 
 #[test]
+fn a_flood_of_refused_keys_costs_the_trail_a_few_records() {
+    let r = rig("flood", &[]);
+    let attempts = 20;
+    for _ in 0..attempts {
+        let out = Command::new("ssh").args(r.ssh_args("stranger", "wall")).stdin(Stdio::null()).output();
+        assert!(out.is_ok_and(|o| o.status.code() == Some(255)), "refused");
+    }
+    wait_until("the notice", 10, || r.audit().contains("further ones are counted"));
+    let refused = r.audit().lines().filter(|l| l.contains("\"event\":\"refused\"")).count();
+    // Five a minute one by one, one notice (a minute boundary during the
+    // test can at most double that, plus the carried count).
+    let cap = 2 * (warroom::ssh::REFUSALS_RECORDED_PER_MINUTE as usize + 1) + 1;
+    assert!(refused <= cap && refused < attempts, "{refused} records for {attempts} refusals");
+}
+
+#[test]
 fn no_color_sent_by_the_ssh_client_gives_a_monochrome_session() {
     let r = rig("nocolor", &[]);
     // The same session with and without NO_COLOR (sent with SendEnv).

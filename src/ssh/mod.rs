@@ -67,9 +67,47 @@ pub struct Shared {
     pub catalog: Arc<crate::views::Catalog>,
     /// The DEMO label when the sessions watch the embedded demo fleet.
     pub demo: Option<String>,
+    /// Refused attempts per peer address in the current minute, so a flood
+    /// of unknown keys or passwords costs the trail a few records.
+    pub refusals: std::sync::Mutex<HashMap<std::net::IpAddr, (i64, u32)>>,
 }
 
+/// Refusals from one peer recorded one by one in a minute; the rest are
+/// counted and recorded as one line when the minute is over.
+pub const REFUSALS_RECORDED_PER_MINUTE: u32 = 5;
+
 impl Shared {
+    /// Record a refused attempt, at most `REFUSALS_RECORDED_PER_MINUTE` a
+    /// minute per peer; past that, one notice, and the count when the
+    /// peer's next minute begins.
+    fn refuse(&self, peer: Option<std::net::SocketAddr>, user: &str, summary: String, message: String) {
+        let minute = chrono::Utc::now().timestamp().div_euclid(60);
+        let ip = peer.map(|p| p.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let (n, carried) = {
+            let mut m = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+            if m.len() > 4096 {
+                m.retain(|_, (at, _)| *at >= minute - 1);
+            }
+            let e = m.entry(ip).or_insert((minute, 0));
+            let carried = if e.0 != minute { std::mem::replace(e, (minute, 0)).1 } else { 0 };
+            e.1 += 1;
+            (e.1, carried)
+        };
+        if carried > REFUSALS_RECORDED_PER_MINUTE {
+            let more = carried - REFUSALS_RECORDED_PER_MINUTE;
+            let text = format!(
+                "{more} more refused attempt(s) from {ip} in the previous minute, counted, not recorded one by one"
+            );
+            self.audit("refused", "", Role::Viewer, text, String::new());
+        }
+        if n <= REFUSALS_RECORDED_PER_MINUTE {
+            self.audit("refused", user, Role::Viewer, summary, message);
+        } else if n == REFUSALS_RECORDED_PER_MINUTE + 1 {
+            let text = format!("refused attempts from {ip}: more than {REFUSALS_RECORDED_PER_MINUTE} this minute, further ones are counted");
+            self.audit("refused", "", Role::Viewer, text, String::new());
+        }
+    }
+
     fn audit(&self, event: &'static str, operator: &str, role: Role, summary: String, message: String) {
         // A client picks its user name: capped and made printable before it
         // is recorded (a 30,000-character name once made a 60 KB record).
@@ -195,7 +233,7 @@ impl Handler for Conn {
         }
         let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
         let summary = format!("ssh key refused for {user} from {peer}: not in authorized_keys");
-        self.shared.audit("refused", user, Role::Viewer, summary, keys::fingerprint(key));
+        self.shared.refuse(self.peer, user, summary, keys::fingerprint(key));
         Ok(Auth::reject())
     }
 
@@ -212,7 +250,7 @@ impl Handler for Conn {
             }
             None => {
                 let summary = format!("ssh login refused for {user} from {peer}: unknown key");
-                self.shared.audit("refused", user, Role::Viewer, summary, keys::fingerprint(key));
+                self.shared.refuse(self.peer, user, summary, keys::fingerprint(key));
                 Ok(Auth::reject())
             }
         }
@@ -220,10 +258,9 @@ impl Handler for Conn {
 
     async fn auth_password(&mut self, user: &str, _password: &str) -> Result<Auth, Self::Error> {
         let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
-        self.shared.audit(
-            "refused",
+        self.shared.refuse(
+            self.peer,
             user,
-            Role::Viewer,
             format!("ssh password login refused for {user} from {peer}"),
             String::new(),
         );
@@ -551,6 +588,8 @@ pub async fn serve(opts: SshOptions, shared: Arc<Shared>) -> Result<(), String> 
         keepalive_max: 3,
         auth_rejection_time: Duration::from_millis(300),
         auth_rejection_time_initial: Some(Duration::ZERO),
+        // Attempts per connection before it is closed (OpenSSH's MaxAuthTries).
+        max_auth_attempts: 6,
         nodelay: true,
         ..Config::default()
     };
