@@ -433,6 +433,9 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 .ok_or("no configuration found: pass a FILE, --config, or set WARROOM_CONFIG")?;
             match warroom::config::Config::load(&path) {
                 Ok(cfg) => {
+                    for w in cfg.tokens_in_clear(&path) {
+                        println!("{w}");
+                    }
                     if !offline {
                         for w in cfg.unresolved_hosts(&path) {
                             println!("{w}");

@@ -475,6 +475,39 @@ impl Config {
         out
     }
 
+    /// Warnings for a token that would travel over plain `http://` to a
+    /// host that is not this machine (anyone on the path can read it).
+    pub fn tokens_in_clear(&self, path: &Path) -> Vec<ConfigError> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut sources: Vec<(&str, &Spanned<String>, bool)> = Vec::new();
+        if let Some(p) = &self.prometheus {
+            sources.push(("prometheus", &p.url, p.bearer_token_env.is_some()));
+        }
+        if let Some(a) = &self.alertmanager {
+            sources.push(("alertmanager", &a.url, a.bearer_token_env.is_some()));
+        }
+        if let Some(c) = &self.control_plane {
+            sources.push(("control_plane", &c.url, c.token_env.is_some() || c.token_file.is_some()));
+        }
+        let mut out = Vec::new();
+        for (what, u, token) in sources {
+            let Ok(parsed) = url::Url::parse(u.get_ref()) else { continue };
+            let local = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => true,
+            };
+            if token && parsed.scheme() == "http" && !local {
+                let msg = format!(
+                    "warning: [{what}] sends its token over plain http:// to another host; use https://"
+                );
+                out.push(ConfigError::at(path, &text, u.span(), msg));
+            }
+        }
+        out
+    }
+
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let text = read_config_file(path)
             .map_err(|m| vec![ConfigError { file: path.to_path_buf(), line: 1, column: 1, message: m }])?;
