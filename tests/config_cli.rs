@@ -177,7 +177,8 @@ fn config_check_warns_when_a_host_does_not_resolve() {
 fn config_check_warns_of_a_token_over_plain_http() {
     let d = dir("cleartoken");
     let path = d.join("warroom.toml");
-    let text = "[[region]]\nname = \"r1\"\n\n[control_plane]\nurl = \"http://10.1.2.3:8080\"\ntoken_env = \"CP_TOKEN\"\n\n\
+    let text =
+        "[[region]]\nname = \"r1\"\n\n[control_plane]\nurl = \"http://10.1.2.3:8080\"\ntoken_env = \"CP_TOKEN\"\n\n\
                 [prometheus]\nurl = \"http://127.0.0.1:9090\"\nbearer_token_env = \"PROM_TOKEN\"\n";
     assert!(std::fs::write(&path, text).is_ok());
     let p = path.to_string_lossy().to_string();

@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde_json::Value;
 use warroom::app::view::ViewState;
 use warroom::dataplane::{http_client, spawn_sources, Intervals, Sources};
-use warroom::model::{AlertState, FeedId};
+use warroom::model::AlertState;
 use warroom::snapshot_cmd::{buffer_to_text, render_to_buffer};
 use warroom::sources::alertmanager::Alertmanager;
 use warroom::sources::prometheus::{PromQueries, Prometheus};
@@ -381,7 +381,9 @@ async fn prometheus_errors_are_shown_on_the_pane() {
         let snap = rx.borrow().clone();
         // (A timeout while the shared Prometheus is busy with another test
         // is an error too, but not this one: wait for Prometheus's answer.)
-        if let Some(err) = snap.fleet.metrics.error.as_ref().filter(|e| !e.contains("timed out")) {
+        // The control plane's feeds keep working beside the failing one.
+        let others_fine = !snap.fleet.deployments.items().is_empty() && snap.fleet.deployments.error.is_none();
+        if let Some(err) = snap.fleet.metrics.error.as_ref().filter(|e| !e.contains("timed out") && others_fine) {
             assert!(err.contains("bad_data"), "{err}");
             let text = buffer_to_text(&render_to_buffer(
                 &snap,
@@ -392,13 +394,13 @@ async fn prometheus_errors_are_shown_on_the_pane() {
                 50,
             ));
             assert!(text.contains("Prometheus 400 bad_data"), "{text}");
-            assert!(
-                snap.fleet.feed_meta(FeedId::Deployments, Utc::now()).0.is_some()
-                    || snap.fleet.deployments.error.is_none()
-            );
+            assert!(text.contains("Canaries") && text.contains("checkout/use1"), "the deployments still show: {text}");
             break;
         }
-        assert!(tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(), "no metrics error");
+        assert!(
+            tokio::time::timeout_at(deadline, rx.changed()).await.is_ok(),
+            "no metrics error beside working deployments"
+        );
     }
     drop(plane);
 }

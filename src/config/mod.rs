@@ -499,9 +499,7 @@ impl Config {
                 None => true,
             };
             if token && parsed.scheme() == "http" && !local {
-                let msg = format!(
-                    "warning: [{what}] sends its token over plain http:// to another host; use https://"
-                );
+                let msg = format!("warning: [{what}] sends its token over plain http:// to another host; use https://");
                 out.push(ConfigError::at(path, &text, u.span(), msg));
             }
         }
