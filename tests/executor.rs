@@ -232,6 +232,10 @@ async fn server_refusals_and_local_refusals_are_audited() {
     let events: Vec<String> =
         audit_records(&r.audit).iter().map(|v| v["event"].as_str().unwrap_or("").to_string()).collect();
     assert_eq!(events, ["intent", "outcome", "refused", "intent", "outcome"]);
+    // Each record says how it ended (found by cargo mutants: unchecked).
+    let results: Vec<String> =
+        audit_records(&r.audit).iter().map(|v| v["result"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(results, ["pending", "refused", "refused", "pending", "succeeded"]);
     assert!(matches!(verify(&r.audit), Ok(Verdict::Ok { records: 5, .. })));
     r.sim.shutdown().await;
 }
@@ -350,6 +354,14 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     assert_eq!(left.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![k3.clone()], "left for its own backend");
     let records = audit_records(&audit);
     assert_eq!(records.len(), 5, "three intents, two outcomes (the third is another backend's)");
+    let result_of = |k: &str| {
+        records
+            .iter()
+            .find(|v| v["event"] == "outcome" && v["key"] == k)
+            .map(|v| v["result"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!((result_of(&k1), result_of(&k2)), (json!("succeeded"), json!("failed")), "the outcomes as recorded");
     assert!(matches!(verify(&audit), Ok(Verdict::Ok { records: 5, .. })));
     sim.shutdown().await;
 }
@@ -371,6 +383,30 @@ async fn a_resumed_intent_is_looked_up_never_sent() {
     let stats = get(&r.sim.url(), "/v1/stats").await;
     assert!(stats["requests"].get("POST /v1/actions").is_none(), "a resumed intent is never sent: {stats}");
     assert_eq!(stats["requests"][format!("GET /v1/actions key={key}")], 1, "{stats}");
+    // One the backend did get (sent before the crash): found, followed,
+    // recorded as succeeded — and still not sent again.
+    let flag = Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false };
+    let k2 = new_key();
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v1/actions", r.sim.url()))
+        .header("Idempotency-Key", &k2)
+        .header("X-Operator", "alice")
+        .json(&flag.request())
+        .send()
+        .await;
+    assert!(sent.is_ok_and(|s| s.status().is_success()));
+    let again = Intent { action: flag, key: k2.clone(), operator: alice(), disposition: Disposition::LookupOnly };
+    assert!(r.exec.submit(again).is_ok());
+    let e = outcome(&mut r.rx, &k2, 20).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{e:?}");
+    let rec = audit_records(&r.audit).into_iter().find(|v| v["event"] == "outcome" && v["key"] == k2.as_str());
+    assert_eq!(rec.map(|v| v["result"].clone()), Some(json!("succeeded")), "recorded as it ended");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(
+        stats["requests"][format!("POST /v1/actions key={k2}")],
+        1,
+        "sent once, by the earlier console: {stats}"
+    );
     r.sim.shutdown().await;
 }
 
