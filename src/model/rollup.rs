@@ -448,6 +448,69 @@ mod tests {
         assert_eq!(r.text(3), "DEGRADED · us-west-2 DEGRADED (all 3 services)");
     }
 
+    /// Found by cargo mutants (these paths had no test).
+    #[test]
+    fn a_region_with_every_service_bad_and_one_down_is_critical_and_says_how_many() {
+        let t0 = Utc::now();
+        let mut f = healthy(t0);
+        f.metrics.set(
+            t0,
+            Ok(vec![
+                traffic("a", "us-east-1", 0.0),
+                traffic("a", "us-west-2", 0.9),
+                traffic("b", "us-east-1", 0.0),
+                traffic("b", "us-west-2", 0.01),
+                traffic("c", "us-west-2", 0.01),
+            ]),
+        );
+        let r = fleet(&derive(f, 1), t0);
+        assert_eq!(r.state, Overall::Critical);
+        assert_eq!(r.text(3), "CRITICAL · us-west-2 1 DOWN, 2 DEGRADED");
+    }
+
+    #[test]
+    fn a_region_no_service_reports_from_is_not_called_down() {
+        let t0 = Utc::now();
+        let mut f = healthy(t0);
+        f.regions.set(
+            t0,
+            Ok(vec![
+                reg("us-east-1", RegionStatus::Ok, 60.0),
+                reg("us-west-2", RegionStatus::Ok, 40.0),
+                reg("eu-west-1", RegionStatus::Ok, 0.0),
+            ]),
+        );
+        let r = fleet(&derive(f, 1), t0);
+        assert_eq!(r.state, Overall::Ok, "{:?}", r.text(3));
+    }
+
+    #[test]
+    fn one_degraded_cell_is_degraded_and_named() {
+        let t0 = Utc::now();
+        let mut f = healthy(t0);
+        f.metrics.set(
+            t0,
+            Ok(vec![
+                traffic("a", "us-east-1", 0.0),
+                traffic("a", "us-west-2", 0.01),
+                traffic("b", "us-east-1", 0.0),
+                traffic("b", "us-west-2", 0.0),
+            ]),
+        );
+        let r = fleet(&derive(f, 1), t0);
+        assert_eq!(r.state, Overall::Degraded);
+        assert_eq!(r.text(3), "DEGRADED · a/us-west-2 DEGRADED");
+    }
+
+    #[test]
+    fn services_and_metrics_without_probes_are_data() {
+        let t0 = Utc::now();
+        let mut f = healthy(t0);
+        f.probes.set(t0, Ok(vec![]));
+        let r = fleet(&derive(f, 1), t0);
+        assert_eq!(r.state, Overall::Ok, "{:?}", r.text(3));
+    }
+
     #[test]
     fn problems_are_named_worst_first() {
         let t0 = Utc::now();
