@@ -405,6 +405,11 @@ mod tests {
         let t0 = Utc::now();
         let r = fleet(&derive(healthy(t0), 1), t0 + chrono::Duration::seconds(60));
         assert_eq!(r.state, Overall::Stale, "{r:?}");
+        // Probes alone (no metrics source yet): still stale, not "waiting".
+        let mut f = healthy(t0);
+        f.metrics = Default::default();
+        let r = fleet(&derive(f, 1), t0 + chrono::Duration::seconds(60));
+        assert_eq!(r.state, Overall::Stale, "{r:?}");
     }
 
     #[test]
