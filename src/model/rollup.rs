@@ -405,6 +405,7 @@ mod tests {
         let t0 = Utc::now();
         let r = fleet(&derive(healthy(t0), 1), t0 + chrono::Duration::seconds(60));
         assert_eq!(r.state, Overall::Stale, "{r:?}");
+        assert_eq!(r.detail, "health data · data 1m old", "says how old");
         // Probes alone (no metrics source yet): still stale, not "waiting".
         let mut f = healthy(t0);
         f.metrics = Default::default();
@@ -505,6 +506,45 @@ mod tests {
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::Degraded);
         assert_eq!(r.text(3), "DEGRADED · a/us-west-2 DEGRADED");
+    }
+
+    #[test]
+    fn a_region_tile_is_only_ok_when_its_cells_are_fresh_and_all_read() {
+        let t0 = Utc::now();
+        let cells = |errs: [f64; 2]| {
+            let mut f = healthy(t0);
+            f.metrics.set(
+                t0,
+                Ok(vec![
+                    traffic("a", "us-east-1", 0.0),
+                    traffic("b", "us-east-1", 0.0),
+                    traffic("a", "us-west-2", errs[0]),
+                    traffic("b", "us-west-2", errs[1]),
+                ]),
+            );
+            derive(f, 1)
+        };
+        let st = |snap: &Snapshot, at| region(snap, "us-west-2", at);
+        assert_eq!(st(&cells([0.0, 0.0]), t0).status, RegionStatus::Ok);
+        // Every cell down while the control plane still says OK: DOWN.
+        let all_down = st(&cells([0.9, 0.9]), t0);
+        assert_eq!((all_down.status, all_down.down, all_down.total), (RegionStatus::Down, 2, 2));
+        // One degraded (or down) cell of two: DEGRADED.
+        assert_eq!(st(&cells([0.01, 0.0]), t0).status, RegionStatus::Degraded);
+        assert_eq!(st(&cells([0.9, 0.0]), t0).status, RegionStatus::Degraded);
+        // Stale cells: UNKNOWN, never the OK the control plane reported.
+        let old = st(&cells([0.0, 0.0]), t0 + chrono::Duration::seconds(60));
+        assert_eq!((old.status, old.stale), (RegionStatus::Unknown, true));
+        // An unknown cell, or no cells at all: UNKNOWN.
+        let mut f = healthy(t0);
+        let mut p: Vec<Probe> = f.probes.items().to_vec();
+        for x in p.iter_mut().filter(|x| x.region == "us-west-2") {
+            x.status = ProbeStatus::Unknown;
+        }
+        f.probes.set(t0, Ok(p));
+        f.metrics.set(t0, Ok(vec![traffic("a", "us-east-1", 0.0), traffic("b", "us-east-1", 0.0)]));
+        assert_eq!(st(&derive(f, 1), t0).status, RegionStatus::Unknown);
+        assert_eq!(region(&cells([0.0, 0.0]), "eu-west-1", t0).status, RegionStatus::Unknown, "no cells");
     }
 
     #[test]
