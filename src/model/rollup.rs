@@ -552,6 +552,10 @@ mod tests {
         let t0 = Utc::now();
         let mut f = healthy(t0);
         f.probes.set(t0, Ok(vec![]));
+        let r = fleet(&derive(f.clone(), 1), t0);
+        assert_eq!(r.state, Overall::Ok, "{:?}", r.text(3));
+        // No region feed either (regions known from the cells): still data.
+        f.regions.set(t0, Ok(vec![]));
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::Ok, "{:?}", r.text(3));
     }
