@@ -324,6 +324,11 @@ mod tests {
         }
     }
 
+    /// Metrics for (service, region, error ratio) at `t0`.
+    fn set_traffic(f: &mut Fleet, t0: DateTime<Utc>, cells: &[(&str, &str, f64)]) {
+        f.metrics.set(t0, Ok(cells.iter().map(|(s, r, e)| traffic(s, r, *e)).collect()));
+    }
+
     /// Two regions × two services, healthy, every feed fresh at `t0`, alerts not configured.
     fn healthy(t0: DateTime<Utc>) -> Fleet {
         let mut f = Fleet::default();
@@ -439,15 +444,16 @@ mod tests {
     fn a_region_where_every_service_is_degraded_is_named_as_the_region() {
         let t0 = Utc::now();
         let mut f = healthy(t0);
-        f.metrics.set(
+        set_traffic(
+            &mut f,
             t0,
-            Ok(vec![
-                traffic("a", "us-east-1", 0.0),
-                traffic("a", "us-west-2", 0.01),
-                traffic("b", "us-east-1", 0.0),
-                traffic("b", "us-west-2", 0.01),
-                traffic("c", "us-west-2", 0.01),
-            ]),
+            &[
+                ("a", "us-east-1", 0.0),
+                ("a", "us-west-2", 0.01),
+                ("b", "us-east-1", 0.0),
+                ("b", "us-west-2", 0.01),
+                ("c", "us-west-2", 0.01),
+            ],
         );
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::Degraded);
@@ -459,15 +465,16 @@ mod tests {
     fn a_region_with_every_service_bad_and_one_down_is_critical_and_says_how_many() {
         let t0 = Utc::now();
         let mut f = healthy(t0);
-        f.metrics.set(
+        set_traffic(
+            &mut f,
             t0,
-            Ok(vec![
-                traffic("a", "us-east-1", 0.0),
-                traffic("a", "us-west-2", 0.9),
-                traffic("b", "us-east-1", 0.0),
-                traffic("b", "us-west-2", 0.01),
-                traffic("c", "us-west-2", 0.01),
-            ]),
+            &[
+                ("a", "us-east-1", 0.0),
+                ("a", "us-west-2", 0.9),
+                ("b", "us-east-1", 0.0),
+                ("b", "us-west-2", 0.01),
+                ("c", "us-west-2", 0.01),
+            ],
         );
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::Critical);
@@ -494,14 +501,10 @@ mod tests {
     fn one_degraded_cell_is_degraded_and_named() {
         let t0 = Utc::now();
         let mut f = healthy(t0);
-        f.metrics.set(
+        set_traffic(
+            &mut f,
             t0,
-            Ok(vec![
-                traffic("a", "us-east-1", 0.0),
-                traffic("a", "us-west-2", 0.01),
-                traffic("b", "us-east-1", 0.0),
-                traffic("b", "us-west-2", 0.0),
-            ]),
+            &[("a", "us-east-1", 0.0), ("a", "us-west-2", 0.01), ("b", "us-east-1", 0.0), ("b", "us-west-2", 0.0)],
         );
         let r = fleet(&derive(f, 1), t0);
         assert_eq!(r.state, Overall::Degraded);
@@ -572,14 +575,10 @@ mod tests {
         assert_eq!(r.text(1), "CRITICAL · us-west-2 DOWN");
         // A service degraded in both regions, another down in one.
         f.regions.set(t0, Ok(vec![reg("us-east-1", RegionStatus::Ok, 60.0), reg("us-west-2", RegionStatus::Ok, 40.0)]));
-        f.metrics.set(
+        set_traffic(
+            &mut f,
             t0,
-            Ok(vec![
-                traffic("a", "us-east-1", 0.01),
-                traffic("a", "us-west-2", 0.01),
-                traffic("b", "us-east-1", 0.0),
-                traffic("b", "us-west-2", 0.9),
-            ]),
+            &[("a", "us-east-1", 0.01), ("a", "us-west-2", 0.01), ("b", "us-east-1", 0.0), ("b", "us-west-2", 0.9)],
         );
         let r = fleet(&derive(f, 2), t0);
         assert_eq!(r.state, Overall::Critical);
