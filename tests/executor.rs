@@ -499,3 +499,30 @@ async fn each_answer_to_a_send_is_read_for_what_it_is() {
     assert!(e.message.contains("cannot reach the control plane"), "{e:?}");
     r.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_reported_after_acceptance_is_failed_at_once() {
+    let mut r = rig("failed-later", Scenario::Calm, 0.0, 10.0).await;
+    let client = reqwest::Client::new();
+    let fault = json!({"path": "/v1/actions", "kind": "fail-after-accept", "times": 1});
+    let ok = client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await;
+    assert!(ok.is_ok_and(|x| x.status().as_u16() == 201));
+    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let key = intent.key.clone();
+    assert!(r.exec.submit(intent).is_ok());
+    // Well inside the follow deadline (180 s): the backend's word is read at
+    // the first poll, not waited out.
+    let e = outcome(&mut r.rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.contains("failed after acceptance"), "the backend's reason is shown: {e:?}");
+    let stats = get(&r.sim.url(), "/v1/stats").await;
+    assert_eq!(
+        stats["requests"][format!("POST /v1/actions key={key}")],
+        1,
+        "a reported failure is not resent: {stats}"
+    );
+    let text = std::fs::read_to_string(&r.audit).unwrap_or_default();
+    let last = text.lines().last().unwrap_or("");
+    assert!(last.contains("\"result\":\"failed\""), "the outcome is recorded as failed: {last}");
+    r.sim.shutdown().await;
+}

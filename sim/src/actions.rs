@@ -45,6 +45,9 @@ pub struct ActionRecord {
     /// Simulated seconds until it has fully taken effect.
     pub duration: f64,
     pub message: String,
+    /// Set by the `fail-after-accept` fault: accepted, then failed, with this
+    /// message (the effect was never applied).
+    pub failed: Option<String>,
 }
 
 /// Accepted actions and how many times each idempotency key executed.
@@ -69,13 +72,17 @@ fn refusal(code: StatusCode, msg: impl Into<String>) -> Refusal {
 
 fn record_json(w: &World, r: &ActionRecord, now: f64) -> Value {
     let done = now >= r.at + r.duration;
+    let (status, message) = match &r.failed {
+        Some(why) => ("failed", why.as_str()),
+        None => (if done { "succeeded" } else { "running" }, r.message.as_str()),
+    };
     json!({
         "id": r.id,
         "idempotencyKey": r.key,
         "request": r.request,
         "operator": r.operator,
-        "status": if done { "succeeded" } else { "running" },
-        "message": r.message,
+        "status": status,
+        "message": message,
         "acceptedAt": crate::server::iso(w, r.at),
         "completesAt": crate::server::iso(w, r.at + r.duration),
     })
@@ -209,6 +216,7 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
 
 pub async fn post_action(
     State(st): State<Arc<SimState>>,
+    fault: Option<axum::Extension<crate::server::Fault>>,
     headers: HeaderMap,
     body: Result<Json<ActionRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -230,12 +238,20 @@ pub async fn post_action(
         }
         return (StatusCode::OK, Json(record_json(&st.world, existing, t))).into_response();
     }
-    let (message, duration) = match apply(&st, &req, &operator, t) {
-        Ok(x) => x,
-        Err((code, msg)) => return err(code, msg),
+    // `fail-after-accept`: the request is accepted (202) and counted as an
+    // execution, but the backend then reports it failed and applies nothing.
+    let fails = fault.is_some_and(|f| f.kind == "fail-after-accept");
+    let (message, duration, failed) = if fails {
+        let why = "injected fault: failed after acceptance (nothing was changed)".to_string();
+        (why.clone(), 0.0, Some(why))
+    } else {
+        match apply(&st, &req, &operator, t) {
+            Ok((m, d)) => (m, d, None),
+            Err((code, msg)) => return err(code, msg),
+        }
     };
     let id = format!("act-{}", ledger.records.len() + 1);
-    let rec = ActionRecord { id, key: key.clone(), request: req, operator, at: t, duration, message };
+    let rec = ActionRecord { id, key: key.clone(), request: req, operator, at: t, duration, message, failed };
     *ledger.executions.entry(key).or_insert(0) += 1;
     let body = record_json(&st.world, &rec, t);
     ledger.records.push(rec);

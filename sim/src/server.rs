@@ -193,8 +193,9 @@ async fn faults_and_counts(State(st): St, mut req: Request, next: Next) -> Respo
             tokio::time::sleep(Duration::from_secs(3600)).await;
             next.run(req).await
         }
-        // CloudWatch faults are the endpoint's to apply (per region, per result).
-        Some(kind) if kind.starts_with("cw-") => {
+        // CloudWatch faults and `fail-after-accept` are the endpoint's to
+        // apply (per region, per result; after the request is accepted).
+        Some(kind) if kind.starts_with("cw-") || kind == "fail-after-accept" => {
             if let Some(f) = fault {
                 req.extensions_mut().insert(f);
             }
@@ -652,7 +653,8 @@ async fn add_fault(State(st): St, body: Result<Json<Fault>, axum::extract::rejec
         return bad_request("body must be {\"path\":\"/v1/...\",\"kind\":\"latency|status|garbage|hang\"}".into());
     };
     let cw = ["cw-throttle", "cw-expired", "cw-result-status", "cw-page-size"];
-    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang" | "drop") && !cw.contains(&f.kind.as_str())
+    if !matches!(f.kind.as_str(), "latency" | "status" | "garbage" | "hang" | "drop" | "fail-after-accept")
+        && !cw.contains(&f.kind.as_str())
     {
         return bad_request(format!("unknown fault kind '{}'", f.kind));
     }
