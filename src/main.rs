@@ -543,6 +543,19 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             let dir = warroom::runbook::run::runs_dir()?;
             let rec = warroom::runbook::run::load(&dir, run)?;
             let who = warroom::actions::Operator::local(false).name;
+            // One writer per run: a console driving it holds its lock.
+            let _lock = match warroom::runbook::run::lock_run(&dir, &rec.id, &format!("{who} (runbook abort)"))? {
+                warroom::runbook::run::Lock::Got(f) => f,
+                warroom::runbook::run::Lock::HeldBy(h) => {
+                    return Err(format!(
+                        "run {} is driven by {h}: abort it there (a), or close that console first",
+                        warroom::audit::escape_terminal(&rec.id),
+                        h = warroom::audit::escape_terminal(&h)
+                    ))
+                }
+            };
+            // Re-read under the lock: the last driver may have changed it.
+            let rec = warroom::runbook::run::load(&dir, &rec.id)?;
             let rec = warroom::runbook::run::abort_record(rec, &who, reason, chrono::Utc::now())?;
             warroom::runbook::run::save(&dir, &rec)?;
             println!("run {} aborted at step {}", rec.id, rec.current + 1);

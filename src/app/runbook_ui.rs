@@ -47,17 +47,27 @@ impl ViewState {
     /// `:runbook NAME key=value…`: resume the unfinished run of NAME if
     /// there is one, else start a new run.
     pub fn start_runbook(&mut self, args: &[&str], snap: &Snapshot, now: DateTime<Utc>) -> Result<(), String> {
+        let viewer = self.operator.role == crate::actions::Role::Viewer;
         if let Some(r) = &self.runbook {
             // `:runbook` (or its own name) shows a hidden run again.
             let same = args.first().is_none_or(|a| *a == r.book.name);
-            if !r.finished() && self.runbook_hidden && same {
+            let watching = r.read_only().is_some();
+            if !r.finished() && self.runbook_hidden && same && !watching {
                 self.runbook_hidden = false;
                 return Ok(());
             }
-            if !r.finished() {
+            // A run driven here must end first; one only watched can be
+            // left, or taken over (its own name again) once its driver left.
+            if !r.finished() && !watching {
                 return Err(format!("runbook {} is in progress; finish or abort it first", r.book.name));
             }
         }
+        // `:runbook` alone on a watched run means that run (to take it over).
+        let current = self.runbook.as_ref().map(|r| r.rec.runbook.clone());
+        let args: Vec<&str> = match (args.is_empty(), &current) {
+            (true, Some(name)) => vec![name.as_str()],
+            _ => args.to_vec(),
+        };
         let name = args.first().ok_or("which runbook? (Tab completes)")?;
         let mut given = BTreeMap::new();
         for a in &args[1..] {
@@ -76,10 +86,24 @@ impl ViewState {
                 ));
             }
             let id = rec.id.clone();
-            let run = Run::resume(rec, dir, &who, now)?;
-            self.message = Some((Level::Info, format!("resumed run {id} at step {}", run.rec.current + 1)));
+            let run = if viewer {
+                Run::watch(rec, dir, "a viewer key watches, read-only".into(), true)?
+            } else {
+                Run::resume(rec, dir, &who, now)?
+            };
+            let text = match run.read_only() {
+                Some(why) => format!("watching run {id} at step {} ({why})", run.rec.current + 1),
+                None => format!("resumed run {id} at step {}", run.rec.current + 1),
+            };
+            self.message = Some((Level::Info, text));
             self.runbook = Some(run);
+            self.runbook_hidden = false;
             return Ok(());
+        }
+        if viewer {
+            return Err(format!(
+                "read-only: a viewer cannot start a runbook (no run of {name} is in progress to watch)"
+            ));
         }
         let book = crate::runbook::find(name)?;
         // A region parameter not given defaults to the region that is DOWN,
@@ -103,6 +127,7 @@ impl ViewState {
         }
         self.message = Some((Level::Info, format!("started run {}", run.rec.id)));
         self.runbook = Some(run);
+        self.runbook_hidden = false;
         Ok(())
     }
 
@@ -150,6 +175,10 @@ impl ViewState {
     /// Open the reason prompt for skip or abort.
     pub fn runbook_prompt(&mut self, what: PromptFor) -> bool {
         match &self.runbook {
+            Some(r) if r.read_only().is_some() => {
+                let why = r.read_only().unwrap_or_default();
+                self.message = Some((Level::Warn, format!("read-only here: {why}")));
+            }
             Some(r) if !r.finished() => {
                 self.prompt = Some(Prompt { what, input: Input::default() });
             }
@@ -175,10 +204,7 @@ impl ViewState {
                 if let Some(run) = self.runbook.as_mut() {
                     let result = match what {
                         PromptFor::Skip => run.skip(now, &who, reason),
-                        PromptFor::Abort => {
-                            run.abort(now, &who, reason);
-                            Ok(())
-                        }
+                        PromptFor::Abort => run.abort(now, &who, reason),
                     };
                     if let Err(e) = result {
                         self.message = Some((Level::Warn, e));
@@ -190,5 +216,53 @@ impl ViewState {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{Operator, Role};
+    use crate::runbook::run::load;
+
+    fn state(name: &str, role: Role, dir: &std::path::Path) -> ViewState {
+        ViewState {
+            operator: Operator { name: name.into(), role },
+            runs_dir: Some(dir.to_path_buf()),
+            ..ViewState::default()
+        }
+    }
+
+    #[test]
+    fn a_viewer_watches_runs_and_changes_none() {
+        let dir = std::env::temp_dir().join(format!("warroom-rbui-viewer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let snap = Snapshot::default();
+        let now = Utc::now();
+        let mut viewer = state("wall", Role::Viewer, &dir);
+        let e = viewer.start_runbook(&["regional-failover", "region=us-west-2"], &snap, now);
+        assert!(e.is_err_and(|e| e.contains("a viewer cannot start a runbook")), "nothing to watch yet");
+        assert!(crate::runbook::run::all_runs(&dir).is_empty(), "no run was created");
+        let mut op = state("alice", Role::Operator, &dir);
+        assert_eq!(op.start_runbook(&["regional-failover", "region=us-west-2"], &snap, now), Ok(()));
+        let id = op.runbook.as_ref().map(|r| r.rec.id.clone()).unwrap_or_default();
+        let before = load(&dir, &id).unwrap_or_else(|e| panic!("{e}"));
+        // The viewer opens the operator's run read-only.
+        assert_eq!(viewer.start_runbook(&["regional-failover"], &snap, now), Ok(()));
+        assert!(viewer.message.as_ref().is_some_and(|(_, m)| m.contains("watching run")), "{:?}", viewer.message);
+        viewer.runbook_next(&snap, now);
+        assert!(viewer.message.as_ref().is_some_and(|(_, m)| m.contains("read-only here")), "{:?}", viewer.message);
+        viewer.runbook_prompt(PromptFor::Abort);
+        assert!(viewer.prompt.is_none(), "no reason prompt opens for a watcher");
+        assert_eq!(load(&dir, &id).ok(), Some(before), "the record is untouched");
+        // A second operator console watches too while alice drives it.
+        let mut bob = state("bob", Role::Operator, &dir);
+        assert_eq!(bob.start_runbook(&["regional-failover"], &snap, now), Ok(()));
+        assert!(bob.runbook.as_ref().and_then(|r| r.read_only()).is_some_and(|w| w.contains("driven by alice")));
+        // Alice closes; bob takes it over with the runbook's name (or none).
+        op.runbook = None;
+        assert_eq!(bob.start_runbook(&[], &snap, now), Ok(()));
+        assert!(bob.runbook.as_ref().is_some_and(|r| r.read_only().is_none()), "{:?}", bob.message);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

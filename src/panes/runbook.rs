@@ -50,6 +50,10 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
     if let Some(e) = &run.save_error {
         head_lines.push(Line::from(Span::styled(format!("✖ not saved: {e}"), theme.critical)));
     }
+    if let Some(why) = run.read_only() {
+        let glyph = Level::Info.glyph(theme.ascii);
+        head_lines.push(Line::from(Span::styled(format!("{glyph} READ-ONLY · {why}"), theme.warn)));
+    }
     let mut steps: Vec<Line> = Vec::new();
     for (i, s) in rec.steps.iter().enumerate() {
         let (glyph, style) = match s.result {
@@ -91,14 +95,18 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
                 StepBody::Action(_) => "run (confirm dialog)",
                 StepBody::Wait { .. } => "wait again",
             };
-            lines.push(Line::from(vec![
-                Span::styled(key_for(keymap, Command::RunbookNext), theme.key),
-                Span::styled(format!(" {next} · "), theme.muted),
-                Span::styled(key_for(keymap, Command::RunbookSkip), theme.key),
-                Span::styled(" skip · ", theme.muted),
-                Span::styled(key_for(keymap, Command::RunbookAbort), theme.key),
-                Span::styled(" abort", theme.muted),
-            ]));
+            if run.read_only().is_some() {
+                lines.push(Line::from(Span::styled("watching: keys here do not change the run", theme.muted)));
+            } else {
+                lines.push(Line::from(vec![
+                    Span::styled(key_for(keymap, Command::RunbookNext), theme.key),
+                    Span::styled(format!(" {next} · "), theme.muted),
+                    Span::styled(key_for(keymap, Command::RunbookSkip), theme.key),
+                    Span::styled(" skip · ", theme.muted),
+                    Span::styled(key_for(keymap, Command::RunbookAbort), theme.key),
+                    Span::styled(" abort", theme.muted),
+                ]));
+            }
             match &step.body {
                 StepBody::Manual { instructions } => lines.push(Line::from(instructions.clone())),
                 StepBody::Check { text, .. } | StepBody::Wait { text, .. } => {

@@ -4,8 +4,9 @@
 //! stopped; exported as a Markdown timeline for the postmortem.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -154,6 +155,54 @@ pub fn fmt_secs(s: f64) -> String {
     }
 }
 
+/// The outcome of trying to take a run's lock.
+#[derive(Debug)]
+pub enum Lock {
+    /// Ours until the file is dropped (or the process dies: the kernel
+    /// releases it, so a crashed console never leaves a run stuck).
+    Got(Arc<std::fs::File>),
+    /// Another console (or session) drives the run: who, as it wrote.
+    HeldBy(String),
+}
+
+/// Take the exclusive lock of run `id` (`.ID.lock` beside its record), and
+/// write who holds it into the lock file for the others to read.
+pub fn lock_run(dir: &Path, id: &str, who: &str) -> Result<Lock, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!(".{id}.lock"));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {
+            let text = format!("{who}, pid {}", std::process::id());
+            let _ = f.set_len(0).and_then(|_| f.write_all(text.as_bytes()));
+            Ok(Lock::Got(Arc::new(f)))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.take(256).read_to_string(&mut holder);
+            let holder = holder.trim();
+            Ok(Lock::HeldBy(if holder.is_empty() { "another console".into() } else { holder.to_string() }))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+/// Who changes a run.
+#[derive(Debug, Clone)]
+pub enum Driver {
+    /// This console, holding the run's lock.
+    Here(Arc<std::fs::File>),
+    /// Someone else, or no one allowed to here: this console follows the
+    /// record read-only. The text says why (shown on the pane).
+    Watching { why: String, viewer: bool },
+}
+
 /// A run in progress in one console.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -171,6 +220,10 @@ pub struct Run {
     /// The source's clock minus ours, as last observed: `for` durations
     /// count in the source's time (simulated time under `--time-scale`).
     clock: chrono::Duration,
+    /// Driven here, or watched read-only.
+    pub driver: Driver,
+    /// The record file's (modified, length) as last read, while watching.
+    seen: Option<(std::time::SystemTime, u64)>,
 }
 
 impl Run {
@@ -202,6 +255,17 @@ impl Run {
             events: vec![],
         };
         let mut run = Run::fresh(book, rec, dir);
+        match lock_run(&run.dir, &run.rec.id, operator) {
+            Ok(Lock::Got(f)) => run.driver = Driver::Here(f),
+            Ok(Lock::HeldBy(h)) => {
+                run.save_error = Some(format!("run {} was started at the same moment by {h}", run.rec.id));
+                return run;
+            }
+            Err(e) => {
+                run.save_error = Some(e);
+                return run;
+            }
+        }
         let params = run.rec.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
         run.event(now, operator, format!("started {} {params}", run.book.name));
         run.begin_step(now, operator);
@@ -211,7 +275,32 @@ impl Run {
 
     fn fresh(book: Runbook, rec: RunRecord, dir: PathBuf) -> Run {
         let (live, satisfied, save_error, sent_here) = (None, false, None, HashSet::new());
-        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock: chrono::Duration::zero() }
+        let driver = Driver::Watching { why: "not locked yet".into(), viewer: false };
+        let clock = chrono::Duration::zero();
+        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock, driver, seen: None }
+    }
+
+    /// Follow a run read-only (a viewer, or a run another console drives).
+    pub fn watch(rec: RunRecord, dir: PathBuf, why: String, viewer: bool) -> Result<Run, String> {
+        let book = super::find(&rec.runbook)?;
+        let mut run = Run::fresh(book, rec, dir);
+        run.driver = Driver::Watching { why, viewer };
+        Ok(run)
+    }
+
+    /// Why this console may not change the run, if it may not.
+    pub fn read_only(&self) -> Option<&str> {
+        match &self.driver {
+            Driver::Here(_) => None,
+            Driver::Watching { why, .. } => Some(why),
+        }
+    }
+
+    fn refuse_if_watching(&self) -> Result<(), String> {
+        match self.read_only() {
+            Some(why) => Err(format!("read-only here: {why}")),
+            None => Ok(()),
+        }
     }
 
     /// Pick up a record again (after a crash or in another session).
@@ -226,6 +315,21 @@ impl Run {
             ));
         }
         let mut run = Run::fresh(book, rec, dir);
+        match lock_run(&run.dir, &run.rec.id, operator)? {
+            Lock::Got(f) => run.driver = Driver::Here(f),
+            Lock::HeldBy(h) => {
+                // One driver at a time: the others follow it read-only.
+                run.driver = Driver::Watching { why: format!("driven by {h}"), viewer: false };
+                return Ok(run);
+            }
+        }
+        // The record as it is now, under the lock (the last driver may have
+        // changed it after it was listed).
+        if let Ok(fresh) = std::fs::read(run.dir.join(format!("{}.json", run.rec.id))) {
+            if let Ok(rec) = serde_json::from_slice::<RunRecord>(&fresh) {
+                run.rec = rec;
+            }
+        }
         let step = run.rec.current + 1;
         run.event(now, operator, format!("resumed at step {step}"));
         run.save();
@@ -233,7 +337,42 @@ impl Run {
     }
 
     pub fn save(&mut self) {
+        if self.read_only().is_some() {
+            return;
+        }
         self.save_error = save(&self.dir, &self.rec).err();
+    }
+
+    /// While watching: pick up the driver's changes to the record, and say
+    /// so when no one drives the run any more. True when something changed.
+    fn follow_record(&mut self) -> bool {
+        let path = self.dir.join(format!("{}.json", self.rec.id));
+        let mut changed = false;
+        let stamp = std::fs::metadata(&path).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+        if stamp.is_some() && stamp != self.seen {
+            self.seen = stamp;
+            if let Some(rec) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<RunRecord>(&b).ok()) {
+                if rec != self.rec {
+                    self.rec = rec;
+                    changed = true;
+                }
+            }
+        }
+        if let Driver::Watching { why, viewer: false } = &mut self.driver {
+            // The lock is free when its driver has gone (closed or crashed).
+            let free = std::fs::OpenOptions::new()
+                .read(true)
+                .open(self.dir.join(format!(".{}.lock", self.rec.id)))
+                .map(|f| f.try_lock().is_ok())
+                .unwrap_or(true);
+            let gone = format!("no one drives it now: `:runbook {}` takes it over", self.rec.runbook);
+            let finished = self.rec.status != RunStatus::Running;
+            if free && !finished && *why != gone {
+                *why = gone;
+                changed = true;
+            }
+        }
+        changed
     }
 
     fn event(&mut self, at: DateTime<Utc>, operator: &str, text: String) {
@@ -334,6 +473,25 @@ impl Run {
     /// to re-send after a resume are returned (same idempotency key).
     pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> (bool, Vec<(Action, String)>) {
         let mut resend = Vec::new();
+        if self.read_only().is_some() {
+            // Watching: the driver's record, and the live values for show;
+            // nothing is changed, saved or looked up from here.
+            let mut changed = self.follow_record();
+            if let Some((super::Step { body: StepBody::Check { check, .. } | StepBody::Wait { check, .. }, .. }, r)) =
+                self.current()
+            {
+                let ev = expr::eval(&check.expr, snap, &self.rec.params);
+                let need = self.hold_secs(check);
+                let src = snap.source_now(now);
+                let satisfied =
+                    ev.holds && r.holding_since.is_some_and(|s| (src - s).num_milliseconds() as f64 / 1000.0 >= need);
+                changed |= self.live.as_ref() != Some(&ev) || satisfied != self.satisfied;
+                self.clock = src - now;
+                self.live = Some(ev);
+                self.satisfied = satisfied;
+            }
+            return (changed, resend);
+        }
         let Some((step, _)) = self.current() else { return (false, resend) };
         let body = step.body.clone();
         let i = self.rec.current;
@@ -377,7 +535,9 @@ impl Run {
                                 }
                                 return (changed, resend);
                             }
-                            OnTimeout::Abort => self.abort(now, &operator, why),
+                            OnTimeout::Abort => {
+                                let _ = self.abort(now, &operator, why);
+                            }
                         }
                         return (true, resend);
                     }
@@ -448,6 +608,7 @@ impl Run {
     /// a check that holds, or return the action to put through the confirm
     /// gate. `Err` says why nothing happened.
     pub fn next(&mut self, now: DateTime<Utc>, operator: &str) -> Result<Option<Action>, String> {
+        self.refuse_if_watching()?;
         let Some((step, rec)) = self.current() else {
             return Err("the run is over".into());
         };
@@ -488,6 +649,9 @@ impl Run {
     /// The confirmed intent for the current action step: recorded (and
     /// saved) before it is sent.
     pub fn record_intent(&mut self, action: &Action, key: &str, now: DateTime<Utc>, operator: &str) -> bool {
+        if self.read_only().is_some() {
+            return false;
+        }
         let Some((step, _)) = self.current() else { return false };
         let StepBody::Action(t) = &step.body else { return false };
         if t.resolve(&self.rec.params).ok().as_ref() != Some(action) {
@@ -510,6 +674,7 @@ impl Run {
     }
 
     pub fn skip(&mut self, now: DateTime<Utc>, operator: &str, reason: String) -> Result<(), String> {
+        self.refuse_if_watching()?;
         if self.finished() {
             return Err("the run is over".into());
         }
@@ -523,15 +688,17 @@ impl Run {
         Ok(())
     }
 
-    pub fn abort(&mut self, now: DateTime<Utc>, operator: &str, reason: String) {
+    pub fn abort(&mut self, now: DateTime<Utc>, operator: &str, reason: String) -> Result<(), String> {
+        self.refuse_if_watching()?;
         if self.finished() {
-            return;
+            return Ok(());
         }
         self.end_step(StepResult::Aborted, now, operator, Some(reason));
         self.rec.status = RunStatus::Aborted;
         self.rec.ended_at = Some(now);
         self.event(now, operator, "run aborted".into());
         self.save();
+        Ok(())
     }
 }
 
@@ -760,6 +927,7 @@ mod tests {
         assert!((held - 180.0).abs() < 1.0, "true for 3m in the source's clock, not 12m: {held}");
         // Without a since from the source, it counts from when it was seen,
         // in the source's clock: 10 s of ours are 10 s, not 9 minutes.
+        drop(run); // the same id (same second, same book): let its lock go
         let mut run = Run::start(book, params, "alice", t0, d.clone());
         run.observe(&snap(None), t0);
         run.observe(&snap(None), t0 + Duration::seconds(10));
@@ -802,6 +970,87 @@ mod tests {
         assert_eq!(json["steps"][0]["number"], 1);
         assert_eq!(json["steps"][1]["current"], true);
         assert_eq!(json["operators"], serde_json::json!(["alice"]));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn one_console_drives_a_run_and_the_others_watch_it_read_only() {
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let d = dir("lock");
+        let t0 = Utc::now();
+        let mut alice = Run::start(book, params, "alice", t0, d.clone());
+        assert!(alice.read_only().is_none(), "the starter drives it");
+        let rec = load(&d, &alice.rec.id).unwrap_or_else(|e| panic!("{e}"));
+        let mut bob = Run::resume(rec.clone(), d.clone(), "bob", t0).unwrap_or_else(|e| panic!("{e}"));
+        let why = bob.read_only().unwrap_or_default().to_string();
+        assert!(why.starts_with("driven by alice, pid "), "{why}");
+        // Bob's console changes nothing: every change is refused, nothing saved.
+        let down = fleet_with(RegionStatus::Down, 25.0);
+        assert!(bob.next(t0, "bob").is_err_and(|e| e.contains("read-only here: driven by alice")));
+        assert!(bob.skip(t0, "bob", "because".into()).is_err_and(|e| e.contains("read-only")));
+        assert!(bob.abort(t0, "bob", "because".into()).is_err_and(|e| e.contains("read-only")));
+        let (_, resend) = bob.observe(&down, t0);
+        assert!(resend.is_empty());
+        assert_eq!(load(&d, &rec.id).ok(), Some(alice.rec.clone()), "the watcher wrote nothing");
+        assert!(bob.rec.events.iter().all(|e| e.operator != "bob"), "no 'resumed' event from the watcher");
+        // The driver's progress shows on the watcher.
+        alice.observe(&down, t0);
+        alice.observe(&down, t0 + Duration::seconds(131));
+        assert_eq!(alice.next(t0 + Duration::seconds(131), "alice"), Ok(None));
+        // The record's mtime may not move within one clock tick: force a re-read.
+        bob.seen = None;
+        let (changed, _) = bob.observe(&down, t0 + Duration::seconds(132));
+        assert!(changed && bob.rec.current == 1, "the watcher follows the driver's record");
+        // A CLI abort is refused while alice drives it.
+        assert!(matches!(lock_run(&d, &rec.id, "carol"), Ok(Lock::HeldBy(h)) if h.starts_with("alice")));
+        // Alice's console closes (or crashes): the lock is released.
+        drop(alice);
+        bob.observe(&down, t0 + Duration::seconds(133));
+        let why = bob.read_only().unwrap_or_default().to_string();
+        assert!(why.contains("no one drives it now") && why.contains(":runbook regional-failover"), "{why}");
+        // Taking it over: bob drives from where alice left it.
+        let rec = load(&d, &rec.id).unwrap_or_else(|e| panic!("{e}"));
+        let mut bob = Run::resume(rec, d.clone(), "bob", t0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(bob.read_only().is_none());
+        assert_eq!(bob.rec.current, 1);
+        assert!(bob.skip(t0, "bob", "done by hand".into()).is_ok());
+        assert_eq!(load(&d, &bob.rec.id).map(|r| r.current).ok(), Some(2));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_watcher_never_looks_up_or_resends_an_action_confirmed_elsewhere() {
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let d = dir("watch-action");
+        let t0 = Utc::now();
+        let mut rec = Run::start(book, params, "alice", t0, d.clone()).rec;
+        // The record as a crashed driver left it: at the action step, its
+        // intent confirmed and in flight.
+        let i = rec.steps.iter().position(|s| s.kind == "action").unwrap_or(0);
+        rec.current = i;
+        rec.steps[i].actions.push(ActionRef {
+            key: "k-1".into(),
+            summary: "fail over us-west-2".into(),
+            status: "in_flight".into(),
+            message: String::new(),
+            at: t0,
+        });
+        save(&d, &rec).unwrap_or_else(|e| panic!("{e}"));
+        let mut viewer = Run::watch(rec.clone(), d.clone(), "a viewer key watches, read-only".into(), true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, resend) = viewer.observe(&fleet_with(RegionStatus::Down, 25.0), t0);
+        assert!(resend.is_empty(), "only the driver settles an intent");
+        assert!(viewer.read_only().is_some_and(|w| w.contains("viewer")), "a viewer is never offered a take-over");
+        // The driver, resuming the same record, looks the key up.
+        let mut drv = Run::resume(rec, d.clone(), "bob", t0).unwrap_or_else(|e| panic!("{e}"));
+        let (_, resend) = drv.observe(&fleet_with(RegionStatus::Down, 25.0), t0);
+        assert_eq!(resend.len(), 1);
         let _ = std::fs::remove_dir_all(&d);
     }
 }
