@@ -73,12 +73,18 @@ enum Cmd {
         /// Host key (OpenSSH format); generated once if missing, mode 0600.
         #[arg(long)]
         host_key: std::path::PathBuf,
-        /// OpenSSH authorized_keys; `environment="WARROOM_ROLE=operator"` marks operators.
+        /// OpenSSH authorized_keys; `environment="WARROOM_ROLE=operator"` marks
+        /// operators; `from=`, `expiry-time=`, `restrict`/`no-pty` are enforced.
+        /// SIGHUP reads it again.
         #[arg(long)]
         authorized_keys: std::path::PathBuf,
         /// Sessions served at once; more are refused.
         #[arg(long, default_value_t = 100)]
         max_sessions: usize,
+        /// Sessions one key may hold at once (default: half of --max-sessions,
+        /// so a wall of many screens can share one key but no key takes them all).
+        #[arg(long)]
+        max_per_key: Option<usize>,
         /// Close connections with no traffic for this long.
         #[arg(long, default_value = "12h", value_parser = snapshot_cmd::parse_duration)]
         idle_timeout: f64,
@@ -668,13 +674,23 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             ref host_key,
             ref authorized_keys,
             max_sessions,
+            max_per_key,
             idle_timeout,
             rotate,
             ref views,
         }) => {
             enter_demo_if(&cli);
             let views = warroom::wall::WallView::parse_list(views, &warroom::views::Catalog::for_user())?;
-            let keys = warroom::ssh::keys::authorized_keys(authorized_keys)?;
+            let keyfile = warroom::ssh::keys::authorized_keys(authorized_keys)?;
+            for r in &keyfile.refused {
+                eprintln!("warroom serve-ssh: {r}");
+            }
+            if keyfile.keys.is_empty() {
+                eprintln!(
+                    "warroom serve-ssh: no usable key in {}: every login will be refused (kill -HUP reloads it)",
+                    authorized_keys.display()
+                );
+            }
             let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
             // serve-ssh records every login and refusal: without a trail it
             // does not start (the console can run without one; a server cannot).
@@ -694,7 +710,10 @@ async fn async_main(cli: Cli) -> Result<(), String> {
             executor.reconcile_unfinished();
             let shared = Arc::new(warroom::ssh::Shared {
                 snapshots: plane.snapshots.clone(),
-                keys,
+                keys: std::sync::RwLock::new(Arc::new(keyfile.keys)),
+                keys_path: authorized_keys.clone(),
+                per_key: Default::default(),
+                max_per_key: max_per_key.unwrap_or(max_sessions / 2).clamp(1, max_sessions.max(1)),
                 audit: executor.audit(),
                 executor,
                 active: std::sync::atomic::AtomicUsize::new(0),
@@ -716,10 +735,24 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
                 views,
             };
+            // SIGHUP reads authorized_keys again; SIGTERM and ^C stop.
+            let reloader = shared.clone();
+            let hup = tokio::spawn(async move {
+                let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                    return;
+                };
+                while s.recv().await.is_some() {
+                    match reloader.reload_keys() {
+                        Ok(n) => eprintln!("warroom serve-ssh: authorized_keys reloaded: {n} key(s)"),
+                        Err(e) => eprintln!("warroom serve-ssh: reload failed, the previous keys stay: {e}"),
+                    }
+                }
+            });
             let result = tokio::select! {
                 r = warroom::ssh::serve(opts, shared) => r,
                 _ = wait_for_stop() => Ok(()),
             };
+            hup.abort();
             drop(plane);
             if let Some(sim) = sim {
                 sim.shutdown().await;

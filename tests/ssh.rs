@@ -359,3 +359,46 @@ fn the_session_limit_holds_and_a_disconnect_frees_a_slot() {
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
 }
+
+#[test]
+fn authorized_keys_options_are_enforced_and_sighup_reloads_them() {
+    let r = rig("options", &["--max-per-key", "1"]);
+    let read = |f: &str| std::fs::read_to_string(r.dir.join(f)).unwrap_or_default();
+    let hup = |n: usize| {
+        let pid = r.server.0.id().to_string();
+        assert!(Command::new("kill").args(["-HUP", &pid]).status().is_ok_and(|s| s.success()));
+        wait_until("the reload", 10, || r.audit().matches("authorized_keys reloaded").count() >= n);
+    };
+    let refused = |key: &str| {
+        let out = Command::new("ssh").args(r.ssh_args(key, "wall")).stdin(Stdio::null()).output();
+        let Ok(out) = out else { panic!("ssh did not run") };
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let keys = format!(
+        "from=\"10.9.9.9\" {}expiry-time=\"20200101\",environment=\"WARROOM_ROLE=operator\" {}restrict {}",
+        read("viewer.pub"),
+        read("op.pub"),
+        read("stranger.pub")
+    );
+    assert!(std::fs::write(r.dir.join("authorized_keys"), keys).is_ok());
+    hup(1);
+    // from= names another address: refused, and the trail says why.
+    let (code, text) = refused("viewer");
+    assert_eq!(code, Some(255), "{text}");
+    wait_until("from= refusal", 10, || r.audit().contains("127.0.0.1 is not allowed by from="));
+    // expiry-time in the past: refused.
+    let (code, text) = refused("op");
+    assert_eq!(code, Some(255), "{text}");
+    wait_until("expiry refusal", 10, || r.audit().contains("key expired at 2020-01-01"));
+    // restrict (no pty): logs in, but no terminal and so no console.
+    let (_, text) = refused("stranger");
+    assert!(text.contains("may not open a terminal"), "{text}");
+    // One session per key here: the second is refused, the first goes on.
+    assert!(std::fs::write(r.dir.join("authorized_keys"), read("viewer.pub")).is_ok());
+    hup(2);
+    let (_first, n1) = r.counted("viewer", "wall");
+    wait_until("the first session", 30, || n1.load(Ordering::SeqCst) > 1000);
+    let (_, text) = refused("viewer");
+    assert!(text.contains("too many sessions for this key (limit 1)"), "{text}");
+    wait_until("per-key refusal audited", 10, || r.audit().contains("sessions per key"));
+}

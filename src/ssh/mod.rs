@@ -52,7 +52,13 @@ pub struct SshOptions {
 /// Everything sessions share.
 pub struct Shared {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub keys: Vec<AllowedKey>,
+    /// The authorized keys as last read (replaced on SIGHUP).
+    pub keys: std::sync::RwLock<Arc<Vec<AllowedKey>>>,
+    /// Where they are read from.
+    pub keys_path: PathBuf,
+    /// Sessions open per key (by fingerprint), against `max_per_key`.
+    pub per_key: std::sync::Mutex<HashMap<String, usize>>,
+    pub max_per_key: usize,
     pub audit: crate::actions::executor::SharedAudit,
     pub executor: Executor,
     pub active: AtomicUsize,
@@ -77,6 +83,41 @@ pub struct Shared {
 pub const REFUSALS_RECORDED_PER_MINUTE: u32 = 5;
 
 impl Shared {
+    /// The keys in force now.
+    pub fn keys(&self) -> Arc<Vec<AllowedKey>> {
+        self.keys.read().map(|k| k.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Read authorized_keys again (SIGHUP). On an error the keys in force
+    /// stay; either way the trail says what happened. Sessions already open
+    /// are not closed (as with sshd).
+    pub fn reload_keys(&self) -> Result<usize, String> {
+        match keys::authorized_keys(&self.keys_path) {
+            Ok(file) => {
+                for r in &file.refused {
+                    eprintln!("warroom serve-ssh: {r}");
+                }
+                let n = file.keys.len();
+                let text = format!(
+                    "ssh authorized_keys reloaded from {}: {n} key(s), {} line(s) refused",
+                    self.keys_path.display(),
+                    file.refused.len()
+                );
+                match self.keys.write() {
+                    Ok(mut k) => *k = Arc::new(file.keys),
+                    Err(e) => *e.into_inner() = Arc::new(file.keys),
+                }
+                self.audit("reload", "", Role::Viewer, text, file.refused.join("; "));
+                Ok(n)
+            }
+            Err(e) => {
+                let text = format!("ssh authorized_keys reload failed, the previous keys stay: {e}");
+                self.audit("reload", "", Role::Viewer, text, String::new());
+                Err(e)
+            }
+        }
+    }
+
     /// Record a refused attempt, at most `REFUSALS_RECORDED_PER_MINUTE` a
     /// minute per peer; past that, one notice, and the count when the
     /// peer's next minute begins.
@@ -227,20 +268,28 @@ impl Handler for Conn {
     type Error = russh::Error;
 
     async fn auth_publickey_offered(&mut self, user: &str, key: &PublicKey) -> Result<Auth, Self::Error> {
-        // Only known keys get PK_OK, so clients do not try to sign with others.
-        if keys::find(&self.shared.keys, key).is_some() {
-            return Ok(Auth::Accept);
-        }
+        // Only keys that may log in now, from here, get PK_OK, so clients
+        // do not try to sign with others.
         let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
-        let summary = format!("ssh key refused for {user} from {peer}: not in authorized_keys");
+        let keys = self.shared.keys();
+        let why = match keys::find(&keys, key) {
+            Some(k) => match k.admits(self.peer.map(|p| p.ip()), Utc::now()) {
+                Ok(()) => return Ok(Auth::Accept),
+                Err(why) => why,
+            },
+            None => "not in authorized_keys".into(),
+        };
+        let summary = format!("ssh key refused for {user} from {peer}: {why}");
         self.shared.refuse(self.peer, user, summary, keys::fingerprint(key));
         Ok(Auth::reject())
     }
 
     async fn auth_publickey(&mut self, user: &str, key: &PublicKey) -> Result<Auth, Self::Error> {
         let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
-        match keys::find(&self.shared.keys, key) {
-            Some(k) => {
+        let keys = self.shared.keys();
+        let found = keys::find(&keys, key).map(|k| (k, k.admits(self.peer.map(|p| p.ip()), Utc::now())));
+        match found {
+            Some((k, Ok(()))) => {
                 self.user = user.to_string();
                 self.who = Some(k.clone());
                 let summary = format!("ssh login as {user} from {peer}");
@@ -248,8 +297,12 @@ impl Handler for Conn {
                 self.shared.audit("login", user, k.role, summary, detail);
                 Ok(Auth::Accept)
             }
-            None => {
-                let summary = format!("ssh login refused for {user} from {peer}: unknown key");
+            other => {
+                let why = match other {
+                    Some((_, Err(why))) => why,
+                    _ => "unknown key".into(),
+                };
+                let summary = format!("ssh login refused for {user} from {peer}: {why}");
                 self.shared.refuse(self.peer, user, summary, keys::fingerprint(key));
                 Ok(Auth::reject())
             }
@@ -291,6 +344,9 @@ impl Handler for Conn {
         _modes: &[(Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // A key with `no-pty` (or `restrict` without `pty`) is refused at the
+        // shell request, with words: a client told "PTY allocation failed"
+        // under `-tt` exits before it could read why.
         if let Some(c) = self.channels.get_mut(&channel) {
             c.size = clamp(cols, rows);
             c.term = term.chars().take(64).collect();
@@ -332,12 +388,48 @@ impl Handler for Conn {
         };
         session.channel_success(channel)?;
         let shared = self.shared.clone();
+        if !who.pty {
+            let summary = format!("ssh session refused for {}: the key may not have a terminal", self.user);
+            shared.audit("refused", &self.user, who.role, summary, keys::fingerprint(&who.key));
+            let msg = format!(
+                "warroom: this key may not open a terminal (no-pty or restrict, authorized_keys line {}), and the console needs one\r\n",
+                who.line
+            );
+            let _ = ch.data(msg.as_bytes()).await;
+            let _ = ch.exit_status(1).await;
+            let _ = ch.eof().await;
+            let _ = ch.close().await;
+            return Ok(());
+        }
         // Claim a session slot; refuse past the limit.
         if shared.active.fetch_add(1, Ordering::SeqCst) >= shared.max_sessions {
             shared.active.fetch_sub(1, Ordering::SeqCst);
             let summary = format!("ssh session refused for {}: limit of {} sessions", self.user, shared.max_sessions);
             shared.audit("refused", &self.user, who.role, summary, String::new());
             let msg = format!("warroom: too many sessions (limit {})\r\n", shared.max_sessions);
+            let _ = ch.data(msg.as_bytes()).await;
+            let _ = ch.exit_status(1).await;
+            let _ = ch.eof().await;
+            let _ = ch.close().await;
+            return Ok(());
+        }
+        // And per key: one key cannot take every slot.
+        let fp = keys::fingerprint(&who.key);
+        let per_key = {
+            let mut m = shared.per_key.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(fp.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let slot = Slot(shared.clone(), fp.clone());
+        if per_key > shared.max_per_key {
+            drop(slot);
+            let summary = format!(
+                "ssh session refused for {}: limit of {} sessions per key ({fp})",
+                self.user, shared.max_per_key
+            );
+            shared.audit("refused", &self.user, who.role, summary, String::new());
+            let msg = format!("warroom: too many sessions for this key (limit {})\r\n", shared.max_per_key);
             let _ = ch.data(msg.as_bytes()).await;
             let _ = ch.exit_status(1).await;
             let _ = ch.eof().await;
@@ -357,7 +449,7 @@ impl Handler for Conn {
         let name = format!("{} [ssh {} session {}]", client_name(&base), keys::fingerprint(&who.key), self.session);
         let operator = Operator { name, role: who.role };
         tokio::spawn(async move {
-            let _slot = Slot(shared.clone());
+            let _slot = slot;
             run_session(shared, ch, in_rx, size_rx, SessionSpec { console, operator, theme, depth }).await;
         });
         Ok(())
@@ -425,19 +517,28 @@ impl Handler for Conn {
 
 /// Refuse a channel request: failure, a line on stderr, exit status 1, close.
 fn refuse_channel(channel: ChannelId, session: &mut Session, why: &str) -> Result<(), russh::Error> {
-    session.channel_failure(channel)?;
+    // The words first: a client may exit as soon as it reads the failure.
     session.extended_data(channel, 1, format!("{why}\r\n").into_bytes())?;
     session.exit_status_request(channel, 1)?;
+    session.channel_failure(channel)?;
     session.eof(channel)?;
     session.close(channel)
 }
 
-/// Releases a session slot when the session task ends, however it ends.
-struct Slot(Arc<Shared>);
+/// Releases a session slot (and the key's) when the session task ends,
+/// however it ends.
+struct Slot(Arc<Shared>, String);
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::SeqCst);
+        let mut m = self.0.per_key.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
     }
 }
 
