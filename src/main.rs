@@ -714,6 +714,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 keys_path: authorized_keys.clone(),
                 per_key: Default::default(),
                 max_per_key: max_per_key.unwrap_or(max_sessions / 2).clamp(1, max_sessions.max(1)),
+                idle_timeout: std::time::Duration::from_secs_f64(idle_timeout.clamp(1.0, 1e9)),
                 audit: executor.audit(),
                 executor,
                 active: std::sync::atomic::AtomicUsize::new(0),

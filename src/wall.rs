@@ -102,10 +102,7 @@ impl WallState {
         if self.runs_read.is_none_or(|t| (now - t).num_seconds() >= 2) {
             self.runs_read = Some(now);
             if let Some(dir) = &self.view.runs_dir {
-                self.runs = crate::runbook::run::all_runs(dir)
-                    .into_iter()
-                    .filter(|r| r.status == crate::runbook::run::RunStatus::Running)
-                    .collect();
+                self.runs = crate::runbook::run::running_cached(dir).to_vec();
             }
         }
         for r in snap.fleet.regions.items() {

@@ -526,3 +526,51 @@ async fn a_failure_reported_after_acceptance_is_failed_at_once() {
     assert!(last.contains("\"result\":\"failed\""), "the outcome is recorded as failed: {last}");
     r.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_denied_attempts_costs_the_trail_a_few_records() {
+    let sim = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await;
+    let Ok(sim) = sim else { panic!("sim did not start") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-denials-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    let (tx, mut rx) = mpsc::channel(256);
+    // One fixed minute, then the next: the count carried over is recorded.
+    let minute = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let m = minute.clone();
+    let base = Utc::now();
+    let clock: Clock = Arc::new(move || base + chrono::Duration::minutes(m.load(std::sync::atomic::Ordering::SeqCst)));
+    let exec = spawn(&sim.url(), AuditLog::open(&audit), tx, clock);
+    let deny = || Intent {
+        action: Action::Failover { region: "us-east-1".into() },
+        key: new_key(),
+        operator: Operator { name: "wall".into(), role: Role::Viewer },
+        disposition: Disposition::Go,
+    };
+    let mut keys = Vec::new();
+    for _ in 0..40 {
+        let i = deny();
+        keys.push(i.key.clone());
+        assert!(exec.submit(i).is_ok());
+    }
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let all = outcomes(&mut rx, &refs, 30).await;
+    assert!(all.iter().all(|e| e.status == ActionStatus::Denied), "every attempt is denied on screen");
+    let n = warroom::actions::executor::DENIALS_RECORDED_PER_MINUTE as usize;
+    let counted = all.iter().filter(|e| e.message.contains("counted in the audit trail")).count();
+    assert_eq!(counted, 40 - n, "the screen says which were only counted");
+    let recs = audit_records(&audit);
+    assert_eq!(recs.len(), n + 1, "five one by one and one notice: {recs:?}");
+    minute.store(1, std::sync::atomic::Ordering::SeqCst);
+    let i = deny();
+    let k = i.key.clone();
+    assert!(exec.submit(i).is_ok());
+    let _ = outcome(&mut rx, &k, 10).await;
+    let recs = audit_records(&audit);
+    assert_eq!(recs.len(), n + 3, "the carried count, then the new minute's first: {recs:?}");
+    assert!(recs[n + 1]["message"].as_str().is_some_and(|m| m.starts_with(&format!("{} more denied", 40 - n))));
+    assert!(matches!(verify(&audit), Ok(Verdict::Ok { .. })));
+    let stats = get(&sim.url(), "/v1/stats").await;
+    assert!(stats["requests"].get("/v1/actions").is_none(), "nothing was sent: {stats}");
+    sim.shutdown().await;
+}

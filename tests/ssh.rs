@@ -346,7 +346,7 @@ fn fifty_sessions_cost_the_backend_nothing_more() {
 
 #[test]
 fn the_session_limit_holds_and_a_disconnect_frees_a_slot() {
-    let r = rig("limit", &["--max-sessions", "2"]);
+    let r = rig("limit", &["--max-sessions", "2", "--max-per-key", "2"]);
     let (first, n1) = r.counted("viewer", "wall");
     let (_second, n2) = r.counted("viewer", "wall");
     wait_until("two sessions", 30, || n1.load(Ordering::SeqCst) > 1000 && n2.load(Ordering::SeqCst) > 1000);
@@ -401,4 +401,47 @@ fn authorized_keys_options_are_enforced_and_sighup_reloads_them() {
     let (_, text) = refused("viewer");
     assert!(text.contains("too many sessions for this key (limit 1)"), "{text}");
     wait_until("per-key refusal audited", 10, || r.audit().contains("sessions per key"));
+}
+
+#[test]
+fn eof_keeps_a_wall_idle_closes_a_console_and_a_paste_is_not_keys() {
+    let r = rig("idle", &["--idle-timeout", "4s"]);
+    // A wall started with no input at all (EOF at once) goes on drawing,
+    // past the idle timeout: walls are watched, not typed at.
+    let child = Command::new("ssh")
+        .args(r.ssh_args("viewer", "wall"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else { panic!("cannot start ssh") };
+    let n = Arc::new(AtomicUsize::new(0));
+    if let Some(mut out) = child.stdout.take() {
+        let n = n.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(k) = out.read(&mut buf) {
+                if k == 0 {
+                    break;
+                }
+                n.fetch_add(k, Ordering::SeqCst);
+            }
+        });
+    }
+    let _wall = Proc(child);
+    wait_until("the wall drawn", 30, || n.load(Ordering::SeqCst) > 1000);
+    // A viewer's console: 3,000 F pasted is one paste, not 3,000 denied actions.
+    let mut pty = r.pty("viewer", "console");
+    pty.wait_for("the console", 30, |s| s.contains("Region health"));
+    let raw = pty.raw.lock().map(|r| String::from_utf8_lossy(&r).to_string()).unwrap_or_default();
+    assert!(raw.contains("\u{1b}[?2004h"), "bracketed paste is asked for");
+    pty.send(&format!("\u{1b}[200~{}\u{1b}[201~", "F".repeat(3000)));
+    // Then nothing: the console closes itself after 4 s without input.
+    assert_eq!(pty.wait_exit(30), 0);
+    let raw = pty.raw.lock().map(|r| String::from_utf8_lossy(&r).to_string()).unwrap_or_default();
+    assert!(raw.contains("console closed after 0m04s without input"), "the reason is said");
+    assert!(raw.contains("\u{1b}[?2004l"), "bracketed paste is turned off again");
+    assert!(!r.audit().contains("\"event\":\"denied\""), "no action key was read from the paste");
+    let before = n.load(Ordering::SeqCst);
+    wait_until("the wall still drawing after the idle timeout", 10, || n.load(Ordering::SeqCst) > before + 100);
 }

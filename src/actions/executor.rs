@@ -159,7 +159,14 @@ struct Ctx {
     in_flight: Mutex<std::collections::HashMap<String, (String, String)>>,
     /// Live state, to re-check the local refusals at send time.
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
+    /// Denials per operator in the current minute: (minute, count).
+    denials: Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
+
+/// A viewer's denied attempts recorded one by one per minute; the rest are
+/// counted and recorded as one line when their next minute begins (a
+/// viewer that pasted 3,000 action keys once wrote 3,000 fsynced records).
+pub const DENIALS_RECORDED_PER_MINUTE: u32 = 5;
 
 /// Start the executor for the control plane at `base`.
 pub fn spawn(base: &str, audit: Result<AuditLog, String>, updates: mpsc::Sender<Update>, clock: Clock) -> Executor {
@@ -192,6 +199,7 @@ pub fn spawn_with_token(
     let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {
         base: base.trim_end_matches('/').to_string(),
+        denials: Mutex::new(std::collections::HashMap::new()),
         token,
         client,
         audit: audit.clone(),
@@ -449,7 +457,35 @@ async fn run(ctx: &Ctx, intent: Intent) {
     // Role check first: a viewer's attempt is audited and nothing is sent.
     if intent.operator.role != intent.action.required_role() && intent.operator.role == Role::Viewer {
         let why = format!("{} is a viewer; {summary} needs the operator role", intent.operator.name);
-        let shown = ctx.audited(&intent, "denied", "denied", &why);
+        let minute = (ctx.clock)().timestamp().div_euclid(60);
+        let (n, carried) = {
+            let mut m = ctx.denials.lock().unwrap_or_else(|e| e.into_inner());
+            if m.len() > 1024 {
+                m.retain(|_, (at, _)| *at >= minute - 1);
+            }
+            let e = m.entry(intent.operator.name.clone()).or_insert((minute, 0));
+            let carried = if e.0 != minute { std::mem::replace(e, (minute, 0)).1 } else { 0 };
+            e.1 += 1;
+            (e.1, carried)
+        };
+        if carried > DENIALS_RECORDED_PER_MINUTE {
+            let more = carried - DENIALS_RECORDED_PER_MINUTE;
+            let text =
+                format!("{more} more denied attempt(s) in the previous minute, counted, not recorded one by one");
+            ctx.audited(&intent, "denied", "denied", &text);
+        }
+        let shown = if n <= DENIALS_RECORDED_PER_MINUTE {
+            ctx.audited(&intent, "denied", "denied", &why)
+        } else {
+            if n == DENIALS_RECORDED_PER_MINUTE + 1 {
+                let text = format!(
+                    "more than {DENIALS_RECORDED_PER_MINUTE} denied attempts by {} this minute; further ones are counted",
+                    intent.operator.name
+                );
+                ctx.audited(&intent, "denied", "denied", &text);
+            }
+            format!("{why} (counted in the audit trail: more than {DENIALS_RECORDED_PER_MINUTE} this minute)")
+        };
         ctx.publish(&intent, ActionStatus::Denied, &shown, started).await;
         return;
     }

@@ -130,6 +130,23 @@ pub fn all_runs(dir: &Path) -> Vec<RunRecord> {
     v
 }
 
+/// The runs in progress in `dir`, read at most once every 2 s per process
+/// however many walls (SSH sessions) ask: one cached list, shared.
+pub fn running_cached(dir: &Path) -> Arc<Vec<RunRecord>> {
+    type Cache = std::sync::Mutex<Option<(PathBuf, std::time::Instant, Arc<Vec<RunRecord>>)>>;
+    static CACHE: Cache = std::sync::Mutex::new(None);
+    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((d, at, runs)) = c.as_ref() {
+        if d == dir && at.elapsed() < std::time::Duration::from_secs(2) {
+            return runs.clone();
+        }
+    }
+    let runs: Arc<Vec<RunRecord>> =
+        Arc::new(all_runs(dir).into_iter().filter(|r| r.status == RunStatus::Running).collect());
+    *c = Some((dir.to_path_buf(), std::time::Instant::now(), runs.clone()));
+    runs
+}
+
 /// A run by id, or "latest".
 pub fn load(dir: &Path, id: &str) -> Result<RunRecord, String> {
     let runs = all_runs(dir);

@@ -448,10 +448,7 @@ mod tests {
         let later = one(&format!("expiry-time=\"209912312359Z\",expiry-time=\"20990101\" {K1}"))
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(later.admits(ip("127.0.0.1"), now).is_ok());
-        assert!(
-            later.expires.is_some_and(|t| *t.format("%Y%m%d").to_string() <= *"20990101"),
-            "the earliest wins"
-        );
+        assert!(later.expires.is_some_and(|t| *t.format("%Y%m%d").to_string() <= *"20990101"), "the earliest wins");
         let exact = expiry_time("20300102030405Z").map(|t| t.to_rfc3339());
         assert_eq!(exact.as_deref(), Some("2030-01-02T03:04:05+00:00"));
         assert!(!one(&format!("restrict {K1}")).is_ok_and(|k| k.pty));

@@ -35,9 +35,11 @@ use crate::model::Snapshot;
 use crate::wall::{WallState, WallView};
 use keys::AllowedKey;
 
-/// Largest terminal a client may claim (cells are allocated per frame).
-pub const MAX_COLS: u16 = 1000;
-pub const MAX_ROWS: u16 = 400;
+/// Largest terminal a client may claim (two buffers of cells are kept per
+/// session: 500×200 is about 100,000 cells, a few MB; a 4K screen in a small
+/// font is about 400×120).
+pub const MAX_COLS: u16 = 500;
+pub const MAX_ROWS: u16 = 200;
 
 pub struct SshOptions {
     pub listen: SocketAddr,
@@ -59,6 +61,9 @@ pub struct Shared {
     /// Sessions open per key (by fingerprint), against `max_per_key`.
     pub per_key: std::sync::Mutex<HashMap<String, usize>>,
     pub max_per_key: usize,
+    /// A console session with no input for this long is closed (walls are
+    /// watched, not typed at: they are kept alive by keepalives only).
+    pub idle_timeout: Duration,
     pub audit: crate::actions::executor::SharedAudit,
     pub executor: Executor,
     pub active: AtomicUsize,
@@ -504,8 +509,12 @@ impl Handler for Conn {
         )
     }
 
+    /// The client will send no more input (`ssh host < /dev/null`): the
+    /// session goes on drawing; only a close ends it.
     async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
-        self.channels.remove(&channel);
+        if let Some(c) = self.channels.get_mut(&channel) {
+            c.input = None;
+        }
         Ok(())
     }
 
@@ -584,10 +593,15 @@ async fn run_session(
     wall.view.demo = shared.demo.clone();
     let mut view =
         ViewState { operator, catalog: shared.catalog.clone(), demo: shared.demo.clone(), ..ViewState::default() };
-    // Alternate screen, hidden cursor.
-    if ch.data(&b"\x1b[?1049h\x1b[?25l"[..]).await.is_err() {
+    // Alternate screen, hidden cursor, bracketed paste (a paste is one
+    // event, never a storm of keys).
+    if ch.data(&b"\x1b[?1049h\x1b[?25l\x1b[?2004h"[..]).await.is_err() {
         return;
     }
+    let mut parser = input::Parser::default();
+    let (mut input_open, mut size_open) = (true, true);
+    let mut last_input = tokio::time::Instant::now();
+    let mut idle_closed = false;
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - Duration::from_secs(1);
     loop {
@@ -626,10 +640,25 @@ async fn run_session(
         let tick = tokio::time::Instant::now() + Duration::from_millis(ms);
         let frame_due = last_frame + Duration::from_millis(100);
         tokio::select! {
-            bytes = input.recv() => {
-                let Some(bytes) = bytes else { break };
+            bytes = input.recv(), if input_open => {
+                let Some(bytes) = bytes else {
+                    // EOF from the client: no more input, the screen goes on.
+                    input_open = false;
+                    continue;
+                };
+                last_input = tokio::time::Instant::now();
                 let mut quit = false;
-                for k in input::parse(&bytes) {
+                for ev in parser.feed(&bytes) {
+                    let k = match ev {
+                        crossterm::event::Event::Key(k) => k,
+                        crossterm::event::Event::Paste(text) => {
+                            if console {
+                                dirty |= view.paste(&text);
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
                     let quit_key = crate::app::keymap::lookup(&shared.keymap, &k) == Some(crate::app::keymap::Command::Quit);
                     if crate::app::keymap::is_ctrl_c(&k) || (!console && quit_key) {
                         quit = true;
@@ -652,15 +681,22 @@ async fn run_session(
                     break;
                 }
             }
-            changed = size.changed() => {
+            changed = size.changed(), if size_open => {
                 if changed.is_err() {
-                    break;
+                    size_open = false;
+                    continue;
                 }
-                let (w, h) = *size.borrow();
+                // A burst of window changes is one resize: the watch keeps
+                // only the latest size, read here at most once per wake-up.
+                let (w, h) = *size.borrow_and_update();
                 if term.resize(Rect::new(0, 0, w, h)).is_err() {
                     break;
                 }
                 dirty = true;
+            }
+            _ = tokio::time::sleep_until(last_input + shared.idle_timeout), if console => {
+                idle_closed = true;
+                break;
             }
             changed = snapshots.changed() => {
                 if changed.is_err() {
@@ -672,7 +708,13 @@ async fn run_session(
             _ = tokio::time::sleep_until(frame_due), if dirty => {}
         }
     }
-    let _ = ch.data(&b"\x1b[?25h\x1b[?1049l"[..]).await;
+    let _ = ch.data(&b"\x1b[?2004l\x1b[?25h\x1b[?1049l"[..]).await;
+    if idle_closed {
+        let secs = shared.idle_timeout.as_secs();
+        let msg =
+            format!("warroom: console closed after {} without input\r\n", crate::runbook::run::fmt_secs(secs as f64));
+        let _ = ch.data(msg.as_bytes()).await;
+    }
     let _ = ch.exit_status(0).await;
     let _ = ch.eof().await;
     let _ = ch.close().await;
