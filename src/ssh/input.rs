@@ -55,7 +55,7 @@ impl Parser {
             }
             match rest.find(PASTE_START) {
                 Some(at) => {
-                    out.extend(parse(rest[..at].as_bytes()).into_iter().map(Event::Key));
+                    out.extend(parse(&rest.as_bytes()[..at]).into_iter().map(Event::Key));
                     self.paste = Some((String::new(), false));
                     self.tail.clear();
                     cur = rest[at + PASTE_START.len()..].to_string();
