@@ -276,8 +276,8 @@ fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mu
         "Tab switch · Enter choose · Esc cancel"
     };
     lines.push(Line::from(Span::styled(keys, theme.muted)));
-    let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
-    let area = centered(body, width.max(44), lines.len() as u16 + 2);
+    let width = warroom_ui::cells(lines.iter().map(|l| l.width()).max().unwrap_or(40)).saturating_add(4);
+    let area = centered(body, width.max(44), warroom_ui::cells(lines.len()).saturating_add(2));
     TextBox { title: "Confirm action", lines, theme }.render(area, buf);
 }
 
@@ -422,12 +422,13 @@ fn pane_want(kind: Kind, snap: &Snapshot, view: &ViewState) -> u16 {
     let f = &snap.fleet;
     let rows = match kind {
         // Closed breakers are the norm: ask for room for the others only.
-        Kind::Circuits => {
-            f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count() as u16 + 1
-        }
+        Kind::Circuits => warroom_ui::cells(
+            f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count(),
+        )
+        .saturating_add(1),
         Kind::LatencyChart => 12,
         Kind::BigStatus | Kind::Clock => big_height(1) + 1,
-        k => k.pane().map(|p| crate::app::view::pane_len(p, snap, view) as u16).unwrap_or(1),
+        k => k.pane().map(|p| warroom_ui::cells(crate::app::view::pane_len(p, snap, view))).unwrap_or(1),
     };
     rows.max(1) + 3
 }
@@ -561,7 +562,7 @@ fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
         .collect();
     lines.push(Line::from(legend));
     lines.push(Line::from(Span::styled("any key closes this help", Style::default().patch(theme.muted))));
-    let h = lines.len() as u16 + 2;
+    let h = warroom_ui::cells(lines.len()).saturating_add(2);
     let area = centered(body, 84, h);
     TextBox { title: "Keys", lines, theme }.render(area, buf);
 }

@@ -106,7 +106,7 @@ impl WallState {
             }
         }
         for r in snap.fleet.regions.items() {
-            let status = crate::model::rollup::region(snap, &r.name, now).status;
+            let status = crate::model::rollup::region_of(snap, r, now).status;
             match self.changes.get_mut(&r.name) {
                 // Leaving UNKNOWN (no data yet at start) is a first sight, not a change.
                 Some((last, _)) if *last == RegionStatus::Unknown => *last = status,
@@ -238,16 +238,20 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
     }
     let room = area.y + area.height - y;
     let per_row = ((area.width / 20).max(1) as usize).min(regions.len());
-    let rows = regions.len().div_ceil(per_row) as u16;
-    let tile_w = area.width / per_row as u16;
+    let rows = warroom_ui::cells(regions.len().div_ceil(per_row)).max(1);
+    let tile_w = area.width / warroom_ui::cells(per_row).max(1);
     let tile_h = (room / rows).clamp(3, 9);
-    for (k, r) in regions.iter().enumerate() {
+    // Only the rows that fit are laid out (65,536 regions cost no more).
+    let fit = (room / tile_h).max(1) as usize * per_row;
+    let mut drawn: usize = 0;
+    for (k, r) in regions.iter().enumerate().take(fit) {
         let (col, row) = ((k % per_row) as u16, (k / per_row) as u16);
         let rect = Rect::new(area.x + col * tile_w, y + row * tile_h, tile_w, tile_h);
         if rect.y + rect.height > area.y + area.height {
             break;
         }
-        let roll = crate::model::rollup::region(snap, &r.name, now);
+        drawn += 1;
+        let roll = crate::model::rollup::region_of(snap, r, now);
         let lv =
             if roll.stale && roll.status == RegionStatus::Unknown { Level::Stale } else { region_level(roll.status) };
         let changed = wall.highlight(&r.name, now);
@@ -305,9 +309,17 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             warroom_ui::put(buf, inner.x, inner.y + 2, svc, inner.width as usize, s);
         }
     }
-    // Pages and firing alerts under the tiles, if there is room.
-    let y = y + rows * tile_h;
+    // Pages and firing alerts under the tiles, if there is room; regions
+    // that did not fit are counted there (the banner counts them all).
+    let used = warroom_ui::cells(drawn.div_ceil(per_row)).saturating_mul(tile_h);
+    let hidden = regions.len() - drawn;
+    let mut y = y.saturating_add(used);
+    if hidden > 0 {
+        // Never silently: on the last line even if a tile's border goes.
+        y = y.min(area.y + area.height - 1);
+    }
     if y < area.y + area.height {
+        let more = if hidden > 0 { format!("+{hidden} more regions not shown · ") } else { String::new() };
         let pages: Vec<&str> = snap
             .slos
             .iter()
@@ -316,9 +328,9 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             .collect();
         let alerts = alerts_phrase(snap, now);
         let text = if pages.is_empty() {
-            format!("error budgets: no page-level burn · {alerts}")
+            format!("{more}error budgets: no page-level burn · {alerts}")
         } else {
-            format!("{} PAGE burn: {} · {alerts}", Level::Critical.glyph(theme.ascii), pages.join(", "))
+            format!("{more}{} PAGE burn: {} · {alerts}", Level::Critical.glyph(theme.ascii), pages.join(", "))
         };
         let s = if pages.is_empty() { theme.muted } else { theme.critical };
         warroom_ui::put(buf, area.x + 1, y, text, area.width.saturating_sub(2) as usize, s);
@@ -421,6 +433,41 @@ mod tests {
                 (20, 6) => assert!(text.contains('✖'), "{text}"),
                 // The down region is named once there is room.
                 _ => assert!(text.contains("r1") && text.contains('✖'), "{wd}×{h}:\n{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sixty_five_thousand_regions_are_counted_not_a_crash() {
+        // 65,536·k regions once truncated to 0 as a u16 and divided by it.
+        for n in [65_536usize, 131_072] {
+            let mut f = Fleet::default();
+            let regions = (0..n)
+                .map(|i| Region {
+                    name: format!("r{i}"),
+                    status: RegionStatus::Ok,
+                    weight: 100.0 / n as f64,
+                    base_weight: None,
+                    zones: vec![],
+                    since: None,
+                })
+                .collect();
+            f.regions.set(Utc::now(), Ok(regions));
+            let snap = derive(f, 1);
+            let now = Utc::now();
+            let wall = WallState::new(vec![], Duration::from_secs(20), now);
+            let view = crate::app::view::ViewState::default();
+            let keymap = crate::app::keymap::DEFAULT_KEYMAP;
+            for (w, h) in [(1u16, 1u16), (30, 10), (80, 24), (200, 60)] {
+                let area = ratatui::layout::Rect::new(0, 0, w, h);
+                let mut buf = ratatui::buffer::Buffer::empty(area);
+                render(&snap, &wall, now, &Theme::default(), area, &mut buf);
+                let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+                if h >= 24 {
+                    assert!(text.contains("more regions not shown"), "{n} at {w}×{h}: the rest are counted");
+                }
+                let mut buf = ratatui::buffer::Buffer::empty(area);
+                crate::render::render(&snap, &view, keymap, now, &Theme::default(), area, &mut buf);
             }
         }
     }

@@ -92,8 +92,9 @@ pub fn region_order(snap: &Snapshot) -> Vec<&str> {
     rs.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.name.cmp(&b.name)));
     let mut names: Vec<&str> = rs.into_iter().map(|r| r.name.as_str()).collect();
     // Regions only the cells know of (no region feed) come last, by name.
+    let known: std::collections::HashSet<&str> = names.iter().copied().collect();
     let mut extra: Vec<&str> =
-        snap.cells.values().flat_map(|m| m.keys()).map(String::as_str).filter(|r| !names.contains(r)).collect();
+        snap.cells.values().flat_map(|m| m.keys()).map(String::as_str).filter(|r| !known.contains(r)).collect();
     extra.sort_unstable();
     extra.dedup();
     names.extend(extra);
@@ -123,7 +124,10 @@ pub fn fleet(snap: &Snapshot, now: DateTime<Utc>) -> Rollup {
     let order = region_order(snap);
     // Regions the control plane reports DOWN: named first, whatever the cells say.
     let regions_fresh = f.regions.is_fresh(now);
-    let reported_down = |r: &str| f.regions.items().iter().any(|x| x.name == r && x.status == RegionStatus::Down);
+    // A set, not a scan per region: linear at fleet scale.
+    let down_set: std::collections::HashSet<&str> =
+        f.regions.items().iter().filter(|x| x.status == RegionStatus::Down).map(|x| x.name.as_str()).collect();
+    let reported_down = |r: &str| down_set.contains(r);
     if regions_fresh {
         for r in &order {
             if reported_down(r) {
@@ -250,6 +254,16 @@ pub struct RegionRollup {
 
 pub fn region(snap: &Snapshot, name: &str, now: DateTime<Utc>) -> RegionRollup {
     let reported = snap.fleet.regions.items().iter().find(|r| r.name == name).map(|r| r.status);
+    region_with(snap, name, reported, now)
+}
+
+/// `region` for a region already in hand (no search by name: callers that
+/// go over every region stay linear, not quadratic, at fleet scale).
+pub fn region_of(snap: &Snapshot, r: &crate::model::Region, now: DateTime<Utc>) -> RegionRollup {
+    region_with(snap, &r.name, Some(r.status), now)
+}
+
+fn region_with(snap: &Snapshot, name: &str, reported: Option<RegionStatus>, now: DateTime<Utc>) -> RegionRollup {
     let fresh = cells_fresh(snap, now);
     let cells: Vec<RegionStatus> = snap.cells.values().filter_map(|m| m.get(name)).map(|c| c.status).collect();
     let count = |s: RegionStatus| if fresh { cells.iter().filter(|c| **c == s).count() } else { 0 };

@@ -123,8 +123,8 @@ pub fn fit_regions(snap: &Snapshot, selected: usize, width: u16, now: DateTime<U
     if n == 0 {
         return (vec![], 6);
     }
-    let ideal = (width / n as u16).saturating_sub(1).clamp(6, 16);
-    if (ideal + 1) * n as u16 <= width {
+    let ideal = (width / warroom_ui::cells(n).max(1)).saturating_sub(1).clamp(6, 16);
+    if (ideal as usize + 1) * n <= width as usize {
         return ((0..n).collect(), ideal);
     }
     let k = (width.saturating_sub(MARKER_W + 1) / 7).max(1) as usize;
@@ -133,7 +133,7 @@ pub fn fit_regions(snap: &Snapshot, selected: usize, width: u16, now: DateTime<U
     let mut order: Vec<usize> = (0..n).collect();
     let selected = selected.min(n - 1);
     order.sort_by_key(|&i| {
-        let st = crate::model::rollup::region(snap, &regions[i].name, now).status;
+        let st = crate::model::rollup::region_of(snap, &regions[i], now).status;
         let bad = match st {
             crate::model::RegionStatus::Down => 0,
             crate::model::RegionStatus::Degraded => 1,

@@ -168,7 +168,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     warroom_ui::put(buf, inner.x, y, title, inner.width as usize, theme.muted);
     y += 1;
     let h = room.min(12);
-    let n = s.daily_remaining.len() as u16;
+    let n = warroom_ui::cells(s.daily_remaining.len());
     let col_w = (inner.width.saturating_sub(6) / n.max(1)).clamp(1, 4);
     for (i, r) in s.daily_remaining.iter().enumerate() {
         let x = inner.x + 5 + i as u16 * col_w;

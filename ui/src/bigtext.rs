@@ -60,8 +60,8 @@ pub fn big_height(scale: u16) -> u16 {
 
 /// Width in cells of `text` rendered at `scale` (one blank column between letters).
 pub fn big_width(text: &str, scale: u16) -> u16 {
-    let n = text.chars().count() as u16;
-    (n * 4).saturating_sub(1) * scale.max(1)
+    let n = crate::cells(text.chars().count());
+    n.saturating_mul(4).saturating_sub(1).saturating_mul(scale.max(1))
 }
 
 /// Large text, left-aligned at `area`'s origin, clipped to `area`.

@@ -21,3 +21,9 @@ pub use status::{Badge, Level};
 pub use table::{Align, Cell, Column, LazyRows, Rows, TableGeometry, TableView};
 pub use text::{bar, ellipsize, fit_line, join_fit, put, sparkline, KeyBar};
 pub use theme::Theme;
+
+/// A count of things (rows, regions, characters) as a number of cells:
+/// saturating, never wrapping (65,536 regions once became 0 and a divisor).
+pub fn cells(n: usize) -> u16 {
+    n.min(u16::MAX as usize) as u16
+}

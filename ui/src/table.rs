@@ -155,8 +155,8 @@ impl TableView<'_> {
         // out instead of opening one huge gap.
         let flex_extra = spare.min(w_of(keep[flex_at]));
         let rest = spare - flex_extra;
-        let each = rest / keep.len() as u16;
-        let leftover = rest - each * keep.len() as u16;
+        let each = rest / crate::cells(keep.len()).max(1);
+        let leftover = rest.saturating_sub(each.saturating_mul(crate::cells(keep.len())));
         keep.iter()
             .enumerate()
             .map(|(k, &i)| {
@@ -174,7 +174,7 @@ impl TableView<'_> {
         // The rows on screen are made first: numeric columns are sized to them.
         let body = area.height - 1;
         let n = self.rows.len();
-        let (visible, overflow) = if n as u16 > body && body > 1 {
+        let (visible, overflow) = if n > body as usize && body > 1 {
             (body.saturating_sub(1) as usize, true)
         } else {
             (n.min(body as usize), false)
