@@ -385,4 +385,126 @@ mod tests {
         assert_eq!(a.request(), json!({"kind": "flagOff", "flag": "f", "environment": "prod"}));
         assert_eq!(Action::Promote { deployment: "d".into(), full: true }.request()["kind"], "promoteFull");
     }
+
+    fn fleet_with_canary(phase: CanaryPhase, tier: Tier) -> Snapshot {
+        use crate::model::{Deployment, Flag, Service};
+        let mut f = Fleet::default();
+        let now = Utc::now();
+        let svc = |n: &str, tier| Service {
+            name: n.into(),
+            tier,
+            owners: vec![],
+            depends_on: vec![],
+            slos: vec![],
+            sla: Default::default(),
+        };
+        // Another service of the other tier with the same region: the
+        // tier that counts is the deployment's own service's.
+        let other = if tier == Tier::Critical { Tier::Standard } else { Tier::Critical };
+        f.services.set(now, Ok(vec![svc("checkout", tier), svc("search", other)]));
+        let d = Deployment {
+            id: "checkout/r0".into(),
+            service: "checkout".into(),
+            region: "r0".into(),
+            phase,
+            message: String::new(),
+            stable_revision: "v1".into(),
+            canary_revision: Some("v2".into()),
+            steps: vec![10.0, 25.0, 50.0, 100.0],
+            step_index: 0,
+            step_total: 4,
+            weight: 10.0,
+            since: None,
+            analysis: None,
+        };
+        f.deployments.set(now, Ok(vec![d]));
+        let flag = Flag { name: "new-checkout".into(), environment: "production".into(), enabled: true, rollout: String::new() };
+        f.flags.set(now, Ok(vec![flag]));
+        derive(f, 1)
+    }
+
+    #[test]
+    fn canary_previews_say_what_changes_and_refuse_the_wrong_phase() {
+        let dep = || "checkout/r0".to_string();
+        let s = fleet_with_canary(CanaryPhase::Progressing, Tier::Critical);
+        let p = Action::Rollback { deployment: dep() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect[0], "canary weight 10% → 0%");
+        assert_eq!(p.effect[1], "phase Progressing → Aborted");
+        assert_eq!(p.effect[2], "revision v2 abandoned; v1 keeps serving");
+        assert_eq!((p.blast, p.type_to_confirm.as_deref()), (Blast::High, Some("checkout")), "a critical service");
+        let p = Action::Promote { deployment: dep(), full: false }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect[0], "canary weight 10% → 25%");
+        assert_eq!(p.effect[1], "step 1/4 → 2/4");
+        assert!(p.effect[2].starts_with("phase Progressing → Paused"), "{:?}", p.effect);
+        let p = Action::Promote { deployment: dep(), full: true }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect[0], "canary weight 10% → 100% (promoted)");
+        assert_eq!(p.effect[2], "revision v2 becomes stable (was v1)");
+        let p = Action::Pause { deployment: dep() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect, vec!["phase Progressing → Paused at 10%".to_string()]);
+        assert!(Action::Resume { deployment: dep() }.preview(&s).is_err_and(|e| e.contains("is not paused")));
+        let standard = fleet_with_canary(CanaryPhase::Paused, Tier::Standard);
+        let p = Action::Rollback { deployment: dep() }.preview(&standard).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.blast, p.type_to_confirm), (Blast::Low, None), "not critical: no name to type");
+        let p = Action::Resume { deployment: dep() }.preview(&standard).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect, vec!["phase Paused → Progressing from 10%".to_string()]);
+        assert!(Action::Pause { deployment: dep() }.preview(&standard).is_err_and(|e| e.contains("not progressing")));
+        let degraded = fleet_with_canary(CanaryPhase::Degraded, Tier::Standard);
+        assert!(Action::Rollback { deployment: dep() }.preview(&degraded).is_ok(), "a degraded canary can be rolled back");
+        let e = Action::Promote { deployment: dep(), full: false }.preview(&degraded);
+        assert!(e.is_err_and(|e| e.contains("not promotable in phase Degraded")));
+        let done = fleet_with_canary(CanaryPhase::Healthy, Tier::Standard);
+        assert!(Action::Rollback { deployment: dep() }.preview(&done).is_err_and(|e| e.contains("no canary in flight")));
+        assert!(Action::Rollback { deployment: "nope/r9".into() }.preview(&done).is_err_and(|e| e.contains("not known")));
+    }
+
+    #[test]
+    fn flag_previews_name_the_change_and_refuse_a_no_op() {
+        let s = fleet_with_canary(CanaryPhase::Healthy, Tier::Standard);
+        let off = Action::SetFlag { flag: "new-checkout".into(), environment: "production".into(), on: false };
+        let p = off.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.title, "Turn new-checkout OFF in production?");
+        assert_eq!(p.effect, vec!["new-checkout (production): ON → OFF".to_string()]);
+        let on = Action::SetFlag { flag: "new-checkout".into(), environment: "production".into(), on: true };
+        assert_eq!(on.preview(&s).err().as_deref(), Some("new-checkout is already ON in production"));
+        let staging = Action::SetFlag { flag: "new-checkout".into(), environment: "staging".into(), on: false };
+        assert!(staging.preview(&s).is_err_and(|e| e.contains("not known")), "the environment is part of the flag");
+    }
+
+    #[test]
+    fn failover_never_sends_traffic_to_a_down_region_and_marks_it() {
+        // The only other region with weight is DOWN; the drained one is not serving.
+        let s = snap(&[(50.0, RegionStatus::Ok), (0.0, RegionStatus::Ok), (50.0, RegionStatus::Down)]);
+        let e = Action::Failover { region: "r0".into() }.preview(&s);
+        assert!(e.is_err_and(|e| e.contains("last region")), "a drained region is not serving");
+        let s = snap(&[(50.0, RegionStatus::Ok), (30.0, RegionStatus::Ok), (20.0, RegionStatus::Down)]);
+        let p = Action::Failover { region: "r0".into() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.effect[2].ends_with("(DOWN)") && !p.effect[1].contains("DOWN"), "{:?}", p.effect);
+        assert_eq!(drained_weights(&[100.0, 0.0], 0), None, "nowhere to send it");
+        assert_eq!(pct(12.5), "12.5%");
+        assert_eq!(pct(12.0), "12%");
+    }
+
+    #[test]
+    fn restore_takes_back_only_what_is_missing_and_never_divides_by_zero() {
+        // r0 at 10 of its 25: 15 comes back, from the others in proportion.
+        let s = snap(&[(10.0, RegionStatus::Ok), (45.0, RegionStatus::Ok), (45.0, RegionStatus::Ok)]);
+        let p = Action::Restore { region: "r0".into() }.preview(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.effect[0].contains("10% →    25%"), "{:?}", p.effect);
+        assert!(p.effect[1].contains("45% →  37.5%"), "{:?}", p.effect);
+        let empty = snap(&[(0.0, RegionStatus::Ok), (0.0, RegionStatus::Ok)]);
+        let p = Action::Restore { region: "r0".into() }.preview(&empty).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.effect.iter().all(|l| !l.contains("NaN")), "{:?}", p.effect);
+        assert!(p.effect[1].contains("0% →     0%"), "{:?}", p.effect);
+    }
+
+    #[test]
+    fn the_local_identity_is_an_operator_unless_read_only() {
+        assert_eq!(Operator::local(true).role, Role::Viewer);
+        assert_eq!(Operator::local(false).role, Role::Operator);
+        // The passwd entry of our uid is the name `id -un` prints.
+        let id = std::process::Command::new("id").arg("-un").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        if let Some(name) = id.ok().filter(|n| !n.is_empty()) {
+            assert_eq!(user_from_passwd().as_deref(), Some(name.as_str()));
+        }
+    }
 }
