@@ -131,7 +131,10 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
             let (v, e) = split(parse::<ServicesWire>(body)?.services, "service");
             partial(Payload::Services(v), e)
         }
-        FeedId::Metrics => Payload::Metrics(parse::<MetricsWire>(body)?.metrics.into_iter().map(Into::into).collect()),
+        FeedId::Metrics => {
+            let (v, e) = split(parse::<MetricsWire>(body)?.metrics, "metrics");
+            partial(Payload::Metrics(v), e)
+        }
         // With the server's own time of the data, so ages on screen are
         // counted in the source's clock (a simulator at 10× too).
         FeedId::Deployments => {
@@ -268,7 +271,7 @@ impl From<ServiceWire> for model::Service {
 
 #[derive(Deserialize)]
 struct MetricsWire {
-    metrics: Vec<TrafficWire>,
+    metrics: Vec<Lenient<TrafficWire>>,
 }
 
 #[derive(Deserialize)]
@@ -514,6 +517,20 @@ mod tests {
                 assert!(r.is_err(), "{feed:?} accepted {body:?}");
             }
         }
+    }
+
+    #[test]
+    fn one_bad_metrics_record_is_dropped_and_named_the_rest_kept() {
+        let body = br#"{"metrics":[{"service":"a","region":"r","rps":5},
+            {"service":"b","region":"r","rps":"fast"},{"region":"r"}]}"#;
+        let Ok(Payload::Partial { inner, error }) = decode(FeedId::Metrics, body) else {
+            panic!("not a partial answer");
+        };
+        let Payload::Metrics(m) = *inner else { panic!("not metrics") };
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].service, "a");
+        assert!(error.starts_with("2 bad metrics record(s) dropped"), "{error}");
+        assert!(error.contains("missing field `service`"), "{error}");
     }
 
     #[test]
