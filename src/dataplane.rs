@@ -69,11 +69,16 @@ impl Drop for DataPlane {
 }
 
 pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    http_client_with(None)
+}
+
+/// The sources' HTTP client: rustls with the platform's roots (and the
+/// webpki roots), plus the certificates of `ca_bundle` when given.
+pub fn http_client_with(ca_bundle: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
+    let b = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
-        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("cannot build HTTP client: {e}"))
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
+    crate::sources::health::with_ca_bundle(b, ca_bundle)?.build().map_err(|e| format!("cannot build HTTP client: {e}"))
 }
 
 fn spec(intervals: &Intervals, feed: FeedId) -> PollSpec {

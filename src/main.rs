@@ -691,7 +691,7 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                     authorized_keys.display()
                 );
             }
-            let (plane, sim, (base, token)) = data_plane(&cli, None).await?;
+            let (plane, sim, (base, token, ca)) = data_plane(&cli, None).await?;
             // serve-ssh records every login and refusal: without a trail it
             // does not start (the console can run without one; a server cannot).
             let audit = warroom::paths::audit_file()
@@ -699,9 +699,10 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("serve-ssh cannot keep its audit trail, so it does not start: {e}"))?;
             let audit = Ok(audit);
             let clock: Clock = Arc::new(chrono::Utc::now);
-            let executor = warroom::actions::executor::spawn_with_token(
+            let executor = warroom::actions::executor::spawn_with_tls(
                 &base,
                 token,
+                ca.as_deref(),
                 audit,
                 plane.updates.clone(),
                 clock,
@@ -779,8 +780,9 @@ async fn wait_for_stop() {
     }
 }
 
-/// Control-plane URL and token for actions (empty URL: none configured).
-type ActionTarget = (String, Option<String>);
+/// (Empty URL: none configured.)
+/// Control-plane URL, token and CA bundle for actions.
+type ActionTarget = (String, Option<String>, Option<std::path::PathBuf>);
 
 /// The data plane for `cli`: `--api`, else a configuration file, else the
 /// embedded demo fleet, and where actions go. `view`, when given, learns
@@ -805,9 +807,11 @@ async fn data_plane(
         ));
     }
     match (&cli.api, config) {
-        (Some(url), _) => {
-            Ok((dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?, None, (url.clone(), None)))
-        }
+        (Some(url), _) => Ok((
+            dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?,
+            None,
+            (url.clone(), None, None),
+        )),
         (None, Some(path)) => {
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
@@ -818,6 +822,11 @@ async fn data_plane(
                 setup.sources.cloudwatch = Some(warroom::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
             }
             if let Some(v) = view.as_deref_mut() {
+                // A token over plain http to another host: said at start, on
+                // the footer, not only by `config check`.
+                if let Some(w) = cfg.tokens_in_clear(&path).first() {
+                    v.message = Some((warroom_ui::Level::Warn, w.to_string()));
+                }
                 v.operator = setup.operator.clone();
                 if cli.read_only {
                     v.operator.role = warroom::actions::Role::Viewer;
@@ -841,7 +850,7 @@ async fn data_plane(
             }
             let url = handle.url();
             let plane = dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?;
-            Ok((plane, Some(handle), (url, None)))
+            Ok((plane, Some(handle), (url, None, None)))
         }
     }
 }
@@ -883,13 +892,14 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
         }
     }
     let clock: Clock = Arc::new(chrono::Utc::now);
-    let (plane, sim, (action_base, token)) = data_plane(&cli, Some(&mut view)).await?;
+    let (plane, sim, (action_base, token, ca)) = data_plane(&cli, Some(&mut view)).await?;
     // Without a writable audit trail the console still runs, but every
     // action fails before anything is sent (the executor says why).
     let audit = warroom::paths::audit_file().and_then(|p| warroom::audit::AuditLog::open(&p));
-    let executor = warroom::actions::executor::spawn_with_token(
+    let executor = warroom::actions::executor::spawn_with_tls(
         &action_base,
         token,
+        ca.as_deref(),
         audit,
         plane.updates.clone(),
         clock,

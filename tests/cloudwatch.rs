@@ -191,6 +191,13 @@ async fn twelve_hundred_queries_take_three_calls_and_pages_are_followed() {
         assert!(s.points.windows(2).all(|w| w[0].0 < w[1].0), "ascending, no duplicates");
     }
     assert!(c2 - c1 >= 10, "NextToken followed over {} calls", c2 - c1);
+    // A backend that never stops paging is stopped: 540 points at 2 a page
+    // would be 270 pages; we follow at most MAX_PAGES and say so.
+    fault(&sim.url(), serde_json::json!({"path": "/service", "kind": "cw-page-size", "value": 2})).await;
+    let r = get_metric_data(&client, &three, &q, end - 3 * 3600, end).await;
+    assert!(r.as_ref().is_err_and(|e| e.contains("still paging after 50 pages")), "{:?}", r.map(|m| m.len()));
+    let (c3, _) = stats(&sim.url()).await;
+    assert_eq!(c3 - c2, warroom::sources::cloudwatch::MAX_PAGES as u64, "no call past the cap");
     sim.shutdown().await;
 }
 

@@ -25,8 +25,8 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA, and a server certificate for 127.0.0.1 signed by it.
-fn certificates() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warroom-tls-{}", std::process::id()));
+fn certificates(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warroom-tls-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
     openssl(
@@ -85,7 +85,7 @@ fn serve(dir: &Path) -> (common::KillOnDrop, u16) {
 
 #[tokio::test]
 async fn a_private_ca_is_trusted_only_when_configured() {
-    let dir = certificates();
+    let dir = certificates("probes");
     let (_server, port) = serve(&dir);
     let templates =
         ProbeTemplates { health: Some(format!("https://127.0.0.1:{port}/{{service}}")), ready: None, insecure: false };
@@ -112,4 +112,38 @@ async fn a_private_ca_is_trusted_only_when_configured() {
     assert!(p[0].detail.starts_with("TLS NOT VERIFIED"), "{}", p[0].detail);
 
     assert!(probe_client(Some(&dir.join("srv.key")), false).is_err(), "a key is not a CA bundle");
+}
+
+/// Prometheus, Alertmanager and the control plane behind an internal CA:
+/// the platform's roots refuse it, `ca_bundle` on the source trusts it, and
+/// `config check` reads the bundle (a key is not a bundle).
+#[tokio::test]
+async fn every_source_can_trust_an_internal_ca_and_the_bundle_is_checked() {
+    let dir = certificates("sources");
+    let (_server, port) = serve(&dir);
+    let url = format!("https://127.0.0.1:{port}/api/v1/query");
+    let Ok(plain) = warroom::dataplane::http_client() else { panic!("client") };
+    let e = plain.get(&url).send().await.err().map(|e| format!("{e:?}")).unwrap_or_default();
+    assert!(e.to_lowercase().contains("certificate") || e.contains("UnknownIssuer"), "refused: {e}");
+    let Ok(with_ca) = warroom::dataplane::http_client_with(Some(&dir.join("ca.pem"))) else { panic!("client") };
+    let r = with_ca.get(&url).send().await;
+    assert!(r.as_ref().is_ok_and(|r| r.status().as_u16() == 200), "{r:?}");
+    let base = "[[region]]\nname = \"r1\"\n[[service]]\nname = \"s\"\n";
+    let ca = dir.join("ca.pem").display().to_string();
+    let key = dir.join("srv.key").display().to_string();
+    for (section, extra) in [("prometheus", ""), ("alertmanager", ""), ("control_plane", "")] {
+        let good = format!("{base}[{section}]\nurl = \"https://127.0.0.1:{port}\"\nca_bundle = \"{ca}\"\n{extra}");
+        let path = dir.join(format!("{section}.toml"));
+        assert!(std::fs::write(&path, good).is_ok());
+        let cfg = warroom::config::Config::load(&path);
+        assert!(cfg.as_ref().is_ok_and(|c| c.setup().is_ok()), "{section}: {:?}", cfg.err());
+        let bad = format!("{base}[{section}]\nurl = \"https://127.0.0.1:{port}\"\nca_bundle = \"{key}\"\n");
+        assert!(std::fs::write(&path, bad).is_ok());
+        let errs = warroom::config::Config::load(&path).err().unwrap_or_default();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(
+            text.iter().any(|t| t.contains(":7:13:") && t.contains("CA bundle") && t.contains("no certificate")),
+            "{section}: {text:?}"
+        );
+    }
 }

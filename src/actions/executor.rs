@@ -183,6 +183,20 @@ pub fn spawn_with_token(
     clock: Clock,
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 ) -> Executor {
+    spawn_with_tls(base, token, None, audit, updates, clock, snapshots)
+}
+
+/// `spawn_with_token`, trusting the certificates of `ca_bundle` as well as
+/// the platform's roots (a control plane behind an internal CA).
+pub fn spawn_with_tls(
+    base: &str,
+    token: Option<String>,
+    ca_bundle: Option<&std::path::Path>,
+    audit: Result<AuditLog, String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
+) -> Executor {
     let (tx, mut rx) = mpsc::unbounded_channel::<Intent>();
     let (audit, audit_error) = match audit {
         Ok(a) => (Some(a), None),
@@ -190,12 +204,20 @@ pub fn spawn_with_token(
     };
     // Mutating calls never follow a redirect: a 307/308 would re-send the
     // body, the idempotency key and the operator to another host.
-    let client = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default();
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
+    // The bundle was checked when the configuration was loaded; if it went
+    // bad since, the platform's roots alone are used and TLS says why.
+    let builder = match crate::sources::health::with_ca_bundle(builder, ca_bundle) {
+        Ok(b) => b,
+        Err(_) => reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION"))),
+    };
+    let client = builder.build().unwrap_or_default();
     let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {
         base: base.trim_end_matches('/').to_string(),

@@ -418,7 +418,12 @@ mod tests {
             analysis: None,
         };
         f.deployments.set(now, Ok(vec![d]));
-        let flag = Flag { name: "new-checkout".into(), environment: "production".into(), enabled: true, rollout: String::new() };
+        let flag = Flag {
+            name: "new-checkout".into(),
+            environment: "production".into(),
+            enabled: true,
+            rollout: String::new(),
+        };
         f.flags.set(now, Ok(vec![flag]));
         derive(f, 1)
     }
@@ -449,12 +454,19 @@ mod tests {
         assert_eq!(p.effect, vec!["phase Paused → Progressing from 10%".to_string()]);
         assert!(Action::Pause { deployment: dep() }.preview(&standard).is_err_and(|e| e.contains("not progressing")));
         let degraded = fleet_with_canary(CanaryPhase::Degraded, Tier::Standard);
-        assert!(Action::Rollback { deployment: dep() }.preview(&degraded).is_ok(), "a degraded canary can be rolled back");
+        assert!(
+            Action::Rollback { deployment: dep() }.preview(&degraded).is_ok(),
+            "a degraded canary can be rolled back"
+        );
         let e = Action::Promote { deployment: dep(), full: false }.preview(&degraded);
         assert!(e.is_err_and(|e| e.contains("not promotable in phase Degraded")));
         let done = fleet_with_canary(CanaryPhase::Healthy, Tier::Standard);
-        assert!(Action::Rollback { deployment: dep() }.preview(&done).is_err_and(|e| e.contains("no canary in flight")));
-        assert!(Action::Rollback { deployment: "nope/r9".into() }.preview(&done).is_err_and(|e| e.contains("not known")));
+        assert!(Action::Rollback { deployment: dep() }
+            .preview(&done)
+            .is_err_and(|e| e.contains("no canary in flight")));
+        assert!(Action::Rollback { deployment: "nope/r9".into() }
+            .preview(&done)
+            .is_err_and(|e| e.contains("not known")));
     }
 
     #[test]
@@ -502,7 +514,10 @@ mod tests {
         assert_eq!(Operator::local(true).role, Role::Viewer);
         assert_eq!(Operator::local(false).role, Role::Operator);
         // The passwd entry of our uid is the name `id -un` prints.
-        let id = std::process::Command::new("id").arg("-un").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
         if let Some(name) = id.ok().filter(|n| !n.is_empty()) {
             assert_eq!(user_from_passwd().as_deref(), Some(name.as_str()));
         }

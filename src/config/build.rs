@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{parse_duration, Config};
 use crate::actions::{Operator, Role};
-use crate::dataplane::{http_client, Intervals, ProbeSource, Sources};
+use crate::dataplane::{http_client, http_client_with, Intervals, ProbeSource, Sources};
 use crate::model::{FeedId, Region, RegionStatus, Service, SloKind, SloPeriod, SloSpec, Tier};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
@@ -16,8 +16,8 @@ pub struct Setup {
     pub sources: Sources,
     pub intervals: Intervals,
     pub operator: Operator,
-    /// Control plane for actions, if configured.
-    pub control_plane: Option<(String, Option<String>)>,
+    /// Control plane for actions, if configured: URL, token, CA bundle.
+    pub control_plane: Option<(String, Option<String>, Option<std::path::PathBuf>)>,
     /// CloudWatch, to be built (its SDK clients load asynchronously) with
     /// the latency-SLO thresholds per service (seconds).
     pub cloudwatch: Option<(super::CloudWatchCfg, std::collections::HashMap<String, f64>)>,
@@ -102,12 +102,18 @@ impl Config {
         let control_plane = match &self.control_plane {
             Some(cp) => {
                 let token = Config::secret(cp.token_env.as_deref(), cp.token_file.as_deref())?;
-                Some((cp.url.get_ref().clone(), token))
+                let ca = cp.ca_bundle.as_ref().map(|c| std::path::PathBuf::from(c.get_ref()));
+                Some((cp.url.get_ref().clone(), token, ca))
             }
             None => None,
         };
-        let cp =
-            control_plane.as_ref().map(|(url, token)| ControlPlane::new(url, client.clone()).with_token(token.clone()));
+        let cp = match &control_plane {
+            Some((url, token, ca)) => {
+                let c = if ca.is_some() { http_client_with(ca.as_deref())? } else { client.clone() };
+                Some(ControlPlane::new(url, c).with_token(token.clone()))
+            }
+            None => None,
+        };
         let prometheus = match &self.prometheus {
             Some(p) => {
                 let token = Config::secret(p.bearer_token_env.as_deref(), None)?;
@@ -122,7 +128,11 @@ impl Config {
                     rate_window: p.rate_window.get_ref().clone(),
                     latency_thresholds: latency_thresholds(&services),
                 };
-                Some(Prometheus::new(p.url.get_ref(), client.clone(), token, q))
+                let c = match &p.ca_bundle {
+                    Some(ca) => http_client_with(Some(Path::new(ca.get_ref())))?,
+                    None => client.clone(),
+                };
+                Some(Prometheus::new(p.url.get_ref(), c, token, q))
             }
             None => None,
         };
@@ -137,7 +147,11 @@ impl Config {
                 if let Some(s) = &a.service_labels {
                     labels.service = s.clone();
                 }
-                Some(Alertmanager::new(a.url.get_ref(), client.clone(), token).with_labels(labels))
+                let c = match &a.ca_bundle {
+                    Some(ca) => http_client_with(Some(Path::new(ca.get_ref())))?,
+                    None => client.clone(),
+                };
+                Some(Alertmanager::new(a.url.get_ref(), c, token).with_labels(labels))
             }
             None => None,
         };

@@ -186,6 +186,8 @@ pub struct PrometheusCfg {
     pub rate_window: Spanned<String>,
     /// Environment variable holding a bearer token (never the token itself).
     pub bearer_token_env: Option<String>,
+    /// PEM bundle of extra CAs to trust (an internal CA), besides the platform's.
+    pub ca_bundle: Option<Spanned<String>>,
 }
 
 fn default_prom_interval() -> Spanned<String> {
@@ -217,6 +219,8 @@ pub struct AlertmanagerCfg {
     #[serde(default = "default_prom_interval")]
     pub interval: Spanned<String>,
     pub bearer_token_env: Option<String>,
+    /// PEM bundle of extra CAs to trust.
+    pub ca_bundle: Option<Spanned<String>>,
     /// Labels that name an alert's region, first present wins (default `["region"]`).
     #[serde(default)]
     pub region_labels: Option<Vec<String>>,
@@ -233,6 +237,8 @@ pub struct ControlPlaneCfg {
     pub token_env: Option<String>,
     /// File holding the API token.
     pub token_file: Option<String>,
+    /// PEM bundle of extra CAs to trust (reads and actions).
+    pub ca_bundle: Option<Spanned<String>>,
 }
 
 /// AWS CloudWatch as the latency and error source (docs/configuration.md).
@@ -640,13 +646,19 @@ impl Config {
                 }
             }
             if let Some(ca) = &h.ca_bundle {
-                if !Path::new(ca.get_ref()).is_file() {
-                    c.at(ca.span(), format!("CA bundle '{}' is not a readable file", ca.get_ref()));
-                }
+                check_ca_bundle(c, ca);
             }
             if h.concurrency == 0 {
                 c.at(h.interval.span(), "concurrency must be at least 1");
             }
+        }
+        let bundles = [
+            self.prometheus.as_ref().and_then(|p| p.ca_bundle.as_ref()),
+            self.alertmanager.as_ref().and_then(|a| a.ca_bundle.as_ref()),
+            self.control_plane.as_ref().and_then(|cp| cp.ca_bundle.as_ref()),
+        ];
+        for ca in bundles.into_iter().flatten() {
+            check_ca_bundle(c, ca);
         }
         let urls = [
             self.prometheus.as_ref().map(|p| &p.url),
@@ -782,3 +794,18 @@ pub use build::Setup;
 
 #[cfg(test)]
 mod tests;
+
+/// A CA bundle must be a readable PEM file with at least one certificate.
+fn check_ca_bundle(c: &mut Checker, ca: &Spanned<String>) {
+    let path = Path::new(ca.get_ref());
+    if !path.is_file() {
+        c.at(ca.span(), format!("CA bundle '{}' is not a readable file", ca.get_ref()));
+        return;
+    }
+    let pem = std::fs::read(path).unwrap_or_default();
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => {}
+        Ok(_) => c.at(ca.span(), format!("CA bundle '{}' holds no certificate", ca.get_ref())),
+        Err(e) => c.at(ca.span(), format!("CA bundle '{}' is not valid PEM: {e}", ca.get_ref())),
+    }
+}

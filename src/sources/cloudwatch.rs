@@ -356,6 +356,11 @@ pub fn explain(region: &str, e: &str) -> String {
     }
 }
 
+/// Pages followed per call of 500 queries. CloudWatch pages by data points
+/// (100,800 per page); our windows need one or two. A backend that keeps
+/// answering with a NextToken (or the same one) is stopped here.
+pub const MAX_PAGES: usize = 50;
+
 /// Run `asks` in calls of at most 500 queries, following NextToken.
 pub async fn get_metric_data(
     client: &Client,
@@ -377,7 +382,12 @@ pub async fn get_metric_data(
             queries.push(MetricDataQuery::builder().id(&a.id).metric_stat(stat).return_data(true).build());
         }
         let mut token: Option<String> = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(format!("GetMetricData still paging after {MAX_PAGES} pages; stopped (a NextToken loop?)"));
+            }
             let resp = client
                 .get_metric_data()
                 .set_metric_data_queries(Some(queries.clone()))
@@ -405,7 +415,11 @@ pub async fn get_metric_data(
                     r.messages().iter().map(|m| format!("{}: {}", m.code().unwrap_or(""), m.value().unwrap_or(""))),
                 );
             }
-            token = resp.next_token().map(str::to_string);
+            let next = resp.next_token().map(str::to_string);
+            if next.is_some() && next == token {
+                return Err("GetMetricData answered with the same NextToken again; stopped".into());
+            }
+            token = next;
             if token.is_none() {
                 break;
             }

@@ -180,9 +180,21 @@ pub async fn probe_all(
 /// An HTTP client for probes: rustls with the platform roots, plus an
 /// optional PEM bundle; verification stays on unless `insecure`.
 pub fn probe_client(ca_bundle: Option<&std::path::Path>, insecure: bool) -> Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder()
+    let b = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
+    let mut b = with_ca_bundle(b, ca_bundle)?;
+    if insecure {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| format!("cannot build the probe client: {e}"))
+}
+
+/// Trust the certificates of a PEM bundle as well as the platform's roots.
+pub fn with_ca_bundle(
+    mut b: reqwest::ClientBuilder,
+    ca_bundle: Option<&std::path::Path>,
+) -> Result<reqwest::ClientBuilder, String> {
     if let Some(path) = ca_bundle {
         let pem = std::fs::read(path).map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
@@ -194,10 +206,7 @@ pub fn probe_client(ca_bundle: Option<&std::path::Path>, insecure: bool) -> Resu
             b = b.add_root_certificate(c);
         }
     }
-    if insecure {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    b.build().map_err(|e| format!("cannot build the probe client: {e}"))
+    Ok(b)
 }
 
 #[cfg(test)]
