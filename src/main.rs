@@ -659,7 +659,12 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 wall.view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
             }
             color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
-            let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+            ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+            // Drawn in a viewport of at most 1000×400 cells, however large the terminal.
+            let mut terminal = warroom::app::bounded_terminal().map_err(|e| {
+                ratatui::restore();
+                format!("cannot open the terminal: {e}")
+            })?;
             let keymap = warroom::app::keymap::load_keymap()?;
             let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, theme, keymap).await;
             ratatui::restore();
@@ -908,7 +913,12 @@ async fn console(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     // Intents a previous exit left without an outcome are settled by key.
     executor.reconcile_unfinished();
     color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
-    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    // Drawn in a viewport of at most 1000×400 cells, however large the terminal.
+    let mut terminal = warroom::app::bounded_terminal().map_err(|e| {
+        ratatui::restore();
+        format!("cannot open the terminal: {e}")
+    })?;
     // A paste arrives as one event (bracketed paste), never as a storm of keys.
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let mouse = !cli.no_mouse;

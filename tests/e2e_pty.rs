@@ -190,3 +190,25 @@ fn no_color_gives_a_monochrome_screen() {
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
 }
+
+#[test]
+fn a_huge_terminal_costs_a_bounded_screen_and_shrinks_back() {
+    // 3000×800 cells: two full buffers would be about 200 MB; the console
+    // draws at most 1000×400 and leaves the rest blank.
+    let mut pty = Pty::spawn(&[], 3000, 800);
+    pty.wait_for("the console", 60, |s| s.contains("Region health"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let big = pty.rss_kb();
+    eprintln!("RSS at 3000×800: {big} KiB");
+    assert!(big > 0 && big < 120_000, "RSS at 3000×800: {big} KiB");
+    let first = pty.screen().lines().next().unwrap_or_default().to_string();
+    assert!(first.chars().count() <= 1000 || first[1000..].trim().is_empty(), "nothing drawn past column 1000");
+    // Back to a normal size: the screen follows (header first) and still answers.
+    pty.resize(100, 30);
+    pty.wait_for("the small screen", 30, |s| {
+        s.lines().next().is_some_and(|l| l.starts_with("WARROOM")) && s.lines().count() <= 30 && s.contains("Region health")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    pty.assert_restored();
+}

@@ -29,6 +29,33 @@ fn local_depth() -> warroom_ui::ColorDepth {
     warroom_ui::ColorDepth::detect(&term, std::env::var("COLORTERM").ok().as_deref())
 }
 
+/// The largest screen drawn on the local terminal: beyond it the cells are
+/// left blank. Two buffers of 1000×400 cells are a few tens of MB; a
+/// 4,000×1,000 terminal once cost 400 MB and 40% of a core idle.
+pub const MAX_LOCAL_COLS: u16 = 1000;
+pub const MAX_LOCAL_ROWS: u16 = 400;
+
+/// The area drawn for a terminal of `w`×`h`.
+pub fn bounded(w: u16, h: u16) -> ratatui::layout::Rect {
+    ratatui::layout::Rect::new(0, 0, w.min(MAX_LOCAL_COLS), h.min(MAX_LOCAL_ROWS))
+}
+
+/// The local terminal with a fixed viewport of at most
+/// `MAX_LOCAL_COLS`×`MAX_LOCAL_ROWS`, resized by the loops on every resize
+/// event (the caller has entered raw mode and the alternate screen).
+pub fn bounded_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    use ratatui::backend::Backend;
+    let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
+    let size = backend.size()?;
+    let viewport = ratatui::Viewport::Fixed(bounded(size.width, size.height));
+    ratatui::Terminal::with_options(backend, ratatui::TerminalOptions { viewport })
+}
+
+/// Follow a resize: the bounded area, and buffers that shrink with it.
+fn follow_resize(terminal: &mut ratatui::DefaultTerminal, w: u16, h: u16) -> std::io::Result<()> {
+    terminal.resize(bounded(w, h))
+}
+
 /// Frames are at least this far apart; bursts of changes coalesce.
 const MIN_FRAME_GAP: Duration = Duration::from_millis(16);
 
@@ -99,7 +126,10 @@ pub async fn run(
                     let snap = snapshots.borrow().clone();
                     dirty |= view.mouse(&m, &snap);
                 }
-                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Resize(w, h))) => {
+                    follow_resize(terminal, w, h)?;
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Ok(Exit::InputClosed),
             },
@@ -132,6 +162,8 @@ fn draw(
         let area = f.area();
         crate::render::render(snap, view, keymap, now, theme, area, f.buffer_mut());
         warroom_ui::downgrade(f.buffer_mut(), local_depth());
+        // After a shrink, give the memory of the larger screen back.
+        f.buffer_mut().content.shrink_to_fit();
     })?;
     crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
@@ -162,6 +194,7 @@ pub async fn run_wall(
                 let area = f.area();
                 crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
                 warroom_ui::downgrade(f.buffer_mut(), local_depth());
+                f.buffer_mut().content.shrink_to_fit();
             })?;
             crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             terminal.backend_mut().flush()?;
@@ -178,7 +211,10 @@ pub async fn run_wall(
                         return Ok(Exit::Quit);
                     }
                 }
-                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Resize(w, h))) => {
+                    follow_resize(terminal, w, h)?;
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Ok(Exit::InputClosed),
             },

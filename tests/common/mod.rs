@@ -88,6 +88,25 @@ impl Pty {
         Pty { parser, raw, stop, child, writer, _master: pair.master }
     }
 
+    /// Resize the terminal (the program gets SIGWINCH), and the screen we read.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        let _ = self._master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 });
+        if let Ok(mut p) = self.parser.lock() {
+            p.screen_mut().set_size(rows, cols);
+        }
+    }
+
+    /// The program's resident memory in KiB (0 if unknown).
+    pub fn rss_kb(&self) -> u64 {
+        let Some(pid) = self.child.process_id() else { return 0 };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            .unwrap_or(0)
+    }
+
     pub fn screen(&self) -> String {
         self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
     }
