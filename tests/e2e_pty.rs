@@ -206,7 +206,9 @@ fn a_huge_terminal_costs_a_bounded_screen_and_shrinks_back() {
     // Back to a normal size: the screen follows (header first) and still answers.
     pty.resize(100, 30);
     pty.wait_for("the small screen", 30, |s| {
-        s.lines().next().is_some_and(|l| l.starts_with("WARROOM")) && s.lines().count() <= 30 && s.contains("Region health")
+        s.lines().next().is_some_and(|l| l.starts_with("WARROOM"))
+            && s.lines().count() <= 30
+            && s.contains("Region health")
     });
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);

@@ -188,8 +188,8 @@ impl From<RegionWire> for model::Region {
         model::Region {
             name: w.name,
             status,
-            weight: sane(w.traffic_weight),
-            base_weight: w.base_weight.map(sane),
+            weight: weight(w.traffic_weight),
+            base_weight: w.base_weight.map(weight),
             zones: w.zones,
             since: time(w.status_since.as_deref()),
         }
@@ -334,11 +334,17 @@ struct SeriesWire {
 
 /// Replace NaN/∞ and negatives from a confused backend with 0.
 fn sane(x: f64) -> f64 {
-    if x.is_finite() && x >= 0.0 {
+    // `x > 0.0` also turns -0.0 into 0 (it would print as "-0").
+    if x.is_finite() && x > 0.0 {
         x
     } else {
         0.0
     }
+}
+
+/// A traffic weight is a percentage: 0 to 100.
+fn weight(x: f64) -> f64 {
+    sane(x).min(100.0)
 }
 
 impl From<TrafficWire> for model::Traffic {

@@ -10,6 +10,8 @@ pub enum HttpError {
     Status(u16, String),
     TooLarge(usize),
     Decode(String),
+    /// 429 Too Many Requests, with the seconds its Retry-After asked for.
+    Throttled(u64),
 }
 
 impl fmt::Display for HttpError {
@@ -21,6 +23,8 @@ impl fmt::Display for HttpError {
             HttpError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
             HttpError::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
             HttpError::Decode(e) => write!(f, "bad response: {e}"),
+            // The poll loop reads "retry after Ns" and waits that long.
+            HttpError::Throttled(secs) => write!(f, "HTTP 429: rate limited; {}{secs}s", super::runner::RETRY_AFTER),
         }
     }
 }
@@ -135,6 +139,17 @@ pub async fn get_dated_auth(
         )?;
     let status = resp.status().as_u16();
     let date = date_header(resp.headers());
+    if status == 429 {
+        // Retry-After (RFC 9110 §10.2.3): seconds, or an HTTP date.
+        let secs = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| {
+            v.trim().parse::<u64>().ok().or_else(|| {
+                let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&chrono::Utc);
+                let from = date.unwrap_or_else(chrono::Utc::now);
+                Some((at - from).num_seconds().max(0) as u64)
+            })
+        });
+        return Err(HttpError::Throttled(secs.unwrap_or(0)));
+    }
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(HttpError::TooLarge(limit));
     }
@@ -149,6 +164,14 @@ pub async fn get_dated_auth(
             }
             Ok(None) => break,
             Err(e) if e.is_timeout() => return Err(HttpError::Timeout),
+            // The server was reached; its answer stopped short.
+            Err(e) if e.is_body() || e.is_decode() => {
+                let mut src: &dyn std::error::Error = &e;
+                while let Some(next) = src.source() {
+                    src = next;
+                }
+                return Err(HttpError::Decode(format!("the answer was cut off mid-body ({src})")));
+            }
             Err(e) => return Err(HttpError::Connect(describe(&e))),
         }
     }

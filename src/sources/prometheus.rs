@@ -160,8 +160,10 @@ fn decode(code: u16, body: &[u8]) -> Result<Vec<Series>, String> {
     Ok(resp.data.map(|d| d.result).unwrap_or_default())
 }
 
+/// A sample value: every figure asked for (rates, counts, quantiles,
+/// timestamps) is finite and not negative; anything else is no value.
 fn parse_value(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 #[derive(Clone)]
@@ -486,5 +488,7 @@ mod tests {
         assert_eq!(decode(200, ok).map(|v| v.len()).ok(), Some(2));
         assert_eq!(parse_value("NaN"), None);
         assert_eq!(parse_value("+Inf"), None);
+        assert_eq!(parse_value("-7"), None, "no figure asked of Prometheus is negative");
+        assert_eq!(parse_value("0"), Some(0.0));
     }
 }

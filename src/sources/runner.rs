@@ -35,6 +35,27 @@ pub fn next_delay(spec: &PollSpec, failures: u32, jitter: f64) -> Duration {
     base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
 
+/// The words with which an error asks for a wait ("retry after 30s"),
+/// from a 429's Retry-After.
+pub const RETRY_AFTER: &str = "retry after ";
+
+/// The longest wait a backend may ask for: past it we try anyway.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// The wait an error message asks for, if it asks ("… retry after 30s").
+pub fn retry_hint(message: &str) -> Option<Duration> {
+    let at = message.find(RETRY_AFTER)? + RETRY_AFTER.len();
+    let digits: String = message[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    let secs: u64 = digits.parse().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+/// The wait after an attempt: the backoff, or longer if the error asked.
+pub fn wait_after(spec: &PollSpec, failures: u32, jitter: f64, error: Option<&str>) -> Duration {
+    let asked = error.and_then(retry_hint).unwrap_or(Duration::ZERO);
+    next_delay(spec, failures, jitter).max(asked)
+}
+
 /// A cheap per-task pseudo-random sequence for jitter (no shared state).
 fn xorshift(state: &mut u64) -> f64 {
     *state ^= *state << 13;
@@ -59,16 +80,37 @@ where
             Err(_) => Err(format!("timed out after {:.1}s", spec.timeout.as_secs_f64())),
         };
         failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
+        // A 429's Retry-After is honoured (up to ten minutes), never cut short.
+        let wait = wait_after(&spec, failures, xorshift(&mut seed), result.as_ref().err().map(String::as_str));
         if tx.send(Update { feed: spec.feed, at: clock(), result }).await.is_err() {
             return;
         }
-        tokio::time::sleep(next_delay(&spec, failures, xorshift(&mut seed))).await;
+        tokio::time::sleep(wait).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_after_is_read_from_the_message_and_capped() {
+        let e = super::super::http::HttpError::Throttled(30).to_string();
+        assert_eq!(e, "HTTP 429: rate limited; retry after 30s");
+        assert_eq!(retry_hint(&format!("Prometheus: {e}")), Some(Duration::from_secs(30)));
+        assert_eq!(retry_hint("retry after 999999s"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_hint("HTTP 500"), None);
+        assert_eq!(retry_hint("retry after soon"), None);
+        let spec = PollSpec {
+            feed: FeedId::Metrics,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        };
+        assert_eq!(wait_after(&spec, 1, 0.5, Some(&e)), Duration::from_secs(30), "the server's 30 s, not our 1 s");
+        assert_eq!(wait_after(&spec, 1, 0.5, Some("HTTP 500")), Duration::from_secs(1));
+        assert_eq!(wait_after(&spec, 0, 0.5, None), Duration::from_secs(1));
+    }
 
     #[test]
     fn backoff_grows_and_caps_with_jitter() {

@@ -599,7 +599,7 @@ async fn run_session(
         return;
     }
     let mut parser = input::Parser::default();
-    let (mut input_open, mut size_open) = (true, true);
+    let mut input_open = true;
     let mut last_input = tokio::time::Instant::now();
     let mut idle_closed = false;
     let mut dirty = true;
@@ -681,10 +681,11 @@ async fn run_session(
                     break;
                 }
             }
-            changed = size.changed(), if size_open => {
+            changed = size.changed() => {
                 if changed.is_err() {
-                    size_open = false;
-                    continue;
+                    // The channel was closed or the client went away (its
+                    // size sender is dropped only then, not on EOF).
+                    break;
                 }
                 // A burst of window changes is one resize: the watch keeps
                 // only the latest size, read here at most once per wake-up.
