@@ -574,3 +574,36 @@ async fn a_storm_of_denied_attempts_costs_the_trail_a_few_records() {
     assert!(stats["requests"].get("/v1/actions").is_none(), "nothing was sent: {stats}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_that_never_finishes_is_failed_at_the_follow_deadline() {
+    // A failover drains in 3 steps of 10 simulated seconds: at time scale 1
+    // it is still running after the 2 s this executor follows it for.
+    let cfg = SimConfig { scenario: Scenario::Calm, time_scale: 1.0, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-deadline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = warroom::actions::executor::spawn_following(
+        &sim.url(),
+        AuditLog::open(&audit),
+        tx,
+        clock,
+        Duration::from_secs(2),
+    );
+    let intent = go(Action::Failover { region: "eu-west-1".into() });
+    let key = intent.key.clone();
+    assert!(exec.submit(intent).is_ok());
+    let e = outcome(&mut rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Failed, "{e:?}");
+    assert!(e.message.contains("still not finished after 2s"), "{e:?}");
+    // The target is free again: the in-flight guard does not hold forever.
+    let again = go(Action::Restore { region: "eu-west-1".into() });
+    let k2 = again.key.clone();
+    assert!(exec.submit(again).is_ok());
+    let e2 = outcome(&mut rx, &k2, 20).await;
+    assert!(!e2.message.contains("in flight"), "{e2:?}");
+    sim.shutdown().await;
+}

@@ -161,6 +161,8 @@ struct Ctx {
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
     /// Denials per operator in the current minute: (minute, count).
     denials: Mutex<std::collections::HashMap<String, (i64, u32)>>,
+    /// How long an accepted action is followed before it is called failed.
+    follow_for: Duration,
 }
 
 /// A viewer's denied attempts recorded one by one per minute; the rest are
@@ -186,6 +188,18 @@ pub fn spawn_with_token(
     spawn_with_tls(base, token, None, audit, updates, clock, snapshots)
 }
 
+/// `spawn`, following an accepted action for `follow_for` instead of 180 s
+/// (to prove the deadline without waiting three minutes).
+pub fn spawn_following(
+    base: &str,
+    audit: Result<AuditLog, String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+    follow_for: Duration,
+) -> Executor {
+    spawn_inner(base, None, None, audit, updates, clock, None, follow_for)
+}
+
 /// `spawn_with_token`, trusting the certificates of `ca_bundle` as well as
 /// the platform's roots (a control plane behind an internal CA).
 pub fn spawn_with_tls(
@@ -196,6 +210,20 @@ pub fn spawn_with_tls(
     updates: mpsc::Sender<Update>,
     clock: Clock,
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
+) -> Executor {
+    spawn_inner(base, token, ca_bundle, audit, updates, clock, snapshots, FOLLOW_FOR)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_inner(
+    base: &str,
+    token: Option<String>,
+    ca_bundle: Option<&std::path::Path>,
+    audit: Result<AuditLog, String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
+    follow_for: Duration,
 ) -> Executor {
     let (tx, mut rx) = mpsc::unbounded_channel::<Intent>();
     let (audit, audit_error) = match audit {
@@ -222,6 +250,7 @@ pub fn spawn_with_tls(
     let ctx = Arc::new(Ctx {
         base: base.trim_end_matches('/').to_string(),
         denials: Mutex::new(std::collections::HashMap::new()),
+        follow_for,
         token,
         client,
         audit: audit.clone(),
@@ -382,7 +411,7 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
 
 /// Poll an accepted action until it succeeds or fails.
 async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
-    let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
+    let deadline = tokio::time::Instant::now() + ctx.follow_for;
     loop {
         let mut req = ctx.client.get(format!("{}/v1/actions/{id}", ctx.base));
         if let Some(t) = &ctx.token {
@@ -399,7 +428,8 @@ async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
             }
         }
         if tokio::time::Instant::now() > deadline {
-            return (ActionStatus::Failed, format!("still not finished after {}s (action {id})", FOLLOW_FOR.as_secs()));
+            let secs = ctx.follow_for.as_secs();
+            return (ActionStatus::Failed, format!("still not finished after {secs}s (action {id})"));
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
