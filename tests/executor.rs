@@ -607,3 +607,49 @@ async fn an_action_that_never_finishes_is_failed_at_the_follow_deadline() {
     assert!(!e2.message.contains("in flight"), "{e2:?}");
     sim.shutdown().await;
 }
+
+/// A server that answers everything with `reply`, counting connections.
+async fn canned(reply: String) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(l) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { panic!("bind") };
+    let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = n.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(reply.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (port, n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_never_carries_an_action_to_another_host() {
+    // The other host, which must never see the body, key or operator.
+    let (other, hits) = canned("HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}".into()).await;
+    for code in ["307 Temporary Redirect", "308 Permanent Redirect"] {
+        let reply = format!(
+            "HTTP/1.1 {code}\r\nlocation: http://127.0.0.1:{other}/v1/actions\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let (port, _) = canned(reply).await;
+        let dir = std::env::temp_dir().join(format!("warroom-exec-redirect-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (tx, mut rx) = mpsc::channel(64);
+        let clock: Clock = Arc::new(Utc::now);
+        let exec = spawn(&format!("http://127.0.0.1:{port}"), AuditLog::open(&dir.join("audit.jsonl")), tx, clock);
+        let intent = go(Action::SetFlag { flag: "f".into(), environment: "production".into(), on: true });
+        let key = intent.key.clone();
+        assert!(exec.submit(intent).is_ok());
+        let e = outcome(&mut rx, &key, 30).await;
+        assert_ne!(e.status, ActionStatus::Succeeded, "{code}: {e:?}");
+        assert!(e.message.contains(&code[..3]), "{code}: the answer is named: {e:?}");
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the other host saw nothing");
+}
