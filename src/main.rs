@@ -760,6 +760,9 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                 _ = wait_for_stop() => Ok(()),
             };
             hup.abort();
+            // What the backends did while it ran, for whoever stopped it.
+            let summary = plane.snapshots.borrow().fleet.error_summary();
+            eprintln!("warroom serve-ssh: stopped; failed feed polls since start: {summary}");
             drop(plane);
             if let Some(sim) = sim {
                 sim.shutdown().await;

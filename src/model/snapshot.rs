@@ -79,6 +79,8 @@ pub struct Feed<T> {
     /// `observedAt`): ages of the source's timestamps are counted in its
     /// clock — simulated time in the demo.
     pub source_offset: Option<chrono::Duration>,
+    /// Failed attempts since start (for a server's exit summary and soaks).
+    pub errors: u64,
 }
 
 impl<T> Default for Feed<T> {
@@ -91,6 +93,7 @@ impl<T> Default for Feed<T> {
             interval: Duration::from_secs(5),
             not_configured: None,
             source_offset: None,
+            errors: 0,
         }
     }
 }
@@ -166,6 +169,7 @@ impl<T> Feed<T> {
             Err(e) => {
                 self.error = Some(e);
                 self.error_at = Some(at);
+                self.errors = self.errors.saturating_add(1);
             }
         }
     }
@@ -290,6 +294,36 @@ impl Fleet {
             FeedId::Flags => self.flags.state(now),
             FeedId::Probes => self.probes.state(now),
             FeedId::Alerts => self.alerts.state(now),
+        }
+    }
+
+    /// Failed attempts of a feed since start.
+    pub fn feed_errors(&self, id: FeedId) -> u64 {
+        match id {
+            FeedId::Regions => self.regions.errors,
+            FeedId::Services => self.services.errors,
+            FeedId::Metrics => self.metrics.errors,
+            FeedId::Deployments => self.deployments.errors,
+            FeedId::Circuits => self.circuits.errors,
+            FeedId::Flags => self.flags.errors,
+            FeedId::Probes => self.probes.errors,
+            FeedId::Alerts => self.alerts.errors,
+        }
+    }
+
+    /// "regions 3, metrics 1" for the feeds that failed since start, or "none".
+    pub fn error_summary(&self) -> String {
+        let parts: Vec<String> = crate::model::FEEDS
+            .iter()
+            .filter_map(|id| {
+                let n = self.feed_errors(*id);
+                (n > 0).then(|| format!("{} {n}", id.name()))
+            })
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
         }
     }
 
@@ -826,5 +860,18 @@ mod tests {
         );
         let snap = derive(fleet, 1);
         assert_eq!(snap.cell("a", "r1").map(|c| c.status), Some(RegionStatus::Down));
+    }
+
+    #[test]
+    fn failed_polls_are_counted_per_feed() {
+        let mut f = Fleet::default();
+        let now = Utc::now();
+        assert_eq!(f.error_summary(), "none");
+        f.regions.set(now, Err("refused".into()));
+        f.regions.set(now, Err("refused".into()));
+        f.regions.set(now, Ok(vec![]));
+        f.alerts.set(now, Err("HTTP 500".into()));
+        assert_eq!(f.feed_errors(FeedId::Regions), 2, "a success does not reset the count");
+        assert_eq!(f.error_summary(), "regions 2, alerts 1");
     }
 }
