@@ -755,11 +755,13 @@ async fn async_main(cli: Cli) -> Result<(), String> {
                     }
                 }
             });
+            let stopping = shared.clone();
             let result = tokio::select! {
                 r = warroom::ssh::serve(opts, shared) => r,
                 _ = wait_for_stop() => Ok(()),
             };
             hup.abort();
+            stopping.stopped(if result.is_ok() { "signal" } else { "listener failed" });
             // What the backends did while it ran, for whoever stopped it.
             let summary = plane.snapshots.borrow().fleet.error_summary();
             eprintln!("warroom serve-ssh: stopped; failed feed polls since start: {summary}");

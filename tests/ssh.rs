@@ -401,6 +401,10 @@ fn authorized_keys_options_are_enforced_and_sighup_reloads_them() {
     let (_, text) = refused("viewer");
     assert!(text.contains("too many sessions for this key (limit 1)"), "{text}");
     wait_until("per-key refusal audited", 10, || r.audit().contains("sessions per key"));
+    // Stopped by a signal with that session open: the trail says so.
+    let pid = r.server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success()));
+    wait_until("the stop audited", 10, || r.audit().contains("serve-ssh stopped (signal) with 1 session(s) open"));
 }
 
 #[test]

@@ -88,6 +88,14 @@ pub struct Shared {
 pub const REFUSALS_RECORDED_PER_MINUTE: u32 = 5;
 
 impl Shared {
+    /// Record that the server stops, with the sessions still open (they get
+    /// no logout record of their own when the process ends).
+    pub fn stopped(&self, why: &str) {
+        let open = self.active.load(Ordering::SeqCst);
+        let text = format!("serve-ssh stopped ({why}) with {open} session(s) open");
+        self.audit("logout", "", Role::Viewer, text, String::new());
+    }
+
     /// The keys in force now.
     pub fn keys(&self) -> Arc<Vec<AllowedKey>> {
         self.keys.read().map(|k| k.clone()).unwrap_or_else(|e| e.into_inner().clone())
