@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod config;
 pub mod dataplane;
+pub mod duration;
 pub mod model;
 pub mod panes;
 pub mod paths;

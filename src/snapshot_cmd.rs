@@ -49,22 +49,7 @@ pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 /// Parse "90s", "10m", "2h", "1d" or plain seconds.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("bad duration '{s}': expected e.g. 90s, 10m, 2h"))?;
-    let mult = match unit {
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => return Err(format!("bad duration unit in '{s}': use s, m, h or d")),
-    };
-    let secs = n * mult;
-    if !secs.is_finite() || secs > 366.0 * 86_400.0 {
-        return Err(format!("duration '{s}' is out of range (at most 366d)"));
-    }
-    Ok(secs)
+    crate::duration::parse(s).map(|d| d.as_secs_f64())
 }
 
 /// The screen a view name selects: `overview`, `region:NAME`, `slo:NAME`

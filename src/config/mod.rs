@@ -380,20 +380,8 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Parse "10s", "500ms", "5m", "1h".
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86_400.0,
-        _ => return None,
-    };
-    // At most a year: a bigger number is a typo, and would not fit a Duration.
-    (secs > 0.0 && secs.is_finite() && secs <= 366.0 * 86_400.0).then(|| Duration::from_secs_f64(secs))
+    // The one syntax (`crate::duration`); here a duration must be positive.
+    crate::duration::positive(s)
 }
 
 /// Placeholders a URL template may use.

@@ -348,7 +348,7 @@ fn parse_quantity(text: &str) -> Option<f64> {
 
 /// Parse "2m", "90s", "1h" (seconds).
 pub fn parse_secs(s: &str) -> Option<f64> {
-    crate::config::parse_duration(s).map(|d| d.as_secs_f64())
+    crate::duration::positive(s).map(|d| d.as_secs_f64())
 }
 
 /// Parse a check: an expression, optionally followed by `for DURATION`.

@@ -207,7 +207,7 @@ impl CloudWatch {
     /// One client per configured region (credentials from the standard
     /// chain, or the region's profile), HTTPS on rustls/ring.
     pub async fn new(cfg: &CloudWatchCfg, slo_thresholds: &HashMap<String, f64>) -> Result<CloudWatch, String> {
-        let interval = crate::config::parse_duration(cfg.interval.get_ref()).unwrap_or(Duration::from_secs(60));
+        let interval = crate::duration::positive(cfg.interval.get_ref()).unwrap_or(Duration::from_secs(60));
         let targets: Vec<Target> = cfg
             .targets
             .iter()
@@ -502,7 +502,7 @@ pub fn traffic(
         let since = if w == "mtd" {
             month_start
         } else {
-            match crate::snapshot_cmd::parse_duration(w) {
+            match crate::duration::parse(w).map(|d| d.as_secs_f64()) {
                 Ok(s) => end - s as i64,
                 Err(_) => continue,
             }
