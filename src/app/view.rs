@@ -29,7 +29,11 @@ pub enum PaneId {
     Alerts,
 }
 
-pub const PANES: [PaneId; 8] = [
+/// How many pane kinds there are: per-pane state is sized by it, so a new
+/// kind in `PANES` cannot leave an array one short (a panic at runtime).
+pub const PANE_COUNT: usize = 8;
+
+pub const PANES: [PaneId; PANE_COUNT] = [
     PaneId::Matrix,
     PaneId::Latency,
     PaneId::Budgets,
@@ -132,10 +136,10 @@ pub struct ViewState {
     pub screen: Screen,
     pub focus: PaneId,
     /// Selected row per pane (indexed like `PANES`).
-    pub rows: [usize; 8],
+    pub rows: [usize; PANE_COUNT],
     /// Sort per pane (indexed like `PANES`): `s` cycles the column, `S`
     /// reverses; `None` is the pane's own order (problems first).
-    pub sort: [Option<super::sort::Sort>; 8],
+    pub sort: [Option<super::sort::Sort>; PANE_COUNT],
     /// Selected region column in the matrix.
     pub column: usize,
     /// Selected row on a region screen.
@@ -469,7 +473,7 @@ impl ViewState {
                 let v = input.value().trim().to_string();
                 self.filter = (!v.is_empty()).then_some(v);
                 self.filter_input = None;
-                self.rows = [0; 8];
+                self.rows = [0; PANE_COUNT];
             }
             _ => {
                 if input.value().chars().count() >= MAX_FILTER_CHARS && matches!(k.code, KeyCode::Char(_)) {
@@ -479,7 +483,7 @@ impl ViewState {
                 // Live: the panes follow as you type.
                 let v = input.value().trim().to_string();
                 self.filter = (!v.is_empty()).then_some(v);
-                self.rows = [0; 8];
+                self.rows = [0; PANE_COUNT];
             }
         }
         true
@@ -491,8 +495,8 @@ impl Default for ViewState {
         ViewState {
             screen: Screen::Overview,
             focus: PaneId::Matrix,
-            rows: [0; 8],
-            sort: [None; 8],
+            rows: [0; PANE_COUNT],
+            sort: [None; PANE_COUNT],
             column: 0,
             region_row: 0,
             help: false,
@@ -586,7 +590,7 @@ impl ViewState {
             // Esc on the overview clears a kept filter first.
             (Command::Back, Screen::Overview) if self.filter.is_some() => {
                 self.filter = None;
-                self.rows = [0; 8];
+                self.rows = [0; PANE_COUNT];
                 self.message = Some((Level::Info, "filter cleared".into()));
             }
             (Command::Back, Screen::Overview) if self.runbook.as_ref().is_some_and(|r| r.finished()) => {
@@ -765,7 +769,7 @@ impl ViewState {
     pub fn switch_view(&mut self, def: Arc<ViewDef>, snap: &Snapshot) {
         self.def = def;
         self.screen = Screen::Overview;
-        self.rows = [0; 8];
+        self.rows = [0; PANE_COUNT];
         if let Some(first) = self.focus_order(snap).first() {
             self.focus = *first;
         }
@@ -809,7 +813,7 @@ impl ViewState {
             *i = join(i, MAX_FILTER_CHARS);
             let v = i.value().trim().to_string();
             self.filter = (!v.is_empty()).then_some(v);
-            self.rows = [0; 8];
+            self.rows = [0; PANE_COUNT];
         } else if let Some(d) = self.dialog.as_mut().filter(|d| d.preview.type_to_confirm.is_some()) {
             d.input = join(&d.input, MAX_PASTE);
         } else {
@@ -1240,5 +1244,26 @@ mod tests {
         assert!(!idle.paste("F"), "a paste with no input open does nothing (no action key)");
         assert!(idle.dialog.is_none() && idle.outbox.is_empty());
         let _ = s;
+    }
+
+    #[test]
+    fn every_pane_kind_is_listed_once_and_has_its_state() {
+        // The match is exhaustive: a new kind does not compile until listed here.
+        let listed = |p: PaneId| match p {
+            PaneId::Matrix
+            | PaneId::Latency
+            | PaneId::Budgets
+            | PaneId::Canaries
+            | PaneId::Circuits
+            | PaneId::Flags
+            | PaneId::Actions
+            | PaneId::Alerts => PANES.iter().filter(|x| **x == p).count(),
+        };
+        for p in PANES {
+            assert_eq!(listed(p), 1, "{p:?} is in PANES once");
+            assert!(pane_index(p) < PANE_COUNT);
+        }
+        let v = ViewState::default();
+        assert_eq!((v.rows.len(), v.sort.len()), (PANES.len(), PANES.len()));
     }
 }
