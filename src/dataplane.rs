@@ -16,29 +16,46 @@ use crate::sources::prometheus::Prometheus;
 use crate::sources::{run_poll, Clock, Payload, PollSpec, Update};
 use crate::store::{run_store, Store};
 
-/// Poll interval per feed.
+/// Poll interval per feed, one slot per entry of `FEEDS`.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
-    base: [Duration; 8],
+    base: [Duration; FEEDS.len()],
+}
+
+/// A feed's default poll interval (exhaustive: a new feed must say its own).
+pub fn default_interval(feed: FeedId) -> Duration {
+    let s = Duration::from_secs;
+    match feed {
+        FeedId::Regions => s(5),
+        FeedId::Services => s(30),
+        FeedId::Metrics => s(2),
+        FeedId::Deployments => s(3),
+        FeedId::Circuits => s(3),
+        FeedId::Flags => s(10),
+        FeedId::Probes => s(10),
+        FeedId::Alerts => s(5),
+    }
+}
+
+/// The feed's slot: its place in `FEEDS` (every feed has one, by test).
+fn slot(feed: FeedId) -> usize {
+    FEEDS.iter().position(|f| *f == feed).unwrap_or(0)
 }
 
 impl Default for Intervals {
     fn default() -> Self {
-        let s = Duration::from_secs;
-        Intervals { base: [s(5), s(30), s(2), s(3), s(3), s(10), s(10), s(5)] }
+        Intervals { base: FEEDS.map(default_interval) }
     }
 }
 
 impl Intervals {
     pub fn get(&self, feed: FeedId) -> Duration {
-        self.base.get(feed as usize).copied().unwrap_or(Duration::from_secs(10))
+        self.base[slot(feed)]
     }
 
     /// Replace one feed's interval.
     pub fn with(mut self, feed: FeedId, d: Duration) -> Intervals {
-        if let Some(slot) = self.base.get_mut(feed as usize) {
-            *slot = d;
-        }
+        self.base[slot(feed)] = d;
         self
     }
 
@@ -330,4 +347,31 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     .await;
     store.apply(Update { feed: FeedId::Probes, at: clock(), result: Ok(Payload::Probes(probes)) });
     Ok(store.snapshot())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_feed_has_one_slot_and_its_own_interval() {
+        let listed = |f: FeedId| match f {
+            FeedId::Regions
+            | FeedId::Services
+            | FeedId::Metrics
+            | FeedId::Deployments
+            | FeedId::Circuits
+            | FeedId::Flags
+            | FeedId::Probes
+            | FeedId::Alerts => FEEDS.iter().filter(|x| **x == f).count(),
+        };
+        let i = Intervals::default();
+        for f in FEEDS {
+            assert_eq!(listed(f), 1, "{f:?} is in FEEDS once");
+            assert_eq!(i.get(f), default_interval(f));
+        }
+        let changed = i.with(FeedId::Flags, Duration::from_secs(1));
+        assert_eq!(changed.get(FeedId::Flags), Duration::from_secs(1));
+        assert_eq!(changed.get(FeedId::Probes), default_interval(FeedId::Probes), "only that feed");
+    }
 }
