@@ -216,6 +216,18 @@ pub enum CanaryPhase {
 }
 
 impl CanaryPhase {
+    /// The phase as panes, runbooks and exports name it.
+    pub fn word(self) -> &'static str {
+        match self {
+            CanaryPhase::Progressing => "Progressing",
+            CanaryPhase::Paused => "Paused",
+            CanaryPhase::Degraded => "Degraded",
+            CanaryPhase::Aborted => "Aborted",
+            CanaryPhase::Healthy => "Healthy",
+            CanaryPhase::Unknown => "Unknown",
+        }
+    }
+
     pub fn parse(s: &str) -> CanaryPhase {
         match s {
             "Progressing" => CanaryPhase::Progressing,

@@ -20,14 +20,7 @@ pub fn phase_level(p: CanaryPhase) -> Level {
 }
 
 pub fn phase_word(p: CanaryPhase) -> &'static str {
-    match p {
-        CanaryPhase::Progressing => "Progressing",
-        CanaryPhase::Paused => "Paused",
-        CanaryPhase::Degraded => "Degraded",
-        CanaryPhase::Aborted => "Aborted",
-        CanaryPhase::Healthy => "Healthy",
-        CanaryPhase::Unknown => "Unknown",
-    }
+    p.word()
 }
 
 pub fn build<'a>(

@@ -555,7 +555,7 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
             Ok(match field {
                 "weight" => Value::Num(d.weight),
                 "step" => Value::Num((d.step_index + 1) as f64),
-                _ => Value::Word(crate::panes::canaries::phase_word(d.phase).into()),
+                _ => Value::Word(d.phase.word().into()),
             })
         }
         "circuit" => {
