@@ -2,6 +2,8 @@
 //! regions, services, SLOs, deployments and flags. Actions typed here go
 //! through the same confirm gate, roles and audit trail as their keys.
 
+use std::collections::HashMap;
+
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
@@ -43,7 +45,7 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
     let all: Vec<String> = match done.as_slice() {
         [] => VERBS.iter().map(|(v, _, _)| v.to_string()).collect(),
         ["view"] => view.catalog.names(),
-        ["theme"] => crate::themes::names(),
+        ["theme"] => cached("themes", crate::themes::names),
         ["region" | "failover" | "restore"] => f.regions.items().iter().map(|r| r.name.clone()).collect(),
         ["service"] => f.services.items().iter().map(|s| s.name.clone()).collect(),
         ["slo"] => snap.slos.iter().map(|s| s.name.clone()).collect(),
@@ -58,7 +60,7 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
         ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
         ["flag", _, _] => vec!["on".into(), "off".into()],
         ["filter"] => f.services.items().iter().map(|s| s.name.clone()).collect(),
-        ["runbook"] => crate::runbook::catalog().0.into_iter().map(|r| r.name).collect(),
+        ["runbook"] => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
         ["runbook", name, given @ ..] => runbook_params(name, given, word, snap),
         _ => vec![],
     };
@@ -68,12 +70,50 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
     (start, out)
 }
 
+/// How long completion reuses what it read from files: the command line is
+/// drawn on every frame, and drawing reads no file more than this often.
+const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A list read from files (theme names, runbook names), at most every
+/// `CATALOG_TTL` per process.
+fn cached(key: &str, read: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    type Lists = std::sync::Mutex<HashMap<String, (std::time::Instant, Vec<String>)>>;
+    static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(Default::default);
+    let mut m = LISTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, v)) = m.get(key) {
+        if at.elapsed() < CATALOG_TTL {
+            return v.clone();
+        }
+    }
+    let v = read();
+    m.insert(key.to_string(), (std::time::Instant::now(), v.clone()));
+    v
+}
+
+/// A runbook by name for completion, parsed at most every `CATALOG_TTL`.
+fn cached_runbook(name: &str) -> Option<crate::runbook::Runbook> {
+    type Books = std::sync::Mutex<HashMap<String, (std::time::Instant, Option<crate::runbook::Runbook>)>>;
+    static BOOKS: std::sync::LazyLock<Books> = std::sync::LazyLock::new(Default::default);
+    let mut m = BOOKS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, b)) = m.get(name) {
+        if at.elapsed() < CATALOG_TTL {
+            return b.clone();
+        }
+    }
+    if m.len() > 256 {
+        m.clear();
+    }
+    let b = crate::runbook::find(name).ok();
+    m.insert(name.to_string(), (std::time::Instant::now(), b.clone()));
+    b
+}
+
 /// `key=` for a runbook's parameters not given yet, or `key=value` for the
 /// values a parameter of that kind can take.
 fn runbook_params(name: &str, given: &[&str], word: &str, snap: &Snapshot) -> Vec<String> {
     use crate::runbook::expr::ArgKind;
     use crate::runbook::ParamKind;
-    let Ok(book) = crate::runbook::find(name) else { return vec![] };
+    let Some(book) = cached_runbook(name) else { return vec![] };
     let f = &snap.fleet;
     match word.split_once('=') {
         None => book
