@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -122,19 +122,7 @@ impl Rig {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start ssh: {e}"));
-        let n = Arc::new(AtomicUsize::new(0));
-        if let Some(mut out) = child.stdout.take() {
-            let n = n.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 16384];
-                while let Ok(k) = out.read(&mut buf) {
-                    if k == 0 {
-                        break;
-                    }
-                    n.fetch_add(k, Ordering::SeqCst);
-                }
-            });
-        }
+        let n = common::count_stdout(&mut child);
         (Proc(child), n)
     }
 
@@ -146,15 +134,6 @@ impl Rig {
         let s = get_json(&format!("{}/v1/stats", self.sim_url));
         s["requests"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0)
     }
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -320,13 +299,13 @@ fn fifty_sessions_cost_the_backend_nothing_more() {
     let r = rig("fifty", &[]);
     // Baseline: the data plane alone.
     std::thread::sleep(Duration::from_secs(2));
-    let rss0 = rss_kb(r.server.0.id());
+    let rss0 = common::rss_kb(r.server.0.id());
     let a = r.requests();
     std::thread::sleep(Duration::from_secs(5));
     let baseline = r.requests() - a;
     let clients: Vec<(Proc, Arc<AtomicUsize>)> = (0..50).map(|_| r.counted("viewer", "wall")).collect();
     wait_until("50 walls drawn", 60, || clients.iter().all(|(_, n)| n.load(Ordering::SeqCst) > 2000));
-    let rss50 = rss_kb(r.server.0.id());
+    let rss50 = common::rss_kb(r.server.0.id());
     let before: Vec<usize> = clients.iter().map(|(_, n)| n.load(Ordering::SeqCst)).collect();
     let b = r.requests();
     std::thread::sleep(Duration::from_secs(5));
@@ -419,19 +398,7 @@ fn eof_keeps_a_wall_idle_closes_a_console_and_a_paste_is_not_keys() {
         .stderr(Stdio::null())
         .spawn();
     let Ok(mut child) = child else { panic!("cannot start ssh") };
-    let n = Arc::new(AtomicUsize::new(0));
-    if let Some(mut out) = child.stdout.take() {
-        let n = n.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            while let Ok(k) = out.read(&mut buf) {
-                if k == 0 {
-                    break;
-                }
-                n.fetch_add(k, Ordering::SeqCst);
-            }
-        });
-    }
+    let n = common::count_stdout(&mut child);
     let _wall = Proc(child);
     wait_until("the wall drawn", 30, || n.load(Ordering::SeqCst) > 1000);
     // A viewer's console: 3,000 F pasted is one paste, not 3,000 denied actions.

@@ -232,19 +232,15 @@ fn spawn_inner(
     };
     // Mutating calls never follow a redirect: a 307/308 would re-send the
     // body, the idempotency key and the operator to another host.
-    let builder = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
-    // The bundle was checked when the configuration was loaded; if it went
-    // bad since, the platform's roots alone are used and TLS says why.
-    let builder = match crate::sources::health::with_ca_bundle(builder, ca_bundle) {
-        Ok(b) => b,
-        Err(_) => reqwest::Client::builder()
+    let builder = || {
+        reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION"))),
+            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
     };
+    // The bundle was checked when the configuration was loaded; if it went
+    // bad since, the platform's roots alone are used and TLS says why.
+    let builder = crate::sources::health::with_ca_bundle(builder(), ca_bundle).unwrap_or_else(|_| builder());
     let client = builder.build().unwrap_or_default();
     let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {

@@ -241,6 +241,9 @@ pub struct Run {
     pub driver: Driver,
     /// The record file's (modified, length) as last read, while watching.
     seen: Option<(std::time::SystemTime, u64)>,
+    /// When a watcher last looked at the files (at most once a second: the
+    /// viewer loops call `observe` on every key and tick).
+    looked: Option<std::time::Instant>,
 }
 
 impl Run {
@@ -294,7 +297,7 @@ impl Run {
         let (live, satisfied, save_error, sent_here) = (None, false, None, HashSet::new());
         let driver = Driver::Watching { why: "not locked yet".into(), viewer: false };
         let clock = chrono::Duration::zero();
-        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock, driver, seen: None }
+        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock, driver, seen: None, looked: None }
     }
 
     /// Follow a run read-only (a viewer, or a run another console drives).
@@ -363,6 +366,10 @@ impl Run {
     /// While watching: pick up the driver's changes to the record, and say
     /// so when no one drives the run any more. True when something changed.
     fn follow_record(&mut self) -> bool {
+        if self.looked.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return false;
+        }
+        self.looked = Some(std::time::Instant::now());
         let path = self.dir.join(format!("{}.json", self.rec.id));
         let mut changed = false;
         let stamp = std::fs::metadata(&path).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
@@ -1018,13 +1025,14 @@ mod tests {
         alice.observe(&down, t0 + Duration::seconds(131));
         assert_eq!(alice.next(t0 + Duration::seconds(131), "alice"), Ok(None));
         // The record's mtime may not move within one clock tick: force a re-read.
-        bob.seen = None;
+        (bob.seen, bob.looked) = (None, None);
         let (changed, _) = bob.observe(&down, t0 + Duration::seconds(132));
         assert!(changed && bob.rec.current == 1, "the watcher follows the driver's record");
         // A CLI abort is refused while alice drives it.
         assert!(matches!(lock_run(&d, &rec.id, "carol"), Ok(Lock::HeldBy(h)) if h.starts_with("alice")));
         // Alice's console closes (or crashes): the lock is released.
         drop(alice);
+        bob.looked = None;
         bob.observe(&down, t0 + Duration::seconds(133));
         let why = bob.read_only().unwrap_or_default().to_string();
         assert!(why.contains("no one drives it now") && why.contains(":runbook regional-failover"), "{why}");

@@ -98,13 +98,7 @@ impl Pty {
 
     /// The program's resident memory in KiB (0 if unknown).
     pub fn rss_kb(&self) -> u64 {
-        let Some(pid) = self.child.process_id() else { return 0 };
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-            .unwrap_or(0)
+        self.child.process_id().map(rss_kb).unwrap_or(0)
     }
 
     pub fn screen(&self) -> String {
@@ -348,4 +342,34 @@ pub fn start_on_port_zero(cmd: &mut Command, log: &std::path::Path, what: &str) 
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A process's resident memory in KiB (0 if unknown).
+#[allow(dead_code)]
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Count what a child writes on stdout, on a thread, until it closes.
+#[allow(dead_code)]
+pub fn count_stdout(child: &mut std::process::Child) -> Arc<std::sync::atomic::AtomicUsize> {
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if let Some(mut out) = child.stdout.take() {
+        let n = n.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(k) = out.read(&mut buf) {
+                if k == 0 {
+                    break;
+                }
+                n.fetch_add(k, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+    n
 }
