@@ -1,0 +1,100 @@
+//! `warroom audit`.
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first bad record.
+    Verify {
+        /// Trail to check (default: the state directory's).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Show the most recent records.
+    Tail {
+        /// How many records to show.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// Keep printing records as they are appended (Ctrl-C ends).
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// The records as JSON lines, exactly as stored.
+        #[arg(long)]
+        json: bool,
+        /// Trail to read (default: the state directory's).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+pub fn run(what: AuditCmd) -> Result<(), String> {
+    match what {
+        AuditCmd::Verify { file, demo } => verify(file, demo),
+        AuditCmd::Tail { lines, file, demo, follow, json } => tail(lines, file, demo, follow, json),
+    }
+}
+
+fn audit_path(file: Option<std::path::PathBuf>, demo: bool) -> Result<std::path::PathBuf, String> {
+    if demo {
+        warroom::paths::set_demo();
+    }
+    match file {
+        Some(f) => Ok(f),
+        None => warroom::paths::audit_file(),
+    }
+}
+
+fn verify(file: Option<std::path::PathBuf>, demo: bool) -> Result<(), String> {
+    let path = audit_path(file, demo)?;
+    match warroom::audit::verify(&path)? {
+        warroom::audit::Verdict::Ok { records, .. } => {
+            println!("{}: OK, {records} records, chain intact", path.display());
+            Ok(())
+        }
+        warroom::audit::Verdict::Bad(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
+    }
+}
+
+fn tail(lines: usize, file: Option<std::path::PathBuf>, demo: bool, follow: bool, json: bool) -> Result<(), String> {
+    let path = audit_path(file, demo)?;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let show = |l: &str| if json { l.to_string() } else { warroom::audit::human(l) };
+    if all.is_empty() && !follow {
+        println!("no audit records yet in {}", path.display());
+        return Ok(());
+    }
+    for l in &all[all.len().saturating_sub(lines)..] {
+        println!("{}", show(l));
+    }
+    if follow {
+        use std::io::{BufRead, Seek};
+        let mut at = text.len() as u64;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let Ok(mut f) = std::fs::File::open(&path) else { continue };
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len < at {
+                at = 0; // replaced (a repair): read it again from the start
+            }
+            if len == at || f.seek(std::io::SeekFrom::Start(at)).is_err() {
+                continue;
+            }
+            let mut reader = std::io::BufReader::new(f);
+            let mut line = String::new();
+            // Whole lines only: a record still being written waits.
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line.ends_with('\n') {
+                at += line.len() as u64;
+                println!("{}", show(line.trim_end()));
+                line.clear();
+            }
+        }
+    }
+    Ok(())
+}

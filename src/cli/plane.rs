@@ -1,0 +1,142 @@
+//! The data plane a subcommand runs against: `--api`, a configuration, or the demo fleet.
+
+use std::sync::Arc;
+
+use warroom::app::view::ViewState;
+use warroom::dataplane::{self, Intervals};
+use warroom::sources::Clock;
+use warroom_sim::{Scenario, SimConfig};
+
+use super::Cli;
+
+pub async fn wait_for_stop() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// (Empty URL: none configured.)
+/// Control-plane URL, token and CA bundle for actions.
+pub type ActionTarget = (String, Option<String>, Option<std::path::PathBuf>);
+
+/// The data plane for `cli`: `--api`, else a configuration file, else the
+/// embedded demo fleet, and where actions go. `view`, when given, learns
+/// the operator and DEMO label.
+pub async fn data_plane(
+    cli: &Cli,
+    mut view: Option<&mut ViewState>,
+) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>, ActionTarget), String> {
+    let clock: Clock = Arc::new(chrono::Utc::now);
+    let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
+    // --seed, --scenario and --time-scale shape the demo fleet only: with a
+    // real backend they would be silently ignored, so they are an error.
+    let demo_flags = cli.seed != 7 || cli.scenario != Scenario::Calm || (cli.time_scale - 1.0).abs() > f64::EPSILON;
+    if demo_flags && (cli.api.is_some() || config.is_some()) {
+        let against = match (&cli.api, &config) {
+            (Some(url), _) => format!("--api {url}"),
+            (None, Some(p)) => format!("the configuration {}", p.display()),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "--seed, --scenario and --time-scale shape the embedded demo fleet, which does not run with {against}; drop them (or run without a configuration for the demo)"
+        ));
+    }
+    match (&cli.api, config) {
+        (Some(url), _) => Ok((
+            dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?,
+            None,
+            (url.clone(), None, None),
+        )),
+        (None, Some(path)) => {
+            let cfg = warroom::config::Config::load(&path).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                format!("invalid configuration:\n{}", lines.join("\n"))
+            })?;
+            let mut setup = cfg.setup()?;
+            if let Some((cw, thresholds)) = &setup.cloudwatch {
+                setup.sources.cloudwatch = Some(warroom::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
+            }
+            if let Some(v) = view.as_deref_mut() {
+                // A token over plain http to another host: said at start, on
+                // the footer, not only by `config check`.
+                if let Some(w) = cfg.tokens_in_clear(&path).first() {
+                    v.message = Some((warroom_ui::Level::Warn, w.to_string()));
+                }
+                v.operator = setup.operator.clone();
+                if cli.read_only {
+                    v.operator.role = warroom::actions::Role::Viewer;
+                }
+            }
+            let target = setup.control_plane.clone().unwrap_or_default();
+            Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None, target))
+        }
+        (None, None) => {
+            let cfg = SimConfig {
+                seed: cli.seed,
+                scenario: cli.scenario,
+                time_scale: cli.time_scale,
+                ..SimConfig::default()
+            };
+            let handle = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;
+            if let Some(v) = view {
+                v.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
+            }
+            let url = handle.url();
+            let plane = dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?;
+            Ok((plane, Some(handle), (url, None, None)))
+        }
+    }
+}
+
+/// With neither `--api` nor a configuration file this process runs the
+/// embedded demo fleet: its state (audit trail, runbook runs) goes to the
+/// demo's own directory, so a demo never mixes with a real fleet's trail.
+pub fn enter_demo_if(cli: &Cli) {
+    if cli.api.is_none() && warroom::config::locate(cli.config.as_deref()).is_none() {
+        warroom::paths::set_demo();
+    }
+}
+
+/// The executor every action of this process goes through, reconciled:
+/// intents a previous exit left without an outcome are settled by key.
+pub fn executor(
+    plane: &dataplane::DataPlane,
+    target: ActionTarget,
+    audit: Result<warroom::audit::AuditLog, String>,
+) -> warroom::actions::executor::Executor {
+    let (base, token, ca) = target;
+    let clock: Clock = Arc::new(chrono::Utc::now);
+    let executor = warroom::actions::executor::spawn_with_tls(
+        &base,
+        token,
+        ca.as_deref(),
+        audit,
+        plane.updates.clone(),
+        clock,
+        Some(plane.snapshots.clone()),
+    );
+    executor.reconcile_unfinished();
+    executor
+}
+
+/// The local terminal, raw, in a viewport of at most 1000×400 cells
+/// however large the terminal (panics restore it: color-eyre's hook).
+pub fn open_terminal() -> Result<ratatui::DefaultTerminal, String> {
+    color_eyre::install().map_err(|e| format!("cannot install the panic handler: {e}"))?;
+    ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    warroom::app::bounded_terminal().map_err(|e| {
+        ratatui::restore();
+        format!("cannot open the terminal: {e}")
+    })
+}
