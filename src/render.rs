@@ -10,12 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use warroom_ui::{centered, ellipsize, KeyBar, Level, TextBox, Theme};
 
-use crate::app::keymap::{footer_hints, help_lines, Binding};
 use crate::app::view::{Screen, ViewState};
+use crate::keymap::{footer_hints, help_lines, Binding};
 use crate::model::{FeedState, Snapshot, FEEDS};
 use crate::panes::{self, draw_pane};
 use crate::views::{distribute, Kind, PaneSpec, Size, Split};
-use warroom_ui::big_height;
 
 /// Smallest area the console draws into; below it, a one-line notice.
 pub const MIN_WIDTH: u16 = 30;
@@ -281,17 +280,7 @@ fn draw_dialog(d: &crate::app::view::Dialog, theme: &Theme, body: Rect, buf: &mu
     TextBox { title: "Confirm action", lines, theme }.render(area, buf);
 }
 
-/// The level a roll-up is drawn in.
-pub fn overall_level(o: crate::model::rollup::Overall) -> Level {
-    use crate::model::rollup::Overall;
-    match o {
-        Overall::Critical | Overall::SourcesFailing => Level::Critical,
-        Overall::Degraded => Level::Warn,
-        Overall::Stale => Level::Stale,
-        Overall::Unknown | Overall::NoData => Level::Unknown,
-        Overall::Ok => Level::Ok,
-    }
-}
+pub use crate::panes::common::overall_level;
 
 /// `glyph WORD · places` in at most `width` cells: as many places as fit,
 /// then the first one cut with `…`, always keeping `+N more`.
@@ -417,34 +406,14 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     Paragraph::new(warroom_ui::fit_line(Line::from(spans), area.width as usize)).render(area, buf);
 }
 
-/// The selectable pane's rows plus borders: what an `auto` pane asks for.
-fn pane_want(kind: Kind, snap: &Snapshot, view: &ViewState) -> u16 {
-    let f = &snap.fleet;
-    let rows = match kind {
-        // Closed breakers are the norm: ask for room for the others only.
-        Kind::Circuits => warroom_ui::cells(
-            f.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed).count(),
-        )
-        .saturating_add(1),
-        Kind::LatencyChart => 12,
-        Kind::BigStatus | Kind::Clock => big_height(1) + 1,
-        k => k.pane().map(|p| warroom_ui::cells(crate::app::view::pane_len(p, snap, view))).unwrap_or(1),
-    };
-    rows.max(1) + 3
+/// The pane's rows plus borders: what an `auto` pane asks for.
+fn pane_want(kind: Kind, ctx: &panes::Ctx<'_>) -> u16 {
+    kind.pane().want(ctx).max(1) + 3
 }
 
 /// Whether a `hide_empty` pane has nothing to show (and no error to tell).
 pub fn pane_is_empty(kind: Kind, snap: &Snapshot) -> bool {
-    let f = &snap.fleet;
-    match kind {
-        Kind::Alerts => f.alerts.items().is_empty() && f.alerts.error.is_none(),
-        Kind::ActionLog => f.actions.is_empty(),
-        Kind::Canaries => f.deployments.items().is_empty() && f.deployments.error.is_none(),
-        Kind::Circuits => f.circuits.items().is_empty() && f.circuits.error.is_none(),
-        Kind::Flags => f.flags.items().is_empty() && f.flags.error.is_none(),
-        Kind::Budgets => snap.slos.is_empty(),
-        Kind::Matrix | Kind::Latency | Kind::LatencyChart | Kind::BigStatus | Kind::Clock => false,
-    }
+    kind.pane().is_empty(snap)
 }
 
 /// Draw the current view's layout into the body.
@@ -461,7 +430,8 @@ fn draw_view(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
     let columns = layout.split == Split::Columns;
     let (along, across) = if columns { (body.width, body.height) } else { (body.height, body.width) };
     // Heights follow content; widths are shared by size alone.
-    let wants_of = |ps: &[&PaneSpec]| -> Vec<u16> { ps.iter().map(|p| pane_want(p.kind, snap, view)).collect() };
+    let ctx = view.ctx(snap, now, theme);
+    let wants_of = |ps: &[&PaneSpec]| -> Vec<u16> { ps.iter().map(|p| pane_want(p.kind, &ctx)).collect() };
     let group_wants: Vec<u16> = if columns {
         vec![0; groups.len()]
     } else {
@@ -484,51 +454,18 @@ fn draw_view(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Them
             inner += part;
             let rect = rect.intersection(body);
             if rect.width > 0 && rect.height > 0 {
-                draw_spec(p, snap, view, now, theme, rect, buf);
+                draw_spec(p, &ctx, view, rect, buf);
             }
         }
         offset += extent;
     }
 }
 
-fn draw_spec(
-    spec: &PaneSpec,
-    snap: &Snapshot,
-    view: &ViewState,
-    now: DateTime<Utc>,
-    theme: &Theme,
-    rect: Rect,
-    buf: &mut Buffer,
-) {
-    let w = rect.width.saturating_sub(2);
-    let mut content = match spec.kind {
-        Kind::Matrix => panes::matrix::build(snap, view, now, theme, w),
-        Kind::Latency => panes::latency::build(snap, view, now, theme, w),
-        Kind::Budgets => panes::budgets::build(snap, view, now, theme, w),
-        Kind::Canaries => panes::canaries::build(snap, view, now, theme, w),
-        Kind::Circuits => panes::circuits::build(snap, view, now, theme, w),
-        Kind::Flags => panes::flags::build(snap, view, now, theme, w),
-        Kind::ActionLog => panes::actions::build(snap, view, now, theme, w),
-        Kind::Alerts => panes::alerts::build(snap, view, now, theme, w),
-        Kind::LatencyChart => return panes::tiles::latency_chart(spec, snap, view, now, theme, rect, buf),
-        Kind::BigStatus => return panes::tiles::big_status(spec, snap, now, theme, rect, buf),
-        Kind::Clock => return panes::tiles::clock(spec, now, theme, rect, buf),
-    };
-    if let Some(t) = &spec.title {
-        content.title = t.clone();
-    }
-    // The sorted column says so (the matrix marks its own region columns).
-    if let Some(p) = spec.kind.pane().filter(|p| *p != crate::app::view::PaneId::Matrix) {
-        if let Some(s) = view.sort_of(p) {
-            if let Some(c) = content.columns.get_mut(s.col) {
-                c.header.push_str(s.mark(theme.ascii, crate::app::sort::natural_desc(p, s.col)));
-            }
-        }
-    }
-    let focused = spec.kind.pane().is_some_and(|p| p == view.focus);
-    let table = draw_pane(&content, focused, theme, rect, buf);
-    if let Some(pane) = spec.kind.pane() {
-        let hit = crate::app::view::Hit { pane, area: rect, table, sort_cols: content.sort_cols.clone() };
+fn draw_spec(spec: &PaneSpec, ctx: &panes::Ctx<'_>, view: &ViewState, rect: Rect, buf: &mut Buffer) {
+    let opts = panes::Spec { title: spec.title.as_deref(), service: spec.service.as_deref() };
+    let drawn = panes::draw(spec.kind, ctx, opts, rect, buf);
+    if spec.kind.focusable() {
+        let hit = crate::app::view::Hit { pane: spec.kind, area: rect, table: drawn.table, sort_cols: drawn.sort_cols };
         view.hits.borrow_mut().push(hit);
     }
 }

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::app::keymap::DEFAULT_KEYMAP;
 use crate::app::view::{Screen, ViewState};
 use crate::dataplane::{fetch_once, Intervals};
+use crate::keymap::DEFAULT_KEYMAP;
 use crate::sources::Clock;
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,6 @@ use std::sync::{Arc, LazyLock};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::app::view::PaneId;
 use crate::config::ConfigError;
 
 /// (name, file text) of every built-in view.
@@ -21,56 +20,7 @@ pub const BUILT_IN: [(&str, &str); 5] = [
     ("deploy", include_str!("../views/deploy.toml")),
 ];
 
-/// What a pane shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Matrix,
-    Latency,
-    LatencyChart,
-    Budgets,
-    Canaries,
-    Circuits,
-    Flags,
-    Alerts,
-    ActionLog,
-    BigStatus,
-    Clock,
-}
-
-pub const KINDS: [(&str, Kind); 11] = [
-    ("matrix", Kind::Matrix),
-    ("latency", Kind::Latency),
-    ("latency-chart", Kind::LatencyChart),
-    ("budgets", Kind::Budgets),
-    ("canaries", Kind::Canaries),
-    ("circuits", Kind::Circuits),
-    ("flags", Kind::Flags),
-    ("alerts", Kind::Alerts),
-    ("action-log", Kind::ActionLog),
-    ("big-status", Kind::BigStatus),
-    ("clock", Kind::Clock),
-];
-
-impl Kind {
-    /// The selectable pane this kind is, if it has rows to select.
-    pub fn pane(self) -> Option<PaneId> {
-        match self {
-            Kind::Matrix => Some(PaneId::Matrix),
-            Kind::Latency => Some(PaneId::Latency),
-            Kind::Budgets => Some(PaneId::Budgets),
-            Kind::Canaries => Some(PaneId::Canaries),
-            Kind::Circuits => Some(PaneId::Circuits),
-            Kind::Flags => Some(PaneId::Flags),
-            Kind::Alerts => Some(PaneId::Alerts),
-            Kind::ActionLog => Some(PaneId::Actions),
-            Kind::LatencyChart | Kind::BigStatus | Kind::Clock => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        KINDS.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
-    }
-}
+pub use crate::panes::Kind;
 
 /// A size along the axis a pane or group is laid out on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -251,15 +201,15 @@ pub fn parse(name: &str, file: &Path, text: &str) -> Result<ViewDef, Vec<ConfigE
             }
             let mut panes = Vec::new();
             for p in &g.panes {
-                let Some((_, kind)) = KINDS.iter().find(|(n, _)| n == p.kind.get_ref()) else {
-                    let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
+                let Some(kind) = &Kind::parse(p.kind.get_ref()) else {
+                    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
                     errors.push(err(
                         p.kind.span(),
                         format!("unknown pane kind '{}' (one of: {})", p.kind.get_ref(), names.join(", ")),
                     ));
                     continue;
                 };
-                if kind.pane().is_some() && seen.contains(kind) {
+                if kind.focusable() && seen.contains(kind) {
                     errors.push(err(p.kind.span(), format!("pane '{}' appears twice in one layout", kind.name())));
                 }
                 seen.push(*kind);

@@ -457,7 +457,7 @@ mod tests {
             let now = Utc::now();
             let wall = WallState::new(vec![], Duration::from_secs(20), now);
             let view = crate::app::view::ViewState::default();
-            let keymap = crate::app::keymap::DEFAULT_KEYMAP;
+            let keymap = crate::keymap::DEFAULT_KEYMAP;
             for (w, h) in [(1u16, 1u16), (30, 10), (80, 24), (200, 60)] {
                 let area = ratatui::layout::Rect::new(0, 0, w, h);
                 let mut buf = ratatui::buffer::Buffer::empty(area);

@@ -147,7 +147,7 @@ fn configuration_files_never_panic() {
     });
     let keymap = b"[keys]\nquit = [\"q\", \"ctrl-c\"]\nfailover = [\"ctrl-f\"]\nsort = [\"s\"]\n".to_vec();
     fuzz("keymap", &[keymap], |b| {
-        let _ = warroom::app::keymap::parse_keymap(Path::new("keymap.toml"), &text(b));
+        let _ = warroom::keymap::parse_keymap(Path::new("keymap.toml"), &text(b));
     });
     fuzz("runbooks", &files("runbooks"), |b| {
         let _ = warroom::runbook::parse("fuzzed", Path::new("fuzzed.toml"), &text(b), None);

@@ -309,7 +309,7 @@ impl ViewState {
             "filter" => {
                 let text = words[1..].join(" ");
                 self.filter = (!text.is_empty()).then_some(text);
-                self.rows = [0; super::view::PANE_COUNT];
+                self.rows.clear();
             }
             "runbook" => self.start_runbook(&words[1..], snap, chrono::Utc::now())?,
             "help" => self.help = true,

@@ -2,9 +2,7 @@
 //! input, snapshot changes and the clock, and coalesced, synchronized frames.
 
 pub mod command;
-pub mod keymap;
 pub mod runbook_ui;
-pub mod sort;
 pub mod view;
 
 use std::io::Write;
@@ -20,6 +18,7 @@ use tokio::time::Instant;
 use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
+use crate::keymap;
 use crate::model::Snapshot;
 use view::ViewState;
 

@@ -7,42 +7,20 @@ use tui_input::Input;
 
 use std::sync::Arc;
 
-use super::keymap::{lookup, Binding, Command};
 use super::runbook_ui::{Prompt, PromptFor};
 use crate::actions::executor::{new_key, Disposition, Intent};
 use crate::actions::{Action, Operator, Preview, Role};
+use crate::keymap::{lookup, Binding, Command};
 use crate::model::Snapshot;
+pub use crate::panes::lists::{fuzzy, fuzzy_score, service_severity, MAX_FILTER_CHARS};
+use crate::panes::sort::Sort;
+pub use crate::panes::Screen;
+use crate::panes::{ActsOn, Ctx, Kind, Lists};
 use crate::runbook::run::Run;
 use crate::views::{Catalog, ViewDef};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use warroom_ui::{Level, Theme};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaneId {
-    Matrix,
-    Latency,
-    Budgets,
-    Canaries,
-    Circuits,
-    Flags,
-    Actions,
-    Alerts,
-}
-
-/// How many pane kinds there are: per-pane state is sized by it, so a new
-/// kind in `PANES` cannot leave an array one short (a panic at runtime).
-pub const PANE_COUNT: usize = 8;
-
-pub const PANES: [PaneId; PANE_COUNT] = [
-    PaneId::Matrix,
-    PaneId::Latency,
-    PaneId::Budgets,
-    PaneId::Canaries,
-    PaneId::Circuits,
-    PaneId::Flags,
-    PaneId::Actions,
-    PaneId::Alerts,
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DialogFocus {
@@ -110,22 +88,10 @@ impl Dialog {
 /// What the footer says when a dialog closes without sending.
 pub const CANCELLED: &str = "cancelled — nothing sent";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Screen {
-    Overview,
-    Region(String),
-    /// One SLO's detail, by name.
-    Slo(String),
-    /// One service's detail, by name.
-    Service(String),
-    /// One deployment's detail, by id.
-    Deployment(String),
-}
-
 /// Where a pane was drawn on the last frame, for mouse clicks.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub pane: PaneId,
+    pub pane: Kind,
     pub area: ratatui::layout::Rect,
     pub table: Option<warroom_ui::TableGeometry>,
     pub sort_cols: Vec<Option<usize>>,
@@ -134,12 +100,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct ViewState {
     pub screen: Screen,
-    pub focus: PaneId,
-    /// Selected row per pane (indexed like `PANES`).
-    pub rows: [usize; PANE_COUNT],
-    /// Sort per pane (indexed like `PANES`): `s` cycles the column, `S`
-    /// reverses; `None` is the pane's own order (problems first).
-    pub sort: [Option<super::sort::Sort>; PANE_COUNT],
+    pub focus: Kind,
+    /// Selected row per pane kind (absent: the first).
+    pub rows: BTreeMap<Kind, usize>,
+    /// Sort per pane kind: `s` cycles the column, `S` reverses; absent is
+    /// the pane's own order (problems first).
+    pub sort: BTreeMap<Kind, Sort>,
     /// Selected region column in the matrix.
     pub column: usize,
     /// Selected row on a region screen.
@@ -184,133 +150,49 @@ pub struct ViewState {
     pub hits: std::cell::RefCell<Vec<Hit>>,
 }
 
-/// Case-insensitive fuzzy match: the pattern's characters appear in order.
-/// Longest filter pattern kept (a paste is cut here, so matching stays cheap).
-pub const MAX_FILTER_CHARS: usize = 64;
-
-/// Score of the best alignment of `pattern` in `text` (case-insensitive),
-/// if every pattern character appears in order: 16 per character, +8 when
-/// it follows the previous match or starts a word (`-`, `_`, `.`, `/`,
-/// space), −2 per character skipped between matches. Dynamic programming
-/// over pattern × text: O(m·n), both short.
-pub fn fuzzy_score(pattern: &str, text: &str) -> Option<i32> {
-    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).take(MAX_FILTER_CHARS).collect();
-    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
-    if p.is_empty() {
-        return Some(0);
-    }
-    const NONE: i32 = i32::MIN / 2;
-    let word_start = |j: usize| j == 0 || matches!(t[j - 1], '-' | '_' | '.' | '/' | ' ');
-    // prev[j]: best score with the previous pattern char matched at t[j].
-    let mut prev = vec![NONE; t.len()];
-    for (i, pc) in p.iter().enumerate() {
-        let mut cur = vec![NONE; t.len()];
-        // carry: best prev[k] − 2·(j−k−1) over k < j−1 (a gap before j).
-        let mut carry = NONE;
-        for j in 0..t.len() {
-            if j >= 2 && prev[j - 2] > NONE {
-                carry = carry.max(prev[j - 2]);
-            }
-            if j >= 2 && carry > NONE {
-                carry -= 2;
-            }
-            if t[j] != *pc {
-                continue;
-            }
-            let bonus = if word_start(j) { 8 } else { 0 };
-            cur[j] = if i == 0 {
-                16 + bonus
-            } else {
-                let consecutive = if j > 0 && prev[j - 1] > NONE { prev[j - 1] + 24 } else { NONE };
-                let gapped = if carry > NONE { carry + 16 + bonus } else { NONE };
-                consecutive.max(gapped)
-            };
-        }
-        prev = cur;
-    }
-    prev.into_iter().filter(|s| *s > NONE).max()
-}
-
-/// Whether `pattern` matches `text` well enough to keep it: on average no
-/// worse than a plain in-order match with its gaps paid for by bonuses
-/// (`pay` keeps `payments`, not `api-gateway`; `pmt` keeps `payments`).
-pub fn fuzzy(pattern: &str, text: &str) -> bool {
-    let m = pattern.chars().take(MAX_FILTER_CHARS).count() as i32;
-    fuzzy_score(pattern, text).is_some_and(|s| s >= 16 * m)
-}
-
 impl ViewState {
+    /// This viewer's filter and sorts, as the panes' item lists see them.
+    pub fn lists(&self) -> Lists<'_> {
+        Lists {
+            filter: self.filter.as_deref(),
+            sort: &self.sort,
+            services_first: &self.def.services_first,
+            services_only: self.def.services_only,
+        }
+    }
+
     /// Whether a service (or a flag's name) passes the filter.
     pub fn shows(&self, service: &str) -> bool {
-        self.filter.as_deref().is_none_or(|f| fuzzy(f, service))
+        self.lists().shows(service)
     }
 
     /// The pane's sort, if one was chosen.
-    pub fn sort_of(&self, p: PaneId) -> Option<super::sort::Sort> {
-        self.sort[pane_index(p)]
+    pub fn sort_of(&self, p: Kind) -> Option<Sort> {
+        self.sort.get(&p).copied()
     }
 
-    /// Rollouts on screen after the filter (by service), in feed order or
-    /// the chosen sort.
     pub fn visible_deployments<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Deployment> {
-        let mut v: Vec<_> = snap.fleet.deployments.items().iter().filter(|d| self.shows(&d.service)).collect();
-        super::sort::apply(&mut v, self.sort_of(PaneId::Canaries), super::sort::deployment_key);
-        v
+        self.lists().visible_deployments(snap)
     }
 
-    /// Flags on screen after the filter (by flag name), in feed order or
-    /// the chosen sort.
     pub fn visible_flags<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Flag> {
-        let mut v: Vec<_> = snap.fleet.flags.items().iter().filter(|f| self.shows(&f.name)).collect();
-        super::sort::apply(&mut v, self.sort_of(PaneId::Flags), super::sort::flag_key);
-        v
+        self.lists().visible_flags(snap)
     }
 
-    /// SLOs on screen after the filter (by service): worst first, or the
-    /// chosen sort. The budgets pane draws these and Enter opens them.
     pub fn visible_slos<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::snapshot::SloStatus> {
-        let mut v: Vec<_> =
-            crate::panes::budgets::sorted(&snap.slos).into_iter().filter(|s| self.shows(&s.service)).collect();
-        super::sort::apply(&mut v, self.sort_of(PaneId::Budgets), super::sort::slo_key);
-        v
+        self.lists().visible_slos(snap)
     }
 
-    /// Circuits on screen after the filter (either end): open first, or the
-    /// chosen sort.
-    pub fn visible_circuits<'a>(&self, snap: &'a Snapshot, now: DateTime<Utc>) -> Vec<&'a crate::model::Circuit> {
-        let f = &snap.fleet;
-        let mut v: Vec<_> = crate::panes::circuits::sorted(f.circuits.items())
-            .into_iter()
-            .filter(|c| self.shows(&c.from) || self.shows(&c.to))
-            .collect();
-        let src = f.circuits.source_now(now);
-        super::sort::apply(&mut v, self.sort_of(PaneId::Circuits), |c, col| super::sort::circuit_key(c, col, src));
-        v
-    }
-
-    /// Alerts on screen after the filter (alerts of no service always
-    /// show): the source's order (severity, then age), or the chosen sort.
-    pub fn visible_alerts<'a>(&self, snap: &'a Snapshot, now: DateTime<Utc>) -> Vec<&'a crate::model::Alert> {
-        let f = &snap.fleet;
-        let mut v: Vec<_> =
-            f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| self.shows(s))).collect();
-        let src = f.alerts.source_now(now);
-        super::sort::apply(&mut v, self.sort_of(PaneId::Alerts), |a, col| super::sort::alert_key(a, col, src));
-        v
-    }
-
-    /// The action log: newest first, or the chosen sort.
     pub fn visible_actions<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::ActionEntry> {
-        let mut v: Vec<_> = snap.fleet.actions.iter().rev().collect();
-        super::sort::apply(&mut v, self.sort_of(PaneId::Actions), super::sort::action_key);
-        v
+        self.lists().visible_actions(snap)
     }
 
-    /// The services a pane lists: `visible_services`, in the pane's sort.
-    pub fn services_in<'a>(&self, pane: PaneId, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
-        let mut v = self.visible_services(snap);
-        super::sort::apply(&mut v, self.sort_of(pane), |s, col| super::sort::service_key(snap, pane, s, col));
-        v
+    pub fn services_in<'a>(&self, pane: Kind, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
+        self.lists().services_in(pane, snap)
+    }
+
+    pub fn visible_services<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
+        self.lists().visible_services(snap)
     }
 
     /// A mouse event on the overview: a click focuses the pane under it and
@@ -341,8 +223,8 @@ impl ViewState {
                 .cloned()
         };
         let Some(hit) = hit else { return false };
-        let i = pane_index(hit.pane);
-        let len = pane_len(hit.pane, snap, self);
+        let p = hit.pane;
+        let len = self.pane_len(p, snap);
         match ev.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = hit.pane;
@@ -352,20 +234,21 @@ impl ViewState {
                     |c: usize| if hit.sort_cols.is_empty() { Some(c) } else { hit.sort_cols.get(c).copied().flatten() };
                 if y == t.header_y {
                     let regions = snap.fleet.regions.items().len();
-                    let sortable = super::sort::columns(hit.pane, regions);
+                    let sortable = crate::panes::sort::columns(p, regions);
                     if let Some(c) = col.and_then(sort_col).filter(|c| sortable.contains(c)) {
-                        self.sort[i] = match self.sort[i] {
-                            Some(s) if s.col == c => Some(super::sort::Sort { col: c, reversed: !s.reversed }),
-                            _ => Some(super::sort::Sort { col: c, reversed: false }),
+                        let next = match self.sort.get(&p) {
+                            Some(s) if s.col == c => Sort { col: c, reversed: !s.reversed },
+                            _ => Sort { col: c, reversed: false },
                         };
-                        self.rows[i] = 0;
-                        let name = super::sort::column_name(hit.pane, c, snap);
-                        let text = format!("{} sorted by {name} (click again: reverse)", pane_name(hit.pane));
+                        self.sort.insert(p, next);
+                        self.set_row(p, 0);
+                        let name = crate::panes::sort::column_name(p, c, snap);
+                        let text = format!("{} sorted by {name} (click again: reverse)", p.title());
                         self.message = Some((Level::Info, text));
                     }
                 } else if let Some(item) = t.item_at(y).filter(|k| *k < len) {
-                    self.rows[i] = item;
-                    if hit.pane == PaneId::Matrix {
+                    self.set_row(p, item);
+                    if p == Kind::Matrix {
                         if let Some(r) = col.and_then(sort_col).filter(|c| *c > 0) {
                             self.column = r - 1;
                         }
@@ -375,12 +258,12 @@ impl ViewState {
             }
             MouseEventKind::ScrollDown => {
                 self.focus = hit.pane;
-                self.rows[i] = (self.rows[i] + 1).min(len.saturating_sub(1));
+                self.set_row(p, (self.row(p) + 1).min(len.saturating_sub(1)));
                 true
             }
             MouseEventKind::ScrollUp => {
                 self.focus = hit.pane;
-                self.rows[i] = self.rows[i].saturating_sub(1);
+                self.set_row(p, self.row(p).saturating_sub(1));
                 true
             }
             _ => false,
@@ -391,55 +274,43 @@ impl ViewState {
     /// last one: back to the pane's own order). `S`: reverse it.
     fn cycle_sort(&mut self, snap: &Snapshot, reverse: bool) {
         let p = self.focus;
-        let i = pane_index(p);
-        let cols = super::sort::columns(p, snap.fleet.regions.items().len());
-        self.sort[i] = match (self.sort[i], reverse) {
-            (Some(s), true) => Some(super::sort::Sort { reversed: !s.reversed, ..s }),
-            (None, true) => cols.first().map(|&col| super::sort::Sort { col, reversed: true }),
-            (None, false) => cols.first().map(|&col| super::sort::Sort { col, reversed: false }),
+        let cols = crate::panes::sort::columns(p, snap.fleet.regions.items().len());
+        let next = match (self.sort.get(&p).copied(), reverse) {
+            (Some(s), true) => Some(Sort { reversed: !s.reversed, ..s }),
+            (None, true) => cols.first().map(|&col| Sort { col, reversed: true }),
+            (None, false) => cols.first().map(|&col| Sort { col, reversed: false }),
             (Some(s), false) => {
                 let at = cols.iter().position(|c| *c == s.col);
-                at.and_then(|k| cols.get(k + 1)).map(|&col| super::sort::Sort { col, reversed: false })
+                at.and_then(|k| cols.get(k + 1)).map(|&col| Sort { col, reversed: false })
             }
         };
-        self.rows[i] = 0;
+        match next {
+            Some(s) => self.sort.insert(p, s),
+            None => self.sort.remove(&p),
+        };
+        self.set_row(p, 0);
         self.message = Some((
             Level::Info,
-            match self.sort[i] {
+            match next {
                 Some(s) => format!(
                     "{} sorted by {} (s next column, S reverse)",
-                    pane_name(p),
-                    super::sort::column_name(p, s.col, snap)
+                    p.title(),
+                    crate::panes::sort::column_name(p, s.col, snap)
                 ),
-                None => format!("{}: its own order again (problems first)", pane_name(p)),
+                None => format!("{}: its own order again (problems first)", p.title()),
             },
         ));
     }
 
-    /// The services on screen, in order, after the filter: the view's
-    /// `services_first` lead (or are all there is, with `services_only`).
-    pub fn visible_services<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Service> {
-        let all = snap.fleet.services.items();
-        let first = &self.def.services_first;
-        let mut out: Vec<&crate::model::Service> =
-            first.iter().filter_map(|n| all.iter().find(|s| &s.name == n)).filter(|s| self.shows(&s.name)).collect();
-        if !self.def.services_only {
-            let mut rest: Vec<&crate::model::Service> =
-                all.iter().filter(|s| !first.contains(&s.name) && self.shows(&s.name)).collect();
-            // Problems first, so a DOWN or DEGRADED service is never the row
-            // a short pane cuts off (stable: the source's order otherwise).
-            rest.sort_by_key(|s| std::cmp::Reverse(service_severity(snap, &s.name)));
-            out.extend(rest);
-        }
-        out
-    }
-
     /// Selectable panes of the current view that are on screen, in order.
-    pub fn focus_order(&self, snap: &Snapshot) -> Vec<PaneId> {
+    pub fn focus_order(&self, snap: &Snapshot) -> Vec<Kind> {
         let mut out = Vec::new();
         for spec in self.def.layouts.iter().flat_map(|l| &l.groups).flat_map(|g| &g.panes) {
-            let Some(id) = spec.kind.pane() else { continue };
-            let hidden = spec.hide_empty && crate::render::pane_is_empty(spec.kind, snap);
+            let id = spec.kind;
+            if !id.focusable() {
+                continue;
+            }
+            let hidden = spec.hide_empty && id.pane().is_empty(snap);
             if !hidden && !out.contains(&id) {
                 out.push(id);
             }
@@ -473,7 +344,7 @@ impl ViewState {
                 let v = input.value().trim().to_string();
                 self.filter = (!v.is_empty()).then_some(v);
                 self.filter_input = None;
-                self.rows = [0; PANE_COUNT];
+                self.rows.clear();
             }
             _ => {
                 if input.value().chars().count() >= MAX_FILTER_CHARS && matches!(k.code, KeyCode::Char(_)) {
@@ -483,7 +354,7 @@ impl ViewState {
                 // Live: the panes follow as you type.
                 let v = input.value().trim().to_string();
                 self.filter = (!v.is_empty()).then_some(v);
-                self.rows = [0; PANE_COUNT];
+                self.rows.clear();
             }
         }
         true
@@ -494,9 +365,9 @@ impl Default for ViewState {
     fn default() -> Self {
         ViewState {
             screen: Screen::Overview,
-            focus: PaneId::Matrix,
-            rows: [0; PANE_COUNT],
-            sort: [None; PANE_COUNT],
+            focus: Kind::Matrix,
+            rows: BTreeMap::new(),
+            sort: BTreeMap::new(),
             column: 0,
             region_row: 0,
             help: false,
@@ -524,27 +395,24 @@ impl Default for ViewState {
     }
 }
 
-/// The pane's name as its title says it.
-pub fn pane_name(p: PaneId) -> &'static str {
-    match p {
-        PaneId::Matrix => "Region health",
-        PaneId::Latency => "Latency",
-        PaneId::Budgets => "Error budgets",
-        PaneId::Canaries => "Canaries",
-        PaneId::Circuits => "Circuits",
-        PaneId::Flags => "Flags",
-        PaneId::Actions => "Actions",
-        PaneId::Alerts => "Alerts",
-    }
-}
-
-fn pane_index(p: PaneId) -> usize {
-    PANES.iter().position(|x| *x == p).unwrap_or(0)
-}
-
 impl ViewState {
-    pub fn row(&self, p: PaneId) -> usize {
-        self.rows[pane_index(p)]
+    pub fn row(&self, p: Kind) -> usize {
+        self.rows.get(&p).copied().unwrap_or(0)
+    }
+
+    fn set_row(&mut self, p: Kind, row: usize) {
+        self.rows.insert(p, row);
+    }
+
+    /// What a pane sees of this viewer.
+    pub fn ctx<'a>(&'a self, snap: &'a Snapshot, now: DateTime<Utc>, theme: &'a warroom_ui::Theme) -> Ctx<'a> {
+        Ctx { snap, now, theme, lists: self.lists(), rows: &self.rows, column: self.column, focus: self.focus }
+    }
+
+    /// The rows a pane's selection moves among.
+    pub fn pane_len(&self, p: Kind, snap: &Snapshot) -> usize {
+        let theme = warroom_ui::Theme::mono();
+        p.pane().len(&self.ctx(snap, chrono::Utc::now(), &theme))
     }
 
     /// Apply a command. Returns true when something visible changed.
@@ -590,7 +458,7 @@ impl ViewState {
             // Esc on the overview clears a kept filter first.
             (Command::Back, Screen::Overview) if self.filter.is_some() => {
                 self.filter = None;
-                self.rows = [0; PANE_COUNT];
+                self.rows.clear();
                 self.message = Some((Level::Info, "filter cleared".into()));
             }
             (Command::Back, Screen::Overview) if self.runbook.as_ref().is_some_and(|r| r.finished()) => {
@@ -619,14 +487,10 @@ impl ViewState {
             }
             (Command::NextPane, Screen::Overview) => self.cycle_focus(snap, 1),
             (Command::PrevPane, Screen::Overview) => self.cycle_focus(snap, -1),
-            (Command::Up, Screen::Overview) => {
-                let i = pane_index(self.focus);
-                self.rows[i] = self.rows[i].saturating_sub(1);
-            }
+            (Command::Up, Screen::Overview) => self.set_row(self.focus, self.row(self.focus).saturating_sub(1)),
             (Command::Down, Screen::Overview) => {
-                let i = pane_index(self.focus);
-                let max = pane_len(self.focus, snap, self).saturating_sub(1);
-                self.rows[i] = (self.rows[i] + 1).min(max);
+                let max = self.pane_len(self.focus, snap).saturating_sub(1);
+                self.set_row(self.focus, (self.row(self.focus) + 1).min(max));
             }
             (Command::Sort, Screen::Overview) => self.cycle_sort(snap, false),
             (Command::SortReverse, Screen::Overview) => self.cycle_sort(snap, true),
@@ -644,52 +508,26 @@ impl ViewState {
                 | Command::ToggleFlag,
                 _,
             ) => return false,
-            (Command::Enter, Screen::Overview) if self.focus == PaneId::Latency => {
-                let Some(s) = self.services_in(PaneId::Latency, snap).get(self.row(PaneId::Latency)).copied() else {
-                    return false;
-                };
-                self.screen = Screen::Service(s.name.clone());
-            }
-            (Command::Enter, Screen::Overview) if self.focus == PaneId::Canaries => {
-                let Some(d) = self.visible_deployments(snap).get(self.row(PaneId::Canaries)).copied() else {
-                    return false;
-                };
-                self.screen = Screen::Deployment(d.id.clone());
-            }
-            (Command::Enter, Screen::Overview) if self.focus == PaneId::Budgets => {
-                let sorted = self.visible_slos(snap);
-                let Some(s) = sorted.get(self.row(PaneId::Budgets)) else {
-                    return false;
-                };
-                self.screen = Screen::Slo(s.name.clone());
-            }
             (Command::Enter, Screen::Overview) => {
-                let Some(r) = snap.fleet.regions.items().get(self.column.min(regions - 1)) else {
-                    return false;
-                };
-                self.screen = Screen::Region(r.name.clone());
-                self.region_row = 0;
+                let theme = warroom_ui::Theme::mono();
+                let opened = self.focus.pane().enter(&self.ctx(snap, chrono::Utc::now(), &theme));
+                match opened {
+                    Some(screen) => {
+                        self.region_row = 0;
+                        self.screen = screen;
+                    }
+                    // Enter on a pane with no detail says so (it used to
+                    // open the matrix's region, which nobody asked for).
+                    None if self.pane_len(self.focus, snap) == 0 => return false,
+                    None => {
+                        let what = format!("{}: Enter opens nothing here (Tab to another pane)", self.focus.title());
+                        self.message = Some((Level::Info, what));
+                    }
+                }
             }
         }
         true
     }
-}
-
-/// How bad a service's worst cell is: 3 down, 2 degraded, 0 otherwise.
-pub fn service_severity(snap: &Snapshot, service: &str) -> u8 {
-    snap.cells
-        .get(service)
-        .map(|m| {
-            m.values()
-                .map(|c| match c.status {
-                    crate::model::RegionStatus::Down => 3,
-                    crate::model::RegionStatus::Degraded => 2,
-                    _ => 0,
-                })
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
 }
 
 impl ViewState {
@@ -701,7 +539,7 @@ impl ViewState {
         let overview = self.screen == Screen::Overview && self.dialog.is_none();
         let region = || match &self.screen {
             Screen::Region(name) => Ok(name.clone()),
-            _ if overview && self.focus == PaneId::Matrix => f
+            _ if overview && self.focus.pane().acts_on() == Some(ActsOn::Region) => f
                 .regions
                 .items()
                 .get(self.column)
@@ -717,9 +555,9 @@ impl ViewState {
                 .find(|d| &d.id == id)
                 .cloned()
                 .ok_or_else(|| format!("{id} is not reported")),
-            _ if overview && self.focus == PaneId::Canaries => self
+            _ if overview && self.focus.pane().acts_on() == Some(ActsOn::Rollout) => self
                 .visible_deployments(snap)
-                .get(self.row(PaneId::Canaries))
+                .get(self.row(self.focus))
                 .map(|d| (*d).clone())
                 .ok_or_else(|| "no rollout is selected".to_string()),
             _ => Err("select a rollout first (Tab to Canaries)".to_string()),
@@ -738,11 +576,11 @@ impl ViewState {
                 })
             }
             Command::ToggleFlag => {
-                if !(overview && self.focus == PaneId::Flags) {
+                if !(overview && self.focus.pane().acts_on() == Some(ActsOn::Flag)) {
                     return Err("select a flag first (Tab to Flags)".into());
                 }
                 let flags = self.visible_flags(snap);
-                let fl = flags.get(self.row(PaneId::Flags)).ok_or_else(|| "no flag is selected".to_string())?;
+                let fl = flags.get(self.row(self.focus)).ok_or_else(|| "no flag is selected".to_string())?;
                 Ok(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
             }
             _ => Err("not an action".into()),
@@ -769,7 +607,7 @@ impl ViewState {
     pub fn switch_view(&mut self, def: Arc<ViewDef>, snap: &Snapshot) {
         self.def = def;
         self.screen = Screen::Overview;
-        self.rows = [0; PANE_COUNT];
+        self.rows.clear();
         if let Some(first) = self.focus_order(snap).first() {
             self.focus = *first;
         }
@@ -813,7 +651,7 @@ impl ViewState {
             *i = join(i, MAX_FILTER_CHARS);
             let v = i.value().trim().to_string();
             self.filter = (!v.is_empty()).then_some(v);
-            self.rows = [0; PANE_COUNT];
+            self.rows.clear();
         } else if let Some(d) = self.dialog.as_mut().filter(|d| d.preview.type_to_confirm.is_some()) {
             d.input = join(&d.input, MAX_PASTE);
         } else {
@@ -920,22 +758,6 @@ impl ViewState {
             _ => return false,
         }
         true
-    }
-}
-
-/// Number of rows a pane can select among.
-pub fn pane_len(p: PaneId, snap: &Snapshot, view: &ViewState) -> usize {
-    let f = &snap.fleet;
-    match p {
-        PaneId::Matrix | PaneId::Latency => view.visible_services(snap).len(),
-        PaneId::Budgets => view.visible_slos(snap).len(),
-        PaneId::Canaries => view.visible_deployments(snap).len(),
-        PaneId::Circuits => f.circuits.items().iter().filter(|c| view.shows(&c.from) || view.shows(&c.to)).count(),
-        PaneId::Flags => view.visible_flags(snap).len(),
-        PaneId::Actions => f.actions.len(),
-        PaneId::Alerts => {
-            f.alerts.items().iter().filter(|a| a.service.as_deref().is_none_or(|s| view.shows(s))).count()
-        }
     }
 }
 
@@ -1085,7 +907,7 @@ mod tests {
     fn action_keys_act_only_on_the_focused_pane() {
         let s = fleet_with_regions(&[]);
         let mut v = operator();
-        v.focus = PaneId::Latency;
+        v.focus = Kind::Latency;
         assert!(v.apply(Command::ToggleFlag, &s));
         assert!(v.dialog.is_none() && v.outbox.is_empty());
         assert_eq!(v.message.clone().map(|(_, m)| m).as_deref(), Some("flag: select a flag first (Tab to Flags)"));
@@ -1093,7 +915,7 @@ mod tests {
         assert!(v.dialog.is_none());
         v.apply(Command::Rollback, &s);
         assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("Tab to Canaries")));
-        v.focus = PaneId::Flags;
+        v.focus = Kind::Flags;
         v.apply(Command::ToggleFlag, &s);
         assert!(v.dialog.is_some(), "focused: the dialog opens");
     }
@@ -1111,7 +933,7 @@ mod tests {
         f.flags.set(Utc::now(), Ok(vec![flag("zeta", false), flag("alpha", true), flag("mid", false)]));
         let s = derive(f, 1);
         let mut v = operator();
-        v.focus = PaneId::Flags;
+        v.focus = Kind::Flags;
         let names = |v: &ViewState| v.visible_flags(&s).iter().map(|f| f.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&v), ["zeta", "alpha", "mid"], "the source's order");
         assert!(v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s));
@@ -1128,7 +950,7 @@ mod tests {
         for _ in 0..4 {
             v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s);
         }
-        assert_eq!(v.sort_of(PaneId::Flags), None);
+        assert_eq!(v.sort_of(Kind::Flags), None);
         assert_eq!(names(&v), ["zeta", "alpha", "mid"]);
     }
 
@@ -1161,7 +983,7 @@ mod tests {
             );
         };
         frame(&v);
-        let flags = v.hits.borrow().iter().find(|h| h.pane == PaneId::Flags).cloned();
+        let flags = v.hits.borrow().iter().find(|h| h.pane == Kind::Flags).cloned();
         let Some(flags) = flags else { panic!("the overview draws the Flags pane") };
         let Some(t) = flags.table.clone() else { panic!("a table") };
         let click = |x: u16, y: u16| MouseEvent {
@@ -1173,17 +995,17 @@ mod tests {
         // A click on the third row focuses Flags and selects "mid".
         let x = t.columns[0].1 + 1;
         assert!(v.mouse(&click(x, t.first_row_y + 2), &s));
-        assert_eq!((v.focus, v.row(PaneId::Flags)), (PaneId::Flags, 2));
+        assert_eq!((v.focus, v.row(Kind::Flags)), (Kind::Flags, 2));
         // A click on the "flag" header sorts by name; again reverses.
         v.mouse(&click(x, t.header_y), &s);
-        assert_eq!(v.sort_of(PaneId::Flags), Some(super::super::sort::Sort { col: 0, reversed: false }));
+        assert_eq!(v.sort_of(Kind::Flags), Some(crate::panes::sort::Sort { col: 0, reversed: false }));
         assert_eq!(v.visible_flags(&s)[0].name, "alpha");
         v.mouse(&click(x, t.header_y), &s);
         assert_eq!(v.visible_flags(&s)[0].name, "zeta");
         // The wheel moves the selection of the pane under it.
         let wheel = MouseEvent { kind: MouseEventKind::ScrollDown, ..click(x, t.first_row_y) };
         v.mouse(&wheel, &s);
-        assert_eq!(v.row(PaneId::Flags), 1);
+        assert_eq!(v.row(Kind::Flags), 1);
         // With a dialog open the mouse does nothing (never confirms).
         v.apply(Command::ToggleFlag, &s);
         assert!(v.dialog.is_some());
@@ -1244,26 +1066,5 @@ mod tests {
         assert!(!idle.paste("F"), "a paste with no input open does nothing (no action key)");
         assert!(idle.dialog.is_none() && idle.outbox.is_empty());
         let _ = s;
-    }
-
-    #[test]
-    fn every_pane_kind_is_listed_once_and_has_its_state() {
-        // The match is exhaustive: a new kind does not compile until listed here.
-        let listed = |p: PaneId| match p {
-            PaneId::Matrix
-            | PaneId::Latency
-            | PaneId::Budgets
-            | PaneId::Canaries
-            | PaneId::Circuits
-            | PaneId::Flags
-            | PaneId::Actions
-            | PaneId::Alerts => PANES.iter().filter(|x| **x == p).count(),
-        };
-        for p in PANES {
-            assert_eq!(listed(p), 1, "{p:?} is in PANES once");
-            assert!(pane_index(p) < PANE_COUNT);
-        }
-        let v = ViewState::default();
-        assert_eq!((v.rows.len(), v.sort.len()), (PANES.len(), PANES.len()));
     }
 }

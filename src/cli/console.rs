@@ -10,7 +10,7 @@ use super::Cli;
 pub async fn run(cli: Cli, runbook: Option<Vec<String>>) -> Result<(), String> {
     enter_demo_if(&cli);
     let theme = warroom::themes::choose(cli.theme.as_deref())?;
-    let keymap = warroom::app::keymap::load_keymap()?;
+    let keymap = warroom::keymap::load_keymap()?;
     let catalog = Arc::new(warroom::views::Catalog::for_user());
     let (def, why) = catalog.open(cli.view.as_deref().unwrap_or("overview"));
     // A broken view file is said at start (and by `warroom views list`).

@@ -84,7 +84,7 @@ pub async fn run(cli: Cli, o: ServeSshOpts) -> Result<(), String> {
         rotate: std::time::Duration::from_secs_f64(rotate.max(1.0)),
         views: views.clone(),
         theme: warroom::themes::choose(cli.theme.as_deref())?,
-        keymap: warroom::app::keymap::load_keymap()?,
+        keymap: warroom::keymap::load_keymap()?,
         catalog: Arc::new(warroom::views::Catalog::for_user()),
         demo: sim.as_ref().map(|_| format!("{} seed {}", cli.scenario, cli.seed)),
         refusals: Default::default(),

@@ -29,7 +29,7 @@ pub async fn run(cli: Cli, o: WallOpts) -> Result<(), String> {
         wall.view.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
     }
     let mut terminal = open_terminal()?;
-    let keymap = warroom::app::keymap::load_keymap()?;
+    let keymap = warroom::keymap::load_keymap()?;
     let result = warroom::app::run_wall(&mut terminal, plane.snapshots.clone(), wall, theme, keymap).await;
     ratatui::restore();
     drop(plane);

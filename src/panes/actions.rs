@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, PaneContent, Spec};
 use crate::model::{ActionEntry, ActionStatus, Snapshot};
 
 pub fn status_level(s: ActionStatus) -> (Level, &'static str) {
@@ -27,7 +26,7 @@ pub fn toast_text(e: &ActionEntry, theme: &Theme) -> (String, Level) {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     _now: DateTime<Utc>,
     theme: &'a Theme,
     _width: u16,
@@ -62,9 +61,42 @@ pub fn build<'a>(
         badge: None,
         error: None,
         columns,
-        selected: Some(view.row(PaneId::Actions)),
+        selected: Some(view.row(Kind::Actions)),
         selected_col: None,
         empty: "no actions yet".into(),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `action-log` pane kind.
+pub struct ActionsPane;
+
+impl Pane for ActionsPane {
+    fn kind(&self) -> Kind {
+        Kind::Actions
+    }
+    fn name(&self) -> &'static str {
+        "action-log"
+    }
+    fn title(&self) -> &'static str {
+        "Actions"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.snap.fleet.actions.len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.actions.is_empty()
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["time", "who", "action", "result"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        col == 0
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_age, short_region};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, PaneContent, Spec};
 use crate::model::{Alert, AlertState, Snapshot};
 
 pub fn alert_level(a: &Alert) -> (Level, &'static str) {
@@ -20,7 +19,7 @@ pub fn alert_level(a: &Alert) -> (Level, &'static str) {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     _width: u16,
@@ -68,9 +67,42 @@ pub fn build<'a>(
         badge: Some(feed_badge(&f.alerts, now, theme)),
         error: f.alerts.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Alerts)),
+        selected: Some(view.row(Kind::Alerts)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.alerts, now, "no alerts firing"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `alerts` pane kind.
+pub struct AlertsPane;
+
+impl Pane for AlertsPane {
+    fn kind(&self) -> Kind {
+        Kind::Alerts
+    }
+    fn name(&self) -> &'static str {
+        "alerts"
+    }
+    fn title(&self) -> &'static str {
+        "Alerts"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_alerts(ctx.snap, ctx.now).len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.alerts.items().is_empty() && snap.fleet.alerts.error.is_none()
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["state", "alert", "where", "for"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        matches!(col, 0 | 3)
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

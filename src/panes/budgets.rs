@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{bar, Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_hours, mark_stale};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, PaneContent, Screen, Spec};
 use crate::model::slo::AlertState;
 use crate::model::snapshot::SloStatus;
 use crate::model::{SloKind, Snapshot};
@@ -52,7 +51,7 @@ pub fn sorted(slos: &[SloStatus]) -> Vec<&SloStatus> {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     width: u16,
@@ -122,9 +121,45 @@ pub fn build<'a>(
         badge: Some(feed_badge(&snap.fleet.metrics, now, theme)),
         error: snap.fleet.metrics.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Budgets)),
+        selected: Some(view.row(Kind::Budgets)),
         selected_col: None,
         empty: super::common::pane_empty(view, &snap.fleet.metrics, now, "waiting for SLOs and counts…"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `budgets` pane kind.
+pub struct BudgetsPane;
+
+impl Pane for BudgetsPane {
+    fn kind(&self) -> Kind {
+        Kind::Budgets
+    }
+    fn name(&self) -> &'static str {
+        "budgets"
+    }
+    fn title(&self) -> &'static str {
+        "Error budgets"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_slos(ctx.snap).len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.slos.is_empty()
+    }
+    fn enter(&self, ctx: &Ctx<'_>) -> Option<Screen> {
+        ctx.visible_slos(ctx.snap).get(ctx.row(Kind::Budgets)).map(|s| Screen::Slo(s.name.clone()))
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3, 4, 5]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["slo", "objective", "budget left", "burn1h", "state", "exhaust"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        col != 0
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

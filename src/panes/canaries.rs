@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, short_region};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{ActsOn, Ctx, Kind, Pane, PaneContent, Screen, Spec};
 use crate::model::{CanaryPhase, Snapshot};
 
 pub fn phase_level(p: CanaryPhase) -> Level {
@@ -25,7 +24,7 @@ pub fn phase_word(p: CanaryPhase) -> &'static str {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     _width: u16,
@@ -75,9 +74,48 @@ pub fn build<'a>(
         badge: Some(feed_badge(&f.deployments, now, theme)),
         error: f.deployments.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Canaries)),
+        selected: Some(view.row(Kind::Canaries)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.deployments, now, "no rollouts in flight"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `canaries` pane kind.
+pub struct CanariesPane;
+
+impl Pane for CanariesPane {
+    fn kind(&self) -> Kind {
+        Kind::Canaries
+    }
+    fn name(&self) -> &'static str {
+        "canaries"
+    }
+    fn title(&self) -> &'static str {
+        "Canaries"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_deployments(ctx.snap).len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.deployments.items().is_empty() && snap.fleet.deployments.error.is_none()
+    }
+    fn enter(&self, ctx: &Ctx<'_>) -> Option<Screen> {
+        ctx.visible_deployments(ctx.snap).get(ctx.row(Kind::Canaries)).map(|d| Screen::Deployment(d.id.clone()))
+    }
+    fn acts_on(&self) -> Option<ActsOn> {
+        Some(ActsOn::Rollout)
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3, 4, 5]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["rollout", "step", "wt", "phase", "analysis", "rev"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        !matches!(col, 0 | 4 | 5)
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_age, short_region};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, PaneContent, Spec};
 use crate::model::{Circuit, CircuitState, Snapshot};
 
 pub fn state_level(s: CircuitState) -> (Level, &'static str) {
@@ -28,7 +27,7 @@ pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     width: u16,
@@ -74,9 +73,47 @@ pub fn build<'a>(
         badge: Some(feed_badge(&f.circuits, now, theme)),
         error: f.circuits.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Circuits)),
+        selected: Some(view.row(Kind::Circuits)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.circuits, now, "no circuit breakers reported"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `circuits` pane kind.
+pub struct CircuitsPane;
+
+impl Pane for CircuitsPane {
+    fn kind(&self) -> Kind {
+        Kind::Circuits
+    }
+    fn name(&self) -> &'static str {
+        "circuits"
+    }
+    fn title(&self) -> &'static str {
+        "Circuits"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_circuits(ctx.snap, ctx.now).len()
+    }
+    /// Closed breakers are the norm: room for the others only.
+    fn want(&self, ctx: &Ctx<'_>) -> u16 {
+        let open = ctx.snap.fleet.circuits.items().iter().filter(|c| c.state != crate::model::CircuitState::Closed);
+        warroom_ui::cells(open.count()).saturating_add(1)
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.circuits.items().is_empty() && snap.fleet.circuits.error.is_none()
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3, 4]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["edge", "region", "state", "fail%", "since"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        !matches!(col, 0 | 1)
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

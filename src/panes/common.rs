@@ -119,9 +119,21 @@ pub fn feed_empty<T>(feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> Strin
     }
 }
 
+/// The level a roll-up is drawn in.
+pub fn overall_level(o: crate::model::rollup::Overall) -> Level {
+    use crate::model::rollup::Overall;
+    match o {
+        Overall::Critical | Overall::SourcesFailing => Level::Critical,
+        Overall::Degraded => Level::Warn,
+        Overall::Stale => Level::Stale,
+        Overall::Unknown | Overall::NoData => Level::Unknown,
+        Overall::Ok => Level::Ok,
+    }
+}
+
 /// `feed_empty`, but a filter that hides every row says so.
-pub fn pane_empty<T>(view: &crate::app::view::ViewState, feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> String {
-    match &view.filter {
+pub fn pane_empty<T>(view: &super::Ctx<'_>, feed: &Feed<T>, now: DateTime<Utc>, healthy: &str) -> String {
+    match view.filter {
         Some(f) if !feed.items().is_empty() => format!("nothing matches /{f} (Esc clears the filter)"),
         _ => feed_empty(feed, now, healthy),
     }

@@ -4,13 +4,12 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Theme};
 
 use super::common::feed_badge;
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{ActsOn, Ctx, Kind, Pane, PaneContent, Spec};
 use crate::model::Snapshot;
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     _width: u16,
@@ -42,9 +41,45 @@ pub fn build<'a>(
         badge: Some(feed_badge(&f.flags, now, theme)),
         error: f.flags.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Flags)),
+        selected: Some(view.row(Kind::Flags)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.flags, now, "no flags reported"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `flags` pane kind.
+pub struct FlagsPane;
+
+impl Pane for FlagsPane {
+    fn kind(&self) -> Kind {
+        Kind::Flags
+    }
+    fn name(&self) -> &'static str {
+        "flags"
+    }
+    fn title(&self) -> &'static str {
+        "Flags"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_flags(ctx.snap).len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.flags.items().is_empty() && snap.fleet.flags.error.is_none()
+    }
+    fn acts_on(&self) -> Option<ActsOn> {
+        Some(ActsOn::Flag)
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["flag", "env", "state", "rollout"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        col == 2
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

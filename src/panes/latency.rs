@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{sparkline, Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, fmt_ms, fmt_rps, mark_stale, short_region};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, PaneContent, Screen, Spec};
 use crate::model::{Snapshot, Traffic, SLA_P50_MS, SLA_P95_MS, SLA_P99_MS};
 
 fn value_cell(v: f64, sla: f64, theme: &Theme) -> Cell {
@@ -19,7 +18,7 @@ fn value_cell(v: f64, sla: f64, theme: &Theme) -> Cell {
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     width: u16,
@@ -36,7 +35,7 @@ pub fn build<'a>(
         Column::new("rps", 6, Align::Right, 2),
     ];
     let stale = f.metrics.is_stale(now);
-    let items = view.services_in(PaneId::Latency, snap);
+    let items = view.services_in(Kind::Latency, snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -90,9 +89,43 @@ pub fn build<'a>(
         badge: Some(feed_badge(&f.metrics, now, theme)),
         error: f.metrics.error.clone(),
         columns,
-        selected: Some(view.row(PaneId::Latency)),
+        selected: Some(view.row(Kind::Latency)),
         selected_col: None,
         empty: super::common::pane_empty(view, &f.metrics, now, "waiting for metrics…"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// The `latency` pane kind.
+pub struct LatencyPane;
+
+impl Pane for LatencyPane {
+    fn kind(&self) -> Kind {
+        Kind::Latency
+    }
+    fn name(&self) -> &'static str {
+        "latency"
+    }
+    fn title(&self) -> &'static str {
+        "Latency"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_services(ctx.snap).len()
+    }
+    fn enter(&self, ctx: &Ctx<'_>) -> Option<Screen> {
+        let items = ctx.services_in(Kind::Latency, ctx.snap);
+        items.get(ctx.row(Kind::Latency)).map(|s| Screen::Service(s.name.clone()))
+    }
+    fn sort_columns(&self, _regions: usize) -> Vec<usize> {
+        vec![0, 1, 2, 3, 4, 6]
+    }
+    fn column_names(&self) -> &'static [&'static str] {
+        &["service", "worst", "p50", "p95", "p99", "trend", "rps"]
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        !matches!(col, 0 | 1)
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }
 }

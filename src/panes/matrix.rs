@@ -5,13 +5,12 @@ use chrono::{DateTime, Utc};
 use warroom_ui::{Align, Cell, Column, LazyRows, Level, Theme};
 
 use super::common::{feed_badge, region_level, short_region};
-use super::PaneContent;
-use crate::app::view::{PaneId, ViewState};
+use super::{ActsOn, Ctx, Kind, Pane, PaneContent, Screen, Spec};
 use crate::model::{Region, Snapshot, Tier};
 
 pub fn build<'a>(
     snap: &'a Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &'a Theme,
     width: u16,
@@ -52,7 +51,7 @@ pub fn build<'a>(
     let mut sort_cols: Vec<Option<usize>> = vec![Some(0)];
     sort_cols.extend(shown.iter().map(|&i| Some(i + 1)));
     sort_cols.push(None);
-    if let Some(s) = view.sort_of(PaneId::Matrix) {
+    if let Some(s) = view.sort_of(Kind::Matrix) {
         // Column 0 is the service; column k the k-th region of the feed.
         let at = if s.col == 0 { Some(0) } else { shown.iter().position(|&i| i + 1 == s.col).map(|p| p + 1) };
         if let Some(c) = at.and_then(|k| columns.get_mut(k)) {
@@ -60,7 +59,7 @@ pub fn build<'a>(
         }
     }
     let stale = f.metrics.is_stale(now) && f.probes.is_stale(now);
-    let items = view.services_in(PaneId::Matrix, snap);
+    let items = view.services_in(Kind::Matrix, snap);
     let rows = LazyRows {
         len: items.len(),
         make: move |i: usize| {
@@ -93,7 +92,7 @@ pub fn build<'a>(
         badge: Some(badge),
         error,
         columns,
-        selected: Some(view.row(PaneId::Matrix)),
+        selected: Some(view.row(Kind::Matrix)),
         selected_col: shown.iter().position(|&i| i == view.column.min(all.len().saturating_sub(1))).map(|p| p + 1),
         empty: super::common::pane_empty(view, &snap.fleet.services, now, "waiting for services and regions…"),
         sort_cols,
@@ -172,4 +171,45 @@ fn combined_badge(
         feed_badge(&f.probes, now, theme)
     };
     (badge, err.or_else(|| f.probes.error.as_ref().map(|e| format!("probes: {e}"))))
+}
+
+/// The `matrix` pane kind.
+pub struct MatrixPane;
+
+impl Pane for MatrixPane {
+    fn kind(&self) -> Kind {
+        Kind::Matrix
+    }
+    fn name(&self) -> &'static str {
+        "matrix"
+    }
+    fn title(&self) -> &'static str {
+        "Region health"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        ctx.visible_services(ctx.snap).len()
+    }
+    fn enter(&self, ctx: &Ctx<'_>) -> Option<Screen> {
+        let regions = ctx.snap.fleet.regions.items();
+        regions.get(ctx.column.min(regions.len().saturating_sub(1))).map(|r| Screen::Region(r.name.clone()))
+    }
+    fn acts_on(&self) -> Option<ActsOn> {
+        Some(ActsOn::Region)
+    }
+    /// service, then each region (by the feed's order).
+    fn sort_columns(&self, regions: usize) -> Vec<usize> {
+        (0..=regions).collect()
+    }
+    fn column_name(&self, col: usize, snap: &Snapshot) -> String {
+        match col {
+            0 => "service".into(),
+            k => snap.fleet.regions.items().get(k - 1).map(|r| r.name.clone()).unwrap_or_default(),
+        }
+    }
+    fn numeric_column(&self, col: usize) -> bool {
+        col != 0
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
+        Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
+    }
 }

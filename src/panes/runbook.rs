@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use warroom_ui::{Level, Panel, Theme};
 
-use crate::app::keymap::{key_name, Binding, Command};
+use crate::keymap::{key_name, Binding, Command};
 use crate::runbook::run::{fmt_secs, Run, RunStatus, StepResult};
 use crate::runbook::StepBody;
 

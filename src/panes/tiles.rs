@@ -7,9 +7,8 @@ use ratatui::layout::Rect;
 use warroom_ui::{big_height, big_width, BigText, Panel, Theme};
 
 use super::common::feed_badge;
-use crate::app::view::{PaneId, ViewState};
+use super::{Ctx, Kind, Pane, Spec};
 use crate::model::Snapshot;
-use crate::views::PaneSpec;
 
 /// The largest scale (1–4) at which `text` fits `area`, if any.
 fn fit_scale(text: &str, area: Rect, reserve_rows: u16) -> Option<u16> {
@@ -18,22 +17,22 @@ fn fit_scale(text: &str, area: Rect, reserve_rows: u16) -> Option<u16> {
 
 /// Which service the chart follows: the pane's own, else the one selected
 /// in the latency table while it has focus, else the worst p99 in the fleet.
-fn chart_service(spec: &PaneSpec, snap: &Snapshot, view: &ViewState) -> Option<String> {
-    if let Some(s) = &spec.service {
-        return Some(s.clone());
+fn chart_service(spec: Spec<'_>, snap: &Snapshot, view: &Ctx<'_>) -> Option<String> {
+    if let Some(s) = spec.service {
+        return Some(s.to_string());
     }
-    if view.focus == PaneId::Latency {
-        if let Some(s) = view.services_in(PaneId::Latency, snap).get(view.row(PaneId::Latency)) {
+    if view.focus == Kind::Latency {
+        if let Some(s) = view.services_in(Kind::Latency, snap).get(view.row(Kind::Latency)) {
             return Some(s.name.clone());
         }
     }
     snap.fleet.metrics.items().iter().max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)).map(|t| t.service.clone())
 }
 
-pub fn latency_chart(
-    spec: &PaneSpec,
+fn latency_chart(
+    spec: Spec<'_>,
     snap: &Snapshot,
-    view: &ViewState,
+    view: &Ctx<'_>,
     now: DateTime<Utc>,
     theme: &Theme,
     area: Rect,
@@ -45,8 +44,8 @@ pub fn latency_chart(
             .into_iter()
             .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms).then(b.region.cmp(&a.region)))
     });
-    let title = match (&spec.title, &service, worst) {
-        (Some(t), _, _) => t.clone(),
+    let title = match (spec.title, &service, worst) {
+        (Some(t), _, _) => t.to_string(),
         (None, Some(s), Some(w)) => format!("Latency {s} · {} (worst p99) · last hour, ms", w.region),
         (None, Some(s), None) => format!("Latency {s}"),
         (None, None, _) => "Latency".to_string(),
@@ -74,13 +73,13 @@ pub fn latency_chart(
     }
 }
 
-pub fn big_status(spec: &PaneSpec, snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+fn big_status(spec: Spec<'_>, snap: &Snapshot, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let roll = crate::model::rollup::fleet(snap, now);
-    let level = crate::render::overall_level(roll.state);
+    let level = super::common::overall_level(roll.state);
     let word = roll.state.word().to_string();
     let reason = roll.reason(3);
     let style = theme.level(level);
-    let title = spec.title.as_deref().unwrap_or("Status");
+    let title = spec.title.unwrap_or("Status");
     let inner = Panel { title, focused: false, badge: None, theme }.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
@@ -105,8 +104,8 @@ pub fn big_status(spec: &PaneSpec, snap: &Snapshot, now: DateTime<Utc>, theme: &
     }
 }
 
-pub fn clock(spec: &PaneSpec, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let title = spec.title.as_deref().unwrap_or("Clock (UTC)");
+fn clock(spec: Spec<'_>, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let title = spec.title.unwrap_or("Clock (UTC)");
     let inner = Panel { title, focused: false, badge: None, theme }.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
@@ -127,5 +126,77 @@ pub fn clock(spec: &PaneSpec, now: DateTime<Utc>, theme: &Theme, area: Rect, buf
                 warroom_ui::put(buf, inner.x, inner.y + 1, below, inner.width as usize, theme.muted);
             }
         }
+    }
+}
+
+/// The `latency-chart` pane kind: one service's latency over the last hour.
+pub struct LatencyChartPane;
+
+impl Pane for LatencyChartPane {
+    fn kind(&self) -> Kind {
+        Kind::LatencyChart
+    }
+    fn name(&self) -> &'static str {
+        "latency-chart"
+    }
+    fn title(&self) -> &'static str {
+        "Latency"
+    }
+    fn focusable(&self) -> bool {
+        false
+    }
+    fn want(&self, _ctx: &Ctx<'_>) -> u16 {
+        12
+    }
+    fn draw_tile(&self, ctx: &Ctx<'_>, spec: Spec<'_>, area: Rect, buf: &mut Buffer) {
+        latency_chart(spec, ctx.snap, ctx, ctx.now, ctx.theme, area, buf)
+    }
+}
+
+/// The `big-status` pane kind: the fleet's state in big letters.
+pub struct BigStatusPane;
+
+impl Pane for BigStatusPane {
+    fn kind(&self) -> Kind {
+        Kind::BigStatus
+    }
+    fn name(&self) -> &'static str {
+        "big-status"
+    }
+    fn title(&self) -> &'static str {
+        "Status"
+    }
+    fn focusable(&self) -> bool {
+        false
+    }
+    fn want(&self, _ctx: &Ctx<'_>) -> u16 {
+        big_height(1) + 1
+    }
+    fn draw_tile(&self, ctx: &Ctx<'_>, spec: Spec<'_>, area: Rect, buf: &mut Buffer) {
+        big_status(spec, ctx.snap, ctx.now, ctx.theme, area, buf)
+    }
+}
+
+/// The `clock` pane kind: UTC time in big digits.
+pub struct ClockPane;
+
+impl Pane for ClockPane {
+    fn kind(&self) -> Kind {
+        Kind::Clock
+    }
+    fn name(&self) -> &'static str {
+        "clock"
+    }
+    fn title(&self) -> &'static str {
+        "Clock (UTC)"
+    }
+    fn focusable(&self) -> bool {
+        false
+    }
+    fn want(&self, _ctx: &Ctx<'_>) -> u16 {
+        big_height(1) + 1
+    }
+    fn draw_tile(&self, ctx: &Ctx<'_>, spec: Spec<'_>, area: Rect, buf: &mut Buffer) {
+        clock(spec, ctx.now, ctx.theme, area, buf)
     }
 }

@@ -73,7 +73,7 @@ pub struct Shared {
     /// Theme for sessions that do not send NO_COLOR.
     pub theme: Theme,
     /// Keys for console sessions (the server's keymap.toml, else defaults).
-    pub keymap: Vec<crate::app::keymap::Binding>,
+    pub keymap: Vec<crate::keymap::Binding>,
     /// Views for console sessions' `:view`.
     pub catalog: Arc<crate::views::Catalog>,
     /// The DEMO label when the sessions watch the embedded demo fleet.
@@ -667,8 +667,8 @@ async fn run_session(
                         }
                         _ => continue,
                     };
-                    let quit_key = crate::app::keymap::lookup(&shared.keymap, &k) == Some(crate::app::keymap::Command::Quit);
-                    if crate::app::keymap::is_ctrl_c(&k) || (!console && quit_key) {
+                    let quit_key = crate::keymap::lookup(&shared.keymap, &k) == Some(crate::keymap::Command::Quit);
+                    if crate::keymap::is_ctrl_c(&k) || (!console && quit_key) {
                         quit = true;
                         break;
                     }

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use super::view::PaneId;
+use super::Kind;
 use crate::model::snapshot::SloStatus;
 use crate::model::{
     ActionEntry, Alert, AlertState, CanaryPhase, Circuit, CircuitState, Deployment, Flag, RegionStatus, Service,
@@ -44,12 +44,6 @@ pub enum Key {
     /// Figures and severities: largest (worst) first by default; `None`
     /// (no data) always last.
     Num(Option<f64>),
-}
-
-impl Key {
-    fn natural_desc(&self) -> bool {
-        matches!(self, Key::Num(_))
-    }
 }
 
 fn compare(a: &Key, b: &Key, reversed: bool) -> Ordering {
@@ -90,68 +84,18 @@ pub fn apply<T>(items: &mut [&T], sort: Option<Sort>, key: impl Fn(&T, usize) ->
 }
 
 /// Whether a column's natural order is descending (figures) or not (names).
-pub fn natural_desc(pane: PaneId, col: usize) -> bool {
-    probe_key(pane, col).is_some_and(|k| k.natural_desc())
+pub fn natural_desc(pane: Kind, col: usize) -> bool {
+    pane.pane().numeric_column(col)
 }
 
 /// The sortable columns of a pane's table, in `s` order.
-pub fn columns(pane: PaneId, regions: usize) -> Vec<usize> {
-    match pane {
-        // service, then each region (by the feed's order).
-        PaneId::Matrix => (0..=regions).collect(),
-        // service, worst region, p50, p95, p99, rps (not the sparkline).
-        PaneId::Latency => vec![0, 1, 2, 3, 4, 6],
-        PaneId::Budgets => vec![0, 1, 2, 3, 4, 5],
-        PaneId::Canaries => vec![0, 1, 2, 3, 4, 5],
-        PaneId::Circuits => vec![0, 1, 2, 3, 4],
-        PaneId::Flags => vec![0, 1, 2, 3],
-        PaneId::Actions => vec![0, 1, 2, 3],
-        PaneId::Alerts => vec![0, 1, 2, 3],
-    }
+pub fn columns(pane: Kind, regions: usize) -> Vec<usize> {
+    pane.pane().sort_columns(regions)
 }
 
 /// The column's name as its header says it (a matrix column: the region).
-pub fn column_name(pane: PaneId, col: usize, snap: &Snapshot) -> String {
-    let names: &[&str] = match pane {
-        PaneId::Matrix => {
-            return match col {
-                0 => "service".into(),
-                k => snap.fleet.regions.items().get(k - 1).map(|r| r.name.clone()).unwrap_or_default(),
-            }
-        }
-        PaneId::Latency => &["service", "worst", "p50", "p95", "p99", "trend", "rps"],
-        PaneId::Budgets => &["slo", "objective", "budget left", "burn1h", "state", "exhaust"],
-        PaneId::Canaries => &["rollout", "step", "wt", "phase", "analysis", "rev"],
-        PaneId::Circuits => &["edge", "region", "state", "fail%", "since"],
-        PaneId::Flags => &["flag", "env", "state", "rollout"],
-        PaneId::Actions => &["time", "who", "action", "result"],
-        PaneId::Alerts => &["state", "alert", "where", "for"],
-    };
-    names.get(col).map(|s| s.to_string()).unwrap_or_else(|| format!("column {}", col + 1))
-}
-
-/// A representative key per column, to tell names from figures.
-fn probe_key(pane: PaneId, col: usize) -> Option<Key> {
-    let num = Some(Key::Num(None));
-    let text = Some(Key::Text(String::new()));
-    match (pane, col) {
-        (PaneId::Matrix, 0) => text,
-        (PaneId::Matrix, _) => num,
-        (PaneId::Latency, 0 | 1) => text,
-        (PaneId::Latency, _) => num,
-        (PaneId::Budgets, 0) => text,
-        (PaneId::Budgets, _) => num,
-        (PaneId::Canaries, 0 | 4 | 5) => text,
-        (PaneId::Canaries, _) => num,
-        (PaneId::Circuits, 0 | 1) => text,
-        (PaneId::Circuits, _) => num,
-        (PaneId::Flags, 2) => num,
-        (PaneId::Flags, _) => text,
-        (PaneId::Actions, 0) => num,
-        (PaneId::Actions, _) => text,
-        (PaneId::Alerts, 0 | 3) => num,
-        (PaneId::Alerts, _) => text,
-    }
+pub fn column_name(pane: Kind, col: usize, snap: &Snapshot) -> String {
+    pane.pane().column_name(col, snap)
 }
 
 fn region_rank(s: RegionStatus) -> f64 {
@@ -169,12 +113,12 @@ fn age(t: Option<DateTime<Utc>>, source_now: DateTime<Utc>) -> Key {
 
 /// Services in the matrix (column 0 the name, column k the k-th region's
 /// cell) or the latency pane (the worst region's figures, as drawn).
-pub fn service_key(snap: &Snapshot, pane: PaneId, s: &Service, col: usize) -> Option<Key> {
+pub fn service_key(snap: &Snapshot, pane: Kind, s: &Service, col: usize) -> Option<Key> {
     if col == 0 {
         return Some(Key::Text(s.name.clone()));
     }
     match pane {
-        PaneId::Matrix => {
+        Kind::Matrix => {
             let r = snap.fleet.regions.items().get(col - 1)?;
             Some(Key::Num(Some(snap.cell(&s.name, &r.name).map(|c| region_rank(c.status)).unwrap_or(1.0))))
         }
