@@ -1,25 +1,26 @@
 //! Wiring: spawn one task per source and the store, and hand viewers a
 //! watch receiver of snapshots. Backend load does not depend on viewers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::model::{FeedId, Region, Service, Snapshot, FEEDS};
+use crate::model::{FeedId, Snapshot, FEEDS};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_all, ProbeTemplates};
-use crate::sources::prometheus::Prometheus;
-use crate::sources::{run_poll, Clock, Payload, PollSpec, Update};
+use crate::sources::{run_poll, Clock, Payload, PollSpec, Source, Update};
 use crate::store::{run_store, Store};
 
-/// Poll interval per feed, one slot per entry of `FEEDS`.
-#[derive(Debug, Clone, Copy)]
+/// Poll interval per feed: a feed's own when set, else its default.
+#[derive(Debug, Clone, Default)]
 pub struct Intervals {
-    base: [Duration; FEEDS.len()],
+    set: BTreeMap<FeedId, Duration>,
+    /// Every interval is multiplied by this (tests use small factors).
+    factor: Option<f64>,
 }
 
 /// A feed's default poll interval (exhaustive: a new feed must say its own).
@@ -37,32 +38,25 @@ pub fn default_interval(feed: FeedId) -> Duration {
     }
 }
 
-/// The feed's slot: its place in `FEEDS` (every feed has one, by test).
-fn slot(feed: FeedId) -> usize {
-    FEEDS.iter().position(|f| *f == feed).unwrap_or(0)
-}
-
-impl Default for Intervals {
-    fn default() -> Self {
-        Intervals { base: FEEDS.map(default_interval) }
-    }
-}
-
 impl Intervals {
     pub fn get(&self, feed: FeedId) -> Duration {
-        self.base[slot(feed)]
+        let d = self.set.get(&feed).copied().unwrap_or_else(|| default_interval(feed));
+        match self.factor {
+            Some(f) => d.mul_f64(f).max(Duration::from_millis(50)),
+            None => d,
+        }
     }
 
     /// Replace one feed's interval.
     pub fn with(mut self, feed: FeedId, d: Duration) -> Intervals {
-        self.base[slot(feed)] = d;
+        self.set.insert(feed, d);
         self
     }
 
     /// Every interval multiplied by `factor` (tests use small factors).
     pub fn scaled(&self, factor: f64) -> Intervals {
         let f = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
-        Intervals { base: self.base.map(|d| d.mul_f64(f).max(Duration::from_millis(50))) }
+        Intervals { set: self.set.clone(), factor: Some(self.factor.unwrap_or(1.0) * f) }
     }
 }
 
@@ -132,14 +126,9 @@ pub struct ProbeSource {
 /// Where every feed comes from.
 #[derive(Clone)]
 pub struct Sources {
-    /// Regions and services fixed by the configuration (else from the control plane).
-    pub fixed: Option<(Vec<Region>, Vec<Service>)>,
-    pub control_plane: Option<ControlPlane>,
-    /// Latency and error rates from Prometheus (else from the control plane).
-    pub prometheus: Option<Prometheus>,
-    /// Latency and error rates from CloudWatch (instead of Prometheus).
-    pub cloudwatch: Option<crate::sources::cloudwatch::CloudWatch>,
-    pub alertmanager: Option<Alertmanager>,
+    /// The registry, in precedence order: the first that supplies a feed polls it.
+    pub list: Vec<Arc<dyn Source>>,
+    /// Health probes (they follow the fleet the other feeds report).
     pub probes: Option<ProbeSource>,
 }
 
@@ -148,12 +137,11 @@ impl Sources {
     pub fn control_plane(base: &str) -> Result<Sources, String> {
         let client = http_client()?;
         Ok(Sources {
-            fixed: None,
-            control_plane: Some(ControlPlane::new(base, client.clone())),
-            prometheus: None,
-            cloudwatch: None,
-            // The simulator serves Alertmanager's v2 API too.
-            alertmanager: Some(Alertmanager::new(base, client.clone(), None)),
+            list: vec![
+                Arc::new(ControlPlane::new(base, client.clone())),
+                // The simulator serves Alertmanager's v2 API too.
+                Arc::new(Alertmanager::new(base, client.clone(), None)),
+            ],
             probes: Some(ProbeSource {
                 client,
                 templates: ProbeTemplates::for_base(base),
@@ -161,6 +149,22 @@ impl Sources {
                 timeout: None,
             }),
         })
+    }
+
+    /// The source that polls `feed`, if any.
+    pub fn for_feed(&self, feed: FeedId) -> Option<&Arc<dyn Source>> {
+        self.list.iter().find(|s| s.feeds().contains(&feed))
+    }
+}
+
+/// What a feed with no source says: how to add one (exhaustive).
+pub fn not_configured(feed: FeedId) -> &'static str {
+    match feed {
+        FeedId::Regions | FeedId::Services => "not configured: add [control_plane] or [[regions]] to warroom.toml",
+        FeedId::Deployments | FeedId::Circuits | FeedId::Flags => "not configured: add [control_plane] to warroom.toml",
+        FeedId::Metrics => "not configured: add [prometheus] or [cloudwatch] to warroom.toml",
+        FeedId::Alerts => "not configured: add [alertmanager] to warroom.toml",
+        FeedId::Probes => "not configured: add [health] to warroom.toml",
     }
 }
 
@@ -183,72 +187,18 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
         let u = Update { feed, at: clock(), result: Ok(Payload::NotConfigured(what.to_string())) };
         let _ = tx.try_send(u);
     };
-    for feed in [FeedId::Regions, FeedId::Services] {
-        match (&src.fixed, &src.control_plane) {
-            (Some((regions, services)), _) => {
-                let (r, s) = (regions.clone(), services.clone());
-                let fixed: Fetcher = Arc::new(move || {
-                    let p = if feed == FeedId::Regions {
-                        Payload::Regions(r.clone())
-                    } else {
-                        Payload::Services(s.clone())
-                    };
-                    Box::pin(async move { Ok(p) })
-                });
-                poll(feed, fixed);
-            }
-            (None, Some(cp)) => poll(feed, cp_fetcher(cp, feed)),
-            (None, None) => missing(feed, "not configured: add [control_plane] or [[regions]] to warroom.toml"),
+    for feed in FEEDS {
+        if feed == FeedId::Probes {
+            continue;
         }
-    }
-    for feed in [FeedId::Deployments, FeedId::Circuits, FeedId::Flags] {
-        match &src.control_plane {
-            Some(cp) => poll(feed, cp_fetcher(cp, feed)),
-            None => missing(feed, "not configured: add [control_plane] to warroom.toml"),
+        match src.for_feed(feed) {
+            Some(source) => poll(feed, fetcher(source.clone(), feed)),
+            None => missing(feed, not_configured(feed)),
         }
-    }
-    match (&src.cloudwatch, &src.prometheus, &src.control_plane) {
-        (Some(cw), _, _) => {
-            let cw = cw.clone();
-            poll(
-                FeedId::Metrics,
-                Arc::new(move || {
-                    let cw = cw.clone();
-                    Box::pin(async move { cw.fetch().await })
-                }),
-            );
-        }
-        (None, Some(p), _) => {
-            let p = p.clone();
-            poll(
-                FeedId::Metrics,
-                Arc::new(move || {
-                    let p = p.clone();
-                    Box::pin(async move { p.fetch().await })
-                }),
-            );
-        }
-        (None, None, Some(cp)) => poll(FeedId::Metrics, cp_fetcher(cp, FeedId::Metrics)),
-        (None, None, None) => {
-            missing(FeedId::Metrics, "not configured: add [prometheus] or [cloudwatch] to warroom.toml")
-        }
-    }
-    match &src.alertmanager {
-        Some(am) => {
-            let am = am.clone();
-            poll(
-                FeedId::Alerts,
-                Arc::new(move || {
-                    let am = am.clone();
-                    Box::pin(async move { am.fetch().await })
-                }),
-            );
-        }
-        None => missing(FeedId::Alerts, "not configured: add [alertmanager] to warroom.toml"),
     }
     match src.probes {
         Some(ps) => tasks.push(spawn_probes(ps, &intervals, clock, tx.clone(), wrx.clone())),
-        None => missing(FeedId::Probes, "not configured: add [health] to warroom.toml"),
+        None => missing(FeedId::Probes, not_configured(FeedId::Probes)),
     }
     Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
 }
@@ -256,11 +206,10 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
 type Fetcher =
     Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, String>> + Send>> + Send + Sync>;
 
-fn cp_fetcher(cp: &ControlPlane, feed: FeedId) -> Fetcher {
-    let cp = cp.clone();
+fn fetcher(source: Arc<dyn Source>, feed: FeedId) -> Fetcher {
     Arc::new(move || {
-        let cp = cp.clone();
-        Box::pin(async move { cp.fetch(feed).await })
+        let source = source.clone();
+        Box::pin(async move { source.fetch(feed).await })
     })
 }
 

@@ -25,6 +25,7 @@ pub mod svg;
 pub mod themes;
 pub mod views;
 pub mod wall;
+pub mod wiring;
 
 /// The default theme for this process (`NO_COLOR` gives mono).
 pub fn theme_from_env() -> warroom_ui::Theme {

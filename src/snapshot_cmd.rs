@@ -128,10 +128,7 @@ pub async fn frame(args: &SnapshotArgs, theme: &warroom_ui::Theme) -> Result<Buf
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("invalid configuration:\n{}", lines.join("\n"))
             })?;
-            let mut setup = cfg.setup()?;
-            if let Some((cw, thresholds)) = &setup.cloudwatch {
-                setup.sources.cloudwatch = Some(crate::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
-            }
+            let setup = crate::wiring::setup_all(&cfg).await?;
             let clock: Clock = Arc::new(Utc::now);
             let wait = std::time::Duration::from_secs(20);
             (crate::dataplane::fetch_sources_once(setup.sources, setup.intervals, clock, wait).await?, Utc::now())

@@ -64,15 +64,12 @@ fn config(url: &str, extra_region: &str) -> Config {
 
 async fn source(cfg: &Config) -> CloudWatch {
     let Some(cw) = &cfg.cloudwatch else { panic!("no [cloudwatch]") };
-    let setup = match cfg.setup() {
+    let setup = match warroom::wiring::setup(cfg) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
     let thresholds = setup.cloudwatch.map(|(_, t)| t).unwrap_or_default();
-    match CloudWatch::new(cw, &thresholds).await {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    }
+    warroom::wiring::cloudwatch(cw, &thresholds).await
 }
 
 async fn fetch(cw: &CloudWatch) -> (Vec<warroom::model::Traffic>, Option<String>, Option<String>) {

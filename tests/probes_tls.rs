@@ -136,7 +136,7 @@ async fn every_source_can_trust_an_internal_ca_and_the_bundle_is_checked() {
         let path = dir.join(format!("{section}.toml"));
         assert!(std::fs::write(&path, good).is_ok());
         let cfg = warroom::config::Config::load(&path);
-        assert!(cfg.as_ref().is_ok_and(|c| c.setup().is_ok()), "{section}: {:?}", cfg.err());
+        assert!(cfg.as_ref().is_ok_and(|c| warroom::wiring::setup(c).is_ok()), "{section}: {:?}", cfg.err());
         let bad = format!("{base}[{section}]\nurl = \"https://127.0.0.1:{port}\"\nca_bundle = \"{key}\"\n");
         assert!(std::fs::write(&path, bad).is_ok());
         let errs = warroom::config::Config::load(&path).err().unwrap_or_default();

@@ -326,7 +326,7 @@ async fn a_rule_alert_reaches_the_alerts_pane() {
         Ok(c) => c,
         Err(e) => panic!("{e:?}"),
     };
-    let setup = match cfg.setup() {
+    let setup = match warroom::wiring::setup(&cfg) {
         Ok(x) => x,
         Err(e) => panic!("{e}"),
     };
@@ -372,7 +372,7 @@ async fn prometheus_errors_are_shown_on_the_pane() {
         Ok(x) => x,
         Err(e) => panic!("{e}"),
     };
-    src.prometheus = Some(broken);
+    src.list.insert(0, Arc::new(broken));
     let clock: Clock = Arc::new(Utc::now);
     let Ok(plane) = spawn_sources(src, Intervals::default().scaled(0.1), clock) else { panic!("data plane") };
     let mut rx = plane.snapshots.clone();

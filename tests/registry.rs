@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use warroom::app::view::ViewState;
-use warroom::dataplane::{default_interval, fetch_once, Intervals};
-use warroom::model::FEEDS;
+use warroom::dataplane::{default_interval, fetch_once, not_configured, Intervals, Sources};
+use warroom::model::{FeedId, FEEDS};
 use warroom::panes::Kind;
 use warroom::snapshot_cmd::{buffer_to_text, render_to_buffer};
 use warroom::sources::Clock;
@@ -59,6 +59,16 @@ fn every_feed_has_an_interval_and_a_slot() {
     for f in FEEDS {
         assert!(default_interval(f) > std::time::Duration::ZERO, "{f:?} has a default interval");
         assert_eq!(iv.get(f), default_interval(f), "{f:?} has its own slot");
+        assert!(not_configured(f).starts_with("not configured: add ["), "{f:?} says how to add a source");
+    }
+    // The demo's registry (one control plane) has a source for every feed;
+    // probes follow the fleet and run beside the registry.
+    let demo = Sources::control_plane("http://127.0.0.1:9").expect("sources");
+    for f in FEEDS {
+        match demo.for_feed(f) {
+            Some(s) => assert!(s.feeds().contains(&f), "{f:?}: {} says it supplies it", s.name()),
+            None => assert!(f == FeedId::Probes && demo.probes.is_some(), "{f:?} has no source in the demo"),
+        }
     }
 }
 

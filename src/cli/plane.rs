@@ -24,9 +24,7 @@ pub async fn wait_for_stop() {
     }
 }
 
-/// (Empty URL: none configured.)
-/// Control-plane URL, token and CA bundle for actions.
-pub type ActionTarget = (String, Option<String>, Option<std::path::PathBuf>);
+pub use warroom::wiring::ActionTarget;
 
 /// The data plane for `cli`: `--api`, else a configuration file, else the
 /// embedded demo fleet, and where actions go. `view`, when given, learns
@@ -61,10 +59,7 @@ pub async fn data_plane(
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("invalid configuration:\n{}", lines.join("\n"))
             })?;
-            let mut setup = cfg.setup()?;
-            if let Some((cw, thresholds)) = &setup.cloudwatch {
-                setup.sources.cloudwatch = Some(warroom::sources::cloudwatch::CloudWatch::new(cw, thresholds).await?);
-            }
+            let setup = warroom::wiring::setup_all(&cfg).await?;
             if let Some(v) = view.as_deref_mut() {
                 // A token over plain http to another host: said at start, on
                 // the footer, not only by `config check`.

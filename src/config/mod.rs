@@ -777,8 +777,7 @@ pub fn default_path() -> Result<PathBuf, String> {
     Ok(dirs.config_dir().join("warroom.toml"))
 }
 
-mod build;
-pub use build::Setup;
+pub mod model;
 
 #[cfg(test)]
 mod tests;

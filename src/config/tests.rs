@@ -120,8 +120,7 @@ fn slo_options_are_checked() {
         "{MIN}[[service]]\nname = \"a\"\nslos = [{{ objective = 99.0, kind = \"latency\", threshold_ms = 250 }}, {{ objective = 99.9, calendar = \"month\" }}]\n"
     );
     let cfg = Config::parse(Path::new("w.toml"), &ok).unwrap_or_else(|e| panic!("{e:?}"));
-    let setup = cfg.setup().unwrap_or_else(|e| panic!("{e}"));
-    let fixed = setup.sources.fixed.unwrap_or_default();
+    let fixed = cfg.fleet();
     let slos = &fixed.1[0].slos;
     assert_eq!(slos[0].name, "a-latency");
     assert_eq!(slos[0].kind, crate::model::SloKind::Latency { threshold_ms: 250.0 });

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::Payload;
-use crate::model::{Alert, AlertState};
+use crate::model::{Alert, AlertState, FeedId};
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 
@@ -159,6 +159,18 @@ impl Alertmanager {
             Some(at) => Payload::Timed { source_at: at, inner: Box::new(alerts) },
             None => alerts,
         })
+    }
+}
+
+impl crate::sources::Source for Alertmanager {
+    fn name(&self) -> &'static str {
+        "alertmanager"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Alerts]
+    }
+    fn fetch(&self, _feed: FeedId) -> crate::sources::Fetch<'_> {
+        Box::pin(Alertmanager::fetch(self))
     }
 }
 

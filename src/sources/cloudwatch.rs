@@ -17,8 +17,7 @@ use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Datelike, Utc};
 
 use super::Payload;
-use crate::config::{CloudWatchCfg, CloudWatchTargetCfg};
-use crate::model::{Counts, Traffic};
+use crate::model::{Counts, FeedId, Traffic};
 
 /// At most this many queries in one GetMetricData call (the API's limit).
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -67,50 +66,6 @@ impl Target {
             requests_metric: "RequestCount".into(),
             errors_metric: "HTTPCode_Target_5XX_Count".into(),
             slo_threshold_ms,
-        }
-    }
-
-    pub fn from_config(t: &CloudWatchTargetCfg, slo_threshold_ms: Option<f64>) -> Target {
-        let (service, region) = (t.service.get_ref().clone(), t.region.get_ref().clone());
-        let t_group = t.target_group.clone();
-        match t.preset.get_ref().as_str() {
-            "alb" => {
-                let mut t =
-                    Target::alb(&service, &region, t.load_balancer.as_deref().unwrap_or_default(), slo_threshold_ms);
-                if let Some(tg) = &t_group {
-                    t.dimensions.push(("TargetGroup".into(), tg.clone()));
-                }
-                t
-            }
-            "apigateway" => Target {
-                service,
-                region,
-                namespace: "AWS/ApiGateway".into(),
-                dimensions: vec![
-                    ("ApiName".into(), t.api_name.clone().unwrap_or_default()),
-                    ("Stage".into(), t.stage.clone().unwrap_or_default()),
-                ],
-                latency_metric: "Latency".into(),
-                latency_ms_per_unit: 1.0,
-                requests_metric: "Count".into(),
-                errors_metric: "5XXError".into(),
-                slo_threshold_ms,
-            },
-            _ => Target {
-                service,
-                region,
-                namespace: t.namespace.clone().unwrap_or_default(),
-                dimensions: t.dimensions.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                latency_metric: t.latency_metric.clone().unwrap_or_default(),
-                latency_ms_per_unit: if t.latency_unit.as_ref().is_some_and(|u| u.get_ref() == "s") {
-                    1000.0
-                } else {
-                    1.0
-                },
-                requests_metric: t.requests_metric.clone().unwrap_or_default(),
-                errors_metric: t.errors_metric.clone().unwrap_or_default(),
-                slo_threshold_ms,
-            },
         }
     }
 }
@@ -178,6 +133,17 @@ pub struct Series {
 }
 
 /// The region's client and what it reads.
+/// One region's client settings.
+#[derive(Debug, Clone)]
+pub struct RegionSpec {
+    /// The region's name in the fleet.
+    pub name: String,
+    pub aws_region: String,
+    /// Endpoint override (a local emulator).
+    pub endpoint: Option<String>,
+    pub profile: Option<String>,
+}
+
 struct RegionSource {
     name: String,
     aws_region: String,
@@ -206,25 +172,16 @@ pub struct CloudWatch {
 impl CloudWatch {
     /// One client per configured region (credentials from the standard
     /// chain, or the region's profile), HTTPS on rustls/ring.
-    pub async fn new(cfg: &CloudWatchCfg, slo_thresholds: &HashMap<String, f64>) -> Result<CloudWatch, String> {
-        let interval = crate::duration::positive(cfg.interval.get_ref()).unwrap_or(Duration::from_secs(60));
-        let targets: Vec<Target> = cfg
-            .targets
-            .iter()
-            .map(|t| Target::from_config(t, slo_thresholds.get(t.service.get_ref()).map(|s| s * 1000.0)))
-            .collect();
-        let mut regions = Vec::new();
-        for r in &cfg.regions {
-            let name = r.name.get_ref().clone();
-            let aws_region = r.aws_region.clone().unwrap_or_else(|| name.clone());
-            let client =
-                make_client(&aws_region, r.endpoint.as_ref().map(|e| e.get_ref().as_str()), r.profile.as_deref()).await;
-            let mine = targets.iter().filter(|t| t.region == name).cloned().collect();
-            regions.push(RegionSource { name, aws_region, client, targets: mine });
+    pub async fn new(interval: Duration, regions: Vec<RegionSpec>, targets: Vec<Target>) -> CloudWatch {
+        let mut sources = Vec::new();
+        for r in regions {
+            let client = make_client(&r.aws_region, r.endpoint.as_deref(), r.profile.as_deref()).await;
+            let mine = targets.iter().filter(|t| t.region == r.name).cloned().collect();
+            sources.push(RegionSource { name: r.name, aws_region: r.aws_region, client, targets: mine });
         }
         let (per_min, usd) = cost(&targets, interval);
         let note = format!("CloudWatch · {per_min:.0} metrics/min ≈ ${usd:.2}/month");
-        Ok(CloudWatch { regions: Arc::new(regions), cache: Arc::default(), note, interval })
+        CloudWatch { regions: Arc::new(sources), cache: Arc::default(), note, interval }
     }
 
     /// "CloudWatch · N metrics/min ≈ $X/month".
@@ -563,6 +520,18 @@ impl Target {
             "err" => self.errors_metric.clone(),
             _ => format!("{} {kind}", self.latency_metric),
         }
+    }
+}
+
+impl crate::sources::Source for CloudWatch {
+    fn name(&self) -> &'static str {
+        "cloudwatch"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Metrics]
+    }
+    fn fetch(&self, _feed: FeedId) -> crate::sources::Fetch<'_> {
+        Box::pin(CloudWatch::fetch(self))
     }
 }
 

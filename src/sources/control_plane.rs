@@ -511,6 +511,18 @@ impl From<FlagWire> for model::Flag {
     }
 }
 
+impl crate::sources::Source for ControlPlane {
+    fn name(&self) -> &'static str {
+        "control-plane"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Regions, FeedId::Services, FeedId::Deployments, FeedId::Circuits, FeedId::Flags, FeedId::Metrics]
+    }
+    fn fetch(&self, feed: FeedId) -> crate::sources::Fetch<'_> {
+        Box::pin(ControlPlane::fetch(self, feed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,45 @@ pub use runner::{run_poll, Clock, PollSpec};
 
 use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
 
+/// What one fetch of a source gives.
+pub type Fetch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, String>> + Send + 'a>>;
+
+/// A backend the data plane polls. A source is one module implementing
+/// this, plus one line where `crate::wiring` builds the registry: the
+/// first source in the registry that supplies a feed polls it.
+pub trait Source: Send + Sync {
+    /// Its name in messages ("control-plane", "prometheus").
+    fn name(&self) -> &'static str;
+    /// The feeds it supplies.
+    fn feeds(&self) -> &'static [FeedId];
+    /// One poll of `feed` (one of `feeds`).
+    fn fetch(&self, feed: FeedId) -> Fetch<'_>;
+}
+
+/// Regions and services fixed by the configuration file.
+#[derive(Debug, Clone)]
+pub struct Fixed {
+    pub regions: Vec<Region>,
+    pub services: Vec<Service>,
+}
+
+impl Source for Fixed {
+    fn name(&self) -> &'static str {
+        "configuration"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Regions, FeedId::Services]
+    }
+    fn fetch(&self, feed: FeedId) -> Fetch<'_> {
+        let p = match feed {
+            FeedId::Regions => Ok(Payload::Regions(self.regions.clone())),
+            FeedId::Services => Ok(Payload::Services(self.services.clone())),
+            other => Err(format!("the configuration does not supply {}", other.name())),
+        };
+        Box::pin(async move { p })
+    }
+}
+
 /// New data (or an error) for one feed.
 #[derive(Debug, Clone)]
 pub enum Payload {

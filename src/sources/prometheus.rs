@@ -13,7 +13,7 @@ use super::Payload;
 use chrono::Datelike;
 
 use crate::model::slo::COUNT_WINDOWS;
-use crate::model::{Counts, Traffic};
+use crate::model::{Counts, FeedId, Traffic};
 
 const MAX_BYTES: usize = 32 * 1024 * 1024;
 
@@ -445,6 +445,18 @@ impl Prometheus {
         out.sort_by(|a, b| a.total_cmp(b));
         out.dedup();
         Ok(out)
+    }
+}
+
+impl crate::sources::Source for Prometheus {
+    fn name(&self) -> &'static str {
+        "prometheus"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Metrics]
+    }
+    fn fetch(&self, _feed: FeedId) -> crate::sources::Fetch<'_> {
+        Box::pin(Prometheus::fetch(self))
     }
 }
 

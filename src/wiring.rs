@@ -1,0 +1,225 @@
+//! Wiring: a checked configuration becomes running sources — HTTP clients
+//! with their CA bundles, secrets read from the environment or files, the
+//! source registry in precedence order, poll intervals. `config` stays
+//! plain data and validation; sources know nothing of the file format.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::actions::Operator;
+use crate::config::model::{duration_or, latency_thresholds};
+use crate::config::{CloudWatchCfg, CloudWatchTargetCfg, Config};
+use crate::dataplane::{http_client, http_client_with, Intervals, ProbeSource, Sources};
+use crate::model::FeedId;
+use crate::sources::alertmanager::{AlertLabels, Alertmanager};
+use crate::sources::cloudwatch::{CloudWatch, RegionSpec, Target};
+use crate::sources::control_plane::ControlPlane;
+use crate::sources::health::{probe_client, ProbeTemplates};
+use crate::sources::prometheus::{PromQueries, Prometheus};
+use crate::sources::{Fixed, Source};
+
+/// Where actions go: URL, token, CA bundle (empty URL: none configured).
+pub type ActionTarget = (String, Option<String>, Option<std::path::PathBuf>);
+
+/// What the console runs with a configuration file.
+pub struct Setup {
+    pub sources: Sources,
+    pub intervals: Intervals,
+    pub operator: Operator,
+    /// Control plane for actions, if configured.
+    pub control_plane: Option<ActionTarget>,
+    /// CloudWatch, still to be built (its SDK clients load asynchronously,
+    /// `Setup::start_cloudwatch`), with the latency-SLO thresholds (s).
+    pub cloudwatch: Option<(CloudWatchCfg, std::collections::HashMap<String, f64>)>,
+}
+
+impl Setup {
+    /// Build CloudWatch's clients, if configured: it then feeds metrics
+    /// ahead of every other source.
+    pub async fn start_cloudwatch(&mut self) {
+        if let Some((cw, thresholds)) = &self.cloudwatch {
+            let source: Arc<dyn Source> = Arc::new(cloudwatch(cw, thresholds).await);
+            self.sources.list.insert(0, source);
+        }
+    }
+}
+
+/// Read a configuration and wire everything it names (CloudWatch included).
+pub async fn setup_all(cfg: &Config) -> Result<Setup, String> {
+    let mut s = setup(cfg)?;
+    s.start_cloudwatch().await;
+    Ok(s)
+}
+
+/// One CloudWatch target from its configuration.
+pub fn target(t: &CloudWatchTargetCfg, slo_threshold_ms: Option<f64>) -> Target {
+    let (service, region) = (t.service.get_ref().clone(), t.region.get_ref().clone());
+    let t_group = t.target_group.clone();
+    match t.preset.get_ref().as_str() {
+        "alb" => {
+            let mut t =
+                Target::alb(&service, &region, t.load_balancer.as_deref().unwrap_or_default(), slo_threshold_ms);
+            if let Some(tg) = &t_group {
+                t.dimensions.push(("TargetGroup".into(), tg.clone()));
+            }
+            t
+        }
+        "apigateway" => Target {
+            service,
+            region,
+            namespace: "AWS/ApiGateway".into(),
+            dimensions: vec![
+                ("ApiName".into(), t.api_name.clone().unwrap_or_default()),
+                ("Stage".into(), t.stage.clone().unwrap_or_default()),
+            ],
+            latency_metric: "Latency".into(),
+            latency_ms_per_unit: 1.0,
+            requests_metric: "Count".into(),
+            errors_metric: "5XXError".into(),
+            slo_threshold_ms,
+        },
+        _ => Target {
+            service,
+            region,
+            namespace: t.namespace.clone().unwrap_or_default(),
+            dimensions: t.dimensions.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            latency_metric: t.latency_metric.clone().unwrap_or_default(),
+            latency_ms_per_unit: if t.latency_unit.as_ref().is_some_and(|u| u.get_ref() == "s") { 1000.0 } else { 1.0 },
+            requests_metric: t.requests_metric.clone().unwrap_or_default(),
+            errors_metric: t.errors_metric.clone().unwrap_or_default(),
+            slo_threshold_ms,
+        },
+    }
+}
+
+/// CloudWatch with one client per configured region (credentials from the
+/// standard chain, or the region's profile), HTTPS on rustls/ring.
+pub async fn cloudwatch(cfg: &CloudWatchCfg, slo_thresholds: &std::collections::HashMap<String, f64>) -> CloudWatch {
+    let interval = crate::duration::positive(cfg.interval.get_ref()).unwrap_or(std::time::Duration::from_secs(60));
+    let targets: Vec<Target> =
+        cfg.targets.iter().map(|t| target(t, slo_thresholds.get(t.service.get_ref()).map(|s| s * 1000.0))).collect();
+    let regions = cfg
+        .regions
+        .iter()
+        .map(|r| {
+            let name = r.name.get_ref().clone();
+            RegionSpec {
+                aws_region: r.aws_region.clone().unwrap_or_else(|| name.clone()),
+                name,
+                endpoint: r.endpoint.as_ref().map(|e| e.get_ref().clone()),
+                profile: r.profile.clone(),
+            }
+        })
+        .collect();
+    CloudWatch::new(interval, regions, targets).await
+}
+
+/// Wire a checked configuration (CloudWatch's clients come later:
+/// `Setup::start_cloudwatch`).
+pub fn setup(cfg: &Config) -> Result<Setup, String> {
+    let client = http_client()?;
+    let (regions, services) = cfg.fleet();
+    let mut intervals = Intervals::default();
+    let control_plane = match &cfg.control_plane {
+        Some(cp) => {
+            let token = Config::secret(cp.token_env.as_deref(), cp.token_file.as_deref())?;
+            let ca = cp.ca_bundle.as_ref().map(|c| std::path::PathBuf::from(c.get_ref()));
+            Some((cp.url.get_ref().clone(), token, ca))
+        }
+        None => None,
+    };
+    let cp = match &control_plane {
+        Some((url, token, ca)) => {
+            let c = if ca.is_some() { http_client_with(ca.as_deref())? } else { client.clone() };
+            Some(ControlPlane::new(url, c).with_token(token.clone()))
+        }
+        None => None,
+    };
+    let prometheus = match &cfg.prometheus {
+        Some(p) => {
+            let token = Config::secret(p.bearer_token_env.as_deref(), None)?;
+            let d = duration_or(p.interval.get_ref(), intervals.get(FeedId::Metrics));
+            intervals = intervals.with(FeedId::Metrics, d);
+            let q = PromQueries {
+                latency_metric: p.latency_metric.clone(),
+                requests_metric: p.requests_metric.clone(),
+                error_matcher: p.error_matcher.clone(),
+                selector: p.selector.clone(),
+                service_label: p.service_label.clone(),
+                region_label: p.region_label.clone(),
+                rate_window: p.rate_window.get_ref().clone(),
+                latency_thresholds: latency_thresholds(&services),
+            };
+            let c = match &p.ca_bundle {
+                Some(ca) => http_client_with(Some(Path::new(ca.get_ref())))?,
+                None => client.clone(),
+            };
+            Some(Prometheus::new(p.url.get_ref(), c, token, q))
+        }
+        None => None,
+    };
+    let alertmanager = match &cfg.alertmanager {
+        Some(a) => {
+            let token = Config::secret(a.bearer_token_env.as_deref(), None)?;
+            let d = duration_or(a.interval.get_ref(), intervals.get(FeedId::Alerts));
+            intervals = intervals.with(FeedId::Alerts, d);
+            let mut labels = AlertLabels::default();
+            if let Some(r) = &a.region_labels {
+                labels.region = r.clone();
+            }
+            if let Some(s) = &a.service_labels {
+                labels.service = s.clone();
+            }
+            let c = match &a.ca_bundle {
+                Some(ca) => http_client_with(Some(Path::new(ca.get_ref())))?,
+                None => client.clone(),
+            };
+            Some(Alertmanager::new(a.url.get_ref(), c, token).with_labels(labels))
+        }
+        None => None,
+    };
+    let probes = match &cfg.health {
+        Some(h) => {
+            let d = duration_or(h.interval.get_ref(), intervals.get(FeedId::Probes));
+            intervals = intervals.with(FeedId::Probes, d);
+            let ca = h.ca_bundle.as_ref().map(|c| Path::new(c.get_ref()));
+            Some(ProbeSource {
+                client: probe_client(ca, h.insecure_skip_verify)?,
+                templates: ProbeTemplates {
+                    health: h.liveness.as_ref().map(|t| t.get_ref().clone()),
+                    ready: h.readiness.as_ref().map(|t| t.get_ref().clone()),
+                    insecure: h.insecure_skip_verify,
+                },
+                concurrency: h.concurrency.max(1),
+                timeout: crate::config::parse_duration(h.timeout.get_ref()),
+            })
+        }
+        None => None,
+    };
+    // Precedence: the first source of a feed polls it (CloudWatch, when
+    // started, goes first; then Prometheus; the fixed fleet before the
+    // control plane).
+    let mut list: Vec<Arc<dyn Source>> = Vec::new();
+    if let Some(p) = prometheus {
+        list.push(Arc::new(p));
+    }
+    if let Some(a) = alertmanager {
+        list.push(Arc::new(a));
+    }
+    list.push(Arc::new(Fixed { regions, services: services.clone() }));
+    if let Some(c) = cp {
+        list.push(Arc::new(c));
+    }
+    Ok(Setup {
+        cloudwatch: cfg.cloudwatch.clone().map(|c| (c, latency_thresholds(&services))),
+        sources: Sources { list, probes },
+        intervals: match &cfg.cloudwatch {
+            Some(c) => {
+                intervals.with(FeedId::Metrics, duration_or(c.interval.get_ref(), std::time::Duration::from_secs(60)))
+            }
+            None => intervals,
+        },
+        operator: cfg.operator(),
+        control_plane,
+    })
+}
