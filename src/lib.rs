@@ -23,6 +23,7 @@ pub mod ssh;
 pub mod store;
 pub mod svg;
 pub mod themes;
+pub mod viewer;
 pub mod views;
 pub mod wall;
 pub mod wiring;

@@ -7,14 +7,11 @@ pub mod view;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::Utc;
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::EventStream;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
 use tokio::sync::watch;
-use tokio::time::Instant;
 use warroom_ui::Theme;
 
 use crate::actions::executor::Executor;
@@ -55,117 +52,88 @@ fn follow_resize(terminal: &mut ratatui::DefaultTerminal, w: u16, h: u16) -> std
     terminal.resize(bounded(w, h))
 }
 
-/// Frames are at least this far apart; bursts of changes coalesce.
-const MIN_FRAME_GAP: Duration = Duration::from_millis(16);
+pub use crate::viewer::Exit;
+use crate::viewer::{drive, BoxFuture, Face, Input, Inputs, Output, Settings};
 
-/// Why the loop ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Exit {
-    Quit,
-    Signal(&'static str),
-    InputClosed,
+/// The local terminal's input: its events, and the signals that end it.
+struct LocalInputs {
+    events: EventStream,
+    sigterm: tokio::signal::unix::Signal,
+    sighup: tokio::signal::unix::Signal,
+}
+
+impl LocalInputs {
+    fn new() -> std::io::Result<LocalInputs> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(LocalInputs {
+            events: EventStream::new(),
+            sigterm: signal(SignalKind::terminate())?,
+            sighup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
+impl Inputs for LocalInputs {
+    fn next(&mut self) -> BoxFuture<'_, Input> {
+        Box::pin(async move {
+            tokio::select! {
+                ev = self.events.next() => match ev {
+                    Some(Ok(ev)) => Input::Events(vec![ev]),
+                    Some(Err(_)) | None => Input::End(Exit::InputClosed),
+                },
+                _ = self.sigterm.recv() => Input::End(Exit::Signal("SIGTERM")),
+                _ = self.sighup.recv() => Input::End(Exit::Signal("SIGHUP")),
+            }
+        })
+    }
+}
+
+/// Frames to the local terminal, in its bounded viewport.
+struct LocalOutput<'t> {
+    terminal: &'t mut ratatui::DefaultTerminal,
+}
+
+impl Output for LocalOutput<'_> {
+    fn draw(&mut self, paint: &mut dyn FnMut(&mut ratatui::buffer::Buffer)) -> std::io::Result<()> {
+        crossterm::queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+        self.terminal.draw(|f| {
+            paint(f.buffer_mut());
+            // After a shrink, give the memory of the larger screen back.
+            f.buffer_mut().content.shrink_to_fit();
+        })?;
+        crossterm::queue!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
+        self.terminal.backend_mut().flush()
+    }
+
+    fn resize(&mut self, w: u16, h: u16) -> std::io::Result<()> {
+        follow_resize(self.terminal, w, h)
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, std::io::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Run the console on the local terminal until quit, a signal, or loss of
 /// the terminal. The caller has initialised the terminal.
 pub async fn run(
     terminal: &mut ratatui::DefaultTerminal,
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    mut view: ViewState,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    view: ViewState,
     theme: Theme,
     executor: Executor,
     keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<Exit> {
-    let mut events = EventStream::new();
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut snapshots_open = true;
-    let mut dirty = true;
-    let mut last_frame = Instant::now() - MIN_FRAME_GAP;
-    loop {
-        let now_wall = Utc::now();
-        {
-            // A running runbook follows live state (and may re-send an
-            // action confirmed before a crash).
-            let snap = snapshots.borrow().clone();
-            dirty |= view.observe(&snap, now_wall);
-            for intent in view.outbox.drain(..) {
-                if executor.submit(intent).is_err() {
-                    // Only when the runtime is shutting down.
-                    return Ok(Exit::InputClosed);
-                }
-            }
-        }
-        if dirty && last_frame.elapsed() >= MIN_FRAME_GAP {
-            let snap = snapshots.borrow().clone();
-            draw(terminal, &snap, &view, &theme, &keymap)?;
-            last_frame = Instant::now();
-            dirty = false;
-        }
-        // Next whole second, so the clock and ages tick exactly once a second.
-        let ms_to_next_second = 1000 - now_wall.timestamp_subsec_millis().min(999) as u64;
-        let clock_tick = Instant::now() + Duration::from_millis(ms_to_next_second);
-        let frame_due = last_frame + MIN_FRAME_GAP;
-        let spinning = snapshots.borrow().fleet.actions_in_flight() > 0;
-        tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    if keymap::is_ctrl_c(&k) {
-                        return Ok(Exit::Quit);
-                    }
-                    let snap = snapshots.borrow().clone();
-                    dirty |= view.handle_key(&k, &keymap, &snap);
-                    if view.quit {
-                        return Ok(Exit::Quit);
-                    }
-                    // Intents the key produced go out at the top of the loop.
-                }
-                Some(Ok(Event::Paste(text))) => dirty |= view.paste(&text),
-                Some(Ok(Event::Mouse(m))) => {
-                    let snap = snapshots.borrow().clone();
-                    dirty |= view.mouse(&m, &snap);
-                }
-                Some(Ok(Event::Resize(w, h))) => {
-                    follow_resize(terminal, w, h)?;
-                    dirty = true;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Ok(Exit::InputClosed),
-            },
-            changed = snapshots.changed(), if snapshots_open => {
-                if changed.is_err() {
-                    snapshots_open = false;
-                }
-                dirty = true;
-            }
-            _ = tokio::time::sleep_until(clock_tick) => dirty = true,
-            // The in-flight spinner turns only while something is in flight.
-            _ = tokio::time::sleep(Duration::from_millis(250)), if spinning => dirty = true,
-            _ = tokio::time::sleep_until(frame_due), if dirty => {}
-            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
-            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
-        }
-    }
-}
-
-fn draw(
-    terminal: &mut ratatui::DefaultTerminal,
-    snap: &Snapshot,
-    view: &ViewState,
-    theme: &Theme,
-    keymap: &[keymap::Binding],
-) -> std::io::Result<()> {
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    let now = Utc::now();
-    terminal.draw(|f| {
-        let area = f.area();
-        crate::render::render(snap, view, keymap, now, theme, area, f.buffer_mut());
-        warroom_ui::downgrade(f.buffer_mut(), local_depth());
-        // After a shrink, give the memory of the larger screen back.
-        f.buffer_mut().content.shrink_to_fit();
-    })?;
-    crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    terminal.backend_mut().flush()
+    let settings = Settings {
+        snapshots,
+        keymap: Arc::new(keymap),
+        theme,
+        depth: local_depth(),
+        executor: Some(executor),
+        idle: None,
+    };
+    let mut face = Face::Console(Box::new(view));
+    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal }, settings).await
 }
 
 /// Run the wall on the local terminal: no action is bound; `q` or Ctrl-C
@@ -173,59 +141,13 @@ fn draw(
 /// each rotation.
 pub async fn run_wall(
     terminal: &mut ratatui::DefaultTerminal,
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    mut wall: crate::wall::WallState,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    wall: crate::wall::WallState,
     theme: Theme,
     keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<Exit> {
-    let mut events = EventStream::new();
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut snapshots_open = true;
-    let mut dirty = true;
-    loop {
-        if dirty {
-            let snap = snapshots.borrow().clone();
-            let now = Utc::now();
-            wall.observe(&snap, now);
-            crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-            terminal.draw(|f| {
-                let area = f.area();
-                crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
-                warroom_ui::downgrade(f.buffer_mut(), local_depth());
-                f.buffer_mut().content.shrink_to_fit();
-            })?;
-            crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-            terminal.backend_mut().flush()?;
-            dirty = false;
-        }
-        let now_wall = Utc::now();
-        let ms_to_next_second = 1000 - now_wall.timestamp_subsec_millis().min(999) as u64;
-        let clock_tick = Instant::now() + Duration::from_millis(ms_to_next_second);
-        tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
-                    // The wall binds nothing but the keymap's quit.
-                    if keymap::is_ctrl_c(&k) || keymap::lookup(&keymap, &k) == Some(keymap::Command::Quit) {
-                        return Ok(Exit::Quit);
-                    }
-                }
-                Some(Ok(Event::Resize(w, h))) => {
-                    follow_resize(terminal, w, h)?;
-                    dirty = true;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Ok(Exit::InputClosed),
-            },
-            changed = snapshots.changed(), if snapshots_open => {
-                if changed.is_err() {
-                    snapshots_open = false;
-                }
-                dirty = true;
-            }
-            _ = tokio::time::sleep_until(clock_tick) => dirty = true,
-            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
-            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
-        }
-    }
+    let settings =
+        Settings { snapshots, keymap: Arc::new(keymap), theme, depth: local_depth(), executor: None, idle: None };
+    let mut face = Face::Wall(Box::new(wall));
+    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal }, settings).await
 }

@@ -32,6 +32,7 @@ use crate::actions::{Operator, Role};
 use crate::app::view::ViewState;
 use crate::audit::Entry;
 use crate::model::Snapshot;
+use crate::viewer::{drive, BoxFuture, Exit, Face, Input, Inputs, Output, Settings};
 use crate::wall::{WallState, WallView};
 use keys::AllowedKey;
 
@@ -575,150 +576,113 @@ fn terminal(size: (u16, u16)) -> std::io::Result<Term> {
     Terminal::with_options(CrosstermBackend::new(Vec::new()), TerminalOptions { viewport: Viewport::Fixed(rect) })
 }
 
-/// Draw one frame and return its bytes (synchronized output around it).
-fn frame(term: &mut Term, draw: impl FnOnce(&mut ratatui::Frame)) -> std::io::Result<Vec<u8>> {
-    crossterm::queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
-    term.draw(draw)?;
-    crossterm::queue!(term.backend_mut(), EndSynchronizedUpdate)?;
-    Ok(std::mem::take(term.backend_mut().writer_mut()))
+/// An SSH session's input: bytes from the channel (parsed into keys and
+/// pastes) and the client's window size. EOF from the client ends input,
+/// not the screen; a closed channel (its size sender dropped) ends it.
+struct SshInputs {
+    input: mpsc::Receiver<Vec<u8>>,
+    size: watch::Receiver<(u16, u16)>,
+    parser: input::Parser,
+    input_open: bool,
+}
+
+impl Inputs for SshInputs {
+    fn next(&mut self) -> BoxFuture<'_, Input> {
+        Box::pin(async move {
+            loop {
+                tokio::select! {
+                    bytes = self.input.recv(), if self.input_open => match bytes {
+                        Some(bytes) => return Input::Events(self.parser.feed(&bytes)),
+                        // EOF from the client: no more input, the screen goes on.
+                        None => self.input_open = false,
+                    },
+                    changed = self.size.changed() => {
+                        if changed.is_err() {
+                            return Input::End(Exit::InputClosed);
+                        }
+                        // A burst of window changes is one resize: the watch
+                        // keeps only the latest size.
+                        let (w, h) = *self.size.borrow_and_update();
+                        return Input::Resize(w, h);
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Frames drawn into a buffer and sent down the channel. Writes wait for
+/// the client's SSH window, so a stalled client stalls only its own frames.
+struct SshOutput {
+    term: Term,
+    ch: Channel<Msg>,
+    pending: Vec<u8>,
+}
+
+impl Output for SshOutput {
+    fn draw(&mut self, paint: &mut dyn FnMut(&mut ratatui::buffer::Buffer)) -> std::io::Result<()> {
+        crossterm::queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
+        self.term.draw(|f| paint(f.buffer_mut()))?;
+        crossterm::queue!(self.term.backend_mut(), EndSynchronizedUpdate)?;
+        self.pending.append(self.term.backend_mut().writer_mut());
+        Ok(())
+    }
+
+    fn resize(&mut self, w: u16, h: u16) -> std::io::Result<()> {
+        self.term.resize(Rect::new(0, 0, w, h))
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, std::io::Result<()>> {
+        Box::pin(async move {
+            let bytes = std::mem::take(&mut self.pending);
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            self.ch.data(&bytes[..]).await.map_err(|_| std::io::Error::other("the SSH channel closed"))
+        })
+    }
 }
 
 /// One viewer: owns its terminal and view state; the only shared thing is
-/// the snapshot stream. Writes wait for the client's SSH window, so a
-/// stalled client stalls only its own frames (the watch channel keeps just
-/// the latest snapshot) and memory stays flat.
+/// the snapshot stream (the watch channel keeps just the latest snapshot,
+/// so memory stays flat whatever a client does).
 async fn run_session(
     shared: Arc<Shared>,
     ch: Channel<Msg>,
-    mut input: mpsc::Receiver<Vec<u8>>,
-    mut size: watch::Receiver<(u16, u16)>,
+    input: mpsc::Receiver<Vec<u8>>,
+    size: watch::Receiver<(u16, u16)>,
     spec: SessionSpec,
 ) {
     let SessionSpec { console, operator, theme, depth } = spec;
-    let mut snapshots = shared.snapshots.clone();
-    let Ok(mut term) = terminal(*size.borrow()) else { return };
-    let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
-    wall.view.demo = shared.demo.clone();
-    let mut view =
-        ViewState { operator, catalog: shared.catalog.clone(), demo: shared.demo.clone(), ..ViewState::default() };
+    let Ok(term) = terminal(*size.borrow()) else { return };
+    let mut face = if console {
+        let view =
+            ViewState { operator, catalog: shared.catalog.clone(), demo: shared.demo.clone(), ..ViewState::default() };
+        Face::Console(Box::new(view))
+    } else {
+        let mut wall = WallState::new(shared.views.clone(), shared.rotate, Utc::now());
+        wall.view.demo = shared.demo.clone();
+        Face::Wall(Box::new(wall))
+    };
     // Alternate screen, hidden cursor, bracketed paste (a paste is one
     // event, never a storm of keys).
     if ch.data(&b"\x1b[?1049h\x1b[?25l\x1b[?2004h"[..]).await.is_err() {
         return;
     }
-    let mut parser = input::Parser::default();
-    let mut input_open = true;
-    let mut last_input = tokio::time::Instant::now();
-    let mut idle_closed = false;
-    let mut dirty = true;
-    let mut last_frame = tokio::time::Instant::now() - Duration::from_secs(1);
-    loop {
-        if console {
-            let snap = snapshots.borrow().clone();
-            dirty |= view.observe(&snap, Utc::now());
-            for intent in view.outbox.drain(..) {
-                let _ = shared.executor.submit(intent);
-            }
-        }
-        if dirty && last_frame.elapsed() >= Duration::from_millis(100) {
-            let snap = snapshots.borrow().clone();
-            let now = Utc::now();
-            let result = if console {
-                frame(&mut term, |f| {
-                    let area = f.area();
-                    crate::render::render(&snap, &view, &shared.keymap, now, &theme, area, f.buffer_mut());
-                    warroom_ui::downgrade(f.buffer_mut(), depth);
-                })
-            } else {
-                wall.observe(&snap, now);
-                frame(&mut term, |f| {
-                    let area = f.area();
-                    crate::wall::render(&snap, &wall, now, &theme, area, f.buffer_mut());
-                    warroom_ui::downgrade(f.buffer_mut(), depth);
-                })
-            };
-            let Ok(bytes) = result else { break };
-            if !bytes.is_empty() && ch.data(&bytes[..]).await.is_err() {
-                break;
-            }
-            last_frame = tokio::time::Instant::now();
-            dirty = false;
-        }
-        let ms = 1000 - Utc::now().timestamp_subsec_millis().min(999) as u64;
-        let tick = tokio::time::Instant::now() + Duration::from_millis(ms);
-        let frame_due = last_frame + Duration::from_millis(100);
-        tokio::select! {
-            bytes = input.recv(), if input_open => {
-                let Some(bytes) = bytes else {
-                    // EOF from the client: no more input, the screen goes on.
-                    input_open = false;
-                    continue;
-                };
-                last_input = tokio::time::Instant::now();
-                let mut quit = false;
-                for ev in parser.feed(&bytes) {
-                    let k = match ev {
-                        crossterm::event::Event::Key(k) => k,
-                        crossterm::event::Event::Paste(text) => {
-                            if console {
-                                dirty |= view.paste(&text);
-                            }
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    let quit_key = crate::keymap::lookup(&shared.keymap, &k) == Some(crate::keymap::Command::Quit);
-                    if crate::keymap::is_ctrl_c(&k) || (!console && quit_key) {
-                        quit = true;
-                        break;
-                    }
-                    if !console {
-                        continue;
-                    }
-                    let snap = snapshots.borrow().clone();
-                    dirty |= view.handle_key(&k, &shared.keymap, &snap);
-                    if view.quit {
-                        quit = true;
-                        break;
-                    }
-                }
-                for intent in view.outbox.drain(..) {
-                    let _ = shared.executor.submit(intent);
-                }
-                if quit {
-                    break;
-                }
-            }
-            changed = size.changed() => {
-                if changed.is_err() {
-                    // The channel was closed or the client went away (its
-                    // size sender is dropped only then, not on EOF).
-                    break;
-                }
-                // A burst of window changes is one resize: the watch keeps
-                // only the latest size, read here at most once per wake-up.
-                let (w, h) = *size.borrow_and_update();
-                if term.resize(Rect::new(0, 0, w, h)).is_err() {
-                    break;
-                }
-                dirty = true;
-            }
-            _ = tokio::time::sleep_until(last_input + shared.idle_timeout), if console => {
-                idle_closed = true;
-                break;
-            }
-            changed = snapshots.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                dirty = true;
-            }
-            _ = tokio::time::sleep_until(tick) => dirty = true,
-            _ = tokio::time::sleep_until(frame_due), if dirty => {}
-        }
-    }
+    let settings = Settings {
+        snapshots: shared.snapshots.clone(),
+        keymap: Arc::new(shared.keymap.clone()),
+        theme,
+        depth,
+        executor: Some(shared.executor.clone()),
+        idle: Some(shared.idle_timeout),
+    };
+    let mut inputs = SshInputs { input, size, parser: input::Parser::default(), input_open: true };
+    let mut out = SshOutput { term, ch, pending: Vec::new() };
+    let exit = drive(&mut face, &mut inputs, &mut out, settings).await;
+    let ch = out.ch;
     let _ = ch.data(&b"\x1b[?2004l\x1b[?25h\x1b[?1049l"[..]).await;
-    if idle_closed {
+    if matches!(exit, Ok(Exit::Idle)) {
         let secs = shared.idle_timeout.as_secs();
         let msg =
             format!("warroom: console closed after {} without input\r\n", crate::runbook::run::fmt_secs(secs as f64));
