@@ -653,3 +653,39 @@ async fn a_redirect_never_carries_an_action_to_another_host() {
     }
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the other host saw nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_action_goes_to_the_provider_that_owns_its_target() {
+    use warroom::actions::provider::{ControlPlaneActions, Routes};
+    use warroom::actions::TargetKind;
+    // Two backends: traffic and rollouts on the first, flags on the second.
+    let cfg = || SimConfig { time_scale: 20.0, ..SimConfig::default() };
+    let Ok(main) = warroom_sim::start(cfg(), ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+    let Ok(flags) = warroom_sim::start(cfg(), ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-routes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    let routes = Routes::all(Arc::new(ControlPlaneActions::new(&main.url(), None, None)))
+        .with(TargetKind::Flag, Arc::new(ControlPlaneActions::new(&flags.url(), None, None)));
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = warroom::actions::executor::spawn_routed(routes, AuditLog::open(&audit), tx, clock, None);
+    let flip = go(Action::SetFlag { flag: "new-checkout-flow".into(), environment: "production".into(), on: false });
+    let fail = go(Action::Failover { region: "us-west-2".into() });
+    let (kf, ko) = (flip.key.clone(), fail.key.clone());
+    assert!(exec.submit(flip).is_ok() && exec.submit(fail).is_ok());
+    let done = outcomes(&mut rx, &[&kf, &ko], 60).await;
+    assert!(done.iter().all(|e| e.status == ActionStatus::Succeeded), "{done:?}");
+    let posts = |s: &Value| s["requests"]["POST /v1/actions"].as_u64().unwrap_or(0);
+    let (m, f) = (get(&main.url(), "/v1/stats").await, get(&flags.url(), "/v1/stats").await);
+    assert_eq!((posts(&m), posts(&f)), (1, 1), "one action each: {m} {f}");
+    // The trail names the provider each intent went to.
+    let recs = audit_records(&audit);
+    let backend =
+        |key: &str| recs.iter().find(|r| r["event"] == "intent" && r["key"] == key).map(|r| r["backend"].clone());
+    assert_eq!(backend(&kf), Some(json!(flags.url().trim_end_matches('/'))), "{recs:?}");
+    assert_eq!(backend(&ko), Some(json!(main.url().trim_end_matches('/'))), "{recs:?}");
+    assert!(matches!(verify(&audit), Ok(Verdict::Ok { .. })));
+    main.shutdown().await;
+    flags.shutdown().await;
+}

@@ -1,16 +1,17 @@
 //! The action executor: the only path to a mutating backend call.
 //!
-//! role check → audit(intent, fsynced) → POST with an idempotency key →
-//! poll to a terminal state → audit(outcome) → action-log update into the
-//! store, so every viewer sees it. Network failures retry with the same key;
-//! a timeout is reconciled by looking the key up, never by a blind resend.
+//! role check → audit(intent, fsynced) → send with an idempotency key to
+//! the provider that owns the target (`provider::Routes`) → follow to a
+//! terminal state → audit(outcome) → action-log update into the store, so
+//! every viewer sees it. Network failures retry with the same key; a
+//! timeout is reconciled by looking the key up, never by a blind resend.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::provider::{ActionProvider, ControlPlaneActions, Routes, Sent};
 use super::{Action, Operator, Role};
 use crate::audit::{AuditLog, Entry};
 use crate::model::{ActionEntry, ActionStatus, FeedId};
@@ -18,8 +19,6 @@ use crate::sources::{Clock, Payload, Update};
 
 /// Attempts at delivering one intent before giving up.
 const MAX_ATTEMPTS: u32 = 4;
-/// Per-request timeout.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to follow an accepted action before reporting it unfinished.
 const FOLLOW_FOR: Duration = Duration::from_secs(180);
 
@@ -129,28 +128,9 @@ pub fn new_key() -> String {
     format!("wr-{}-{hex}", chrono::Utc::now().format("%Y%m%dT%H%M%S"))
 }
 
-/// Largest answer read from a control plane's action endpoints.
-const MAX_ACTION_BODY: usize = 1024 * 1024;
-
-/// The body as JSON, read chunk by chunk and refused past `MAX_ACTION_BODY`.
-async fn json_limited(mut r: reqwest::Response) -> Result<Value, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) =
-        r.chunk().await.map_err(|e| format!("reading the answer: {}", crate::sources::redact(&e.to_string())))?
-    {
-        if body.len() + chunk.len() > MAX_ACTION_BODY {
-            return Err(format!("answer larger than {} KiB refused", MAX_ACTION_BODY / 1024));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("bad answer: {e}"))
-}
-
 struct Ctx {
-    /// Empty when no control plane is configured.
-    base: String,
-    token: Option<String>,
-    client: reqwest::Client,
+    /// The provider that owns each kind of target.
+    routes: Routes,
     audit: SharedAudit,
     audit_error: Option<String>,
     updates: mpsc::Sender<Update>,
@@ -197,7 +177,7 @@ pub fn spawn_following(
     clock: Clock,
     follow_for: Duration,
 ) -> Executor {
-    spawn_inner(base, None, None, audit, updates, clock, None, follow_for)
+    spawn_inner(control_plane_routes(base, None, None), audit, updates, clock, None, follow_for)
 }
 
 /// `spawn_with_token`, trusting the certificates of `ca_bundle` as well as
@@ -211,14 +191,30 @@ pub fn spawn_with_tls(
     clock: Clock,
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 ) -> Executor {
-    spawn_inner(base, token, ca_bundle, audit, updates, clock, snapshots, FOLLOW_FOR)
+    spawn_inner(control_plane_routes(base, token, ca_bundle), audit, updates, clock, snapshots, FOLLOW_FOR)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The routes for one control plane at `base` (empty: none configured).
+fn control_plane_routes(base: &str, token: Option<String>, ca_bundle: Option<&std::path::Path>) -> Routes {
+    if base.is_empty() {
+        return Routes::default();
+    }
+    Routes::all(Arc::new(ControlPlaneActions::new(base, token, ca_bundle)))
+}
+
+/// Start the executor with a provider per kind of target.
+pub fn spawn_routed(
+    routes: Routes,
+    audit: Result<AuditLog, String>,
+    updates: mpsc::Sender<Update>,
+    clock: Clock,
+    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
+) -> Executor {
+    spawn_inner(routes, audit, updates, clock, snapshots, FOLLOW_FOR)
+}
+
 fn spawn_inner(
-    base: &str,
-    token: Option<String>,
-    ca_bundle: Option<&std::path::Path>,
+    routes: Routes,
     audit: Result<AuditLog, String>,
     updates: mpsc::Sender<Update>,
     clock: Clock,
@@ -230,25 +226,11 @@ fn spawn_inner(
         Ok(a) => (Some(a), None),
         Err(e) => (None, Some(e)),
     };
-    // Mutating calls never follow a redirect: a 307/308 would re-send the
-    // body, the idempotency key and the operator to another host.
-    let builder = || {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
-    };
-    // The bundle was checked when the configuration was loaded; if it went
-    // bad since, the platform's roots alone are used and TLS says why.
-    let builder = crate::sources::health::with_ca_bundle(builder(), ca_bundle).unwrap_or_else(|_| builder());
-    let client = builder.build().unwrap_or_default();
     let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {
-        base: base.trim_end_matches('/').to_string(),
+        routes,
         denials: Mutex::new(std::collections::HashMap::new()),
         follow_for,
-        token,
-        client,
         audit: audit.clone(),
         audit_error,
         updates,
@@ -283,18 +265,14 @@ impl Ctx {
         }
     }
 
-    /// Where actions go, for the audit trail: the URL without credentials
-    /// or query, marked `demo` for the embedded simulator.
-    fn backend_label(&self) -> String {
-        if self.base.is_empty() {
-            return "none configured".into();
-        }
-        let url = crate::sources::redact(&self.base).trim_end_matches('/').to_string();
-        if crate::paths::is_demo() {
-            format!("demo {url}")
-        } else {
-            url
-        }
+    /// The provider that owns the action's target, if one is configured.
+    fn provider(&self, action: &Action) -> Option<&Arc<dyn ActionProvider>> {
+        self.routes.get(action.target_kind())
+    }
+
+    /// Where an action goes, for the audit trail (its provider's label).
+    fn backend_label(&self, action: &Action) -> String {
+        self.provider(action).map(|p| p.label()).unwrap_or_else(|| "none configured".into())
     }
 
     /// Append to the audit trail; `Err` if it cannot be written.
@@ -312,7 +290,7 @@ impl Ctx {
             key: intent.key.clone(),
             result,
             message: message.to_string(),
-            backend: self.backend_label(),
+            backend: self.backend_label(&intent.action),
         })
         .map(|_| ())
     }
@@ -341,90 +319,15 @@ impl Ctx {
     }
 }
 
-/// How one delivery attempt ended.
-enum Sent {
-    Accepted(String),
-    Refused(String),
-    Failed(String),
-    /// No answer we can trust: the action may or may not have happened.
-    Unknown(String),
-}
-
-async fn post(ctx: &Ctx, intent: &Intent) -> Sent {
-    let mut req = ctx.client.post(format!("{}/v1/actions", ctx.base));
-    if let Some(t) = &ctx.token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req
-        .header("Idempotency-Key", &intent.key)
-        .header("X-Operator", &intent.operator.name)
-        .json(&intent.action.request())
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await;
-    match resp {
-        Ok(r) => {
-            let code = r.status().as_u16();
-            if (300..400).contains(&code) {
-                return Sent::Failed(format!(
-                    "HTTP {code}: a redirect, not followed for an action (check the control-plane URL)"
-                ));
-            }
-            let body: Value = json_limited(r).await.unwrap_or(Value::Null);
-            let msg = body["error"].as_str().or(body["message"].as_str()).unwrap_or("").to_string();
-            match code {
-                200..=299 => match body["id"].as_str() {
-                    Some(id) => Sent::Accepted(id.to_string()),
-                    None => Sent::Unknown("accepted without an action id".into()),
-                },
-                409 => Sent::Refused(msg),
-                400..=499 => Sent::Failed(format!("HTTP {code}: {msg}")),
-                _ => Sent::Unknown(format!("HTTP {code}: {msg}")),
-            }
-        }
-        Err(e) if e.is_connect() => {
-            Sent::Unknown(format!("cannot reach the control plane: {}", crate::sources::redact(&e.to_string())))
-        }
-        Err(e) => Sent::Unknown(format!("no answer: {}", crate::sources::redact(&e.to_string()))),
-    }
-}
-
-/// Look the key up; `Some(id)` if the control plane has the action.
-async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<String>, String> {
-    let mut req = ctx.client.get(format!("{}/v1/actions", ctx.base));
-    if let Some(t) = &ctx.token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req
-        .query(&[("idempotencyKey", key)])
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| format!("cannot read action status: {}", crate::sources::redact(&e.to_string())))?;
-    let body: Value = json_limited(resp).await.map_err(|e| format!("bad action status: {e}"))?;
-    Ok(body["actions"].get(0).and_then(|a| a["id"].as_str()).map(String::from))
-}
-
-/// Poll an accepted action until it succeeds or fails.
-async fn follow(ctx: &Ctx, id: &str) -> (ActionStatus, String) {
-    let deadline = tokio::time::Instant::now() + ctx.follow_for;
+/// Poll an accepted action until it succeeds or fails (or the deadline).
+async fn follow(p: &dyn ActionProvider, follow_for: Duration, id: &str) -> (ActionStatus, String) {
+    let deadline = tokio::time::Instant::now() + follow_for;
     loop {
-        let mut req = ctx.client.get(format!("{}/v1/actions/{id}", ctx.base));
-        if let Some(t) = &ctx.token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.timeout(REQUEST_TIMEOUT).send().await;
-        if let Ok(r) = resp {
-            let body: Value = json_limited(r).await.unwrap_or(Value::Null);
-            let msg = body["message"].as_str().unwrap_or("").to_string();
-            match body["status"].as_str() {
-                Some("succeeded") => return (ActionStatus::Succeeded, msg),
-                Some("failed") => return (ActionStatus::Failed, msg),
-                _ => {}
-            }
+        if let Some(done) = p.poll(id).await {
+            return done;
         }
         if tokio::time::Instant::now() > deadline {
-            let secs = ctx.follow_for.as_secs();
+            let secs = follow_for.as_secs();
             return (ActionStatus::Failed, format!("still not finished after {secs}s (action {id})"));
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -440,18 +343,17 @@ async fn reconcile_all(ctx: &Ctx) {
         }
     };
     let Ok(records) = crate::audit::records(&path) else { return };
-    let ours = ctx.backend_label();
     for rec in crate::audit::unfinished(&records) {
-        // Only the backend it was sent to can say what became of it.
-        if ctx.base.is_empty() || (!rec.backend.is_empty() && rec.backend != ours) {
-            continue;
-        }
+        // Only the backend it was sent to can say what became of it (an
+        // old record that names none: the default provider).
+        let Some(provider) = ctx.routes.by_label(&rec.backend) else { continue };
+        let ours = provider.label();
         let started = chrono::DateTime::parse_from_rfc3339(&rec.ts)
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| (ctx.clock)());
-        let (status, result, message) = match reconcile(ctx, &rec.key).await {
+        let (status, result, message) = match provider.lookup(&rec.key).await {
             Ok(Some(id)) => {
-                let (status, msg) = follow(ctx, &id).await;
+                let (status, msg) = follow(provider.as_ref(), ctx.follow_for, &id).await;
                 let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
                 (status, result, format!("reconciled after a restart by key: {msg}"))
             }
@@ -543,9 +445,16 @@ async fn run(ctx: &Ctx, intent: Intent) {
         return;
     }
     if intent.disposition == Disposition::LookupOnly {
-        let (status, result, message) = match reconcile(ctx, &intent.key).await {
+        let looked = match ctx.provider(&intent.action) {
+            Some(p) => p.lookup(&intent.key).await,
+            None => Err(no_provider(&intent.action)),
+        };
+        let (status, result, message) = match looked {
             Ok(Some(id)) => {
-                let (status, msg) = follow(ctx, &id).await;
+                let (status, msg) = match ctx.provider(&intent.action) {
+                    Some(p) => follow(p.as_ref(), ctx.follow_for, &id).await,
+                    None => (ActionStatus::Failed, no_provider(&intent.action)),
+                };
                 let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
                 (status, result, format!("found by key after resume: {msg}"))
             }
@@ -563,8 +472,8 @@ async fn run(ctx: &Ctx, intent: Intent) {
     let now_refused = ctx.snapshots.as_ref().and_then(|rx| intent.action.preview(&rx.borrow()).err());
     // A key the backend already knows (a resumed runbook step) is followed
     // as before: its effect is why the preview refuses now.
-    let known = match &now_refused {
-        Some(_) if !ctx.base.is_empty() => matches!(reconcile(ctx, &intent.key).await, Ok(Some(_))),
+    let known = match (&now_refused, ctx.provider(&intent.action)) {
+        (Some(_), Some(p)) => matches!(p.lookup(&intent.key).await, Ok(Some(_))),
         _ => false,
     };
     if let (Some(why), false) = (now_refused, known) {
@@ -604,10 +513,16 @@ async fn run(ctx: &Ctx, intent: Intent) {
     ctx.publish(&intent, status, &message, started).await;
 }
 
+/// Why an action has nowhere to go (no provider owns its kind of target).
+fn no_provider(_action: &Action) -> String {
+    "no control plane configured: add [control_plane] to warroom.toml".into()
+}
+
 async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::Utc>) -> (ActionStatus, String) {
-    if ctx.base.is_empty() {
-        return (ActionStatus::Failed, "no control plane configured: add [control_plane] to warroom.toml".into());
-    }
+    let Some(provider) = ctx.provider(&intent.action).cloned() else {
+        return (ActionStatus::Failed, no_provider(&intent.action));
+    };
+    let p = provider.as_ref();
     // No audit record, no request.
     if let Err(e) = ctx.audit(intent, "intent", "pending", "") {
         return (ActionStatus::Failed, format!("not sent: {e}"));
@@ -615,18 +530,18 @@ async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::U
     ctx.publish(intent, ActionStatus::InFlight, "sending", started).await;
     let mut last = String::new();
     for attempt in 1..=MAX_ATTEMPTS {
-        match post(ctx, intent).await {
+        match p.send(intent).await {
             Sent::Accepted(id) => {
                 ctx.publish(intent, ActionStatus::InFlight, &format!("accepted as {id}"), started).await;
-                return follow(ctx, &id).await;
+                return follow(p, ctx.follow_for, &id).await;
             }
-            Sent::Refused(why) => return (ActionStatus::Refused, format!("refused by the control plane: {why}")),
+            Sent::Refused(why) => return (ActionStatus::Refused, format!("refused by {}: {why}", p.owner())),
             Sent::Failed(why) => return (ActionStatus::Failed, why),
             Sent::Unknown(why) => {
                 last = why;
                 // The request may have landed: ask before sending again.
-                match reconcile(ctx, &intent.key).await {
-                    Ok(Some(id)) => return follow(ctx, &id).await,
+                match p.lookup(&intent.key).await {
+                    Ok(Some(id)) => return follow(p, ctx.follow_for, &id).await,
                     Ok(None) => {}
                     Err(e) => last = format!("{last}; {e}"),
                 }

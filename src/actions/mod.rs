@@ -2,6 +2,7 @@
 //! the only way to run one is the confirm gate and the executor.
 
 pub mod executor;
+pub mod provider;
 
 use serde_json::{json, Value};
 
@@ -83,7 +84,33 @@ pub struct Preview {
     pub type_to_confirm: Option<String>,
 }
 
+/// The kinds of target an action acts on; each is owned by one provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TargetKind {
+    /// A region's share of traffic (failover, restore).
+    Traffic,
+    /// A rollout (rollback, promote, pause, resume).
+    Rollout,
+    /// A feature flag.
+    Flag,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 3] = [TargetKind::Traffic, TargetKind::Rollout, TargetKind::Flag];
+}
+
 impl Action {
+    /// Which kind of target it acts on (and so which provider sends it).
+    pub fn target_kind(&self) -> TargetKind {
+        match self {
+            Action::Failover { .. } | Action::Restore { .. } => TargetKind::Traffic,
+            Action::Rollback { .. } | Action::Promote { .. } | Action::Pause { .. } | Action::Resume { .. } => {
+                TargetKind::Rollout
+            }
+            Action::SetFlag { .. } => TargetKind::Flag,
+        }
+    }
+
     /// The target, used to refuse a second action on it while one is in flight.
     pub fn target(&self) -> String {
         match self {
