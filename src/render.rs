@@ -171,7 +171,7 @@ fn draw_command_line(
     }
     let (_, cands) = crate::app::command::candidates(line, view, snap);
     let verb = line.split_whitespace().next().unwrap_or("");
-    let usage = crate::app::command::VERBS.iter().find(|(v, _, _)| *v == verb && line.contains(' '));
+    let usage = crate::app::command::Verb::parse(verb).map(|v| v.def()).filter(|_| line.contains(' '));
     let hint = match (cands.is_empty(), usage) {
         // What fits, then … (Tab cycles through every candidate).
         (false, _) if cands.len() > 1 => {
@@ -185,7 +185,7 @@ fn draw_command_line(
             }
         }
         (false, _) => cands.join("  "),
-        (true, Some((v, args, what))) => format!("{v} {args} — {what}"),
+        (true, Some(d)) => format!("{} {} — {}", d.name, d.args, d.help),
         (true, None) => "no match".to_string(),
     };
     let y = body.y + body.height - 1;
@@ -492,6 +492,10 @@ fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
         .into_iter()
         .map(|(keys, what)| Line::from(vec![Span::styled(format!("{keys:>16}  "), theme.key), Span::raw(what)]))
         .collect();
+    // The `:` verbs, from the same table the command line parses with.
+    let verbs: Vec<&str> = crate::app::command::VERBS.iter().map(|d| d.name).collect();
+    lines
+        .push(Line::from(vec![Span::styled(format!("{:>16}  ", ": commands"), theme.key), Span::raw(verbs.join(" "))]));
     lines.push(Line::from(""));
     let legend: Vec<Span> = [Level::Ok, Level::Warn, Level::Critical, Level::Stale, Level::Paused, Level::Unknown]
         .iter()

@@ -13,27 +13,112 @@ use super::view::{Screen, ViewState};
 use crate::actions::Action;
 use crate::model::Snapshot;
 
-/// Verbs, their argument shapes and what they do (for help and completion).
-pub const VERBS: [(&str, &str, &str); 18] = [
-    ("view", "NAME", "switch the overview to a view (views/*.toml)"),
-    ("theme", "NAME", "switch theme"),
-    ("overview", "", "back to the overview"),
-    ("region", "NAME", "open a region"),
-    ("service", "NAME", "open a service"),
-    ("slo", "NAME", "open an SLO"),
-    ("deployment", "ID", "open a deployment"),
-    ("failover", "REGION", "drain a region's traffic (confirm)"),
-    ("restore", "REGION", "restore a region's traffic (confirm)"),
-    ("rollback", "ID", "roll back a canary (confirm)"),
-    ("promote", "ID", "promote a canary one step (confirm)"),
-    ("pause", "ID", "pause a canary (confirm)"),
-    ("resume", "ID", "resume a canary (confirm)"),
-    ("flag", "NAME ENV on|off", "set a feature flag (confirm)"),
-    ("filter", "[TEXT]", "fuzzy filter on services; no text clears"),
-    ("runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run"),
-    ("help", "", "the key help"),
-    ("quit", "", "leave warroom"),
+/// A `:` verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    View,
+    Theme,
+    Overview,
+    Region,
+    Service,
+    Slo,
+    Deployment,
+    Failover,
+    Restore,
+    Rollback,
+    Promote,
+    Pause,
+    Resume,
+    Flag,
+    Filter,
+    Runbook,
+    Help,
+    Quit,
+}
+
+/// What a verb's first argument names (for completion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    None,
+    View,
+    Theme,
+    Region,
+    Service,
+    Slo,
+    Deployment,
+    Flag,
+    Runbook,
+}
+
+/// One row of the verb table: parsing, completion and help read it.
+pub struct VerbDef {
+    pub verb: Verb,
+    pub name: &'static str,
+    /// The argument shape, for help and the command line's usage hint.
+    pub args: &'static str,
+    pub help: &'static str,
+    pub completes: Arg,
+}
+
+const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static str, completes: Arg) -> VerbDef {
+    VerbDef { verb, name, args, help, completes }
+}
+
+/// The verbs: one table for parsing, completion and help.
+pub static VERBS: [VerbDef; 18] = [
+    def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
+    def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
+    def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
+    def(Verb::Region, "region", "NAME", "open a region", Arg::Region),
+    def(Verb::Service, "service", "NAME", "open a service", Arg::Service),
+    def(Verb::Slo, "slo", "NAME", "open an SLO", Arg::Slo),
+    def(Verb::Deployment, "deployment", "ID", "open a deployment", Arg::Deployment),
+    def(Verb::Failover, "failover", "REGION", "drain a region's traffic (confirm)", Arg::Region),
+    def(Verb::Restore, "restore", "REGION", "restore a region's traffic (confirm)", Arg::Region),
+    def(Verb::Rollback, "rollback", "ID", "roll back a canary (confirm)", Arg::Deployment),
+    def(Verb::Promote, "promote", "ID", "promote a canary one step (confirm)", Arg::Deployment),
+    def(Verb::Pause, "pause", "ID", "pause a canary (confirm)", Arg::Deployment),
+    def(Verb::Resume, "resume", "ID", "resume a canary (confirm)", Arg::Deployment),
+    def(Verb::Flag, "flag", "NAME ENV on|off", "set a feature flag (confirm)", Arg::Flag),
+    def(Verb::Filter, "filter", "[TEXT]", "fuzzy filter on services; no text clears", Arg::Service),
+    def(Verb::Runbook, "runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run", Arg::Runbook),
+    def(Verb::Help, "help", "", "the key help", Arg::None),
+    def(Verb::Quit, "quit", "", "leave warroom", Arg::None),
 ];
+
+impl Verb {
+    /// The verb a word names (`q` is quit).
+    pub fn parse(word: &str) -> Option<Verb> {
+        match word {
+            "q" => Some(Verb::Quit),
+            w => VERBS.iter().find(|d| d.name == w).map(|d| d.verb),
+        }
+    }
+
+    /// Its row of the table.
+    pub fn def(self) -> &'static VerbDef {
+        // Every verb has a row (a test proves it); the first row otherwise.
+        VERBS.iter().find(|d| d.verb == self).unwrap_or(&VERBS[0])
+    }
+}
+
+/// What a `:` line means once parsed: the same effects keys have.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    /// Open a screen.
+    Open(Screen),
+    /// Propose an action: the same confirm gate, roles and audit as its key.
+    Propose(Action),
+    /// Switch the overview's view.
+    View(String),
+    Theme(String),
+    /// Keep (or clear) the fuzzy filter.
+    Filter(Option<String>),
+    /// Start or resume a runbook with its arguments.
+    Runbook(Vec<String>),
+    /// What the key of the same name does.
+    Key(crate::keymap::Command),
+}
 
 /// The candidates for the word being typed at the end of `line`, and where
 /// that word starts.
@@ -43,24 +128,24 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
     let done: Vec<&str> = line[..start].split_whitespace().collect();
     let f = &snap.fleet;
     let all: Vec<String> = match done.as_slice() {
-        [] => VERBS.iter().map(|(v, _, _)| v.to_string()).collect(),
-        ["view"] => view.catalog.names(),
-        ["theme"] => cached("themes", crate::themes::names),
-        ["region" | "failover" | "restore"] => f.regions.items().iter().map(|r| r.name.clone()).collect(),
-        ["service"] => f.services.items().iter().map(|s| s.name.clone()).collect(),
-        ["slo"] => snap.slos.iter().map(|s| s.name.clone()).collect(),
-        ["deployment" | "rollback" | "promote" | "pause" | "resume"] => {
-            f.deployments.items().iter().map(|d| d.id.clone()).collect()
-        }
-        ["flag"] => {
-            let mut v: Vec<String> = f.flags.items().iter().map(|x| x.name.clone()).collect();
-            v.dedup();
-            v
-        }
+        [] => VERBS.iter().map(|d| d.name.to_string()).collect(),
+        [verb] => match Verb::parse(verb).map(|v| v.def().completes).unwrap_or(Arg::None) {
+            Arg::None => vec![],
+            Arg::View => view.catalog.names(),
+            Arg::Theme => cached("themes", crate::themes::names),
+            Arg::Region => f.regions.items().iter().map(|r| r.name.clone()).collect(),
+            Arg::Service => f.services.items().iter().map(|s| s.name.clone()).collect(),
+            Arg::Slo => snap.slos.iter().map(|s| s.name.clone()).collect(),
+            Arg::Deployment => f.deployments.items().iter().map(|d| d.id.clone()).collect(),
+            Arg::Flag => {
+                let mut v: Vec<String> = f.flags.items().iter().map(|x| x.name.clone()).collect();
+                v.dedup();
+                v
+            }
+            Arg::Runbook => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
+        },
         ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
         ["flag", _, _] => vec!["on".into(), "off".into()],
-        ["filter"] => f.services.items().iter().map(|s| s.name.clone()).collect(),
-        ["runbook"] => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
         ["runbook", name, given @ ..] => runbook_params(name, given, word, snap),
         _ => vec![],
     };
@@ -221,34 +306,19 @@ impl ViewState {
 
     /// Run one command line.
     pub fn execute(&mut self, line: &str, snap: &Snapshot) -> Result<(), String> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        // Views, themes and runbooks are named, never given as paths: a
-        // console (an SSH viewer's too) must not open files by path.
-        if let (Some(&("view" | "theme" | "runbook")), Some(name)) = (words.first(), words.get(1)) {
-            if name.contains(['/', '\\']) || name.starts_with('.') || name.contains("..") {
-                return Err(format!("'{name}' is a path: give a name (Tab lists them)"));
-            }
+        match parse_line(line, snap)? {
+            None => Ok(()),
+            Some(typed) => self.run_typed(typed, snap),
         }
-        let f = &snap.fleet;
-        let need = |what: &str, known: Vec<String>, name: Option<&&str>| -> Result<String, String> {
-            let Some(name) = name else {
-                return Err(format!("which {what}? (Tab completes)"));
-            };
-            if known.iter().any(|k| k == name) {
-                Ok(name.to_string())
-            } else {
-                Err(format!("unknown {what} '{name}'"))
-            }
-        };
-        let regions = || f.regions.items().iter().map(|r| r.name.clone()).collect::<Vec<_>>();
-        let deployments = || f.deployments.items().iter().map(|d| d.id.clone()).collect::<Vec<_>>();
-        let Some(verb) = words.first() else { return Ok(()) };
-        match *verb {
-            "view" => {
-                let name = words.get(1).ok_or("which view? (Tab completes)")?;
-                let (def, why) = self.catalog.open(name);
+    }
+
+    /// Do what a parsed line means.
+    fn run_typed(&mut self, typed: Typed, snap: &Snapshot) -> Result<(), String> {
+        match typed {
+            Typed::View(name) => {
+                let (def, why) = self.catalog.open(&name);
                 if let Some(why) = why {
-                    if self.catalog.get(name).is_none() && !self.catalog.broken.iter().any(|(n, _)| n == name) {
+                    if self.catalog.get(&name).is_none() && !self.catalog.broken.iter().any(|(n, _)| *n == name) {
                         return Err(format!("unknown view '{name}' (known: {})", self.catalog.names().join(", ")));
                     }
                     self.message = Some((Level::Warn, why));
@@ -257,72 +327,110 @@ impl ViewState {
                 }
                 self.switch_view(def, snap);
             }
-            "theme" => {
-                let name = words.get(1).ok_or("which theme? (Tab completes)")?;
+            Typed::Theme(name) => {
                 if std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty()) {
                     return Err("NO_COLOR is set: the console stays monochrome".into());
                 }
-                let theme = crate::themes::load(name)?;
+                let theme = crate::themes::load(&name)?;
                 self.message = Some((Level::Ok, format!("theme {name}")));
                 self.theme = Some(theme);
             }
-            "overview" => self.screen = Screen::Overview,
-            "region" => {
-                self.screen = Screen::Region(need("region", regions(), words.get(1))?);
+            Typed::Open(screen) => {
                 self.region_row = 0;
+                self.screen = screen;
             }
-            "service" => {
-                let known = f.services.items().iter().map(|s| s.name.clone()).collect();
-                self.screen = Screen::Service(need("service", known, words.get(1))?);
-            }
-            "slo" => {
-                let known = snap.slos.iter().map(|s| s.name.clone()).collect();
-                self.screen = Screen::Slo(need("SLO", known, words.get(1))?);
-            }
-            "deployment" => self.screen = Screen::Deployment(need("deployment", deployments(), words.get(1))?),
-            "failover" => self.propose(Action::Failover { region: need("region", regions(), words.get(1))? }, snap),
-            "restore" => self.propose(Action::Restore { region: need("region", regions(), words.get(1))? }, snap),
-            "rollback" | "promote" | "pause" | "resume" => {
-                let deployment = need("deployment", deployments(), words.get(1))?;
-                let action = match *verb {
-                    "rollback" => Action::Rollback { deployment },
-                    "promote" => Action::Promote { deployment, full: false },
-                    "pause" => Action::Pause { deployment },
-                    _ => Action::Resume { deployment },
-                };
-                self.propose(action, snap);
-            }
-            "flag" => {
-                let (Some(name), Some(env), Some(state)) = (words.get(1), words.get(2), words.get(3)) else {
-                    return Err("usage: flag NAME ENV on|off".into());
-                };
-                if !f.flags.items().iter().any(|x| x.name == *name && x.environment == *env) {
-                    return Err(format!("unknown flag '{name}' in '{env}'"));
-                }
-                let on = match *state {
-                    "on" => true,
-                    "off" => false,
-                    other => return Err(format!("'{other}': a flag is set on or off")),
-                };
-                self.propose(Action::SetFlag { flag: name.to_string(), environment: env.to_string(), on }, snap);
-            }
-            "filter" => {
-                let text = words[1..].join(" ");
-                self.filter = (!text.is_empty()).then_some(text);
+            Typed::Propose(action) => self.propose(action, snap),
+            Typed::Filter(text) => {
+                self.filter = text;
                 self.rows.clear();
             }
-            "runbook" => self.start_runbook(&words[1..], snap, chrono::Utc::now())?,
-            "help" => self.help = true,
-            "quit" | "q" => self.quit = true,
-            other => {
-                return Err(format!(
-                    "unknown command '{other}' (one of: {})",
-                    VERBS.iter().map(|(v, _, _)| *v).collect::<Vec<_>>().join(", ")
-                ))
+            Typed::Runbook(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                self.start_runbook(&words, snap, chrono::Utc::now())?
+            }
+            Typed::Key(crate::keymap::Command::Help) => self.help = true,
+            Typed::Key(crate::keymap::Command::Quit) => self.quit = true,
+            Typed::Key(cmd) => {
+                self.apply(cmd, snap);
             }
         }
         Ok(())
     }
+}
+
+/// Parse a `:` line against live state (None: an empty line).
+pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(first) = words.first() else { return Ok(None) };
+    let Some(verb) = Verb::parse(first) else {
+        let names: Vec<&str> = VERBS.iter().map(|d| d.name).collect();
+        return Err(format!("unknown command '{first}' (one of: {})", names.join(", ")));
+    };
+    // Views, themes and runbooks are named, never given as paths: a
+    // console (an SSH viewer's too) must not open files by path.
+    if let (Verb::View | Verb::Theme | Verb::Runbook, Some(name)) = (verb, words.get(1)) {
+        if name.contains(['/', '\\']) || name.starts_with('.') || name.contains("..") {
+            return Err(format!("'{name}' is a path: give a name (Tab lists them)"));
+        }
+    }
+    let f = &snap.fleet;
+    let need = |what: &str, known: Vec<String>| -> Result<String, String> {
+        let Some(name) = words.get(1) else {
+            return Err(format!("which {what}? (Tab completes)"));
+        };
+        if known.iter().any(|k| k == name) {
+            Ok(name.to_string())
+        } else {
+            Err(format!("unknown {what} '{name}'"))
+        }
+    };
+    let named = |what: &str| words.get(1).map(|s| s.to_string()).ok_or(format!("which {what}? (Tab completes)"));
+    let regions = || f.regions.items().iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let deployments = || f.deployments.items().iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+    let typed = match verb {
+        Verb::View => Typed::View(named("view")?),
+        Verb::Theme => Typed::Theme(named("theme")?),
+        Verb::Overview => Typed::Open(Screen::Overview),
+        Verb::Region => Typed::Open(Screen::Region(need("region", regions())?)),
+        Verb::Service => {
+            Typed::Open(Screen::Service(need("service", f.services.items().iter().map(|s| s.name.clone()).collect())?))
+        }
+        Verb::Slo => Typed::Open(Screen::Slo(need("SLO", snap.slos.iter().map(|s| s.name.clone()).collect())?)),
+        Verb::Deployment => Typed::Open(Screen::Deployment(need("deployment", deployments())?)),
+        Verb::Failover => Typed::Propose(Action::Failover { region: need("region", regions())? }),
+        Verb::Restore => Typed::Propose(Action::Restore { region: need("region", regions())? }),
+        Verb::Rollback | Verb::Promote | Verb::Pause | Verb::Resume => {
+            let deployment = need("deployment", deployments())?;
+            Typed::Propose(match verb {
+                Verb::Rollback => Action::Rollback { deployment },
+                Verb::Promote => Action::Promote { deployment, full: false },
+                Verb::Pause => Action::Pause { deployment },
+                _ => Action::Resume { deployment },
+            })
+        }
+        Verb::Flag => {
+            let (Some(name), Some(env), Some(state)) = (words.get(1), words.get(2), words.get(3)) else {
+                return Err("usage: flag NAME ENV on|off".into());
+            };
+            if !f.flags.items().iter().any(|x| x.name == *name && x.environment == *env) {
+                return Err(format!("unknown flag '{name}' in '{env}'"));
+            }
+            let on = match *state {
+                "on" => true,
+                "off" => false,
+                other => return Err(format!("'{other}': a flag is set on or off")),
+            };
+            Typed::Propose(Action::SetFlag { flag: name.to_string(), environment: env.to_string(), on })
+        }
+        Verb::Filter => {
+            let text = words[1..].join(" ");
+            Typed::Filter((!text.is_empty()).then_some(text))
+        }
+        Verb::Runbook => Typed::Runbook(words[1..].iter().map(|w| w.to_string()).collect()),
+        Verb::Help => Typed::Key(crate::keymap::Command::Help),
+        Verb::Quit => Typed::Key(crate::keymap::Command::Quit),
+    };
+    Ok(Some(typed))
 }
 
 #[cfg(test)]
@@ -392,6 +500,17 @@ mod tests {
         );
         assert!(candidates("theme ", &v, &s).1.contains(&"high-contrast".to_string()));
         assert_eq!(common_prefix(&["us-east-1".into(), "us-west-2".into()]), "us-");
+    }
+
+    #[test]
+    fn every_verb_has_one_row_and_parses_from_its_name() {
+        for d in &VERBS {
+            assert_eq!(Verb::parse(d.name), Some(d.verb), "{}", d.name);
+            assert_eq!(VERBS.iter().filter(|x| x.verb == d.verb).count(), 1, "{}", d.name);
+            assert!(std::ptr::eq(d.verb.def(), d), "{}", d.name);
+        }
+        assert_eq!(Verb::parse("q"), Some(Verb::Quit));
+        assert_eq!(Verb::parse("frobnicate"), None);
     }
 
     #[test]

@@ -22,6 +22,26 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use warroom_ui::{Level, Theme};
 
+/// What a key goes to: the modal input on top, in precedence order. One
+/// place decides it (`ViewState::mode`) for keys, the mouse and drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `q` with actions in flight: the next key answers y/N.
+    ConfirmQuit,
+    /// A reason is being typed (runbook skip / abort).
+    Prompt,
+    /// The `:` line.
+    Command,
+    /// The `/` filter being typed.
+    Filter,
+    /// The key help (over a dialog too): any key closes it.
+    Help,
+    /// The confirm dialog.
+    Dialog,
+    /// Keys go to the keymap.
+    Normal,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DialogFocus {
     Cancel,
@@ -202,15 +222,13 @@ impl ViewState {
     /// dialog, a prompt or an input open the mouse does nothing.
     pub fn mouse(&mut self, ev: &crossterm::event::MouseEvent, snap: &Snapshot) -> bool {
         use crossterm::event::{MouseButton, MouseEventKind};
-        if self.help {
-            if matches!(ev.kind, MouseEventKind::Down(_)) {
+        match self.mode() {
+            Mode::Help if matches!(ev.kind, MouseEventKind::Down(_)) => {
                 self.help = false;
                 return true;
             }
-            return false;
-        }
-        if self.dialog.is_some() || self.prompt.is_some() || self.command.is_some() || self.filter_input.is_some() {
-            return false;
+            Mode::Normal => {}
+            _ => return false,
         }
         if self.screen != Screen::Overview {
             return false;
@@ -396,6 +414,25 @@ impl Default for ViewState {
 }
 
 impl ViewState {
+    /// The modal input keys go to now.
+    pub fn mode(&self) -> Mode {
+        if self.confirm_quit {
+            Mode::ConfirmQuit
+        } else if self.prompt.is_some() {
+            Mode::Prompt
+        } else if self.command.is_some() {
+            Mode::Command
+        } else if self.filter_input.is_some() {
+            Mode::Filter
+        } else if self.help {
+            Mode::Help
+        } else if self.dialog.is_some() {
+            Mode::Dialog
+        } else {
+            Mode::Normal
+        }
+    }
+
     pub fn row(&self, p: Kind) -> usize {
         self.rows.get(&p).copied().unwrap_or(0)
     }
@@ -665,32 +702,26 @@ impl ViewState {
     /// through the keymap. Returns true when something visible changed.
     pub fn handle_key(&mut self, k: &KeyEvent, keymap: &[Binding], snap: &Snapshot) -> bool {
         let had_message = self.message.take().is_some();
-        if std::mem::take(&mut self.confirm_quit) {
-            if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                self.quit = true;
-            } else {
-                self.message = Some((Level::Info, "not quitting: the action is still followed".into()));
-            }
-            return true;
-        }
-        let changed = if self.prompt.is_some() {
-            self.prompt_key(k, chrono::Utc::now())
-        } else if self.command.is_some() {
-            self.command_key(k, snap)
-        } else if self.filter_input.is_some() {
-            self.filter_key(k)
-        } else if self.dialog.is_some() && !self.help {
-            self.dialog_key(k)
-        } else {
-            match lookup(keymap, k) {
-                Some(cmd) => self.apply(cmd, snap),
-                // Any key closes help, bound or not.
-                None if self.help => {
-                    self.help = false;
-                    true
+        let changed = match self.mode() {
+            Mode::ConfirmQuit => {
+                self.confirm_quit = false;
+                if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    self.quit = true;
+                } else {
+                    self.message = Some((Level::Info, "not quitting: the action is still followed".into()));
                 }
-                None => false,
+                return true;
             }
+            Mode::Prompt => self.prompt_key(k, chrono::Utc::now()),
+            Mode::Command => self.command_key(k, snap),
+            Mode::Filter => self.filter_key(k),
+            // Any key closes help, bound or not.
+            Mode::Help => {
+                self.help = false;
+                true
+            }
+            Mode::Dialog => self.dialog_key(k),
+            Mode::Normal => lookup(keymap, k).is_some_and(|cmd| self.apply(cmd, snap)),
         };
         changed || had_message
     }

@@ -28,6 +28,8 @@ pub fn temp_home() -> std::path::PathBuf {
 pub struct SyncFrames {
     acc: Vec<u8>,
     in_frame: bool,
+    /// `acc` before here holds no marker: each byte is searched once.
+    searched: usize,
 }
 
 const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
@@ -46,17 +48,23 @@ impl SyncFrames {
         let mut out = Vec::new();
         loop {
             let marker = if self.in_frame { SYNC_END } else { SYNC_BEGIN };
-            match find(&self.acc, marker) {
+            let from = self.searched.saturating_sub(marker.len() - 1);
+            match find(&self.acc[from..], marker).map(|i| i + from) {
                 Some(i) => {
                     out.extend(self.acc.drain(..i + marker.len()));
                     self.in_frame = !self.in_frame;
+                    self.searched = 0;
                 }
-                None if self.in_frame && self.acc.len() <= MAX_HELD => return out,
+                None if self.in_frame && self.acc.len() <= MAX_HELD => {
+                    self.searched = self.acc.len();
+                    return out;
+                }
                 None => {
                     // Keep a tail that may be the start of a marker.
                     let keep = (1..marker.len()).rev().find(|k| self.acc.ends_with(&marker[..*k])).unwrap_or(0);
                     let upto = self.acc.len() - keep;
                     out.extend(self.acc.drain(..upto));
+                    self.searched = 0;
                     return out;
                 }
             }
