@@ -168,6 +168,68 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
     }
 }
 
+/// One region's tile: its state in words, traffic, services, and a mark
+/// while it has just changed.
+fn region_tile(
+    snap: &Snapshot,
+    wall: &WallState,
+    r: &crate::model::Region,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    rect: Rect,
+    buf: &mut Buffer,
+) {
+    let roll = crate::model::rollup::region_of(snap, r, now);
+    let lv = if roll.stale && roll.status == RegionStatus::Unknown { Level::Stale } else { region_level(roll.status) };
+    let changed = wall.highlight(&r.name, now);
+    let inner = Panel { title: &r.name, focused: changed.is_some(), badge: None, theme }.render(rect, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let mut st = theme.level(lv);
+    if changed.is_some() {
+        st = st.patch(theme.selection);
+    }
+    warroom_ui::put(
+        buf,
+        inner.x,
+        inner.y,
+        format!("{} {}", lv.glyph(theme.ascii), lv.word()),
+        inner.width as usize,
+        st,
+    );
+    let (down, degr) = (roll.down, roll.degraded);
+    if inner.height > 1 {
+        warroom_ui::put(
+            buf,
+            inner.x,
+            inner.y + 1,
+            format!("traffic {:.0}%", r.weight),
+            inner.width as usize,
+            theme.text,
+        );
+    }
+    if let (Some(secs), true) = (changed, inner.height > 3) {
+        let text = format!(" CHANGED {} ago ", fmt_age(secs as f64));
+        warroom_ui::put(buf, inner.x, inner.y + 3, text, inner.width as usize, theme.level(lv).patch(theme.selection));
+    }
+    if inner.height > 2 {
+        let (svc, s) = if down + degr > 0 {
+            let s = if down > 0 { theme.critical } else { theme.warn };
+            (format!("{down} down · {degr} degraded"), s)
+        } else if roll.stale {
+            ("health data stale".to_string(), theme.stale)
+        } else if roll.unknown > 0 {
+            (format!("{} of {} unknown", roll.unknown, roll.total), theme.muted)
+        } else if roll.total == 0 {
+            ("no services reported".to_string(), theme.muted)
+        } else {
+            ("all services OK".to_string(), theme.ok)
+        };
+        warroom_ui::put(buf, inner.x, inner.y + 2, svc, inner.width as usize, s);
+    }
+}
+
 fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let roll = crate::model::rollup::fleet(snap, now);
     let level = crate::render::overall_level(roll.state);
@@ -251,63 +313,7 @@ fn summary(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &Theme,
             break;
         }
         drawn += 1;
-        let roll = crate::model::rollup::region_of(snap, r, now);
-        let lv =
-            if roll.stale && roll.status == RegionStatus::Unknown { Level::Stale } else { region_level(roll.status) };
-        let changed = wall.highlight(&r.name, now);
-        let inner = Panel { title: &r.name, focused: changed.is_some(), badge: None, theme }.render(rect, buf);
-        if inner.height == 0 {
-            continue;
-        }
-        let mut st = theme.level(lv);
-        if changed.is_some() {
-            st = st.patch(theme.selection);
-        }
-        warroom_ui::put(
-            buf,
-            inner.x,
-            inner.y,
-            format!("{} {}", lv.glyph(theme.ascii), lv.word()),
-            inner.width as usize,
-            st,
-        );
-        let (down, degr) = (roll.down, roll.degraded);
-        if inner.height > 1 {
-            warroom_ui::put(
-                buf,
-                inner.x,
-                inner.y + 1,
-                format!("traffic {:.0}%", r.weight),
-                inner.width as usize,
-                theme.text,
-            );
-        }
-        if let (Some(secs), true) = (changed, inner.height > 3) {
-            let text = format!(" CHANGED {} ago ", fmt_age(secs as f64));
-            warroom_ui::put(
-                buf,
-                inner.x,
-                inner.y + 3,
-                text,
-                inner.width as usize,
-                theme.level(lv).patch(theme.selection),
-            );
-        }
-        if inner.height > 2 {
-            let (svc, s) = if down + degr > 0 {
-                let s = if down > 0 { theme.critical } else { theme.warn };
-                (format!("{down} down · {degr} degraded"), s)
-            } else if roll.stale {
-                ("health data stale".to_string(), theme.stale)
-            } else if roll.unknown > 0 {
-                (format!("{} of {} unknown", roll.unknown, roll.total), theme.muted)
-            } else if roll.total == 0 {
-                ("no services reported".to_string(), theme.muted)
-            } else {
-                ("all services OK".to_string(), theme.ok)
-            };
-            warroom_ui::put(buf, inner.x, inner.y + 2, svc, inner.width as usize, s);
-        }
+        region_tile(snap, wall, r, now, theme, rect, buf);
     }
     // Pages and firing alerts under the tiles, if there is room; regions
     // that did not fit are counted there (the banner counts them all).

@@ -507,6 +507,19 @@ impl Config {
     }
 
     fn validate(&self, c: &mut Checker<'_>) {
+        let regions = self.check_regions(c);
+        let services = self.check_service_names(c);
+        for s in &self.services {
+            check_service(s, &regions, &services, c);
+        }
+        self.check_sources(c);
+        if let Some(cw) = &self.cloudwatch {
+            self.check_cloudwatch(cw, &regions, &services, c);
+        }
+    }
+
+    /// Region names (unique, not empty) and weights; the names defined.
+    fn check_regions(&self, c: &mut Checker<'_>) -> HashSet<String> {
         if self.regions.is_empty() {
             c.at(0..0, "no [[region]] defined: add at least one");
         }
@@ -524,6 +537,11 @@ impl Config {
                 }
             }
         }
+        regions
+    }
+
+    /// Service names (unique, not empty); the names defined.
+    fn check_service_names(&self, c: &mut Checker<'_>) -> HashSet<String> {
         let mut services = HashSet::new();
         for s in &self.services {
             if s.name.get_ref().trim().is_empty() {
@@ -532,86 +550,11 @@ impl Config {
                 c.at(s.name.span(), format!("duplicate service '{}'", s.name.get_ref()));
             }
         }
-        for s in &self.services {
-            if let Some(t) = &s.tier {
-                if !matches!(t.get_ref().as_str(), "critical" | "standard") {
-                    c.at(t.span(), format!("tier '{}' is not 'critical' or 'standard'", t.get_ref()));
-                }
-            }
-            for d in &s.depends_on {
-                if !services.contains(d.get_ref()) {
-                    c.at(
-                        d.span(),
-                        format!("service '{}' depends on undefined service '{}'", s.name.get_ref(), d.get_ref()),
-                    );
-                } else if d.get_ref() == s.name.get_ref() {
-                    c.at(d.span(), format!("service '{}' depends on itself", s.name.get_ref()));
-                }
-            }
-            for r in s.regions.iter().flatten() {
-                if !regions.contains(r.get_ref()) {
-                    c.at(
-                        r.span(),
-                        format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()),
-                    );
-                }
-            }
-            if let Some(sla) = &s.sla {
-                for (name, v) in [("p50_ms", &sla.p50_ms), ("p95_ms", &sla.p95_ms), ("p99_ms", &sla.p99_ms)] {
-                    if let Some(v) = v {
-                        let x = *v.get_ref();
-                        if !(x.is_finite() && x > 0.0 && x <= 3_600_000.0) {
-                            c.at(v.span(), format!("sla {name} = {x} must be a positive number of milliseconds"));
-                        }
-                    }
-                }
-                let l = sla.to_sla();
-                if !(l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms) {
-                    let span = sla.p99_ms.as_ref().or(sla.p95_ms.as_ref()).or(sla.p50_ms.as_ref()).map(|v| v.span());
-                    c.at(
-                        span.unwrap_or_else(|| s.name.span()),
-                        format!(
-                            "sla for '{}' must rise with the percentile (p50 {} ≤ p95 {} ≤ p99 {})",
-                            s.name.get_ref(),
-                            l.p50_ms,
-                            l.p95_ms,
-                            l.p99_ms
-                        ),
-                    );
-                }
-            }
-            for slo in s.slo.iter().chain(&s.slos) {
-                let o = *slo.objective.get_ref();
-                if !(o > 0.0 && o < 100.0) {
-                    c.at(
-                        slo.objective.span(),
-                        format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"),
-                    );
-                }
-                if !matches!(*slo.window_days.get_ref(), 7 | 28 | 30) {
-                    c.at(
-                        slo.window_days.span(),
-                        format!("window_days {} is not 7, 28 or 30", slo.window_days.get_ref()),
-                    );
-                }
-                if let Some(cal) = &slo.calendar {
-                    if cal.get_ref() != "month" {
-                        c.at(cal.span(), format!("calendar '{}' is not \"month\"", cal.get_ref()));
-                    }
-                }
-                match slo.kind.as_ref().map(|k| (k.span(), k.get_ref().as_str())) {
-                    None | Some((_, "availability")) => {}
-                    Some((span, "latency")) => match &slo.threshold_ms {
-                        None => c.at(span, "a latency SLO needs threshold_ms"),
-                        Some(t) if *t.get_ref() <= 0.0 || !t.get_ref().is_finite() => {
-                            c.at(t.span(), "threshold_ms must be above 0")
-                        }
-                        Some(_) => {}
-                    },
-                    Some((span, other)) => c.at(span, format!("kind '{other}' is not 'availability' or 'latency'")),
-                }
-            }
-        }
+        services
+    }
+
+    /// The operator, health probes and every source's URL, CA bundle and durations.
+    fn check_sources(&self, c: &mut Checker<'_>) {
         if let Some(op) = &self.operator {
             if let Some(role) = &op.role {
                 if !matches!(role.get_ref().as_str(), "viewer" | "operator") {
@@ -669,9 +612,6 @@ impl Config {
             if parse_duration(a.interval.get_ref()).is_none() {
                 c.at(a.interval.span(), format!("bad duration '{}'", a.interval.get_ref()));
             }
-        }
-        if let Some(cw) = &self.cloudwatch {
-            self.check_cloudwatch(cw, &regions, &services, c);
         }
     }
 
@@ -783,6 +723,86 @@ pub mod model;
 mod tests;
 
 /// A CA bundle must be a readable PEM file with at least one certificate.
+/// One service: tier, dependencies, regions, SLA and SLOs.
+fn check_service(s: &ServiceCfg, regions: &HashSet<String>, services: &HashSet<String>, c: &mut Checker<'_>) {
+    if let Some(t) = &s.tier {
+        if !matches!(t.get_ref().as_str(), "critical" | "standard") {
+            c.at(t.span(), format!("tier '{}' is not 'critical' or 'standard'", t.get_ref()));
+        }
+    }
+    for d in &s.depends_on {
+        if !services.contains(d.get_ref()) {
+            c.at(d.span(), format!("service '{}' depends on undefined service '{}'", s.name.get_ref(), d.get_ref()));
+        } else if d.get_ref() == s.name.get_ref() {
+            c.at(d.span(), format!("service '{}' depends on itself", s.name.get_ref()));
+        }
+    }
+    for r in s.regions.iter().flatten() {
+        if !regions.contains(r.get_ref()) {
+            c.at(r.span(), format!("service '{}' runs in undefined region '{}'", s.name.get_ref(), r.get_ref()));
+        }
+    }
+    if let Some(sla) = &s.sla {
+        check_sla(s, sla, c);
+    }
+    for slo in s.slo.iter().chain(&s.slos) {
+        check_slo(slo, c);
+    }
+}
+
+/// A service's SLA: positive milliseconds that rise with the percentile.
+fn check_sla(s: &ServiceCfg, sla: &SlaCfg, c: &mut Checker<'_>) {
+    for (name, v) in [("p50_ms", &sla.p50_ms), ("p95_ms", &sla.p95_ms), ("p99_ms", &sla.p99_ms)] {
+        if let Some(v) = v {
+            let x = *v.get_ref();
+            if !(x.is_finite() && x > 0.0 && x <= 3_600_000.0) {
+                c.at(v.span(), format!("sla {name} = {x} must be a positive number of milliseconds"));
+            }
+        }
+    }
+    let l = sla.to_sla();
+    if !(l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms) {
+        let span = sla.p99_ms.as_ref().or(sla.p95_ms.as_ref()).or(sla.p50_ms.as_ref()).map(|v| v.span());
+        c.at(
+            span.unwrap_or_else(|| s.name.span()),
+            format!(
+                "sla for '{}' must rise with the percentile (p50 {} ≤ p95 {} ≤ p99 {})",
+                s.name.get_ref(),
+                l.p50_ms,
+                l.p95_ms,
+                l.p99_ms
+            ),
+        );
+    }
+}
+
+/// One SLO: objective, window, calendar, kind and threshold.
+fn check_slo(slo: &SloCfg, c: &mut Checker<'_>) {
+    let o = *slo.objective.get_ref();
+    if !(o > 0.0 && o < 100.0) {
+        c.at(slo.objective.span(), format!("objective {o} must be a percentage between 0 and 100, e.g. 99.9"));
+    }
+    if !matches!(*slo.window_days.get_ref(), 7 | 28 | 30) {
+        c.at(slo.window_days.span(), format!("window_days {} is not 7, 28 or 30", slo.window_days.get_ref()));
+    }
+    if let Some(cal) = &slo.calendar {
+        if cal.get_ref() != "month" {
+            c.at(cal.span(), format!("calendar '{}' is not \"month\"", cal.get_ref()));
+        }
+    }
+    match slo.kind.as_ref().map(|k| (k.span(), k.get_ref().as_str())) {
+        None | Some((_, "availability")) => {}
+        Some((span, "latency")) => match &slo.threshold_ms {
+            None => c.at(span, "a latency SLO needs threshold_ms"),
+            Some(t) if *t.get_ref() <= 0.0 || !t.get_ref().is_finite() => {
+                c.at(t.span(), "threshold_ms must be above 0")
+            }
+            Some(_) => {}
+        },
+        Some((span, other)) => c.at(span, format!("kind '{other}' is not 'availability' or 'latency'")),
+    }
+}
+
 fn check_ca_bundle(c: &mut Checker, ca: &Spanned<String>) {
     let path = Path::new(ca.get_ref());
     if !path.is_file() {

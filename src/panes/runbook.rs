@@ -110,62 +110,7 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
             match &step.body {
                 StepBody::Manual { instructions } => lines.push(Line::from(instructions.clone())),
                 StepBody::Check { text, .. } | StepBody::Wait { text, .. } => {
-                    lines.push(Line::from(Span::styled(text.clone(), theme.key)));
-                    if let Some(ev) = &run.live {
-                        let (lv, word) = if run.satisfied {
-                            (Level::Ok, "holds")
-                        } else if ev.error.is_some() {
-                            (Level::Unknown, "no data")
-                        } else if ev.holds {
-                            (Level::Info, "holds, not long enough yet")
-                        } else {
-                            (Level::Warn, "does not hold")
-                        };
-                        lines.push(Line::from(Span::styled(
-                            format!("{} {word}", lv.glyph(theme.ascii)),
-                            theme.level(lv),
-                        )));
-                        for v in &ev.values {
-                            lines.push(Line::from(Span::styled(format!("  {v}"), theme.text)));
-                        }
-                        if let Some(e) = &ev.error {
-                            lines.push(Line::from(Span::styled(format!("  {e}"), theme.muted)));
-                        }
-                    }
-                    if let Some(held) = run.held_before_step(now) {
-                        lines.push(Line::from(Span::styled(
-                            format!("  true for {} (since before this step began)", fmt_secs(held)),
-                            theme.info,
-                        )));
-                    }
-                    if let Some((held, need)) = run.hold_progress(now) {
-                        if need > 0.0 && srec.holding_since.is_some() && !run.satisfied {
-                            lines.push(Line::from(Span::styled(
-                                format!("  held {} of {}", fmt_secs(held), fmt_secs(need)),
-                                theme.info,
-                            )));
-                        }
-                    }
-                    if let StepBody::Wait { timeout_secs, .. } = &step.body {
-                        let waited =
-                            srec.started_at.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
-                        let line = if srec.result == Some(StepResult::Failed) {
-                            Span::styled(
-                                format!("✖ timed out: {}", srec.reason.clone().unwrap_or_default()),
-                                theme.critical,
-                            )
-                        } else {
-                            Span::styled(
-                                format!(
-                                    "  waiting {} of {} (advances by itself)",
-                                    fmt_secs(waited),
-                                    fmt_secs(*timeout_secs)
-                                ),
-                                theme.muted,
-                            )
-                        };
-                        lines.push(Line::from(line));
-                    }
+                    check_lines(run, step, srec, text, now, theme, lines)
                 }
                 StepBody::Action(t) => {
                     let what = t
@@ -217,4 +162,60 @@ pub fn render(run: &Run, keymap: &[Binding], now: DateTime<Utc>, theme: &Theme, 
     all.extend(steps);
     all.extend(detail);
     Paragraph::new(all).wrap(Wrap { trim: false }).render(inner, buf);
+}
+
+/// A check or wait step: its expression, whether it holds now, for how
+/// long, and (a wait) how long it has waited.
+fn check_lines(
+    run: &Run,
+    step: &crate::runbook::Step,
+    srec: &crate::runbook::run::StepRecord,
+    text: &str,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    lines.push(Line::from(Span::styled(text.to_string(), theme.key)));
+    if let Some(ev) = &run.live {
+        let (lv, word) = if run.satisfied {
+            (Level::Ok, "holds")
+        } else if ev.error.is_some() {
+            (Level::Unknown, "no data")
+        } else if ev.holds {
+            (Level::Info, "holds, not long enough yet")
+        } else {
+            (Level::Warn, "does not hold")
+        };
+        lines.push(Line::from(Span::styled(format!("{} {word}", lv.glyph(theme.ascii)), theme.level(lv))));
+        for v in &ev.values {
+            lines.push(Line::from(Span::styled(format!("  {v}"), theme.text)));
+        }
+        if let Some(e) = &ev.error {
+            lines.push(Line::from(Span::styled(format!("  {e}"), theme.muted)));
+        }
+    }
+    if let Some(held) = run.held_before_step(now) {
+        lines.push(Line::from(Span::styled(
+            format!("  true for {} (since before this step began)", fmt_secs(held)),
+            theme.info,
+        )));
+    }
+    if let Some((held, need)) = run.hold_progress(now) {
+        if need > 0.0 && srec.holding_since.is_some() && !run.satisfied {
+            lines
+                .push(Line::from(Span::styled(format!("  held {} of {}", fmt_secs(held), fmt_secs(need)), theme.info)));
+        }
+    }
+    if let StepBody::Wait { timeout_secs, .. } = &step.body {
+        let waited = srec.started_at.map(|s| (now - s).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+        let line = if srec.result == Some(StepResult::Failed) {
+            Span::styled(format!("✖ timed out: {}", srec.reason.clone().unwrap_or_default()), theme.critical)
+        } else {
+            Span::styled(
+                format!("  waiting {} of {} (advances by itself)", fmt_secs(waited), fmt_secs(*timeout_secs)),
+                theme.muted,
+            )
+        };
+        lines.push(Line::from(line));
+    }
 }

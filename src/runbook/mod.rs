@@ -220,14 +220,15 @@ fn inner_start(s: &Spanned<String>) -> usize {
     s.span().start + 1
 }
 
-/// Parse a runbook file. With `known`, also check every literal name and
-/// every parameter's use (what `warroom runbook lint` does).
-pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Result<Runbook, Vec<ConfigError>> {
-    let err = |at: usize, message: String| ConfigError::at(file, text, at..at, message);
-    let parsed: RunbookFile = crate::config::from_toml(file, text)?;
-    let mut errors = Vec::new();
+/// The `[[param]]` tables: kinds, defaults (checked against `known`), names.
+fn parse_params(
+    list: &[ParamFile],
+    known: Option<&Known>,
+    err: &dyn Fn(usize, String) -> ConfigError,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<Param> {
     let mut params = Vec::new();
-    for p in &parsed.param {
+    for p in list {
         match PARAM_KINDS.iter().find(|(n, _)| n == p.kind.get_ref()) {
             Some((_, kind)) => {
                 // A default must name something that exists.
@@ -260,6 +261,98 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
             errors.push(err(inner_start(&p.name), "a parameter name is letters, digits and _".into()));
         }
     }
+    params
+}
+
+/// A wait step's timeout (default 10 minutes) and what happens at it.
+fn wait_settings(
+    s: &StepFile,
+    err: &dyn Fn(usize, String) -> ConfigError,
+    errors: &mut Vec<ConfigError>,
+) -> (f64, OnTimeout) {
+    let timeout_secs = match &s.timeout {
+        None => 600.0,
+        Some(t) => expr::parse_secs(t.get_ref()).unwrap_or_else(|| {
+            errors.push(err(inner_start(t), format!("bad timeout '{}' (e.g. 90s, 5m)", t.get_ref())));
+            600.0
+        }),
+    };
+    let on_timeout = match s.on_timeout.as_ref().map(|o| (o, o.get_ref().as_str())) {
+        None | Some((_, "fail")) => OnTimeout::Fail,
+        Some((_, "continue")) => OnTimeout::Continue,
+        Some((_, "abort")) => OnTimeout::Abort,
+        Some((o, other)) => {
+            errors.push(err(inner_start(o), format!("on_timeout '{other}' is not fail, continue or abort")));
+            OnTimeout::Fail
+        }
+    };
+    (timeout_secs, on_timeout)
+}
+
+/// The check a literal name or `{param}` gets where it names `kind`.
+type CheckName<'a> = dyn Fn(usize, ArgKind, &Arg, &mut Vec<ConfigError>) + 'a;
+
+/// An action step: a known action and exactly the fields it takes, each
+/// naming something of the right kind.
+fn action_step(
+    s: &StepFile,
+    span_start: usize,
+    present: &[(&str, &Option<Spanned<String>>); 11],
+    check_name: &CheckName<'_>,
+    err: &dyn Fn(usize, String) -> ConfigError,
+    errors: &mut Vec<ConfigError>,
+) -> Option<StepBody> {
+    let Some(a) = &s.action else {
+        errors.push(err(span_start, "an action step needs 'action'".into()));
+        return None;
+    };
+    let Some((name, needs)) = ACTIONS.iter().find(|(n, _)| n == a.get_ref()) else {
+        let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
+        errors.push(err(inner_start(a), format!("unknown action '{}' (one of: {})", a.get_ref(), names.join(", "))));
+        return None;
+    };
+    let mut fields = BTreeMap::new();
+    for (field, v) in present.iter().skip(6) {
+        match (v, needs.contains(field)) {
+            (Some(v), true) => {
+                let value = v.get_ref();
+                let kind = match *field {
+                    "region" => Some(ArgKind::Region),
+                    "deployment" => Some(ArgKind::Deployment),
+                    "flag" => Some(ArgKind::Flag),
+                    "environment" => Some(ArgKind::Environment),
+                    _ => None,
+                };
+                let arg = match value.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                    Some(p) => Arg::Param(p.to_string(), 1),
+                    None => Arg::Name(value.clone(), 1),
+                };
+                match kind {
+                    Some(k) => check_name(inner_start(v), k, &arg, errors),
+                    None if !matches!(value.as_str(), "on" | "off") => {
+                        errors.push(err(inner_start(v), "'on' is \"on\" or \"off\"".into()))
+                    }
+                    None => {}
+                }
+                fields.insert(field.to_string(), value.clone());
+            }
+            (Some(v), false) => {
+                errors.push(err(v.span().start, format!("{name} takes no '{field}'")));
+            }
+            (None, true) => errors.push(err(span_start, format!("{name} needs '{field}'"))),
+            (None, false) => {}
+        }
+    }
+    Some(StepBody::Action(ActionTemplate { action: name.to_string(), fields }))
+}
+
+/// Parse a runbook file. With `known`, also check every literal name and
+/// every parameter's use (what `warroom runbook lint` does).
+pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Result<Runbook, Vec<ConfigError>> {
+    let err = |at: usize, message: String| ConfigError::at(file, text, at..at, message);
+    let parsed: RunbookFile = crate::config::from_toml(file, text)?;
+    let mut errors = Vec::new();
+    let params = parse_params(&parsed.param, known, &err, &mut errors);
     if parsed.step.is_empty() {
         errors.push(err(0, "a runbook needs at least one [[step]]".into()));
     }
@@ -353,72 +446,10 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
             "check" => parse_check(&s.check, "check", &mut errors).map(|(text, check)| StepBody::Check { text, check }),
             "wait" => {
                 let c = parse_check(&s.until, "until", &mut errors);
-                let timeout_secs = match &s.timeout {
-                    None => 600.0,
-                    Some(t) => expr::parse_secs(t.get_ref()).unwrap_or_else(|| {
-                        errors.push(err(inner_start(t), format!("bad timeout '{}' (e.g. 90s, 5m)", t.get_ref())));
-                        600.0
-                    }),
-                };
-                let on_timeout = match s.on_timeout.as_ref().map(|o| (o, o.get_ref().as_str())) {
-                    None | Some((_, "fail")) => OnTimeout::Fail,
-                    Some((_, "continue")) => OnTimeout::Continue,
-                    Some((_, "abort")) => OnTimeout::Abort,
-                    Some((o, other)) => {
-                        errors
-                            .push(err(inner_start(o), format!("on_timeout '{other}' is not fail, continue or abort")));
-                        OnTimeout::Fail
-                    }
-                };
+                let (timeout_secs, on_timeout) = wait_settings(s, &err, &mut errors);
                 c.map(|(text, check)| StepBody::Wait { text, check, timeout_secs, on_timeout })
             }
-            _ => {
-                let Some(a) = &s.action else {
-                    errors.push(err(span.start, "an action step needs 'action'".into()));
-                    continue;
-                };
-                let Some((name, needs)) = ACTIONS.iter().find(|(n, _)| n == a.get_ref()) else {
-                    let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
-                    errors.push(err(
-                        inner_start(a),
-                        format!("unknown action '{}' (one of: {})", a.get_ref(), names.join(", ")),
-                    ));
-                    continue;
-                };
-                let mut fields = BTreeMap::new();
-                for (field, v) in present.iter().skip(6) {
-                    match (v, needs.contains(field)) {
-                        (Some(v), true) => {
-                            let value = v.get_ref();
-                            let kind = match *field {
-                                "region" => Some(ArgKind::Region),
-                                "deployment" => Some(ArgKind::Deployment),
-                                "flag" => Some(ArgKind::Flag),
-                                "environment" => Some(ArgKind::Environment),
-                                _ => None,
-                            };
-                            let arg = match value.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-                                Some(p) => Arg::Param(p.to_string(), 1),
-                                None => Arg::Name(value.clone(), 1),
-                            };
-                            match kind {
-                                Some(k) => check_name(inner_start(v), k, &arg, &mut errors),
-                                None if !matches!(value.as_str(), "on" | "off") => {
-                                    errors.push(err(inner_start(v), "'on' is \"on\" or \"off\"".into()))
-                                }
-                                None => {}
-                            }
-                            fields.insert(field.to_string(), value.clone());
-                        }
-                        (Some(v), false) => {
-                            errors.push(err(v.span().start, format!("{name} takes no '{field}'")));
-                        }
-                        (None, true) => errors.push(err(span.start, format!("{name} needs '{field}'"))),
-                        (None, false) => {}
-                    }
-                }
-                Some(StepBody::Action(ActionTemplate { action: name.to_string(), fields }))
-            }
+            _ => action_step(s, span.start, &present, &check_name, &err, &mut errors),
         };
         if let Some(body) = body {
             steps.push(Step { title: s.title.clone(), notes: s.notes.clone(), links: s.links.clone(), body });
