@@ -12,7 +12,7 @@ use crate::model::{FeedId, Snapshot, FEEDS};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_all, ProbeTemplates};
-use crate::sources::{run_poll, Clock, Payload, PollSpec, Source, Update};
+use crate::sources::{run_poll, Clock, FeedError, Payload, PollSpec, Source, Update};
 use crate::store::{run_store, Store};
 
 /// Poll interval per feed: a feed's own when set, else its default.
@@ -203,8 +203,9 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
     Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
 }
 
-type Fetcher =
-    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, String>> + Send>> + Send + Sync>;
+type Fetcher = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, FeedError>> + Send>> + Send + Sync,
+>;
 
 fn fetcher(source: Arc<dyn Source>, feed: FeedId) -> Fetcher {
     Arc::new(move || {
@@ -227,7 +228,7 @@ fn spawn_probes(
         let pairs = probe_pairs(&snaps.borrow());
         async move {
             if pairs.is_empty() {
-                return Err("waiting for the service and region lists".to_string());
+                return Err(FeedError::from("waiting for the service and region lists"));
             }
             let per_probe = ps.timeout.unwrap_or(probe_spec.timeout.mul_f64(0.9));
             let spread = probe_spec.interval.mul_f64(0.5);

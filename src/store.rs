@@ -117,7 +117,7 @@ mod tests {
         s.apply(Update { feed: FeedId::Metrics, at: now, result: Err("HTTP 503".into()) });
         let snap = s.snapshot();
         assert_eq!(snap.fleet.flags.items().len(), 1);
-        assert_eq!(snap.fleet.metrics.error.as_deref(), Some("HTTP 503"));
+        assert_eq!(snap.fleet.metrics.error_text().as_deref(), Some("HTTP 503"));
         assert!(snap.fleet.flags.error.is_none());
         assert_eq!(snap.version, 1);
         assert_eq!(s.snapshot().version, 2);
@@ -139,7 +139,7 @@ mod tests {
         let snap = s.snapshot();
         let d = &snap.fleet.deployments;
         assert_eq!(d.items().iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["a/use1", "c/use1"]);
-        let e = d.error.clone().unwrap_or_default();
+        let e = d.error_text().unwrap_or_default();
         assert!(e.starts_with("1 bad deployment record(s) dropped: b/use1: invalid value"), "{e}");
     }
 

@@ -105,7 +105,7 @@ async fn garbage_on_one_feed_leaves_the_others_working() {
         s.fleet.flags.error.is_some() && !s.fleet.metrics.items().is_empty() && !s.fleet.deployments.items().is_empty()
     })
     .await;
-    assert!(snap.fleet.flags.error.as_deref().is_some_and(|e| e.contains("bad response")));
+    assert!(snap.fleet.flags.error_text().as_deref().is_some_and(|e| e.contains("bad response")));
     assert!(snap.fleet.metrics.error.is_none());
     let text = screen(&snap);
     assert!(text.contains("bad response"), "{text}");
@@ -125,7 +125,7 @@ async fn a_hanging_endpoint_times_out_instead_of_freezing() {
     let mut rx = plane.snapshots.clone();
     let snap = wait_for(&mut rx, "circuits timeout", 20, |s| s.fleet.circuits.error.is_some()).await;
     assert!(
-        snap.fleet.circuits.error.as_deref().is_some_and(|e| e.contains("timed out")),
+        snap.fleet.circuits.error_text().as_deref().is_some_and(|e| e.contains("timed out")),
         "{:?}",
         snap.fleet.circuits.error
     );
@@ -139,11 +139,11 @@ async fn oversized_and_garbage_answers_are_errors() {
     };
     let client = reqwest::Client::new();
     let big = warroom::sources::get_limited(&client, &format!("{}/metrics", sim.url()), 1000).await;
-    assert!(matches!(big, Err(warroom::sources::HttpError::TooLarge(1000))), "{big:?}");
+    assert!(matches!(big, Err(warroom::sources::FeedError::TooLarge(1000))), "{big:?}");
     // Alertmanager source against a garbage body.
     inject(&sim.url(), r#"{"path":"/api/v2/alerts","kind":"garbage"}"#).await;
     let am = warroom::sources::alertmanager::Alertmanager::new(&sim.url(), client.clone(), None);
-    let e = am.fetch().await.err().unwrap_or_default();
+    let e = am.fetch().await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.starts_with("bad response"), "{e}");
     // A slow answer times out in the poll loop rather than stalling anything.
     inject(&sim.url(), r#"{"path":"/api/v2/alerts","kind":"latency","latencyMs":3000}"#).await;
@@ -151,7 +151,8 @@ async fn oversized_and_garbage_answers_are_errors() {
     let Ok(plane) = spawn(&sim.url(), Intervals::default().scaled(0.05), clock) else { panic!("data plane") };
     let mut rx = plane.snapshots.clone();
     let snap = wait_for(&mut rx, "alerts timeout and live metrics", 20, |s| {
-        s.fleet.alerts.error.as_deref().is_some_and(|e| e.contains("timed out")) && !s.fleet.metrics.items().is_empty()
+        s.fleet.alerts.error_text().as_deref().is_some_and(|e| e.contains("timed out"))
+            && !s.fleet.metrics.items().is_empty()
     })
     .await;
     assert!(snap.fleet.metrics.error.is_none());

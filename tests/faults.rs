@@ -325,13 +325,13 @@ fn assert_sane(source: &str, p: &warroom::sources::Payload) {
     }
 }
 
-async fn payload_outcome(source: &str, r: Result<warroom::sources::Payload, String>) -> Outcome {
+async fn payload_outcome(source: &str, r: Result<warroom::sources::Payload, warroom::sources::FeedError>) -> Outcome {
     match r {
         Ok(p) => {
             assert_sane(source, &p);
             Ok(summary(&p))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -383,7 +383,7 @@ async fn prometheus_errors_are_shown_on_the_pane() {
         // is an error too, but not this one: wait for Prometheus's answer.)
         // The control plane's feeds keep working beside the failing one.
         let others_fine = !snap.fleet.deployments.items().is_empty() && snap.fleet.deployments.error.is_none();
-        if let Some(err) = snap.fleet.metrics.error.as_ref().filter(|e| !e.contains("timed out") && others_fine) {
+        if let Some(err) = snap.fleet.metrics.error_text().filter(|e| !e.contains("timed out") && others_fine) {
             assert!(err.contains("bad_data"), "{err}");
             let text = buffer_to_text(&render_to_buffer(
                 &snap,

@@ -1,6 +1,7 @@
 //! The domain model: what the console knows about the fleet, independent of
 //! where it came from. Sources produce these types; panes read them.
 
+pub mod error;
 pub mod rollup;
 pub mod slo;
 pub mod snapshot;
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub use error::FeedError;
 pub use snapshot::{derive, CellHealth, Feed, FeedId, FeedState, Fleet, Snapshot, FEEDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

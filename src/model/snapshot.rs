@@ -68,7 +68,7 @@ pub enum FeedState {
 pub struct Feed<T> {
     pub data: Option<Arc<Vec<T>>>,
     pub observed_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
+    pub error: Option<super::FeedError>,
     pub error_at: Option<DateTime<Utc>>,
     /// Poll interval: data older than three intervals is stale.
     pub interval: Duration,
@@ -155,10 +155,15 @@ impl<T> Feed<T> {
         self.data = Some(Arc::new(items));
         self.observed_at = Some(at);
         self.error_at = error.as_ref().map(|_| at);
-        self.error = error;
+        self.error = error.map(super::FeedError::Source);
     }
 
-    pub fn set(&mut self, at: DateTime<Utc>, result: Result<Vec<T>, String>) {
+    /// The last error in words, for a pane's error line.
+    pub fn error_text(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
+    }
+
+    pub fn set(&mut self, at: DateTime<Utc>, result: Result<Vec<T>, super::FeedError>) {
         match result {
             Ok(v) => {
                 self.data = Some(Arc::new(v));
@@ -267,9 +272,13 @@ impl Fleet {
 impl Fleet {
     /// When a feed was last observed, its last error, and whether it is
     /// stale at `now` (the feed's own rule), without its data type.
-    pub fn feed_meta(&self, id: FeedId, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<&str>, bool) {
-        fn meta<T>(f: &Feed<T>, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<&str>, bool) {
-            (f.observed_at, f.error.as_deref(), f.is_stale(now))
+    pub fn feed_meta(
+        &self,
+        id: FeedId,
+        now: DateTime<Utc>,
+    ) -> (Option<DateTime<Utc>>, Option<&super::FeedError>, bool) {
+        fn meta<T>(f: &Feed<T>, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<&super::FeedError>, bool) {
+            (f.observed_at, f.error.as_ref(), f.is_stale(now))
         }
         match id {
             FeedId::Regions => meta(&self.regions, now),
@@ -346,7 +355,7 @@ impl Fleet {
     /// An error beside data that did arrive (bad records dropped).
     pub fn set_error(&mut self, id: FeedId, at: DateTime<Utc>, error: String) {
         fn set<T>(f: &mut Feed<T>, at: DateTime<Utc>, e: String) {
-            f.error = Some(e);
+            f.error = Some(super::FeedError::Source(e));
             f.error_at = Some(at);
         }
         match id {
@@ -726,7 +735,7 @@ mod tests {
         assert!(f.is_stale(t0 + chrono::Duration::milliseconds(6001)));
         f.set(t0 + chrono::Duration::seconds(7), Err("boom".into()));
         assert!(f.data.is_some(), "an error keeps the last data");
-        assert_eq!(f.error.as_deref(), Some("boom"));
+        assert_eq!(f.error_text().as_deref(), Some("boom"));
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn build<'a>(
             _ => format!("Alerts · {firing} firing"),
         },
         badge: Some(feed_badge(&f.alerts, now, theme)),
-        error: f.alerts.error.clone(),
+        error: f.alerts.error_text(),
         columns,
         selected: Some(view.row(Kind::Alerts)),
         selected_col: None,

@@ -119,7 +119,7 @@ pub fn build<'a>(
         rows: Box::new(rows),
         title: "Error budgets".into(),
         badge: Some(feed_badge(&snap.fleet.metrics, now, theme)),
-        error: snap.fleet.metrics.error.clone(),
+        error: snap.fleet.metrics.error_text(),
         columns,
         selected: Some(view.row(Kind::Budgets)),
         selected_col: None,

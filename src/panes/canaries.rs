@@ -72,7 +72,7 @@ pub fn build<'a>(
         rows: Box::new(rows),
         title: "Canaries".into(),
         badge: Some(feed_badge(&f.deployments, now, theme)),
-        error: f.deployments.error.clone(),
+        error: f.deployments.error_text(),
         columns,
         selected: Some(view.row(Kind::Canaries)),
         selected_col: None,

@@ -71,7 +71,7 @@ pub fn build<'a>(
         rows: Box::new(rows),
         title,
         badge: Some(feed_badge(&f.circuits, now, theme)),
-        error: f.circuits.error.clone(),
+        error: f.circuits.error_text(),
         columns,
         selected: Some(view.row(Kind::Circuits)),
         selected_col: None,

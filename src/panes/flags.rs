@@ -39,7 +39,7 @@ pub fn build<'a>(
         rows: Box::new(rows),
         title: "Flags".into(),
         badge: Some(feed_badge(&f.flags, now, theme)),
-        error: f.flags.error.clone(),
+        error: f.flags.error_text(),
         columns,
         selected: Some(view.row(Kind::Flags)),
         selected_col: None,

@@ -87,7 +87,7 @@ pub fn build<'a>(
             }
         },
         badge: Some(feed_badge(&f.metrics, now, theme)),
-        error: f.metrics.error.clone(),
+        error: f.metrics.error_text(),
         columns,
         selected: Some(view.row(Kind::Latency)),
         selected_col: None,

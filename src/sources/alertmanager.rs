@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::Payload;
 use crate::model::{Alert, AlertState, FeedId};
+use crate::sources::FeedError;
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 
@@ -84,14 +85,14 @@ struct StatusWire {
 }
 
 /// Decode a v2 alerts body with the default labels.
-pub fn decode(body: &[u8]) -> Result<Vec<Alert>, String> {
+pub fn decode(body: &[u8]) -> Result<Vec<Alert>, FeedError> {
     decode_with(body, &AlertLabels::default())
 }
 
 /// Decode a v2 alerts body: firing before suppressed, then by severity
 /// (pages first), then newest first; region and service from `labels`.
-pub fn decode_with(body: &[u8], labels: &AlertLabels) -> Result<Vec<Alert>, String> {
-    let wire: Vec<AlertWire> = serde_json::from_slice(body).map_err(|e| format!("bad response: {e}"))?;
+pub fn decode_with(body: &[u8], labels: &AlertLabels) -> Result<Vec<Alert>, FeedError> {
+    let wire: Vec<AlertWire> = serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))?;
     let mut out: Vec<Alert> = wire
         .into_iter()
         .map(|a| {
@@ -143,14 +144,13 @@ impl Alertmanager {
         self
     }
 
-    pub async fn fetch(&self) -> Result<Payload, String> {
+    pub async fn fetch(&self) -> Result<Payload, FeedError> {
         let url = format!("{}/api/v2/alerts", self.base);
-        let (status, body, date) = super::http::get_dated_auth(&self.client, &url, MAX_BYTES, self.token.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let (status, body, date) =
+            super::http::get_dated_auth(&self.client, &url, MAX_BYTES, self.token.as_deref()).await?;
         if !(200..300).contains(&status) {
             let text: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(120).collect();
-            return Err(super::http::HttpError::Status(status, text).to_string());
+            return Err(FeedError::Http { status, body: text });
         }
         let alerts = decode_with(&body, &self.labels).map(Payload::Alerts)?;
         // Alert ages are in Alertmanager's clock (`startsAt`): its `Date`

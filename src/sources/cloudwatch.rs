@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::Payload;
 use crate::model::{Counts, FeedId, Traffic};
+use crate::sources::FeedError;
 
 /// At most this many queries in one GetMetricData call (the API's limit).
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -190,7 +191,7 @@ impl CloudWatch {
     }
 
     /// Poll every region at once; a failing region keeps its last numbers.
-    pub async fn fetch(&self) -> Result<Payload, String> {
+    pub async fn fetch(&self) -> Result<Payload, FeedError> {
         let now = Utc::now();
         let polls = self.regions.iter().map(|r| self.poll_region(r, now));
         let results = futures_util::future::join_all(polls).await;
@@ -214,7 +215,7 @@ impl CloudWatch {
             .then(|| cache.errors.iter().map(|(r, e)| format!("{r}: {e}")).collect::<Vec<_>>().join(" · "));
         if traffic.is_empty() {
             if let Some(e) = error {
-                return Err(e);
+                return Err(FeedError::Source(e));
             }
         }
         Ok(Payload::MetricsFrom { traffic, error, note: Some(self.note.clone()) })

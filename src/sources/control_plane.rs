@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{get_limited_auth, Payload};
 use crate::model::{self, slo::COUNT_WINDOWS, FeedId};
+use crate::sources::FeedError;
 
 /// Largest response the console accepts from the control plane.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -50,17 +51,15 @@ impl ControlPlane {
     }
 
     /// Fetch and decode one feed.
-    pub async fn fetch(&self, feed: FeedId) -> Result<Payload, String> {
+    pub async fn fetch(&self, feed: FeedId) -> Result<Payload, FeedError> {
         let url = format!("{}{}", self.base, Self::path(feed));
-        let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref()).await?;
         decode(feed, &body)
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("bad response: {e}"))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, FeedError> {
+    serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))
 }
 
 fn time(s: Option<&str>) -> Option<DateTime<Utc>> {
@@ -121,7 +120,7 @@ fn partial(p: Payload, error: Option<String>) -> Payload {
 }
 
 /// Decode a control-plane response body for `feed`.
-pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, String> {
+pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
     Ok(match feed {
         FeedId::Regions => {
             let (v, e) = split(parse::<RegionsWire>(body)?.regions, "region");

@@ -1,33 +1,6 @@
 //! HTTP GET with a response-size limit and error messages fit for a pane.
 
-use std::fmt;
-
-/// Why a fetch failed, phrased for an on-call engineer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HttpError {
-    Connect(String),
-    Timeout,
-    Status(u16, String),
-    TooLarge(usize),
-    Decode(String),
-    /// 429 Too Many Requests, with the seconds its Retry-After asked for.
-    Throttled(u64),
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::Connect(e) => write!(f, "unreachable: {e}"),
-            HttpError::Timeout => write!(f, "timed out"),
-            HttpError::Status(code, body) if body.is_empty() => write!(f, "HTTP {code}"),
-            HttpError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
-            HttpError::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
-            HttpError::Decode(e) => write!(f, "bad response: {e}"),
-            // The poll loop reads "retry after Ns" and waits that long.
-            HttpError::Throttled(secs) => write!(f, "HTTP 429: rate limited; {}{secs}s", super::runner::RETRY_AFTER),
-        }
-    }
-}
+use crate::model::error::FeedError;
 
 /// A message with every URL in it stripped of credentials and query
 /// string (`https://user:secret@cp/v1/actions?token=x` → `https://cp/v1/actions`),
@@ -73,8 +46,8 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// GET `url` and return (status, body), reading at most `limit` bytes.
-/// Non-2xx answers become `HttpError::Status` with the start of the body.
-pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
+/// Non-2xx answers become `FeedError::Http` with the start of the body.
+pub async fn get_limited(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), FeedError> {
     get_limited_auth(client, url, limit, None).await
 }
 
@@ -84,18 +57,18 @@ pub async fn get_limited_auth(
     url: &str,
     limit: usize,
     token: Option<&str>,
-) -> Result<(u16, Vec<u8>), HttpError> {
+) -> Result<(u16, Vec<u8>), FeedError> {
     let (status, body) = get_any_auth(client, url, limit, token).await?;
     if !(200..300).contains(&status) {
         let text = String::from_utf8_lossy(&body);
         let text: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
-        return Err(HttpError::Status(status, text));
+        return Err(FeedError::Http { status, body: text });
     }
     Ok((status, body))
 }
 
 /// GET `url` and return (status, body) whatever the status.
-pub async fn get_any(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), HttpError> {
+pub async fn get_any(client: &reqwest::Client, url: &str, limit: usize) -> Result<(u16, Vec<u8>), FeedError> {
     get_any_auth(client, url, limit, None).await
 }
 
@@ -105,7 +78,7 @@ pub async fn get_any_auth(
     url: &str,
     limit: usize,
     token: Option<&str>,
-) -> Result<(u16, Vec<u8>), HttpError> {
+) -> Result<(u16, Vec<u8>), FeedError> {
     get_dated_auth(client, url, limit, token).await.map(|(s, b, _)| (s, b))
 }
 
@@ -122,21 +95,18 @@ pub async fn get_dated_auth(
     url: &str,
     limit: usize,
     token: Option<&str>,
-) -> Result<(u16, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>), HttpError> {
+) -> Result<(u16, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>), FeedError> {
     let mut req = client.get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let mut resp =
-        req.send().await.map_err(
-            |e| {
-                if e.is_timeout() {
-                    HttpError::Timeout
-                } else {
-                    HttpError::Connect(describe(&e))
-                }
-            },
-        )?;
+    let mut resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            FeedError::Timeout
+        } else {
+            FeedError::Unreachable(describe(&e))
+        }
+    })?;
     let status = resp.status().as_u16();
     let date = date_header(resp.headers());
     if status == 429 {
@@ -148,31 +118,31 @@ pub async fn get_dated_auth(
                 Some((at - from).num_seconds().max(0) as u64)
             })
         });
-        return Err(HttpError::Throttled(secs.unwrap_or(0)));
+        return Err(FeedError::Throttled(secs.unwrap_or(0)));
     }
     if resp.content_length().is_some_and(|n| n as usize > limit) {
-        return Err(HttpError::TooLarge(limit));
+        return Err(FeedError::TooLarge(limit));
     }
     let mut body = Vec::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(HttpError::TooLarge(limit));
+                    return Err(FeedError::TooLarge(limit));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) if e.is_timeout() => return Err(HttpError::Timeout),
+            Err(e) if e.is_timeout() => return Err(FeedError::Timeout),
             // The server was reached; its answer stopped short.
             Err(e) if e.is_body() || e.is_decode() => {
                 let mut src: &dyn std::error::Error = &e;
                 while let Some(next) = src.source() {
                     src = next;
                 }
-                return Err(HttpError::Decode(format!("the answer was cut off mid-body ({src})")));
+                return Err(FeedError::Decode(format!("the answer was cut off mid-body ({src})")));
             }
-            Err(e) => return Err(HttpError::Connect(describe(&e))),
+            Err(e) => return Err(FeedError::Unreachable(describe(&e))),
         }
     }
     Ok((status, body, date))

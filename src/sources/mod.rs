@@ -11,13 +11,14 @@ mod runner;
 
 use chrono::{DateTime, Utc};
 
-pub use http::{get_any_auth, get_limited, get_limited_auth, redact, HttpError};
+pub use crate::model::error::{FeedError, MAX_RETRY_AFTER, RETRY_AFTER};
+pub use http::{get_any_auth, get_limited, get_limited_auth, redact};
 pub use runner::{run_poll, Clock, PollSpec};
 
 use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
 
 /// What one fetch of a source gives.
-pub type Fetch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, String>> + Send + 'a>>;
+pub type Fetch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, FeedError>> + Send + 'a>>;
 
 /// A backend the data plane polls. A source is one module implementing
 /// this, plus one line where `crate::wiring` builds the registry: the
@@ -49,7 +50,7 @@ impl Source for Fixed {
         let p = match feed {
             FeedId::Regions => Ok(Payload::Regions(self.regions.clone())),
             FeedId::Services => Ok(Payload::Services(self.services.clone())),
-            other => Err(format!("the configuration does not supply {}", other.name())),
+            other => Err(FeedError::Source(format!("the configuration does not supply {}", other.name()))),
         };
         Box::pin(async move { p })
     }
@@ -94,5 +95,5 @@ pub enum Payload {
 pub struct Update {
     pub feed: FeedId,
     pub at: DateTime<Utc>,
-    pub result: Result<Payload, String>,
+    pub result: Result<Payload, FeedError>,
 }

@@ -14,6 +14,7 @@ use chrono::Datelike;
 
 use crate::model::slo::COUNT_WINDOWS;
 use crate::model::{Counts, FeedId, Traffic};
+use crate::sources::FeedError;
 
 const MAX_BYTES: usize = 32 * 1024 * 1024;
 
@@ -401,7 +402,7 @@ impl Prometheus {
             .collect())
     }
 
-    pub async fn fetch(&self) -> Result<Payload, String> {
+    pub async fn fetch(&self) -> Result<Payload, FeedError> {
         let traffic = self.traffic(None).await?;
         // A latency threshold that is no bucket bound counts nothing: name
         // the nearest bounds (asked of Prometheus only in that case).

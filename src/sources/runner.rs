@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::{Payload, Update};
+#[cfg(test)]
+use super::MAX_RETRY_AFTER;
+use super::{FeedError, Payload, Update};
 use crate::model::FeedId;
 
 /// Where time comes from: the wall clock live, a fixed instant in snapshots.
@@ -35,24 +37,9 @@ pub fn next_delay(spec: &PollSpec, failures: u32, jitter: f64) -> Duration {
     base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
 
-/// The words with which an error asks for a wait ("retry after 30s"),
-/// from a 429's Retry-After.
-pub const RETRY_AFTER: &str = "retry after ";
-
-/// The longest wait a backend may ask for: past it we try anyway.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
-
-/// The wait an error message asks for, if it asks ("… retry after 30s").
-pub fn retry_hint(message: &str) -> Option<Duration> {
-    let at = message.find(RETRY_AFTER)? + RETRY_AFTER.len();
-    let digits: String = message[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
-    let secs: u64 = digits.parse().ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
-}
-
 /// The wait after an attempt: the backoff, or longer if the error asked.
-pub fn wait_after(spec: &PollSpec, failures: u32, jitter: f64, error: Option<&str>) -> Duration {
-    let asked = error.and_then(retry_hint).unwrap_or(Duration::ZERO);
+pub fn wait_after(spec: &PollSpec, failures: u32, jitter: f64, error: Option<&FeedError>) -> Duration {
+    let asked = error.and_then(FeedError::retry_after).unwrap_or(Duration::ZERO);
     next_delay(spec, failures, jitter).max(asked)
 }
 
@@ -69,7 +56,7 @@ fn xorshift(state: &mut u64) -> f64 {
 pub async fn run_poll<F, Fut>(spec: PollSpec, clock: Clock, tx: mpsc::Sender<Update>, fetch: F)
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Payload, String>>,
+    Fut: Future<Output = Result<Payload, FeedError>>,
 {
     let mut failures = 0u32;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (spec.feed as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1);
@@ -77,11 +64,11 @@ where
     loop {
         let result = match tokio::time::timeout(spec.timeout, fetch()).await {
             Ok(r) => r,
-            Err(_) => Err(format!("timed out after {:.1}s", spec.timeout.as_secs_f64())),
+            Err(_) => Err(FeedError::TimedOut { secs: spec.timeout.as_secs_f64() }),
         };
         failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
         // A 429's Retry-After is honoured (up to ten minutes), never cut short.
-        let wait = wait_after(&spec, failures, xorshift(&mut seed), result.as_ref().err().map(String::as_str));
+        let wait = wait_after(&spec, failures, xorshift(&mut seed), result.as_ref().err());
         if tx.send(Update { feed: spec.feed, at: clock(), result }).await.is_err() {
             return;
         }
@@ -95,10 +82,13 @@ mod tests {
 
     #[test]
     fn a_retry_after_is_read_from_the_message_and_capped() {
-        let e = super::super::http::HttpError::Throttled(30).to_string();
-        assert_eq!(e, "HTTP 429: rate limited; retry after 30s");
+        let e = FeedError::Throttled(30);
+        assert_eq!(e.to_string(), "HTTP 429: rate limited; retry after 30s");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(30)), "typed");
+        let retry_hint = |text: &str| FeedError::from(text).retry_after();
         assert_eq!(retry_hint(&format!("Prometheus: {e}")), Some(Duration::from_secs(30)));
         assert_eq!(retry_hint("retry after 999999s"), Some(MAX_RETRY_AFTER));
+        assert_eq!(FeedError::Throttled(999_999).retry_after(), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_hint("HTTP 500"), None);
         assert_eq!(retry_hint("retry after soon"), None);
         let spec = PollSpec {
@@ -108,7 +98,7 @@ mod tests {
             max_backoff: Duration::from_secs(30),
         };
         assert_eq!(wait_after(&spec, 1, 0.5, Some(&e)), Duration::from_secs(30), "the server's 30 s, not our 1 s");
-        assert_eq!(wait_after(&spec, 1, 0.5, Some("HTTP 500")), Duration::from_secs(1));
+        assert_eq!(wait_after(&spec, 1, 0.5, Some(&FeedError::from("HTTP 500"))), Duration::from_secs(1));
         assert_eq!(wait_after(&spec, 0, 0.5, None), Duration::from_secs(1));
     }
 
