@@ -96,6 +96,7 @@ fn spec(intervals: &Intervals, feed: FeedId) -> PollSpec {
     let interval = intervals.get(feed);
     PollSpec {
         feed,
+        source: None,
         interval,
         timeout: interval.mul_f64(0.8).clamp(Duration::from_millis(200), Duration::from_secs(10)),
         max_backoff: Duration::from_secs(30).max(interval),
@@ -157,6 +158,21 @@ impl Sources {
     }
 }
 
+/// Whether every source of a feed is polled and their data merged (each
+/// datum naming its source), or only the first source in the registry.
+pub fn merges(feed: FeedId) -> bool {
+    match feed {
+        FeedId::Flags => true,
+        FeedId::Regions
+        | FeedId::Services
+        | FeedId::Metrics
+        | FeedId::Deployments
+        | FeedId::Circuits
+        | FeedId::Probes
+        | FeedId::Alerts => false,
+    }
+}
+
 /// What a feed with no source says: how to add one (exhaustive).
 pub fn not_configured(feed: FeedId) -> &'static str {
     match feed {
@@ -178,21 +194,35 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
     let (tx, rx) = mpsc::channel::<Update>(64);
     let (wtx, wrx) = watch::channel(Arc::new(Snapshot::default()));
     let mut tasks = vec![tokio::spawn(run_store(Store::new(&intervals), rx, wtx))];
-    let mut poll = |feed: FeedId, fetch: Fetcher| {
+    let mut poll = |spec: PollSpec, fetch: Fetcher| {
         let f = move || fetch();
-        tasks.push(tokio::spawn(run_poll(spec(&intervals, feed), clock.clone(), tx.clone(), f)));
+        tasks.push(tokio::spawn(run_poll(spec, clock.clone(), tx.clone(), f)));
     };
     // A feed with no source is told so once: a state, not a failing poll.
     let missing = |feed: FeedId, what: &str| {
-        let u = Update { feed, at: clock(), result: Ok(Payload::NotConfigured(what.to_string())) };
+        let u = Update { source: None, feed, at: clock(), result: Ok(Payload::NotConfigured(what.to_string())) };
         let _ = tx.try_send(u);
     };
     for feed in FEEDS {
         if feed == FeedId::Probes {
             continue;
         }
+        if merges(feed) {
+            // Every source of a merged feed polls on its own; the store
+            // merges their answers, each datum naming its source.
+            let all: Vec<&Arc<dyn Source>> = src.list.iter().filter(|s| s.feeds().contains(&feed)).collect();
+            if all.is_empty() {
+                missing(feed, not_configured(feed));
+            }
+            for source in all {
+                let mut s = spec(&intervals, feed);
+                s.source = Some(Arc::from(source.name()));
+                poll(s, fetcher(source.clone(), feed));
+            }
+            continue;
+        }
         match src.for_feed(feed) {
-            Some(source) => poll(feed, fetcher(source.clone(), feed)),
+            Some(source) => poll(spec(&intervals, feed), fetcher(source.clone(), feed)),
             None => missing(feed, not_configured(feed)),
         }
     }
@@ -281,10 +311,10 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     let feeds: Vec<FeedId> = FEEDS.into_iter().filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts)).collect();
     let results = futures_util::future::join_all(feeds.iter().map(|f| cp.fetch(*f))).await;
     for (feed, result) in feeds.into_iter().zip(results) {
-        store.apply(Update { feed, at: clock(), result });
+        store.apply(Update { source: None, feed, at: clock(), result });
     }
     let alerts = Alertmanager::new(base, client.clone(), None).fetch().await;
-    store.apply(Update { feed: FeedId::Alerts, at: clock(), result: alerts });
+    store.apply(Update { source: None, feed: FeedId::Alerts, at: clock(), result: alerts });
     let pairs = probe_pairs(&store.snapshot());
     let probes = probe_all(
         &client,
@@ -295,7 +325,7 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
         Duration::ZERO,
     )
     .await;
-    store.apply(Update { feed: FeedId::Probes, at: clock(), result: Ok(Payload::Probes(probes)) });
+    store.apply(Update { source: None, feed: FeedId::Probes, at: clock(), result: Ok(Payload::Probes(probes)) });
     Ok(store.snapshot())
 }
 

@@ -2,17 +2,29 @@
 //! what is expensive once, and publishes an immutable snapshot to every
 //! viewer through a watch channel.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::Intervals;
-use crate::model::{derive, FeedId, Fleet, Snapshot};
+use crate::model::{derive, FeedError, FeedId, Flag, Fleet, Snapshot};
 use crate::sources::{Payload, Update};
+
+/// One source's share of a merged feed: its last data and its last error.
+#[derive(Debug, Clone)]
+struct Part<T> {
+    data: Option<(DateTime<Utc>, Vec<T>)>,
+    error: Option<FeedError>,
+}
 
 pub struct Store {
     fleet: Fleet,
     version: u64,
+    /// Flags per source (a feed with several sources: the control plane and
+    /// a flag service), merged into `fleet.flags`.
+    flag_parts: BTreeMap<Arc<str>, Part<Flag>>,
 }
 
 impl Store {
@@ -26,7 +38,7 @@ impl Store {
         fleet.flags.interval = intervals.get(FeedId::Flags);
         fleet.probes.interval = intervals.get(FeedId::Probes);
         fleet.alerts.interval = intervals.get(FeedId::Alerts);
-        Store { fleet, version: 0 }
+        Store { fleet, version: 0, flag_parts: BTreeMap::new() }
     }
 
     pub fn fleet(&self) -> &Fleet {
@@ -37,14 +49,19 @@ impl Store {
     pub fn apply(&mut self, u: Update) {
         if let Ok(Payload::Timed { source_at, inner }) = u.result {
             let offset = source_at - u.at;
-            self.apply(Update { feed: u.feed, at: u.at, result: Ok(*inner) });
+            self.apply(Update { source: u.source, feed: u.feed, at: u.at, result: Ok(*inner) });
             self.fleet.set_source_offset(u.feed, offset);
             return;
         }
         if let Ok(Payload::Partial { inner, error }) = u.result {
-            self.apply(Update { feed: u.feed, at: u.at, result: Ok(*inner) });
+            self.apply(Update { source: u.source, feed: u.feed, at: u.at, result: Ok(*inner) });
             self.fleet.set_error(u.feed, u.at, error);
             return;
+        }
+        if let (FeedId::Flags, Some(source)) = (u.feed, &u.source) {
+            if matches!(u.result, Ok(Payload::Flags(_)) | Err(_)) {
+                return self.merge_flags(source.clone(), u.at, u.result);
+            }
         }
         let f = &mut self.fleet;
         let at = u.at;
@@ -78,6 +95,49 @@ impl Store {
         }
     }
 
+    /// One source's flags (or its failure), merged with the others': each
+    /// flag names its source; the feed's age is its oldest part's and its
+    /// error names the sources that fail.
+    fn merge_flags(&mut self, source: Arc<str>, at: DateTime<Utc>, result: Result<Payload, FeedError>) {
+        let failed = result.is_err();
+        let part = self.flag_parts.entry(source.clone()).or_insert_with(|| Part { data: None, error: None });
+        match result {
+            Ok(Payload::Flags(mut v)) => {
+                for fl in &mut v {
+                    fl.source = source.to_string();
+                }
+                *part = Part { data: Some((at, v)), error: None };
+            }
+            Err(e) => part.error = Some(e),
+            Ok(_) => return,
+        }
+        let failing: Vec<String> = self
+            .flag_parts
+            .iter()
+            .filter_map(|(s, p)| {
+                p.error.as_ref().map(|e| if self.flag_parts.len() > 1 { format!("{s}: {e}") } else { e.to_string() })
+            })
+            .collect();
+        let error = (!failing.is_empty()).then(|| failing.join(" · "));
+        let with_data: Vec<&(DateTime<Utc>, Vec<Flag>)> =
+            self.flag_parts.values().filter_map(|p| p.data.as_ref()).collect();
+        let feed = &mut self.fleet.flags;
+        match with_data.iter().map(|(t, _)| *t).min() {
+            None => feed.set(at, Err(FeedError::Source(error.unwrap_or_default()))),
+            Some(oldest) => {
+                let items: Vec<Flag> = with_data.iter().flat_map(|(_, v)| v.iter().cloned()).collect();
+                let failing_now = error.is_some();
+                feed.set_partial(oldest, items, error);
+                if failing_now {
+                    feed.error_at = Some(at);
+                }
+                if failed {
+                    feed.errors = feed.errors.saturating_add(1);
+                }
+            }
+        }
+    }
+
     /// Derive and return a new snapshot of the current model.
     pub fn snapshot(&mut self) -> Arc<Snapshot> {
         self.version += 1;
@@ -106,21 +166,58 @@ mod tests {
     use chrono::Utc;
 
     fn flag(on: bool) -> Payload {
-        Payload::Flags(vec![Flag { name: "f".into(), environment: "prod".into(), enabled: on, rollout: String::new() }])
+        Payload::Flags(vec![Flag {
+            name: "f".into(),
+            environment: "prod".into(),
+            enabled: on,
+            rollout: String::new(),
+            source: String::new(),
+        }])
     }
 
     #[test]
     fn apply_sets_data_and_errors_per_feed() {
         let mut s = Store::new(&Intervals::default());
         let now = Utc::now();
-        s.apply(Update { feed: FeedId::Flags, at: now, result: Ok(flag(true)) });
-        s.apply(Update { feed: FeedId::Metrics, at: now, result: Err("HTTP 503".into()) });
+        s.apply(Update { source: None, feed: FeedId::Flags, at: now, result: Ok(flag(true)) });
+        s.apply(Update { source: None, feed: FeedId::Metrics, at: now, result: Err("HTTP 503".into()) });
         let snap = s.snapshot();
         assert_eq!(snap.fleet.flags.items().len(), 1);
         assert_eq!(snap.fleet.metrics.error_text().as_deref(), Some("HTTP 503"));
         assert!(snap.fleet.flags.error.is_none());
         assert_eq!(snap.version, 1);
         assert_eq!(s.snapshot().version, 2);
+    }
+
+    #[test]
+    fn flags_from_several_sources_are_merged_each_naming_its_source() {
+        let mut s = Store::new(&Intervals::default());
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(20);
+        let from = |src: &str, at, result| Update { source: Some(Arc::from(src)), feed: FeedId::Flags, at, result };
+        s.apply(from("control-plane", t0, Ok(flag(true))));
+        s.apply(from("unleash:default", t1, Ok(flag(false))));
+        let snap = s.snapshot();
+        let f = &snap.fleet.flags;
+        let sources: Vec<(&str, bool)> = f.items().iter().map(|x| (x.source.as_str(), x.enabled)).collect();
+        assert_eq!(sources, vec![("control-plane", true), ("unleash:default", false)]);
+        assert_eq!(f.observed_at, Some(t0), "the age is the oldest part's");
+        assert!(f.error.is_none());
+        // One source fails: its flags stay (marked by the error), the other's are fresh.
+        s.apply(from("unleash:default", t1, Err(FeedError::Http { status: 500, body: String::new() })));
+        s.apply(from("control-plane", t1, Ok(flag(true))));
+        let snap = s.snapshot();
+        let f = &snap.fleet.flags;
+        assert_eq!(f.items().len(), 2, "a failing source's last flags are kept");
+        assert_eq!(f.error_text().as_deref(), Some("unleash:default: HTTP 500"));
+        assert_eq!(f.errors, 1);
+        // Both fail and none ever answered: the feed fails.
+        let mut s = Store::new(&Intervals::default());
+        s.apply(from("a", t0, Err("refused".into())));
+        s.apply(from("b", t0, Err("refused".into())));
+        let snap = s.snapshot();
+        assert!(snap.fleet.flags.items().is_empty());
+        assert_eq!(snap.fleet.flags.error_text().as_deref(), Some("a: refused · b: refused"));
     }
 
     #[test]
@@ -135,7 +232,7 @@ mod tests {
         };
         let body = serde_json::json!({"deployments": [good("a/use1", 2), good("b/use1", -1), good("c/use1", 2)]});
         let p = crate::sources::control_plane::decode(FeedId::Deployments, body.to_string().as_bytes());
-        s.apply(Update { feed: FeedId::Deployments, at: Utc::now(), result: p });
+        s.apply(Update { source: None, feed: FeedId::Deployments, at: Utc::now(), result: p });
         let snap = s.snapshot();
         let d = &snap.fleet.deployments;
         assert_eq!(d.items().iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["a/use1", "c/use1"]);
@@ -156,7 +253,7 @@ mod tests {
         });
         let p = crate::sources::control_plane::decode(FeedId::Circuits, body.to_string().as_bytes());
         assert!(matches!(p, Ok(Payload::Timed { .. })));
-        s.apply(Update { feed: FeedId::Circuits, at: now, result: p });
+        s.apply(Update { source: None, feed: FeedId::Circuits, at: now, result: p });
         let snap = s.snapshot();
         let c = &snap.fleet.circuits;
         let since = c.items()[0].since.unwrap_or(now);
@@ -168,7 +265,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(8);
         let (wtx, mut wrx) = watch::channel(Arc::new(Snapshot::default()));
         let task = tokio::spawn(run_store(Store::new(&Intervals::default()), rx, wtx));
-        let sent = tx.send(Update { feed: FeedId::Flags, at: Utc::now(), result: Ok(flag(false)) }).await;
+        let sent = tx.send(Update { source: None, feed: FeedId::Flags, at: Utc::now(), result: Ok(flag(false)) }).await;
         assert!(sent.is_ok());
         assert!(wrx.changed().await.is_ok());
         assert_eq!(wrx.borrow().fleet.flags.items().len(), 1);

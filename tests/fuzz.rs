@@ -262,7 +262,12 @@ fn backend_answers_never_panic_and_never_reach_the_screen_raw() {
             let Ok(p) = payload else { return };
             let mut store = warroom::store::Store::new(&warroom::dataplane::Intervals::default());
             let now = chrono::Utc::now();
-            store.apply(warroom::sources::Update { feed: feed.unwrap_or(FeedId::Alerts), at: now, result: Ok(p) });
+            store.apply(warroom::sources::Update {
+                source: None,
+                feed: feed.unwrap_or(FeedId::Alerts),
+                at: now,
+                result: Ok(p),
+            });
             let snap = store.snapshot();
             let buf = render_to_buffer(&snap, &ViewState::default(), now, &theme, 160, 48);
             for c in buf.content() {

@@ -154,7 +154,7 @@ async fn alert_ages_are_in_the_sources_clock() {
     assert!(matches!(p, Ok(warroom::sources::Payload::Timed { .. })), "the Date header is read");
     let mut store = warroom::store::Store::new(&warroom::dataplane::Intervals::default());
     let now = chrono::Utc::now();
-    store.apply(warroom::sources::Update { feed: warroom::model::FeedId::Alerts, at: now, result: p });
+    store.apply(warroom::sources::Update { source: None, feed: warroom::model::FeedId::Alerts, at: now, result: p });
     let snap = store.snapshot();
     let a = &snap.fleet.alerts;
     let down = a.items().iter().find(|x| x.name == "RegionDown").and_then(|x| x.since);

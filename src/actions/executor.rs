@@ -314,7 +314,12 @@ impl Ctx {
         // The store routes action entries by payload; the feed id is not used.
         let _ = self
             .updates
-            .send(Update { feed: FeedId::Metrics, at: (self.clock)(), result: Ok(Payload::Action(entry)) })
+            .send(Update {
+                source: None,
+                feed: FeedId::Metrics,
+                at: (self.clock)(),
+                result: Ok(Payload::Action(entry)),
+            })
             .await;
     }
 }
@@ -396,8 +401,10 @@ async fn reconcile_all(ctx: &Ctx) {
             started_at: started,
             updated_at: (ctx.clock)(),
         };
-        let _ =
-            ctx.updates.send(Update { feed: FeedId::Metrics, at: (ctx.clock)(), result: Ok(Payload::Action(e)) }).await;
+        let _ = ctx
+            .updates
+            .send(Update { source: None, feed: FeedId::Metrics, at: (ctx.clock)(), result: Ok(Payload::Action(e)) })
+            .await;
     }
 }
 

@@ -450,6 +450,7 @@ mod tests {
             environment: "production".into(),
             enabled: true,
             rollout: String::new(),
+            source: String::new(),
         };
         f.flags.set(now, Ok(vec![flag]));
         derive(f, 1)

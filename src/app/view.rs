@@ -868,7 +868,13 @@ mod tests {
             since: None,
         };
         f.regions.set(Utc::now(), Ok(vec![r("us-east-1", 50.0), r("us-west-2", 30.0), r("eu-west-1", 20.0)]));
-        let flag = Flag { name: "f".into(), environment: "prod".into(), enabled: true, rollout: String::new() };
+        let flag = Flag {
+            name: "f".into(),
+            environment: "prod".into(),
+            enabled: true,
+            rollout: String::new(),
+            source: String::new(),
+        };
         f.flags.set(Utc::now(), Ok(vec![flag]));
         derive(f, 1)
     }
@@ -960,6 +966,7 @@ mod tests {
             environment: "prod".into(),
             enabled: on,
             rollout: String::new(),
+            source: String::new(),
         };
         f.flags.set(Utc::now(), Ok(vec![flag("zeta", false), flag("alpha", true), flag("mid", false)]));
         let s = derive(f, 1);
@@ -996,6 +1003,7 @@ mod tests {
             environment: "prod".into(),
             enabled: true,
             rollout: String::new(),
+            source: String::new(),
         };
         f.flags.set(Utc::now(), Ok(vec![flag("zeta"), flag("alpha"), flag("mid")]));
         s = derive(f, 1);

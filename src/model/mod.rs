@@ -308,6 +308,8 @@ pub struct Flag {
     pub environment: String,
     pub enabled: bool,
     pub rollout: String,
+    /// The source that reported it (`control-plane`, …); set by the store.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -163,7 +163,7 @@ impl Alertmanager {
 }
 
 impl crate::sources::Source for Alertmanager {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "alertmanager"
     }
     fn feeds(&self) -> &'static [FeedId] {

@@ -525,7 +525,7 @@ impl Target {
 }
 
 impl crate::sources::Source for CloudWatch {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "cloudwatch"
     }
     fn feeds(&self) -> &'static [FeedId] {

@@ -506,12 +506,18 @@ struct FlagWire {
 
 impl From<FlagWire> for model::Flag {
     fn from(w: FlagWire) -> Self {
-        model::Flag { name: w.name, environment: w.environment, enabled: w.enabled, rollout: w.rollout }
+        model::Flag {
+            name: w.name,
+            environment: w.environment,
+            enabled: w.enabled,
+            rollout: w.rollout,
+            source: String::new(),
+        }
     }
 }
 
 impl crate::sources::Source for ControlPlane {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "control-plane"
     }
     fn feeds(&self) -> &'static [FeedId] {

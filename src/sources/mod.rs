@@ -24,8 +24,9 @@ pub type Fetch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<P
 /// this, plus one line where `crate::wiring` builds the registry: the
 /// first source in the registry that supplies a feed polls it.
 pub trait Source: Send + Sync {
-    /// Its name in messages ("control-plane", "prometheus").
-    fn name(&self) -> &'static str;
+    /// Its name in messages and on the data it supplies to a merged feed
+    /// ("control-plane", "prometheus"; two of a kind need two names).
+    fn name(&self) -> &str;
     /// The feeds it supplies.
     fn feeds(&self) -> &'static [FeedId];
     /// One poll of `feed` (one of `feeds`).
@@ -40,7 +41,7 @@ pub struct Fixed {
 }
 
 impl Source for Fixed {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "configuration"
     }
     fn feeds(&self) -> &'static [FeedId] {
@@ -93,6 +94,9 @@ pub enum Payload {
 
 #[derive(Debug, Clone)]
 pub struct Update {
+    /// The source that sent it, when a feed has several (merged by the
+    /// store, each datum naming its source); None: the feed's only one.
+    pub source: Option<std::sync::Arc<str>>,
     pub feed: FeedId,
     pub at: DateTime<Utc>,
     pub result: Result<Payload, FeedError>,

@@ -450,7 +450,7 @@ impl Prometheus {
 }
 
 impl crate::sources::Source for Prometheus {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "prometheus"
     }
     fn feeds(&self) -> &'static [FeedId] {

@@ -16,9 +16,11 @@ use crate::model::FeedId;
 /// Where time comes from: the wall clock live, a fixed instant in snapshots.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PollSpec {
     pub feed: FeedId,
+    /// Set when the feed has several sources: the updates say which.
+    pub source: Option<Arc<str>>,
     pub interval: Duration,
     pub timeout: Duration,
     /// Longest wait between attempts while failing.
@@ -69,7 +71,7 @@ where
         failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
         // A 429's Retry-After is honoured (up to ten minutes), never cut short.
         let wait = wait_after(&spec, failures, xorshift(&mut seed), result.as_ref().err());
-        if tx.send(Update { feed: spec.feed, at: clock(), result }).await.is_err() {
+        if tx.send(Update { source: spec.source.clone(), feed: spec.feed, at: clock(), result }).await.is_err() {
             return;
         }
         tokio::time::sleep(wait).await;
@@ -93,6 +95,7 @@ mod tests {
         assert_eq!(retry_hint("retry after soon"), None);
         let spec = PollSpec {
             feed: FeedId::Metrics,
+            source: None,
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
@@ -106,6 +109,7 @@ mod tests {
     fn backoff_grows_and_caps_with_jitter() {
         let spec = PollSpec {
             feed: FeedId::Metrics,
+            source: None,
             interval: Duration::from_secs(2),
             timeout: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
