@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::actions::Operator;
+use crate::actions::executor::control_plane_routes;
+use crate::actions::provider::Routes;
+use crate::actions::{Operator, TargetKind};
 use crate::config::model::{duration_or, latency_thresholds};
 use crate::config::{CloudWatchCfg, CloudWatchTargetCfg, Config};
 use crate::dataplane::{http_client, http_client_with, Intervals, ProbeSource, Sources};
@@ -18,16 +20,13 @@ use crate::sources::health::{probe_client, ProbeTemplates};
 use crate::sources::prometheus::{PromQueries, Prometheus};
 use crate::sources::{Fixed, Source};
 
-/// Where actions go: URL, token, CA bundle (empty URL: none configured).
-pub type ActionTarget = (String, Option<String>, Option<std::path::PathBuf>);
-
 /// What the console runs with a configuration file.
 pub struct Setup {
     pub sources: Sources,
     pub intervals: Intervals,
     pub operator: Operator,
-    /// Control plane for actions, if configured.
-    pub control_plane: Option<ActionTarget>,
+    /// Which provider acts on each kind of target (`[actions]`).
+    pub routes: Routes,
     /// CloudWatch, still to be built (its SDK clients load asynchronously,
     /// `Setup::start_cloudwatch`), with the latency-SLO thresholds (s).
     pub cloudwatch: Option<(CloudWatchCfg, std::collections::HashMap<String, f64>)>,
@@ -220,6 +219,50 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        control_plane,
+        routes: routes(cfg, control_plane),
     })
+}
+
+/// The action routes: the control plane for every kind it is configured
+/// for, none where `[actions]` turns a kind off.
+fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<std::path::PathBuf>)>) -> Routes {
+    let mut r = match control_plane {
+        Some((url, token, ca)) => control_plane_routes(&url, token, ca.as_deref()),
+        None => Routes::default(),
+    };
+    let Some(a) = &cfg.actions else { return r };
+    for kind in TargetKind::ALL {
+        let chosen = match kind {
+            TargetKind::Traffic => &a.traffic,
+            TargetKind::Rollout => &a.rollout,
+            TargetKind::Flag => &a.flag,
+        };
+        if chosen.as_ref().is_some_and(|v| v.get_ref() == "none") {
+            let why = format!("{} actions are turned off here ([actions] {} = \"none\")", kind.key(), kind.key());
+            r = r.without(kind, why);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_route_each_kind_as_configured() {
+        let text =
+            "[[region]]\nname = \"r1\"\n[control_plane]\nurl = \"http://127.0.0.1:9\"\n[actions]\nflag = \"none\"\n";
+        let cfg = Config::parse(Path::new("w.toml"), text).unwrap_or_else(|e| panic!("{e:?}"));
+        let s = setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.routes.get(TargetKind::Traffic).is_some_and(|p| p.label() == "http://127.0.0.1:9"));
+        assert!(s.routes.get(TargetKind::Rollout).is_some());
+        assert!(s.routes.get(TargetKind::Flag).is_none() && s.routes.is_off(TargetKind::Flag));
+        assert!(s.routes.why_not(TargetKind::Flag).contains("[actions] flag = \"none\""));
+        // No control plane: nothing owns any kind, and it says how to add one.
+        let cfg = Config::parse(Path::new("w.toml"), "[[region]]\nname = \"r1\"\n").unwrap_or_else(|e| panic!("{e:?}"));
+        let s = setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert!(TargetKind::ALL.iter().all(|k| s.routes.get(*k).is_none() && !s.routes.is_off(*k)));
+        assert!(s.routes.why_not(TargetKind::Traffic).contains("add [control_plane]"));
+    }
 }

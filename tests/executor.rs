@@ -689,3 +689,29 @@ async fn each_action_goes_to_the_provider_that_owns_its_target() {
     main.shutdown().await;
     flags.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_of_action_turned_off_is_refused_audited_and_never_sent() {
+    use warroom::actions::provider::{ControlPlaneActions, Routes};
+    use warroom::actions::TargetKind;
+    let Ok(sim) = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+    let dir = std::env::temp_dir().join(format!("warroom-exec-off-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.jsonl");
+    let routes = Routes::all(Arc::new(ControlPlaneActions::new(&sim.url(), None, None)))
+        .without(TargetKind::Flag, "flag actions are turned off here ([actions] flag = \"none\")");
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = warroom::actions::executor::spawn_routed(routes, AuditLog::open(&audit), tx, clock, None);
+    let flip = go(Action::SetFlag { flag: "new-checkout-flow".into(), environment: "production".into(), on: false });
+    let key = flip.key.clone();
+    assert!(exec.submit(flip).is_ok());
+    let e = outcome(&mut rx, &key, 20).await;
+    assert_eq!(e.status, ActionStatus::Refused, "{e:?}");
+    assert!(e.message.contains("turned off here ([actions] flag = \"none\")"), "{e:?}");
+    let stats = get(&sim.url(), "/v1/stats").await;
+    assert_eq!(stats["requests"]["POST /v1/actions"].as_u64().unwrap_or(0), 0, "nothing sent: {stats}");
+    let recs = audit_records(&audit);
+    assert!(recs.iter().any(|r| r["key"] == key.as_str() && r["result"] == "refused"), "{recs:?}");
+    sim.shutdown().await;
+}

@@ -195,7 +195,7 @@ pub fn spawn_with_tls(
 }
 
 /// The routes for one control plane at `base` (empty: none configured).
-fn control_plane_routes(base: &str, token: Option<String>, ca_bundle: Option<&std::path::Path>) -> Routes {
+pub fn control_plane_routes(base: &str, token: Option<String>, ca_bundle: Option<&std::path::Path>) -> Routes {
     if base.is_empty() {
         return Routes::default();
     }
@@ -454,13 +454,13 @@ async fn run(ctx: &Ctx, intent: Intent) {
     if intent.disposition == Disposition::LookupOnly {
         let looked = match ctx.provider(&intent.action) {
             Some(p) => p.lookup(&intent.key).await,
-            None => Err(no_provider(&intent.action)),
+            None => Err(ctx.routes.why_not(intent.action.target_kind())),
         };
         let (status, result, message) = match looked {
             Ok(Some(id)) => {
                 let (status, msg) = match ctx.provider(&intent.action) {
                     Some(p) => follow(p.as_ref(), ctx.follow_for, &id).await,
-                    None => (ActionStatus::Failed, no_provider(&intent.action)),
+                    None => (ActionStatus::Failed, ctx.routes.why_not(intent.action.target_kind())),
                 };
                 let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
                 (status, result, format!("found by key after resume: {msg}"))
@@ -520,14 +520,12 @@ async fn run(ctx: &Ctx, intent: Intent) {
     ctx.publish(&intent, status, &message, started).await;
 }
 
-/// Why an action has nowhere to go (no provider owns its kind of target).
-fn no_provider(_action: &Action) -> String {
-    "no control plane configured: add [control_plane] to warroom.toml".into()
-}
-
 async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::Utc>) -> (ActionStatus, String) {
+    let kind = intent.action.target_kind();
     let Some(provider) = ctx.provider(&intent.action).cloned() else {
-        return (ActionStatus::Failed, no_provider(&intent.action));
+        // Turned off on purpose is a refusal; nothing configured, a failure.
+        let status = if ctx.routes.is_off(kind) { ActionStatus::Refused } else { ActionStatus::Failed };
+        return (status, ctx.routes.why_not(kind));
     };
     let p = provider.as_ref();
     // No audit record, no request.

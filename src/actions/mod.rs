@@ -97,6 +97,15 @@ pub enum TargetKind {
 
 impl TargetKind {
     pub const ALL: [TargetKind; 3] = [TargetKind::Traffic, TargetKind::Rollout, TargetKind::Flag];
+
+    /// Its key in `[actions]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            TargetKind::Traffic => "traffic",
+            TargetKind::Rollout => "rollout",
+            TargetKind::Flag => "flag",
+        }
+    }
 }
 
 impl Action {

@@ -52,6 +52,8 @@ pub trait ActionProvider: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Routes {
     by_kind: BTreeMap<TargetKind, Arc<dyn ActionProvider>>,
+    /// Why a kind has no provider, when it was turned off on purpose.
+    off: BTreeMap<TargetKind, String>,
 }
 
 impl Routes {
@@ -70,8 +72,28 @@ impl Routes {
         self
     }
 
+    /// `kind` has no provider, for this reason.
+    pub fn without(mut self, kind: TargetKind, why: impl Into<String>) -> Routes {
+        self.by_kind.remove(&kind);
+        self.off.insert(kind, why.into());
+        self
+    }
+
     pub fn get(&self, kind: TargetKind) -> Option<&Arc<dyn ActionProvider>> {
         self.by_kind.get(&kind)
+    }
+
+    /// Whether `kind` was turned off on purpose.
+    pub fn is_off(&self, kind: TargetKind) -> bool {
+        self.off.contains_key(&kind)
+    }
+
+    /// Why nothing owns `kind`.
+    pub fn why_not(&self, kind: TargetKind) -> String {
+        self.off
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| "no control plane configured: add [control_plane] to warroom.toml".into())
     }
 
     /// The provider an audit record names (a record that names none: the

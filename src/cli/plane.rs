@@ -24,7 +24,7 @@ pub async fn wait_for_stop() {
     }
 }
 
-pub use warroom::wiring::ActionTarget;
+use warroom::actions::provider::Routes;
 
 /// The data plane for `cli`: `--api`, else a configuration file, else the
 /// embedded demo fleet, and where actions go. `view`, when given, learns
@@ -32,7 +32,7 @@ pub use warroom::wiring::ActionTarget;
 pub async fn data_plane(
     cli: &Cli,
     mut view: Option<&mut ViewState>,
-) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>, ActionTarget), String> {
+) -> Result<(dataplane::DataPlane, Option<warroom_sim::SimHandle>, Routes), String> {
     let clock: Clock = Arc::new(chrono::Utc::now);
     let config = if cli.api.is_none() { warroom::config::locate(cli.config.as_deref()) } else { None };
     // --seed, --scenario and --time-scale shape the demo fleet only: with a
@@ -52,7 +52,7 @@ pub async fn data_plane(
         (Some(url), _) => Ok((
             dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?,
             None,
-            (url.clone(), None, None),
+            warroom::actions::executor::control_plane_routes(url, None, None),
         )),
         (None, Some(path)) => {
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
@@ -71,8 +71,8 @@ pub async fn data_plane(
                     v.operator.role = warroom::actions::Role::Viewer;
                 }
             }
-            let target = setup.control_plane.clone().unwrap_or_default();
-            Ok((dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?, None, target))
+            let plane = dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?;
+            Ok((plane, None, setup.routes))
         }
         (None, None) => {
             let cfg = SimConfig {
@@ -89,7 +89,7 @@ pub async fn data_plane(
             }
             let url = handle.url();
             let plane = dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?;
-            Ok((plane, Some(handle), (url, None, None)))
+            Ok((plane, Some(handle), warroom::actions::executor::control_plane_routes(&url, None, None)))
         }
     }
 }
@@ -107,20 +107,12 @@ pub fn enter_demo_if(cli: &Cli) {
 /// intents a previous exit left without an outcome are settled by key.
 pub fn executor(
     plane: &dataplane::DataPlane,
-    target: ActionTarget,
+    routes: Routes,
     audit: Result<warroom::audit::AuditLog, String>,
 ) -> warroom::actions::executor::Executor {
-    let (base, token, ca) = target;
     let clock: Clock = Arc::new(chrono::Utc::now);
-    let executor = warroom::actions::executor::spawn_with_tls(
-        &base,
-        token,
-        ca.as_deref(),
-        audit,
-        plane.updates.clone(),
-        clock,
-        Some(plane.snapshots.clone()),
-    );
+    let snapshots = Some(plane.snapshots.clone());
+    let executor = warroom::actions::executor::spawn_routed(routes, audit, plane.updates.clone(), clock, snapshots);
     executor.reconcile_unfinished();
     executor
 }

@@ -35,7 +35,27 @@ pub struct Config {
     pub control_plane: Option<ControlPlaneCfg>,
     #[serde(default)]
     pub cloudwatch: Option<CloudWatchCfg>,
+    /// Which backend acts on each kind of target.
+    #[serde(default)]
+    pub actions: Option<ActionsCfg>,
 }
+
+/// `[actions]`: the provider that owns each kind of target — today
+/// `"control-plane"` (the default when `[control_plane]` is set) or
+/// `"none"` (the console refuses that kind of action, and says why).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsCfg {
+    /// failover / restore.
+    pub traffic: Option<Spanned<String>>,
+    /// rollback / promote / pause / resume.
+    pub rollout: Option<Spanned<String>>,
+    /// flag toggles.
+    pub flag: Option<Spanned<String>>,
+}
+
+/// The providers `[actions]` may name.
+pub const ACTION_PROVIDERS: [&str; 2] = ["control-plane", "none"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -515,6 +535,27 @@ impl Config {
         self.check_sources(c);
         if let Some(cw) = &self.cloudwatch {
             self.check_cloudwatch(cw, &regions, &services, c);
+        }
+        if let Some(a) = &self.actions {
+            self.check_actions(a, c);
+        }
+    }
+
+    /// `[actions]`: known providers, each one configured.
+    fn check_actions(&self, a: &ActionsCfg, c: &mut Checker<'_>) {
+        for (kind, v) in [("traffic", &a.traffic), ("rollout", &a.rollout), ("flag", &a.flag)] {
+            let Some(v) = v else { continue };
+            match v.get_ref().as_str() {
+                "none" => {}
+                "control-plane" if self.control_plane.is_none() => {
+                    c.at(v.span(), format!("{kind} = \"control-plane\" needs a [control_plane] section"))
+                }
+                "control-plane" => {}
+                other => c.at(
+                    v.span(),
+                    format!("{kind}: unknown provider '{other}' (one of: {})", ACTION_PROVIDERS.join(", ")),
+                ),
+            }
         }
     }
 

@@ -176,3 +176,15 @@ fn bad_weights_and_files_that_are_not_files() {
     let e = Config::load(&p).err().unwrap_or_default();
     assert!(e.iter().any(|x| x.to_string().contains("not UTF-8 (byte 19)")), "{e:?}");
 }
+
+#[test]
+fn actions_name_known_configured_providers() {
+    let cp = "[control_plane]\nurl = \"http://127.0.0.1:9\"\n";
+    let ok = format!("{MIN}{cp}[actions]\ntraffic = \"control-plane\"\nflag = \"none\"\n");
+    assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+    let e = errors(&format!("{MIN}[actions]\ntraffic = \"control-plane\"\nflag = \"route53\"\n"));
+    assert!(e.iter().any(|x| x == "w.toml:4:11: traffic = \"control-plane\" needs a [control_plane] section"), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:5:8: flag: unknown provider 'route53'")), "{e:?}");
+    let e = errors(&format!("{MIN}[actions]\nflags = \"none\"\n"));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:1: unknown field `flags`")), "{e:?}");
+}
