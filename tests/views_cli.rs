@@ -56,7 +56,7 @@ fn command_mode_switches_views_and_themes_and_a_broken_view_falls_back() {
     pty.send("\t");
     pty.wait_for("completed", 10, |s| s.contains(":view payments ▏"));
     pty.send("\r");
-    let pay = pty.wait_for("the user's view", 20, |s| {
+    let pay = pty.wait_for_settled("the user's view", 20, |s| {
         s.contains("view payments") && s.contains("Payments latency") && s.contains("Error budgets")
     });
     let rows: Vec<&str> = pay.lines().filter(|l| l.starts_with("│payments ") || l.starts_with("│checkout ")).collect();

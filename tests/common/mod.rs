@@ -22,56 +22,6 @@ pub fn temp_home() -> std::path::PathBuf {
     dir
 }
 
-/// Splits output at synchronized-update boundaries (`CSI ? 2026 h` …
-/// `CSI ? 2026 l`): bytes inside a frame are held until its end.
-#[derive(Default)]
-pub struct SyncFrames {
-    acc: Vec<u8>,
-    in_frame: bool,
-    /// `acc` before here holds no marker: each byte is searched once.
-    searched: usize,
-}
-
-const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
-const SYNC_END: &[u8] = b"\x1b[?2026l";
-/// A frame never ends past this: show what there is.
-const MAX_HELD: usize = 8 << 20;
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-impl SyncFrames {
-    /// Take new output; return what may be shown now.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.acc.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        loop {
-            let marker = if self.in_frame { SYNC_END } else { SYNC_BEGIN };
-            let from = self.searched.saturating_sub(marker.len() - 1);
-            match find(&self.acc[from..], marker).map(|i| i + from) {
-                Some(i) => {
-                    out.extend(self.acc.drain(..i + marker.len()));
-                    self.in_frame = !self.in_frame;
-                    self.searched = 0;
-                }
-                None if self.in_frame && self.acc.len() <= MAX_HELD => {
-                    self.searched = self.acc.len();
-                    return out;
-                }
-                None => {
-                    // Keep a tail that may be the start of a marker.
-                    let keep = (1..marker.len()).rev().find(|k| self.acc.ends_with(&marker[..*k])).unwrap_or(0);
-                    let upto = self.acc.len() - keep;
-                    out.extend(self.acc.drain(..upto));
-                    self.searched = 0;
-                    return out;
-                }
-            }
-        }
-    }
-}
-
 pub struct Pty {
     pub parser: Arc<Mutex<vt100::Parser>>,
     pub raw: Arc<Mutex<Vec<u8>>>,
@@ -123,16 +73,12 @@ impl Pty {
         let (p, r, st) = (parser.clone(), raw.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
-            let mut frames = SyncFrames::default();
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 || st.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
-                // Like a terminal that honours synchronized output: a
-                // frame reaches the screen whole, never half drawn.
-                let ready = frames.push(&buf[..n]);
                 if let Ok(mut p) = p.lock() {
-                    p.process(&ready);
+                    p.process(&buf[..n]);
                 }
                 if let Ok(mut r) = r.lock() {
                     r.extend_from_slice(&buf[..n]);
@@ -170,6 +116,22 @@ impl Pty {
                 panic!("timed out after {secs}s waiting for {what}; screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `wait_for`, on a settled screen: the predicate holds on two reads
+    /// 150 ms apart that show the same screen (never a half-drawn frame).
+    pub fn wait_for_settled(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.wait_for(what, secs, &pred);
+            std::thread::sleep(Duration::from_millis(150));
+            if self.screen() == s {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {secs}s waiting for a settled screen with {what}; screen:\n{s}");
+            }
         }
     }
 
