@@ -493,9 +493,21 @@ fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {
         .map(|(keys, what)| Line::from(vec![Span::styled(format!("{keys:>16}  "), theme.key), Span::raw(what)]))
         .collect();
     // The `:` verbs, from the same table the command line parses with.
-    let verbs: Vec<&str> = crate::app::command::VERBS.iter().map(|d| d.name).collect();
-    lines
-        .push(Line::from(vec![Span::styled(format!("{:>16}  ", ": commands"), theme.key), Span::raw(verbs.join(" "))]));
+    // Wrapped to the box (84 wide; 18 go to the key column and borders).
+    let mut rows: Vec<String> = Vec::new();
+    for d in crate::app::command::VERBS.iter() {
+        match rows.last_mut() {
+            Some(r) if r.len() + 1 + d.name.len() <= 62 => {
+                r.push(' ');
+                r.push_str(d.name);
+            }
+            _ => rows.push(d.name.to_string()),
+        }
+    }
+    for (i, r) in rows.into_iter().enumerate() {
+        let key = if i == 0 { ": commands" } else { "" };
+        lines.push(Line::from(vec![Span::styled(format!("{key:>16}  "), theme.key), Span::raw(r)]));
+    }
     lines.push(Line::from(""));
     let legend: Vec<Span> = [Level::Ok, Level::Warn, Level::Critical, Level::Stale, Level::Paused, Level::Unknown]
         .iter()

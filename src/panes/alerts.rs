@@ -87,8 +87,10 @@ impl Pane for AlertsPane {
     fn title(&self) -> &'static str {
         "Alerts"
     }
+    /// A count, not the sorted list (asked for on every frame).
     fn len(&self, ctx: &Ctx<'_>) -> usize {
-        ctx.visible_alerts(ctx.snap, ctx.now).len()
+        let alerts = ctx.snap.fleet.alerts.items();
+        alerts.iter().filter(|a| a.service.as_deref().is_none_or(|s| ctx.shows(s))).count()
     }
     fn is_empty(&self, snap: &Snapshot) -> bool {
         snap.fleet.alerts.items().is_empty() && snap.fleet.alerts.error.is_none()
