@@ -243,3 +243,105 @@ fn on_event(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tokio::sync::mpsc;
+
+    /// Input from a channel: what a test sends is what the loop reads.
+    struct Sent(mpsc::Receiver<Input>);
+
+    impl Inputs for Sent {
+        fn next(&mut self) -> BoxFuture<'_, Input> {
+            Box::pin(async move { self.0.recv().await.unwrap_or(Input::End(Exit::InputClosed)) })
+        }
+    }
+
+    /// Frames into a buffer of the size last asked for.
+    struct Screen {
+        buf: Buffer,
+        frames: usize,
+        resized: Option<(u16, u16)>,
+    }
+
+    impl Output for Screen {
+        fn draw(&mut self, paint: &mut dyn FnMut(&mut Buffer)) -> io::Result<()> {
+            self.buf.reset();
+            paint(&mut self.buf);
+            self.frames += 1;
+            Ok(())
+        }
+        fn resize(&mut self, w: u16, h: u16) -> io::Result<()> {
+            self.buf = Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+            self.resized = Some((w, h));
+            Ok(())
+        }
+        fn flush(&mut self) -> BoxFuture<'_, io::Result<()>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn screen() -> Screen {
+        Screen { buf: Buffer::empty(ratatui::layout::Rect::new(0, 0, 80, 24)), frames: 0, resized: None }
+    }
+
+    fn settings(idle: Option<Duration>) -> (Settings, watch::Sender<Arc<Snapshot>>) {
+        let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
+        let keymap = Arc::new(crate::keymap::DEFAULT_KEYMAP.to_vec());
+        let s =
+            Settings { snapshots: rx, keymap, theme: Theme::mono(), depth: ColorDepth::Ansi16, executor: None, idle };
+        (s, tx)
+    }
+
+    fn key(c: char) -> Input {
+        Input::Events(vec![Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))])
+    }
+
+    #[tokio::test]
+    async fn the_wall_draws_follows_a_resize_and_quits_on_q_only() {
+        let (tx, rx) = mpsc::channel(8);
+        let mut face = Face::Wall(Box::new(WallState::new(vec![], Duration::from_secs(20), Utc::now())));
+        let (s, _snaps) = settings(None);
+        tx.send(Input::Resize(100, 30)).await.ok();
+        tx.send(key('F')).await.ok();
+        tx.send(key('q')).await.ok();
+        let mut out = screen();
+        let exit = drive(&mut face, &mut Sent(rx), &mut out, s).await.ok();
+        assert_eq!(exit, Some(Exit::Quit), "q quits; F (an action key) does nothing on a wall");
+        assert!(out.frames >= 1);
+        assert_eq!(out.resized, Some((100, 30)));
+    }
+
+    #[tokio::test]
+    async fn a_console_without_input_idles_out_and_a_closed_input_ends_it() {
+        let (_tx, rx) = mpsc::channel(8);
+        let mut face = Face::Console(Box::default());
+        let (s, _snaps) = settings(Some(Duration::from_millis(200)));
+        let (mut out, mut input) = (screen(), Sent(rx));
+        let run = drive(&mut face, &mut input, &mut out, s);
+        let exit = tokio::time::timeout(Duration::from_secs(10), run).await.ok().and_then(|r| r.ok());
+        assert_eq!(exit, Some(Exit::Idle), "no input for the idle timeout ends a console");
+        let (tx, rx) = mpsc::channel(8);
+        drop(tx);
+        let mut face = Face::Console(Box::default());
+        let (s, _snaps) = settings(None);
+        assert_eq!(drive(&mut face, &mut Sent(rx), &mut screen(), s).await.ok(), Some(Exit::InputClosed));
+    }
+
+    #[tokio::test]
+    async fn console_keys_reach_the_view_and_q_quits() {
+        let (tx, rx) = mpsc::channel(8);
+        let mut face = Face::Console(Box::default());
+        let (s, _snaps) = settings(None);
+        tx.send(key('?')).await.ok();
+        tx.send(key('x')).await.ok(); // closes help (any key)
+        tx.send(key('q')).await.ok();
+        let mut out = screen();
+        let exit = drive(&mut face, &mut Sent(rx), &mut out, s).await.ok();
+        assert_eq!(exit, Some(Exit::Quit));
+        let Face::Console(view) = &face else { panic!("console") };
+        assert!(!view.help && view.quit, "help opened and closed, then quit");
+    }
+}
