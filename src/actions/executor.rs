@@ -165,7 +165,7 @@ pub fn spawn_with_token(
     clock: Clock,
     snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
 ) -> Executor {
-    spawn_with_tls(base, token, None, audit, updates, clock, snapshots)
+    spawn_inner(control_plane_routes(base, token, None), audit, updates, clock, snapshots, FOLLOW_FOR)
 }
 
 /// `spawn`, following an accepted action for `follow_for` instead of 180 s
@@ -178,20 +178,6 @@ pub fn spawn_following(
     follow_for: Duration,
 ) -> Executor {
     spawn_inner(control_plane_routes(base, None, None), audit, updates, clock, None, follow_for)
-}
-
-/// `spawn_with_token`, trusting the certificates of `ca_bundle` as well as
-/// the platform's roots (a control plane behind an internal CA).
-pub fn spawn_with_tls(
-    base: &str,
-    token: Option<String>,
-    ca_bundle: Option<&std::path::Path>,
-    audit: Result<AuditLog, String>,
-    updates: mpsc::Sender<Update>,
-    clock: Clock,
-    snapshots: Option<tokio::sync::watch::Receiver<Arc<crate::model::Snapshot>>>,
-) -> Executor {
-    spawn_inner(control_plane_routes(base, token, ca_bundle), audit, updates, clock, snapshots, FOLLOW_FOR)
 }
 
 /// The routes for one control plane at `base` (empty: none configured).

@@ -446,10 +446,15 @@ impl ViewState {
         Ctx { snap, now, theme, lists: self.lists(), rows: &self.rows, column: self.column, focus: self.focus }
     }
 
+    /// What a pane sees for keys and the mouse (no drawing: any theme).
+    fn key_ctx<'a>(&'a self, snap: &'a Snapshot) -> Ctx<'a> {
+        static MONO: std::sync::LazyLock<warroom_ui::Theme> = std::sync::LazyLock::new(warroom_ui::Theme::mono);
+        self.ctx(snap, chrono::Utc::now(), &MONO)
+    }
+
     /// The rows a pane's selection moves among.
     pub fn pane_len(&self, p: Kind, snap: &Snapshot) -> usize {
-        let theme = warroom_ui::Theme::mono();
-        p.pane().len(&self.ctx(snap, chrono::Utc::now(), &theme))
+        p.pane().len(&self.key_ctx(snap))
     }
 
     /// Apply a command. Returns true when something visible changed.
@@ -546,8 +551,7 @@ impl ViewState {
                 _,
             ) => return false,
             (Command::Enter, Screen::Overview) => {
-                let theme = warroom_ui::Theme::mono();
-                let opened = self.focus.pane().enter(&self.ctx(snap, chrono::Utc::now(), &theme));
+                let opened = self.focus.pane().enter(&self.key_ctx(snap));
                 match opened {
                     Some(screen) => {
                         self.region_row = 0;
