@@ -35,6 +35,9 @@ pub fn default_interval(feed: FeedId) -> Duration {
         FeedId::Flags => s(10),
         FeedId::Probes => s(10),
         FeedId::Alerts => s(5),
+        // A weight change is a human act; a health check flips in 30 s.
+        FeedId::Traffic => s(10),
+        FeedId::Databases => s(5),
     }
 }
 
@@ -162,8 +165,9 @@ impl Sources {
 /// datum naming its source), or only the first source in the registry.
 pub fn merges(feed: FeedId) -> bool {
     match feed {
-        FeedId::Flags => true,
+        FeedId::Flags | FeedId::Databases => true,
         FeedId::Regions
+        | FeedId::Traffic
         | FeedId::Services
         | FeedId::Metrics
         | FeedId::Deployments
@@ -181,6 +185,8 @@ pub fn not_configured(feed: FeedId) -> &'static str {
         FeedId::Metrics => "not configured: add [prometheus] or [cloudwatch] to warroom.toml",
         FeedId::Alerts => "not configured: add [alertmanager] to warroom.toml",
         FeedId::Probes => "not configured: add [health] to warroom.toml",
+        FeedId::Traffic => "not configured: add [route53] to warroom.toml",
+        FeedId::Databases => "not configured: add [[patroni]] to warroom.toml",
     }
 }
 
@@ -308,9 +314,16 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     let client = http_client()?;
     let cp = ControlPlane::new(base, client.clone());
     let mut store = Store::new(intervals);
-    let feeds: Vec<FeedId> = FEEDS.into_iter().filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts)).collect();
+    let feeds: Vec<FeedId> = FEEDS
+        .into_iter()
+        .filter(|f| !matches!(f, FeedId::Probes | FeedId::Alerts | FeedId::Traffic | FeedId::Databases))
+        .collect();
     let results = futures_util::future::join_all(feeds.iter().map(|f| cp.fetch(*f))).await;
     for (feed, result) in feeds.into_iter().zip(results) {
+        store.apply(Update { source: None, feed, at: clock(), result });
+    }
+    for feed in [FeedId::Traffic, FeedId::Databases] {
+        let result = Ok(Payload::NotConfigured(not_configured(feed).into()));
         store.apply(Update { source: None, feed, at: clock(), result });
     }
     let alerts = Alertmanager::new(base, client.clone(), None).fetch().await;
@@ -343,7 +356,9 @@ mod tests {
             | FeedId::Circuits
             | FeedId::Flags
             | FeedId::Probes
-            | FeedId::Alerts => FEEDS.iter().filter(|x| **x == f).count(),
+            | FeedId::Alerts
+            | FeedId::Traffic
+            | FeedId::Databases => FEEDS.iter().filter(|x| **x == f).count(),
         };
         let i = Intervals::default();
         for f in FEEDS {

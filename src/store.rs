@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::Intervals;
-use crate::model::{derive, FeedError, FeedId, Flag, Fleet, Snapshot};
+use crate::model::{derive, Database, FeedError, FeedId, Flag, Fleet, Snapshot};
 use crate::sources::{Payload, Update};
 
 /// One source's share of a merged feed: its last data and its last error.
@@ -25,6 +25,56 @@ pub struct Store {
     /// Flags per source (a feed with several sources: the control plane and
     /// a flag service), merged into `fleet.flags`.
     flag_parts: BTreeMap<Arc<str>, Part<Flag>>,
+    /// Database clusters per source, merged into `fleet.databases`.
+    db_parts: BTreeMap<Arc<str>, Part<Database>>,
+    /// The regions as their own source last sent them (before the traffic
+    /// provider's weights are laid over them).
+    raw_regions: Option<Vec<crate::model::Region>>,
+}
+
+/// One source's data (or failure) merged with the other sources' of the
+/// same feed: each datum names its source (`stamp`); the feed's age is its
+/// oldest part's and its error names the sources that fail.
+fn merge<T: Clone>(
+    parts: &mut BTreeMap<Arc<str>, Part<T>>,
+    feed: &mut crate::model::Feed<T>,
+    source: Arc<str>,
+    at: DateTime<Utc>,
+    result: Result<Vec<T>, FeedError>,
+    stamp: impl Fn(&mut T, &str),
+) {
+    let failed = result.is_err();
+    let part = parts.entry(source.clone()).or_insert_with(|| Part { data: None, error: None });
+    match result {
+        Ok(mut v) => {
+            for x in &mut v {
+                stamp(x, &source);
+            }
+            *part = Part { data: Some((at, v)), error: None };
+        }
+        Err(e) => part.error = Some(e),
+    }
+    let many = parts.len() > 1;
+    let failing: Vec<String> = parts
+        .iter()
+        .filter_map(|(s, p)| p.error.as_ref().map(|e| if many { format!("{s}: {e}") } else { e.to_string() }))
+        .collect();
+    let error = (!failing.is_empty()).then(|| failing.join(" · "));
+    let with_data: Vec<&(DateTime<Utc>, Vec<T>)> = parts.values().filter_map(|p| p.data.as_ref()).collect();
+    match with_data.iter().map(|(t, _)| *t).min() {
+        None => feed.set(at, Err(FeedError::Source(error.unwrap_or_default()))),
+        Some(oldest) => {
+            let items: Vec<T> = with_data.iter().flat_map(|(_, v)| v.iter().cloned()).collect();
+            let failing_now = error.is_some();
+            feed.set_partial(oldest, items, error);
+            if failing_now {
+                feed.error_at = Some(at);
+            }
+            if failed {
+                feed.errors = feed.errors.saturating_add(1);
+            }
+        }
+    }
 }
 
 impl Store {
@@ -38,7 +88,9 @@ impl Store {
         fleet.flags.interval = intervals.get(FeedId::Flags);
         fleet.probes.interval = intervals.get(FeedId::Probes);
         fleet.alerts.interval = intervals.get(FeedId::Alerts);
-        Store { fleet, version: 0, flag_parts: BTreeMap::new() }
+        fleet.traffic.interval = intervals.get(FeedId::Traffic);
+        fleet.databases.interval = intervals.get(FeedId::Databases);
+        Store { fleet, version: 0, flag_parts: BTreeMap::new(), db_parts: BTreeMap::new(), raw_regions: None }
     }
 
     pub fn fleet(&self) -> &Fleet {
@@ -63,10 +115,24 @@ impl Store {
                 return self.merge_flags(source.clone(), u.at, u.result);
             }
         }
+        if let (FeedId::Databases, Some(source)) = (u.feed, &u.source) {
+            if matches!(u.result, Ok(Payload::Databases(_)) | Err(_)) {
+                return self.merge_databases(source.clone(), u.at, u.result);
+            }
+        }
         let f = &mut self.fleet;
         let at = u.at;
         match (u.feed, u.result) {
-            (_, Ok(Payload::Regions(v))) => f.regions.set(at, Ok(v)),
+            (_, Ok(Payload::Regions(v))) => {
+                self.raw_regions = Some(v.clone());
+                f.regions.set(at, Ok(v));
+                self.overlay_regions();
+            }
+            (_, Ok(Payload::Weights(v))) => {
+                f.traffic.set(at, Ok(v));
+                self.overlay_regions();
+            }
+            (_, Ok(Payload::Databases(v))) => f.databases.set(at, Ok(v)),
             (_, Ok(Payload::Services(v))) => f.services.set(at, Ok(v)),
             (_, Ok(Payload::Metrics(v))) => f.metrics.set(at, Ok(v)),
             (_, Ok(Payload::MetricsFrom { traffic, error, note })) => {
@@ -92,50 +158,42 @@ impl Store {
             (FeedId::Flags, Err(e)) => f.flags.set(at, Err(e)),
             (FeedId::Probes, Err(e)) => f.probes.set(at, Err(e)),
             (FeedId::Alerts, Err(e)) => f.alerts.set(at, Err(e)),
+            (FeedId::Traffic, Err(e)) => f.traffic.set(at, Err(e)),
+            (FeedId::Databases, Err(e)) => f.databases.set(at, Err(e)),
         }
     }
 
-    /// One source's flags (or its failure), merged with the others': each
-    /// flag names its source; the feed's age is its oldest part's and its
-    /// error names the sources that fail.
+    /// One source's flags (or its failure), merged with the others'.
     fn merge_flags(&mut self, source: Arc<str>, at: DateTime<Utc>, result: Result<Payload, FeedError>) {
-        let failed = result.is_err();
-        let part = self.flag_parts.entry(source.clone()).or_insert_with(|| Part { data: None, error: None });
-        match result {
-            Ok(Payload::Flags(mut v)) => {
-                for fl in &mut v {
-                    fl.source = source.to_string();
-                }
-                *part = Part { data: Some((at, v)), error: None };
-            }
-            Err(e) => part.error = Some(e),
+        let result = match result {
+            Ok(Payload::Flags(v)) => Ok(v),
+            Err(e) => Err(e),
             Ok(_) => return,
-        }
-        let failing: Vec<String> = self
-            .flag_parts
-            .iter()
-            .filter_map(|(s, p)| {
-                p.error.as_ref().map(|e| if self.flag_parts.len() > 1 { format!("{s}: {e}") } else { e.to_string() })
-            })
-            .collect();
-        let error = (!failing.is_empty()).then(|| failing.join(" · "));
-        let with_data: Vec<&(DateTime<Utc>, Vec<Flag>)> =
-            self.flag_parts.values().filter_map(|p| p.data.as_ref()).collect();
-        let feed = &mut self.fleet.flags;
-        match with_data.iter().map(|(t, _)| *t).min() {
-            None => feed.set(at, Err(FeedError::Source(error.unwrap_or_default()))),
-            Some(oldest) => {
-                let items: Vec<Flag> = with_data.iter().flat_map(|(_, v)| v.iter().cloned()).collect();
-                let failing_now = error.is_some();
-                feed.set_partial(oldest, items, error);
-                if failing_now {
-                    feed.error_at = Some(at);
-                }
-                if failed {
-                    feed.errors = feed.errors.saturating_add(1);
-                }
+        };
+        merge(&mut self.flag_parts, &mut self.fleet.flags, source, at, result, |f, s| f.source = s.to_string());
+    }
+
+    /// One source's database clusters (or its failure), merged likewise.
+    fn merge_databases(&mut self, source: Arc<str>, at: DateTime<Utc>, result: Result<Payload, FeedError>) {
+        let result = match result {
+            Ok(Payload::Databases(v)) => Ok(v),
+            Err(e) => Err(e),
+            Ok(_) => return,
+        };
+        merge(&mut self.db_parts, &mut self.fleet.databases, source, at, result, |d, s| {
+            if d.source.is_empty() {
+                d.source = s.to_string()
             }
-        }
+        });
+    }
+
+    /// The regions as their source said, with the traffic provider's
+    /// weights and health laid over them.
+    fn overlay_regions(&mut self) {
+        let (Some(raw), Some(weights)) = (&self.raw_regions, self.fleet.traffic.data.as_ref()) else { return };
+        let mut v = raw.clone();
+        crate::model::infra::overlay_traffic(&mut v, weights);
+        self.fleet.regions.data = Some(Arc::new(v));
     }
 
     /// Derive and return a new snapshot of the current model.

@@ -12,12 +12,13 @@ use toml::Spanned;
 use crate::config::ConfigError;
 
 /// (name, file text) of every built-in view.
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     ("overview", include_str!("../views/overview.toml")),
     ("noc", include_str!("../views/noc.toml")),
     ("latency", include_str!("../views/latency.toml")),
     ("slo", include_str!("../views/slo.toml")),
     ("deploy", include_str!("../views/deploy.toml")),
+    ("dr", include_str!("../views/dr.toml")),
 ];
 
 pub use crate::panes::Kind;

@@ -17,7 +17,9 @@ use crate::sources::alertmanager::{AlertLabels, Alertmanager};
 use crate::sources::cloudwatch::{CloudWatch, RegionSpec, Target};
 use crate::sources::control_plane::ControlPlane;
 use crate::sources::health::{probe_client, ProbeTemplates};
+use crate::sources::patroni::{Patroni, PatroniSource};
 use crate::sources::prometheus::{PromQueries, Prometheus};
+use crate::sources::route53::{RegionRecord, Route53, Route53Source};
 use crate::sources::{Fixed, Source};
 
 /// What the console runs with a configuration file.
@@ -30,6 +32,10 @@ pub struct Setup {
     /// CloudWatch, still to be built (its SDK clients load asynchronously,
     /// `Setup::start_cloudwatch`), with the latency-SLO thresholds (s).
     pub cloudwatch: Option<(CloudWatchCfg, std::collections::HashMap<String, f64>)>,
+    /// Route 53, still to be built (its SDK client loads asynchronously).
+    pub route53: Option<crate::config::Route53Cfg>,
+    /// Whether the traffic actions go to Route 53 once it is built.
+    traffic_to_route53: bool,
 }
 
 impl Setup {
@@ -39,6 +45,14 @@ impl Setup {
         if let Some((cw, thresholds)) = &self.cloudwatch {
             let source: Arc<dyn Source> = Arc::new(cloudwatch(cw, thresholds).await);
             self.sources.list.insert(0, source);
+        }
+        if let Some(r) = &self.route53 {
+            let r53 = Arc::new(route53(r).await);
+            self.sources.list.insert(0, Arc::new(Route53Source(r53.clone())));
+            if self.traffic_to_route53 {
+                self.routes = std::mem::take(&mut self.routes)
+                    .with(TargetKind::Traffic, Arc::new(crate::actions::route53::Route53Actions::new(r53)));
+            }
         }
     }
 }
@@ -111,6 +125,28 @@ pub async fn cloudwatch(cfg: &CloudWatchCfg, slo_thresholds: &std::collections::
         })
         .collect();
     CloudWatch::new(interval, regions, targets).await
+}
+
+/// Route 53's clients for `[route53]`.
+pub async fn route53(r: &crate::config::Route53Cfg) -> Route53 {
+    let regions = r
+        .regions
+        .iter()
+        .map(|x| RegionRecord {
+            region: x.name.get_ref().clone(),
+            set_identifier: x.set_identifier.get_ref().clone(),
+            restore_weight: x.restore_weight.as_ref().map(|w| *w.get_ref()),
+        })
+        .collect();
+    Route53::new(
+        r.hosted_zone_id.get_ref(),
+        r.record_name.get_ref(),
+        r.record_type.get_ref(),
+        regions,
+        r.endpoint.as_ref().map(|e| e.get_ref().as_str()),
+        r.profile.as_deref(),
+    )
+    .await
 }
 
 /// Wire a checked configuration (CloudWatch's clients come later:
@@ -206,6 +242,19 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         list.push(Arc::new(a));
     }
     list.push(Arc::new(Fixed { regions, services: services.clone() }));
+    for p in &cfg.patroni {
+        let mut cluster =
+            Patroni::new(p.name.get_ref(), p.urls.iter().map(|u| u.get_ref().clone()).collect(), client.clone());
+        cluster.regions = p.regions.iter().map(|(m, r)| (m.clone(), r.get_ref().clone())).collect();
+        cluster.services = p.services.iter().map(|s| s.get_ref().clone()).collect();
+        cluster.max_lag_bytes = p.maximum_lag_on_failover;
+        // One interval for the merged feed: the shortest asked for.
+        let d = duration_or(p.interval.get_ref(), intervals.get(FeedId::Databases));
+        if cfg.patroni.iter().position(|x| std::ptr::eq(x, p)) == Some(0) || d < intervals.get(FeedId::Databases) {
+            intervals = intervals.with(FeedId::Databases, d);
+        }
+        list.push(Arc::new(PatroniSource::new(cluster)));
+    }
     if let Some(c) = cp {
         list.push(Arc::new(c));
     }
@@ -220,6 +269,12 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         },
         operator: cfg.operator(),
         routes: routes(cfg, control_plane),
+        route53: cfg.route53.clone(),
+        traffic_to_route53: cfg.route53.is_some()
+            && match cfg.actions.as_ref().and_then(|a| a.traffic.as_ref()) {
+                None => true,
+                Some(v) => v.get_ref() == "route53",
+            },
     })
 }
 
@@ -230,6 +285,14 @@ fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<st
         Some((url, token, ca)) => control_plane_routes(&url, token, ca.as_deref()),
         None => Routes::default(),
     };
+    if cfg.route53.is_some() {
+        // Until Route 53's client is built (`start_cloudwatch`), traffic
+        // actions are not sent anywhere else by mistake.
+        let owner = cfg.actions.as_ref().and_then(|a| a.traffic.as_ref()).map(|v| v.get_ref().as_str());
+        if owner.is_none() || owner == Some("route53") {
+            r = r.without(TargetKind::Traffic, "Route 53 is still starting");
+        }
+    }
     let Some(a) = &cfg.actions else { return r };
     for kind in TargetKind::ALL {
         let chosen = match kind {

@@ -16,6 +16,8 @@ use warroom::model::{ActionEntry, ActionStatus};
 use warroom::sources::{Clock, Payload, Update};
 use warroom_sim::{Scenario, SimConfig, SimHandle};
 
+mod common;
+
 struct Rig {
     sim: SimHandle,
     exec: Executor,
@@ -45,18 +47,7 @@ fn go(action: Action) -> Intent {
 
 /// Wait for the final entry of `key` (anything but in flight).
 async fn outcome(rx: &mut mpsc::Receiver<Update>, key: &str, secs: u64) -> ActionEntry {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(Update { result: Ok(Payload::Action(e)), .. }))
-                if e.key == key && e.status != ActionStatus::InFlight =>
-            {
-                return e
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => panic!("no outcome for {key} within {secs}s"),
-        }
-    }
+    common::action_outcome(rx, key, secs).await
 }
 
 /// Final entries for several keys, in the order of `keys`, whatever order

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,7 +124,7 @@ fn stack() -> &'static Stack {
             .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
             .arg("--web.listen-address=127.0.0.1:0");
         let (prom, pp) = common::start_on_port_zero(&mut prom, &dir.join("prometheus.log"), "prometheus");
-        watchdog(&[am.0.id(), prom.0.id()]);
+        common::watchdog(&[am.0.id(), prom.0.id()]);
         std::mem::forget(am);
         std::mem::forget(prom);
         let prom_url = format!("http://127.0.0.1:{pp}");
@@ -143,17 +143,6 @@ fn stack() -> &'static Stack {
         }
         Stack { sim_url, sim, prom_url, am_url }
     })
-}
-
-/// Kill `pids` when this process exits, however it exits.
-fn watchdog(pids: &[u32]) {
-    let me = std::process::id();
-    let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
-    let script = format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {} 2>/dev/null", list.join(" "));
-    let spawned = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::null()).spawn();
-    if let Err(e) = spawned {
-        panic!("cannot start the watchdog: {e}");
-    }
 }
 
 fn queries() -> PromQueries {

@@ -212,6 +212,11 @@ fn spawn_inner(
         Ok(a) => (Some(a), None),
         Err(e) => (None, Some(e)),
     };
+    if let Some(records) = audit.as_ref().and_then(|a| crate::audit::records(a.path()).ok()) {
+        for p in routes.providers() {
+            p.attach_audit(&records);
+        }
+    }
     let audit: SharedAudit = Arc::new(Mutex::new(audit));
     let ctx = Arc::new(Ctx {
         routes,
@@ -342,7 +347,7 @@ async fn reconcile_all(ctx: &Ctx) {
         let started = chrono::DateTime::parse_from_rfc3339(&rec.ts)
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| (ctx.clock)());
-        let (status, result, message) = match provider.lookup(&rec.key).await {
+        let (status, result, message) = match provider.lookup(&rec.key, &rec.action).await {
             Ok(Some(id)) => {
                 let (status, msg) = follow(provider.as_ref(), ctx.follow_for, &id).await;
                 let result = if status == ActionStatus::Succeeded { "succeeded" } else { "failed" };
@@ -439,7 +444,7 @@ async fn run(ctx: &Ctx, intent: Intent) {
     }
     if intent.disposition == Disposition::LookupOnly {
         let looked = match ctx.provider(&intent.action) {
-            Some(p) => p.lookup(&intent.key).await,
+            Some(p) => p.lookup(&intent.key, &intent.action.request()).await,
             None => Err(ctx.routes.why_not(intent.action.target_kind())),
         };
         let (status, result, message) = match looked {
@@ -466,7 +471,7 @@ async fn run(ctx: &Ctx, intent: Intent) {
     // A key the backend already knows (a resumed runbook step) is followed
     // as before: its effect is why the preview refuses now.
     let known = match (&now_refused, ctx.provider(&intent.action)) {
-        (Some(_), Some(p)) => matches!(p.lookup(&intent.key).await, Ok(Some(_))),
+        (Some(_), Some(p)) => matches!(p.lookup(&intent.key, &intent.action.request()).await, Ok(Some(_))),
         _ => false,
     };
     if let (Some(why), false) = (now_refused, known) {
@@ -531,7 +536,7 @@ async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::U
             Sent::Unknown(why) => {
                 last = why;
                 // The request may have landed: ask before sending again.
-                match p.lookup(&intent.key).await {
+                match p.lookup(&intent.key, &intent.action.request()).await {
                     Ok(Some(id)) => return follow(p, ctx.follow_for, &id).await,
                     Ok(None) => {}
                     Err(e) => last = format!("{last}; {e}"),

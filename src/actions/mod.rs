@@ -3,6 +3,7 @@
 
 pub mod executor;
 pub mod provider;
+pub mod route53;
 
 use serde_json::{json, Value};
 
@@ -260,6 +261,11 @@ fn preview_failover(snap: &Snapshot, region: &str) -> Result<Preview, String> {
 fn preview_restore(snap: &Snapshot, region: &str) -> Result<Preview, String> {
     let regions = snap.fleet.regions.items();
     let r = regions.iter().position(|x| x.name == region).ok_or_else(|| format!("region {region} is not known"))?;
+    if regions[r].base_weight.is_none() && regions[r].weight <= 0.0 {
+        return Err(format!(
+            "{region} is drained and the share to give back is unknown (no earlier failover recorded: set restore_weight)"
+        ));
+    }
     let base: Vec<f64> = regions.iter().map(|x| x.base_weight.unwrap_or(x.weight)).collect();
     if (regions[r].weight - base[r]).abs() < 0.05 {
         return Err(format!("{region} is not drained (traffic {})", pct(regions[r].weight)));

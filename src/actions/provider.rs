@@ -42,10 +42,18 @@ pub trait ActionProvider: Send + Sync {
     fn owner(&self) -> &'static str;
     /// Send once, carrying the intent's idempotency key.
     fn send<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Sent>;
-    /// Look a key up: `Some(id)` if the backend has the action.
-    fn lookup<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
+    /// Look an action up: `Some(id)` if the backend has it. A backend with
+    /// idempotency keys looks the key up; one without (Route 53, Patroni)
+    /// reads the target's state and answers whether the `request`
+    /// (`Action::request`) is in effect — reconciling by reading, never by
+    /// sending again.
+    fn lookup<'a>(&'a self, key: &'a str, request: &'a Value) -> BoxFuture<'a, Result<Option<String>, String>>;
     /// One read of an accepted action: its outcome once it has one.
     fn poll<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<(ActionStatus, String)>>;
+    /// The audit trail the executor writes, for a provider that keeps what
+    /// it needs in the action records (Route 53: the weight a restore puts
+    /// back). Called once when the executor starts.
+    fn attach_audit(&self, _records: &[crate::audit::Record]) {}
 }
 
 /// Which provider owns which kind of target.
@@ -68,6 +76,7 @@ impl Routes {
 
     /// `kind` goes to `p` instead.
     pub fn with(mut self, kind: TargetKind, p: Arc<dyn ActionProvider>) -> Routes {
+        self.off.remove(&kind);
         self.by_kind.insert(kind, p);
         self
     }
@@ -81,6 +90,17 @@ impl Routes {
 
     pub fn get(&self, kind: TargetKind) -> Option<&Arc<dyn ActionProvider>> {
         self.by_kind.get(&kind)
+    }
+
+    /// Every provider once.
+    pub fn providers(&self) -> Vec<Arc<dyn ActionProvider>> {
+        let mut out: Vec<Arc<dyn ActionProvider>> = Vec::new();
+        for p in self.by_kind.values() {
+            if !out.iter().any(|q| Arc::ptr_eq(q, p)) {
+                out.push(p.clone());
+            }
+        }
+        out
     }
 
     /// Whether `kind` was turned off on purpose.
@@ -206,7 +226,7 @@ impl ActionProvider for ControlPlaneActions {
         })
     }
 
-    fn lookup<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn lookup<'a>(&'a self, key: &'a str, _request: &'a Value) -> BoxFuture<'a, Result<Option<String>, String>> {
         Box::pin(async move {
             let resp = self
                 .req(self.client.get(format!("{}/v1/actions", self.base)))

@@ -38,6 +38,80 @@ pub struct Config {
     /// Which backend acts on each kind of target.
     #[serde(default)]
     pub actions: Option<ActionsCfg>,
+    /// Route 53 weighted records: the regions' weights and health checks,
+    /// and (by default) the traffic actions.
+    #[serde(default)]
+    pub route53: Option<Route53Cfg>,
+    /// Database clusters managed by Patroni.
+    #[serde(default, rename = "patroni")]
+    pub patroni: Vec<PatroniCfg>,
+}
+
+/// `[route53]`: a hosted zone's weighted record set, one record per region.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route53Cfg {
+    pub hosted_zone_id: Spanned<String>,
+    /// The record's name (`api.example.com`).
+    pub record_name: Spanned<String>,
+    /// `A`, `AAAA`, `CNAME`, … (default `A`).
+    #[serde(default = "default_record_type")]
+    pub record_type: Spanned<String>,
+    /// Endpoint override (an emulator, a VPC endpoint).
+    pub endpoint: Option<Spanned<String>>,
+    /// AWS profile (default: the standard credential chain).
+    pub profile: Option<String>,
+    #[serde(default = "default_r53_interval")]
+    pub interval: Spanned<String>,
+    #[serde(default, rename = "region")]
+    pub regions: Vec<Route53RegionCfg>,
+}
+
+fn default_record_type() -> Spanned<String> {
+    Spanned::new(0..0, "A".into())
+}
+
+fn default_r53_interval() -> Spanned<String> {
+    Spanned::new(0..0, "10s".into())
+}
+
+/// `[[route53.region]]`: which record is a region's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route53RegionCfg {
+    /// A region of `[[region]]`.
+    pub name: Spanned<String>,
+    /// The record's `SetIdentifier`.
+    pub set_identifier: Spanned<String>,
+    /// The weight a restore puts back when no earlier failover of this
+    /// region is recorded (1–255).
+    pub restore_weight: Option<Spanned<i64>>,
+}
+
+/// `[[patroni]]`: one Patroni cluster through its REST API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatroniCfg {
+    /// The cluster's name on screen and in actions.
+    pub name: Spanned<String>,
+    /// REST API addresses of the members (any one answers for the cluster;
+    /// tried in turn).
+    pub urls: Vec<Spanned<String>>,
+    /// Member name → region (`pg1 = "us-east"`).
+    #[serde(default)]
+    pub regions: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Services that use it (checked after a switchover).
+    #[serde(default)]
+    pub services: Vec<Spanned<String>>,
+    /// `maximum_lag_on_failover` as the cluster has it (bytes; Patroni's
+    /// default 1048576).
+    pub maximum_lag_on_failover: Option<u64>,
+    #[serde(default = "default_db_interval")]
+    pub interval: Spanned<String>,
+}
+
+fn default_db_interval() -> Spanned<String> {
+    Spanned::new(0..0, "5s".into())
 }
 
 /// `[actions]`: the provider that owns each kind of target — today
@@ -55,7 +129,7 @@ pub struct ActionsCfg {
 }
 
 /// The providers `[actions]` may name.
-pub const ACTION_PROVIDERS: [&str; 2] = ["control-plane", "none"];
+pub const ACTION_PROVIDERS: [&str; 3] = ["control-plane", "route53", "none"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -539,6 +613,81 @@ impl Config {
         if let Some(a) = &self.actions {
             self.check_actions(a, c);
         }
+        self.check_infra(&regions, &services, c);
+    }
+
+    /// `[route53]` and `[[patroni]]`.
+    fn check_infra(&self, regions: &HashSet<String>, services: &HashSet<String>, c: &mut Checker<'_>) {
+        let region_known = |r: &Spanned<String>, c: &mut Checker<'_>, what: &str| {
+            if !regions.contains(r.get_ref()) {
+                c.at(r.span(), format!("{what}: unknown region '{}' (not a [[region]])", r.get_ref()));
+            }
+        };
+        let service_known = |s: &Spanned<String>, c: &mut Checker<'_>| {
+            if !services.contains(s.get_ref()) {
+                c.at(s.span(), format!("unknown service '{}' (not a [[service]])", s.get_ref()));
+            }
+        };
+        let url_ok = |u: &Spanned<String>, c: &mut Checker<'_>| {
+            if !matches!(url::Url::parse(u.get_ref()), Ok(p) if matches!(p.scheme(), "http" | "https")) {
+                c.at(u.span(), format!("not an http(s) URL: '{}'", u.get_ref()));
+            }
+        };
+        let duration_ok = |d: &Spanned<String>, c: &mut Checker<'_>| {
+            if crate::duration::positive(d.get_ref()).is_none() {
+                c.at(d.span(), format!("not a positive duration: '{}' (e.g. 10s, 5m, 1h)", d.get_ref()));
+            }
+        };
+        if let Some(r) = &self.route53 {
+            if r.hosted_zone_id.get_ref().trim().is_empty() {
+                c.at(r.hosted_zone_id.span(), "hosted_zone_id is empty");
+            }
+            if r.record_name.get_ref().trim().is_empty() {
+                c.at(r.record_name.span(), "record_name is empty");
+            }
+            const TYPES: [&str; 8] = ["A", "AAAA", "CNAME", "TXT", "MX", "SRV", "NS", "CAA"];
+            if !TYPES.contains(&r.record_type.get_ref().to_ascii_uppercase().as_str()) {
+                c.at(r.record_type.span(), format!("record_type: one of {}", TYPES.join(", ")));
+            }
+            if let Some(e) = &r.endpoint {
+                url_ok(e, c);
+            }
+            duration_ok(&r.interval, c);
+            if r.regions.is_empty() {
+                c.at(r.hosted_zone_id.span(), "[route53] names no [[route53.region]]: add one per region");
+            }
+            let mut seen = HashSet::new();
+            for x in &r.regions {
+                region_known(&x.name, c, "[[route53.region]]");
+                if !seen.insert(x.set_identifier.get_ref().clone()) {
+                    c.at(x.set_identifier.span(), "this set_identifier is already another region's");
+                }
+                if let Some(w) = &x.restore_weight {
+                    if !(1..=255).contains(w.get_ref()) {
+                        c.at(w.span(), "restore_weight: 1 to 255 (Route 53 weights)");
+                    }
+                }
+            }
+        }
+        let mut names = HashSet::new();
+        for p in &self.patroni {
+            if !names.insert(p.name.get_ref().clone()) {
+                c.at(p.name.span(), format!("duplicate database cluster '{}'", p.name.get_ref()));
+            }
+            if p.urls.is_empty() {
+                c.at(p.name.span(), "[[patroni]] needs urls = [\"http://member:8008\", …]");
+            }
+            for u in &p.urls {
+                url_ok(u, c);
+            }
+            for r in p.regions.values() {
+                region_known(r, c, "[[patroni]] regions");
+            }
+            for s in &p.services {
+                service_known(s, c);
+            }
+            duration_ok(&p.interval, c);
+        }
     }
 
     /// `[actions]`: known providers, each one configured.
@@ -551,6 +700,11 @@ impl Config {
                     c.at(v.span(), format!("{kind} = \"control-plane\" needs a [control_plane] section"))
                 }
                 "control-plane" => {}
+                "route53" if kind != "traffic" => c.at(v.span(), format!("{kind}: Route 53 owns traffic only")),
+                "route53" if self.route53.is_none() => {
+                    c.at(v.span(), "traffic = \"route53\" needs a [route53] section")
+                }
+                "route53" => {}
                 other => c.at(
                     v.span(),
                     format!("{kind}: unknown provider '{other}' (one of: {})", ACTION_PROVIDERS.join(", ")),

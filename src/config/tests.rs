@@ -182,9 +182,12 @@ fn actions_name_known_configured_providers() {
     let cp = "[control_plane]\nurl = \"http://127.0.0.1:9\"\n";
     let ok = format!("{MIN}{cp}[actions]\ntraffic = \"control-plane\"\nflag = \"none\"\n");
     assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
-    let e = errors(&format!("{MIN}[actions]\ntraffic = \"control-plane\"\nflag = \"route53\"\n"));
+    let e = errors(&format!("{MIN}[actions]\ntraffic = \"control-plane\"\nflag = \"unleash\"\n"));
     assert!(e.iter().any(|x| x == "w.toml:4:11: traffic = \"control-plane\" needs a [control_plane] section"), "{e:?}");
-    assert!(e.iter().any(|x| x.starts_with("w.toml:5:8: flag: unknown provider 'route53'")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:5:8: flag: unknown provider 'unleash'")), "{e:?}");
+    let e = errors(&format!("{MIN}[actions]\ntraffic = \"route53\"\nflag = \"route53\"\n"));
+    assert!(e.iter().any(|x| x == "w.toml:4:11: traffic = \"route53\" needs a [route53] section"), "{e:?}");
+    assert!(e.iter().any(|x| x == "w.toml:5:8: flag: Route 53 owns traffic only"), "{e:?}");
     let e = errors(&format!("{MIN}[actions]\nflags = \"none\"\n"));
     assert!(e.iter().any(|x| x.starts_with("w.toml:4:1: unknown field `flags`")), "{e:?}");
 }

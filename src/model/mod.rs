@@ -2,6 +2,7 @@
 //! where it came from. Sources produce these types; panes read them.
 
 pub mod error;
+pub mod infra;
 pub mod rollup;
 pub mod slo;
 pub mod snapshot;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use error::FeedError;
+pub use infra::{CheckHealth, Database, DbMember, DbRole, RegionWeight};
 pub use snapshot::{derive, CellHealth, Feed, FeedId, FeedState, Fleet, Snapshot, FEEDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -365,6 +365,8 @@ mod tests {
         f.circuits.set(t0, Ok(vec![]));
         f.flags.set(t0, Ok(vec![]));
         f.set_not_configured(FeedId::Alerts, "not configured: add [alertmanager]".into());
+        f.set_not_configured(FeedId::Traffic, "not configured: add [route53]".into());
+        f.set_not_configured(FeedId::Databases, "not configured: add [[patroni]]".into());
         f
     }
 
@@ -383,7 +385,7 @@ mod tests {
         f.metrics.set(now, Err("dns error".into()));
         let r = fleet(&derive(f, 1), now);
         assert_eq!(r.state, Overall::SourcesFailing);
-        assert!(r.detail.starts_with("3 of 8 sources failing"), "{}", r.detail);
+        assert!(r.detail.starts_with("3 of 10 sources failing"), "{}", r.detail);
     }
 
     #[test]

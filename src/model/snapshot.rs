@@ -21,9 +21,13 @@ pub enum FeedId {
     Flags,
     Probes,
     Alerts,
+    /// Per-region weights and health checks from a DNS traffic provider.
+    Traffic,
+    /// Database clusters (merged from every source that has some).
+    Databases,
 }
 
-pub const FEEDS: [FeedId; 8] = [
+pub const FEEDS: [FeedId; 10] = [
     FeedId::Regions,
     FeedId::Services,
     FeedId::Metrics,
@@ -32,6 +36,8 @@ pub const FEEDS: [FeedId; 8] = [
     FeedId::Flags,
     FeedId::Probes,
     FeedId::Alerts,
+    FeedId::Traffic,
+    FeedId::Databases,
 ];
 
 impl FeedId {
@@ -45,6 +51,8 @@ impl FeedId {
             FeedId::Flags => "flags",
             FeedId::Probes => "probes",
             FeedId::Alerts => "alerts",
+            FeedId::Traffic => "traffic",
+            FeedId::Databases => "databases",
         }
     }
 }
@@ -191,6 +199,9 @@ pub struct Fleet {
     pub flags: Feed<Flag>,
     pub probes: Feed<Probe>,
     pub alerts: Feed<Alert>,
+    /// Route 53 (or another traffic provider): weights and health per region.
+    pub traffic: Feed<RegionWeight>,
+    pub databases: Feed<Database>,
     /// Recent operator actions, newest last (bounded).
     pub actions: Vec<ActionEntry>,
     /// Per deployment: its observed changes (phase, step, weight, verdict),
@@ -289,6 +300,8 @@ impl Fleet {
             FeedId::Flags => meta(&self.flags, now),
             FeedId::Probes => meta(&self.probes, now),
             FeedId::Alerts => meta(&self.alerts, now),
+            FeedId::Traffic => meta(&self.traffic, now),
+            FeedId::Databases => meta(&self.databases, now),
         }
     }
 
@@ -303,6 +316,8 @@ impl Fleet {
             FeedId::Flags => self.flags.state(now),
             FeedId::Probes => self.probes.state(now),
             FeedId::Alerts => self.alerts.state(now),
+            FeedId::Traffic => self.traffic.state(now),
+            FeedId::Databases => self.databases.state(now),
         }
     }
 
@@ -317,6 +332,8 @@ impl Fleet {
             FeedId::Flags => self.flags.errors,
             FeedId::Probes => self.probes.errors,
             FeedId::Alerts => self.alerts.errors,
+            FeedId::Traffic => self.traffic.errors,
+            FeedId::Databases => self.databases.errors,
         }
     }
 
@@ -349,6 +366,8 @@ impl Fleet {
             FeedId::Flags => self.flags.source_offset = o,
             FeedId::Probes => self.probes.source_offset = o,
             FeedId::Alerts => self.alerts.source_offset = o,
+            FeedId::Traffic => self.traffic.source_offset = o,
+            FeedId::Databases => self.databases.source_offset = o,
         }
     }
 
@@ -367,6 +386,8 @@ impl Fleet {
             FeedId::Flags => set(&mut self.flags, at, error),
             FeedId::Probes => set(&mut self.probes, at, error),
             FeedId::Alerts => set(&mut self.alerts, at, error),
+            FeedId::Traffic => set(&mut self.traffic, at, error),
+            FeedId::Databases => set(&mut self.databases, at, error),
         }
     }
 
@@ -382,6 +403,8 @@ impl Fleet {
             FeedId::Flags => self.flags.not_configured = w,
             FeedId::Probes => self.probes.not_configured = w,
             FeedId::Alerts => self.alerts.not_configured = w,
+            FeedId::Traffic => self.traffic.not_configured = w,
+            FeedId::Databases => self.databases.not_configured = w,
         }
     }
 }

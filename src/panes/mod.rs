@@ -9,6 +9,7 @@ pub mod budgets;
 pub mod canaries;
 pub mod circuits;
 pub mod common;
+pub mod databases;
 pub mod deployment;
 pub mod flags;
 pub mod latency;
@@ -47,11 +48,12 @@ pub enum Kind {
     Actions,
     BigStatus,
     Clock,
+    Databases,
 }
 
 impl Kind {
     /// Every kind, in the order `views` lists them.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Matrix,
         Kind::Latency,
         Kind::LatencyChart,
@@ -63,6 +65,7 @@ impl Kind {
         Kind::Actions,
         Kind::BigStatus,
         Kind::Clock,
+        Kind::Databases,
     ];
 
     /// The registry: the module that draws this kind.
@@ -79,6 +82,7 @@ impl Kind {
             Kind::Actions => &actions::ActionsPane,
             Kind::BigStatus => &tiles::BigStatusPane,
             Kind::Clock => &tiles::ClockPane,
+            Kind::Databases => &databases::DatabasesPane,
         }
     }
 

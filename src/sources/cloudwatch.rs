@@ -266,18 +266,7 @@ impl CloudWatch {
 /// chain (or `profile`), HTTPS on rustls/ring, standard retries with
 /// backoff (throttling included), bounded timeouts.
 pub async fn make_client(aws_region: &str, endpoint: Option<&str>, profile: Option<&str>) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(aws_region.to_string()))
-        .http_client(http);
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    let shared = loader.load().await;
+    let shared = shared_config(aws_region, profile).await;
     let mut conf = aws_sdk_cloudwatch::config::Builder::from(&shared)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .timeout_config(
@@ -291,6 +280,24 @@ pub async fn make_client(aws_region: &str, endpoint: Option<&str>, profile: Opti
         conf = conf.endpoint_url(e);
     }
     Client::from_conf(conf.build())
+}
+
+/// The AWS SDK's shared configuration for one region: credentials from
+/// the standard chain (or `profile`), HTTPS on rustls/ring (every AWS
+/// client here shares this one HTTP stack).
+pub async fn shared_config(aws_region: &str, profile: Option<&str>) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(aws_region.to_string()))
+        .http_client(http);
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    loader.load().await
 }
 
 /// What an SDK error means to an operator.

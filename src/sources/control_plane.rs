@@ -46,7 +46,7 @@ impl ControlPlane {
             FeedId::Deployments => "/v1/deployments".into(),
             FeedId::Circuits => "/v1/circuits".into(),
             FeedId::Flags => "/v1/flags".into(),
-            FeedId::Probes | FeedId::Alerts => String::new(),
+            FeedId::Probes | FeedId::Alerts | FeedId::Traffic | FeedId::Databases => String::new(),
         }
     }
 
@@ -150,7 +150,9 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
             let (v, e) = split(parse::<FlagsWire>(body)?.flags, "flag");
             partial(Payload::Flags(v), e)
         }
-        FeedId::Probes | FeedId::Alerts => return Err("not served by the control-plane API".into()),
+        FeedId::Probes | FeedId::Alerts | FeedId::Traffic | FeedId::Databases => {
+            return Err("not served by the control-plane API".into())
+        }
     })
 }
 

@@ -6,7 +6,9 @@ pub mod cloudwatch;
 pub mod control_plane;
 pub mod health;
 mod http;
+pub mod patroni;
 pub mod prometheus;
+pub mod route53;
 mod runner;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +17,9 @@ pub use crate::model::error::{FeedError, MAX_RETRY_AFTER, RETRY_AFTER};
 pub use http::{get_any_auth, get_limited, get_limited_auth, redact};
 pub use runner::{run_poll, Clock, PollSpec};
 
-use crate::model::{ActionEntry, Alert, Circuit, Deployment, FeedId, Flag, Probe, Region, Service, Traffic};
+use crate::model::{
+    ActionEntry, Alert, Circuit, Database, Deployment, FeedId, Flag, Probe, Region, RegionWeight, Service, Traffic,
+};
 
 /// What one fetch of a source gives.
 pub type Fetch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, FeedError>> + Send + 'a>>;
@@ -75,6 +79,9 @@ pub enum Payload {
     Flags(Vec<Flag>),
     Probes(Vec<Probe>),
     Alerts(Vec<Alert>),
+    /// Per-region weights and health checks (Route 53).
+    Weights(Vec<RegionWeight>),
+    Databases(Vec<Database>),
     /// An action log entry from the executor.
     Action(ActionEntry),
     /// No source feeds this: why, and how to add one.

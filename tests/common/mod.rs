@@ -389,3 +389,36 @@ pub fn count_stdout(child: &mut std::process::Child) -> Arc<std::sync::atomic::A
     }
     n
 }
+
+/// Kill `pids` when this process exits, however it exits.
+pub fn watchdog(pids: &[u32]) {
+    let me = std::process::id();
+    let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+    let script = format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {} 2>/dev/null", list.join(" "));
+    let spawned = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::null()).spawn();
+    if let Err(e) = spawned {
+        panic!("cannot start the watchdog: {e}");
+    }
+}
+
+/// Wait for the final action-log entry of `key` (anything but in flight).
+pub async fn action_outcome(
+    rx: &mut tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+    key: &str,
+    secs: u64,
+) -> warroom::model::ActionEntry {
+    use warroom::model::ActionStatus;
+    use warroom::sources::{Payload, Update};
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Update { result: Ok(Payload::Action(e)), .. }))
+                if e.key == key && e.status != ActionStatus::InFlight =>
+            {
+                return e
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no outcome for {key} within {secs}s"),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Database clusters: one row per member — where it is, its role, its
+//! state, its lag behind the writer — and a row that says so when a
+//! cluster has no writer accepting writes.
+
+use warroom_ui::{Align, Cell, Column, LazyRows};
+
+use super::common::feed_badge;
+use super::{Ctx, Kind, Pane, PaneContent, Spec};
+use crate::model::infra::bytes_words;
+use crate::model::{Database, DbMember, DbRole, Snapshot};
+
+/// The rows: every member of every cluster, and `None` in place of the
+/// writer of a cluster that has none up.
+fn rows(snap: &Snapshot) -> Vec<(&Database, Option<&DbMember>)> {
+    let mut out = Vec::new();
+    for db in snap.fleet.databases.items() {
+        if db.writer().is_none() {
+            out.push((db, None));
+        }
+        let mut members: Vec<&DbMember> = db.members.iter().collect();
+        members.sort_by_key(|m| (m.role, m.name.clone()));
+        out.extend(members.into_iter().map(|m| (db, Some(m))));
+    }
+    out
+}
+
+/// The `databases` pane kind.
+pub struct DatabasesPane;
+
+impl Pane for DatabasesPane {
+    fn kind(&self) -> Kind {
+        Kind::Databases
+    }
+    fn name(&self) -> &'static str {
+        "databases"
+    }
+    fn title(&self) -> &'static str {
+        "Databases"
+    }
+    fn len(&self, ctx: &Ctx<'_>) -> usize {
+        rows(ctx.snap).len()
+    }
+    fn is_empty(&self, snap: &Snapshot) -> bool {
+        snap.fleet.databases.items().is_empty() && snap.fleet.databases.error.is_none()
+    }
+    fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, _width: u16) -> Option<PaneContent<'a>> {
+        let (snap, theme, now) = (ctx.snap, ctx.theme, ctx.now);
+        let f = &snap.fleet;
+        let columns = vec![
+            Column::new("cluster", 14, Align::Left, 0),
+            Column::new("member", 10, Align::Left, 0),
+            Column::new("region", 10, Align::Left, 2),
+            Column::new("role", 14, Align::Left, 0),
+            Column::new("state", 12, Align::Left, 0),
+            Column::new("lag", 9, Align::Right, 1),
+            Column::new("tl", 3, Align::Right, 3),
+        ];
+        let (ok, bad) = if theme.ascii { ("ok", "X") } else { ("●", "✖") };
+        let items = rows(snap);
+        let rows = LazyRows {
+            len: items.len(),
+            make: move |i: usize| {
+                let (db, m) = items[i];
+                let Some(m) = m else {
+                    return vec![
+                        Cell::new(db.name.clone(), theme.text),
+                        Cell::new("—", theme.muted),
+                        Cell::new("", theme.muted),
+                        Cell::new(format!("{bad} NO WRITER"), theme.critical),
+                        Cell::new("writes fail", theme.critical),
+                        Cell::new("", theme.muted),
+                        Cell::new("", theme.muted),
+                    ];
+                };
+                let state_style = if m.up { theme.text } else { theme.critical };
+                let glyph = if m.up { ok } else { bad };
+                let lag = match (m.role, m.lag_bytes) {
+                    (DbRole::Writer, _) => Cell::new("—", theme.muted),
+                    (_, None) => Cell::new("unknown", theme.warn),
+                    (_, Some(b)) => {
+                        let over = db.max_lag_bytes.is_some_and(|max| b > max);
+                        let warn = db.max_lag_bytes.is_some_and(|max| b * 2 > max);
+                        let style = if over {
+                            theme.critical
+                        } else if warn {
+                            theme.warn
+                        } else {
+                            theme.text
+                        };
+                        Cell::new(bytes_words(b), style)
+                    }
+                };
+                vec![
+                    Cell::new(db.name.clone(), theme.text),
+                    Cell::new(m.name.clone(), theme.text),
+                    Cell::new(m.region.clone().unwrap_or_else(|| "?".into()), theme.muted),
+                    Cell::new(m.role.word(), if m.role == DbRole::Writer { theme.info } else { theme.text }),
+                    Cell::new(format!("{glyph} {}", m.state), state_style),
+                    lag,
+                    Cell::new(m.timeline.map(|t| t.to_string()).unwrap_or_default(), theme.muted),
+                ]
+            },
+        };
+        Some(PaneContent {
+            rows: Box::new(rows),
+            title: "Databases".into(),
+            badge: Some(feed_badge(&f.databases, now, theme)),
+            error: f.databases.error_text(),
+            columns,
+            selected: Some(ctx.row(Kind::Databases)),
+            selected_col: None,
+            empty: super::common::pane_empty(ctx, &f.databases, now, "no database clusters reported"),
+            sort_cols: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! Route 53 as the traffic provider, against moto (a third-party AWS
+//! emulator from PyPI, run as `moto_server` on loopback; `scripts/test`
+//! creates its venv under `target/moto-venv`): weights and health checks
+//! into the region matrix, failover to weight 0 and restore to the weight
+//! before, `GetChange` followed, and a dropped answer reconciled by reading
+//! the record — exactly one change reaches Route 53.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use warroom::actions::executor::{new_key, spawn_routed, Disposition, Intent};
+use warroom::actions::{Action, Operator, Role};
+use warroom::audit::AuditLog;
+use warroom::model::{ActionEntry, ActionStatus, RegionStatus};
+use warroom::sources::{Clock, Update};
+
+mod common;
+
+const VENV: &str = "target/moto-venv";
+
+struct Moto {
+    _child: common::KillOnDrop,
+    url: String,
+}
+
+fn venv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(VENV)
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One moto server for this test binary's tests (each test uses its own zone).
+fn moto() -> &'static Moto {
+    static M: std::sync::OnceLock<Moto> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let bin = venv().join("bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/test (it creates the venv), or: python3 -m venv {VENV} && {VENV}/bin/pip install 'moto[server]==5.2.5'",
+            bin.display()
+        );
+        let port = free_port();
+        let child = common::KillOnDrop(Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display())));
+        // Static: never dropped, so killed when this test binary exits.
+        common::watchdog(&[child.0.id()]);
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Moto { _child: child, url };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto_server did not listen on {port}");
+    })
+}
+
+/// Run boto3 (from moto's venv) against moto; the script prints JSON.
+fn boto(url: &str, script: &str) -> Value {
+    let py = venv().join("bin/python");
+    let prelude = format!(
+        "import boto3, json\nr53 = boto3.client('route53', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n"
+    );
+    let out =
+        Command::new(py).args(["-c", &format!("{prelude}{script}")]).output().unwrap_or_else(|e| panic!("python: {e}"));
+    assert!(out.status.success(), "boto3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A zone with three weighted records (100, 100, 50), each with a health check.
+fn zone(url: &str, name: &str) -> String {
+    let v = boto(
+        url,
+        &format!(
+            r#"
+z = r53.create_hosted_zone(Name='{name}.example.com', CallerReference='{name}')['HostedZone']['Id']
+changes = []
+for sid, w in [('use1', 100), ('usw2', 100), ('euw1', 50)]:
+    hc = r53.create_health_check(CallerReference=sid + '{name}', HealthCheckConfig={{'Type': 'HTTP', 'FullyQualifiedDomainName': sid + '.{name}.example.com', 'Port': 80, 'ResourcePath': '/health'}})['HealthCheck']['Id']
+    changes.append({{'Action': 'UPSERT', 'ResourceRecordSet': {{'Name': 'api.{name}.example.com', 'Type': 'CNAME', 'SetIdentifier': sid, 'Weight': w, 'TTL': 60, 'HealthCheckId': hc, 'ResourceRecords': [{{'Value': sid + '.lb.example.com'}}]}}}})
+r53.change_resource_record_sets(HostedZoneId=z, ChangeBatch={{'Changes': changes}})
+print(json.dumps({{'zone': z}}))
+"#
+        ),
+    );
+    v["zone"].as_str().unwrap_or_default().to_string()
+}
+
+/// The weights moto holds, by set identifier.
+fn weights(url: &str, zone: &str) -> Value {
+    boto(
+        url,
+        &format!(
+            "rs = r53.list_resource_record_sets(HostedZoneId='{zone}')['ResourceRecordSets']\nprint(json.dumps({{r['SetIdentifier']: r['Weight'] for r in rs if 'SetIdentifier' in r}}))"
+        ),
+    )
+}
+
+fn config(dir: &Path, endpoint: &str, zone: &str, name: &str) -> warroom::config::Config {
+    let text = format!(
+        r#"
+[[region]]
+name = "us-east"
+[[region]]
+name = "us-west"
+[[region]]
+name = "eu-west"
+[[service]]
+name = "api"
+[route53]
+hosted_zone_id = "{zone}"
+record_name = "api.{name}.example.com"
+record_type = "CNAME"
+endpoint = "{endpoint}"
+interval = "1s"
+[[route53.region]]
+name = "us-east"
+set_identifier = "use1"
+[[route53.region]]
+name = "us-west"
+set_identifier = "usw2"
+[[route53.region]]
+name = "eu-west"
+set_identifier = "euw1"
+"#
+    );
+    let path = dir.join("warroom.toml");
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    warroom::config::Config::parse(&path, &text).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn credentials() {
+    // moto takes any key; the SDK's standard chain reads these.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+async fn outcome(rx: &mut mpsc::Receiver<Update>, key: &str) -> ActionEntry {
+    common::action_outcome(rx, key, 60).await
+}
+
+fn go(action: Action) -> Intent {
+    Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_and_health_on_screen_failover_and_restore_in_route53() {
+    credentials();
+    let m = moto();
+    let zone = zone(&m.url, "one");
+    let dir = std::env::temp_dir().join(format!("warroom-r53-one-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = config(&dir, &m.url, &zone, "one");
+    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut snaps = plane.snapshots.clone();
+    // The matrix's weights are Route 53's: 100/100/50 of 250.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let snap = loop {
+        let s = snaps.borrow_and_update().clone();
+        if !s.fleet.traffic.items().is_empty() {
+            break s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no Route 53 weights: {:?}", s.fleet.traffic.error_text());
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    };
+    let regions = snap.fleet.regions.items();
+    let share = |n: &str| regions.iter().find(|r| r.name == n).map(|r| r.weight).unwrap_or(-1.0);
+    assert_eq!((share("us-east"), share("us-west"), share("eu-west")), (40.0, 40.0, 20.0));
+    let w = &snap.fleet.traffic.items()[0];
+    let h = w.health.as_ref().unwrap_or_else(|| panic!("no health for {w:?}"));
+    assert!(h.total > 0 && h.is_healthy(), "{h:?}");
+    assert!(regions.iter().all(|r| r.status == RegionStatus::Ok), "healthy checks make Unknown regions OK");
+
+    // Fail us-east over: its weight goes to 0 in Route 53, the change is followed.
+    let (tx, mut rx) = mpsc::channel(64);
+    let exec = spawn_routed(setup.routes.clone(), AuditLog::open(&dir.join("audit.jsonl")), tx, clock.clone(), None);
+    let i = go(Action::Failover { region: "us-east".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("weight 100 → 0") && e.message.contains("INSYNC"), "{}", e.message);
+    assert_eq!(weights(&m.url, &zone)["use1"], 0);
+    // Again: already in effect, nothing sent.
+    let i = go(Action::Failover { region: "us-east".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert!(e.message.contains("already in effect"), "{}", e.message);
+
+    // A new executor (a restart) reads the weight to put back from the trail.
+    drop(exec);
+    let (tx, mut rx) = mpsc::channel(64);
+    let setup2 = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let exec = spawn_routed(setup2.routes, AuditLog::open(&dir.join("audit.jsonl")), tx, clock, None);
+    let i = go(Action::Restore { region: "us-east".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("weight 0 → 100"), "{}", e.message);
+    assert_eq!(weights(&m.url, &zone)["use1"], 100);
+    let trail = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        trail.contains(&format!("route53 {}", zone.trim_start_matches("/hostedzone/"))),
+        "the trail names Route 53"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_serving_record_is_refused_and_a_dropped_answer_is_reconciled_by_reading() {
+    credentials();
+    let m = moto();
+    let zone = zone(&m.url, "two");
+    let dir = std::env::temp_dir().join(format!("warroom-r53-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A proxy that forwards everything but drops the answer to the first
+    // ChangeResourceRecordSets (the change lands; we never hear so).
+    let changes = Arc::new(AtomicUsize::new(0));
+    let proxy = proxy(m.url.trim_start_matches("http://").to_string(), changes.clone()).await;
+    let cfg = config(&dir, &proxy, &zone, "two");
+    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let (tx, mut rx) = mpsc::channel(64);
+    let clock: Clock = Arc::new(Utc::now);
+    let exec = spawn_routed(setup.routes, AuditLog::open(&dir.join("audit.jsonl")), tx, clock, None);
+    let i = go(Action::Failover { region: "us-west".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("already in effect"), "reconciled by reading the record: {}", e.message);
+    assert_eq!(changes.load(Ordering::SeqCst), 1, "exactly one change reached Route 53");
+    assert_eq!(weights(&m.url, &zone)["usw2"], 0);
+
+    // Drain the others: the last record serving is refused by the provider.
+    let i = go(Action::Failover { region: "eu-west".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome(&mut rx, &key).await.status, ActionStatus::Succeeded);
+    let i = go(Action::Failover { region: "us-east".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Refused, "{}", e.message);
+    assert!(e.message.contains("no record with weight > 0 and a healthy check"), "{}", e.message);
+    assert_eq!(weights(&m.url, &zone)["use1"], 100);
+    assert_eq!(changes.load(Ordering::SeqCst), 2);
+}
+
+/// A loopback HTTP proxy to `upstream` counting ChangeResourceRecordSets
+/// requests; the first one's answer is dropped (connection closed).
+async fn proxy(upstream: String, changes: Arc<AtomicUsize>) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let upstream = upstream.clone();
+            let changes = changes.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let drop_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = drop_next.clone();
+                let up = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let head = String::from_utf8_lossy(&buf[..n.min(512)]).to_string();
+                        if head.starts_with("POST ")
+                            && head.contains("/rrset")
+                            && changes.fetch_add(1, Ordering::SeqCst) == 0
+                        {
+                            flag.store(true, Ordering::SeqCst);
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 || drop_next.load(Ordering::SeqCst) {
+                        break; // the change landed; the client sees the connection close
+                    }
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                up.abort();
+            });
+        }
+    });
+    format!("http://{addr}")
+}
