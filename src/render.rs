@@ -480,7 +480,8 @@ fn draw_region(
     buf: &mut Buffer,
 ) {
     let region = snap.fleet.regions.items().iter().find(|r| r.name == name);
-    let (line, style) = panes::region::summary(region, name, theme);
+    let traffic = snap.fleet.traffic.items().iter().find(|w| w.region == name);
+    let (line, style) = panes::region::summary(region, traffic, name, theme);
     warroom_ui::put(buf, body.x, body.y, line, body.width as usize, style);
     let rest = Rect::new(body.x, body.y + 1, body.width, body.height.saturating_sub(1));
     let content = panes::region::build(snap, name, row, now, theme);

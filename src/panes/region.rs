@@ -24,24 +24,44 @@ fn probe_cell(p: Option<&Probe>, theme: &Theme) -> Cell {
 }
 
 /// One-line summary of the region for the top of the screen.
-pub fn summary(region: Option<&Region>, name: &str, theme: &Theme) -> (String, ratatui::style::Style) {
+pub fn summary(
+    region: Option<&Region>,
+    traffic: Option<&crate::model::RegionWeight>,
+    name: &str,
+    theme: &Theme,
+) -> (String, ratatui::style::Style) {
     match region {
         None => (format!("Region {name}: not reported by the control plane"), theme.warn),
         Some(r) => {
             let level = region_level(r.status);
             (
                 format!(
-                    "Region {}  {} {}  traffic {:.0}%  zones {}",
+                    "Region {}  {} {}  traffic {:.0}%  zones {}{}",
                     r.name,
                     level.glyph(theme.ascii),
                     level.word(),
                     r.weight,
-                    r.zones.join(", ")
+                    r.zones.join(", "),
+                    traffic.map(route_words).unwrap_or_default()
                 ),
                 theme.level(level),
             )
         }
     }
+}
+
+/// What Route 53 says of the region: its record's weight, what a restore
+/// puts back, its health check.
+fn route_words(w: &crate::model::RegionWeight) -> String {
+    let restore = match w.restore_weight {
+        Some(b) if b != w.weight => format!(" (restore {b})"),
+        _ => String::new(),
+    };
+    let check = match &w.health {
+        Some(h) => format!(" · check {}", h.words()),
+        None => " · no health check".into(),
+    };
+    format!("  · Route 53 {} weight {}{restore}{check}", w.set_identifier, w.weight)
 }
 
 pub fn build<'a>(

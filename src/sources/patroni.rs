@@ -74,8 +74,25 @@ impl Patroni {
     /// The cluster as the console sees it.
     pub async fn read(&self) -> Result<Payload, FeedError> {
         let body = self.get("/cluster").await?;
-        let history = self.get("/history").await.ok();
+        let history = self.history().await;
         decode(self, &body, history.as_deref())
+    }
+
+    /// `/history` from the member that knows most of it: a member whose
+    /// PostgreSQL is down (or still rejoining) answers with fewer rows.
+    async fn history(&self) -> Option<Vec<u8>> {
+        let answers = futures_util::future::join_all(
+            self.urls
+                .iter()
+                .map(|b| async move { get_limited_auth(&self.client, &format!("{b}/history"), MAX_BODY, None).await }),
+        )
+        .await;
+        answers
+            .into_iter()
+            .filter_map(|r| r.ok().map(|(_, body)| body))
+            .filter_map(|b| serde_json::from_slice::<Vec<Value>>(&b).ok().map(|rows| (rows.len(), b)))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, b)| b)
     }
 }
 
