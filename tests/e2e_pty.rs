@@ -119,7 +119,14 @@ fn losing_the_terminal_ends_the_process() {
     }
     let mut child = child;
     // Close every handle on the pty's master side: the terminal is gone.
+    // The harness's reader thread holds one too and lets go on its next
+    // read after `stop`: a key makes warroom draw, so that read comes now
+    // rather than whenever an idle console next writes (the test failed
+    // under load, about one run in two, on unchanged code).
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut writer = writer;
+    let _ = writer.write_all(b"?");
+    let _ = writer.flush();
     drop(writer);
     drop(_master);
     let deadline = Instant::now() + Duration::from_secs(15);
