@@ -319,3 +319,29 @@ async fn proxy(upstream: String, changes: Arc<AtomicUsize>) -> String {
     });
     format!("http://{addr}")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_answer_is_a_feed_error_not_a_panic() {
+    credentials();
+    // Something that is not Route 53 answers on the endpoint.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let body = "<html>\u{1b}[2J not xml";
+                let head =
+                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: text/html\r\n\r\n", body.len());
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("warroom-r53-bad-{}", std::process::id()));
+    let cfg = config(&dir, &format!("http://{addr}"), "Z1", "bad");
+    let r53 = warroom::wiring::route53(cfg.route53.as_ref().unwrap_or_else(|| panic!("no [route53]"))).await;
+    let e = r53.read().await.err().unwrap_or_else(|| panic!("garbage read as data"));
+    assert!(e.to_string().starts_with("Route 53:"), "{e}");
+}
