@@ -248,12 +248,12 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         cluster.regions = p.regions.iter().map(|(m, r)| (m.clone(), r.get_ref().clone())).collect();
         cluster.services = p.services.iter().map(|s| s.get_ref().clone()).collect();
         cluster.max_lag_bytes = p.maximum_lag_on_failover;
-        // One interval for the merged feed: the shortest asked for.
-        let d = duration_or(p.interval.get_ref(), intervals.get(FeedId::Databases));
-        if cfg.patroni.iter().position(|x| std::ptr::eq(x, p)) == Some(0) || d < intervals.get(FeedId::Databases) {
-            intervals = intervals.with(FeedId::Databases, d);
-        }
         list.push(Arc::new(PatroniSource::new(cluster)));
+    }
+    // One interval for the merged feed: the shortest any cluster asks for.
+    let default = intervals.get(FeedId::Databases);
+    if let Some(d) = cfg.patroni.iter().map(|p| duration_or(p.interval.get_ref(), default)).min() {
+        intervals = intervals.with(FeedId::Databases, d);
     }
     if let Some(c) = cp {
         list.push(Arc::new(c));

@@ -107,15 +107,17 @@ impl Route53Actions {
             Ok(id) => Sent::Accepted(format!("{id}:{region}:{now}:{want}")),
             // No answer: the change may have landed. The executor reads
             // the record (`lookup`) before anything else.
-            Err(e) if e.contains("timed out") || e.contains("cannot reach") || e.contains("dispatch") => {
-                Sent::Unknown(format!("Route 53: {e}"))
-            }
-            Err(e) if e.to_ascii_lowercase().contains("response") || e.contains("io error") => {
-                Sent::Unknown(format!("Route 53: {e}"))
-            }
+            Err(e) if no_answer(&e) => Sent::Unknown(format!("Route 53: {e}")),
             Err(e) => Sent::Failed(format!("Route 53 refused the change: {e}")),
         }
     }
+}
+
+/// Whether an SDK error means the request may have landed unanswered
+/// (a timeout, a dropped connection, a cut answer).
+fn no_answer(e: &str) -> bool {
+    let low = e.to_ascii_lowercase();
+    ["timed out", "cannot reach", "dispatch", "response", "io error"].iter().any(|m| low.contains(m))
 }
 
 impl ActionProvider for Route53Actions {
