@@ -21,6 +21,7 @@ pub enum Command {
     Promote,
     PauseResume,
     ToggleFlag,
+    Switchover,
     Filter,
     CommandLine,
     RunbookNext,
@@ -49,6 +50,9 @@ impl Command {
             Command::Promote => "promote the selected canary one step",
             Command::PauseResume => "pause / resume the selected canary",
             Command::ToggleFlag => "toggle the selected flag",
+            Command::Switchover => {
+                "database: move the writer to the selected standby (switchover; failover if the writer is down)"
+            }
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
             Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
             Command::RunbookNext => "runbook: do / confirm the current step",
@@ -73,6 +77,8 @@ impl Command {
             Command::Promote => Some("promote"),
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
+            // Only in the databases pane: help lists it, the footer does not.
+            Command::Switchover => None,
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
@@ -116,6 +122,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('p'), Command::Promote),
     key(KeyCode::Char(' '), Command::PauseResume),
     key(KeyCode::Char('t'), Command::ToggleFlag),
+    key(KeyCode::Char('W'), Command::Switchover),
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
     key(KeyCode::Char('n'), Command::RunbookNext),
@@ -136,6 +143,7 @@ impl Command {
                 | Command::Promote
                 | Command::PauseResume
                 | Command::ToggleFlag
+                | Command::Switchover
         )
     }
 }
@@ -213,7 +221,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 23] = [
+pub const COMMANDS: [(&str, Command); 24] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -230,6 +238,7 @@ pub const COMMANDS: [(&str, Command); 23] = [
     ("promote", Command::Promote),
     ("pause_resume", Command::PauseResume),
     ("toggle_flag", Command::ToggleFlag),
+    ("switchover", Command::Switchover),
     ("filter", Command::Filter),
     ("command", Command::CommandLine),
     ("runbook_next", Command::RunbookNext),

@@ -242,12 +242,19 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         list.push(Arc::new(a));
     }
     list.push(Arc::new(Fixed { regions, services: services.clone() }));
+    let mut clusters = Vec::new();
     for p in &cfg.patroni {
         let mut cluster =
             Patroni::new(p.name.get_ref(), p.urls.iter().map(|u| u.get_ref().clone()).collect(), client.clone());
         cluster.regions = p.regions.iter().map(|(m, r)| (m.clone(), r.get_ref().clone())).collect();
         cluster.services = p.services.iter().map(|s| s.get_ref().clone()).collect();
         cluster.max_lag_bytes = p.maximum_lag_on_failover;
+        if let Some(user) = &p.username {
+            let pass = Config::secret(p.password_env.as_ref().map(|v| v.get_ref().as_str()), None)?;
+            cluster.auth = Some((user.clone(), pass.unwrap_or_default()));
+        }
+        let cluster = Arc::new(cluster);
+        clusters.push(cluster.clone());
         list.push(Arc::new(PatroniSource::new(cluster)));
     }
     // One interval for the merged feed: the shortest any cluster asks for.
@@ -268,7 +275,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        routes: routes(cfg, control_plane),
+        routes: database_routes(routes(cfg, control_plane), clusters),
         route53: cfg.route53.clone(),
         traffic_to_route53: cfg.route53.is_some()
             && match cfg.actions.as_ref().and_then(|a| a.traffic.as_ref()) {
@@ -280,6 +287,15 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
 
 /// The action routes: the control plane for every kind it is configured
 /// for, none where `[actions]` turns a kind off.
+/// Database writers belong to their clusters' own API (Patroni); with no
+/// cluster configured nothing owns them, and the console says so.
+fn database_routes(r: Routes, clusters: Vec<Arc<Patroni>>) -> Routes {
+    if clusters.is_empty() {
+        return r;
+    }
+    r.with(TargetKind::Database, Arc::new(crate::actions::patroni::PatroniActions::new(clusters)))
+}
+
 fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<std::path::PathBuf>)>) -> Routes {
     let mut r = match control_plane {
         Some((url, token, ca)) => control_plane_routes(&url, token, ca.as_deref()),
@@ -299,6 +315,7 @@ fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<st
             TargetKind::Traffic => &a.traffic,
             TargetKind::Rollout => &a.rollout,
             TargetKind::Flag => &a.flag,
+            TargetKind::Database => continue,
         };
         if chosen.as_ref().is_some_and(|v| v.get_ref() == "none") {
             let why = format!("{} actions are turned off here ([actions] {} = \"none\")", kind.key(), kind.key());

@@ -2,6 +2,7 @@
 //! the only way to run one is the confirm gate and the executor.
 
 pub mod executor;
+pub mod patroni;
 pub mod provider;
 pub mod route53;
 
@@ -65,13 +66,44 @@ pub enum Blast {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Failover { region: String },
-    Restore { region: String },
-    Rollback { deployment: String },
-    Promote { deployment: String, full: bool },
-    Pause { deployment: String },
-    Resume { deployment: String },
-    SetFlag { flag: String, environment: String, on: bool },
+    Failover {
+        region: String,
+    },
+    Restore {
+        region: String,
+    },
+    Rollback {
+        deployment: String,
+    },
+    Promote {
+        deployment: String,
+        full: bool,
+    },
+    Pause {
+        deployment: String,
+    },
+    Resume {
+        deployment: String,
+    },
+    SetFlag {
+        flag: String,
+        environment: String,
+        on: bool,
+    },
+    /// A planned move of a database cluster's writer to `candidate`
+    /// (Patroni `POST /switchover`): the writer is up and hands over.
+    Switchover {
+        database: String,
+        candidate: String,
+    },
+    /// Promote `candidate` when the writer is gone (Patroni `POST
+    /// /failover`). `break_glass` allows a candidate whose lag is over the
+    /// cluster's limit: the data it has not received is lost.
+    DbFailover {
+        database: String,
+        candidate: String,
+        break_glass: bool,
+    },
 }
 
 /// What the confirm dialog shows, or why the action is refused locally.
@@ -94,6 +126,9 @@ pub enum TargetKind {
     Rollout,
     /// A feature flag.
     Flag,
+    /// A database cluster's writer (switchover, failover). Owned by the
+    /// cluster's own source (Patroni), never by the control plane.
+    Database,
 }
 
 impl TargetKind {
@@ -105,6 +140,7 @@ impl TargetKind {
             TargetKind::Traffic => "traffic",
             TargetKind::Rollout => "rollout",
             TargetKind::Flag => "flag",
+            TargetKind::Database => "database",
         }
     }
 }
@@ -118,6 +154,7 @@ impl Action {
                 TargetKind::Rollout
             }
             Action::SetFlag { .. } => TargetKind::Flag,
+            Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
         }
     }
 
@@ -130,6 +167,9 @@ impl Action {
             | Action::Pause { deployment }
             | Action::Resume { deployment } => format!("deployment {deployment}"),
             Action::SetFlag { flag, environment, .. } => format!("flag {flag}/{environment}"),
+            Action::Switchover { database, .. } | Action::DbFailover { database, .. } => {
+                format!("database {database}")
+            }
         }
     }
 
@@ -144,6 +184,11 @@ impl Action {
             Action::Resume { deployment } => format!("resume {deployment}"),
             Action::SetFlag { flag, environment, on } => {
                 format!("turn {flag} {} in {environment}", if *on { "on" } else { "off" })
+            }
+            Action::Switchover { database, candidate } => format!("switch {database} over to {candidate}"),
+            Action::DbFailover { database, candidate, break_glass } => {
+                let bg = if *break_glass { " (break-glass: data loss allowed)" } else { "" };
+                format!("fail {database} over to {candidate}{bg}")
             }
         }
     }
@@ -166,6 +211,12 @@ impl Action {
             Action::Resume { deployment } => json!({"kind": "resume", "deployment": deployment}),
             Action::SetFlag { flag, environment, on } => {
                 json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment})
+            }
+            Action::Switchover { database, candidate } => {
+                json!({"kind": "switchover", "database": database, "candidate": candidate})
+            }
+            Action::DbFailover { database, candidate, break_glass } => {
+                json!({"kind": "dbFailover", "database": database, "candidate": candidate, "breakGlass": break_glass})
             }
         }
     }
@@ -198,7 +249,96 @@ impl Action {
             | Action::Promote { deployment, .. }
             | Action::Pause { deployment }
             | Action::Resume { deployment } => preview_deployment(self, snap, deployment),
+            Action::Switchover { database, candidate } => preview_database(snap, database, candidate, None),
+            Action::DbFailover { database, candidate, break_glass } => {
+                preview_database(snap, database, candidate, Some(*break_glass))
+            }
         }
+    }
+}
+
+/// What a database action does: who writes before → after, where, the
+/// data the candidate has not received (lost if the old writer never comes
+/// back), and refusals — a switchover needs a writer up, a failover needs
+/// it gone, and a candidate over the cluster's lag limit needs break-glass.
+/// `failover`: `None` for a switchover, else whether break-glass was asked.
+fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Option<bool>) -> Result<Preview, String> {
+    let db = snap
+        .fleet
+        .databases
+        .items()
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| format!("database {name} is not known"))?;
+    let c = db.member(candidate).ok_or_else(|| format!("{candidate} is not a member of {name}"))?;
+    let at = |m: &crate::model::DbMember| m.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    if c.role == crate::model::DbRole::Writer {
+        return Err(format!("{candidate} is already the writer of {name}"));
+    }
+    if !c.up {
+        return Err(format!("{candidate} is not streaming (state {}): it cannot take over", c.state));
+    }
+    let writer = db.writer();
+    let from = match (failover, writer) {
+        (None, None) => {
+            return Err(format!("{name} has no writer up: a switchover needs one to hand over; use a failover"))
+        }
+        (Some(_), Some(w)) => return Err(format!("{name}'s writer {} is up: use a switchover (no data lost)", w.name)),
+        (None, Some(w)) => format!("{}{}", w.name, at(w)),
+        (Some(_), None) => match db.writer_member() {
+            Some(w) => format!("{}{} ({})", w.name, at(w), if w.state.is_empty() { "down" } else { &w.state }),
+            None => "none".to_string(),
+        },
+    };
+    let lag = match (c.lag_bytes, c.lag_seconds) {
+        (Some(b), Some(s)) => format!("{} / {s:.0} s", crate::model::infra::bytes_words(b)),
+        (Some(b), None) => crate::model::infra::bytes_words(b),
+        (None, Some(s)) => format!("{s:.0} s"),
+        (None, None) => "unknown".to_string(),
+    };
+    let over = match (c.lag_bytes, db.max_lag_bytes) {
+        (Some(b), Some(max)) => b > max,
+        // Unknown lag on a failover: nobody can say what is lost.
+        (None, _) => failover.is_some(),
+        _ => false,
+    };
+    let limit = db.max_lag_bytes.map(crate::model::infra::bytes_words).unwrap_or_else(|| "none set".into());
+    let mut effect = vec![
+        format!("writer: {from} → {candidate}{}", at(c)),
+        match failover {
+            None => format!("lag of {candidate}: {lag} (the writer waits for it: nothing is lost)"),
+            Some(_) => format!("data at risk: {lag} not on {candidate} (limit {limit})"),
+        },
+    ];
+    if !db.services.is_empty() {
+        effect.push(format!("writes pause for: {}", db.services.join(", ")));
+    }
+    effect.push(format!("sent to {}", db.source));
+    match failover {
+        None if over => Err(format!(
+            "{candidate}'s lag {lag} is over {name}'s limit ({limit}): Patroni would not pick it; wait for it to catch up"
+        )),
+        Some(false) if over => Err(format!(
+            "{candidate}'s lag {lag} is over {name}'s limit ({limit}): fail over with break-glass to accept the loss"
+        )),
+        Some(true) => {
+            effect.push(format!("BREAK-GLASS: what {candidate} has not received is lost"));
+            Ok(Preview {
+                title: format!("Fail {name} over to {candidate}, accepting data loss?"),
+                effect,
+                blast: Blast::High,
+                type_to_confirm: Some(format!("{name} lose data")),
+            })
+        }
+        _ => Ok(Preview {
+            title: match failover {
+                None => format!("Switch {name} over to {candidate}?"),
+                Some(_) => format!("Fail {name} over to {candidate}?"),
+            },
+            effect,
+            blast: Blast::High,
+            type_to_confirm: Some(name.to_string()),
+        }),
     }
 }
 
@@ -250,12 +390,21 @@ fn preview_failover(snap: &Snapshot, region: &str) -> Result<Preview, String> {
             format!("{:<16} {:>6} → {:>6}{state}", x.name, pct(*b), pct(*a))
         })
         .collect();
+    let mut effect: Vec<String> = effect;
+    via_route53(snap, &mut effect);
     Ok(Preview {
         title: format!("Fail over {region}: drain all its traffic?"),
         effect,
         blast: Blast::High,
         type_to_confirm: Some(region.to_string()),
     })
+}
+
+/// Where a traffic change goes, when it is not the control plane.
+fn via_route53(snap: &Snapshot, effect: &mut Vec<String>) {
+    if !snap.fleet.traffic.items().is_empty() {
+        effect.push("weights as Route 53 holds them (its weighted records)".into());
+    }
 }
 
 fn preview_restore(snap: &Snapshot, region: &str) -> Result<Preview, String> {
@@ -286,6 +435,8 @@ fn preview_restore(snap: &Snapshot, region: &str) -> Result<Preview, String> {
             format!("{:<16} {:>6} → {:>6}", x.name, pct(x.weight), pct(after))
         })
         .collect();
+    let mut effect: Vec<String> = effect;
+    via_route53(snap, &mut effect);
     Ok(Preview {
         title: format!("Restore {region} to its normal traffic share?"),
         effect,

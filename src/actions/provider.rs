@@ -110,10 +110,10 @@ impl Routes {
 
     /// Why nothing owns `kind`.
     pub fn why_not(&self, kind: TargetKind) -> String {
-        self.off
-            .get(&kind)
-            .cloned()
-            .unwrap_or_else(|| "no control plane configured: add [control_plane] to warroom.toml".into())
+        self.off.get(&kind).cloned().unwrap_or_else(|| match kind {
+            TargetKind::Database => "no database cluster is configured: add [[patroni]] to warroom.toml".into(),
+            _ => "no control plane configured: add [control_plane] to warroom.toml".into(),
+        })
     }
 
     /// The provider an audit record names (a record that names none: the

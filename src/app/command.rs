@@ -30,6 +30,8 @@ pub enum Verb {
     Pause,
     Resume,
     Flag,
+    Switchover,
+    DbFailover,
     Filter,
     Runbook,
     Help,
@@ -47,6 +49,7 @@ pub enum Arg {
     Slo,
     Deployment,
     Flag,
+    Database,
     Runbook,
 }
 
@@ -65,7 +68,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 18] = [
+pub static VERBS: [VerbDef; 20] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -80,6 +83,20 @@ pub static VERBS: [VerbDef; 18] = [
     def(Verb::Pause, "pause", "ID", "pause a canary (confirm)", Arg::Deployment),
     def(Verb::Resume, "resume", "ID", "resume a canary (confirm)", Arg::Deployment),
     def(Verb::Flag, "flag", "NAME ENV on|off", "set a feature flag (confirm)", Arg::Flag),
+    def(
+        Verb::Switchover,
+        "switchover",
+        "DATABASE [MEMBER]",
+        "move a database's writer to a standby, the best one by default (confirm)",
+        Arg::Database,
+    ),
+    def(
+        Verb::DbFailover,
+        "db-failover",
+        "DATABASE [MEMBER] [break-glass]",
+        "promote a standby when the writer is gone; break-glass accepts data loss (confirm)",
+        Arg::Database,
+    ),
     def(Verb::Filter, "filter", "[TEXT]", "fuzzy filter on services; no text clears", Arg::Service),
     def(Verb::Runbook, "runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run", Arg::Runbook),
     def(Verb::Help, "help", "", "the key help", Arg::None),
@@ -142,10 +159,19 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
                 v.dedup();
                 v
             }
+            Arg::Database => f.databases.items().iter().map(|d| d.name.clone()).collect(),
             Arg::Runbook => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
         },
         ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
         ["flag", _, _] => vec!["on".into(), "off".into()],
+        ["switchover" | "db-failover", db] => f
+            .databases
+            .items()
+            .iter()
+            .filter(|d| d.name == *db)
+            .flat_map(|d| d.members.iter().filter(|m| m.role != crate::model::DbRole::Writer).map(|m| m.name.clone()))
+            .collect(),
+        ["db-failover", _, _] => vec!["break-glass".into()],
         ["runbook", name, given @ ..] => runbook_params(name, given, word, snap),
         _ => vec![],
     };
@@ -421,6 +447,28 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
                 other => return Err(format!("'{other}': a flag is set on or off")),
             };
             Typed::Propose(Action::SetFlag { flag: name.to_string(), environment: env.to_string(), on })
+        }
+        Verb::Switchover | Verb::DbFailover => {
+            let dbs = f.databases.items();
+            let name = need("database", dbs.iter().map(|d| d.name.clone()).collect())?;
+            let db = dbs.iter().find(|d| d.name == name).ok_or(format!("unknown database '{name}'"))?;
+            let rest: Vec<&str> = words[2..].to_vec();
+            let break_glass = rest.contains(&"break-glass");
+            if break_glass && verb == Verb::Switchover {
+                return Err("break-glass is for db-failover: a switchover loses nothing".into());
+            }
+            // A member named is taken as typed (the preview says why it
+            // cannot take over); none named, the best standby.
+            let candidate = match rest.iter().find(|w| **w != "break-glass") {
+                Some(m) => m.to_string(),
+                None => super::view::db_candidate(db, None)?,
+            };
+            let database = name.clone();
+            let a = match verb {
+                Verb::Switchover => Action::Switchover { database, candidate },
+                _ => Action::DbFailover { database, candidate, break_glass },
+            };
+            Typed::Propose(a)
         }
         Verb::Filter => {
             let text = words[1..].join(" ");

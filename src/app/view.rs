@@ -547,7 +547,8 @@ impl ViewState {
                 | Command::Rollback
                 | Command::Promote
                 | Command::PauseResume
-                | Command::ToggleFlag,
+                | Command::ToggleFlag
+                | Command::Switchover,
                 _,
             ) => return false,
             (Command::Enter, Screen::Overview) => {
@@ -623,6 +624,15 @@ impl ViewState {
                 let flags = self.visible_flags(snap);
                 let fl = flags.get(self.row(self.focus)).ok_or_else(|| "no flag is selected".to_string())?;
                 Ok(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
+            }
+            Command::Switchover => {
+                if !(overview && self.focus.pane().acts_on() == Some(ActsOn::Database)) {
+                    return Err("select a database member first (Tab to Databases)".into());
+                }
+                let rows = crate::panes::databases::rows(snap);
+                let (db, member) =
+                    rows.get(self.row(self.focus)).ok_or_else(|| "no database is selected".to_string())?;
+                db_action(db, *member)
             }
             _ => Err("not an action".into()),
         }
@@ -1110,4 +1120,23 @@ mod tests {
         assert!(idle.dialog.is_none() && idle.outbox.is_empty());
         let _ = s;
     }
+}
+
+/// The standby to promote: `member` if it is a streaming standby, else the
+/// best one.
+pub fn db_candidate(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<String, String> {
+    let chosen = member.filter(|m| m.role != crate::model::DbRole::Writer && m.up).or_else(|| db.best_candidate());
+    chosen.map(|m| m.name.clone()).ok_or_else(|| format!("{} has no standby streaming that could take over", db.name))
+}
+
+/// The database action for a selected row: the selected standby if it is
+/// streaming, else the best one; a switchover while the writer is up, a
+/// failover (never break-glass from a key) when it is not.
+pub fn db_action(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<Action, String> {
+    let candidate = db_candidate(db, member)?;
+    Ok(if db.writer().is_some() {
+        Action::Switchover { database: db.name.clone(), candidate }
+    } else {
+        Action::DbFailover { database: db.name.clone(), candidate, break_glass: false }
+    })
 }

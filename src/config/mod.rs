@@ -106,6 +106,11 @@ pub struct PatroniCfg {
     /// `maximum_lag_on_failover` as the cluster has it (bytes; Patroni's
     /// default 1048576).
     pub maximum_lag_on_failover: Option<u64>,
+    /// `restapi.authentication.username`, for switchover and failover.
+    pub username: Option<String>,
+    /// Environment variable holding the REST API password (never the
+    /// password itself).
+    pub password_env: Option<Spanned<String>>,
     #[serde(default = "default_db_interval")]
     pub interval: Spanned<String>,
 }

@@ -5,13 +5,13 @@
 use warroom_ui::{Align, Cell, Column, LazyRows};
 
 use super::common::feed_badge;
-use super::{Ctx, Kind, Pane, PaneContent, Spec};
+use super::{ActsOn, Ctx, Kind, Pane, PaneContent, Spec};
 use crate::model::infra::bytes_words;
 use crate::model::{Database, DbMember, DbRole, Snapshot};
 
 /// The rows: every member of every cluster, and `None` in place of the
 /// writer of a cluster that has none up.
-fn rows(snap: &Snapshot) -> Vec<(&Database, Option<&DbMember>)> {
+pub fn rows(snap: &Snapshot) -> Vec<(&Database, Option<&DbMember>)> {
     let mut out = Vec::new();
     for db in snap.fleet.databases.items() {
         if db.writer().is_none() {
@@ -42,6 +42,9 @@ impl Pane for DatabasesPane {
     }
     fn is_empty(&self, snap: &Snapshot) -> bool {
         snap.fleet.databases.items().is_empty() && snap.fleet.databases.error.is_none()
+    }
+    fn acts_on(&self) -> Option<ActsOn> {
+        Some(ActsOn::Database)
     }
     fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, _width: u16) -> Option<PaneContent<'a>> {
         let (snap, theme, now) = (ctx.snap, ctx.theme, ctx.now);

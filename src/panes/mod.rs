@@ -116,6 +116,8 @@ pub enum ActsOn {
     Rollout,
     /// toggle: the selected flag.
     Flag,
+    /// switchover / failover: the selected database member.
+    Database,
 }
 
 /// A screen a viewer can be on (Enter opens the detail ones).

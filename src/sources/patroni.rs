@@ -25,6 +25,26 @@ pub struct Patroni {
     pub regions: BTreeMap<String, String>,
     pub services: Vec<String>,
     pub max_lag_bytes: Option<u64>,
+    /// Basic auth for the unsafe endpoints (`restapi.authentication`).
+    pub auth: Option<(String, String)>,
+    /// Client for POSTs: no redirects, a timeout past Patroni's own wait.
+    post_client: reqwest::Client,
+}
+
+/// How long Patroni itself waits for a switchover it accepted before it
+/// answers (`poll_failover_result`: twice max(10 s, loop_wait)), plus room.
+pub const POST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// How one POST ended.
+#[derive(Debug)]
+pub enum Posted {
+    /// Patroni answered: status and its text.
+    Answer(u16, String),
+    /// No member could be reached: nothing was sent.
+    Unreachable(String),
+    /// Sent, but no answer came (a timeout, a cut connection): it may
+    /// have happened.
+    NoAnswer(String),
 }
 
 #[derive(Deserialize)]
@@ -56,7 +76,47 @@ impl Patroni {
             regions: BTreeMap::new(),
             services: Vec::new(),
             max_lag_bytes: None,
+            auth: None,
+            post_client: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .timeout(POST_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
         }
+    }
+
+    /// The cluster now, as one `Database`.
+    pub async fn database(&self) -> Result<Database, FeedError> {
+        match self.read().await? {
+            Payload::Databases(mut v) if !v.is_empty() => Ok(v.remove(0)),
+            _ => Err(FeedError::Decode("Patroni /cluster: no cluster".into())),
+        }
+    }
+
+    /// POST `body` to `path` on the first member that can be reached. A
+    /// member that refuses the connection got nothing, so the next is
+    /// tried; once one was reached, its answer (or its silence) stands.
+    pub async fn post(&self, path: &str, body: &Value) -> Posted {
+        let mut last = "no member URL configured".to_string();
+        for base in &self.urls {
+            let mut req = self.post_client.post(format!("{base}{path}")).json(body);
+            if let Some((user, pass)) = &self.auth {
+                req = req.basic_auth(user, Some(pass));
+            }
+            match req.send().await {
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    let text = r.text().await.unwrap_or_default();
+                    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+                    return Posted::Answer(code, text.trim().to_string());
+                }
+                Err(e) if e.is_connect() => last = format!("{base}: {}", super::redact(&e.to_string())),
+                Err(e) => return Posted::NoAnswer(format!("{base}: {}", super::redact(&e.to_string()))),
+            }
+        }
+        Posted::Unreachable(last)
     }
 
     /// GET `path` from the first member that answers.
@@ -161,12 +221,12 @@ fn decode(p: &Patroni, cluster: &[u8], history: Option<&[u8]>) -> Result<Payload
 
 /// The source: one Patroni cluster, one part of the merged databases feed.
 pub struct PatroniSource {
-    pub cluster: Patroni,
+    pub cluster: std::sync::Arc<Patroni>,
     label: String,
 }
 
 impl PatroniSource {
-    pub fn new(cluster: Patroni) -> PatroniSource {
+    pub fn new(cluster: std::sync::Arc<Patroni>) -> PatroniSource {
         let label = format!("patroni:{}", cluster.name);
         PatroniSource { cluster, label }
     }
