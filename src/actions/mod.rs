@@ -703,6 +703,73 @@ mod tests {
         assert!(p.effect[1].contains("0% →     0%"), "{:?}", p.effect);
     }
 
+    fn cluster(writer_up: bool, lag: u64) -> Snapshot {
+        use crate::model::{Database, DbMember, DbRole};
+        let m = |name: &str, role, up, lag, region: &str| DbMember {
+            name: name.into(),
+            region: Some(region.into()),
+            zone: None,
+            role,
+            state: if up { "running".into() } else { "stopped".into() },
+            up,
+            timeline: Some(1),
+            lag_bytes: Some(lag),
+            lag_seconds: None,
+        };
+        let db = Database {
+            name: "orders".into(),
+            engine: "postgresql (patroni)".into(),
+            source: "patroni:orders".into(),
+            members: vec![
+                m("pg1", DbRole::Writer, writer_up, 0, "use1"),
+                m("pg2", DbRole::Replica, true, lag, "usw2"),
+                m("pg3", DbRole::Replica, false, 0, "usw2"),
+            ],
+            last_failover: None,
+            latest_restorable: None,
+            earliest_restorable: None,
+            backup_retention_days: None,
+            status: None,
+            services: vec!["checkout".into()],
+            max_lag_bytes: Some(1024 * 1024),
+        };
+        let mut f = Fleet::default();
+        f.databases.set(Utc::now(), Ok(vec![db]));
+        derive(f, 1)
+    }
+
+    #[test]
+    fn database_previews_name_the_new_writer_the_data_at_risk_and_the_limit() {
+        let sw = |c: &str| Action::Switchover { database: "orders".into(), candidate: c.into() };
+        let fo = |c: &str, bg| Action::DbFailover { database: "orders".into(), candidate: c.into(), break_glass: bg };
+        let up = cluster(true, 4096);
+        let p = sw("pg2").preview(&up).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect[0], "writer: pg1 (use1) → pg2 (usw2)");
+        assert!(p.effect[1].contains("4 KiB") && p.effect[1].contains("nothing is lost"), "{:?}", p.effect);
+        assert_eq!(p.effect[2], "writes pause for: checkout");
+        assert_eq!(p.effect[3], "sent to patroni:orders");
+        assert_eq!((p.blast, p.type_to_confirm.as_deref()), (Blast::High, Some("orders")));
+        assert!(sw("pg1").preview(&up).is_err_and(|e| e.contains("already the writer")));
+        assert!(sw("pg3").preview(&up).is_err_and(|e| e.contains("not streaming")));
+        assert!(sw("pg9").preview(&up).is_err_and(|e| e.contains("not a member")));
+        assert!(fo("pg2", false).preview(&up).is_err_and(|e| e.contains("use a switchover")));
+        let down = cluster(false, 4096);
+        assert!(sw("pg2").preview(&down).is_err_and(|e| e.contains("use a failover")));
+        let p = fo("pg2", false).preview(&down).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.effect[0], "writer: pg1 (use1) (stopped) → pg2 (usw2)");
+        assert!(p.effect[1].starts_with("data at risk: 4 KiB not on pg2"), "{:?}", p.effect);
+        // Over the limit: refused, unless break-glass, which says what is lost.
+        let far = cluster(false, 5 * 1024 * 1024);
+        assert!(fo("pg2", false).preview(&far).is_err_and(|e| e.contains("break-glass")));
+        let p = fo("pg2", true).preview(&far).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.type_to_confirm.as_deref(), Some("orders lose data"));
+        assert!(p.effect.iter().any(|l| l.starts_with("BREAK-GLASS")), "{:?}", p.effect);
+        let far_up = cluster(true, 5 * 1024 * 1024);
+        assert!(sw("pg2").preview(&far_up).is_err_and(|e| e.contains("catch up")));
+        assert_eq!(sw("pg2").target(), "database orders", "one action per cluster at a time");
+        assert_eq!(fo("pg2", true).request()["breakGlass"], true);
+    }
+
     #[test]
     fn the_local_identity_is_an_operator_unless_read_only() {
         assert_eq!(Operator::local(true).role, Role::Viewer);

@@ -242,6 +242,10 @@ fn runbook_params(name: &str, given: &[&str], word: &str, snap: &Snapshot) -> Ve
                 ParamKind::Arg(ArgKind::Deployment) => f.deployments.items().iter().map(|d| d.id.clone()).collect(),
                 ParamKind::Arg(ArgKind::Flag) => f.flags.items().iter().map(|x| x.name.clone()).collect(),
                 ParamKind::Arg(ArgKind::Environment) => f.flags.items().iter().map(|x| x.environment.clone()).collect(),
+                ParamKind::Arg(ArgKind::Database) => f.databases.items().iter().map(|d| d.name.clone()).collect(),
+                ParamKind::Arg(ArgKind::Member) => {
+                    f.databases.items().iter().flat_map(|d| d.members.iter().map(|m| m.name.clone())).collect()
+                }
                 ParamKind::Duration | ParamKind::Text => p.default.iter().cloned().collect(),
             };
             values.into_iter().map(|v| format!("{key}={v}")).collect()

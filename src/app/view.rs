@@ -806,6 +806,25 @@ impl ViewState {
     }
 }
 
+/// The standby to promote: `member` if it is a streaming standby, else the
+/// best one.
+pub fn db_candidate(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<String, String> {
+    let chosen = member.filter(|m| m.role != crate::model::DbRole::Writer && m.up).or_else(|| db.best_candidate());
+    chosen.map(|m| m.name.clone()).ok_or_else(|| format!("{} has no standby streaming that could take over", db.name))
+}
+
+/// The database action for a selected row: the selected standby if it is
+/// streaming, else the best one; a switchover while the writer is up, a
+/// failover (never break-glass from a key) when it is not.
+pub fn db_action(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<Action, String> {
+    let candidate = db_candidate(db, member)?;
+    Ok(if db.writer().is_some() {
+        Action::Switchover { database: db.name.clone(), candidate }
+    } else {
+        Action::DbFailover { database: db.name.clone(), candidate, break_glass: false }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1120,23 +1139,4 @@ mod tests {
         assert!(idle.dialog.is_none() && idle.outbox.is_empty());
         let _ = s;
     }
-}
-
-/// The standby to promote: `member` if it is a streaming standby, else the
-/// best one.
-pub fn db_candidate(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<String, String> {
-    let chosen = member.filter(|m| m.role != crate::model::DbRole::Writer && m.up).or_else(|| db.best_candidate());
-    chosen.map(|m| m.name.clone()).ok_or_else(|| format!("{} has no standby streaming that could take over", db.name))
-}
-
-/// The database action for a selected row: the selected standby if it is
-/// streaming, else the best one; a switchover while the writer is up, a
-/// failover (never break-glass from a key) when it is not.
-pub fn db_action(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<Action, String> {
-    let candidate = db_candidate(db, member)?;
-    Ok(if db.writer().is_some() {
-        Action::Switchover { database: db.name.clone(), candidate }
-    } else {
-        Action::DbFailover { database: db.name.clone(), candidate, break_glass: false }
-    })
 }

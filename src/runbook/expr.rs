@@ -82,6 +82,10 @@ pub enum ArgKind {
     Deployment,
     Flag,
     Environment,
+    /// A database cluster.
+    Database,
+    /// A member of a database cluster.
+    Member,
 }
 
 impl ArgKind {
@@ -93,12 +97,14 @@ impl ArgKind {
             ArgKind::Deployment => "deployment",
             ArgKind::Flag => "flag",
             ArgKind::Environment => "environment",
+            ArgKind::Database => "database",
+            ArgKind::Member => "member",
         }
     }
 }
 
 /// Every query: name, argument kinds, fields.
-pub const QUERIES: [(&str, &[ArgKind], &[&str]); 9] = [
+pub const QUERIES: [(&str, &[ArgKind], &[&str]); 11] = [
     ("region", &[ArgKind::Region], &["status", "weight"]),
     ("service", &[ArgKind::Service, ArgKind::Region], &["status"]),
     ("latency", &[ArgKind::Service, ArgKind::Region], &["p50", "p95", "p99", "rps", "error_pct"]),
@@ -112,6 +118,8 @@ pub const QUERIES: [(&str, &[ArgKind], &[&str]); 9] = [
     ("flag", &[ArgKind::Flag, ArgKind::Environment], &["enabled"]),
     ("fleet", &[], &["serving_regions", "down_regions"]),
     ("alerts", &[], &["firing"]),
+    ("database", &[ArgKind::Database], &["writer", "standbys", "lag_limit", "services"]),
+    ("member", &[ArgKind::Database, ArgKind::Member], &["role", "state", "lag"]),
 ];
 
 struct Parser {
@@ -587,6 +595,45 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
                 a(1)
             ))?;
             Ok(Value::Word(if fl.enabled { "on" } else { "off" }.into()))
+        }
+        "database" | "member" => {
+            let db =
+                f.databases.items().iter().find(|d| d.name == a(0)).ok_or(format!("database {} not reported", a(0)))?;
+            if func == "member" {
+                let m = db.member(a(1)).ok_or(format!("{} is not a member of {}", a(1), a(0)))?;
+                return match field {
+                    "lag" => num(m.lag_bytes.map(|b| b as f64), format!("lag of {}", a(1))),
+                    "state" => Ok(Value::Word(m.state.clone())),
+                    _ => Ok(Value::Word(m.role.word().to_ascii_uppercase().replace(' ', "_"))),
+                };
+            }
+            match field {
+                "writer" => Ok(Value::Word(db.writer().map(|w| w.name.clone()).unwrap_or_else(|| "NONE".into()))),
+                "standbys" => Ok(Value::Num(
+                    db.members.iter().filter(|m| m.role != crate::model::DbRole::Writer && m.up).count() as f64,
+                )),
+                "lag_limit" => num(db.max_lag_bytes.map(|b| b as f64), format!("{}'s lag limit", a(0))),
+                _ => {
+                    // The worst health of its services over every region.
+                    let mut worst = None;
+                    for s in &db.services {
+                        for r in f.regions.items() {
+                            let st = snap.cell(s, &r.name).map(|c| c.status).unwrap_or(RegionStatus::Unknown);
+                            let rank = |x: RegionStatus| match x {
+                                RegionStatus::Ok => 0,
+                                RegionStatus::Degraded => 1,
+                                RegionStatus::Unknown => 2,
+                                RegionStatus::Down => 3,
+                            };
+                            if worst.is_none_or(|w| rank(st) > rank(w)) {
+                                worst = Some(st);
+                            }
+                        }
+                    }
+                    let w = worst.ok_or(format!("{} names no services ([[patroni]] services)", a(0)))?;
+                    Ok(Value::Word(region_word(w).into()))
+                }
+            }
         }
         "fleet" => {
             let regions = f.regions.items();

@@ -17,11 +17,12 @@ use crate::config::ConfigError;
 use expr::{Arg, ArgKind, Check};
 
 /// (name, file text) of every shipped runbook.
-pub const BUILT_IN: [(&str, &str); 4] = [
+pub const BUILT_IN: [(&str, &str); 5] = [
     ("regional-failover", include_str!("../../runbooks/regional-failover.toml")),
     ("canary-rollback", include_str!("../../runbooks/canary-rollback.toml")),
     ("flag-kill-switch", include_str!("../../runbooks/flag-kill-switch.toml")),
     ("open-circuit", include_str!("../../runbooks/open-circuit.toml")),
+    ("database-failover", include_str!("../../runbooks/database-failover.toml")),
 ];
 
 /// What a parameter names.
@@ -32,13 +33,15 @@ pub enum ParamKind {
     Text,
 }
 
-const PARAM_KINDS: [(&str, ParamKind); 8] = [
+const PARAM_KINDS: [(&str, ParamKind); 10] = [
     ("region", ParamKind::Arg(ArgKind::Region)),
     ("service", ParamKind::Arg(ArgKind::Service)),
     ("slo", ParamKind::Arg(ArgKind::Slo)),
     ("deployment", ParamKind::Arg(ArgKind::Deployment)),
     ("flag", ParamKind::Arg(ArgKind::Flag)),
     ("environment", ParamKind::Arg(ArgKind::Environment)),
+    ("database", ParamKind::Arg(ArgKind::Database)),
+    ("member", ParamKind::Arg(ArgKind::Member)),
     ("duration", ParamKind::Duration),
     ("text", ParamKind::Text),
 ];
@@ -82,6 +85,24 @@ pub struct Step {
     pub notes: String,
     pub links: Vec<String>,
     pub body: StepBody,
+    /// `stopwatch = "start"` / `"stop"`: the run measures the time from
+    /// the start of the first to the end of the second (a recovery time).
+    pub stopwatch: Option<Stopwatch>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopwatch {
+    Start,
+    Stop,
+}
+
+impl Stopwatch {
+    pub fn word(self) -> &'static str {
+        match self {
+            Stopwatch::Start => "start",
+            Stopwatch::Stop => "stop",
+        }
+    }
 }
 
 impl Step {
@@ -107,7 +128,7 @@ pub struct Runbook {
 }
 
 /// Action names a runbook may use, with the fields each needs.
-pub const ACTIONS: [(&str, &[&str]); 7] = [
+pub const ACTIONS: [(&str, &[&str]); 9] = [
     ("failover", &["region"]),
     ("restore", &["region"]),
     ("rollback", &["deployment"]),
@@ -115,6 +136,8 @@ pub const ACTIONS: [(&str, &[&str]); 7] = [
     ("pause", &["deployment"]),
     ("resume", &["deployment"]),
     ("set_flag", &["flag", "environment", "on"]),
+    ("switchover", &["database", "candidate"]),
+    ("db_failover", &["database", "candidate"]),
 ];
 
 #[derive(Deserialize)]
@@ -159,6 +182,9 @@ struct StepFile {
     flag: Option<Spanned<String>>,
     environment: Option<Spanned<String>>,
     on: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    candidate: Option<Spanned<String>>,
+    stopwatch: Option<Spanned<String>>,
 }
 
 /// Names a runbook may refer to, for lint: from the configuration, or the
@@ -205,7 +231,7 @@ impl Known {
                 self.check(ArgKind::Service, s)?;
                 return self.check(ArgKind::Region, r);
             }
-            ArgKind::Flag | ArgKind::Environment => return Ok(()),
+            ArgKind::Flag | ArgKind::Environment | ArgKind::Database | ArgKind::Member => return Ok(()),
         };
         if list.is_empty() || list.iter().any(|x| x == name) {
             Ok(())
@@ -297,7 +323,7 @@ type CheckName<'a> = dyn Fn(usize, ArgKind, &Arg, &mut Vec<ConfigError>) + 'a;
 fn action_step(
     s: &StepFile,
     span_start: usize,
-    present: &[(&str, &Option<Spanned<String>>); 11],
+    present: &[(&str, &Option<Spanned<String>>); 13],
     check_name: &CheckName<'_>,
     err: &dyn Fn(usize, String) -> ConfigError,
     errors: &mut Vec<ConfigError>,
@@ -321,6 +347,8 @@ fn action_step(
                     "deployment" => Some(ArgKind::Deployment),
                     "flag" => Some(ArgKind::Flag),
                     "environment" => Some(ArgKind::Environment),
+                    "database" => Some(ArgKind::Database),
+                    "candidate" => Some(ArgKind::Member),
                     _ => None,
                 };
                 let arg = match value.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
@@ -380,7 +408,7 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
         let allowed: &[&str] = match kind {
             "manual" => &["instructions"],
             "check" => &["check"],
-            "action" => &["action", "region", "deployment", "flag", "environment", "on"],
+            "action" => &["action", "region", "deployment", "flag", "environment", "on", "database", "candidate"],
             "wait" => &["until", "timeout", "on_timeout"],
             other => {
                 errors.push(err(
@@ -390,7 +418,7 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
                 continue;
             }
         };
-        let present: [(&str, &Option<Spanned<String>>); 11] = [
+        let present: [(&str, &Option<Spanned<String>>); 13] = [
             ("instructions", &s.instructions),
             ("check", &s.check),
             ("until", &s.until),
@@ -402,6 +430,8 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
             ("flag", &s.flag),
             ("environment", &s.environment),
             ("on", &s.on),
+            ("database", &s.database),
+            ("candidate", &s.candidate),
         ];
         for (field, v) in present {
             if let Some(v) = v {
@@ -451,8 +481,18 @@ pub fn parse(name: &str, file: &Path, text: &str, known: Option<&Known>) -> Resu
             }
             _ => action_step(s, span.start, &present, &check_name, &err, &mut errors),
         };
+        let stopwatch = match s.stopwatch.as_ref().map(|w| (w, w.get_ref().as_str())) {
+            None => None,
+            Some((_, "start")) => Some(Stopwatch::Start),
+            Some((_, "stop")) => Some(Stopwatch::Stop),
+            Some((w, other)) => {
+                errors.push(err(inner_start(w), format!("stopwatch '{other}' is not \"start\" or \"stop\"")));
+                None
+            }
+        };
         if let Some(body) = body {
-            steps.push(Step { title: s.title.clone(), notes: s.notes.clone(), links: s.links.clone(), body });
+            let (title, notes, links) = (s.title.clone(), s.notes.clone(), s.links.clone());
+            steps.push(Step { title, notes, links, body, stopwatch });
         }
     }
     if !errors.is_empty() {
@@ -486,6 +526,10 @@ impl ActionTemplate {
             "promote" => Action::Promote { deployment: get("deployment")?, full: false },
             "pause" => Action::Pause { deployment: get("deployment")? },
             "resume" => Action::Resume { deployment: get("deployment")? },
+            "switchover" => Action::Switchover { database: get("database")?, candidate: get("candidate")? },
+            "db_failover" => {
+                Action::DbFailover { database: get("database")?, candidate: get("candidate")?, break_glass: false }
+            }
             _ => Action::SetFlag { flag: get("flag")?, environment: get("environment")?, on: get("on")? == "on" },
         })
     }

@@ -76,6 +76,28 @@ pub struct StepRecord {
     pub actions: Vec<ActionRef>,
     /// Since when the condition has held (for `for DURATION`).
     pub holding_since: Option<DateTime<Utc>>,
+    /// `start` or `stop`, if the step runs the run's stopwatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopwatch: Option<String>,
+}
+
+/// The run's stopwatch: seconds from the start of its `start` step to the
+/// end of the `stop` step after it, with both step numbers (1-based).
+pub fn stopwatch(rec: &RunRecord) -> Option<(f64, usize, usize)> {
+    let (a, start) = rec
+        .steps
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.stopwatch.as_deref() == Some("start"))
+        .and_then(|(i, s)| Some((i, s.started_at?)))?;
+    let (b, end) = rec
+        .steps
+        .iter()
+        .enumerate()
+        .skip(a)
+        .find(|(_, s)| s.stopwatch.as_deref() == Some("stop"))
+        .and_then(|(i, s)| Some((i, s.ended_at?)))?;
+    Some(((end - start).num_milliseconds() as f64 / 1000.0, a + 1, b + 1))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,7 +281,12 @@ impl Run {
         let steps = book
             .steps
             .iter()
-            .map(|s| StepRecord { title: s.title.clone(), kind: s.kind().into(), ..StepRecord::default() })
+            .map(|s| StepRecord {
+                title: s.title.clone(),
+                kind: s.kind().into(),
+                stopwatch: s.stopwatch.map(|w| w.word().to_string()),
+                ..StepRecord::default()
+            })
             .collect();
         let rec = RunRecord {
             id,
@@ -446,6 +473,13 @@ impl Run {
             text.push_str(&format!(" ({d})"));
         }
         self.event(now, operator, text);
+        let stopped = self.rec.steps.get(i).is_some_and(|s| s.stopwatch.as_deref() == Some("stop"));
+        if stopped && matches!(result, StepResult::Done | StepResult::Passed) {
+            if let Some((secs, a, b)) = stopwatch(&self.rec) {
+                let text = format!("stopwatch: {} from the start of step {a} to the end of step {b}", fmt_secs(secs));
+                self.event(now, "warroom", text);
+            }
+        }
         match result {
             StepResult::Aborted => {}
             StepResult::Failed => {}
@@ -789,6 +823,12 @@ pub fn export_markdown(rec: &RunRecord) -> String {
     operators.sort();
     operators.dedup();
     let operators: Vec<String> = operators.iter().map(|o| md_text(o)).collect();
+    if let Some((secs, a, b)) = stopwatch(rec) {
+        out.push_str(&format!(
+            "- Measured recovery time (stopwatch): {} (step {a} started → step {b} ended)\n",
+            fmt_secs(secs)
+        ));
+    }
     out.push_str(&format!("- Operators: {}\n\n", operators.join(", ")));
     out.push_str("## Steps\n\n| # | step | kind | started | ended | took | result | by | notes |\n|---|---|---|---|---|---|---|---|---|\n");
     let hm = |d: &Option<DateTime<Utc>>| d.map(|d| d.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
@@ -869,6 +909,7 @@ pub fn export_json(rec: &RunRecord) -> String {
         "started_at": rec.started_at,
         "ended_at": rec.ended_at,
         "took_s": took(Some(rec.started_at), rec.ended_at),
+        "stopwatch_s": stopwatch(rec).map(|(s, _, _)| s),
         "operators": operators,
         "steps": steps,
         "timeline": rec.events,
