@@ -1,16 +1,29 @@
 //! Database clusters from a real Patroni (Debian `patroni`, `etcd-server`
 //! and PostgreSQL 15), started here on loopback with ephemeral ports as
 //! the `postgres` user: the source reads the leader and the replica with
-//! its lag (also after rows are written on the leader), and follows a
-//! switchover (writer and timeline change, the history records it).
+//! its lag (also after rows are written on the leader); the console's
+//! switchover goes through Patroni's REST API with basic auth, a dropped
+//! answer is reconciled by reading `/cluster` (exactly one switchover in
+//! `/history`), and after the writer's PostgreSQL is killed the cluster
+//! shows no writer and a failover promotes the replica.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use warroom::model::{Database, DbRole};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use warroom::actions::executor::{new_key, spawn_routed, Disposition, Intent};
+use warroom::actions::{Action, Operator, Role};
+use warroom::audit::AuditLog;
+use warroom::model::{ActionStatus, Database, DbRole};
 use warroom::sources::patroni::Patroni;
 use warroom::sources::Payload;
+
+/// Patroni's REST API credentials in these tests (`restapi.authentication`).
+const API_USER: &str = "warroom";
+const API_PASSWORD: &str = "wr-test-secret";
 
 mod common;
 
@@ -42,9 +55,9 @@ fn as_postgres(args: &[&str]) -> Command {
 }
 
 struct Node {
-    name: String,
     api: String,
     pg_port: u16,
+    data: PathBuf,
     _proc: common::KillOnDrop,
 }
 
@@ -57,6 +70,9 @@ name: {name}
 restapi:
   listen: 127.0.0.1:{api_port}
   connect_address: 127.0.0.1:{api_port}
+  authentication:
+    username: {API_USER}
+    password: {API_PASSWORD}
 etcd3:
   hosts: {etcd}
 bootstrap:
@@ -66,8 +82,9 @@ bootstrap:
     retry_timeout: 5
     maximum_lag_on_failover: 1048576
     postgresql:
-      use_pg_rewind: false
+      use_pg_rewind: true
       parameters:
+        wal_log_hints: "on"
         wal_level: replica
         max_wal_senders: 5
         max_replication_slots: 5
@@ -107,7 +124,7 @@ postgresql:
         .unwrap_or_else(|e| panic!("patroni: {e}"));
     let proc = common::KillOnDrop(child);
     common::watchdog(&[proc.0.id()]);
-    Node { name: name.into(), api: format!("http://127.0.0.1:{api_port}"), pg_port, _proc: proc }
+    Node { api: format!("http://127.0.0.1:{api_port}"), pg_port, data, _proc: proc }
 }
 
 async fn read(p: &Patroni) -> Option<Database> {
@@ -201,25 +218,158 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
     let db = read(&p).await.unwrap_or_else(|| panic!("no answer"));
     let lag = db.member("pg2").and_then(|m| m.lag_bytes);
     assert!(lag.is_some(), "{db:?}");
+    // It catches up (Patroni's figure is refreshed each loop): a switchover
+    // right after a burst would promote a replica that has not got it.
+    wait_for(&p, &dir, 60, "pg2 catches up", |db| db.member("pg2").is_some_and(|m| m.lag_bytes == Some(0))).await;
 
-    // A switchover (as an operator would from patronictl): the source sees
-    // the writer move to pg2 on a new timeline, and the history says when.
-    let before = read(&p).await.and_then(|d| d.last_failover);
-    let r = client
-        .post(format!("{}/switchover", pg1.api))
-        .json(&serde_json::json!({"leader": pg1.name, "candidate": pg2.name}))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("switchover: {e}"));
-    assert!(r.status().is_success(), "switchover: {} {}", r.status(), r.text().await.unwrap_or_default());
+    // The console, from a config file: Patroni owns the database actions,
+    // with basic auth by reference. pg1's API sits behind a proxy that
+    // drops the answer to the first POST /switchover (it lands).
+    let posts = Arc::new(AtomicUsize::new(0));
+    let proxied = common::drop_first_answer(
+        pg1.api.trim_start_matches("http://").to_string(),
+        |h| h.contains("/switchover"),
+        posts.clone(),
+    )
+    .await;
+    std::env::set_var("WR_TEST_PATRONI_PASSWORD", API_PASSWORD);
+    let text = format!(
+        "[[region]]\nname = \"us-east\"\n[[region]]\nname = \"us-west\"\n[[service]]\nname = \"checkout\"\n\
+         [[patroni]]\nname = \"orders\"\nurls = [\"{proxied}\", \"{}\"]\nregions = {{ pg1 = \"us-east\", pg2 = \"us-west\" }}\n\
+         maximum_lag_on_failover = 1048576\nusername = \"{API_USER}\"\npassword_env = \"WR_TEST_PATRONI_PASSWORD\"\ninterval = \"1s\"\n",
+        pg2.api
+    );
+    let cfg = warroom::config::Config::parse(&dir.join("warroom.toml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let clock: warroom::sources::Clock = Arc::new(chrono::Utc::now);
+    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let audit = dir.join("audit.jsonl");
+    let exec = spawn_routed(setup.routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let history = || async {
+        let body = reqwest::get(format!("{}/history", pg2.api)).await.ok()?.text().await.ok()?;
+        serde_json::from_str::<Vec<serde_json::Value>>(&body).ok().map(|v| v.len())
+    };
+    let rows_before = history().await.unwrap_or(0);
+    // Wait until the console's snapshot has the replica streaming (the
+    // send-time re-check reads it).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut snaps = plane.snapshots.clone();
+    while !snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.member("pg2").is_some_and(|m| m.up)) {
+        assert!(Instant::now() < deadline, "the console never saw pg2 streaming");
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+    let sw = go(Action::Switchover { database: "orders".into(), candidate: "pg2".into() });
+    let key = sw.key.clone();
+    exec.submit(sw).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 120).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("pg2 (us-west) is the writer of orders"), "{}", e.message);
+    assert!(e.message.contains("read from /cluster"), "reconciled by reading, not resent: {}", e.message);
+    assert_eq!(posts.load(Ordering::SeqCst), 1, "exactly one POST /switchover reached Patroni");
     let db =
         wait_for(&p, &dir, 60, "pg2 leads", |db| db.writer().is_some_and(|w| w.name == "pg2" && w.timeline == Some(2)))
             .await;
     assert_eq!(db.writer().and_then(|w| w.timeline), Some(2));
-    // Patroni writes the timeline switch to its history a loop or two later.
-    wait_for(&p, &dir, 60, "the switchover in /history", |db| db.last_failover.is_some() && db.last_failover != before)
-        .await;
+    // Patroni writes the timeline switch to its history a loop or two later:
+    // exactly one switchover.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while history().await != Some(rows_before + 1) {
+        assert!(
+            Instant::now() < deadline,
+            "one switchover in /history: {:?} rows, {rows_before} before",
+            history().await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     // The old leader rejoins as a replica.
-    wait_for(&p, &dir, 90, "pg1 rejoins", |db| db.member("pg1").is_some_and(|m| m.up && m.role != DbRole::Writer))
+    wait_for(&p, &dir, 90, "pg1 rejoins on timeline 2", |db| {
+        db.member("pg1")
+            .is_some_and(|m| m.up && m.role != DbRole::Writer && m.timeline == Some(2) && m.lag_bytes == Some(0))
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.member("pg1").is_some_and(|m| m.up)) {
+        assert!(Instant::now() < deadline, "the console never saw pg1 streaming again");
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+
+    // Back to pg1, answered this time: the outcome carries the stopwatch
+    // (request → new writer accepting writes), and the trail keeps it.
+    let back = go(Action::Switchover { database: "orders".into(), candidate: "pg1".into() });
+    let key = back.key.clone();
+    exec.submit(back).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 120).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(
+        e.message.contains("accepting writes") && e.message.contains("after the switchover request"),
+        "{}",
+        e.message
+    );
+    let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(trail.contains("accepting writes") && trail.contains("\"backend\":\"patroni\""), "{trail}");
+    assert!(!trail.contains(API_PASSWORD), "the password never reaches the trail");
+    // Again: already in effect, nothing sent.
+    let again = go(Action::Switchover { database: "orders".into(), candidate: "pg1".into() });
+    let key = again.key.clone();
+    exec.submit(again).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 60).await;
+    assert!(
+        e.status == ActionStatus::Refused || e.message.contains("already in effect"),
+        "{:?} {}",
+        e.status,
+        e.message
+    );
+
+    // pg2 follows pg1 on the new timeline before anything else happens.
+    wait_for(&p, &dir, 90, "pg2 follows on timeline 3", |db| {
+        db.member("pg2").is_some_and(|m| m.timeline == Some(3) && m.lag_bytes.is_some_and(|l| l < 1_048_576))
+    })
+    .await;
+    // Maintenance mode (Patroni neither restarts PostgreSQL nor fails over
+    // by itself), then the writer's PostgreSQL dies: no writer.
+    let auth = reqwest::Client::new();
+    let r = auth
+        .patch(format!("{}/config", pg2.api))
+        .basic_auth(API_USER, Some(API_PASSWORD))
+        .json(&serde_json::json!({"pause": true}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("pause: {e}"));
+    assert!(r.status().is_success(), "pause: {}", r.status());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let data = pg1.data.display().to_string();
+    let out = as_postgres(&[&format!("{PG_BIN}/pg_ctl"), "stop", "-m", "immediate", "-D", &data])
+        .output()
+        .unwrap_or_else(|e| panic!("pg_ctl: {e}"));
+    assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.writer().is_some()) {
+        assert!(Instant::now() < deadline, "the console still shows a writer after its PostgreSQL died");
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+    // The console's failover promotes pg2.
+    let fo = go(Action::DbFailover { database: "orders".into(), candidate: "pg2".into(), break_glass: false });
+    let key = fo.key.clone();
+    exec.submit(fo).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 120).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(
+        e.message.contains("pg2 (us-west) is the writer") && e.message.contains("failover request"),
+        "{}",
+        e.message
+    );
+    let _ = auth
+        .patch(format!("{}/config", pg2.api))
+        .basic_auth(API_USER, Some(API_PASSWORD))
+        .json(&serde_json::json!({"pause": false}))
+        .send()
         .await;
 }

@@ -241,7 +241,12 @@ async fn last_serving_record_is_refused_and_a_dropped_answer_is_reconciled_by_re
     // A proxy that forwards everything but drops the answer to the first
     // ChangeResourceRecordSets (the change lands; we never hear so).
     let changes = Arc::new(AtomicUsize::new(0));
-    let proxy = proxy(m.url.trim_start_matches("http://").to_string(), changes.clone()).await;
+    let proxy = common::drop_first_answer(
+        m.url.trim_start_matches("http://").to_string(),
+        |h| h.contains("/rrset"),
+        changes.clone(),
+    )
+    .await;
     let cfg = config(&dir, &proxy, &zone, "two");
     let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
     let (tx, mut rx) = mpsc::channel(64);
@@ -269,55 +274,6 @@ async fn last_serving_record_is_refused_and_a_dropped_answer_is_reconciled_by_re
     assert!(e.message.contains("no record with weight > 0 and a healthy check"), "{}", e.message);
     assert_eq!(weights(&m.url, &zone)["use1"], 100);
     assert_eq!(changes.load(Ordering::SeqCst), 2);
-}
-
-/// A loopback HTTP proxy to `upstream` counting ChangeResourceRecordSets
-/// requests; the first one's answer is dropped (connection closed).
-async fn proxy(upstream: String, changes: Arc<AtomicUsize>) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(async move {
-        while let Ok((client, _)) = l.accept().await {
-            let upstream = upstream.clone();
-            let changes = changes.clone();
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let drop_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let flag = drop_next.clone();
-                let up = tokio::spawn(async move {
-                    let mut buf = vec![0u8; 65536];
-                    while let Ok(n) = cr.read(&mut buf).await {
-                        if n == 0 {
-                            return;
-                        }
-                        let head = String::from_utf8_lossy(&buf[..n.min(512)]).to_string();
-                        if head.starts_with("POST ")
-                            && head.contains("/rrset")
-                            && changes.fetch_add(1, Ordering::SeqCst) == 0
-                        {
-                            flag.store(true, Ordering::SeqCst);
-                        }
-                        if sw.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n) = sr.read(&mut buf).await {
-                    if n == 0 || drop_next.load(Ordering::SeqCst) {
-                        break; // the change landed; the client sees the connection close
-                    }
-                    if cw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                up.abort();
-            });
-        }
-    });
-    format!("http://{addr}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

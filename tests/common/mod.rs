@@ -422,3 +422,58 @@ pub async fn action_outcome(
         }
     }
 }
+
+/// A TCP proxy to `upstream` that forwards everything but drops the answer
+/// to the first POST whose request head `is_target` matches (the request
+/// lands; the client sees the connection close). `posts` counts the
+/// matching POSTs that went through.
+#[allow(dead_code)]
+pub async fn drop_first_answer(
+    upstream: String,
+    is_target: fn(&str) -> bool,
+    posts: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let upstream = upstream.clone();
+            let posts = posts.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let drop_next = Arc::new(AtomicBool::new(false));
+                let flag = drop_next.clone();
+                let up = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let head = String::from_utf8_lossy(&buf[..n.min(512)]).to_string();
+                        if head.starts_with("POST ") && is_target(&head) && posts.fetch_add(1, Ordering::SeqCst) == 0 {
+                            flag.store(true, Ordering::SeqCst);
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 || drop_next.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                up.abort();
+            });
+        }
+    });
+    format!("http://{addr}")
+}
