@@ -159,17 +159,8 @@ fn psql(dir: &Path, port: u16, sql: &str) {
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
-    need("patroni", "patroni");
-    need("etcd", "etcd-server");
-    need("psql", "postgresql-client");
-    assert!(Path::new(PG_BIN).join("postgres").exists(), "PostgreSQL 15 is missing: apt-get install -y postgresql");
-    let dir: PathBuf = std::env::temp_dir().join(format!("warroom-patroni-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let _ = Command::new("chown").args(["-R", "postgres:postgres", &dir.display().to_string()]).status();
-    // etcd, one member.
+/// One etcd member on loopback: the process and its client address.
+fn etcd(dir: &Path) -> (common::KillOnDrop, String) {
     let (client, peer) = (free_port(), free_port());
     let etcd_log = std::fs::File::create(dir.join("etcd.log")).unwrap_or_else(|e| panic!("{e}"));
     let etcd = common::KillOnDrop(
@@ -194,7 +185,46 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
             .unwrap_or_else(|e| panic!("etcd: {e}")),
     );
     common::watchdog(&[etcd.0.id()]);
-    let etcd_addr = format!("127.0.0.1:{client}");
+    (etcd, format!("127.0.0.1:{client}"))
+}
+
+/// Wait until the console's snapshot satisfies `ok`.
+async fn until_seen(
+    snaps: &mut tokio::sync::watch::Receiver<Arc<warroom::model::Snapshot>>,
+    secs: u64,
+    what: &str,
+    ok: impl Fn(&[Database]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok(snaps.borrow_and_update().fleet.databases.items()) {
+        assert!(Instant::now() < deadline, "the console never saw {what} within {secs}s");
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+}
+
+/// Patroni's maintenance mode on or off (`PATCH /config`, with auth).
+async fn set_pause(api: &str, on: bool) {
+    let r = reqwest::Client::new()
+        .patch(format!("{api}/config"))
+        .basic_auth(API_USER, Some(API_PASSWORD))
+        .json(&serde_json::json!({ "pause": on }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("pause: {e}"));
+    assert!(r.status().is_success(), "pause {on}: {}", r.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
+    need("patroni", "patroni");
+    need("etcd", "etcd-server");
+    need("psql", "postgresql-client");
+    assert!(Path::new(PG_BIN).join("postgres").exists(), "PostgreSQL 15 is missing: apt-get install -y postgresql");
+    let dir: PathBuf = std::env::temp_dir().join(format!("warroom-patroni-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let _ = Command::new("chown").args(["-R", "postgres:postgres", &dir.display().to_string()]).status();
+    let (_etcd, etcd_addr) = etcd(&dir);
     let pg1 = node(&dir, "pg1", &etcd_addr);
     let client = reqwest::Client::new();
     let mut p = Patroni::new("orders", vec![pg1.api.clone()], client.clone());
@@ -260,12 +290,8 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
     let rows_before = history().await.unwrap_or(0);
     // Wait until the console's snapshot has the replica streaming (the
     // send-time re-check reads it).
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut snaps = plane.snapshots.clone();
-    while !snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.member("pg2").is_some_and(|m| m.up)) {
-        assert!(Instant::now() < deadline, "the console never saw pg2 streaming");
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    }
+    until_seen(&mut snaps, 30, "pg2 streaming", |d| d.iter().any(|d| d.member("pg2").is_some_and(|m| m.up))).await;
     let sw = go(Action::Switchover { database: "orders".into(), candidate: "pg2".into() });
     let key = sw.key.clone();
     exec.submit(sw).unwrap_or_else(|e| panic!("{e}"));
@@ -295,11 +321,7 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
             .is_some_and(|m| m.up && m.role != DbRole::Writer && m.timeline == Some(2) && m.lag_bytes == Some(0))
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.member("pg1").is_some_and(|m| m.up)) {
-        assert!(Instant::now() < deadline, "the console never saw pg1 streaming again");
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    }
+    until_seen(&mut snaps, 30, "pg1 back", |d| d.iter().any(|d| d.member("pg1").is_some_and(|m| m.up))).await;
 
     // Back to pg1, answered this time: the outcome carries the stopwatch
     // (request → new writer accepting writes), and the trail keeps it.
@@ -335,26 +357,14 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
     .await;
     // Maintenance mode (Patroni neither restarts PostgreSQL nor fails over
     // by itself), then the writer's PostgreSQL dies: no writer.
-    let auth = reqwest::Client::new();
-    let r = auth
-        .patch(format!("{}/config", pg2.api))
-        .basic_auth(API_USER, Some(API_PASSWORD))
-        .json(&serde_json::json!({"pause": true}))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("pause: {e}"));
-    assert!(r.status().is_success(), "pause: {}", r.status());
+    set_pause(&pg2.api, true).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let data = pg1.data.display().to_string();
     let out = as_postgres(&[&format!("{PG_BIN}/pg_ctl"), "stop", "-m", "immediate", "-D", &data])
         .output()
         .unwrap_or_else(|e| panic!("pg_ctl: {e}"));
     assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while snaps.borrow_and_update().fleet.databases.items().iter().any(|d| d.writer().is_some()) {
-        assert!(Instant::now() < deadline, "the console still shows a writer after its PostgreSQL died");
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    }
+    until_seen(&mut snaps, 15, "no writer", |d| d.iter().all(|d| d.writer().is_none())).await;
     // The console's failover promotes pg2.
     let fo = go(Action::DbFailover { database: "orders".into(), candidate: "pg2".into(), break_glass: false });
     let key = fo.key.clone();
@@ -366,10 +376,5 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
         "{}",
         e.message
     );
-    let _ = auth
-        .patch(format!("{}/config", pg2.api))
-        .basic_auth(API_USER, Some(API_PASSWORD))
-        .json(&serde_json::json!({"pause": false}))
-        .send()
-        .await;
+    set_pause(&pg2.api, false).await;
 }
