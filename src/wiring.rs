@@ -287,6 +287,20 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
 
 /// The action routes: the control plane for every kind it is configured
 /// for, none where `[actions]` turns a kind off.
+/// Everything from one control plane (the simulator or `--api`), with the
+/// database clusters it lists at `/v1/databases` read and acted on through
+/// their Patroni API.
+pub async fn control_plane_with_databases(base: &str) -> Result<(Sources, Routes), String> {
+    let mut sources = Sources::control_plane(base)?;
+    let client = http_client()?;
+    let clusters: Vec<Arc<Patroni>> =
+        crate::sources::patroni::discover(base, &client).await.into_iter().map(Arc::new).collect();
+    for c in &clusters {
+        sources.list.push(Arc::new(PatroniSource::new(c.clone())));
+    }
+    Ok((sources, database_routes(control_plane_routes(base, None, None), clusters)))
+}
+
 /// Database writers belong to their clusters' own API (Patroni); with no
 /// cluster configured nothing owns them, and the console says so.
 fn database_routes(r: Routes, clusters: Vec<Arc<Patroni>>) -> Routes {

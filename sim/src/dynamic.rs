@@ -33,6 +33,8 @@ pub struct Dynamic {
     pub manual: BTreeMap<usize, Vec<Manual>>,
     /// (flag, environment) → changes (time, enabled), latest last.
     pub flags: BTreeMap<(String, String), Vec<(f64, bool)>>,
+    /// Database cluster → promotions (time, new writer member), latest last.
+    pub db: BTreeMap<usize, Vec<(f64, usize)>>,
 }
 
 impl Dynamic {
@@ -41,6 +43,7 @@ impl Dynamic {
         let mut v: Vec<f64> = self.weights.iter().map(|(t, _)| *t).collect();
         v.extend(self.manual.values().flatten().map(|m| m.since));
         v.extend(self.flags.values().flatten().map(|(t, _)| *t));
+        v.extend(self.db.values().flatten().map(|(t, _)| *t));
         v
     }
 

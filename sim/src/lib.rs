@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod cloudwatch;
+pub mod databases;
 pub mod dynamic;
 pub mod fleet;
 pub mod model;

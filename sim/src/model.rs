@@ -57,6 +57,8 @@ pub struct World {
     pub script: Script,
     /// Region weights before any operator action.
     pub base_weights: Vec<f64>,
+    /// Database clusters (`databases::clusters`).
+    pub databases: Vec<crate::databases::ClusterDef>,
     /// Operator changes (shared by clones of this world).
     pub dynamic: Arc<RwLock<Dynamic>>,
 }
@@ -83,7 +85,8 @@ impl World {
         let fleet = Fleet::generate(seed, regions, services);
         let script = scenario::build(scenario, &fleet);
         let base_weights = fleet.regions.iter().map(|r| r.weight).collect();
-        World { seed, scenario, start_unix, fleet, script, base_weights, dynamic: Arc::default() }
+        let databases = crate::databases::clusters(&fleet);
+        World { seed, scenario, start_unix, fleet, script, base_weights, databases, dynamic: Arc::default() }
     }
 
     /// Read the operator changes (a poisoned lock still holds valid data).
@@ -159,6 +162,15 @@ impl World {
             c.err += w * canary_err;
             c.lat_mult *= 1.0 + w * (canary_lat - 1.0);
         }
+        // A service whose database has no writer fails its writes.
+        if let Some(f) = &self.script.db_failure {
+            let uses = self.databases.get(f.cluster).is_some_and(|d| d.services.contains(&s));
+            let leader = dy.db.get(&f.cluster).and_then(|v| v.iter().rev().find(|(at, _)| *at <= t)).map(|(_, m)| *m);
+            if uses && t >= f.dies_at && leader.unwrap_or(0) == f.member {
+                c.err += 0.25;
+                c.lat_mult *= 1.8;
+            }
+        }
         // Regions that take over traffic slow down with the extra load.
         let base = self.base_weights.get(r).copied().unwrap_or(0.0);
         let now = dy.weights_at(&self.base_weights, t).get(r).copied().unwrap_or(0.0);
@@ -177,6 +189,7 @@ impl World {
     pub fn pieces(&self, s: usize, r: usize, a: f64, b: f64) -> Vec<(f64, f64, Cond)> {
         let mut cuts = vec![a, b];
         cuts.extend(self.dyn_read().cuts().into_iter().filter(|x| *x > a && *x < b));
+        cuts.extend(self.script.db_failure.iter().map(|f| f.dies_at).filter(|x| *x > a && *x < b));
         for e in &self.script.effects {
             if e.applies(s, r) {
                 for x in [e.start, e.end] {
@@ -195,6 +208,7 @@ impl World {
     /// effects starting or ending, injected events), newest first.
     pub fn change_times(&self, a: f64, b: f64) -> Vec<f64> {
         let mut cuts: Vec<f64> = self.dyn_read().cuts().into_iter().filter(|x| *x > a && *x < b).collect();
+        cuts.extend(self.script.db_failure.iter().map(|f| f.dies_at).filter(|x| *x > a && *x < b));
         for e in &self.script.effects {
             cuts.extend([e.start, e.end].into_iter().filter(|x| *x > a && *x < b));
         }

@@ -12,11 +12,17 @@ pub enum Scenario {
     RegionOutage,
     BadCanary,
     DependencyStorm,
+    DbPrimaryFailure,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] =
-        [Scenario::Calm, Scenario::RegionOutage, Scenario::BadCanary, Scenario::DependencyStorm];
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Calm,
+        Scenario::RegionOutage,
+        Scenario::BadCanary,
+        Scenario::DependencyStorm,
+        Scenario::DbPrimaryFailure,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -24,6 +30,7 @@ impl Scenario {
             Scenario::RegionOutage => "region-outage",
             Scenario::BadCanary => "bad-canary",
             Scenario::DependencyStorm => "dependency-storm",
+            Scenario::DbPrimaryFailure => "db-primary-failure",
         }
     }
 }
@@ -246,6 +253,8 @@ pub struct Script {
     pub deployments: Vec<Deployment>,
     /// Service whose errors drive the dependency storm, if any.
     pub storm_service: Option<usize>,
+    /// The database writer that dies, if any (`db-primary-failure`).
+    pub db_failure: Option<crate::databases::DbFailure>,
 }
 
 const DAY: f64 = 86_400.0;
@@ -315,7 +324,9 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
     });
     let mut storm_service = None;
     match scenario {
-        Scenario::Calm => {}
+        // The database failure is scripted below (`db_failure`); its effect
+        // on services depends on the promotions operators make.
+        Scenario::Calm | Scenario::DbPrimaryFailure => {}
         Scenario::RegionOutage => {
             let r = if nr > 1 { 1 } else { 0 };
             effects.push(Effect {
@@ -380,7 +391,10 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
     for (i, d) in deployments.iter().enumerate() {
         effects.extend(d.effects().into_iter().map(|e| Effect { source: Some(i), ..e }));
     }
-    Script { effects, deployments, storm_service }
+    // The first cluster's writer: replication stalls at 45 s, it dies at 60 s.
+    let db_failure = (scenario == Scenario::DbPrimaryFailure && !crate::databases::clusters(fleet).is_empty())
+        .then_some(crate::databases::DbFailure { cluster: 0, member: 0, lag_from: 45.0, dies_at: 60.0 });
+    Script { effects, deployments, storm_service, db_failure }
 }
 
 #[cfg(test)]

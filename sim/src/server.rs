@@ -131,6 +131,11 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
         .route("/api/v2/alerts", get(alerts))
+        .route("/v1/databases", get(databases_index))
+        .route("/patroni/{cluster}/cluster", get(patroni_cluster))
+        .route("/patroni/{cluster}/history", get(patroni_history))
+        .route("/patroni/{cluster}/switchover", axum::routing::post(patroni_switchover))
+        .route("/patroni/{cluster}/failover", axum::routing::post(patroni_failover))
         .route(
             "/service/GraniteServiceVersion20100801/operation/GetMetricData",
             axum::routing::post(crate::cloudwatch::get_metric_data),
@@ -762,4 +767,61 @@ mod tests {
         assert_eq!(path_family("/svc/a/b/health"), "/svc");
         assert_eq!(path_family("/metrics"), "/metrics");
     }
+}
+
+async fn databases_index(State(st): St) -> Json<Value> {
+    Json(st.world.databases_index())
+}
+
+fn cluster_index(w: &World, name: &str) -> Result<usize, Response> {
+    w.databases
+        .iter()
+        .position(|d| d.name == name)
+        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no cluster {name}")).into_response())
+}
+
+async fn patroni_cluster(State(st): St, Path(cluster): Path<String>) -> Response {
+    match cluster_index(&st.world, &cluster) {
+        Ok(c) => Json(st.world.patroni_cluster(c, st.now(), &format!("/patroni/{cluster}"))).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn patroni_history(State(st): St, Path(cluster): Path<String>) -> Response {
+    match cluster_index(&st.world, &cluster) {
+        Ok(c) => Json(st.world.patroni_history(c, st.now())).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// A switchover or failover as Patroni answers it: after the switch (it
+/// waits for the new leader before answering), in plain text.
+async fn patroni_switch(st: Arc<SimState>, cluster: String, body: Value, switchover: bool) -> Response {
+    let c = match cluster_index(&st.world, &cluster) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let leader = body["leader"].as_str().filter(|_| switchover);
+    if switchover && leader.is_none() {
+        return (StatusCode::BAD_REQUEST, "Switchover could be performed only from a specific leader").into_response();
+    }
+    let candidate = body["candidate"].as_str().or(body["member"].as_str());
+    let (code, text) = st.world.patroni_switch(c, st.now(), leader, candidate);
+    if code == 200 {
+        // Patroni answers once the new leader holds the lock.
+        let scale = st.clock.scale().max(0.01);
+        let real = (crate::databases::SWITCH_SECS / scale).min(crate::databases::SWITCH_SECS);
+        tokio::time::sleep(Duration::from_secs_f64(real)).await;
+    }
+    (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text).into_response()
+}
+
+async fn patroni_switchover(State(st): St, Path(cluster): Path<String>, body: Option<Json<Value>>) -> Response {
+    let Some(Json(body)) = body else { return (StatusCode::BAD_REQUEST, "a JSON body is required").into_response() };
+    patroni_switch(st, cluster, body, true).await
+}
+
+async fn patroni_failover(State(st): St, Path(cluster): Path<String>, body: Option<Json<Value>>) -> Response {
+    let Some(Json(body)) = body else { return (StatusCode::BAD_REQUEST, "a JSON body is required").into_response() };
+    patroni_switch(st, cluster, body, false).await
 }

@@ -49,11 +49,10 @@ pub async fn data_plane(
         ));
     }
     match (&cli.api, config) {
-        (Some(url), _) => Ok((
-            dataplane::spawn(url, Intervals::default().scaled(cli.poll_factor), clock)?,
-            None,
-            warroom::actions::executor::control_plane_routes(url, None, None),
-        )),
+        (Some(url), _) => {
+            let (sources, routes) = warroom::wiring::control_plane_with_databases(url).await?;
+            Ok((dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?, None, routes))
+        }
         (None, Some(path)) => {
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
@@ -88,8 +87,9 @@ pub async fn data_plane(
                 v.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
             }
             let url = handle.url();
-            let plane = dataplane::spawn(&url, Intervals::default().scaled(cli.poll_factor), clock)?;
-            Ok((plane, Some(handle), warroom::actions::executor::control_plane_routes(&url, None, None)))
+            let (sources, routes) = warroom::wiring::control_plane_with_databases(&url).await?;
+            let plane = dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?;
+            Ok((plane, Some(handle), routes))
         }
     }
 }

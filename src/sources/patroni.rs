@@ -156,6 +156,35 @@ impl Patroni {
     }
 }
 
+/// The clusters a control plane lists at `GET /v1/databases` (the sim
+/// does; docs/control-plane-api.md), each read through its Patroni API. A
+/// control plane without the endpoint has none.
+pub async fn discover(base: &str, client: &reqwest::Client) -> Vec<Patroni> {
+    let base = base.trim_end_matches('/');
+    let Ok((_, body)) = get_limited_auth(client, &format!("{base}/v1/databases"), MAX_BODY, None).await else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else { return Vec::new() };
+    let mut out = Vec::new();
+    for d in v["databases"].as_array().into_iter().flatten() {
+        let (Some(name), Some(path)) = (d["name"].as_str(), d["patroni"].as_str()) else { continue };
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{base}/{}", path.trim_start_matches('/'))
+        };
+        let mut p = Patroni::new(name, vec![url], client.clone());
+        if let Some(m) = d["regions"].as_object() {
+            p.regions = m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect();
+        }
+        p.services =
+            d["services"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).map(String::from).collect();
+        p.max_lag_bytes = d["maximumLagOnFailover"].as_u64();
+        out.push(p);
+    }
+    out
+}
+
 /// A member's role in Patroni's words, as ours.
 fn role(word: &str) -> DbRole {
     match word {
