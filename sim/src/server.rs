@@ -773,24 +773,24 @@ async fn databases_index(State(st): St) -> Json<Value> {
     Json(st.world.databases_index())
 }
 
-fn cluster_index(w: &World, name: &str) -> Result<usize, Response> {
+fn cluster_index(w: &World, name: &str) -> Result<usize, Box<Response>> {
     w.databases
         .iter()
         .position(|d| d.name == name)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no cluster {name}")).into_response())
+        .ok_or_else(|| Box::new((StatusCode::NOT_FOUND, format!("no cluster {name}")).into_response()))
 }
 
 async fn patroni_cluster(State(st): St, Path(cluster): Path<String>) -> Response {
     match cluster_index(&st.world, &cluster) {
         Ok(c) => Json(st.world.patroni_cluster(c, st.now(), &format!("/patroni/{cluster}"))).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
 async fn patroni_history(State(st): St, Path(cluster): Path<String>) -> Response {
     match cluster_index(&st.world, &cluster) {
         Ok(c) => Json(st.world.patroni_history(c, st.now())).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -799,7 +799,7 @@ async fn patroni_history(State(st): St, Path(cluster): Path<String>) -> Response
 async fn patroni_switch(st: Arc<SimState>, cluster: String, body: Value, switchover: bool) -> Response {
     let c = match cluster_index(&st.world, &cluster) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let leader = body["leader"].as_str().filter(|_| switchover);
     if switchover && leader.is_none() {
