@@ -249,6 +249,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         cluster.regions = p.regions.iter().map(|(m, r)| (m.clone(), r.get_ref().clone())).collect();
         cluster.services = p.services.iter().map(|s| s.get_ref().clone()).collect();
         cluster.max_lag_bytes = p.maximum_lag_on_failover;
+        cluster.objectives = cfg.dr.as_ref().map(|d| d.objectives()).unwrap_or_default();
         if let Some(user) = &p.username {
             let pass = Config::secret(p.password_env.as_ref().map(|v| v.get_ref().as_str()), None)?;
             cluster.auth = Some((user.clone(), pass.unwrap_or_default()));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use warroom::app::view::ViewState;
-use warroom::dataplane::{default_interval, fetch_once, not_configured, Intervals, Sources};
+use warroom::dataplane::{default_interval, fetch_once, not_configured, Intervals};
 use warroom::model::{FeedId, FEEDS};
 use warroom::panes::Kind;
 use warroom::snapshot_cmd::{buffer_to_text, render_to_buffer};
@@ -32,7 +32,8 @@ fn exhaustive(k: Kind) -> usize {
         | Kind::Actions
         | Kind::BigStatus
         | Kind::Clock
-        | Kind::Databases => Kind::ALL.iter().filter(|x| **x == k).count(),
+        | Kind::Databases
+        | Kind::Dr => Kind::ALL.iter().filter(|x| **x == k).count(),
     }
 }
 
@@ -62,15 +63,22 @@ fn every_feed_has_an_interval_and_a_slot() {
         assert_eq!(iv.get(f), default_interval(f), "{f:?} has its own slot");
         assert!(not_configured(f).starts_with("not configured: add ["), "{f:?} says how to add a source");
     }
-    // The demo's registry (one control plane) has a source for every feed;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_a_source_for_every_feed_but_traffic() {
+    // The demo's registry (one control plane, and the database clusters it
+    // lists, through their Patroni API) has a source for every feed;
     // probes follow the fleet and run beside the registry.
-    let demo = Sources::control_plane("http://127.0.0.1:9").expect("sources");
+    let sim = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await.expect("sim");
+    let (demo, routes) = warroom::wiring::control_plane_with_databases(&sim.url()).await.expect("sources");
+    assert!(routes.get(warroom::actions::TargetKind::Database).is_some_and(|p| p.label() == "patroni"));
     for f in FEEDS {
         match demo.for_feed(f) {
             Some(s) => assert!(s.feeds().contains(&f), "{f:?}: {} says it supplies it", s.name()),
-            // Traffic (Route 53) and databases (Patroni) come from the
-            // systems that hold them; the sim does not serve them yet.
-            None if matches!(f, FeedId::Traffic | FeedId::Databases) => {}
+            // Traffic (Route 53) comes from the system that holds it; the
+            // sim does not serve Route 53.
+            None if f == FeedId::Traffic => {}
             None => assert!(f == FeedId::Probes && demo.probes.is_some(), "{f:?} has no source in the demo"),
         }
     }

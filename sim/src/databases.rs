@@ -112,7 +112,9 @@ impl World {
         let wobble = ((t * 0.37 + m as f64 * 1.7 + c as f64).sin() + 1.0) / 2.0;
         let base = if far { 6_000.0 + 30_000.0 * wobble } else { 1_000.0 + 4_000.0 * wobble };
         let stall = match &self.script.db_failure {
-            Some(f) if f.cluster == c && t >= f.lag_from => {
+            // Only while the failing writer still leads: a new writer's
+            // standbys stream from it afresh.
+            Some(f) if f.cluster == c && t >= f.lag_from && leader == f.member => {
                 let until = t.min(f.dies_at);
                 // Bytes per second of the stall: 10 KiB/s for the first
                 // standby, then 80, 150 … (some end over the limit, one not).
@@ -283,6 +285,8 @@ mod tests {
         assert_eq!(w.patroni_switch(0, t, Some("orders-use1"), Some("orders-usw2")).0, 503);
         assert_eq!(w.patroni_switch(0, t, None, Some("orders-usw2")).0, 200);
         assert!(w.db_writer_up(0, t + SWITCH_SECS));
+        let after: Vec<Option<u64>> = w.db_members(0, t + SWITCH_SECS).iter().map(|m| m.lag).collect();
+        assert!(after[2].is_some_and(|l| l < MAX_LAG_BYTES), "the new writer's standbys catch up: {after:?}");
         let c = w.patroni_cluster(0, t + SWITCH_SECS, "http://x");
         assert_eq!(c["members"][1]["role"], "leader");
         assert_eq!(c["members"][0]["state"], "stopped");

@@ -257,6 +257,25 @@ impl Action {
     }
 }
 
+/// `b` rounded up to a power of two, in words (`0 B`, `256 KiB`).
+fn bytes_bound(b: u64) -> String {
+    if b == 0 {
+        return "0 B".into();
+    }
+    crate::model::infra::bytes_words(b.checked_next_power_of_two().unwrap_or(u64::MAX))
+}
+
+/// Seconds rounded up to a step people read (1, 2, 5, 10, 30 s, 1, 2, 5,
+/// 10, 30 min, then hours).
+fn secs_bound(s: f64) -> String {
+    const STEPS: [f64; 10] = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+    match STEPS.iter().find(|x| s <= **x) {
+        Some(x) if *x < 60.0 => format!("{x:.0} s"),
+        Some(x) => format!("{:.0} min", x / 60.0),
+        None => format!("{:.0} h", (s / 3600.0).ceil()),
+    }
+}
+
 /// What a database action does: who writes before → after, where, the
 /// data the candidate has not received (lost if the old writer never comes
 /// back), and refusals — a switchover needs a writer up, a failover needs
@@ -290,10 +309,13 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
             None => "none".to_string(),
         },
     };
+    // As a bound that moves only when the lag crosses a power of two (or
+    // a step of seconds): a lag that wobbles every poll must not disarm
+    // the dialog on every frame, and the bound is what the decision needs.
     let lag = match (c.lag_bytes, c.lag_seconds) {
-        (Some(b), Some(s)) => format!("{} / {s:.0} s", crate::model::infra::bytes_words(b)),
-        (Some(b), None) => crate::model::infra::bytes_words(b),
-        (None, Some(s)) => format!("{s:.0} s"),
+        (Some(b), Some(s)) => format!("up to {} / {}", bytes_bound(b), secs_bound(s)),
+        (Some(b), None) => format!("up to {}", bytes_bound(b)),
+        (None, Some(s)) => format!("up to {}", secs_bound(s)),
         (None, None) => "unknown".to_string(),
     };
     let over = match (c.lag_bytes, db.max_lag_bytes) {
@@ -311,7 +333,8 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
         },
     ];
     if !db.services.is_empty() {
-        effect.push(format!("writes pause for: {}", db.services.join(", ")));
+        let what = if failover.is_some() { "writes resume for" } else { "writes pause for" };
+        effect.push(format!("{what}: {}", db.services.join(", ")));
     }
     effect.push(format!("sent to {}", db.source));
     match failover {
@@ -732,6 +755,7 @@ mod tests {
             status: None,
             services: vec!["checkout".into()],
             max_lag_bytes: Some(1024 * 1024),
+            objectives: Default::default(),
         };
         let mut f = Fleet::default();
         f.databases.set(Utc::now(), Ok(vec![db]));
@@ -745,7 +769,7 @@ mod tests {
         let up = cluster(true, 4096);
         let p = sw("pg2").preview(&up).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.effect[0], "writer: pg1 (use1) → pg2 (usw2)");
-        assert!(p.effect[1].contains("4 KiB") && p.effect[1].contains("nothing is lost"), "{:?}", p.effect);
+        assert!(p.effect[1].contains("up to 4 KiB") && p.effect[1].contains("nothing is lost"), "{:?}", p.effect);
         assert_eq!(p.effect[2], "writes pause for: checkout");
         assert_eq!(p.effect[3], "sent to patroni:orders");
         assert_eq!((p.blast, p.type_to_confirm.as_deref()), (Blast::High, Some("orders")));
@@ -757,7 +781,11 @@ mod tests {
         assert!(sw("pg2").preview(&down).is_err_and(|e| e.contains("use a failover")));
         let p = fo("pg2", false).preview(&down).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.effect[0], "writer: pg1 (use1) (stopped) → pg2 (usw2)");
-        assert!(p.effect[1].starts_with("data at risk: 4 KiB not on pg2"), "{:?}", p.effect);
+        assert!(p.effect[1].starts_with("data at risk: up to 4 KiB not on pg2"), "{:?}", p.effect);
+        assert_eq!(
+            (bytes_bound(4097), bytes_bound(0), secs_bound(0.4), secs_bound(90.0)),
+            ("8 KiB".into(), "0 B".into(), "1 s".into(), "2 min".into())
+        );
         // Over the limit: refused, unless break-glass, which says what is lost.
         let far = cluster(false, 5 * 1024 * 1024);
         assert!(fo("pg2", false).preview(&far).is_err_and(|e| e.contains("break-glass")));

@@ -45,6 +45,50 @@ pub struct Config {
     /// Database clusters managed by Patroni.
     #[serde(default, rename = "patroni")]
     pub patroni: Vec<PatroniCfg>,
+    /// Recovery objectives per service tier and the backup policy.
+    pub dr: Option<DrCfg>,
+}
+
+/// `[dr]`: recovery objectives. Unset values keep the seed's numbers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrCfg {
+    /// Backups kept at least this many days (default 30).
+    pub retention_days: Option<Spanned<u32>>,
+    pub critical: Option<ObjectiveCfg>,
+    pub standard: Option<ObjectiveCfg>,
+}
+
+/// `[dr.critical]` / `[dr.standard]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveCfg {
+    /// Recovery point objective: most data a failure may lose, as time.
+    pub rpo: Option<Spanned<String>>,
+    /// Recovery time objective: longest a recovery may take.
+    pub rto: Option<Spanned<String>>,
+}
+
+impl DrCfg {
+    /// The objectives, defaults where unset (checked: durations parse).
+    pub fn objectives(&self) -> crate::model::DrObjectives {
+        let mut o = crate::model::DrObjectives::default();
+        let secs = |v: &Option<Spanned<String>>, d: f64| {
+            v.as_ref().and_then(|v| parse_duration(v.get_ref())).map(|d| d.as_secs_f64()).unwrap_or(d)
+        };
+        if let Some(c) = &self.critical {
+            o.critical.rpo_secs = secs(&c.rpo, o.critical.rpo_secs);
+            o.critical.rto_secs = secs(&c.rto, o.critical.rto_secs);
+        }
+        if let Some(c) = &self.standard {
+            o.standard.rpo_secs = secs(&c.rpo, o.standard.rpo_secs);
+            o.standard.rto_secs = secs(&c.rto, o.standard.rto_secs);
+        }
+        if let Some(d) = &self.retention_days {
+            o.retention_days = *d.get_ref();
+        }
+        o
+    }
 }
 
 /// `[route53]`: a hosted zone's weighted record set, one record per region.
@@ -643,6 +687,16 @@ impl Config {
                 c.at(d.span(), format!("not a positive duration: '{}' (e.g. 10s, 5m, 1h)", d.get_ref()));
             }
         };
+        if let Some(dr) = &self.dr {
+            for o in [&dr.critical, &dr.standard].into_iter().flatten() {
+                for d in [&o.rpo, &o.rto].into_iter().flatten() {
+                    duration_ok(d, c);
+                }
+            }
+            if let Some(d) = dr.retention_days.as_ref().filter(|d| *d.get_ref() == 0) {
+                c.at(d.span(), "retention_days is at least 1");
+            }
+        }
         if let Some(r) = &self.route53 {
             if r.hosted_zone_id.get_ref().trim().is_empty() {
                 c.at(r.hosted_zone_id.span(), "hosted_zone_id is empty");
@@ -692,6 +746,9 @@ impl Config {
                 service_known(s, c);
             }
             duration_ok(&p.interval, c);
+            if let (Some(pw), None) = (&p.password_env, &p.username) {
+                c.at(pw.span(), "password_env needs username (restapi.authentication.username)");
+            }
         }
     }
 

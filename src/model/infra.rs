@@ -136,6 +136,39 @@ pub struct Database {
     /// The largest lag a failover candidate may have (Patroni
     /// `maximum_lag_on_failover`, bytes), where known.
     pub max_lag_bytes: Option<u64>,
+    /// Recovery objectives (`[dr]`, the seed's numbers by default).
+    pub objectives: DrObjectives,
+}
+
+/// A tier's recovery objectives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objective {
+    /// Most data (as time) a failure may lose.
+    pub rpo_secs: f64,
+    /// Longest a recovery may take.
+    pub rto_secs: f64,
+}
+
+/// Recovery objectives per service tier, and the backup policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrObjectives {
+    pub critical: Objective,
+    pub standard: Objective,
+    /// Backups kept at least this many days.
+    pub retention_days: u32,
+}
+
+impl Default for DrObjectives {
+    /// The seed's numbers: critical RPO 1 h / RTO 15 min; the rest RPO
+    /// 24 h / RTO 1 h; 30 days of backups (docs/configuration.md `[dr]`
+    /// says how the seed's sentence was read).
+    fn default() -> DrObjectives {
+        DrObjectives {
+            critical: Objective { rpo_secs: 3600.0, rto_secs: 900.0 },
+            standard: Objective { rpo_secs: 86_400.0, rto_secs: 3600.0 },
+            retention_days: 30,
+        }
+    }
 }
 
 impl Database {
@@ -249,6 +282,7 @@ mod tests {
             status: None,
             services: vec![],
             max_lag_bytes: None,
+            objectives: DrObjectives::default(),
         };
         assert_eq!(db.best_candidate().map(|m| m.name.as_str()), Some("r2"));
         db.members[1].role = DbRole::SyncStandby;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use error::FeedError;
-pub use infra::{CheckHealth, Database, DbMember, DbRole, RegionWeight};
+pub use infra::{CheckHealth, Database, DbMember, DbRole, DrObjectives, Objective, RegionWeight};
 pub use snapshot::{derive, CellHealth, Feed, FeedId, FeedState, Fleet, Snapshot, FEEDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,8 +50,8 @@ impl Pane for DatabasesPane {
         let (snap, theme, now) = (ctx.snap, ctx.theme, ctx.now);
         let f = &snap.fleet;
         let columns = vec![
-            Column::new("cluster", 14, Align::Left, 0),
-            Column::new("member", 10, Align::Left, 0),
+            Column::new("cluster", 10, Align::Left, 0),
+            Column::new("member", 16, Align::Left, 0),
             Column::new("region", 10, Align::Left, 2),
             Column::new("role", 14, Align::Left, 0),
             Column::new("state", 12, Align::Left, 0),
@@ -83,14 +83,16 @@ impl Pane for DatabasesPane {
                     (_, Some(b)) => {
                         let over = db.max_lag_bytes.is_some_and(|max| b > max);
                         let warn = db.max_lag_bytes.is_some_and(|max| b * 2 > max);
-                        let style = if over {
-                            theme.critical
+                        // The glyph as well as the colour (▲ at half the
+                        // limit, ✖ over it).
+                        let (style, mark) = if over {
+                            (theme.critical, format!("{bad} "))
                         } else if warn {
-                            theme.warn
+                            (theme.warn, if theme.ascii { "^ ".to_string() } else { "▲ ".to_string() })
                         } else {
-                            theme.text
+                            (theme.text, String::new())
                         };
-                        Cell::new(bytes_words(b), style)
+                        Cell::new(format!("{mark}{}", bytes_words(b)), style)
                     }
                 };
                 vec![

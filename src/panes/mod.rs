@@ -11,6 +11,7 @@ pub mod circuits;
 pub mod common;
 pub mod databases;
 pub mod deployment;
+pub mod dr;
 pub mod flags;
 pub mod latency;
 pub mod lists;
@@ -49,11 +50,12 @@ pub enum Kind {
     BigStatus,
     Clock,
     Databases,
+    Dr,
 }
 
 impl Kind {
     /// Every kind, in the order `views` lists them.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Matrix,
         Kind::Latency,
         Kind::LatencyChart,
@@ -66,6 +68,7 @@ impl Kind {
         Kind::BigStatus,
         Kind::Clock,
         Kind::Databases,
+        Kind::Dr,
     ];
 
     /// The registry: the module that draws this kind.
@@ -83,6 +86,7 @@ impl Kind {
             Kind::BigStatus => &tiles::BigStatusPane,
             Kind::Clock => &tiles::ClockPane,
             Kind::Databases => &databases::DatabasesPane,
+            Kind::Dr => &dr::DrPane,
         }
     }
 

@@ -25,6 +25,8 @@ pub struct Patroni {
     pub regions: BTreeMap<String, String>,
     pub services: Vec<String>,
     pub max_lag_bytes: Option<u64>,
+    /// Recovery objectives (`[dr]`).
+    pub objectives: crate::model::DrObjectives,
     /// Basic auth for the unsafe endpoints (`restapi.authentication`).
     pub auth: Option<(String, String)>,
     /// Client for POSTs: no redirects, a timeout past Patroni's own wait.
@@ -76,6 +78,7 @@ impl Patroni {
             regions: BTreeMap::new(),
             services: Vec::new(),
             max_lag_bytes: None,
+            objectives: Default::default(),
             auth: None,
             post_client: reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(3))
@@ -245,6 +248,7 @@ fn decode(p: &Patroni, cluster: &[u8], history: Option<&[u8]>) -> Result<Payload
         status: None,
         services: p.services.clone(),
         max_lag_bytes: p.max_lag_bytes,
+        objectives: p.objectives,
     }]))
 }
 
