@@ -322,9 +322,17 @@ pub async fn fetch_once(base: &str, intervals: &Intervals, clock: Clock) -> Resu
     for (feed, result) in feeds.into_iter().zip(results) {
         store.apply(Update { source: None, feed, at: clock(), result });
     }
-    for feed in [FeedId::Traffic, FeedId::Databases] {
-        let result = Ok(Payload::NotConfigured(not_configured(feed).into()));
-        store.apply(Update { source: None, feed, at: clock(), result });
+    let result = Ok(Payload::NotConfigured(not_configured(FeedId::Traffic).into()));
+    store.apply(Update { source: None, feed: FeedId::Traffic, at: clock(), result });
+    // The clusters the control plane lists, read once through Patroni.
+    let clusters = crate::sources::patroni::discover(base, &client).await;
+    if clusters.is_empty() {
+        let result = Ok(Payload::NotConfigured(not_configured(FeedId::Databases).into()));
+        store.apply(Update { source: None, feed: FeedId::Databases, at: clock(), result });
+    }
+    for c in &clusters {
+        let source: Option<Arc<str>> = Some(format!("patroni:{}", c.name).into());
+        store.apply(Update { source, feed: FeedId::Databases, at: clock(), result: c.read().await });
     }
     let alerts = Alertmanager::new(base, client.clone(), None).fetch().await;
     store.apply(Update { source: None, feed: FeedId::Alerts, at: clock(), result: alerts });

@@ -50,13 +50,16 @@ impl Pane for DatabasesPane {
         let (snap, theme, now) = (ctx.snap, ctx.theme, ctx.now);
         let f = &snap.fleet;
         let columns = vec![
-            Column::new("cluster", 10, Align::Left, 0),
-            Column::new("member", 16, Align::Left, 0),
-            Column::new("region", 10, Align::Left, 2),
-            Column::new("role", 14, Align::Left, 0),
-            Column::new("state", 12, Align::Left, 0),
-            Column::new("lag", 9, Align::Right, 1),
-            Column::new("tl", 3, Align::Right, 3),
+            // Narrow, the timeline goes first, then the region, the state
+            // (the lag carries ▲/✖), then the cluster (member names often
+            // carry it); member, role and lag stay.
+            Column::new("cluster", 10, Align::Left, 1),
+            Column::new("member", 14, Align::Left, 0),
+            Column::new("region", 10, Align::Left, 3),
+            Column::new("role", 12, Align::Left, 0),
+            Column::new("state", 12, Align::Left, 2),
+            Column::new("lag", 10, Align::Right, 0),
+            Column::new("tl", 3, Align::Right, 4),
         ];
         let (ok, bad) = if theme.ascii { ("ok", "X") } else { ("●", "✖") };
         let items = rows(snap);

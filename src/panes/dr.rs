@@ -176,7 +176,16 @@ pub fn region_posture(region: &str, snap: &Snapshot) -> (Level, String) {
     if others.is_empty() {
         return (Level::Critical, "no: no other region serves traffic".into());
     }
+    let dbs = &snap.fleet.databases;
     let mut level = Level::Ok;
+    // Traffic alone cannot say a region can go: what of the data there?
+    let unknown = if dbs.not_configured.is_some() {
+        Some("databases not configured")
+    } else if dbs.error.is_some() {
+        Some("databases unreadable now")
+    } else {
+        None
+    };
     let share: f64 = others.iter().map(|r| r.weight).sum();
     let names: Vec<&str> = others.iter().map(|r| r.name.as_str()).collect();
     let mut parts = vec![format!("{} serve ({share:.0}% now)", names.join(", "))];
@@ -204,6 +213,9 @@ pub fn region_posture(region: &str, snap: &Snapshot) -> (Level, String) {
                 parts.push(format!("{}: no standby outside {region} within its limit", db.name));
             }
         }
+    }
+    if let Some(why) = unknown.filter(|_| level != Level::Critical) {
+        return (Level::Unknown, format!("unknown ({why}): {}", parts.join(" · ")));
     }
     let verdict = match level {
         Level::Critical => "no",
@@ -262,6 +274,7 @@ impl Pane for DrPane {
                 };
                 let word = match (&items[i], level) {
                     (Row::Region(_), Level::Critical) => "CAN'T LOSE",
+                    (Row::Region(_), Level::Unknown) => "unknown",
                     (Row::Region(_), _) => "can lose",
                     (_, Level::Critical) => "AT RISK",
                     (_, Level::Warn) => "degraded",
@@ -376,6 +389,11 @@ mod tests {
         assert_eq!(lag_level(&db.members[1], db, &db.objectives.critical), Level::Warn);
         let (_, text) = cluster_posture(&snap("a", 100, false).fleet.databases.items()[0], &s, Utc::now());
         assert!(text.contains("NO WRITER"), "{text}");
+        let mut none = snap("a", 100, true);
+        none.fleet.databases.not_configured = Some("not configured".into());
+        let (level, text) = region_posture("b", &none);
+        assert_eq!(level, Level::Unknown, "no database source: never 'can lose'");
+        assert!(text.starts_with("unknown (databases not configured)"), "{text}");
         assert_eq!(secs_words(86_400.0), "1d");
         assert_eq!(secs_words(3.44), "3.4s");
     }
