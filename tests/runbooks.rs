@@ -245,7 +245,7 @@ fn lint_names_file_line_and_column() {
     assert!(!ok, "{out}");
     assert!(out.contains("default of takeover: region 'us-east-1' is not in"), "{out}");
     assert!(out.contains(&format!("region 'us-east-1' is not in {c} (known: eu-central-1)")), "{out}");
-    for name in ["regional-failover", "canary-rollback", "flag-kill-switch", "open-circuit"] {
+    for name in ["regional-failover", "canary-rollback", "flag-kill-switch", "open-circuit", "database-failover"] {
         let (ok, out) = warroom(&["runbook", "lint", name], &dir);
         assert!(ok && out.contains("OK"), "{name}: {out}");
     }
@@ -255,15 +255,14 @@ fn lint_names_file_line_and_column() {
 /// Drive a shipped runbook in the demo console to the end: `n` on every
 /// step that waits for the operator, the confirm dialog answered (typing
 /// the name when asked).
-fn run_to_the_end(scenario: &str, scale: &str, runbook: &str, type_name: Option<&str>, steps: usize) {
+fn run_to_the_end(scenario: &str, scale: &str, runbook: &str, type_name: Option<&str>, steps: usize) -> String {
+    let words: Vec<&str> = runbook.split_whitespace().collect();
+    let runbook = words[0];
     let dir = state_dir(runbook);
     let d = dir.to_string_lossy().to_string();
-    let mut pty = Pty::spawn_env(
-        &["--scenario", scenario, "--time-scale", scale, "--poll-factor", "0.25", "runbook", "run", runbook],
-        &[("WARROOM_STATE_DIR", &d), ("USER", "carol")],
-        140,
-        44,
-    );
+    let mut args = vec!["--scenario", scenario, "--time-scale", scale, "--poll-factor", "0.25", "runbook", "run"];
+    args.extend(&words);
+    let mut pty = Pty::spawn_env(&args, &[("WARROOM_STATE_DIR", &d), ("USER", "carol")], 140, 44);
     pty.wait_for("the runbook pane", 30, |s| s.contains("▶ 1."));
     for i in 1..=steps {
         let marker = format!("▶ {i}.");
@@ -301,6 +300,7 @@ fn run_to_the_end(scenario: &str, scale: &str, runbook: &str, type_name: Option<
     let actions = find_runbook_actions(runbook);
     assert_eq!(md.matches("→ succeeded").count(), actions, "every action step ran once: {md}");
     let _ = std::fs::remove_dir_all(&dir);
+    md
 }
 
 /// How many action steps a shipped runbook has.
@@ -315,4 +315,15 @@ fn the_other_shipped_runbooks_run_to_the_end_against_their_scenarios() {
     run_to_the_end("bad-canary", "20", "canary-rollback", Some("checkout"), 5);
     run_to_the_end("bad-canary", "20", "flag-kill-switch", None, 5);
     run_to_the_end("dependency-storm", "60", "open-circuit", None, 5);
+    // The database switchover through the sim's Patroni API, with the
+    // recovery time measured by the run's stopwatch.
+    let md = run_to_the_end(
+        "calm",
+        "1",
+        "database-failover --set database=orders --set candidate=orders-usw2 --set settle=5s",
+        Some("orders"),
+        6,
+    );
+    assert!(md.contains("switch orders over to orders-usw2 → succeeded"), "{md}");
+    assert!(md.contains("Measured recovery time (stopwatch):"), "{md}");
 }
