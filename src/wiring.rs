@@ -36,6 +36,11 @@ pub struct Setup {
     pub route53: Option<crate::config::Route53Cfg>,
     /// Whether the traffic actions go to Route 53 once it is built.
     traffic_to_route53: bool,
+    /// Patroni clusters (built), and RDS clusters still to be built (their
+    /// SDK clients load asynchronously): database actions go to both.
+    patroni: Vec<Arc<Patroni>>,
+    rds: Vec<crate::config::RdsCfg>,
+    objectives: crate::model::DrObjectives,
 }
 
 impl Setup {
@@ -53,6 +58,26 @@ impl Setup {
                 self.routes = std::mem::take(&mut self.routes)
                     .with(TargetKind::Traffic, Arc::new(crate::actions::route53::Route53Actions::new(r53)));
             }
+        }
+        let mut rds = Vec::new();
+        for r in &self.rds {
+            let mut c = crate::sources::rds::Rds::new(
+                r.name.get_ref(),
+                r.cluster.get_ref(),
+                r.aws_region.get_ref(),
+                r.endpoint.as_ref().map(|e| e.get_ref().as_str()),
+                r.profile.as_deref(),
+            )
+            .await;
+            c.regions = r.regions.iter().map(|(m, v)| (m.clone(), v.get_ref().clone())).collect();
+            c.services = r.services.iter().map(|s| s.get_ref().clone()).collect();
+            c.objectives = self.objectives;
+            let c = Arc::new(c);
+            self.sources.list.push(Arc::new(crate::sources::rds::RdsSource::new(c.clone())));
+            rds.push(c);
+        }
+        if !rds.is_empty() {
+            self.routes = database_routes(std::mem::take(&mut self.routes), self.patroni.clone(), rds);
         }
     }
 }
@@ -260,7 +285,8 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     }
     // One interval for the merged feed: the shortest any cluster asks for.
     let default = intervals.get(FeedId::Databases);
-    if let Some(d) = cfg.patroni.iter().map(|p| duration_or(p.interval.get_ref(), default)).min() {
+    let every = cfg.patroni.iter().map(|p| &p.interval).chain(cfg.rds.iter().map(|r| &r.interval));
+    if let Some(d) = every.map(|i| duration_or(i.get_ref(), default)).min() {
         intervals = intervals.with(FeedId::Databases, d);
     }
     if let Some(c) = cp {
@@ -276,7 +302,10 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        routes: database_routes(routes(cfg, control_plane), clusters),
+        routes: database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new()),
+        patroni: clusters,
+        rds: cfg.rds.clone(),
+        objectives: cfg.dr.as_ref().map(|d| d.objectives()).unwrap_or_default(),
         route53: cfg.route53.clone(),
         traffic_to_route53: cfg.route53.is_some()
             && match cfg.actions.as_ref().and_then(|a| a.traffic.as_ref()) {
@@ -299,16 +328,25 @@ pub async fn control_plane_with_databases(base: &str) -> Result<(Sources, Routes
     for c in &clusters {
         sources.list.push(Arc::new(PatroniSource::new(c.clone())));
     }
-    Ok((sources, database_routes(control_plane_routes(base, None, None), clusters)))
+    Ok((sources, database_routes(control_plane_routes(base, None, None), clusters, Vec::new())))
 }
 
 /// Database writers belong to their clusters' own API (Patroni); with no
 /// cluster configured nothing owns them, and the console says so.
-fn database_routes(r: Routes, clusters: Vec<Arc<Patroni>>) -> Routes {
-    if clusters.is_empty() {
+fn database_routes(r: Routes, clusters: Vec<Arc<Patroni>>, rds: Vec<Arc<crate::sources::rds::Rds>>) -> Routes {
+    use crate::actions::provider::ActionProvider;
+    if clusters.is_empty() && rds.is_empty() {
         return r;
     }
-    r.with(TargetKind::Database, Arc::new(crate::actions::patroni::PatroniActions::new(clusters)))
+    let mut by: std::collections::BTreeMap<String, Arc<dyn ActionProvider>> = Default::default();
+    let patroni: Arc<dyn ActionProvider> = Arc::new(crate::actions::patroni::PatroniActions::new(clusters.clone()));
+    for c in &clusters {
+        by.insert(c.name.clone(), patroni.clone());
+    }
+    for c in rds {
+        by.insert(c.name.clone(), Arc::new(crate::actions::rds::RdsActions::new(c)));
+    }
+    r.with(TargetKind::Database, Arc::new(crate::actions::databases::DatabaseActions::new(by)))
 }
 
 fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<std::path::PathBuf>)>) -> Routes {

@@ -301,3 +301,114 @@ async fn a_garbage_answer_is_a_feed_error_not_a_panic() {
     let e = r53.read().await.err().unwrap_or_else(|| panic!("garbage read as data"));
     assert!(e.to_string().starts_with("Route 53:"), "{e}");
 }
+
+/// An Aurora cluster with two instances in moto (the first is the writer).
+fn aurora(url: &str, name: &str) {
+    let v = boto(
+        url,
+        &format!(
+            r#"
+rds = boto3.client('rds', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')
+rds.create_db_cluster(DBClusterIdentifier='{name}', Engine='aurora-postgresql', MasterUsername='admin', MasterUserPassword='password-123', BackupRetentionPeriod=7)
+for i, az in [('{name}-1', 'us-east-1a'), ('{name}-2', 'us-east-1b')]:
+    rds.create_db_instance(DBInstanceIdentifier=i, DBClusterIdentifier='{name}', Engine='aurora-postgresql', DBInstanceClass='db.r6g.large', AvailabilityZone=az)
+print(json.dumps({{'ok': True}}))
+"#
+        ),
+    );
+    assert_eq!(v["ok"], true);
+}
+
+/// Which instance moto says writes.
+fn aurora_writer(url: &str, name: &str) -> String {
+    let v = boto(
+        url,
+        &format!(
+            "rds = boto3.client('rds', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\nc = rds.describe_db_clusters(DBClusterIdentifier='{name}')['DBClusters'][0]\nprint(json.dumps([m['DBInstanceIdentifier'] for m in c['DBClusterMembers'] if m['IsClusterWriter']]))"
+        ),
+    );
+    v[0].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_writer() {
+    credentials();
+    let m = moto();
+    aurora(&m.url, "orders-aurora");
+    // The first FailoverDBCluster's answer is dropped (it lands).
+    let posts = Arc::new(AtomicUsize::new(0));
+    let proxy = common::drop_first_answer(
+        m.url.trim_start_matches("http://").to_string(),
+        |h| h.contains("Action=FailoverDBCluster"),
+        posts.clone(),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("warroom-rds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "[[region]]\nname = \"us-east\"\n[[service]]\nname = \"checkout\"\ntier = \"critical\"\n\
+         [[rds]]\nname = \"orders\"\ncluster = \"orders-aurora\"\naws_region = \"us-east-1\"\nendpoint = \"{proxy}\"\n\
+         regions = {{ \"orders-aurora-1\" = \"us-east\", \"orders-aurora-2\" = \"us-east\" }}\nservices = [\"checkout\"]\ninterval = \"1s\"\n"
+    );
+    let cfg = warroom::config::Config::parse(&dir.join("warroom.toml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut snaps = plane.snapshots.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let snap = loop {
+        let s = snaps.borrow_and_update().clone();
+        if !s.fleet.databases.items().is_empty() {
+            break s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no RDS cluster: {:?}", s.fleet.databases.error_text());
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    };
+    let db = &snap.fleet.databases.items()[0];
+    assert_eq!(db.writer().map(|w| w.name.as_str()), Some("orders-aurora-1"), "{db:?}");
+    assert_eq!(db.member("orders-aurora-2").and_then(|m| m.zone.as_deref()), Some("us-east-1b"));
+    assert_eq!(db.backup_retention_days, Some(7));
+    assert!(db.latest_restorable.is_some() && db.engine == "aurora-postgresql", "{db:?}");
+    // The DR posture reads the retention against the 30-day policy.
+    let (_, posture) = warroom::panes::dr::cluster_posture(db, &snap, Utc::now());
+    assert!(posture.contains("retention 7d < 30d ✖") && posture.contains("critical RPO 1h RTO 15m"), "{posture}");
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let audit = dir.join("audit.jsonl");
+    let exec = spawn_routed(setup.routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-aurora-2".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(
+        e.message.contains("orders-aurora-2 is the writer of orders") && e.message.contains("read back"),
+        "{}",
+        e.message
+    );
+    assert_eq!(posts.load(Ordering::SeqCst), 1, "exactly one FailoverDBCluster reached RDS");
+    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-aurora-2");
+    let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"rds us-east-1 orders-aurora\""), "the trail names RDS: {trail}");
+    // And back, answered this time: the outcome has the time to a writer.
+    while !snaps
+        .borrow_and_update()
+        .fleet
+        .databases
+        .items()
+        .iter()
+        .any(|d| d.writer().is_some_and(|w| w.name == "orders-aurora-2"))
+    {
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-aurora-1".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("after the failover request"), "{}", e.message);
+    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-aurora-1");
+    assert_eq!(posts.load(Ordering::SeqCst), 2, "one request each");
+}

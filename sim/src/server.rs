@@ -748,27 +748,6 @@ async fn prometheus(State(st): St) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_parse() {
-        assert_eq!(parse_window("5m"), Some(300.0));
-        assert_eq!(parse_window("30d"), Some(2_592_000.0));
-        assert_eq!(parse_window("40d"), None);
-        assert_eq!(parse_window("m"), None);
-        assert_eq!(parse_window("5x"), None);
-    }
-
-    #[test]
-    fn families() {
-        assert_eq!(path_family("/v1/metrics"), "/v1/metrics");
-        assert_eq!(path_family("/svc/a/b/health"), "/svc");
-        assert_eq!(path_family("/metrics"), "/metrics");
-    }
-}
-
 async fn databases_index(State(st): St) -> Json<Value> {
     Json(st.world.databases_index())
 }
@@ -824,4 +803,25 @@ async fn patroni_switchover(State(st): St, Path(cluster): Path<String>, body: Op
 async fn patroni_failover(State(st): St, Path(cluster): Path<String>, body: Option<Json<Value>>) -> Response {
     let Some(Json(body)) = body else { return (StatusCode::BAD_REQUEST, "a JSON body is required").into_response() };
     patroni_switch(st, cluster, body, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse() {
+        assert_eq!(parse_window("5m"), Some(300.0));
+        assert_eq!(parse_window("30d"), Some(2_592_000.0));
+        assert_eq!(parse_window("40d"), None);
+        assert_eq!(parse_window("m"), None);
+        assert_eq!(parse_window("5x"), None);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(path_family("/v1/metrics"), "/v1/metrics");
+        assert_eq!(path_family("/svc/a/b/health"), "/svc");
+        assert_eq!(path_family("/metrics"), "/metrics");
+    }
 }

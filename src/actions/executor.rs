@@ -263,7 +263,7 @@ impl Ctx {
 
     /// Where an action goes, for the audit trail (its provider's label).
     fn backend_label(&self, action: &Action) -> String {
-        self.provider(action).map(|p| p.label()).unwrap_or_else(|| "none configured".into())
+        self.provider(action).map(|p| p.label_for(&action.request())).unwrap_or_else(|| "none configured".into())
     }
 
     /// Append to the audit trail; `Err` if it cannot be written.
@@ -343,7 +343,7 @@ async fn reconcile_all(ctx: &Ctx) {
         // Only the backend it was sent to can say what became of it (an
         // old record that names none: the default provider).
         let Some(provider) = ctx.routes.by_label(&rec.backend) else { continue };
-        let ours = provider.label();
+        let ours = provider.label_for(&rec.action);
         let started = chrono::DateTime::parse_from_rfc3339(&rec.ts)
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| (ctx.clock)());

@@ -1,9 +1,11 @@
 //! The action catalog: every mutating operation is a value of `Action`, and
 //! the only way to run one is the confirm gate and the executor.
 
+pub mod databases;
 pub mod executor;
 pub mod patroni;
 pub mod provider;
+pub mod rds;
 pub mod route53;
 
 use serde_json::{json, Value};

@@ -50,6 +50,15 @@ pub trait ActionProvider: Send + Sync {
     fn lookup<'a>(&'a self, key: &'a str, request: &'a Value) -> BoxFuture<'a, Result<Option<String>, String>>;
     /// One read of an accepted action: its outcome once it has one.
     fn poll<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<(ActionStatus, String)>>;
+    /// Where this particular action goes (a provider that fronts several
+    /// backends names the one that owns the request's target).
+    fn label_for(&self, _request: &Value) -> String {
+        self.label()
+    }
+    /// Whether an audit record naming `label` was sent through this provider.
+    fn answers_to(&self, label: &str) -> bool {
+        self.label() == label
+    }
     /// The audit trail the executor writes, for a provider that keeps what
     /// it needs in the action records (Route 53: the weight a restore puts
     /// back). Called once when the executor starts.
@@ -122,7 +131,7 @@ impl Routes {
         if label.is_empty() {
             return self.get(TargetKind::Traffic);
         }
-        self.by_kind.values().find(|p| p.label() == label)
+        self.by_kind.values().find(|p| p.answers_to(label))
     }
 }
 

@@ -47,6 +47,35 @@ pub struct Config {
     pub patroni: Vec<PatroniCfg>,
     /// Recovery objectives per service tier and the backup policy.
     pub dr: Option<DrCfg>,
+    /// RDS / Aurora clusters.
+    #[serde(default, rename = "rds")]
+    pub rds: Vec<RdsCfg>,
+}
+
+/// `[[rds]]`: one RDS or Aurora cluster through the RDS API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RdsCfg {
+    /// The cluster's name on screen and in actions.
+    pub name: Spanned<String>,
+    /// `DBClusterIdentifier`.
+    pub cluster: Spanned<String>,
+    /// The AWS region of its API (`us-east-1`).
+    pub aws_region: Spanned<String>,
+    /// Endpoint override (an emulator, a VPC endpoint).
+    pub endpoint: Option<Spanned<String>>,
+    pub profile: Option<String>,
+    /// Instance → `[[region]]`.
+    #[serde(default)]
+    pub regions: std::collections::BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub services: Vec<Spanned<String>>,
+    #[serde(default = "default_rds_interval")]
+    pub interval: Spanned<String>,
+}
+
+fn default_rds_interval() -> Spanned<String> {
+    Spanned::new(0..0, "30s".into())
 }
 
 /// `[dr]`: recovery objectives. Unset values keep the seed's numbers.
@@ -729,6 +758,26 @@ impl Config {
             }
         }
         let mut names = HashSet::new();
+        for r in &self.rds {
+            if !names.insert(r.name.get_ref().clone()) {
+                c.at(r.name.span(), format!("duplicate database cluster '{}'", r.name.get_ref()));
+            }
+            for v in [&r.cluster, &r.aws_region] {
+                if v.get_ref().trim().is_empty() {
+                    c.at(v.span(), "empty: [[rds]] needs cluster and aws_region");
+                }
+            }
+            if let Some(e) = &r.endpoint {
+                url_ok(e, c);
+            }
+            for reg in r.regions.values() {
+                region_known(reg, c, "[[rds]] regions");
+            }
+            for s in &r.services {
+                service_known(s, c);
+            }
+            duration_ok(&r.interval, c);
+        }
         for p in &self.patroni {
             if !names.insert(p.name.get_ref().clone()) {
                 c.at(p.name.span(), format!("duplicate database cluster '{}'", p.name.get_ref()));

@@ -8,6 +8,7 @@ pub mod health;
 mod http;
 pub mod patroni;
 pub mod prometheus;
+pub mod rds;
 pub mod route53;
 mod runner;
 

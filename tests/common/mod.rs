@@ -424,7 +424,8 @@ pub async fn action_outcome(
 }
 
 /// A TCP proxy to `upstream` that forwards everything but drops the answer
-/// to the first POST whose request head `is_target` matches (the request
+/// to the first POST whose first read (request line, headers and a small
+/// body) `is_target` matches (the request
 /// lands; the client sees the connection close). `posts` counts the
 /// matching POSTs that went through.
 #[allow(dead_code)]
@@ -453,7 +454,7 @@ pub async fn drop_first_answer(
                         if n == 0 {
                             return;
                         }
-                        let head = String::from_utf8_lossy(&buf[..n.min(512)]).to_string();
+                        let head = String::from_utf8_lossy(&buf[..n]).to_string();
                         if head.starts_with("POST ") && is_target(&head) && posts.fetch_add(1, Ordering::SeqCst) == 0 {
                             flag.store(true, Ordering::SeqCst);
                         }

@@ -1,0 +1,186 @@
+//! RDS and Aurora clusters: `DescribeDBClusters` (members, which one
+//! writes, status, restorable times, backup retention) and
+//! `DescribeDBInstances` (each member's zone and status). The same client
+//! serves the database actions (`actions::rds`: `FailoverDBCluster`),
+//! which write with the SDK's retries off: RDS takes no idempotency token,
+//! so a retry is decided by reading the cluster, never by resending.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_rds::Client;
+
+use super::{FeedError, Fetch, Payload, Source};
+use crate::model::{Database, DbMember, DbRole, DrObjectives, FeedId};
+
+/// An SDK error in words, without its Debug dump.
+pub fn sdk_error<E: std::error::Error + 'static>(e: &aws_sdk_rds::error::SdkError<E>) -> String {
+    use aws_sdk_rds::error::{DisplayErrorContext, SdkError};
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let mut text = err.to_string();
+            if let Some(src) = err.source() {
+                text = format!("{text}: {src}");
+            }
+            text
+        }
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => format!("cannot reach RDS: {}", DisplayErrorContext(e)),
+        other => format!("{}", DisplayErrorContext(other)),
+    }
+}
+
+/// One RDS/Aurora cluster.
+pub struct Rds {
+    /// Reads: the SDK's standard retries.
+    read: Client,
+    /// Writes: one attempt each (no blind resend).
+    pub(crate) write: Client,
+    /// The name on screen and in actions.
+    pub name: String,
+    /// `DBClusterIdentifier`.
+    pub cluster: String,
+    /// The AWS region of its API.
+    pub aws_region: String,
+    /// Instance → console region (default: none, shown as `?`).
+    pub regions: BTreeMap<String, String>,
+    pub services: Vec<String>,
+    pub objectives: DrObjectives,
+}
+
+fn chrono_of(t: &aws_sdk_rds::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+impl Rds {
+    /// Clients for the cluster's region, credentials from the standard
+    /// chain or `profile`, HTTPS on rustls/ring, `endpoint` overriding the
+    /// address (an emulator).
+    pub async fn new(
+        name: &str,
+        cluster: &str,
+        aws_region: &str,
+        endpoint: Option<&str>,
+        profile: Option<&str>,
+    ) -> Rds {
+        let shared = crate::sources::cloudwatch::shared_config(aws_region, profile).await;
+        let build = |attempts: u32| {
+            let mut conf = aws_sdk_rds::config::Builder::from(&shared)
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts))
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(5))
+                        .operation_attempt_timeout(Duration::from_secs(10))
+                        .operation_timeout(Duration::from_secs(30))
+                        .build(),
+                );
+            if let Some(e) = endpoint {
+                conf = conf.endpoint_url(e);
+            }
+            Client::from_conf(conf.build())
+        };
+        Rds {
+            read: build(3),
+            write: build(1),
+            name: name.to_string(),
+            cluster: cluster.to_string(),
+            aws_region: aws_region.to_string(),
+            regions: BTreeMap::new(),
+            services: Vec::new(),
+            objectives: DrObjectives::default(),
+        }
+    }
+
+    /// The cluster now.
+    pub async fn database(&self) -> Result<Database, FeedError> {
+        let out = self
+            .read
+            .describe_db_clusters()
+            .db_cluster_identifier(&self.cluster)
+            .send()
+            .await
+            .map_err(|e| FeedError::Source(format!("RDS {}: {}", self.cluster, sdk_error(&e))))?;
+        let c = out
+            .db_clusters()
+            .iter()
+            .find(|c| c.db_cluster_identifier() == Some(self.cluster.as_str()))
+            .ok_or_else(|| FeedError::Source(format!("RDS: no cluster {} in {}", self.cluster, self.aws_region)))?;
+        let filter = aws_sdk_rds::types::Filter::builder().name("db-cluster-id").values(&self.cluster).build();
+        let instances = self
+            .read
+            .describe_db_instances()
+            .filters(filter)
+            .send()
+            .await
+            .map_err(|e| FeedError::Source(format!("RDS {}: {}", self.cluster, sdk_error(&e))))?;
+        let inst: BTreeMap<&str, &aws_sdk_rds::types::DbInstance> =
+            instances.db_instances().iter().filter_map(|i| Some((i.db_instance_identifier()?, i))).collect();
+        let members = c
+            .db_cluster_members()
+            .iter()
+            .filter_map(|m| {
+                let id = m.db_instance_identifier()?;
+                let i = inst.get(id);
+                let state = i.and_then(|i| i.db_instance_status()).unwrap_or("unknown").to_string();
+                Some(DbMember {
+                    name: id.to_string(),
+                    region: self.regions.get(id).cloned(),
+                    zone: i.and_then(|i| i.availability_zone()).map(String::from),
+                    role: if m.is_cluster_writer() == Some(true) { DbRole::Writer } else { DbRole::Replica },
+                    up: state == "available",
+                    state,
+                    timeline: None,
+                    lag_bytes: None,
+                    lag_seconds: None,
+                })
+            })
+            .collect();
+        Ok(Database {
+            name: self.name.clone(),
+            engine: c.engine().unwrap_or("rds").to_string(),
+            source: format!("rds:{}", self.name),
+            members,
+            last_failover: None,
+            latest_restorable: c.latest_restorable_time().and_then(chrono_of),
+            earliest_restorable: c.earliest_restorable_time().and_then(chrono_of),
+            backup_retention_days: c.backup_retention_period().and_then(|d| u32::try_from(d).ok()),
+            status: c.status().map(String::from),
+            services: self.services.clone(),
+            max_lag_bytes: None,
+            objectives: self.objectives,
+        })
+    }
+}
+
+/// The source: one RDS/Aurora cluster, one part of the merged databases feed.
+pub struct RdsSource {
+    pub cluster: std::sync::Arc<Rds>,
+    label: String,
+}
+
+impl RdsSource {
+    pub fn new(cluster: std::sync::Arc<Rds>) -> RdsSource {
+        let label = format!("rds:{}", cluster.name);
+        RdsSource { cluster, label }
+    }
+}
+
+impl Source for RdsSource {
+    fn name(&self) -> &str {
+        &self.label
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Databases]
+    }
+    fn fetch(&self, _feed: FeedId) -> Fetch<'_> {
+        Box::pin(async move { self.database().await.map(|d| Payload::Databases(vec![d])) })
+    }
+}
+
+impl std::ops::Deref for RdsSource {
+    type Target = Rds;
+    fn deref(&self) -> &Rds {
+        &self.cluster
+    }
+}
