@@ -72,6 +72,12 @@ impl Setup {
             c.regions = r.regions.iter().map(|(m, v)| (m.clone(), v.get_ref().clone())).collect();
             c.services = r.services.iter().map(|s| s.get_ref().clone()).collect();
             c.objectives = self.objectives;
+            if r.replica_lag {
+                let cw = r.cloudwatch_endpoint.as_ref().map(|e| e.get_ref().as_str());
+                c.lag = Some(
+                    crate::sources::cloudwatch::make_client(r.aws_region.get_ref(), cw, r.profile.as_deref()).await,
+                );
+            }
             let c = Arc::new(c);
             self.sources.list.push(Arc::new(crate::sources::rds::RdsSource::new(c.clone())));
             rds.push(c);

@@ -3,7 +3,11 @@
 //! creates its venv under `target/moto-venv`): weights and health checks
 //! into the region matrix, failover to weight 0 and restore to the weight
 //! before, `GetChange` followed, and a dropped answer reconciled by reading
-//! the record — exactly one change reaches Route 53.
+//! the record — exactly one change reaches Route 53. RDS/Aurora against the
+//! same moto server: the writer, zones and backups on screen, the replica
+//! lag from CloudWatch (the sim's: moto cannot serve CloudWatch's CBOR
+//! protocol), `FailoverDBCluster` moving the writer, a dropped answer
+//! reconciled by reading the cluster — one request per failover.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -302,7 +306,9 @@ async fn a_garbage_answer_is_a_feed_error_not_a_panic() {
     assert!(e.to_string().starts_with("Route 53:"), "{e}");
 }
 
-/// An Aurora cluster with two instances in moto (the first is the writer).
+/// An Aurora cluster with two instances in moto (the first is the writer),
+/// named as the sim's `orders` members so the sim's CloudWatch serves their
+/// `AuroraReplicaLag` (moto cannot serve CloudWatch over CBOR).
 fn aurora(url: &str, name: &str) {
     let v = boto(
         url,
@@ -310,7 +316,7 @@ fn aurora(url: &str, name: &str) {
             r#"
 rds = boto3.client('rds', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')
 rds.create_db_cluster(DBClusterIdentifier='{name}', Engine='aurora-postgresql', MasterUsername='admin', MasterUserPassword='password-123', BackupRetentionPeriod=7)
-for i, az in [('{name}-1', 'us-east-1a'), ('{name}-2', 'us-east-1b')]:
+for i, az in [('orders-use1', 'us-east-1a'), ('orders-usw2', 'us-east-1b')]:
     rds.create_db_instance(DBInstanceIdentifier=i, DBClusterIdentifier='{name}', Engine='aurora-postgresql', DBInstanceClass='db.r6g.large', AvailabilityZone=az)
 print(json.dumps({{'ok': True}}))
 "#
@@ -343,13 +349,18 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
         posts.clone(),
     )
     .await;
+    // The sim's CloudWatch (rpc-v2-cbor, SigV4-checked) for the replica lag.
+    let sim = warroom_sim::start(warroom_sim::SimConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap_or_else(|e| panic!("sim: {e}"));
+    let cw = sim.url();
     let dir = std::env::temp_dir().join(format!("warroom-rds-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let text = format!(
         "[[region]]\nname = \"us-east\"\n[[service]]\nname = \"checkout\"\ntier = \"critical\"\n\
          [[rds]]\nname = \"orders\"\ncluster = \"orders-aurora\"\naws_region = \"us-east-1\"\nendpoint = \"{proxy}\"\n\
-         regions = {{ \"orders-aurora-1\" = \"us-east\", \"orders-aurora-2\" = \"us-east\" }}\nservices = [\"checkout\"]\ninterval = \"1s\"\n"
+         cloudwatch_endpoint = \"{cw}\"\nregions = {{ \"orders-use1\" = \"us-east\", \"orders-usw2\" = \"us-east\" }}\nservices = [\"checkout\"]\ninterval = \"1s\"\n"
     );
     let cfg = warroom::config::Config::parse(&dir.join("warroom.toml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
     let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
@@ -367,8 +378,12 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
         let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
     };
     let db = &snap.fleet.databases.items()[0];
-    assert_eq!(db.writer().map(|w| w.name.as_str()), Some("orders-aurora-1"), "{db:?}");
-    assert_eq!(db.member("orders-aurora-2").and_then(|m| m.zone.as_deref()), Some("us-east-1b"));
+    assert_eq!(db.writer().map(|w| w.name.as_str()), Some("orders-use1"), "{db:?}");
+    let reader = db.member("orders-usw2").unwrap_or_else(|| panic!("{db:?}"));
+    assert_eq!(reader.zone.as_deref(), Some("us-east-1b"));
+    // AuroraReplicaLag from CloudWatch (the sim's): a few ms.
+    let lag = reader.lag_seconds.unwrap_or_else(|| panic!("no replica lag read: {db:?}"));
+    assert!(lag > 0.0 && lag < 1.0, "{lag} s");
     assert_eq!(db.backup_retention_days, Some(7));
     assert!(db.latest_restorable.is_some() && db.engine == "aurora-postgresql", "{db:?}");
     // The DR posture reads the retention against the 30-day policy.
@@ -378,18 +393,18 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
     let (tx, mut rx) = mpsc::channel(64);
     let audit = dir.join("audit.jsonl");
     let exec = spawn_routed(setup.routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
-    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-aurora-2".into() });
+    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-usw2".into() });
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = outcome(&mut rx, &key).await;
     assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
     assert!(
-        e.message.contains("orders-aurora-2 is the writer of orders") && e.message.contains("read back"),
+        e.message.contains("orders-usw2 is the writer of orders") && e.message.contains("read back"),
         "{}",
         e.message
     );
     assert_eq!(posts.load(Ordering::SeqCst), 1, "exactly one FailoverDBCluster reached RDS");
-    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-aurora-2");
+    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-usw2");
     let trail = std::fs::read_to_string(&audit).unwrap_or_default();
     assert!(trail.contains("\"backend\":\"rds us-east-1 orders-aurora\""), "the trail names RDS: {trail}");
     // And back, answered this time: the outcome has the time to a writer.
@@ -399,16 +414,16 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
         .databases
         .items()
         .iter()
-        .any(|d| d.writer().is_some_and(|w| w.name == "orders-aurora-2"))
+        .any(|d| d.writer().is_some_and(|w| w.name == "orders-usw2"))
     {
         let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
     }
-    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-aurora-1".into() });
+    let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-use1".into() });
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = outcome(&mut rx, &key).await;
     assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
     assert!(e.message.contains("after the failover request"), "{}", e.message);
-    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-aurora-1");
+    assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-use1");
     assert_eq!(posts.load(Ordering::SeqCst), 2, "one request each");
 }

@@ -90,6 +90,8 @@ struct Query {
     namespace: String,
     stat: String,
     period: f64,
+    /// `AWS/RDS`: the `DBInstanceIdentifier` dimension.
+    instance: Option<String>,
 }
 
 fn parse_query(q: &Value) -> Result<Query, String> {
@@ -120,6 +122,7 @@ fn parse_query(q: &Value) -> Result<Query, String> {
         namespace,
         stat: get_text(ms, "Stat").unwrap_or_default(),
         period,
+        instance: dim("DBInstanceIdentifier"),
     })
 }
 
@@ -274,9 +277,19 @@ pub async fn get_metric_data(
             .and_then(|f| f.code.clone());
         let mut times = Vec::new();
         let mut values = Vec::new();
-        if let (Some(r), Some(s), None | Some("PartialData")) =
-            (r, q.service.as_deref().and_then(|n| w.fleet.service_index(n)), status_fault.as_deref())
-        {
+        // What a bucket's value is: a service series in the signed region,
+        // or an RDS instance's replica lag (the sim's database members).
+        let service = match (r, q.service.as_deref().and_then(|n| w.fleet.service_index(n))) {
+            (Some(r), Some(s)) => Some((s, r)),
+            _ => None,
+        };
+        let member = (q.namespace == "AWS/RDS").then(|| q.instance.as_deref().and_then(|i| w.db_member(i))).flatten();
+        let value_of = |a: f64, b: f64| match (service, member) {
+            (Some((s, r)), _) => value(&st, q, s, r, a, b),
+            (None, Some((c, m))) => (q.metric == "AuroraReplicaLag").then(|| w.db_lag_ms(c, m, b)).flatten(),
+            _ => None,
+        };
+        if (service.is_some() || member.is_some()) && matches!(status_fault.as_deref(), None | Some("PartialData")) {
             let mut ts = (start / q.period).floor() * q.period;
             let mut buckets = Vec::new();
             while ts < end {
@@ -294,7 +307,7 @@ pub async fn get_metric_data(
                 if b <= a {
                     continue;
                 }
-                let Some(v) = value(&st, q, s, r, a, b) else { continue };
+                let Some(v) = value_of(a, b) else { continue };
                 seen += 1;
                 if seen <= skip {
                     continue;

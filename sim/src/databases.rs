@@ -146,6 +146,22 @@ impl World {
             .collect()
     }
 
+    /// The (cluster, member) an instance name is.
+    pub fn db_member(&self, name: &str) -> Option<(usize, usize)> {
+        self.databases
+            .iter()
+            .enumerate()
+            .find_map(|(c, d)| d.members.iter().position(|(n, _)| n == name).map(|m| (c, m)))
+    }
+
+    /// CloudWatch's `AuroraReplicaLag` of a member at t, in milliseconds
+    /// (the sim streams 1 MiB/s: a byte of lag is a microsecond, roughly);
+    /// none for the writer or a stopped member, as Aurora reports none.
+    pub fn db_lag_ms(&self, c: usize, m: usize, t: f64) -> Option<f64> {
+        let now = self.db_members(c, t);
+        now.get(m)?.lag.map(|b| b as f64 / 1048.576)
+    }
+
     /// `GET /cluster` as Patroni 3 writes it.
     pub fn patroni_cluster(&self, c: usize, t: f64, api: &str) -> Value {
         let (_, done) = self.db_leader(c, t);

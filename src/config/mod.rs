@@ -72,6 +72,15 @@ pub struct RdsCfg {
     pub services: Vec<Spanned<String>>,
     #[serde(default = "default_rds_interval")]
     pub interval: Spanned<String>,
+    /// Read each reader's `AuroraReplicaLag` from CloudWatch (default true).
+    #[serde(default = "yes")]
+    pub replica_lag: bool,
+    /// CloudWatch endpoint override for the lag (an emulator, the sim).
+    pub cloudwatch_endpoint: Option<Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_rds_interval() -> Spanned<String> {
@@ -767,7 +776,7 @@ impl Config {
                     c.at(v.span(), "empty: [[rds]] needs cluster and aws_region");
                 }
             }
-            if let Some(e) = &r.endpoint {
+            for e in [&r.endpoint, &r.cloudwatch_endpoint].into_iter().flatten() {
                 url_ok(e, c);
             }
             for reg in r.regions.values() {

@@ -47,6 +47,8 @@ pub struct Rds {
     pub regions: BTreeMap<String, String>,
     pub services: Vec<String>,
     pub objectives: DrObjectives,
+    /// CloudWatch, for each reader's `AuroraReplicaLag` (None: not read).
+    pub lag: Option<aws_sdk_cloudwatch::Client>,
 }
 
 fn chrono_of(t: &aws_sdk_rds::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -89,7 +91,52 @@ impl Rds {
             regions: BTreeMap::new(),
             services: Vec::new(),
             objectives: DrObjectives::default(),
+            lag: None,
         }
+    }
+
+    /// Each reader's `AuroraReplicaLag` (ms, the newest minute of the last
+    /// five) as seconds, by instance.
+    async fn replica_lag(&self, readers: &[String]) -> Result<BTreeMap<String, f64>, String> {
+        use crate::sources::cloudwatch::{get_metric_data, Ask, Target};
+        let Some(client) = &self.lag else { return Ok(BTreeMap::new()) };
+        if readers.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let targets: Vec<Target> = readers
+            .iter()
+            .map(|id| Target {
+                service: id.clone(),
+                region: self.aws_region.clone(),
+                namespace: "AWS/RDS".into(),
+                dimensions: vec![("DBInstanceIdentifier".into(), id.clone())],
+                latency_metric: String::new(),
+                latency_ms_per_unit: 1.0,
+                requests_metric: String::new(),
+                errors_metric: String::new(),
+                slo_threshold_ms: None,
+            })
+            .collect();
+        let refs: Vec<&Target> = targets.iter().collect();
+        let asks: Vec<Ask> = (0..readers.len())
+            .map(|i| Ask {
+                id: format!("lag{i}"),
+                target: i,
+                metric: "AuroraReplicaLag".into(),
+                stat: "Average".into(),
+                period: 60,
+            })
+            .collect();
+        let now = chrono::Utc::now().timestamp();
+        let got = get_metric_data(client, &refs, &asks, now - 300, now).await?;
+        Ok(readers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                let p = got.get(&format!("lag{i}"))?.points.last()?;
+                Some((id.clone(), p.1 / 1000.0))
+            })
+            .collect())
     }
 
     /// The cluster now.
@@ -135,7 +182,23 @@ impl Rds {
                     lag_seconds: None,
                 })
             })
-            .collect();
+            .collect::<Vec<DbMember>>();
+        let readers: Vec<String> =
+            members.iter().filter(|m| m.role != DbRole::Writer && m.up).map(|m| m.name.clone()).collect();
+        let mut members = members;
+        let mut status = c.status().map(String::from);
+        match self.replica_lag(&readers).await {
+            Ok(lags) => {
+                for m in members.iter_mut() {
+                    m.lag_seconds = lags.get(&m.name).copied();
+                }
+            }
+            // The cluster is still read; its lag is unknown, and it says why.
+            Err(e) => {
+                let e: String = e.chars().take(120).collect();
+                status = Some(format!("{} (replica lag unreadable: {e})", status.unwrap_or_default()));
+            }
+        }
         Ok(Database {
             name: self.name.clone(),
             engine: c.engine().unwrap_or("rds").to_string(),
@@ -145,7 +208,7 @@ impl Rds {
             latest_restorable: c.latest_restorable_time().and_then(chrono_of),
             earliest_restorable: c.earliest_restorable_time().and_then(chrono_of),
             backup_retention_days: c.backup_retention_period().and_then(|d| u32::try_from(d).ok()),
-            status: c.status().map(String::from),
+            status,
             services: self.services.clone(),
             max_lag_bytes: None,
             objectives: self.objectives,
