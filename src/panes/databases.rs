@@ -68,9 +68,11 @@ impl Pane for DatabasesPane {
             make: move |i: usize| {
                 let (db, m) = items[i];
                 let Some(m) = m else {
+                    // The cluster's name in the member column too: narrow,
+                    // the cluster column is the one left out.
                     return vec![
                         Cell::new(db.name.clone(), theme.text),
-                        Cell::new("—", theme.muted),
+                        Cell::new(db.name.clone(), theme.critical),
                         Cell::new("", theme.muted),
                         Cell::new(format!("{bad} NO WRITER"), theme.critical),
                         Cell::new("writes fail", theme.critical),
