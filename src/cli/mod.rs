@@ -25,7 +25,7 @@ pub struct Cli {
     /// Demo fleet: seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Demo fleet: scenario (calm, region-outage, bad-canary, dependency-storm).
+    /// Demo fleet: scenario (calm, region-outage, bad-canary, dependency-storm, db-primary-failure).
     #[arg(long, default_value = "calm", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// Demo fleet: simulated seconds per real second.
