@@ -151,3 +151,44 @@ fn audit_verify_fails_on_a_tampered_trail() {
     let (ok, text) = audit_verify(&dir);
     assert!(!ok && text.contains("record 2 where record 1 was expected"), "{text}");
 }
+
+#[test]
+fn a_database_failover_from_the_databases_pane_promotes_the_standby_once() {
+    // The sim's orders writer dies at 60 s: the databases pane says so, W
+    // on the standby opens the failover preview, and confirming promotes
+    // it through the sim's Patroni API.
+    let (_sim, url) = spawn_sim(&["--scenario", "db-primary-failure", "--time-scale", "10"]);
+    let dir = state_dir("db-failover");
+    let d = dir.to_string_lossy().to_string();
+    let mut pty = Pty::spawn_env(
+        &["--api", &url, "--poll-factor", "0.2", "--view", "dr"],
+        &[("WARROOM_STATE_DIR", &d), ("USER", "alice")],
+        160,
+        44,
+    );
+    pty.wait_for("no writer", 60, |s| s.contains("✖ NO WRITER"));
+    pty.send(":db-failover orders orders-usw2\r");
+    let dialog = pty.wait_for("the confirm gate", 10, |s| s.contains("Type orders to confirm"));
+    assert!(dialog.contains("writer: orders-use1 (us-east-1) (stopped) → orders-usw2 (us-west-2)"), "{dialog}");
+    assert!(dialog.contains("data at risk: up to"), "{dialog}");
+    assert!(dialog.contains("sent to patroni:orders"), "{dialog}");
+    pty.send("orders");
+    pty.wait_for("name typed", 10, |s| s.contains("> orders"));
+    pty.send("\r");
+    let done = pty.wait_for("promoted", 40, |s| s.contains("DONE") && s.contains("is the writer of orders"));
+    assert!(done.contains("orders-usw2"), "{done}");
+    let history = get_json(&format!("{url}/patroni/orders/history"));
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "exactly one promotion: {history}");
+    // Once the pane has the new writer, a failover is refused: the writer
+    // is up, so it is a switchover's job.
+    pty.wait_for("the new writer on screen", 20, |s| {
+        s.lines().any(|l| l.contains("orders-usw2") && l.contains("writer") && l.contains("● running"))
+    });
+    pty.send(":db-failover orders orders-aps1\r");
+    pty.wait_for("refused", 10, |s| s.contains("writer orders-usw2 is up: use a switchover"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+    let trail = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"patroni\""), "{trail}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
