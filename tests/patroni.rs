@@ -195,11 +195,11 @@ async fn until_seen(
     what: &str,
     ok: impl Fn(&[Database]) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok(snaps.borrow_and_update().fleet.databases.items()) {
-        assert!(Instant::now() < deadline, "the console never saw {what} within {secs}s");
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    }
+    let seen = |s: &warroom::model::Snapshot| ok(s.fleet.databases.items());
+    common::snapshot_where(snaps, secs, &format!("the console seeing {what}"), seen, |s| {
+        format!("{:?}", s.fleet.databases.items())
+    })
+    .await;
 }
 
 /// Patroni's maintenance mode on or off (`PATCH /config`, with auth).

@@ -182,15 +182,14 @@ async fn weights_and_health_on_screen_failover_and_restore_in_route53() {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut snaps = plane.snapshots.clone();
     // The matrix's weights are Route 53's: 100/100/50 of 250.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let snap = loop {
-        let s = snaps.borrow_and_update().clone();
-        if !s.fleet.traffic.items().is_empty() {
-            break s;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no Route 53 weights: {:?}", s.fleet.traffic.error_text());
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    };
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "Route 53 weights",
+        |s| !s.fleet.traffic.items().is_empty(),
+        |s| format!("{:?}", s.fleet.traffic.error_text()),
+    )
+    .await;
     let regions = snap.fleet.regions.items();
     let share = |n: &str| regions.iter().find(|r| r.name == n).map(|r| r.weight).unwrap_or(-1.0);
     assert_eq!((share("us-east"), share("us-west"), share("eu-west")), (40.0, 40.0, 20.0));
@@ -368,15 +367,14 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
     let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
         .unwrap_or_else(|e| panic!("{e}"));
     let mut snaps = plane.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let snap = loop {
-        let s = snaps.borrow_and_update().clone();
-        if !s.fleet.databases.items().is_empty() {
-            break s;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no RDS cluster: {:?}", s.fleet.databases.error_text());
-        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
-    };
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "the RDS cluster",
+        |s| !s.fleet.databases.items().is_empty(),
+        |s| format!("{:?}", s.fleet.databases.error_text()),
+    )
+    .await;
     let db = &snap.fleet.databases.items()[0];
     assert_eq!(db.writer().map(|w| w.name.as_str()), Some("orders-use1"), "{db:?}");
     let reader = db.member("orders-usw2").unwrap_or_else(|| panic!("{db:?}"));

@@ -300,6 +300,39 @@ pub async fn shared_config(aws_region: &str, profile: Option<&str>) -> aws_confi
     loader.load().await
 }
 
+/// Retries and timeouts of the Route 53 and RDS clients: `attempts` of
+/// at most 10 s each, 30 s in all (1 attempt for writes with no
+/// idempotency token: a retry is decided by reading, never by resending).
+pub fn sdk_limits(attempts: u32) -> (aws_config::retry::RetryConfig, aws_config::timeout::TimeoutConfig) {
+    (
+        aws_config::retry::RetryConfig::standard().with_max_attempts(attempts),
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(30))
+            .build(),
+    )
+}
+
+/// An AWS SDK error in words, without its Debug dump (`service` names who
+/// could not be reached). Every AWS SDK crate re-exports this one type.
+pub fn sdk_error<E: std::error::Error + 'static>(service: &str, e: &aws_sdk_cloudwatch::error::SdkError<E>) -> String {
+    use aws_sdk_cloudwatch::error::{DisplayErrorContext, SdkError};
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let mut text = err.to_string();
+            if let Some(src) = err.source() {
+                text = format!("{text}: {src}");
+            }
+            text
+        }
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => format!("cannot reach {service}: {}", DisplayErrorContext(e)),
+        other => format!("{}", DisplayErrorContext(other)),
+    }
+}
+
 /// What an SDK error means to an operator.
 pub fn explain(region: &str, e: &str) -> String {
     // The SDK's message, without its Debug dump of the same error.

@@ -6,7 +6,6 @@
 //! so a retry is decided by reading the cluster, never by resending.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_rds::Client;
 
@@ -15,20 +14,7 @@ use crate::model::{Database, DbMember, DbRole, DrObjectives, FeedId};
 
 /// An SDK error in words, without its Debug dump.
 pub fn sdk_error<E: std::error::Error + 'static>(e: &aws_sdk_rds::error::SdkError<E>) -> String {
-    use aws_sdk_rds::error::{DisplayErrorContext, SdkError};
-    match e {
-        SdkError::ServiceError(s) => {
-            let err = s.err();
-            let mut text = err.to_string();
-            if let Some(src) = err.source() {
-                text = format!("{text}: {src}");
-            }
-            text
-        }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => format!("cannot reach RDS: {}", DisplayErrorContext(e)),
-        other => format!("{}", DisplayErrorContext(other)),
-    }
+    crate::sources::cloudwatch::sdk_error("RDS", e)
 }
 
 /// One RDS/Aurora cluster.
@@ -68,15 +54,8 @@ impl Rds {
     ) -> Rds {
         let shared = crate::sources::cloudwatch::shared_config(aws_region, profile).await;
         let build = |attempts: u32| {
-            let mut conf = aws_sdk_rds::config::Builder::from(&shared)
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts))
-                .timeout_config(
-                    aws_config::timeout::TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(5))
-                        .operation_attempt_timeout(Duration::from_secs(10))
-                        .operation_timeout(Duration::from_secs(30))
-                        .build(),
-                );
+            let (retry, timeout) = crate::sources::cloudwatch::sdk_limits(attempts);
+            let mut conf = aws_sdk_rds::config::Builder::from(&shared).retry_config(retry).timeout_config(timeout);
             if let Some(e) = endpoint {
                 conf = conf.endpoint_url(e);
             }

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_sdk_route53::types::{ResourceRecordSet, RrType};
 use aws_sdk_route53::Client;
@@ -57,20 +56,7 @@ pub fn normalise_name(name: &str) -> String {
 
 /// An SDK error in words, without its Debug dump.
 pub fn sdk_error<E: std::error::Error + 'static>(e: &aws_sdk_route53::error::SdkError<E>) -> String {
-    use aws_sdk_route53::error::{DisplayErrorContext, SdkError};
-    match e {
-        SdkError::ServiceError(s) => {
-            let err = s.err();
-            let mut text = err.to_string();
-            if let Some(src) = err.source() {
-                text = format!("{text}: {src}");
-            }
-            text
-        }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => format!("cannot reach Route 53: {}", DisplayErrorContext(e)),
-        other => format!("{}", DisplayErrorContext(other)),
-    }
+    crate::sources::cloudwatch::sdk_error("Route 53", e)
 }
 
 impl Route53 {
@@ -87,15 +73,8 @@ impl Route53 {
     ) -> Route53 {
         let shared = crate::sources::cloudwatch::shared_config("us-east-1", profile).await;
         let build = |attempts: u32| {
-            let mut conf = aws_sdk_route53::config::Builder::from(&shared)
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts))
-                .timeout_config(
-                    aws_config::timeout::TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(5))
-                        .operation_attempt_timeout(Duration::from_secs(10))
-                        .operation_timeout(Duration::from_secs(30))
-                        .build(),
-                );
+            let (retry, timeout) = crate::sources::cloudwatch::sdk_limits(attempts);
+            let mut conf = aws_sdk_route53::config::Builder::from(&shared).retry_config(retry).timeout_config(timeout);
             if let Some(e) = endpoint {
                 conf = conf.endpoint_url(e);
             }

@@ -478,3 +478,23 @@ pub async fn drop_first_answer(
     });
     format!("http://{addr}")
 }
+
+/// Wait (at most `secs`) for a console snapshot that satisfies `ok`; the
+/// failure says `what` and the snapshot's `why`.
+pub async fn snapshot_where(
+    snaps: &mut tokio::sync::watch::Receiver<Arc<warroom::model::Snapshot>>,
+    secs: u64,
+    what: &str,
+    ok: impl Fn(&warroom::model::Snapshot) -> bool,
+    why: impl Fn(&warroom::model::Snapshot) -> String,
+) -> Arc<warroom::model::Snapshot> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = snaps.borrow_and_update().clone();
+        if ok(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} within {secs}s: {}", why(&s));
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    }
+}
