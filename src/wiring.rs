@@ -63,7 +63,7 @@ impl Setup {
         for r in &self.rds {
             let mut c = crate::sources::rds::Rds::new(
                 r.name.get_ref(),
-                r.cluster.get_ref(),
+                r.cluster.as_ref().map(|v| v.get_ref().as_str()).unwrap_or(""),
                 r.aws_region.get_ref(),
                 r.endpoint.as_ref().map(|e| e.get_ref().as_str()),
                 r.profile.as_deref(),
@@ -72,6 +72,9 @@ impl Setup {
             c.regions = r.regions.iter().map(|(m, v)| (m.clone(), v.get_ref().clone())).collect();
             c.services = r.services.iter().map(|s| s.get_ref().clone()).collect();
             c.objectives = self.objectives;
+            c.global = r.global_cluster.as_ref().map(|g| g.get_ref().clone());
+            c.reach.lag = r.replica_lag;
+            c.reach.cloudwatch_endpoint = r.cloudwatch_endpoint.as_ref().map(|e| e.get_ref().clone());
             if r.replica_lag {
                 let cw = r.cloudwatch_endpoint.as_ref().map(|e| e.get_ref().as_str());
                 c.lag = Some(

@@ -305,6 +305,23 @@ async fn a_garbage_answer_is_a_feed_error_not_a_panic() {
     assert!(e.to_string().starts_with("Route 53:"), "{e}");
 }
 
+/// A console started from a configuration `text` in a fresh directory
+/// named for the test: (directory, action routes, data plane, clock).
+async fn console(
+    name: &str,
+    text: &str,
+) -> (PathBuf, warroom::actions::provider::Routes, warroom::dataplane::DataPlane, Clock) {
+    let dir = std::env::temp_dir().join(format!("warroom-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = warroom::config::Config::parse(&dir.join("warroom.toml"), text).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (dir, setup.routes, plane, clock)
+}
+
 /// An Aurora cluster with two instances in moto (the first is the writer),
 /// named as the sim's `orders` members so the sim's CloudWatch serves their
 /// `AuroraReplicaLag` (moto cannot serve CloudWatch over CBOR).
@@ -353,19 +370,12 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
         .await
         .unwrap_or_else(|e| panic!("sim: {e}"));
     let cw = sim.url();
-    let dir = std::env::temp_dir().join(format!("warroom-rds-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let text = format!(
         "[[region]]\nname = \"us-east\"\n[[service]]\nname = \"checkout\"\ntier = \"critical\"\n\
          [[rds]]\nname = \"orders\"\ncluster = \"orders-aurora\"\naws_region = \"us-east-1\"\nendpoint = \"{proxy}\"\n\
          cloudwatch_endpoint = \"{cw}\"\nregions = {{ \"orders-use1\" = \"us-east\", \"orders-usw2\" = \"us-east\" }}\nservices = [\"checkout\"]\ninterval = \"1s\"\n"
     );
-    let cfg = warroom::config::Config::parse(&dir.join("warroom.toml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
-    let setup = warroom::wiring::setup_all(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    let clock: Clock = Arc::new(Utc::now);
-    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (dir, routes, plane, clock) = console("rds", &text).await;
     let mut snaps = plane.snapshots.clone();
     let snap = common::snapshot_where(
         &mut snaps,
@@ -390,7 +400,7 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
 
     let (tx, mut rx) = mpsc::channel(64);
     let audit = dir.join("audit.jsonl");
-    let exec = spawn_routed(setup.routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let exec = spawn_routed(routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
     let i = go(Action::Switchover { database: "orders".into(), candidate: "orders-usw2".into() });
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
@@ -424,4 +434,172 @@ async fn aurora_writer_and_backups_on_screen_and_failover_db_cluster_moves_the_w
     assert!(e.message.contains("after the failover request"), "{}", e.message);
     assert_eq!(aurora_writer(&m.url, "orders-aurora"), "orders-use1");
     assert_eq!(posts.load(Ordering::SeqCst), 2, "one request each");
+}
+
+/// How many of an RDS action the sim served (`RDS <Action>` in `/v1/stats`).
+async fn sim_rds_count(sim: &str, action: &str) -> u64 {
+    let v: Value = reqwest::get(format!("{sim}/v1/stats"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    v["requests"][format!("RDS {action}")].as_u64().unwrap_or(0)
+}
+
+/// An Aurora global database whose writer is gone: the sim's `orders`
+/// cluster served as `orders-global` in the RDS API's own wire shape (AWS
+/// Query; moto has no global switchover or failover), its secondaries' RPO
+/// lag from the sim's CloudWatch. A failover is refused without break-glass
+/// and, with it, the preview states the data at risk; the first
+/// `FailoverGlobalCluster` answer is dropped and reconciled by reading —
+/// one request reaches RDS; then the services that use the cluster come
+/// back and the recovery time lands in the audit trail against the RTO.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aurora_global_failover_is_break_glass_and_its_recovery_time_is_audited() {
+    credentials();
+    let cfg = warroom_sim::SimConfig {
+        scenario: warroom_sim::Scenario::DbPrimaryFailure,
+        at_secs: 65.0,
+        ..warroom_sim::SimConfig::default()
+    };
+    let sim = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await.unwrap_or_else(|e| panic!("sim: {e}"));
+    let url = sim.url();
+    let posts = Arc::new(AtomicUsize::new(0));
+    let proxy = common::drop_first_answer(
+        url.trim_start_matches("http://").to_string(),
+        |h| h.contains("Action=FailoverGlobalCluster"),
+        posts.clone(),
+    )
+    .await;
+    let mut text = String::new();
+    for r in ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"] {
+        text.push_str(&format!("[[region]]\nname = \"{r}\"\n"));
+    }
+    for s in ["checkout", "payments"] {
+        text.push_str(&format!("[[service]]\nname = \"{s}\"\ntier = \"critical\"\n"));
+    }
+    text.push_str(&format!(
+        "[control_plane]\nurl = \"{url}\"\n\
+         [[rds]]\nname = \"orders\"\nglobal_cluster = \"orders-global\"\naws_region = \"us-west-2\"\n\
+         endpoint = \"{proxy}/rds\"\ncloudwatch_endpoint = \"{url}\"\nservices = [\"checkout\", \"payments\"]\ninterval = \"1s\"\n"
+    ));
+    let (dir, routes, plane, clock) = console("aurora-global", &text).await;
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "the global database with its secondaries' lag",
+        |s| {
+            s.fleet
+                .databases
+                .items()
+                .iter()
+                .any(|d| d.source == "rds:orders" && d.members.iter().any(|m| m.lag_seconds.is_some()))
+        },
+        |s| format!("{:?} {:?}", s.fleet.databases.error_text(), s.fleet.databases.items()),
+    )
+    .await;
+    let db =
+        snap.fleet.databases.items().iter().find(|d| d.source == "rds:orders").cloned().unwrap_or_else(|| panic!());
+    assert!(db.global && db.engine == "aurora-postgresql (global)", "{db:?}");
+    let w = db.writer_member().unwrap_or_else(|| panic!("{db:?}"));
+    assert_eq!((w.name.as_str(), w.up, w.state.as_str()), ("orders-use1", false, "failed"), "{db:?}");
+    assert_eq!(w.region.as_deref(), Some("us-east-1"), "the region comes from the member's ARN");
+    let cand = db.member("orders-usw2").unwrap_or_else(|| panic!("{db:?}"));
+    assert!(cand.up && cand.state.contains("connected"), "{cand:?}");
+    assert!(cand.lag_seconds.is_some_and(|s| s > 0.0), "RPO lag from CloudWatch: {cand:?}");
+
+    // Without break-glass: refused, and the reason names the loss.
+    let plain = Action::DbFailover { database: "orders".into(), candidate: "orders-usw2".into(), break_glass: false };
+    let why = plain.preview(&snap).err().unwrap_or_else(|| panic!("a global failover without break-glass"));
+    assert!(why.contains("break-glass") && why.contains("has not received"), "{why}");
+    let bg = Action::DbFailover { database: "orders".into(), candidate: "orders-usw2".into(), break_glass: true };
+    let p = bg.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    let effect = p.effect.join("\n");
+    assert!(
+        effect.contains("data at risk: up to") && effect.contains("FailoverGlobalCluster with AllowDataLoss"),
+        "{effect}"
+    );
+    assert_eq!(p.type_to_confirm.as_deref(), Some("orders lose data"));
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let audit = dir.join("audit.jsonl");
+    let exec = spawn_routed(routes, AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let i = go(bg);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = outcome(&mut rx, &key).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("orders-usw2 is the writer of orders (read back"), "{}", e.message);
+    assert_eq!(posts.load(Ordering::SeqCst), 1, "the dropped answer was reconciled by reading, not resent");
+    assert_eq!(sim_rds_count(&url, "FailoverGlobalCluster").await, 1);
+    let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"rds us-west-2 orders-global\""), "the trail names RDS: {trail}");
+    // The stopwatch runs on to the services healthy again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let rec = loop {
+        let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+        if let Some(l) = trail.lines().find(|l| l.contains("\"event\":\"recovery\"")) {
+            break l.to_string();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no recovery record: {trail}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(rec.contains("\"result\":\"met\"") && rec.contains("critical objective 15m"), "{rec}");
+    assert!(rec.contains("checkout, payments healthy in every serving region"), "{rec}");
+}
+
+/// An Aurora global database in moto: a primary cluster in us-east-1 and a
+/// secondary in us-west-2, read as moto (a third-party emulator) writes
+/// `DescribeGlobalClusters`, each member's status from `DescribeDBClusters`
+/// in its own region, AWS regions mapped to the console's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aurora_global_database_in_moto_shows_its_primary_and_secondary_regions() {
+    credentials();
+    let m = moto();
+    let v = boto(
+        &m.url,
+        &format!(
+            r#"
+kw = dict(endpoint_url='{url}', aws_access_key_id='test', aws_secret_access_key='test')
+east = boto3.client('rds', region_name='us-east-1', **kw)
+west = boto3.client('rds', region_name='us-west-2', **kw)
+east.create_global_cluster(GlobalClusterIdentifier='catalog-global', Engine='aurora-postgresql')
+east.create_db_cluster(DBClusterIdentifier='catalog-use1', Engine='aurora-postgresql', MasterUsername='admin', MasterUserPassword='password-123', GlobalClusterIdentifier='catalog-global')
+west.create_db_cluster(DBClusterIdentifier='catalog-usw2', Engine='aurora-postgresql', GlobalClusterIdentifier='catalog-global')
+print(json.dumps({{'ok': True}}))
+"#,
+            url = m.url
+        ),
+    );
+    assert_eq!(v["ok"], true);
+    let text = format!(
+        "[[region]]\nname = \"east\"\n[[region]]\nname = \"west\"\n\
+         [[rds]]\nname = \"catalog\"\nglobal_cluster = \"catalog-global\"\naws_region = \"us-west-2\"\nendpoint = \"{}\"\n\
+         replica_lag = false\nregions = {{ \"us-east-1\" = \"east\", \"us-west-2\" = \"west\" }}\ninterval = \"1s\"\n",
+        m.url
+    );
+    let (_, _, plane, _) = console("moto-global", &text).await;
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "the global database",
+        |s| !s.fleet.databases.items().is_empty(),
+        |s| format!("{:?}", s.fleet.databases.error_text()),
+    )
+    .await;
+    let db = &snap.fleet.databases.items()[0];
+    assert!(db.global && db.engine == "aurora-postgresql (global)", "{db:?}");
+    let w = db.writer().unwrap_or_else(|| panic!("no writer up: {db:?}"));
+    assert_eq!(
+        (w.name.as_str(), w.region.as_deref(), w.zone.as_deref()),
+        ("catalog-use1", Some("east"), Some("us-east-1"))
+    );
+    let s = db.member("catalog-usw2").unwrap_or_else(|| panic!("{db:?}"));
+    assert!(s.role == warroom::model::DbRole::Replica && s.up && s.region.as_deref() == Some("west"), "{s:?}");
+    // The DR posture: a standby in another region, its lag not read here.
+    let (_, posture) = warroom::panes::dr::cluster_posture(db, &snap, Utc::now());
+    assert!(posture.starts_with("writer catalog-use1 (east)"), "{posture}");
 }

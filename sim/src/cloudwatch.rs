@@ -122,7 +122,7 @@ fn parse_query(q: &Value) -> Result<Query, String> {
         namespace,
         stat: get_text(ms, "Stat").unwrap_or_default(),
         period,
-        instance: dim("DBInstanceIdentifier"),
+        instance: dim("DBInstanceIdentifier").or_else(|| dim("DBClusterIdentifier")),
     })
 }
 
@@ -286,7 +286,14 @@ pub async fn get_metric_data(
         let member = (q.namespace == "AWS/RDS").then(|| q.instance.as_deref().and_then(|i| w.db_member(i))).flatten();
         let value_of = |a: f64, b: f64| match (service, member) {
             (Some((s, r)), _) => value(&st, q, s, r, a, b),
-            (None, Some((c, m))) => (q.metric == "AuroraReplicaLag").then(|| w.db_lag_ms(c, m, b)).flatten(),
+            // Per instance (a regional cluster's readers) or per member
+            // cluster (an Aurora global database's secondaries).
+            (None, Some((c, m))) => matches!(
+                q.metric.as_str(),
+                "AuroraReplicaLag" | "AuroraGlobalDBRPOLag" | "AuroraGlobalDBReplicationLag"
+            )
+            .then(|| w.db_lag_ms(c, m, b))
+            .flatten(),
             _ => None,
         };
         if (service.is_some() || member.is_some()) && matches!(status_fault.as_deref(), None | Some("PartialData")) {

@@ -5,6 +5,7 @@
 //! the contract is the wire format documented in `docs/control-plane-api.md`.
 
 pub mod actions;
+pub mod aurora;
 pub mod cloudwatch;
 pub mod databases;
 pub mod dynamic;

@@ -136,6 +136,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/patroni/{cluster}/history", get(patroni_history))
         .route("/patroni/{cluster}/switchover", axum::routing::post(patroni_switchover))
         .route("/patroni/{cluster}/failover", axum::routing::post(patroni_failover))
+        .route("/rds", axum::routing::post(rds_query))
+        .route("/rds/", axum::routing::post(rds_query))
         .route(
             "/service/GraniteServiceVersion20100801/operation/GetMetricData",
             axum::routing::post(crate::cloudwatch::get_metric_data),
@@ -793,6 +795,20 @@ async fn patroni_switch(st: Arc<SimState>, cluster: String, body: Value, switcho
         tokio::time::sleep(Duration::from_secs_f64(real)).await;
     }
     (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text).into_response()
+}
+
+/// The RDS API (AWS Query) for the clusters as Aurora global databases;
+/// each action is counted (`RDS <Action>` in `/v1/stats`), so a test can
+/// tell a read from a write.
+async fn rds_query(State(st): St, body: String) -> Response {
+    let p = crate::aurora::form(&body);
+    let action = p.get("Action").cloned().unwrap_or_default();
+    if let Ok(mut m) = st.requests.lock() {
+        *m.entry(format!("RDS {action}")).or_insert(0) += 1;
+    }
+    let (code, xml) = st.world.rds_query(st.now(), &p);
+    (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [(header::CONTENT_TYPE, "text/xml")], xml)
+        .into_response()
 }
 
 async fn patroni_switchover(State(st): St, Path(cluster): Path<String>, body: Option<Json<Value>>) -> Response {

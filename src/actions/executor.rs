@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 use super::provider::{ActionProvider, ControlPlaneActions, Routes, Sent};
 use super::{Action, Operator, Role};
 use crate::audit::{AuditLog, Entry};
+use chrono::{DateTime, Utc};
+
 use crate::model::{ActionEntry, ActionStatus, FeedId};
 use crate::sources::{Clock, Payload, Update};
 
@@ -238,8 +240,14 @@ fn spawn_inner(
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let done = Done(counter.clone());
             tokio::spawn(async move {
-                let _done = done;
-                run(&ctx, intent).await
+                let recover = {
+                    let _done = done;
+                    run(&ctx, intent).await
+                };
+                // Not counted as active: quitting does not wait for it.
+                if let Some((intent, started, writer_at)) = recover {
+                    watch_recovery(&ctx, &intent, started, writer_at).await;
+                }
             });
         }
     });
@@ -301,6 +309,7 @@ impl Ctx {
             message: message.to_string(),
             started_at: started,
             updated_at: (self.clock)(),
+            recovered_at: None,
         };
         // The store routes action entries by payload; the feed id is not used.
         let _ = self
@@ -391,6 +400,7 @@ async fn reconcile_all(ctx: &Ctx) {
             message,
             started_at: started,
             updated_at: (ctx.clock)(),
+            recovered_at: None,
         };
         let _ = ctx
             .updates
@@ -399,7 +409,9 @@ async fn reconcile_all(ctx: &Ctx) {
     }
 }
 
-async fn run(ctx: &Ctx, intent: Intent) {
+/// Runs one intent; returns it when a database action changed the writer
+/// (with the confirm and writer times), for the recovery stopwatch.
+async fn run(ctx: &Ctx, intent: Intent) -> Option<(Intent, DateTime<Utc>, DateTime<Utc>)> {
     let started = (ctx.clock)();
     let summary = intent.action.summary();
     // Role check first: a viewer's attempt is audited and nothing is sent.
@@ -435,12 +447,12 @@ async fn run(ctx: &Ctx, intent: Intent) {
             format!("{why} (counted in the audit trail: more than {DENIALS_RECORDED_PER_MINUTE} this minute)")
         };
         ctx.publish(&intent, ActionStatus::Denied, &shown, started).await;
-        return;
+        return None;
     }
     if let Disposition::Refused(why) = &intent.disposition {
         let shown = ctx.audited(&intent, "refused", "refused", why);
         ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
-        return;
+        return None;
     }
     if intent.disposition == Disposition::LookupOnly {
         let looked = match ctx.provider(&intent.action) {
@@ -463,7 +475,7 @@ async fn run(ctx: &Ctx, intent: Intent) {
         };
         let shown = ctx.audited(&intent, "outcome", result, &message);
         ctx.publish(&intent, status, &shown, started).await;
-        return;
+        return None;
     }
     // The dialog's preview may be old: re-check the local refusals (last
     // serving region, already drained, …) against live state now.
@@ -478,7 +490,7 @@ async fn run(ctx: &Ctx, intent: Intent) {
         let why = format!("refused at send time: {why}");
         let shown = ctx.audited(&intent, "refused", "refused", &why);
         ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
-        return;
+        return None;
     }
     let target = intent.action.target();
     let busy = {
@@ -495,7 +507,7 @@ async fn run(ctx: &Ctx, intent: Intent) {
         let why = format!("{other} is in flight on {target} (key {other_key}); wait for its outcome");
         let shown = ctx.audited(&intent, "refused", "refused", &why);
         ctx.publish(&intent, ActionStatus::Refused, &shown, started).await;
-        return;
+        return None;
     }
     let (status, message) = execute(ctx, &intent, started).await;
     ctx.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&target);
@@ -506,9 +518,90 @@ async fn run(ctx: &Ctx, intent: Intent) {
     };
     if let Err(e) = ctx.audit(&intent, "outcome", result, &message) {
         ctx.publish(&intent, ActionStatus::Failed, &format!("{message}; audit write failed: {e}"), started).await;
-        return;
+        return None;
     }
     ctx.publish(&intent, status, &message, started).await;
+    let changed = status == ActionStatus::Succeeded
+        && intent.action.target_kind() == super::TargetKind::Database
+        && !message.starts_with("already in effect");
+    changed.then(|| (intent, started, (ctx.clock)()))
+}
+
+/// Longest the recovery stopwatch runs: twice the objective, within these.
+const RECOVERY_WATCH_MIN: f64 = 120.0;
+const RECOVERY_WATCH_MAX: f64 = 7200.0;
+
+/// After a database's writer changed: the stopwatch runs on from the
+/// confirm until every service using the cluster is healthy in every
+/// serving region (on metrics observed after the new writer), and that
+/// recovery time, against the tier's RTO, lands in the audit trail
+/// (event `recovery`: `met`, `missed` or `unmeasured`) and the action log.
+async fn watch_recovery(ctx: &Ctx, intent: &Intent, started: DateTime<Utc>, writer_at: DateTime<Utc>) {
+    use crate::model::infra::{objective, recovery, Recovery};
+    let Some(mut rx) = ctx.snapshots.clone() else { return };
+    let request = intent.action.request();
+    let database = request["database"].as_str().unwrap_or("").to_string();
+    let obj = {
+        let snap = rx.borrow();
+        snap.fleet.databases.items().iter().find(|d| d.name == database).map(|d| objective(d, &snap))
+    };
+    let secs = |t: DateTime<Utc>| (t - started).num_milliseconds().max(0) as f64 / 1000.0;
+    let words = crate::panes::dr::secs_words;
+    let writer = format!("new writer {} after confirm", words(secs(writer_at)));
+    let limit = obj.map(|(_, o)| (o.rto_secs * 2.0).clamp(RECOVERY_WATCH_MIN, RECOVERY_WATCH_MAX));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(limit.unwrap_or(RECOVERY_WATCH_MIN));
+    let (result, message, recovered) = loop {
+        let state = recovery(&rx.borrow(), &database, writer_at);
+        match (state, obj) {
+            (Recovery::Healthy(services), Some((critical, o))) => {
+                let now = (ctx.clock)();
+                let rto = secs(now);
+                let tier = if critical { "critical" } else { "standard" };
+                let (result, verdict) = if rto <= o.rto_secs { ("met", "met") } else { ("missed", "MISSED") };
+                break (
+                    result,
+                    format!(
+                        "RTO {} ({tier} objective {}: {verdict}): {writer}, {} healthy in every serving region",
+                        words(rto),
+                        words(o.rto_secs),
+                        services.join(", ")
+                    ),
+                    Some(now),
+                );
+            }
+            (Recovery::NotMeasured(why), _) => {
+                break ("unmeasured", format!("RTO to the writer only ({writer}): {why}"), None);
+            }
+            (Recovery::Healthy(_), None) => {
+                let why = format!("{database} was not reported when the action ended");
+                break ("unmeasured", format!("RTO to the writer only ({writer}): {why}"), None);
+            }
+            (Recovery::Waiting(what), _) if tokio::time::Instant::now() > deadline => {
+                let waited = words(limit.unwrap_or(RECOVERY_WATCH_MIN));
+                break ("missed", format!("services not healthy {waited} after confirm ({writer}): {what}"), None);
+            }
+            _ => {}
+        }
+        tokio::select! {
+            _ = rx.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    };
+    let shown = ctx.audited(intent, "recovery", result, &message);
+    let entry = ActionEntry {
+        key: intent.key.clone(),
+        summary: intent.action.summary(),
+        operator: intent.operator.name.clone(),
+        status: ActionStatus::Succeeded,
+        message: shown,
+        started_at: started,
+        updated_at: writer_at,
+        recovered_at: recovered,
+    };
+    let _ = ctx
+        .updates
+        .send(Update { source: None, feed: FeedId::Metrics, at: (ctx.clock)(), result: Ok(Payload::Action(entry)) })
+        .await;
 }
 
 async fn execute(ctx: &Ctx, intent: &Intent, started: chrono::DateTime<chrono::Utc>) -> (ActionStatus, String) {

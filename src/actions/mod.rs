@@ -338,8 +338,24 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
         let what = if failover.is_some() { "writes resume for" } else { "writes pause for" };
         effect.push(format!("{what}: {}", db.services.join(", ")));
     }
-    effect.push(format!("sent to {}", db.source));
+    if db.global {
+        effect.push(format!(
+            "sent to {} as {}",
+            db.source,
+            match failover {
+                None => "SwitchoverGlobalCluster (the primary waits for the target to catch up)",
+                Some(_) => "FailoverGlobalCluster with AllowDataLoss",
+            }
+        ));
+    } else {
+        effect.push(format!("sent to {}", db.source));
+    }
     match failover {
+        // Aurora promotes the target with whatever it has: never without
+        // the operator saying, in words, that the rest may be lost.
+        Some(false) if db.global => Err(format!(
+            "failing {name} over to {candidate} loses what {candidate} has not received ({lag}): fail over with break-glass to accept that"
+        )),
         None if over => Err(format!(
             "{candidate}'s lag {lag} is over {name}'s limit ({limit}): Patroni would not pick it; wait for it to catch up"
         )),
@@ -758,6 +774,7 @@ mod tests {
             services: vec!["checkout".into()],
             max_lag_bytes: Some(1024 * 1024),
             objectives: Default::default(),
+            global: false,
         };
         let mut f = Fleet::default();
         f.databases.set(Utc::now(), Ok(vec![db]));

@@ -1106,6 +1106,7 @@ mod tests {
             message: String::new(),
             started_at: now,
             updated_at: now,
+            recovered_at: None,
         });
         let s = derive(f, 1);
         let mut v = operator();

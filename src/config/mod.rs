@@ -58,14 +58,17 @@ pub struct Config {
 pub struct RdsCfg {
     /// The cluster's name on screen and in actions.
     pub name: Spanned<String>,
-    /// `DBClusterIdentifier`.
-    pub cluster: Spanned<String>,
+    /// `DBClusterIdentifier` (a regional cluster)…
+    pub cluster: Option<Spanned<String>>,
+    /// …or `GlobalClusterIdentifier` (an Aurora global database: its
+    /// members are regional clusters, read and acted on in their regions).
+    pub global_cluster: Option<Spanned<String>>,
     /// The AWS region of its API (`us-east-1`).
     pub aws_region: Spanned<String>,
     /// Endpoint override (an emulator, a VPC endpoint).
     pub endpoint: Option<Spanned<String>>,
     pub profile: Option<String>,
-    /// Instance → `[[region]]`.
+    /// Instance (a global database: member cluster or AWS region) → `[[region]]`.
     #[serde(default)]
     pub regions: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -771,9 +774,16 @@ impl Config {
             if !names.insert(r.name.get_ref().clone()) {
                 c.at(r.name.span(), format!("duplicate database cluster '{}'", r.name.get_ref()));
             }
-            for v in [&r.cluster, &r.aws_region] {
+            match (&r.cluster, &r.global_cluster) {
+                (None, None) => c.at(r.name.span(), "[[rds]] needs cluster = \"ID\" or global_cluster = \"ID\""),
+                (Some(_), Some(g)) => {
+                    c.at(g.span(), "cluster and global_cluster: name one (a regional cluster or a global database)")
+                }
+                _ => {}
+            }
+            for v in [r.cluster.as_ref(), r.global_cluster.as_ref(), Some(&r.aws_region)].into_iter().flatten() {
                 if v.get_ref().trim().is_empty() {
-                    c.at(v.span(), "empty: [[rds]] needs cluster and aws_region");
+                    c.at(v.span(), "empty: [[rds]] needs cluster (or global_cluster) and aws_region");
                 }
             }
             for e in [&r.endpoint, &r.cloudwatch_endpoint].into_iter().flatten() {

@@ -191,3 +191,18 @@ fn actions_name_known_configured_providers() {
     let e = errors(&format!("{MIN}[actions]\nflags = \"none\"\n"));
     assert!(e.iter().any(|x| x.starts_with("w.toml:4:1: unknown field `flags`")), "{e:?}");
 }
+
+#[test]
+fn an_rds_entry_names_a_cluster_or_a_global_database() {
+    let rds = |body: &str| format!("{MIN}[[rds]]\nname = \"orders\"\naws_region = \"us-east-1\"\n{body}");
+    assert!(errors(&rds("cluster = \"orders-aurora\"\n")).is_empty());
+    let ok = rds("global_cluster = \"orders-global\"\nregions = { \"us-east-1\" = \"r1\" }\n");
+    assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+    let e = errors(&rds(""));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:8: [[rds]] needs cluster = \"ID\" or global_cluster")), "{e:?}");
+    let e = errors(&rds("cluster = \"a\"\nglobal_cluster = \"b\"\n"));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:7:18: cluster and global_cluster: name one")), "{e:?}");
+    let e = errors(&rds("global_cluster = \" \"\nregions = { \"us-east-1\" = \"nowhere\" }\n"));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:6:18: empty")), "{e:?}");
+    assert!(e.iter().any(|x| x.contains("unknown region 'nowhere'")), "{e:?}");
+}

@@ -138,6 +138,10 @@ pub struct Database {
     pub max_lag_bytes: Option<u64>,
     /// Recovery objectives (`[dr]`, the seed's numbers by default).
     pub objectives: DrObjectives,
+    /// An Aurora global database: its members are regional clusters, and a
+    /// failover without the primary (`FailoverGlobalCluster` with
+    /// `AllowDataLoss`) always risks what the target has not received.
+    pub global: bool,
 }
 
 /// A tier's recovery objectives.
@@ -193,6 +197,68 @@ impl Database {
             let key = |m: &DbMember| (m.role != DbRole::SyncStandby, m.lag_bytes.unwrap_or(u64::MAX));
             key(a).cmp(&key(b))
         })
+    }
+}
+
+/// Whether any service using the cluster is critical (then the critical
+/// objectives hold), and the objective.
+pub fn objective(db: &Database, snap: &super::Snapshot) -> (bool, Objective) {
+    let critical = db
+        .services
+        .iter()
+        .any(|s| snap.fleet.services.items().iter().any(|x| &x.name == s && x.tier == super::Tier::Critical));
+    (critical, if critical { db.objectives.critical } else { db.objectives.standard })
+}
+
+/// After a writer change: are the services that use the cluster back?
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recovery {
+    /// Every service it names is OK in every serving region, on metrics
+    /// observed after the new writer took over.
+    Healthy(Vec<String>),
+    /// Not yet, and what is still wrong (`checkout DEGRADED in us-east-1`).
+    Waiting(String),
+    /// Nothing to wait for: the cluster names no services (or is not
+    /// reported), so the recovery time stops at the writer.
+    NotMeasured(String),
+}
+
+/// `database`'s services in `snap`, judged on metrics newer than `after`.
+pub fn recovery(snap: &super::Snapshot, database: &str, after: DateTime<Utc>) -> Recovery {
+    let Some(db) = snap.fleet.databases.items().iter().find(|d| d.name == database) else {
+        return Recovery::NotMeasured(format!("{database} is not reported by any database source"));
+    };
+    if db.services.is_empty() {
+        return Recovery::NotMeasured(format!("{database} names no services (services = [...] in its config)"));
+    }
+    if snap.fleet.metrics.observed_at.is_none_or(|t| t <= after) {
+        return Recovery::Waiting("no metrics observed since the new writer".into());
+    }
+    let serving: Vec<&str> =
+        snap.fleet.regions.items().iter().filter(|r| r.weight > 0.0).map(|r| r.name.as_str()).collect();
+    let mut wrong = Vec::new();
+    for s in &db.services {
+        let cells: Vec<(&str, RegionStatus)> = if serving.is_empty() {
+            snap.cells.get(s).map(|m| m.iter().map(|(r, c)| (r.as_str(), c.status)).collect()).unwrap_or_default()
+        } else {
+            serving.iter().map(|r| (*r, snap.cell(s, r).map(|c| c.status).unwrap_or(RegionStatus::Unknown))).collect()
+        };
+        if cells.is_empty() {
+            wrong.push(format!("{s} not reported"));
+        }
+        for (r, st) in cells {
+            if st != RegionStatus::Ok {
+                wrong.push(format!("{s} {} in {r}", st.word()));
+            }
+        }
+    }
+    if wrong.is_empty() {
+        Recovery::Healthy(db.services.clone())
+    } else {
+        let more = wrong.len().saturating_sub(3);
+        wrong.truncate(3);
+        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        Recovery::Waiting(format!("{}{tail}", wrong.join(", ")))
     }
 }
 
@@ -283,6 +349,7 @@ mod tests {
             services: vec![],
             max_lag_bytes: None,
             objectives: DrObjectives::default(),
+            global: false,
         };
         assert_eq!(db.best_candidate().map(|m| m.name.as_str()), Some("r2"));
         db.members[1].role = DbRole::SyncStandby;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use error::FeedError;
-pub use infra::{CheckHealth, Database, DbMember, DbRole, DrObjectives, Objective, RegionWeight};
+pub use infra::{CheckHealth, Database, DbMember, DbRole, DrObjectives, Objective, Recovery, RegionWeight};
 pub use snapshot::{derive, CellHealth, Feed, FeedId, FeedState, Fleet, Snapshot, FEEDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,18 @@ pub enum RegionStatus {
     Degraded,
     Down,
     Unknown,
+}
+
+impl RegionStatus {
+    /// The status as runbooks and messages name it.
+    pub fn word(self) -> &'static str {
+        match self {
+            RegionStatus::Ok => "OK",
+            RegionStatus::Degraded => "DEGRADED",
+            RegionStatus::Down => "DOWN",
+            RegionStatus::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -364,6 +376,9 @@ pub struct ActionEntry {
     pub message: String,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A database action: when the services using the cluster were healthy
+    /// again (the recovery stopwatch stopped), if they were.
+    pub recovered_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

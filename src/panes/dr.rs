@@ -10,7 +10,7 @@ use warroom_ui::{Align, Cell, Column, LazyRows, Level};
 
 use super::common::feed_badge;
 use super::{Ctx, Kind, Pane, PaneContent, Spec};
-use crate::model::{ActionStatus, Database, DbMember, DbRole, Objective, RegionStatus, Snapshot, Tier};
+use crate::model::{ActionStatus, Database, DbMember, DbRole, Objective, RegionStatus, Snapshot};
 
 /// `3600` → `1h`, `900` → `15m`, `3.4` → `3.4s`.
 pub fn secs_words(s: f64) -> String {
@@ -25,15 +25,7 @@ pub fn secs_words(s: f64) -> String {
     }
 }
 
-/// Whether any service using the cluster is critical (then the critical
-/// objectives hold), and the objective.
-pub fn objective(db: &Database, snap: &Snapshot) -> (bool, Objective) {
-    let critical = db
-        .services
-        .iter()
-        .any(|s| snap.fleet.services.items().iter().any(|x| &x.name == s && x.tier == Tier::Critical));
-    (critical, if critical { db.objectives.critical } else { db.objectives.standard })
-}
+pub use crate::model::infra::objective;
 
 /// A standby's lag against the objective: seconds against the RPO where
 /// the source gives seconds, bytes against the lag limit otherwise; ▲ at
@@ -109,14 +101,20 @@ pub fn cluster_posture(db: &Database, snap: &Snapshot, now: chrono::DateTime<chr
         level = Level::Critical;
     }
     parts.push(s);
-    if let Some((secs, when)) = last_recovery(db, snap) {
-        let mark = if secs > obj.rto_secs {
+    if let Some((writer, healthy, when)) = last_recovery(db, snap) {
+        // The recovery time is to the services healthy again where that
+        // was measured (the executor's stopwatch), else to the writer.
+        let mark = if healthy.unwrap_or(writer) > obj.rto_secs {
             level = worst(level, Level::Warn);
             "✖"
         } else {
             "✔"
         };
-        parts.push(format!("last switch {when}: writer in {} {mark}", secs_words(secs)));
+        let services = match healthy {
+            Some(h) => format!(", services healthy in {}", secs_words(h)),
+            None => String::new(),
+        };
+        parts.push(format!("last switch {when}: writer in {}{services} {mark}", secs_words(writer)));
     }
     match db.latest_restorable {
         None if db.backup_retention_days.is_none() => parts.push("backups not reported".into()),
@@ -152,7 +150,7 @@ pub fn cluster_posture(db: &Database, snap: &Snapshot, now: chrono::DateTime<chr
 
 /// The last database action on `db` that succeeded: how long from the
 /// request to the new writer accepting writes, and when.
-fn last_recovery(db: &Database, snap: &Snapshot) -> Option<(f64, String)> {
+fn last_recovery(db: &Database, snap: &Snapshot) -> Option<(f64, Option<f64>, String)> {
     let switched = format!("switch {} over", db.name);
     let failed = format!("fail {} over", db.name);
     snap.fleet
@@ -162,8 +160,8 @@ fn last_recovery(db: &Database, snap: &Snapshot) -> Option<(f64, String)> {
         .filter(|e| e.status == ActionStatus::Succeeded)
         .find(|e| e.summary.starts_with(&switched) || e.summary.starts_with(&failed))
         .map(|e| {
-            let secs = (e.updated_at - e.started_at).num_milliseconds().max(0) as f64 / 1000.0;
-            (secs, e.started_at.format("%H:%M:%S").to_string())
+            let secs = |t: chrono::DateTime<chrono::Utc>| (t - e.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+            (secs(e.updated_at), e.recovered_at.map(secs), e.started_at.format("%H:%M:%S").to_string())
         })
 }
 
@@ -306,7 +304,7 @@ impl Pane for DrPane {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{derive, DrObjectives, Fleet, Region, Service};
+    use crate::model::{derive, DrObjectives, Fleet, Region, Service, Tier};
     use chrono::Utc;
 
     fn snap(writer_region: &str, standby_lag: u64, writer_up: bool) -> Snapshot {
@@ -338,6 +336,7 @@ mod tests {
             services: vec!["checkout".into()],
             max_lag_bytes: Some(1000),
             objectives: DrObjectives::default(),
+            global: false,
         };
         let mut f = Fleet::default();
         let now = Utc::now();
@@ -396,5 +395,33 @@ mod tests {
         assert!(text.starts_with("unknown (databases not configured)"), "{text}");
         assert_eq!(secs_words(86_400.0), "1d");
         assert_eq!(secs_words(3.44), "3.4s");
+    }
+
+    #[test]
+    fn recovery_waits_for_fresh_metrics_and_every_serving_region() {
+        use crate::model::{infra::recovery, CellHealth, Recovery};
+        let mut s = snap("a", 100, true);
+        let writer_at = Utc::now();
+        let cell = |st| CellHealth { status: st, reason: String::new() };
+        let set = |s: &mut Snapshot, a, b| {
+            s.cells.insert("checkout".into(), [("a".into(), cell(a)), ("b".into(), cell(b))].into_iter().collect());
+        };
+        set(&mut s, RegionStatus::Ok, RegionStatus::Ok);
+        // Healthy cells from before the new writer prove nothing.
+        s.fleet.metrics.observed_at = Some(writer_at - chrono::Duration::seconds(1));
+        assert_eq!(
+            recovery(&s, "orders", writer_at),
+            Recovery::Waiting("no metrics observed since the new writer".into())
+        );
+        s.fleet.metrics.observed_at = Some(writer_at + chrono::Duration::seconds(1));
+        assert_eq!(recovery(&s, "orders", writer_at), Recovery::Healthy(vec!["checkout".into()]));
+        set(&mut s, RegionStatus::Ok, RegionStatus::Degraded);
+        assert_eq!(recovery(&s, "orders", writer_at), Recovery::Waiting("checkout DEGRADED in b".into()));
+        // A drained region does not hold the recovery back.
+        let mut regions = s.fleet.regions.items().to_vec();
+        regions[1].weight = 0.0;
+        s.fleet.regions.data = Some(std::sync::Arc::new(regions));
+        assert_eq!(recovery(&s, "orders", writer_at), Recovery::Healthy(vec!["checkout".into()]));
+        assert!(matches!(recovery(&s, "nope", writer_at), Recovery::NotMeasured(_)));
     }
 }

@@ -491,12 +491,7 @@ fn unit_of(label: &str) -> &'static str {
 }
 
 fn region_word(s: RegionStatus) -> &'static str {
-    match s {
-        RegionStatus::Ok => "OK",
-        RegionStatus::Degraded => "DEGRADED",
-        RegionStatus::Down => "DOWN",
-        RegionStatus::Unknown => "UNKNOWN",
-    }
+    s.word()
 }
 
 fn resolve_arg(a: &Arg, params: &BTreeMap<String, String>) -> Result<String, String> {

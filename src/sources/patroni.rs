@@ -249,6 +249,7 @@ fn decode(p: &Patroni, cluster: &[u8], history: Option<&[u8]>) -> Result<Payload
         services: p.services.clone(),
         max_lag_bytes: p.max_lag_bytes,
         objectives: p.objectives,
+        global: false,
     }]))
 }
 
