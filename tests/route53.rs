@@ -603,3 +603,48 @@ print(json.dumps({{'ok': True}}))
     let (_, posture) = warroom::panes::dr::cluster_posture(db, &snap, Utc::now());
     assert!(posture.starts_with("writer catalog-use1 (east)"), "{posture}");
 }
+
+/// A planned switchover of an Aurora global database (the sim's, calm):
+/// `SwitchoverGlobalCluster` names the target by ARN, the console follows
+/// the `FailoverState` until the target is the primary; asked again, it is
+/// already in effect and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aurora_global_switchover_moves_the_primary_once() {
+    credentials();
+    let sim = warroom_sim::start(warroom_sim::SimConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap_or_else(|e| panic!("sim: {e}"));
+    let url = sim.url();
+    let text = format!(
+        "[[region]]\nname = \"us-east-1\"\n[[region]]\nname = \"us-west-2\"\n[[region]]\nname = \"eu-west-1\"\n\
+         [[region]]\nname = \"ap-southeast-1\"\n\
+         [[rds]]\nname = \"accounts\"\nglobal_cluster = \"accounts-global\"\naws_region = \"us-east-1\"\n\
+         endpoint = \"{url}/rds\"\ncloudwatch_endpoint = \"{url}\"\ninterval = \"1s\"\n"
+    );
+    let (dir, routes, plane, clock) = console("aurora-switch", &text).await;
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "the global database",
+        |s| !s.fleet.databases.items().is_empty(),
+        |s| format!("{:?}", s.fleet.databases.error_text()),
+    )
+    .await;
+    let sw = Action::Switchover { database: "accounts".into(), candidate: "accounts-euw1".into() };
+    let p = sw.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.effect.iter().any(|l| l.contains("SwitchoverGlobalCluster")), "{:?}", p.effect);
+    let (tx, mut rx) = mpsc::channel(64);
+    let exec = spawn_routed(routes, AuditLog::open(&dir.join("audit.jsonl")), tx, clock, None);
+    for round in 0..2 {
+        let i = go(sw.clone());
+        let key = i.key.clone();
+        exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+        let e = outcome(&mut rx, &key).await;
+        assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+        let want =
+            if round == 0 { "is the primary of accounts, global cluster available" } else { "already in effect" };
+        assert!(e.message.contains(want), "{}", e.message);
+        assert_eq!(sim_rds_count(&url, "SwitchoverGlobalCluster").await, 1);
+    }
+}
