@@ -288,10 +288,15 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
         serde_json::from_str::<Vec<serde_json::Value>>(&body).ok().map(|v| v.len())
     };
     let rows_before = history().await.unwrap_or(0);
-    // Wait until the console's snapshot has the replica streaming (the
-    // send-time re-check reads it).
+    // Wait until the console's snapshot has the replica streaming within
+    // the lag limit (the send-time re-check reads it; on a loaded machine
+    // the rows written above can keep it over 1 MiB for a while, and then
+    // the switchover is rightly refused).
     let mut snaps = plane.snapshots.clone();
-    until_seen(&mut snaps, 30, "pg2 streaming", |d| d.iter().any(|d| d.member("pg2").is_some_and(|m| m.up))).await;
+    until_seen(&mut snaps, 60, "pg2 streaming within the lag limit", |d| {
+        d.iter().any(|d| d.member("pg2").is_some_and(|m| m.up && m.lag_bytes.is_some_and(|b| b <= 1_048_576)))
+    })
+    .await;
     let sw = go(Action::Switchover { database: "orders".into(), candidate: "pg2".into() });
     let key = sw.key.clone();
     exec.submit(sw).unwrap_or_else(|e| panic!("{e}"));

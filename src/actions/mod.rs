@@ -320,13 +320,21 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
         (None, Some(s)) => format!("up to {}", secs_bound(s)),
         (None, None) => "unknown".to_string(),
     };
-    let over = match (c.lag_bytes, db.max_lag_bytes) {
-        (Some(b), Some(max)) => b > max,
+    let rpo = crate::model::infra::objective(db, snap).1.rpo_secs;
+    let over = match (c.lag_bytes, db.max_lag_bytes, c.lag_seconds) {
+        (Some(b), Some(max), _) => b > max,
+        // Seconds only (RDS/Aurora from CloudWatch): against the tier's RPO.
+        (None, _, Some(secs)) => secs > rpo,
         // Unknown lag on a failover: nobody can say what is lost.
-        (None, _) => failover.is_some(),
+        (None, _, None) => failover.is_some(),
         _ => false,
     };
-    let limit = db.max_lag_bytes.map(crate::model::infra::bytes_words).unwrap_or_else(|| "none set".into());
+    // Bytes against Patroni's limit; otherwise the tier's RPO is the limit
+    // the decision is made against.
+    let limit = match db.max_lag_bytes {
+        Some(b) => crate::model::infra::bytes_words(b),
+        None => format!("RPO {}", crate::panes::dr::secs_words(rpo)),
+    };
     let mut effect = vec![
         format!("writer: {from} → {candidate}{}", at(c)),
         match failover {
@@ -357,7 +365,7 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
             "failing {name} over to {candidate} loses what {candidate} has not received ({lag}): fail over with break-glass to accept that"
         )),
         None if over => Err(format!(
-            "{candidate}'s lag {lag} is over {name}'s limit ({limit}): Patroni would not pick it; wait for it to catch up"
+            "{candidate}'s lag {lag} is over {name}'s limit ({limit}): the backend would not pick it; wait for it to catch up"
         )),
         Some(false) if over => Err(format!(
             "{candidate}'s lag {lag} is over {name}'s limit ({limit}): fail over with break-glass to accept the loss"

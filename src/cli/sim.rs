@@ -17,7 +17,7 @@ pub struct SimOpts {
     /// Seed of the simulated fleet (the same seed, the same world).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// calm, region-outage, bad-canary or dependency-storm.
+    /// calm, region-outage, bad-canary, dependency-storm or db-primary-failure.
     #[arg(long, default_value = "calm", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// Number of regions.

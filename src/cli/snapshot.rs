@@ -24,7 +24,7 @@ pub struct SnapshotOpts {
     /// Demo fleet seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Demo scenario: calm, region-outage, bad-canary, dependency-storm.
+    /// Demo scenario: calm, region-outage, bad-canary, dependency-storm, db-primary-failure.
     #[arg(long, default_value = "calm", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// Scenario time of the frame (e.g. 10m).

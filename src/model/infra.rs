@@ -210,6 +210,18 @@ pub fn objective(db: &Database, snap: &super::Snapshot) -> (bool, Objective) {
     (critical, if critical { db.objectives.critical } else { db.objectives.standard })
 }
 
+/// A standby's lag as a share of its limit: seconds against the RPO where
+/// the source gives seconds, bytes against the lag limit otherwise (0 with
+/// bytes and no limit); None when no figure is known.
+pub fn lag_fraction(m: &DbMember, db: &Database, obj: &Objective) -> Option<f64> {
+    match (m.lag_seconds, m.lag_bytes, db.max_lag_bytes) {
+        (Some(s), _, _) => Some(s / obj.rpo_secs.max(1.0)),
+        (None, Some(b), Some(max)) => Some(b as f64 / max.max(1) as f64),
+        (None, Some(_), None) => Some(0.0),
+        (None, None, _) => None,
+    }
+}
+
 /// After a writer change: are the services that use the cluster back?
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recovery {

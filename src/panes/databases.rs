@@ -82,23 +82,35 @@ impl Pane for DatabasesPane {
                 };
                 let state_style = if m.up { theme.text } else { theme.critical };
                 let glyph = if m.up { ok } else { bad };
-                let lag = match (m.role, m.lag_bytes) {
-                    (DbRole::Writer, _) => Cell::new("—", theme.muted),
-                    (_, None) => Cell::new("unknown", theme.warn),
-                    (_, Some(b)) => {
+                // The glyph as well as the colour (▲ at half the limit, ✖
+                // over it): bytes against the lag limit (Patroni), else
+                // seconds against the tier's RPO (RDS/Aurora, CloudWatch).
+                let mark = |over: bool, warn: bool| {
+                    if over {
+                        (theme.critical, format!("{bad} "))
+                    } else if warn {
+                        (theme.warn, if theme.ascii { "^ ".to_string() } else { "▲ ".to_string() })
+                    } else {
+                        (theme.text, String::new())
+                    }
+                };
+                let lag = match (m.role, m.lag_bytes, m.lag_seconds) {
+                    // Narrow, the state column goes first: a member that
+                    // is down says so where the lag would be.
+                    _ if !m.up => Cell::new(format!("{bad} down"), theme.critical),
+                    (DbRole::Writer, _, _) => Cell::new("—", theme.muted),
+                    (_, Some(b), _) => {
                         let over = db.max_lag_bytes.is_some_and(|max| b > max);
                         let warn = db.max_lag_bytes.is_some_and(|max| b * 2 > max);
-                        // The glyph as well as the colour (▲ at half the
-                        // limit, ✖ over it).
-                        let (style, mark) = if over {
-                            (theme.critical, format!("{bad} "))
-                        } else if warn {
-                            (theme.warn, if theme.ascii { "^ ".to_string() } else { "▲ ".to_string() })
-                        } else {
-                            (theme.text, String::new())
-                        };
+                        let (style, mark) = mark(over, warn);
                         Cell::new(format!("{mark}{}", bytes_words(b)), style)
                     }
+                    (_, None, Some(secs)) => {
+                        let rpo = super::dr::objective(db, snap).1.rpo_secs.max(1.0);
+                        let (style, mark) = mark(secs > rpo, secs * 2.0 >= rpo);
+                        Cell::new(format!("{mark}{}", secs_short(secs)), style)
+                    }
+                    (_, None, None) => Cell::new("unknown", theme.warn),
                 };
                 vec![
                     Cell::new(db.name.clone(), theme.text),
@@ -122,5 +134,14 @@ impl Pane for DatabasesPane {
             empty: super::common::pane_empty(ctx, &f.databases, now, "no database clusters reported"),
             sort_cols: Vec::new(),
         })
+    }
+}
+
+/// Seconds of lag, short: `850ms`, `1.2s`, `3m`.
+fn secs_short(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0}ms", (s * 1000.0).max(0.0))
+    } else {
+        super::dr::secs_words(s)
     }
 }

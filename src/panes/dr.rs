@@ -34,12 +34,7 @@ pub fn lag_level(m: &DbMember, db: &Database, obj: &Objective) -> Level {
     if !m.up {
         return Level::Critical;
     }
-    let frac = match (m.lag_seconds, m.lag_bytes, db.max_lag_bytes) {
-        (Some(s), _, _) => s / obj.rpo_secs.max(1.0),
-        (None, Some(b), Some(max)) => b as f64 / max.max(1) as f64,
-        (None, Some(_), None) => 0.0,
-        (None, None, _) => return Level::Warn,
-    };
+    let Some(frac) = crate::model::infra::lag_fraction(m, db, obj) else { return Level::Warn };
     if frac > 1.0 {
         Level::Critical
     } else if frac >= 0.5 {
@@ -101,6 +96,11 @@ pub fn cluster_posture(db: &Database, snap: &Snapshot, now: chrono::DateTime<chr
         level = Level::Critical;
     }
     parts.push(s);
+    // A backend's word for an unusual state (a global failover under way,
+    // a lag it could not read) is part of the posture.
+    if let Some(st) = db.status.as_deref().filter(|s| !s.is_empty() && *s != "available") {
+        parts.push(st.to_string());
+    }
     if let Some((writer, healthy, when)) = last_recovery(db, snap) {
         // The recovery time is to the services healthy again where that
         // was measured (the executor's stopwatch), else to the writer.
@@ -423,5 +423,32 @@ mod tests {
         s.fleet.regions.data = Some(std::sync::Arc::new(regions));
         assert_eq!(recovery(&s, "orders", writer_at), Recovery::Healthy(vec!["checkout".into()]));
         assert!(matches!(recovery(&s, "nope", writer_at), Recovery::NotMeasured(_)));
+    }
+
+    #[test]
+    fn a_runbook_judges_lag_in_bytes_or_seconds_the_same_way() {
+        use crate::runbook::expr::{eval, parse};
+        let holds = |s: &Snapshot, text: &str| {
+            let c = parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+            eval(&c.expr, s, &Default::default()).holds
+        };
+        let within = "member(orders, s).lag_state == WITHIN";
+        assert!(holds(&snap("a", 100, true), within), "bytes within the limit");
+        assert!(holds(&snap("a", 5000, true), "member(orders, s).lag_state == OVER"));
+        assert!(holds(&snap("a", 0, true), "member(orders, w).lag_state == WRITER"));
+        // RDS/Aurora: seconds only, against the critical tier's 1 h RPO.
+        let mut s = snap("a", 0, true);
+        let mut dbs = s.fleet.databases.items().to_vec();
+        dbs[0].max_lag_bytes = None;
+        dbs[0].members[1].lag_bytes = None;
+        dbs[0].members[1].lag_seconds = Some(2.0);
+        s.fleet.databases.data = Some(std::sync::Arc::new(dbs.clone()));
+        assert!(holds(&s, within), "2 s of a 1 h RPO");
+        dbs[0].members[1].lag_seconds = Some(4000.0);
+        s.fleet.databases.data = Some(std::sync::Arc::new(dbs.clone()));
+        assert!(holds(&s, "member(orders, s).lag_state == OVER"));
+        dbs[0].members[1].lag_seconds = None;
+        s.fleet.databases.data = Some(std::sync::Arc::new(dbs));
+        assert!(holds(&s, "member(orders, s).lag_state == UNKNOWN"), "no figure is never WITHIN");
     }
 }

@@ -119,7 +119,7 @@ pub const QUERIES: [(&str, &[ArgKind], &[&str]); 11] = [
     ("fleet", &[], &["serving_regions", "down_regions"]),
     ("alerts", &[], &["firing"]),
     ("database", &[ArgKind::Database], &["writer", "standbys", "lag_limit", "services"]),
-    ("member", &[ArgKind::Database, ArgKind::Member], &["role", "state", "lag"]),
+    ("member", &[ArgKind::Database, ArgKind::Member], &["role", "state", "lag", "lag_state"]),
 ];
 
 struct Parser {
@@ -501,6 +501,63 @@ fn resolve_arg(a: &Arg, params: &BTreeMap<String, String>) -> Result<String, Str
     }
 }
 
+/// `database(DB).…` and `member(DB, M).…`.
+fn query_database(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Value, String> {
+    let f = &snap.fleet;
+    let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let num = |v: Option<f64>, what: String| v.map(Value::Num).ok_or(format!("no data for {what}"));
+    let db = f.databases.items().iter().find(|d| d.name == a(0)).ok_or(format!("database {} not reported", a(0)))?;
+    if func == "member" {
+        let m = db.member(a(1)).ok_or(format!("{} is not a member of {}", a(1), a(0)))?;
+        return match field {
+            "lag" => num(m.lag_bytes.map(|b| b as f64), format!("lag of {}", a(1))),
+            "state" => Ok(Value::Word(m.state.clone())),
+            // Whatever the backend measures lag in: bytes against
+            // the lag limit, seconds against the tier's RPO.
+            "lag_state" => {
+                use crate::model::infra::{lag_fraction, objective};
+                let obj = objective(db, snap).1;
+                let word = match lag_fraction(m, db, &obj) {
+                    _ if m.role == crate::model::DbRole::Writer => "WRITER",
+                    _ if !m.up => "DOWN",
+                    None => "UNKNOWN",
+                    Some(f) if f > 1.0 => "OVER",
+                    Some(_) => "WITHIN",
+                };
+                Ok(Value::Word(word.into()))
+            }
+            _ => Ok(Value::Word(m.role.word().to_ascii_uppercase().replace(' ', "_"))),
+        };
+    }
+    match field {
+        "writer" => Ok(Value::Word(db.writer().map(|w| w.name.clone()).unwrap_or_else(|| "NONE".into()))),
+        "standbys" => {
+            Ok(Value::Num(db.members.iter().filter(|m| m.role != crate::model::DbRole::Writer && m.up).count() as f64))
+        }
+        "lag_limit" => num(db.max_lag_bytes.map(|b| b as f64), format!("{}'s lag limit", a(0))),
+        _ => {
+            // The worst health of its services over every region.
+            let mut worst = None;
+            for s in &db.services {
+                for r in f.regions.items() {
+                    let st = snap.cell(s, &r.name).map(|c| c.status).unwrap_or(RegionStatus::Unknown);
+                    let rank = |x: RegionStatus| match x {
+                        RegionStatus::Ok => 0,
+                        RegionStatus::Degraded => 1,
+                        RegionStatus::Unknown => 2,
+                        RegionStatus::Down => 3,
+                    };
+                    if worst.is_none_or(|w| rank(st) > rank(w)) {
+                        worst = Some(st);
+                    }
+                }
+            }
+            let w = worst.ok_or(format!("{} names no services ([[patroni]] services)", a(0)))?;
+            Ok(Value::Word(region_word(w).into()))
+        }
+    }
+}
+
 fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Value, String> {
     let f = &snap.fleet;
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
@@ -591,45 +648,7 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
             ))?;
             Ok(Value::Word(if fl.enabled { "on" } else { "off" }.into()))
         }
-        "database" | "member" => {
-            let db =
-                f.databases.items().iter().find(|d| d.name == a(0)).ok_or(format!("database {} not reported", a(0)))?;
-            if func == "member" {
-                let m = db.member(a(1)).ok_or(format!("{} is not a member of {}", a(1), a(0)))?;
-                return match field {
-                    "lag" => num(m.lag_bytes.map(|b| b as f64), format!("lag of {}", a(1))),
-                    "state" => Ok(Value::Word(m.state.clone())),
-                    _ => Ok(Value::Word(m.role.word().to_ascii_uppercase().replace(' ', "_"))),
-                };
-            }
-            match field {
-                "writer" => Ok(Value::Word(db.writer().map(|w| w.name.clone()).unwrap_or_else(|| "NONE".into()))),
-                "standbys" => Ok(Value::Num(
-                    db.members.iter().filter(|m| m.role != crate::model::DbRole::Writer && m.up).count() as f64,
-                )),
-                "lag_limit" => num(db.max_lag_bytes.map(|b| b as f64), format!("{}'s lag limit", a(0))),
-                _ => {
-                    // The worst health of its services over every region.
-                    let mut worst = None;
-                    for s in &db.services {
-                        for r in f.regions.items() {
-                            let st = snap.cell(s, &r.name).map(|c| c.status).unwrap_or(RegionStatus::Unknown);
-                            let rank = |x: RegionStatus| match x {
-                                RegionStatus::Ok => 0,
-                                RegionStatus::Degraded => 1,
-                                RegionStatus::Unknown => 2,
-                                RegionStatus::Down => 3,
-                            };
-                            if worst.is_none_or(|w| rank(st) > rank(w)) {
-                                worst = Some(st);
-                            }
-                        }
-                    }
-                    let w = worst.ok_or(format!("{} names no services ([[patroni]] services)", a(0)))?;
-                    Ok(Value::Word(region_word(w).into()))
-                }
-            }
-        }
+        "database" | "member" => query_database(func, args, field, snap),
         "fleet" => {
             let regions = f.regions.items();
             if regions.is_empty() {

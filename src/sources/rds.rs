@@ -337,7 +337,8 @@ impl Rds {
             .map(|((region, id, writer, sync), state)| {
                 let up = state == "available";
                 let state = match (writer, sync) {
-                    (false, Some(s)) if up => format!("{state}, {s}"),
+                    // `connected` is the normal case: only the others are news.
+                    (false, Some(s)) if up && s != "connected" => format!("{state}, {s}"),
                     _ => state,
                 };
                 DbMember {
