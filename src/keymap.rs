@@ -22,6 +22,8 @@ pub enum Command {
     PauseResume,
     ToggleFlag,
     Switchover,
+    Silence,
+    ExpireSilence,
     Filter,
     CommandLine,
     RunbookNext,
@@ -53,6 +55,10 @@ impl Command {
             Command::Switchover => {
                 "database: move the writer to the selected standby (switchover; failover if the writer is down)"
             }
+            Command::Silence => {
+                "alerts: silence the selected alert (the command line opens with its labels: drop some to widen it, add a comment)"
+            }
+            Command::ExpireSilence => "silences: expire the selected silence",
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
             Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
             Command::RunbookNext => "runbook: do / confirm the current step",
@@ -78,7 +84,7 @@ impl Command {
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
             // Only in the databases pane: help lists it, the footer does not.
-            Command::Switchover => None,
+            Command::Switchover | Command::Silence | Command::ExpireSilence => None,
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
@@ -123,6 +129,8 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char(' '), Command::PauseResume),
     key(KeyCode::Char('t'), Command::ToggleFlag),
     key(KeyCode::Char('W'), Command::Switchover),
+    key(KeyCode::Char('z'), Command::Silence),
+    key(KeyCode::Char('Z'), Command::ExpireSilence),
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
     key(KeyCode::Char('n'), Command::RunbookNext),
@@ -144,6 +152,7 @@ impl Command {
                 | Command::PauseResume
                 | Command::ToggleFlag
                 | Command::Switchover
+                | Command::ExpireSilence
         )
     }
 }
@@ -221,7 +230,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 24] = [
+pub const COMMANDS: [(&str, Command); 26] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -239,6 +248,8 @@ pub const COMMANDS: [(&str, Command); 24] = [
     ("pause_resume", Command::PauseResume),
     ("toggle_flag", Command::ToggleFlag),
     ("switchover", Command::Switchover),
+    ("silence", Command::Silence),
+    ("expire_silence", Command::ExpireSilence),
     ("filter", Command::Filter),
     ("command", Command::CommandLine),
     ("runbook_next", Command::RunbookNext),
@@ -342,14 +353,14 @@ mod keymap_file_tests {
     #[test]
     fn keymap_files_rebind_and_report_errors() {
         let p = std::path::Path::new("k.toml");
-        let km = parse_keymap(p, "[keys]\nquit = [\"z\"]\nfailover = [\"ctrl-f\"]\n").unwrap_or_default();
-        let x = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
+        let km = parse_keymap(p, "[keys]\nquit = [\"g\"]\nfailover = [\"ctrl-f\"]\n").unwrap_or_default();
+        let x = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(lookup(&km, &x), Some(Command::Quit));
         assert_eq!(lookup(&km, &q), None, "quit no longer on q");
         let cf = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
         assert_eq!(lookup(&km, &cf), Some(Command::Failover));
-        assert!(help_lines(&km).iter().any(|(k, d)| k == "z" && *d == "quit"), "help follows the keymap");
+        assert!(help_lines(&km).iter().any(|(k, d)| k == "g" && *d == "quit"), "help follows the keymap");
         let e: Vec<String> = parse_keymap(p, "[keys]\nexplode = [\"e\"]\nhelp = [\"ctrl-\"]\nback = [\"q\"]\n")
             .err()
             .unwrap_or_default()
@@ -374,7 +385,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 24);
+        assert_eq!(lines.len(), 26);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

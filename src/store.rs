@@ -147,6 +147,10 @@ impl Store {
             (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
             (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),
+            (_, Ok(Payload::Silenced { alerts, silences })) => {
+                f.alerts.set(at, Ok(alerts));
+                f.silences = Arc::new(silences);
+            }
             (_, Ok(Payload::Action(e))) => f.record_action(e),
             (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
             (_, Ok(Payload::Timed { .. } | Payload::Partial { .. })) => {}

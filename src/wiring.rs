@@ -272,6 +272,9 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     if let Some(p) = prometheus {
         list.push(Arc::new(p));
     }
+    // Alertmanager owns silences wherever its alerts come from.
+    let silences =
+        alertmanager.as_ref().map(|a| Arc::new(crate::actions::alertmanager::AlertmanagerActions::new(a.clone())));
     if let Some(a) = alertmanager {
         list.push(Arc::new(a));
     }
@@ -311,7 +314,13 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        routes: database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new()),
+        routes: {
+            let r = database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new());
+            match silences {
+                Some(a) => r.with(TargetKind::Alert, a),
+                None => r,
+            }
+        },
         patroni: clusters,
         rds: cfg.rds.clone(),
         objectives: cfg.dr.as_ref().map(|d| d.objectives()).unwrap_or_default(),
@@ -337,7 +346,12 @@ pub async fn control_plane_with_databases(base: &str) -> Result<(Sources, Routes
     for c in &clusters {
         sources.list.push(Arc::new(PatroniSource::new(c.clone())));
     }
-    Ok((sources, database_routes(control_plane_routes(base, None, None), clusters, Vec::new())))
+    // The simulator (and a control plane that serves Alertmanager's v2 API
+    // beside its own) owns the silences too.
+    let silences = crate::actions::alertmanager::AlertmanagerActions::new(Alertmanager::new(base, client, None));
+    let routes = database_routes(control_plane_routes(base, None, None), clusters, Vec::new())
+        .with(TargetKind::Alert, Arc::new(silences));
+    Ok((sources, routes))
 }
 
 /// Database writers belong to their clusters' own API (Patroni); with no
@@ -377,7 +391,7 @@ fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<st
             TargetKind::Traffic => &a.traffic,
             TargetKind::Rollout => &a.rollout,
             TargetKind::Flag => &a.flag,
-            TargetKind::Database => continue,
+            TargetKind::Database | TargetKind::Alert => continue,
         };
         if chosen.as_ref().is_some_and(|v| v.get_ref() == "none") {
             let why = format!("{} actions are turned off here ([actions] {} = \"none\")", kind.key(), kind.key());

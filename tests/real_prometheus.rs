@@ -267,6 +267,7 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_alert_reaches_the_alerts_pane() {
+    let _one = ONE_ALERT.lock().await;
     let s = stack();
     let Ok(client) = http_client() else { panic!("client") };
     let am = Alertmanager::new(&s.am_url, client.clone(), None);
@@ -283,7 +284,7 @@ async fn a_rule_alert_reaches_the_alerts_pane() {
             Ok(other) => panic!("no Date header read from Alertmanager: {:?}", std::mem::discriminant(&other)),
             Err(e) => Err(e),
         };
-        if let Ok(warroom::sources::Payload::Alerts(list)) = p {
+        if let Ok(warroom::sources::Payload::Silenced { alerts: list, .. }) = p {
             firing = list.iter().any(|a| {
                 a.name == "HighErrorRatio"
                     && a.service.as_deref() == Some("checkout")
@@ -392,4 +393,154 @@ async fn prometheus_errors_are_shown_on_the_pane() {
         );
     }
     drop(plane);
+}
+
+/// The tests that watch (or silence) the rule's checkout/us-east-1 alert
+/// take turns.
+static ONE_ALERT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Wait until the real Alertmanager has `name` firing.
+async fn wait_firing(am: &Alertmanager, name: &str) {
+    for _ in 0..120 {
+        let p = am.fetch().await.map(|p| match p {
+            warroom::sources::Payload::Timed { inner, .. } => *inner,
+            other => other,
+        });
+        if let Ok(warroom::sources::Payload::Silenced { alerts, .. }) = p {
+            if alerts.iter().any(|a| a.name == name && a.state == AlertState::Firing) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let last = am.fetch().await.map(|p| format!("{p:?}"));
+    panic!("{name} never fired: {last:?}");
+}
+
+/// A real Prometheus rule's alert, silenced from the console in the real
+/// Alertmanager: the first answer to the POST is dropped and the request
+/// reconciled by reading the silences (the key rides in the comment) — one
+/// silence made; Alertmanager's API shows the operator and the comment;
+/// the console shows the alert SILENCED and the silence; expiring it brings
+/// the alert back to FIRING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_is_silenced_and_expired_in_the_real_alertmanager() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use warroom::actions::executor::{new_key, spawn_routed, Disposition, Intent};
+    use warroom::actions::{Action, Operator, Role};
+    let s = stack();
+    let Ok(client) = http_client() else { panic!("client") };
+    let am = Alertmanager::new(&s.am_url, client.clone(), None);
+    let _one = ONE_ALERT.lock().await;
+    wait_firing(&am, "HighErrorRatio").await;
+    let (service, region) = ("checkout".to_string(), "us-east-1".to_string());
+    let posts = Arc::new(AtomicUsize::new(0));
+    let proxy = common::drop_first_answer(
+        s.am_url.trim_start_matches("http://").to_string(),
+        |h| h.contains("/api/v2/silences"),
+        posts.clone(),
+    )
+    .await;
+    let mut toml = String::new();
+    for r in ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"] {
+        toml.push_str(&format!("[[region]]\nname = \"{r}\"\n"));
+    }
+    toml.push_str(&format!("[alertmanager]\nurl = \"{proxy}\"\n"));
+    let cfg_path = tmp("silence-config").join("warroom.toml");
+    write(&cfg_path, &toml);
+    let cfg = warroom::config::Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = spawn_sources(setup.sources, setup.intervals.scaled(0.1), clock.clone())
+        .unwrap_or_else(|e| panic!("data plane: {e}"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let audit = cfg_path.with_file_name("audit.jsonl");
+    let exec =
+        spawn_routed(setup.routes, warroom::audit::AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let matchers = vec![
+        ("alertname".to_string(), "HighErrorRatio".to_string()),
+        ("service".to_string(), service.clone()),
+        ("region".to_string(), region.clone()),
+    ];
+    let silence = Action::Silence { matchers, duration_secs: 3600, comment: "checked by the test".into() };
+    // The preview counts what the matchers catch, from the console's snapshot.
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "the alert in the console",
+        |x| x.fleet.alerts.items().iter().any(|a| a.region.as_deref() == Some(region.as_str())),
+        |x| format!("{:?}", x.fleet.alerts.error_text()),
+    )
+    .await;
+    let p = silence.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.effect.iter().any(|l| l.starts_with("catches 1 firing alert now: HighErrorRatio")), "{:?}", p.effect);
+    let i = go(silence);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 60).await;
+    assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
+    assert_eq!(posts.load(Ordering::SeqCst), 1, "the dropped answer was reconciled by reading, not resent");
+    // Alertmanager's own API: one active silence, by the operator, with the comment.
+    let all: Vec<Value> = reqwest::get(format!("{}/api/v2/silences", s.am_url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ours: Vec<&Value> = all.iter().filter(|x| x["comment"].as_str().is_some_and(|c| c.contains(&key))).collect();
+    assert_eq!(ours.len(), 1, "{all:?}");
+    assert_eq!(ours[0]["createdBy"], "alice");
+    assert_eq!(ours[0]["status"]["state"], "active");
+    assert!(ours[0]["comment"].as_str().is_some_and(|c| c.starts_with("checked by the test")));
+    let id = ours[0]["id"].as_str().unwrap_or_default().to_string();
+    let state_of = |x: &warroom::model::Snapshot| {
+        x.fleet
+            .alerts
+            .items()
+            .iter()
+            .find(|a| {
+                a.name == "HighErrorRatio"
+                    && a.service.as_deref() == Some(&service)
+                    && a.region.as_deref() == Some(&region)
+            })
+            .map(|a| a.state)
+    };
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "the alert SILENCED and the silence listed",
+        |x| state_of(x) == Some(AlertState::Silenced) && x.fleet.silences.iter().any(|si| si.id == id),
+        |x| format!("{:?} {:?}", state_of(x), x.fleet.silences),
+    )
+    .await;
+    // Expire it from the console: the alert fires again.
+    let i = go(Action::ExpireSilence { id: id.clone() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 60).await;
+    assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
+    let one: Value = reqwest::get(format!("{}/api/v2/silence/{id}", s.am_url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one["status"]["state"], "expired", "{one}");
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "the alert FIRING again",
+        |x| state_of(x) == Some(AlertState::Firing) && !x.fleet.silences.iter().any(|si| si.id == id),
+        |x| format!("{:?}", state_of(x)),
+    )
+    .await;
+    let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"alertmanager "), "the trail names Alertmanager: {trail}");
 }

@@ -33,7 +33,8 @@ fn exhaustive(k: Kind) -> usize {
         | Kind::BigStatus
         | Kind::Clock
         | Kind::Databases
-        | Kind::Dr => Kind::ALL.iter().filter(|x| **x == k).count(),
+        | Kind::Dr
+        | Kind::Silences => Kind::ALL.iter().filter(|x| **x == k).count(),
     }
 }
 
@@ -73,6 +74,10 @@ async fn the_demo_has_a_source_for_every_feed_but_traffic() {
     let sim = warroom_sim::start(SimConfig::default(), ([127, 0, 0, 1], 0).into()).await.expect("sim");
     let (demo, routes) = warroom::wiring::control_plane_with_databases(&sim.url()).await.expect("sources");
     assert!(routes.get(warroom::actions::TargetKind::Database).is_some_and(|p| p.label() == "patroni"));
+    assert!(
+        routes.get(warroom::actions::TargetKind::Alert).is_some_and(|p| p.label().starts_with("alertmanager ")),
+        "the sim's Alertmanager API owns the demo's silences"
+    );
     for f in FEEDS {
         match demo.for_feed(f) {
             Some(s) => assert!(s.feeds().contains(&f), "{f:?}: {} says it supplies it", s.name()),

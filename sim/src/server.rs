@@ -55,6 +55,8 @@ pub struct SimState {
     /// Metrics requested through CloudWatch GetMetricData, in all.
     cloudwatch_metrics: std::sync::atomic::AtomicU64,
     pub(crate) ledger: crate::actions::SharedLedger,
+    /// Alertmanager-style silences (v2 JSON), newest last.
+    silences: Mutex<Vec<Value>>,
 }
 
 impl SimState {
@@ -66,6 +68,7 @@ impl SimState {
             requests: Mutex::new(BTreeMap::new()),
             cloudwatch_metrics: Default::default(),
             ledger: Default::default(),
+            silences: Mutex::new(Vec::new()),
         }
     }
 
@@ -131,6 +134,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/svc/{service}/{region}/ready", get(ready))
         .route("/metrics", get(prometheus))
         .route("/api/v2/alerts", get(alerts))
+        .route("/api/v2/silences", get(list_silences).post(post_silence))
+        .route("/api/v2/silence/{id}", get(get_silence).delete(delete_silence))
         .route("/v1/databases", get(databases_index))
         .route("/patroni/{cluster}/cluster", get(patroni_cluster))
         .route("/patroni/{cluster}/history", get(patroni_history))
@@ -642,7 +647,107 @@ async fn alerts(State(st): St) -> Json<Value> {
             }
         }
     }
+    // Muted by an active silence whose every matcher holds, as Alertmanager does.
+    let silences = st.silences.lock().map(|v| v.clone()).unwrap_or_default();
+    for a in out.iter_mut() {
+        let by: Vec<Value> = silences
+            .iter()
+            .filter(|s| silence_state(s) == "active" && silence_catches(s, &a["labels"]))
+            .map(|s| s["id"].clone())
+            .collect();
+        if !by.is_empty() {
+            a["status"] = json!({"state": "suppressed", "silencedBy": by, "inhibitedBy": []});
+        }
+    }
     Json(Value::Array(out))
+}
+
+/// A silence's state now, by the wall clock (as Alertmanager's).
+fn silence_state(s: &Value) -> &'static str {
+    let at = |k: &str| s[k].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let now = chrono::Utc::now();
+    if s["expired"] == true || at("endsAt").is_some_and(|e| e <= now) {
+        "expired"
+    } else if at("startsAt").is_some_and(|b| b > now) {
+        "pending"
+    } else {
+        "active"
+    }
+}
+
+fn silence_catches(s: &Value, labels: &Value) -> bool {
+    let ms = s["matchers"].as_array().cloned().unwrap_or_default();
+    !ms.is_empty()
+        && ms.iter().all(|m| {
+            let v = labels[m["name"].as_str().unwrap_or("")].as_str().unwrap_or("");
+            (v == m["value"].as_str().unwrap_or("")) == (m["isEqual"] != false)
+        })
+}
+
+fn silence_out(s: &Value) -> Value {
+    let mut v = s.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("expired");
+        o.insert("status".into(), json!({"state": silence_state(s)}));
+    }
+    v
+}
+
+async fn list_silences(State(st): St) -> Json<Value> {
+    let v = st.silences.lock().map(|v| v.iter().map(silence_out).collect()).unwrap_or_default();
+    Json(Value::Array(v))
+}
+
+async fn get_silence(State(st): St, Path(id): Path<String>) -> Response {
+    let found = st.silences.lock().ok().and_then(|v| v.iter().find(|s| s["id"] == id.as_str()).map(silence_out));
+    match found {
+        Some(s) => Json(s).into_response(),
+        None => (StatusCode::NOT_FOUND, "silence not found").into_response(),
+    }
+}
+
+/// `POST /api/v2/silences`: a new silence, or an update of one by `id`
+/// (as Alertmanager: the same id back), → `{"silenceID"}`.
+async fn post_silence(State(st): St, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Ok(Json(mut s)) = body else { return bad_request("a JSON silence is required".into()) };
+    let ms = s["matchers"].as_array().map(Vec::len).unwrap_or(0);
+    let text = |k: &str| s[k].as_str().is_some_and(|v| !v.trim().is_empty());
+    if ms == 0 || !text("createdBy") || !text("comment") || !text("endsAt") {
+        return bad_request("silence invalid: matchers, createdBy, comment and endsAt are required".into());
+    }
+    let Ok(mut list) = st.silences.lock() else { return bad_request("busy".into()) };
+    let id = match s["id"].as_str().filter(|i| !i.is_empty()) {
+        Some(id) => match list.iter_mut().find(|x| x["id"] == id) {
+            Some(old) => {
+                *old = s.clone();
+                id.to_string()
+            }
+            None => return (StatusCode::NOT_FOUND, format!("silence {id} not found")).into_response(),
+        },
+        None => {
+            let id = format!("sim-{:04}", list.len() + 1);
+            s["id"] = json!(id);
+            if s["startsAt"].as_str().is_none() {
+                s["startsAt"] = json!(chrono::Utc::now().to_rfc3339());
+            }
+            list.push(s);
+            id
+        }
+    };
+    Json(json!({"silenceID": id})).into_response()
+}
+
+/// `DELETE /api/v2/silence/{id}`: expire it (kept, as Alertmanager keeps it).
+async fn delete_silence(State(st): St, Path(id): Path<String>) -> Response {
+    let Ok(mut list) = st.silences.lock() else { return bad_request("busy".into()) };
+    match list.iter_mut().find(|x| x["id"] == id.as_str()) {
+        Some(s) => {
+            s["expired"] = json!(true);
+            s["endsAt"] = json!(chrono::Utc::now().to_rfc3339());
+            StatusCode::OK.into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "silence not found").into_response(),
+    }
 }
 
 async fn stats(State(st): St) -> Json<Value> {

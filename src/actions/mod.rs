@@ -1,6 +1,7 @@
 //! The action catalog: every mutating operation is a value of `Action`, and
 //! the only way to run one is the confirm gate and the executor.
 
+pub mod alertmanager;
 pub mod databases;
 pub mod executor;
 pub mod patroni;
@@ -106,6 +107,22 @@ pub enum Action {
         candidate: String,
         break_glass: bool,
     },
+    /// Mute the alerts every matcher (`label = value`) catches, for a while
+    /// (Alertmanager `POST /api/v2/silences`, `createdBy` = the operator).
+    Silence {
+        matchers: Vec<(String, String)>,
+        duration_secs: u64,
+        comment: String,
+    },
+    /// End a silence now (`DELETE /api/v2/silence/{id}`).
+    ExpireSilence {
+        id: String,
+    },
+    /// Move a silence's end to `until` (unix seconds).
+    ExtendSilence {
+        id: String,
+        until: i64,
+    },
 }
 
 /// What the confirm dialog shows, or why the action is refused locally.
@@ -131,6 +148,8 @@ pub enum TargetKind {
     /// A database cluster's writer (switchover, failover). Owned by the
     /// cluster's own source (Patroni), never by the control plane.
     Database,
+    /// Alert silences. Owned by Alertmanager, never by the control plane.
+    Alert,
 }
 
 impl TargetKind {
@@ -143,6 +162,7 @@ impl TargetKind {
             TargetKind::Rollout => "rollout",
             TargetKind::Flag => "flag",
             TargetKind::Database => "database",
+            TargetKind::Alert => "alert",
         }
     }
 }
@@ -157,6 +177,7 @@ impl Action {
             }
             Action::SetFlag { .. } => TargetKind::Flag,
             Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
+            Action::Silence { .. } | Action::ExpireSilence { .. } | Action::ExtendSilence { .. } => TargetKind::Alert,
         }
     }
 
@@ -172,6 +193,8 @@ impl Action {
             Action::Switchover { database, .. } | Action::DbFailover { database, .. } => {
                 format!("database {database}")
             }
+            Action::Silence { matchers, .. } => format!("silence {}", matchers_words(matchers)),
+            Action::ExpireSilence { id } | Action::ExtendSilence { id, .. } => format!("silence {id}"),
         }
     }
 
@@ -192,6 +215,15 @@ impl Action {
                 let bg = if *break_glass { " (break-glass: data loss allowed)" } else { "" };
                 format!("fail {database} over to {candidate}{bg}")
             }
+            Action::Silence { matchers, duration_secs, .. } => {
+                format!(
+                    "silence {} for {}",
+                    matchers_words(matchers),
+                    crate::panes::dr::secs_words(*duration_secs as f64)
+                )
+            }
+            Action::ExpireSilence { id } => format!("expire silence {id}"),
+            Action::ExtendSilence { id, until } => format!("extend silence {id} to {}", utc_words(*until)),
         }
     }
 
@@ -220,6 +252,11 @@ impl Action {
             Action::DbFailover { database, candidate, break_glass } => {
                 json!({"kind": "dbFailover", "database": database, "candidate": candidate, "breakGlass": break_glass})
             }
+            Action::Silence { matchers, duration_secs, comment } => {
+                json!({"kind": "silence", "matchers": matchers, "durationSecs": duration_secs, "comment": comment})
+            }
+            Action::ExpireSilence { id } => json!({"kind": "expireSilence", "id": id}),
+            Action::ExtendSilence { id, until } => json!({"kind": "extendSilence", "id": id, "until": until}),
         }
     }
 
@@ -255,8 +292,119 @@ impl Action {
             Action::DbFailover { database, candidate, break_glass } => {
                 preview_database(snap, database, candidate, Some(*break_glass))
             }
+            Action::Silence { matchers, duration_secs, comment } => {
+                preview_silence(snap, matchers, *duration_secs, comment)
+            }
+            Action::ExpireSilence { id } => {
+                let s = silence(snap, id)?;
+                Ok(Preview {
+                    title: format!("Expire silence {id}?"),
+                    effect: vec![
+                        format!("matchers: {}", s.matchers_words()),
+                        format!("by {}: {}", s.created_by, alertmanager::untagged(&s.comment)),
+                        format!("ends: {} → now; the alerts it mutes notify again", until_words(s.ends_at)),
+                    ],
+                    blast: Blast::Low,
+                    type_to_confirm: None,
+                })
+            }
+            Action::ExtendSilence { id, until } => {
+                let s = silence(snap, id)?;
+                if s.ends_at.is_some_and(|e| e.timestamp() >= *until) {
+                    return Err(format!("silence {id} already ends at {}", until_words(s.ends_at)));
+                }
+                Ok(Preview {
+                    title: format!("Extend silence {id}?"),
+                    effect: vec![
+                        format!("matchers: {}", s.matchers_words()),
+                        format!("by {}: {}", s.created_by, alertmanager::untagged(&s.comment)),
+                        format!("ends: {} → {}", until_words(s.ends_at), utc_words(*until)),
+                    ],
+                    blast: Blast::Low,
+                    type_to_confirm: None,
+                })
+            }
         }
     }
+}
+
+/// `alertname="X", region="Y"`.
+pub fn matchers_words(matchers: &[(String, String)]) -> String {
+    matchers.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(", ")
+}
+
+fn utc_words(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+}
+
+fn until_words(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| utc_words(t.timestamp())).unwrap_or_else(|| "?".into())
+}
+
+fn silence<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a crate::model::Silence, String> {
+    snap.fleet.silences.iter().find(|s| s.id == id).ok_or_else(|| format!("no active silence {id}"))
+}
+
+/// Longest silence the console sets: a silence nobody remembers is an
+/// outage nobody hears about.
+pub const MAX_SILENCE_SECS: u64 = 7 * 86_400;
+
+/// What a silence mutes: the matchers, the firing alerts they catch now
+/// (drop a label to widen it), until when, and why.
+fn preview_silence(
+    snap: &Snapshot,
+    matchers: &[(String, String)],
+    secs: u64,
+    comment: &str,
+) -> Result<Preview, String> {
+    if matchers.is_empty() {
+        return Err("a silence needs at least one label = value matcher".into());
+    }
+    if comment.trim().is_empty() {
+        return Err("a silence needs a comment: say why (after --)".into());
+    }
+    if secs == 0 || secs > MAX_SILENCE_SECS {
+        return Err(format!("a silence lasts from 1s to {}", crate::panes::dr::secs_words(MAX_SILENCE_SECS as f64)));
+    }
+    let ms: Vec<crate::model::Matcher> = matchers
+        .iter()
+        .map(|(k, v)| crate::model::Matcher { name: k.clone(), value: v.clone(), is_regex: false, is_equal: true })
+        .collect();
+    let caught = crate::model::caught(snap.fleet.alerts.items(), &ms);
+    let mut names: Vec<String> = caught
+        .iter()
+        .map(|a| match (&a.service, &a.region) {
+            (Some(s), Some(r)) => format!("{} {s}/{r}", a.name),
+            (None, Some(r)) => format!("{} {r}", a.name),
+            _ => a.name.clone(),
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let more = names.len().saturating_sub(4);
+    names.truncate(4);
+    let list = if more > 0 { format!("{} (+{more} more)", names.join(", ")) } else { names.join(", ") };
+    let n = caught.len();
+    let s = if n == 1 { "" } else { "s" };
+    Ok(Preview {
+        title: format!("Silence {n} firing alert{s}?"),
+        effect: vec![
+            format!("matchers: {}", matchers_words(matchers)),
+            if n == 0 {
+                "catches no firing alert now (it will mute future ones that match)".to_string()
+            } else {
+                format!("catches {n} firing alert{s} now: {list}")
+            },
+            // Not the clock time: a line that moves every minute would
+            // disarm the dialog while it is read.
+            format!("for {} from the confirm", crate::panes::dr::secs_words(secs as f64)),
+            format!("comment: {comment}"),
+            "sent to Alertmanager; drop a label on the command line to widen it".to_string(),
+        ],
+        // Many alerts at once: read it before confirming.
+        blast: if n > 10 { Blast::High } else { Blast::Low },
+        type_to_confirm: None,
+    })
 }
 
 /// `b` rounded up to a power of two, in words (`0 B`, `256 KiB`).

@@ -32,6 +32,9 @@ pub enum Verb {
     Flag,
     Switchover,
     DbFailover,
+    Silence,
+    SilenceExpire,
+    SilenceExtend,
     Filter,
     Runbook,
     Help,
@@ -50,6 +53,7 @@ pub enum Arg {
     Deployment,
     Flag,
     Database,
+    Silence,
     Runbook,
 }
 
@@ -68,7 +72,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 20] = [
+pub static VERBS: [VerbDef; 23] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -96,6 +100,21 @@ pub static VERBS: [VerbDef; 20] = [
         "DATABASE [MEMBER] [break-glass]",
         "promote a standby when the writer is gone; break-glass accepts data loss (confirm)",
         Arg::Database,
+    ),
+    def(
+        Verb::Silence,
+        "silence",
+        "LABEL=VALUE … [for DURATION] -- COMMENT",
+        "silence the alerts every matcher catches in Alertmanager (z on an alert fills it in; confirm)",
+        Arg::None,
+    ),
+    def(Verb::SilenceExpire, "silence-expire", "ID", "expire a silence now (confirm)", Arg::Silence),
+    def(
+        Verb::SilenceExtend,
+        "silence-extend",
+        "ID DURATION",
+        "make a silence end DURATION from now (confirm)",
+        Arg::Silence,
     ),
     def(Verb::Filter, "filter", "[TEXT]", "fuzzy filter on services; no text clears", Arg::Service),
     def(Verb::Runbook, "runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run", Arg::Runbook),
@@ -160,6 +179,7 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
                 v
             }
             Arg::Database => f.databases.items().iter().map(|d| d.name.clone()).collect(),
+            Arg::Silence => f.silences.iter().map(|s| s.id.clone()).collect(),
             Arg::Runbook => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
         },
         ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
@@ -474,6 +494,18 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
             };
             Typed::Propose(a)
         }
+        Verb::Silence => Typed::Propose(parse_silence(&words[1..])?),
+        Verb::SilenceExpire | Verb::SilenceExtend => {
+            let id = need("silence", f.silences.iter().map(|s| s.id.clone()).collect())?;
+            if verb == Verb::SilenceExpire {
+                Typed::Propose(Action::ExpireSilence { id })
+            } else {
+                let d = words.get(2).ok_or("usage: silence-extend ID DURATION (e.g. 4h)")?;
+                let d = crate::duration::positive(d).ok_or(format!("'{d}' is not a duration (e.g. 30m, 4h)"))?;
+                let until = chrono::Utc::now().timestamp() + d.as_secs() as i64;
+                Typed::Propose(Action::ExtendSilence { id, until })
+            }
+        }
         Verb::Filter => {
             let text = words[1..].join(" ");
             Typed::Filter((!text.is_empty()).then_some(text))
@@ -483,6 +515,36 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
         Verb::Quit => Typed::Key(crate::keymap::Command::Quit),
     };
     Ok(Some(typed))
+}
+
+/// `k=v … [for DURATION] -- COMMENT` → a silence (two hours by default).
+fn parse_silence(words: &[&str]) -> Result<Action, String> {
+    let usage = "usage: silence LABEL=VALUE … [for DURATION] -- COMMENT";
+    let (head, comment) = match words.iter().position(|w| *w == "--") {
+        Some(i) => (&words[..i], words[i + 1..].join(" ")),
+        None => (words, String::new()),
+    };
+    let mut matchers = Vec::new();
+    let mut secs = 7200;
+    let mut i = 0;
+    while i < head.len() {
+        let w = head[i];
+        if w == "for" {
+            let d = head.get(i + 1).ok_or(format!("for what duration? {usage}"))?;
+            secs = crate::duration::positive(d).ok_or(format!("'{d}' is not a duration (e.g. 30m, 2h)"))?.as_secs();
+            i += 2;
+            continue;
+        }
+        match w.split_once('=') {
+            Some((k, v)) if !k.is_empty() && !v.is_empty() => matchers.push((k.to_string(), v.to_string())),
+            _ => return Err(format!("'{w}' is not LABEL=VALUE; {usage}")),
+        }
+        i += 1;
+    }
+    if matchers.is_empty() {
+        return Err(usage.into());
+    }
+    Ok(Action::Silence { matchers, duration_secs: secs, comment })
 }
 
 #[cfg(test)]
@@ -593,5 +655,35 @@ mod tests {
         let d = v.dialog.as_ref().map(|d| d.action.clone());
         assert_eq!(d, Some(Action::Failover { region: "us-east-1".into() }), "the same confirm gate as the key");
         assert!(v.outbox.is_empty(), "nothing is sent before confirmation");
+    }
+
+    #[test]
+    fn a_silence_is_typed_with_matchers_a_duration_and_a_comment() {
+        fn w(t: &str) -> Vec<&str> {
+            t.split_whitespace().collect()
+        }
+        let a = parse_silence(&w("alertname=HighErrorRate region=us-east-1 for 30m -- bad deploy, rolling back"));
+        assert_eq!(
+            a,
+            Ok(Action::Silence {
+                matchers: vec![("alertname".into(), "HighErrorRate".into()), ("region".into(), "us-east-1".into())],
+                duration_secs: 1800,
+                comment: "bad deploy, rolling back".into(),
+            })
+        );
+        assert!(matches!(parse_silence(&w("alertname=X")), Ok(Action::Silence { duration_secs: 7200, .. })));
+        assert!(parse_silence(&w("-- just words")).is_err(), "no matchers");
+        assert!(parse_silence(&w("alertname")).unwrap_err().contains("not LABEL=VALUE"));
+        assert!(parse_silence(&w("a=b for soon")).unwrap_err().contains("not a duration"));
+        // The preview refuses what Alertmanager would (or should) not take.
+        let s = snap();
+        let p = |comment: &str, secs| {
+            Action::Silence { matchers: vec![("a".into(), "b".into())], duration_secs: secs, comment: comment.into() }
+                .preview(&s)
+        };
+        assert!(p("", 60).unwrap_err().contains("needs a comment"));
+        assert!(p("why", 30 * 86_400).is_err(), "a month-long silence");
+        let ok = p("why", 3600).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ok.effect.iter().any(|l| l.starts_with("catches no firing alert")), "{:?}", ok.effect);
     }
 }

@@ -488,6 +488,16 @@ impl ViewState {
             }
             (Command::Help, _) => self.help = true,
             (Command::CommandLine, _) => self.command = Some(Input::default()),
+            (Command::Silence, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Alert) => {
+                let alerts = self.lists().visible_alerts(snap, chrono::Utc::now());
+                match alerts.get(self.row(self.focus)) {
+                    Some(a) => self.command = Some(Input::new(silence_line(a))),
+                    None => self.message = Some((Level::Warn, "no alert is selected".into())),
+                }
+            }
+            (Command::Silence, _) => {
+                self.message = Some((Level::Warn, "silence: select an alert first (Tab to Alerts)".into()));
+            }
             // Keys never act on a runbook that is not on screen.
             (Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort, _)
                 if self.runbook.is_some() && self.runbook_hidden =>
@@ -548,7 +558,8 @@ impl ViewState {
                 | Command::Promote
                 | Command::PauseResume
                 | Command::ToggleFlag
-                | Command::Switchover,
+                | Command::Switchover
+                | Command::ExpireSilence,
                 _,
             ) => return false,
             (Command::Enter, Screen::Overview) => {
@@ -633,6 +644,15 @@ impl ViewState {
                 let (db, member) =
                     rows.get(self.row(self.focus)).ok_or_else(|| "no database is selected".to_string())?;
                 db_action(db, *member)
+            }
+            Command::ExpireSilence => {
+                if !(overview && self.focus.pane().acts_on() == Some(ActsOn::Silence)) {
+                    return Err("select a silence first (Tab to Silences)".into());
+                }
+                let s = crate::panes::silences::rows(snap)
+                    .get(self.row(self.focus))
+                    .ok_or_else(|| "no silence is selected".to_string())?;
+                Ok(Action::ExpireSilence { id: s.id.clone() })
             }
             _ => Err("not an action".into()),
         }
@@ -816,6 +836,21 @@ pub fn db_candidate(db: &crate::model::Database, member: Option<&crate::model::D
 /// The database action for a selected row: the selected standby if it is
 /// streaming, else the best one; a switchover while the writer is up, a
 /// failover (never break-glass from a key) when it is not.
+/// The command line a silence of `a` starts from: every label as a
+/// matcher (drop some to widen it), two hours, and room for the comment.
+/// Labels whose name or value holds a space or `=` cannot be typed back:
+/// they are left out (the dialog's count says what the rest catch).
+pub fn silence_line(a: &crate::model::Alert) -> String {
+    let mut words = vec!["silence".to_string()];
+    for (k, v) in &a.labels {
+        if !k.is_empty() && !v.is_empty() && !k.contains([' ', '=']) && !v.contains(' ') {
+            words.push(format!("{k}={v}"));
+        }
+    }
+    words.push("for 2h --".into());
+    format!("{} ", words.join(" "))
+}
+
 pub fn db_action(db: &crate::model::Database, member: Option<&crate::model::DbMember>) -> Result<Action, String> {
     let candidate = db_candidate(db, member)?;
     Ok(if db.writer().is_some() {

@@ -398,4 +398,71 @@ pub struct Alert {
     pub state: AlertState,
     pub summary: String,
     pub since: Option<DateTime<Utc>>,
+    /// Every label and annotation, each value made one line (a silence's
+    /// matchers come from the labels; the drill-down lists both).
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The silences that mute it (Alertmanager's `silencedBy`).
+    pub silenced_by: Vec<String>,
+}
+
+/// One label matcher of a silence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    pub is_regex: bool,
+    /// `false`: the label must not match (`!=`, `!~`).
+    pub is_equal: bool,
+}
+
+impl Matcher {
+    /// `name="value"`, `name!="value"`, `name=~"re"`.
+    pub fn words(&self) -> String {
+        let op = match (self.is_equal, self.is_regex) {
+            (true, false) => "=",
+            (false, false) => "!=",
+            (true, true) => "=~",
+            (false, true) => "!~",
+        };
+        format!("{}{op}\"{}\"", self.name, self.value)
+    }
+
+    /// Whether an equality matcher holds for `labels` (None for a regex
+    /// matcher: the console does not evaluate Alertmanager's regexes).
+    pub fn holds(&self, labels: &BTreeMap<String, String>) -> Option<bool> {
+        if self.is_regex {
+            return None;
+        }
+        let v = labels.get(&self.name).map(String::as_str).unwrap_or("");
+        Some((v == self.value) == self.is_equal)
+    }
+}
+
+/// An active or pending Alertmanager silence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub comment: String,
+    /// `active`, `pending` (or `expired`, never kept in the snapshot).
+    pub state: String,
+}
+
+impl Silence {
+    pub fn matchers_words(&self) -> String {
+        self.matchers.iter().map(Matcher::words).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The firing alerts every matcher catches (equality matchers only).
+pub fn caught<'a>(alerts: &'a [Alert], matchers: &[Matcher]) -> Vec<&'a Alert> {
+    alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .filter(|a| !matchers.is_empty() && matchers.iter().all(|m| m.holds(&a.labels) == Some(true)))
+        .collect()
 }

@@ -199,6 +199,9 @@ pub struct Fleet {
     pub flags: Feed<Flag>,
     pub probes: Feed<Probe>,
     pub alerts: Feed<Alert>,
+    /// Alertmanager's active and pending silences, read with the alerts
+    /// (the alerts feed's age and errors are theirs too).
+    pub silences: Arc<Vec<super::Silence>>,
     /// Route 53 (or another traffic provider): weights and health per region.
     pub traffic: Feed<RegionWeight>,
     pub databases: Feed<Database>,

@@ -104,6 +104,9 @@ impl Pane for AlertsPane {
     fn numeric_column(&self, col: usize) -> bool {
         matches!(col, 0 | 3)
     }
+    fn acts_on(&self) -> Option<super::ActsOn> {
+        Some(super::ActsOn::Alert)
+    }
     fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
         Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }

@@ -19,6 +19,7 @@ pub mod matrix;
 pub mod region;
 pub mod runbook;
 pub mod service;
+pub mod silences;
 pub mod slo_detail;
 pub mod sort;
 pub mod tiles;
@@ -51,11 +52,12 @@ pub enum Kind {
     Clock,
     Databases,
     Dr,
+    Silences,
 }
 
 impl Kind {
     /// Every kind, in the order `views` lists them.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Matrix,
         Kind::Latency,
         Kind::LatencyChart,
@@ -69,6 +71,7 @@ impl Kind {
         Kind::Clock,
         Kind::Databases,
         Kind::Dr,
+        Kind::Silences,
     ];
 
     /// The registry: the module that draws this kind.
@@ -87,6 +90,7 @@ impl Kind {
             Kind::Clock => &tiles::ClockPane,
             Kind::Databases => &databases::DatabasesPane,
             Kind::Dr => &dr::DrPane,
+            Kind::Silences => &silences::SilencesPane,
         }
     }
 
@@ -122,6 +126,10 @@ pub enum ActsOn {
     Flag,
     /// switchover / failover: the selected database member.
     Database,
+    /// silence: the selected alert's labels.
+    Alert,
+    /// expire: the selected silence.
+    Silence,
 }
 
 /// A screen a viewer can be on (Enter opens the detail ones).

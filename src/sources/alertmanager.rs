@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::Payload;
-use crate::model::{Alert, AlertState, FeedId};
+use crate::model::{Alert, AlertState, FeedId, Matcher, Silence};
 use crate::sources::FeedError;
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -84,6 +84,78 @@ struct StatusWire {
     inhibited_by: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SilenceWire {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    status: Option<StatusWire>,
+    #[serde(default)]
+    matchers: Vec<MatcherWire>,
+    #[serde(default)]
+    starts_at: Option<String>,
+    #[serde(default)]
+    ends_at: Option<String>,
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    comment: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MatcherWire {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    is_regex: bool,
+    #[serde(default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+/// Decode a v2 silences body: the active and pending ones (expired
+/// silences are history), ending soonest first; every string one line.
+pub fn decode_silences(body: &[u8]) -> Result<Vec<Silence>, FeedError> {
+    let wire: Vec<SilenceWire> = serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))?;
+    let mut out: Vec<Silence> = wire
+        .into_iter()
+        .filter_map(|w| {
+            let state = w.status.map(|s| s.state).unwrap_or_default();
+            (state == "active" || state == "pending").then(|| Silence {
+                id: one_line(&w.id),
+                matchers: w
+                    .matchers
+                    .into_iter()
+                    .map(|m| Matcher {
+                        name: one_line(&m.name),
+                        value: one_line(&m.value),
+                        is_regex: m.is_regex,
+                        is_equal: m.is_equal,
+                    })
+                    .collect(),
+                starts_at: time(w.starts_at.as_deref()),
+                ends_at: time(w.ends_at.as_deref()),
+                created_by: one_line(&w.created_by),
+                comment: one_line(&w.comment),
+                state,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.ends_at.cmp(&b.ends_at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
 /// Decode a v2 alerts body with the default labels.
 pub fn decode(body: &[u8]) -> Result<Vec<Alert>, FeedError> {
     decode_with(body, &AlertLabels::default())
@@ -98,6 +170,11 @@ pub fn decode_with(body: &[u8], labels: &AlertLabels) -> Result<Vec<Alert>, Feed
         .map(|a| {
             let label = |k: &str| a.labels.get(k).map(|v| one_line(v)).filter(|v| !v.is_empty());
             let first = |keys: &[String]| keys.iter().find_map(|k| label(k));
+            let clean = |m: &std::collections::BTreeMap<String, String>| {
+                m.iter().map(|(k, v)| (one_line(k), one_line(v))).collect::<std::collections::BTreeMap<_, _>>()
+            };
+            let silenced_by: Vec<String> =
+                a.status.as_ref().map(|s| s.silenced_by.iter().map(|x| one_line(x)).collect()).unwrap_or_default();
             let state = match &a.status {
                 Some(s) if !s.silenced_by.is_empty() => AlertState::Silenced,
                 Some(s) if !s.inhibited_by.is_empty() => AlertState::Inhibited,
@@ -116,11 +193,10 @@ pub fn decode_with(body: &[u8], labels: &AlertLabels) -> Result<Vec<Alert>, Feed
                     .or_else(|| a.annotations.get("description"))
                     .map(|s| one_line(s))
                     .unwrap_or_default(),
-                since: a
-                    .starts_at
-                    .as_deref()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .map(|d| d.with_timezone(&Utc)),
+                since: time(a.starts_at.as_deref()),
+                labels: clean(&a.labels),
+                annotations: clean(&a.annotations),
+                silenced_by,
             }
         })
         .collect();
@@ -152,13 +228,41 @@ impl Alertmanager {
             let text: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(120).collect();
             return Err(FeedError::Http { status, body: text });
         }
-        let alerts = decode_with(&body, &self.labels).map(Payload::Alerts)?;
+        let alerts = decode_with(&body, &self.labels)?;
+        // The silences with them: unreadable, the alerts still show and
+        // the pane says why the silences are missing.
+        let alerts = match self.silences().await {
+            Ok(silences) => Payload::Silenced { alerts, silences },
+            Err(e) => Payload::Partial {
+                inner: Box::new(Payload::Silenced { alerts, silences: Vec::new() }),
+                error: format!("silences unreadable: {e}"),
+            },
+        };
         // Alert ages are in Alertmanager's clock (`startsAt`): its `Date`
         // header says what time it is there (the demo's simulated time).
         Ok(match date {
             Some(at) => Payload::Timed { source_at: at, inner: Box::new(alerts) },
             None => alerts,
         })
+    }
+}
+
+impl Alertmanager {
+    /// `GET /api/v2/silences`: the active and pending ones.
+    pub async fn silences(&self) -> Result<Vec<Silence>, FeedError> {
+        let url = format!("{}/api/v2/silences", self.base);
+        let (status, body, _) =
+            super::http::get_dated_auth(&self.client, &url, MAX_BYTES, self.token.as_deref()).await?;
+        if !(200..300).contains(&status) {
+            let text: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(120).collect();
+            return Err(FeedError::Http { status, body: text });
+        }
+        decode_silences(&body)
+    }
+
+    /// Its base URL and credentials, for the actions.
+    pub fn parts(&self) -> (String, reqwest::Client, Option<String>) {
+        (self.base.clone(), self.client.clone(), self.token.clone())
     }
 }
 
@@ -219,5 +323,34 @@ mod tests {
         assert_eq!(a[0].summary, "line one line two [2J evil", "no control or bidi characters reach the screen");
         // Without the mapping, these alerts say nothing about where.
         assert!(decode(body).unwrap_or_default().iter().all(|x| x.region.is_none()));
+    }
+
+    #[test]
+    fn silences_keep_the_live_ones_and_alerts_their_labels() {
+        let body = br#"[
+          {"id":"b","status":{"state":"active"},"matchers":[{"name":"alertname","value":"X","isRegex":false,"isEqual":true}],
+           "startsAt":"2026-11-26T12:00:00Z","endsAt":"2026-11-26T14:00:00Z","createdBy":"alice","comment":"why\u001b[2J"},
+          {"id":"a","status":{"state":"expired"},"matchers":[],"createdBy":"bob","comment":"old"},
+          {"id":"c","status":{"state":"pending"},"matchers":[{"name":"region","value":"eu.*","isRegex":true}],
+           "startsAt":"2026-11-27T12:00:00Z","endsAt":"2026-11-26T13:00:00Z","createdBy":"carol","comment":"later"}
+        ]"#;
+        let s = decode_silences(body).unwrap_or_default();
+        let ids: Vec<&str> = s.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["c", "b"], "expired dropped, ending soonest first");
+        assert_eq!(s[1].comment, "why [2J", "no control characters");
+        assert_eq!(s[0].matchers_words(), "region=~\"eu.*\"");
+        assert!(decode_silences(b"{}").is_err());
+        let a = decode(
+            br#"[{"labels":{"alertname":"X","region":"r"},"status":{"state":"suppressed","silencedBy":["b"]}}]"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(a[0].silenced_by, ["b"]);
+        assert_eq!(a[0].labels.get("region").map(String::as_str), Some("r"));
+        let m = |n: &str, v: &str| Matcher { name: n.into(), value: v.into(), is_regex: false, is_equal: true };
+        let mut firing = a.clone();
+        firing[0].state = AlertState::Firing;
+        assert_eq!(crate::model::caught(&firing, &[m("alertname", "X")]).len(), 1);
+        assert_eq!(crate::model::caught(&firing, &[m("alertname", "X"), m("region", "other")]).len(), 0);
+        assert_eq!(crate::model::caught(&firing, &[]).len(), 0, "no matchers catch nothing");
     }
 }

@@ -80,6 +80,11 @@ pub enum Payload {
     Flags(Vec<Flag>),
     Probes(Vec<Probe>),
     Alerts(Vec<Alert>),
+    /// Alerts with Alertmanager's silences, read together.
+    Silenced {
+        alerts: Vec<Alert>,
+        silences: Vec<crate::model::Silence>,
+    },
     /// Per-region weights and health checks (Route 53).
     Weights(Vec<RegionWeight>),
     Databases(Vec<Database>),
