@@ -24,6 +24,7 @@ pub enum Command {
     Switchover,
     Silence,
     ExpireSilence,
+    Breaker,
     Filter,
     CommandLine,
     RunbookNext,
@@ -59,6 +60,9 @@ impl Command {
                 "alerts: silence the selected alert (the command line opens with its labels: drop some to widen it, add a comment)"
             }
             Command::ExpireSilence => "silences: expire the selected silence",
+            Command::Breaker => {
+                "circuits: set the selected breaker on every instance (the command line opens: force-open, close or disable)"
+            }
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
             Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
             Command::RunbookNext => "runbook: do / confirm the current step",
@@ -84,7 +88,7 @@ impl Command {
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
             // Only in the databases pane: help lists it, the footer does not.
-            Command::Switchover | Command::Silence | Command::ExpireSilence => None,
+            Command::Switchover | Command::Silence | Command::ExpireSilence | Command::Breaker => None,
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
@@ -131,6 +135,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('W'), Command::Switchover),
     key(KeyCode::Char('z'), Command::Silence),
     key(KeyCode::Char('Z'), Command::ExpireSilence),
+    key(KeyCode::Char('O'), Command::Breaker),
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
     key(KeyCode::Char('n'), Command::RunbookNext),
@@ -230,7 +235,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 26] = [
+pub const COMMANDS: [(&str, Command); 27] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -250,6 +255,7 @@ pub const COMMANDS: [(&str, Command); 26] = [
     ("switchover", Command::Switchover),
     ("silence", Command::Silence),
     ("expire_silence", Command::ExpireSilence),
+    ("breaker", Command::Breaker),
     ("filter", Command::Filter),
     ("command", Command::CommandLine),
     ("runbook_next", Command::RunbookNext),
@@ -385,7 +391,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 26);
+        assert_eq!(lines.len(), 27);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

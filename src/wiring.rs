@@ -91,6 +91,38 @@ impl Setup {
     }
 }
 
+/// `[resilience4j]`: every instance's breakers from Prometheus, ahead of
+/// the control plane's circuits; its actuators own the breaker actions.
+fn resilience4j(
+    cfg: &Config,
+    client: &reqwest::Client,
+    intervals: &mut Intervals,
+) -> Result<Option<Arc<crate::sources::resilience4j::Resilience4j>>, String> {
+    let Some(r) = &cfg.resilience4j else { return Ok(None) };
+    let url = r
+        .prometheus_url
+        .as_ref()
+        .or(cfg.prometheus.as_ref().map(|p| &p.url))
+        .map(|u| u.get_ref().clone())
+        .ok_or("[resilience4j] needs prometheus_url or [prometheus]")?;
+    let same = cfg.prometheus.as_ref().is_some_and(|p| p.url.get_ref() == &url);
+    let token = match (same, cfg.prometheus.as_ref()) {
+        (true, Some(p)) => Config::secret(p.bearer_token_env.as_deref(), None)?,
+        _ => None,
+    };
+    let d = duration_or(r.interval.get_ref(), intervals.get(FeedId::Circuits));
+    *intervals = intervals.clone().with(FeedId::Circuits, d);
+    Ok(Some(Arc::new(crate::sources::resilience4j::Resilience4j {
+        prom: Prometheus::new(&url, client.clone(), token, Default::default()),
+        labels: crate::sources::resilience4j::R4jLabels {
+            service: r.service_label.clone(),
+            region: r.region_label.clone(),
+            instance: r.instance_label.clone(),
+        },
+        actuator: r.actuator.get_ref().clone(),
+    })))
+}
+
 /// Read a configuration and wire everything it names (CloudWatch included).
 pub async fn setup_all(cfg: &Config) -> Result<Setup, String> {
     let mut s = setup(cfg)?;
@@ -272,6 +304,14 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     if let Some(p) = prometheus {
         list.push(Arc::new(p));
     }
+    // Resilience4j: every instance's breakers, ahead of the control plane's
+    // circuits; its actuators own the breaker actions.
+    let breakers = resilience4j(cfg, &client, &mut intervals)?;
+    if let Some(r) = &breakers {
+        list.insert(0, Arc::new(crate::sources::resilience4j::Resilience4jSource(r.clone())));
+    }
+    let breakers =
+        breakers.map(|r| Arc::new(crate::actions::resilience4j::Resilience4jActions::new(r, client.clone())));
     // Alertmanager owns silences wherever its alerts come from.
     let silences =
         alertmanager.as_ref().map(|a| Arc::new(crate::actions::alertmanager::AlertmanagerActions::new(a.clone())));
@@ -316,8 +356,12 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         operator: cfg.operator(),
         routes: {
             let r = database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new());
-            match silences {
+            let r = match silences {
                 Some(a) => r.with(TargetKind::Alert, a),
+                None => r,
+            };
+            match breakers {
+                Some(b) => r.with(TargetKind::Circuit, b),
                 None => r,
             }
         },
@@ -391,7 +435,7 @@ fn routes(cfg: &Config, control_plane: Option<(String, Option<String>, Option<st
             TargetKind::Traffic => &a.traffic,
             TargetKind::Rollout => &a.rollout,
             TargetKind::Flag => &a.flag,
-            TargetKind::Database | TargetKind::Alert => continue,
+            TargetKind::Database | TargetKind::Alert | TargetKind::Circuit => continue,
         };
         if chosen.as_ref().is_some_and(|v| v.get_ref() == "none") {
             let why = format!("{} actions are turned off here ([actions] {} = \"none\")", kind.key(), kind.key());

@@ -395,6 +395,42 @@ async fn prometheus_errors_are_shown_on_the_pane() {
     drop(plane);
 }
 
+/// A console from `toml` (four regions prepended) in a fresh directory:
+/// its data plane at a tenth of the intervals, and an executor whose
+/// updates arrive on the receiver; the audit trail's path.
+async fn console(
+    name: &str,
+    toml: &str,
+) -> (
+    warroom::dataplane::DataPlane,
+    warroom::actions::executor::Executor,
+    tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+    PathBuf,
+) {
+    let mut text = String::new();
+    for r in ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"] {
+        text.push_str(&format!("[[region]]\nname = \"{r}\"\n"));
+    }
+    text.push_str(toml);
+    let cfg_path = tmp(name).join("warroom.toml");
+    write(&cfg_path, &text);
+    let cfg = warroom::config::Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = spawn_sources(setup.sources, setup.intervals.scaled(0.1), clock.clone())
+        .unwrap_or_else(|e| panic!("data plane: {e}"));
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let audit = cfg_path.with_file_name("audit.jsonl");
+    let exec = warroom::actions::executor::spawn_routed(
+        setup.routes,
+        warroom::audit::AuditLog::open(&audit),
+        tx,
+        clock,
+        Some(plane.snapshots.clone()),
+    );
+    (plane, exec, rx, audit)
+}
+
 /// The tests that watch (or silence) the rule's checkout/us-east-1 alert
 /// take turns.
 static ONE_ALERT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -426,7 +462,7 @@ async fn wait_firing(am: &Alertmanager, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_is_silenced_and_expired_in_the_real_alertmanager() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use warroom::actions::executor::{new_key, spawn_routed, Disposition, Intent};
+    use warroom::actions::executor::{new_key, Disposition, Intent};
     use warroom::actions::{Action, Operator, Role};
     let s = stack();
     let Ok(client) = http_client() else { panic!("client") };
@@ -441,22 +477,7 @@ async fn an_alert_is_silenced_and_expired_in_the_real_alertmanager() {
         posts.clone(),
     )
     .await;
-    let mut toml = String::new();
-    for r in ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"] {
-        toml.push_str(&format!("[[region]]\nname = \"{r}\"\n"));
-    }
-    toml.push_str(&format!("[alertmanager]\nurl = \"{proxy}\"\n"));
-    let cfg_path = tmp("silence-config").join("warroom.toml");
-    write(&cfg_path, &toml);
-    let cfg = warroom::config::Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e:?}"));
-    let setup = warroom::wiring::setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    let clock: Clock = Arc::new(Utc::now);
-    let plane = spawn_sources(setup.sources, setup.intervals.scaled(0.1), clock.clone())
-        .unwrap_or_else(|e| panic!("data plane: {e}"));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let audit = cfg_path.with_file_name("audit.jsonl");
-    let exec =
-        spawn_routed(setup.routes, warroom::audit::AuditLog::open(&audit), tx, clock, Some(plane.snapshots.clone()));
+    let (plane, exec, mut rx, audit) = console("silence-config", &format!("[alertmanager]\nurl = \"{proxy}\"\n")).await;
     let go = |action: Action| Intent {
         action,
         key: new_key(),
@@ -543,4 +564,106 @@ async fn an_alert_is_silenced_and_expired_in_the_real_alertmanager() {
     .await;
     let trail = std::fs::read_to_string(&audit).unwrap_or_default();
     assert!(trail.contains("\"backend\":\"alertmanager "), "the trail names Alertmanager: {trail}");
+}
+
+/// Resilience4j across a fleet (the sim's instances: a JVM cannot be
+/// fetched here): a real Prometheus scrapes the Micrometer series, the
+/// console aggregates them per edge and region ("3 CLOSED"), forces one
+/// edge's breakers open on every instance through their actuators (one
+/// `updateState` per instance, each listed in the outcome), sees "3/3
+/// FORCED_OPEN" after the next scrape, refuses doing it again, and closes
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breakers_are_counted_per_instance_and_forced_open_and_closed_through_actuators() {
+    use warroom::actions::executor::{new_key, Disposition, Intent};
+    use warroom::actions::{Action, BreakerOp, Operator, Role};
+    use warroom::model::{ActionStatus, CircuitState};
+    let s = stack();
+    let sim = s.sim_url.clone();
+    let toml = format!(
+        "[prometheus]\nurl = \"{}\"\n[resilience4j]\ninstance_label = \"pod\"\nactuator = \"{sim}/r4j/{{instance}}/actuator\"\n",
+        s.prom_url
+    );
+    let (plane, exec, mut rx, audit) = console("r4j-config", &toml).await;
+    let edge = |x: &warroom::model::Snapshot| {
+        x.fleet
+            .circuits
+            .items()
+            .iter()
+            .find(|c| c.from == "checkout" && c.to == "payments" && c.region == "us-east-1")
+            .cloned()
+    };
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        60,
+        "checkout→payments per instance",
+        |x| edge(x).and_then(|c| c.instances).is_some_and(|i| i.total == 3),
+        |x| format!("{:?} {:?}", x.fleet.circuits.error_text(), edge(x)),
+    )
+    .await;
+    let c = edge(&snap).unwrap_or_else(|| panic!("no edge"));
+    assert_eq!(c.instances.as_ref().map(|i| i.words()), Some("3 CLOSED".to_string()), "{c:?}");
+    let force = Action::SetBreaker {
+        from: "checkout".into(),
+        to: "payments".into(),
+        region: "us-east-1".into(),
+        op: BreakerOp::ForceOpen,
+    };
+    let p = force.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.title, "force-open checkout→payments in us-east-1 on 3 of 3 instances?");
+    assert_eq!(p.type_to_confirm.as_deref(), Some("payments"));
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let stats = || async {
+        let v: Value = reqwest::get(format!("{sim}/v1/stats")).await.ok()?.json().await.ok()?;
+        v["requests"]["R4J FORCE_OPEN"].as_u64()
+    };
+    let before = stats().await.unwrap_or(0);
+    let i = go(force.clone());
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 60).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.starts_with("3 of 3 instances done"), "{}", e.message);
+    assert!(e.message.contains("checkout-use1-0: CLOSED → FORCED_OPEN"), "{}", e.message);
+    assert_eq!(stats().await.unwrap_or(0) - before, 3, "one updateState per instance");
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "3/3 FORCED_OPEN after the next scrape",
+        |x| {
+            edge(x).is_some_and(|c| {
+                c.state == CircuitState::ForcedOpen && c.instances.is_some_and(|i| i.words() == "3/3 FORCED_OPEN")
+            })
+        },
+        |x| format!("{:?}", edge(x)),
+    )
+    .await;
+    assert!(force.preview(&snap).is_err_and(|e| e.contains("already FORCED_OPEN on all 3 instances")));
+    let close = Action::SetBreaker {
+        from: "checkout".into(),
+        to: "payments".into(),
+        region: "us-east-1".into(),
+        op: BreakerOp::Close,
+    };
+    let i = go(close);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 60).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "3 CLOSED again",
+        |x| edge(x).is_some_and(|c| c.instances.is_some_and(|i| i.words() == "3 CLOSED")),
+        |x| format!("{:?}", edge(x)),
+    )
+    .await;
+    let trail = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(trail.contains("\"backend\":\"resilience4j actuators\""), "{trail}");
 }

@@ -57,6 +57,8 @@ pub struct SimState {
     pub(crate) ledger: crate::actions::SharedLedger,
     /// Alertmanager-style silences (v2 JSON), newest last.
     silences: Mutex<Vec<Value>>,
+    /// Operators' updates to instances' circuit breakers.
+    breakers: Mutex<crate::breakers::Overrides>,
 }
 
 impl SimState {
@@ -69,6 +71,7 @@ impl SimState {
             cloudwatch_metrics: Default::default(),
             ledger: Default::default(),
             silences: Mutex::new(Vec::new()),
+            breakers: Mutex::new(Default::default()),
         }
     }
 
@@ -135,6 +138,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/metrics", get(prometheus))
         .route("/api/v2/alerts", get(alerts))
         .route("/api/v2/silences", get(list_silences).post(post_silence))
+        .route("/r4j/{pod}/actuator/circuitbreakers", get(r4j_list))
+        .route("/r4j/{pod}/actuator/circuitbreakers/{name}", axum::routing::post(r4j_update))
         .route("/api/v2/silence/{id}", get(get_silence).delete(delete_silence))
         .route("/v1/databases", get(databases_index))
         .route("/patroni/{cluster}/cluster", get(patroni_cluster))
@@ -852,7 +857,39 @@ async fn prometheus(State(st): St) -> Response {
             let _ = writeln!(out, "http_request_duration_seconds_count{{{l}}} {total:.0}");
         }
     }
+    let ov = st.breakers.lock().map(|m| m.clone()).unwrap_or_default();
+    crate::breakers::metrics(w, &ov, t, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// One instance's Resilience4j actuator: its breakers.
+async fn r4j_list(State(st): St, Path(pod): Path<String>) -> Response {
+    let w = &st.world;
+    let Some((s, r, i)) = crate::breakers::parse_pod(w, &pod) else {
+        return (StatusCode::NOT_FOUND, format!("no instance {pod}")).into_response();
+    };
+    let ov = st.breakers.lock().map(|m| m.clone()).unwrap_or_default();
+    Json(crate::breakers::actuator(w, &ov, s, r, i, st.now())).into_response()
+}
+
+/// `POST …/circuitbreakers/{name}` `{"updateState": …}` on one instance.
+async fn r4j_update(
+    State(st): St,
+    Path((pod, name)): Path<(String, String)>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let w = &st.world;
+    let Some((s, r, i)) = crate::breakers::parse_pod(w, &pod) else {
+        return (StatusCode::NOT_FOUND, format!("no instance {pod}")).into_response();
+    };
+    let Ok(Json(body)) = body else { return bad_request("body must be {\"updateState\": …}".into()) };
+    let op = body["updateState"].as_str().unwrap_or("");
+    if let Ok(mut m) = st.requests.lock() {
+        *m.entry(format!("R4J {op}")).or_insert(0) += 1;
+    }
+    let Ok(mut ov) = st.breakers.lock() else { return bad_request("busy".into()) };
+    let (code, v) = crate::breakers::update(w, &mut ov, (s, r, i), &name, op, st.now());
+    (StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), Json(v)).into_response()
 }
 
 async fn databases_index(State(st): St) -> Json<Value> {

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod patroni;
 pub mod provider;
 pub mod rds;
+pub mod resilience4j;
 pub mod route53;
 
 use serde_json::{json, Value};
@@ -123,6 +124,60 @@ pub enum Action {
         id: String,
         until: i64,
     },
+    /// Set the breaker `to` on every instance of `from` in `region`
+    /// (Resilience4j actuator `updateState`).
+    SetBreaker {
+        from: String,
+        to: String,
+        region: String,
+        op: BreakerOp,
+    },
+}
+
+/// What an operator may do to a breaker (the actuator's `updateState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerOp {
+    /// FORCED_OPEN: every call is refused, whatever the rates.
+    ForceOpen,
+    /// CLOSED: calls flow; the breaker judges again from now.
+    Close,
+    /// DISABLED: calls flow and the breaker never opens.
+    Disable,
+}
+
+impl BreakerOp {
+    pub fn parse(s: &str) -> Option<BreakerOp> {
+        match s {
+            "force-open" => Some(BreakerOp::ForceOpen),
+            "close" => Some(BreakerOp::Close),
+            "disable" => Some(BreakerOp::Disable),
+            _ => None,
+        }
+    }
+    /// Its word on the command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            BreakerOp::ForceOpen => "force-open",
+            BreakerOp::Close => "close",
+            BreakerOp::Disable => "disable",
+        }
+    }
+    /// The actuator's `updateState`.
+    pub fn update_state(self) -> &'static str {
+        match self {
+            BreakerOp::ForceOpen => "FORCE_OPEN",
+            BreakerOp::Close => "CLOSE",
+            BreakerOp::Disable => "DISABLE",
+        }
+    }
+    /// The state an instance is in once done.
+    pub fn target(self) -> crate::model::CircuitState {
+        match self {
+            BreakerOp::ForceOpen => crate::model::CircuitState::ForcedOpen,
+            BreakerOp::Close => crate::model::CircuitState::Closed,
+            BreakerOp::Disable => crate::model::CircuitState::Disabled,
+        }
+    }
 }
 
 /// What the confirm dialog shows, or why the action is refused locally.
@@ -150,6 +205,8 @@ pub enum TargetKind {
     Database,
     /// Alert silences. Owned by Alertmanager, never by the control plane.
     Alert,
+    /// Per-instance circuit breakers (Resilience4j actuators).
+    Circuit,
 }
 
 impl TargetKind {
@@ -163,6 +220,7 @@ impl TargetKind {
             TargetKind::Flag => "flag",
             TargetKind::Database => "database",
             TargetKind::Alert => "alert",
+            TargetKind::Circuit => "circuit",
         }
     }
 }
@@ -178,6 +236,7 @@ impl Action {
             Action::SetFlag { .. } => TargetKind::Flag,
             Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
             Action::Silence { .. } | Action::ExpireSilence { .. } | Action::ExtendSilence { .. } => TargetKind::Alert,
+            Action::SetBreaker { .. } => TargetKind::Circuit,
         }
     }
 
@@ -195,6 +254,7 @@ impl Action {
             }
             Action::Silence { matchers, .. } => format!("silence {}", matchers_words(matchers)),
             Action::ExpireSilence { id } | Action::ExtendSilence { id, .. } => format!("silence {id}"),
+            Action::SetBreaker { from, to, region, .. } => format!("breaker {from}→{to} in {region}"),
         }
     }
 
@@ -224,6 +284,7 @@ impl Action {
             }
             Action::ExpireSilence { id } => format!("expire silence {id}"),
             Action::ExtendSilence { id, until } => format!("extend silence {id} to {}", utc_words(*until)),
+            Action::SetBreaker { from, to, region, op } => format!("{} breaker {from}→{to} in {region}", op.word()),
         }
     }
 
@@ -257,6 +318,9 @@ impl Action {
             }
             Action::ExpireSilence { id } => json!({"kind": "expireSilence", "id": id}),
             Action::ExtendSilence { id, until } => json!({"kind": "extendSilence", "id": id, "until": until}),
+            Action::SetBreaker { from, to, region, op } => {
+                json!({"kind": "breaker", "from": from, "to": to, "region": region, "updateState": op.update_state()})
+            }
         }
     }
 
@@ -308,6 +372,7 @@ impl Action {
                     type_to_confirm: None,
                 })
             }
+            Action::SetBreaker { from, to, region, op } => preview_breaker(snap, from, to, region, *op),
             Action::ExtendSilence { id, until } => {
                 let s = silence(snap, id)?;
                 if s.ends_at.is_some_and(|e| e.timestamp() >= *until) {
@@ -343,6 +408,50 @@ fn until_words(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 fn silence<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a crate::model::Silence, String> {
     snap.fleet.silences.iter().find(|s| s.id == id).ok_or_else(|| format!("no active silence {id}"))
+}
+
+/// What setting a breaker on every instance does: how many instances
+/// change, from which states, and what that means for the calls.
+fn preview_breaker(snap: &Snapshot, from: &str, to: &str, region: &str, op: BreakerOp) -> Result<Preview, String> {
+    let c = snap
+        .fleet
+        .circuits
+        .items()
+        .iter()
+        .find(|c| c.from == from && c.to == to && c.region == region)
+        .ok_or_else(|| format!("no breaker {from}→{to} in {region}"))?;
+    let inst = c.instances.as_ref().ok_or_else(|| {
+        format!("{from}→{to} is not reported per instance: breakers are set through [resilience4j] actuators")
+    })?;
+    let target = op.target();
+    let already: u32 = inst.by_state.iter().filter(|(s, _)| *s == target).map(|(_, n)| n).sum();
+    let change = inst.total - already;
+    if change == 0 {
+        return Err(format!("{from}→{to} in {region} is already {} on all {} instances", target.word(), inst.total));
+    }
+    let before: Vec<String> =
+        inst.by_state.iter().filter(|(s, _)| *s != target).map(|(s, n)| format!("{n} {}", s.word())).collect();
+    let meaning = match op {
+        BreakerOp::ForceOpen => format!("every call from {from} to {to} in {region} is refused until closed"),
+        BreakerOp::Close => format!("calls flow again; the breakers judge {to} afresh"),
+        BreakerOp::Disable => format!("calls flow and the breakers never open, however {to} fails"),
+    };
+    Ok(Preview {
+        title: format!("{} {from}→{to} in {region} on {change} of {} instances?", op.word(), inst.total),
+        effect: vec![
+            format!(
+                "{} → {} on {change} instance{}",
+                before.join(", "),
+                target.word(),
+                if change == 1 { "" } else { "s" }
+            ),
+            format!("{already} already {}", target.word()),
+            meaning,
+            "sent to each instance's actuator; the outcome lists every instance".to_string(),
+        ],
+        blast: if op == BreakerOp::Close { Blast::Low } else { Blast::High },
+        type_to_confirm: (op != BreakerOp::Close).then(|| to.to_string()),
+    })
 }
 
 /// Longest silence the console sets: a silence nobody remembers is an

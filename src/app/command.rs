@@ -35,6 +35,7 @@ pub enum Verb {
     Silence,
     SilenceExpire,
     SilenceExtend,
+    Breaker,
     Filter,
     Runbook,
     Help,
@@ -72,7 +73,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 23] = [
+pub static VERBS: [VerbDef; 24] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -115,6 +116,13 @@ pub static VERBS: [VerbDef; 23] = [
         "ID DURATION",
         "make a silence end DURATION from now (confirm)",
         Arg::Silence,
+    ),
+    def(
+        Verb::Breaker,
+        "breaker",
+        "FROM TO REGION force-open|close|disable",
+        "set a circuit breaker on every instance of FROM in REGION (O on a circuit fills it in; confirm)",
+        Arg::Service,
     ),
     def(Verb::Filter, "filter", "[TEXT]", "fuzzy filter on services; no text clears", Arg::Service),
     def(Verb::Runbook, "runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run", Arg::Runbook),
@@ -495,6 +503,17 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
             Typed::Propose(a)
         }
         Verb::Silence => Typed::Propose(parse_silence(&words[1..])?),
+        Verb::Breaker => {
+            let usage = "usage: breaker FROM TO REGION force-open|close|disable";
+            let (Some(from), Some(to), Some(region), Some(op)) =
+                (words.get(1), words.get(2), words.get(3), words.get(4))
+            else {
+                return Err(usage.into());
+            };
+            let op = crate::actions::BreakerOp::parse(op).ok_or(format!("'{op}': {usage}"))?;
+            let (from, to, region) = (from.to_string(), to.to_string(), region.to_string());
+            Typed::Propose(Action::SetBreaker { from, to, region, op })
+        }
         Verb::SilenceExpire | Verb::SilenceExtend => {
             let id = need("silence", f.silences.iter().map(|s| s.id.clone()).collect())?;
             if verb == Verb::SilenceExpire {

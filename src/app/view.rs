@@ -495,6 +495,26 @@ impl ViewState {
                     None => self.message = Some((Level::Warn, "no alert is selected".into())),
                 }
             }
+            (Command::Breaker, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Circuit) => {
+                let list = self.lists().visible_circuits(snap, chrono::Utc::now());
+                match list.get(self.row(self.focus)) {
+                    Some(c) => {
+                        let op = if matches!(
+                            c.state,
+                            crate::model::CircuitState::Open | crate::model::CircuitState::ForcedOpen
+                        ) {
+                            "close"
+                        } else {
+                            "force-open"
+                        };
+                        self.command = Some(Input::new(format!("breaker {} {} {} {op}", c.from, c.to, c.region)));
+                    }
+                    None => self.message = Some((Level::Warn, "no breaker is selected".into())),
+                }
+            }
+            (Command::Breaker, _) => {
+                self.message = Some((Level::Warn, "breaker: select a circuit first (Tab to Circuits)".into()));
+            }
             (Command::Silence, _) => {
                 self.message = Some((Level::Warn, "silence: select an alert first (Tab to Alerts)".into()));
             }

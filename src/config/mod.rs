@@ -50,6 +50,43 @@ pub struct Config {
     /// RDS / Aurora clusters.
     #[serde(default, rename = "rds")]
     pub rds: Vec<RdsCfg>,
+    /// Resilience4j breakers per instance, through Prometheus and actuators.
+    pub resilience4j: Option<Resilience4jCfg>,
+}
+
+/// `[resilience4j]`: every instance's breakers from Prometheus (Micrometer
+/// names), acted on through each instance's actuator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resilience4jCfg {
+    /// Prometheus that scrapes the instances (default: `[prometheus] url`).
+    pub prometheus_url: Option<Spanned<String>>,
+    /// The label naming the calling service (Micrometer common tag).
+    #[serde(default = "default_r4j_service")]
+    pub service_label: String,
+    #[serde(default = "default_region_label")]
+    pub region_label: String,
+    /// The label naming the instance (`instance`, `pod`).
+    #[serde(default = "default_r4j_instance")]
+    pub instance_label: String,
+    /// Each instance's actuator base; `{instance}`, `{service}`, `{region}`
+    /// come from the labels.
+    #[serde(default = "default_r4j_actuator")]
+    pub actuator: Spanned<String>,
+    #[serde(default = "default_prom_interval")]
+    pub interval: Spanned<String>,
+}
+
+fn default_r4j_service() -> String {
+    "application".into()
+}
+
+fn default_r4j_instance() -> String {
+    "instance".into()
+}
+
+fn default_r4j_actuator() -> Spanned<String> {
+    Spanned::new(0..0, "http://{instance}/actuator".into())
 }
 
 /// `[[rds]]`: one RDS or Aurora cluster through the RDS API.
@@ -690,7 +727,30 @@ impl Config {
         Config::parse(path, &text)
     }
 
+    /// `[resilience4j]`: where the breakers are read and how actuators are reached.
+    fn check_resilience4j(&self, c: &mut Checker<'_>) {
+        let Some(r) = &self.resilience4j else { return };
+        match (&r.prometheus_url, &self.prometheus) {
+            (Some(u), _) if !(u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://")) => {
+                c.at(u.span(), format!("not an http(s) URL: '{}'", u.get_ref()));
+            }
+            (None, None) => c.at(
+                r.actuator.span(),
+                "[resilience4j] reads breakers from Prometheus: set prometheus_url or a [prometheus] section",
+            ),
+            _ => {}
+        }
+        let a = r.actuator.get_ref();
+        if !(a.starts_with("http://") || a.starts_with("https://") || a.starts_with("{instance}")) {
+            c.at(r.actuator.span(), "actuator: an http(s) URL template, e.g. \"http://{instance}/actuator\"");
+        }
+        if crate::duration::positive(r.interval.get_ref()).is_none() {
+            c.at(r.interval.span(), format!("not a duration: '{}'", r.interval.get_ref()));
+        }
+    }
+
     fn validate(&self, c: &mut Checker<'_>) {
+        self.check_resilience4j(c);
         let regions = self.check_regions(c);
         let services = self.check_service_names(c);
         for s in &self.services {

@@ -206,3 +206,15 @@ fn an_rds_entry_names_a_cluster_or_a_global_database() {
     assert!(e.iter().any(|x| x.starts_with("w.toml:6:18: empty")), "{e:?}");
     assert!(e.iter().any(|x| x.contains("unknown region 'nowhere'")), "{e:?}");
 }
+
+#[test]
+fn resilience4j_needs_a_prometheus_and_an_actuator_url() {
+    let ok = format!("{MIN}[prometheus]\nurl = \"http://p:9090\"\n[resilience4j]\ninstance_label = \"pod\"\n");
+    assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+    let e = errors(&format!("{MIN}[resilience4j]\nactuator = \"ftp://{{instance}}\"\ninterval = \"soon\"\n"));
+    assert!(e.iter().any(|x| x.contains("set prometheus_url or a [prometheus] section")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:12: actuator: an http(s) URL template")), "{e:?}");
+    assert!(e.iter().any(|x| x.starts_with("w.toml:5:12: not a duration")), "{e:?}");
+    let e = errors(&format!("{MIN}[resilience4j]\nprometheus_url = \"p:9090\"\n"));
+    assert!(e.iter().any(|x| x.starts_with("w.toml:4:18: not an http(s) URL")), "{e:?}");
+}

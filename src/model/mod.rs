@@ -294,6 +294,17 @@ pub enum CircuitState {
 }
 
 impl CircuitState {
+    pub fn word(self) -> &'static str {
+        match self {
+            CircuitState::Open => "OPEN",
+            CircuitState::HalfOpen => "HALF_OPEN",
+            CircuitState::ForcedOpen => "FORCED_OPEN",
+            CircuitState::Closed => "CLOSED",
+            CircuitState::Disabled => "DISABLED",
+            CircuitState::Unknown => "UNKNOWN",
+        }
+    }
+
     pub fn parse(s: &str) -> CircuitState {
         match s {
             "CLOSED" => CircuitState::Closed,
@@ -314,6 +325,31 @@ pub struct Circuit {
     pub state: CircuitState,
     pub failure_rate_pct: Option<f64>,
     pub since: Option<DateTime<Utc>>,
+    /// Per-instance breakers (Resilience4j across a fleet): how many
+    /// instances are in which state; `state` is then the worst of them.
+    pub instances: Option<Instances>,
+}
+
+/// One edge's breakers over the instances of the calling service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Instances {
+    /// (state, instances in it), worst first.
+    pub by_state: Vec<(CircuitState, u32)>,
+    pub total: u32,
+    /// Every instance reported `-1`: fewer calls than the breaker's
+    /// minimum, no rate yet.
+    pub too_few_calls: bool,
+}
+
+impl Instances {
+    /// `3/12 OPEN` (the worst state's count), or `12 CLOSED`.
+    pub fn words(&self) -> String {
+        match self.by_state.first() {
+            Some((CircuitState::Closed, n)) if *n == self.total => format!("{n} CLOSED"),
+            Some((st, n)) => format!("{n}/{} {}", self.total, st.word()),
+            None => "none".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

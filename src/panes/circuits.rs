@@ -33,13 +33,18 @@ pub fn build<'a>(
     width: u16,
 ) -> PaneContent<'a> {
     let f = &snap.fleet;
-    let columns = vec![
+    let mut columns = vec![
         Column::new("edge", 16, Align::Left, 0),
         Column::new("region", 6, Align::Left, 0),
         Column::new("state", 11, Align::Left, 0),
         Column::new("fail%", 6, Align::Right, 2),
         Column::new("since", 6, Align::Right, 1),
     ];
+    // Per-instance breakers (Resilience4j): "3/12 OPEN", when reported.
+    let per_instance = f.circuits.items().iter().any(|c| c.instances.is_some());
+    if per_instance {
+        columns.push(Column::new("instances", 12, Align::Left, 3));
+    }
     let list: Vec<&Circuit> = view.visible_circuits(snap, now);
     let open = list.iter().filter(|c| matches!(c.state, CircuitState::Open | CircuitState::ForcedOpen)).count();
     let half = list.iter().filter(|c| c.state == CircuitState::HalfOpen).count();
@@ -57,14 +62,23 @@ pub fn build<'a>(
             let c = items[i];
             let (level, word) = state_level(c.state);
             let since = c.since.map(|s| fmt_age(f.circuits.age_of(s, now))).unwrap_or_else(|| "—".into());
-            let fail = c.failure_rate_pct.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into());
-            vec![
+            let fail = match (c.failure_rate_pct, &c.instances) {
+                (Some(p), _) => format!("{p:.1}"),
+                (None, Some(i)) if i.too_few_calls => "few calls".into(),
+                _ => "—".into(),
+            };
+            let inst = c.instances.as_ref().map(|i| i.words()).unwrap_or_default();
+            let mut row = vec![
                 Cell::new(format!("{}→{}", c.from, c.to), theme.text),
                 Cell::new(short_region(&c.region), theme.muted),
                 Cell::new(format!("{} {word}", level.glyph(theme.ascii)), theme.level(level)),
                 Cell::new(fail, theme.muted),
                 Cell::new(since, theme.muted),
-            ]
+            ];
+            if per_instance {
+                row.push(Cell::new(inst, theme.muted));
+            }
+            row
         },
     };
     PaneContent {
@@ -113,6 +127,9 @@ impl Pane for CircuitsPane {
     }
     fn numeric_column(&self, col: usize) -> bool {
         !matches!(col, 0 | 1)
+    }
+    fn acts_on(&self) -> Option<super::ActsOn> {
+        Some(super::ActsOn::Circuit)
     }
     fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
         Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))

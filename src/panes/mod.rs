@@ -130,6 +130,8 @@ pub enum ActsOn {
     Alert,
     /// expire: the selected silence.
     Silence,
+    /// force-open / close / disable: the selected breaker edge.
+    Circuit,
 }
 
 /// A screen a viewer can be on (Enter opens the detail ones).

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::model::slo::AlertState as BurnState;
-use crate::model::{AlertState, CircuitState, RegionStatus, Snapshot};
+use crate::model::{AlertState, RegionStatus, Snapshot};
 
 /// An error at a character column (1-based) of the expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -627,17 +627,7 @@ fn query(func: &str, args: &[String], field: &str, snap: &Snapshot) -> Result<Va
                 .ok_or(format!("circuit {}→{} in {} not reported", a(0), a(1), a(2)))?;
             match field {
                 "failure_pct" => num(c.failure_rate_pct, format!("circuit {}→{} failure rate", a(0), a(1))),
-                _ => Ok(Value::Word(
-                    match c.state {
-                        CircuitState::Open => "OPEN",
-                        CircuitState::HalfOpen => "HALF_OPEN",
-                        CircuitState::ForcedOpen => "FORCED_OPEN",
-                        CircuitState::Closed => "CLOSED",
-                        CircuitState::Disabled => "DISABLED",
-                        CircuitState::Unknown => "UNKNOWN",
-                    }
-                    .into(),
-                )),
+                _ => Ok(Value::Word(c.state.word().into())),
             }
         }
         "flag" => {

@@ -488,6 +488,7 @@ impl From<CircuitWire> for model::Circuit {
             state: model::CircuitState::parse(&w.state),
             failure_rate_pct: w.failure_rate_pct.filter(|x| x.is_finite() && *x >= 0.0),
             since: time(w.since.as_deref()),
+            instances: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod http;
 pub mod patroni;
 pub mod prometheus;
 pub mod rds;
+pub mod resilience4j;
 pub mod route53;
 mod runner;
 

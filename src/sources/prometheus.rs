@@ -216,6 +216,21 @@ impl Prometheus {
             .collect())
     }
 
+    /// One instant query with every series' labels and value (negative
+    /// values kept: Resilience4j reports `-1` for "too few calls").
+    pub async fn series(&self, query: &str) -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+        let url = format!("{}/api/v1/query?query={}", self.base, enc(query));
+        let (code, body) = self.get(&url).await?;
+        let series = decode(code, &body)?;
+        Ok(series
+            .into_iter()
+            .filter_map(|s| {
+                let v = s.value.as_ref().and_then(|(_, v)| v.parse::<f64>().ok()).filter(|v| v.is_finite())?;
+                Some((s.metric, v))
+            })
+            .collect())
+    }
+
     /// One range query: values per (service, region), oldest first.
     pub async fn range(
         &self,
