@@ -611,7 +611,7 @@ async fn breakers_are_counted_per_instance_and_forced_open_and_closed_through_ac
         op: BreakerOp::ForceOpen,
     };
     let p = force.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.title, "force-open checkout→payments in us-east-1 on 3 of 3 instances?");
+    assert_eq!(p.title, "Force open checkout→payments in us-east-1 on 3 of 3 instances?");
     assert_eq!(p.type_to_confirm.as_deref(), Some("payments"));
     let go = |action: Action| Intent {
         action,

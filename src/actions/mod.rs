@@ -437,7 +437,15 @@ fn preview_breaker(snap: &Snapshot, from: &str, to: &str, region: &str, op: Brea
         BreakerOp::Disable => format!("calls flow and the breakers never open, however {to} fails"),
     };
     Ok(Preview {
-        title: format!("{} {from}→{to} in {region} on {change} of {} instances?", op.word(), inst.total),
+        title: format!(
+            "{} {from}→{to} in {region} on {change} of {} instances?",
+            match op {
+                BreakerOp::ForceOpen => "Force open",
+                BreakerOp::Close => "Close",
+                BreakerOp::Disable => "Disable",
+            },
+            inst.total
+        ),
         effect: vec![
             format!(
                 "{} → {} on {change} instance{}",
