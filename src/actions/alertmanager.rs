@@ -17,9 +17,6 @@ use crate::viewer::BoxFuture;
 
 pub struct AlertmanagerActions {
     am: Alertmanager,
-    base: String,
-    client: reqwest::Client,
-    token: Option<String>,
 }
 
 /// The comment as sent: the operator's words and the intent's key.
@@ -41,13 +38,13 @@ fn rfc3339(unix: i64) -> String {
 
 impl AlertmanagerActions {
     pub fn new(am: Alertmanager) -> AlertmanagerActions {
-        let (base, client, token) = am.parts();
-        AlertmanagerActions { am, base, client, token }
+        AlertmanagerActions { am }
     }
 
     fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let r = self.client.request(method, format!("{}{path}", self.base)).timeout(std::time::Duration::from_secs(5));
-        match &self.token {
+        let (base, client, token) = self.am.parts();
+        let r = client.request(method, format!("{base}{path}")).timeout(std::time::Duration::from_secs(5));
+        match token {
             Some(t) => r.bearer_auth(t),
             None => r,
         }
@@ -167,7 +164,7 @@ impl AlertmanagerActions {
 
 impl ActionProvider for AlertmanagerActions {
     fn label(&self) -> String {
-        format!("alertmanager {}", self.base)
+        format!("alertmanager {}", self.am.parts().0)
     }
 
     fn owner(&self) -> &'static str {

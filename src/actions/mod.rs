@@ -361,16 +361,8 @@ impl Action {
             }
             Action::ExpireSilence { id } => {
                 let s = silence(snap, id)?;
-                Ok(Preview {
-                    title: format!("Expire silence {id}?"),
-                    effect: vec![
-                        format!("matchers: {}", s.matchers_words()),
-                        format!("by {}: {}", s.created_by, alertmanager::untagged(&s.comment)),
-                        format!("ends: {} → now; the alerts it mutes notify again", until_words(s.ends_at)),
-                    ],
-                    blast: Blast::Low,
-                    type_to_confirm: None,
-                })
+                let ends = format!("ends: {} → now; the alerts it mutes notify again", until_words(s.ends_at));
+                Ok(silence_preview(format!("Expire silence {id}?"), s, ends))
             }
             Action::SetBreaker { from, to, region, op } => preview_breaker(snap, from, to, region, *op),
             Action::ExtendSilence { id, until } => {
@@ -378,16 +370,8 @@ impl Action {
                 if s.ends_at.is_some_and(|e| e.timestamp() >= *until) {
                     return Err(format!("silence {id} already ends at {}", until_words(s.ends_at)));
                 }
-                Ok(Preview {
-                    title: format!("Extend silence {id}?"),
-                    effect: vec![
-                        format!("matchers: {}", s.matchers_words()),
-                        format!("by {}: {}", s.created_by, alertmanager::untagged(&s.comment)),
-                        format!("ends: {} → {}", until_words(s.ends_at), utc_words(*until)),
-                    ],
-                    blast: Blast::Low,
-                    type_to_confirm: None,
-                })
+                let ends = format!("ends: {} → {}", until_words(s.ends_at), utc_words(*until));
+                Ok(silence_preview(format!("Extend silence {id}?"), s, ends))
             }
         }
     }
@@ -395,7 +379,15 @@ impl Action {
 
 /// `alertname="X", region="Y"`.
 pub fn matchers_words(matchers: &[(String, String)]) -> String {
-    matchers.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(", ")
+    equality_matchers(matchers).iter().map(crate::model::Matcher::words).collect::<Vec<_>>().join(", ")
+}
+
+/// `label = value` pairs as Alertmanager equality matchers.
+fn equality_matchers(matchers: &[(String, String)]) -> Vec<crate::model::Matcher> {
+    matchers
+        .iter()
+        .map(|(k, v)| crate::model::Matcher { name: k.clone(), value: v.clone(), is_regex: false, is_equal: true })
+        .collect()
 }
 
 fn utc_words(unix: i64) -> String {
@@ -404,6 +396,20 @@ fn utc_words(unix: i64) -> String {
 
 fn until_words(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| utc_words(t.timestamp())).unwrap_or_else(|| "?".into())
+}
+
+/// An existing silence's dialog: what it mutes, whose it is, its end.
+fn silence_preview(title: String, s: &crate::model::Silence, ends: String) -> Preview {
+    Preview {
+        title,
+        effect: vec![
+            format!("matchers: {}", s.matchers_words()),
+            format!("by {}: {}", s.created_by, alertmanager::untagged(&s.comment)),
+            ends,
+        ],
+        blast: Blast::Low,
+        type_to_confirm: None,
+    }
 }
 
 fn silence<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a crate::model::Silence, String> {
@@ -483,10 +489,7 @@ fn preview_silence(
     if secs == 0 || secs > MAX_SILENCE_SECS {
         return Err(format!("a silence lasts from 1s to {}", crate::panes::dr::secs_words(MAX_SILENCE_SECS as f64)));
     }
-    let ms: Vec<crate::model::Matcher> = matchers
-        .iter()
-        .map(|(k, v)| crate::model::Matcher { name: k.clone(), value: v.clone(), is_regex: false, is_equal: true })
-        .collect();
+    let ms = equality_matchers(matchers);
     let caught = crate::model::caught(snap.fleet.alerts.items(), &ms);
     let mut names: Vec<String> = caught
         .iter()

@@ -106,8 +106,9 @@ impl Pane for DatabasesPane {
                         Cell::new(format!("{mark}{}", bytes_words(b)), style)
                     }
                     (_, None, Some(secs)) => {
-                        let rpo = super::dr::objective(db, snap).1.rpo_secs.max(1.0);
-                        let (style, mark) = mark(secs > rpo, secs * 2.0 >= rpo);
+                        let obj = super::dr::objective(db, snap).1;
+                        let frac = crate::model::infra::lag_fraction(m, db, &obj).unwrap_or(0.0);
+                        let (style, mark) = mark(frac > 1.0, frac >= 0.5);
                         Cell::new(format!("{mark}{}", secs_short(secs)), style)
                     }
                     (_, None, None) => Cell::new("unknown", theme.warn),

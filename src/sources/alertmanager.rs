@@ -260,9 +260,9 @@ impl Alertmanager {
         decode_silences(&body)
     }
 
-    /// Its base URL and credentials, for the actions.
-    pub fn parts(&self) -> (String, reqwest::Client, Option<String>) {
-        (self.base.clone(), self.client.clone(), self.token.clone())
+    /// Its base URL, client and credentials, for the actions.
+    pub fn parts(&self) -> (&str, &reqwest::Client, Option<&str>) {
+        (&self.base, &self.client, self.token.as_deref())
     }
 }
 
