@@ -25,6 +25,7 @@ pub enum Command {
     Silence,
     ExpireSilence,
     Breaker,
+    FlagRollout,
     Filter,
     CommandLine,
     RunbookNext,
@@ -63,6 +64,9 @@ impl Command {
             Command::Breaker => {
                 "circuits: set the selected breaker on every instance (the command line opens: force-open, close or disable)"
             }
+            Command::FlagRollout => {
+                "flags: change the selected flag's gradual rollout (the command line opens with the next step: 10 → 25 → 50 → 100)"
+            }
             Command::Filter => "filter services (fuzzy; Enter keeps it, Esc clears)",
             Command::CommandLine => "command line: view, theme, region, failover, runbook, … (Tab completes)",
             Command::RunbookNext => "runbook: do / confirm the current step",
@@ -88,7 +92,11 @@ impl Command {
             Command::PauseResume => Some("pause"),
             Command::ToggleFlag => Some("flag"),
             // Only in the databases pane: help lists it, the footer does not.
-            Command::Switchover | Command::Silence | Command::ExpireSilence | Command::Breaker => None,
+            Command::Switchover
+            | Command::Silence
+            | Command::ExpireSilence
+            | Command::Breaker
+            | Command::FlagRollout => None,
             Command::Filter => Some("filter"),
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
@@ -136,6 +144,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('z'), Command::Silence),
     key(KeyCode::Char('Z'), Command::ExpireSilence),
     key(KeyCode::Char('O'), Command::Breaker),
+    key(KeyCode::Char('%'), Command::FlagRollout),
     key(KeyCode::Char('/'), Command::Filter),
     key(KeyCode::Char(':'), Command::CommandLine),
     key(KeyCode::Char('n'), Command::RunbookNext),
@@ -235,7 +244,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 27] = [
+pub const COMMANDS: [(&str, Command); 28] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -256,6 +265,7 @@ pub const COMMANDS: [(&str, Command); 27] = [
     ("silence", Command::Silence),
     ("expire_silence", Command::ExpireSilence),
     ("breaker", Command::Breaker),
+    ("flag_rollout", Command::FlagRollout),
     ("filter", Command::Filter),
     ("command", Command::CommandLine),
     ("runbook_next", Command::RunbookNext),
@@ -391,7 +401,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 27);
+        assert_eq!(lines.len(), 28);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -228,13 +228,7 @@ mod tests {
     use chrono::Utc;
 
     fn flag(on: bool) -> Payload {
-        Payload::Flags(vec![Flag {
-            name: "f".into(),
-            environment: "prod".into(),
-            enabled: on,
-            rollout: String::new(),
-            source: String::new(),
-        }])
+        Payload::Flags(vec![Flag { name: "f".into(), environment: "prod".into(), enabled: on, ..Default::default() }])
     }
 
     #[test]

@@ -123,6 +123,37 @@ fn resilience4j(
     })))
 }
 
+/// Unleash's sources (one per project) and its action provider.
+type UnleashWired = (Vec<Arc<dyn Source>>, Arc<crate::actions::unleash::UnleashActions>);
+
+/// `[unleash]`: one flags source per project (`unleash:PROJECT`), and the
+/// provider that acts on them.
+fn unleash(cfg: &Config, client: &reqwest::Client, intervals: &mut Intervals) -> Result<Option<UnleashWired>, String> {
+    use crate::sources::unleash::{Unleash, UnleashSource};
+    let Some(u) = &cfg.unleash else { return Ok(None) };
+    let token = Config::secret(
+        u.token_env.as_ref().map(|v| v.get_ref().as_str()),
+        u.token_file.as_ref().map(|v| v.get_ref().as_str()),
+    )?
+    .ok_or("[unleash] needs token_env or token_file")?;
+    let c = match &u.ca_bundle {
+        Some(ca) => http_client_with(Some(Path::new(ca.get_ref())))?,
+        None => client.clone(),
+    };
+    let mut server = Unleash::new(u.url.get_ref(), c, token);
+    server.environments = u.environments.clone();
+    server.internal_segments = u.internal_segments.clone();
+    let server = Arc::new(server);
+    let d = duration_or(u.interval.get_ref(), intervals.get(FeedId::Flags));
+    *intervals = intervals.clone().with(FeedId::Flags, d);
+    let sources: Vec<Arc<dyn Source>> = u
+        .projects
+        .iter()
+        .map(|p| Arc::new(UnleashSource::new(server.clone(), p.get_ref())) as Arc<dyn Source>)
+        .collect();
+    Ok(Some((sources, Arc::new(crate::actions::unleash::UnleashActions::new(server)))))
+}
+
 /// Read a configuration and wire everything it names (CloudWatch included).
 pub async fn setup_all(cfg: &Config) -> Result<Setup, String> {
     let mut s = setup(cfg)?;
@@ -215,6 +246,28 @@ pub async fn route53(r: &crate::config::Route53Cfg) -> Route53 {
     .await
 }
 
+/// `[health]`: the probes, their client and their interval.
+fn probes(cfg: &Config, intervals: &mut Intervals) -> Result<Option<ProbeSource>, String> {
+    Ok(match &cfg.health {
+        Some(h) => {
+            let d = duration_or(h.interval.get_ref(), intervals.get(FeedId::Probes));
+            *intervals = intervals.clone().with(FeedId::Probes, d);
+            let ca = h.ca_bundle.as_ref().map(|c| Path::new(c.get_ref()));
+            Some(ProbeSource {
+                client: probe_client(ca, h.insecure_skip_verify)?,
+                templates: ProbeTemplates {
+                    health: h.liveness.as_ref().map(|t| t.get_ref().clone()),
+                    ready: h.readiness.as_ref().map(|t| t.get_ref().clone()),
+                    insecure: h.insecure_skip_verify,
+                },
+                concurrency: h.concurrency.max(1),
+                timeout: crate::config::parse_duration(h.timeout.get_ref()),
+            })
+        }
+        None => None,
+    })
+}
+
 /// Wire a checked configuration (CloudWatch's clients come later:
 /// `Setup::start_cloudwatch`).
 pub fn setup(cfg: &Config) -> Result<Setup, String> {
@@ -279,24 +332,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         }
         None => None,
     };
-    let probes = match &cfg.health {
-        Some(h) => {
-            let d = duration_or(h.interval.get_ref(), intervals.get(FeedId::Probes));
-            intervals = intervals.with(FeedId::Probes, d);
-            let ca = h.ca_bundle.as_ref().map(|c| Path::new(c.get_ref()));
-            Some(ProbeSource {
-                client: probe_client(ca, h.insecure_skip_verify)?,
-                templates: ProbeTemplates {
-                    health: h.liveness.as_ref().map(|t| t.get_ref().clone()),
-                    ready: h.readiness.as_ref().map(|t| t.get_ref().clone()),
-                    insecure: h.insecure_skip_verify,
-                },
-                concurrency: h.concurrency.max(1),
-                timeout: crate::config::parse_duration(h.timeout.get_ref()),
-            })
-        }
-        None => None,
-    };
+    let probes = probes(cfg, &mut intervals)?;
     // Precedence: the first source of a feed polls it (CloudWatch, when
     // started, goes first; then Prometheus; the fixed fleet before the
     // control plane).
@@ -312,6 +348,16 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     }
     let breakers =
         breakers.map(|r| Arc::new(crate::actions::resilience4j::Resilience4jActions::new(r, client.clone())));
+    // Unleash: its projects' flags beside the control plane's; flag
+    // actions go to wherever the flag lives.
+    let flags = unleash(cfg, &client, &mut intervals)?;
+    let flag_actions = match flags {
+        Some((sources, actions)) => {
+            list.extend(sources);
+            Some(actions)
+        }
+        None => None,
+    };
     // Alertmanager owns silences wherever its alerts come from.
     let silences =
         alertmanager.as_ref().map(|a| Arc::new(crate::actions::alertmanager::AlertmanagerActions::new(a.clone())));
@@ -354,17 +400,12 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        routes: {
-            let r = database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new());
-            let r = match silences {
-                Some(a) => r.with(TargetKind::Alert, a),
-                None => r,
-            };
-            match breakers {
-                Some(b) => r.with(TargetKind::Circuit, b),
-                None => r,
-            }
-        },
+        routes: adapter_routes(
+            database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new()),
+            silences,
+            breakers,
+            flag_actions,
+        ),
         patroni: clusters,
         rds: cfg.rds.clone(),
         objectives: cfg.dr.as_ref().map(|d| d.objectives()).unwrap_or_default(),
@@ -375,6 +416,31 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
                 Some(v) => v.get_ref() == "route53",
             },
     })
+}
+
+/// The routes with the adapters that own their targets: Alertmanager the
+/// silences, the actuators the breakers, and flags wherever they live.
+fn adapter_routes(
+    r: Routes,
+    silences: Option<Arc<crate::actions::alertmanager::AlertmanagerActions>>,
+    breakers: Option<Arc<crate::actions::resilience4j::Resilience4jActions>>,
+    unleash: Option<Arc<crate::actions::unleash::UnleashActions>>,
+) -> Routes {
+    let r = match silences {
+        Some(a) => r.with(TargetKind::Alert, a),
+        None => r,
+    };
+    let r = match breakers {
+        Some(b) => r.with(TargetKind::Circuit, b),
+        None => r,
+    };
+    match unleash {
+        Some(unleash) if !r.is_off(TargetKind::Flag) => {
+            let control_plane = r.get(TargetKind::Flag).cloned();
+            r.with(TargetKind::Flag, Arc::new(crate::actions::unleash::FlagActions { unleash, control_plane }))
+        }
+        _ => r,
+    }
 }
 
 /// The action routes: the control plane for every kind it is configured

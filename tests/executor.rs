@@ -109,7 +109,12 @@ async fn a_failed_send_is_retried_with_the_same_key() {
     let client = reqwest::Client::new();
     let fault = json!({"path": "/v1/actions", "kind": "status", "status": 503, "times": 2});
     assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
-    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let intent = go(Action::SetFlag {
+        flag: "recommendations".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let key = intent.key.clone();
     assert!(r.exec.submit(intent).is_ok());
     let e = outcome(&mut r.rx, &key, 60).await;
@@ -130,7 +135,12 @@ async fn sends_stop_after_four_attempts_with_one_key() {
     let client = reqwest::Client::new();
     let fault = json!({"path": "/v1/actions", "kind": "status", "status": 503, "times": 50});
     assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
-    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let intent = go(Action::SetFlag {
+        flag: "recommendations".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let key = intent.key.clone();
     assert!(r.exec.submit(intent).is_ok());
     let e = outcome(&mut r.rx, &key, 60).await;
@@ -283,7 +293,12 @@ async fn intents_left_without_an_outcome_are_reconciled_by_key_at_the_next_start
     let audit = dir.join("audit.jsonl");
     // A previous console: two intents audited, then it quit. The first
     // reached the backend, the second never left.
-    let sent = Action::SetFlag { flag: "new-checkout-flow".into(), environment: "staging".into(), on: false };
+    let sent = Action::SetFlag {
+        flag: "new-checkout-flow".into(),
+        environment: "staging".into(),
+        on: false,
+        source: String::new(),
+    };
     let lost = Action::Failover { region: "us-east-1".into() };
     let (k1, k2, k3) = (new_key(), new_key(), new_key());
     // A third went to another control plane: only that one can say what
@@ -376,7 +391,12 @@ async fn a_resumed_intent_is_looked_up_never_sent() {
     assert_eq!(stats["requests"][format!("GET /v1/actions key={key}")], 1, "{stats}");
     // One the backend did get (sent before the crash): found, followed,
     // recorded as succeeded — and still not sent again.
-    let flag = Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false };
+    let flag = Action::SetFlag {
+        flag: "recommendations".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    };
     let k2 = new_key();
     let sent = reqwest::Client::new()
         .post(format!("{}/v1/actions", r.sim.url()))
@@ -408,7 +428,12 @@ async fn the_intent_is_on_disk_before_the_request_leaves_and_no_trail_means_no_a
     // The POST hangs for 3 s: while it does, the intent must already be durable.
     let fault = json!({"path": "/v1/actions", "kind": "latency", "latencyMs": 3000, "times": 1});
     assert!(client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await.is_ok());
-    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let intent = go(Action::SetFlag {
+        flag: "recommendations".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let key = intent.key.clone();
     assert!(r.exec.submit(intent).is_ok());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -453,7 +478,14 @@ async fn the_intent_is_on_disk_before_the_request_leaves_and_no_trail_means_no_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_answer_to_a_send_is_read_for_what_it_is() {
     let mut r = rig("answers", Scenario::Calm, 0.0, 10.0).await;
-    let flag = |on| go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on });
+    let flag = |on| {
+        go(Action::SetFlag {
+            flag: "recommendations".into(),
+            environment: "production".into(),
+            on,
+            source: String::new(),
+        })
+    };
     // 202: followed by id, never looked up by key.
     let i = flag(false);
     let k = i.key.clone();
@@ -498,7 +530,12 @@ async fn a_failure_reported_after_acceptance_is_failed_at_once() {
     let fault = json!({"path": "/v1/actions", "kind": "fail-after-accept", "times": 1});
     let ok = client.post(format!("{}/v1/faults", r.sim.url())).json(&fault).send().await;
     assert!(ok.is_ok_and(|x| x.status().as_u16() == 201));
-    let intent = go(Action::SetFlag { flag: "recommendations".into(), environment: "production".into(), on: false });
+    let intent = go(Action::SetFlag {
+        flag: "recommendations".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let key = intent.key.clone();
     assert!(r.exec.submit(intent).is_ok());
     // Well inside the follow deadline (180 s): the backend's word is read at
@@ -635,7 +672,8 @@ async fn a_redirect_never_carries_an_action_to_another_host() {
         let (tx, mut rx) = mpsc::channel(64);
         let clock: Clock = Arc::new(Utc::now);
         let exec = spawn(&format!("http://127.0.0.1:{port}"), AuditLog::open(&dir.join("audit.jsonl")), tx, clock);
-        let intent = go(Action::SetFlag { flag: "f".into(), environment: "production".into(), on: true });
+        let intent =
+            go(Action::SetFlag { flag: "f".into(), environment: "production".into(), on: true, source: String::new() });
         let key = intent.key.clone();
         assert!(exec.submit(intent).is_ok());
         let e = outcome(&mut rx, &key, 30).await;
@@ -661,7 +699,12 @@ async fn each_action_goes_to_the_provider_that_owns_its_target() {
     let (tx, mut rx) = mpsc::channel(64);
     let clock: Clock = Arc::new(Utc::now);
     let exec = warroom::actions::executor::spawn_routed(routes, AuditLog::open(&audit), tx, clock, None);
-    let flip = go(Action::SetFlag { flag: "new-checkout-flow".into(), environment: "production".into(), on: false });
+    let flip = go(Action::SetFlag {
+        flag: "new-checkout-flow".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let fail = go(Action::Failover { region: "us-west-2".into() });
     let (kf, ko) = (flip.key.clone(), fail.key.clone());
     assert!(exec.submit(flip).is_ok() && exec.submit(fail).is_ok());
@@ -694,7 +737,12 @@ async fn a_kind_of_action_turned_off_is_refused_audited_and_never_sent() {
     let (tx, mut rx) = mpsc::channel(64);
     let clock: Clock = Arc::new(Utc::now);
     let exec = warroom::actions::executor::spawn_routed(routes, AuditLog::open(&audit), tx, clock, None);
-    let flip = go(Action::SetFlag { flag: "new-checkout-flow".into(), environment: "production".into(), on: false });
+    let flip = go(Action::SetFlag {
+        flag: "new-checkout-flow".into(),
+        environment: "production".into(),
+        on: false,
+        source: String::new(),
+    });
     let key = flip.key.clone();
     assert!(exec.submit(flip).is_ok());
     let e = outcome(&mut rx, &key, 20).await;

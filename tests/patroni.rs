@@ -29,31 +29,6 @@ mod common;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-fn need(cmd: &str, package: &str) {
-    let found =
-        Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success());
-    assert!(found, "{cmd} is missing: apt-get install -y {package} (scripts/test installs it when run as root)");
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Run as `postgres` when we are root (PostgreSQL refuses to run as root).
-fn as_postgres(args: &[&str]) -> Command {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).args(args);
-        c
-    } else {
-        let mut c = Command::new(args[0]);
-        c.args(&args[1..]);
-        c
-    }
-}
-
 struct Node {
     api: String,
     pg_port: u16,
@@ -62,7 +37,7 @@ struct Node {
 }
 
 fn node(dir: &Path, name: &str, etcd: &str) -> Node {
-    let (api_port, pg_port) = (free_port(), free_port());
+    let (api_port, pg_port) = (common::free_port(), common::free_port());
     let data = dir.join(format!("{name}-data"));
     let yml = format!(
         r#"scope: wr-test
@@ -117,7 +92,7 @@ postgresql:
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap_or_else(|e| panic!("{e}"));
     let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
     let cfg_s = cfg.display().to_string();
-    let child = as_postgres(&["patroni", &cfg_s])
+    let child = common::as_postgres(&["patroni", &cfg_s])
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err))
         .spawn()
@@ -153,15 +128,16 @@ async fn wait_for(p: &Patroni, dir: &Path, secs: u64, what: &str, ok: impl Fn(&D
 fn psql(dir: &Path, port: u16, sql: &str) {
     let host = dir.display().to_string();
     let port = port.to_string();
-    let out = as_postgres(&["psql", "-h", &host, "-p", &port, "-U", "postgres", "-d", "postgres", "-qAtc", sql])
-        .output()
-        .unwrap_or_else(|e| panic!("psql: {e}"));
+    let out =
+        common::as_postgres(&["psql", "-h", &host, "-p", &port, "-U", "postgres", "-d", "postgres", "-qAtc", sql])
+            .output()
+            .unwrap_or_else(|e| panic!("psql: {e}"));
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// One etcd member on loopback: the process and its client address.
 fn etcd(dir: &Path) -> (common::KillOnDrop, String) {
-    let (client, peer) = (free_port(), free_port());
+    let (client, peer) = (common::free_port(), common::free_port());
     let etcd_log = std::fs::File::create(dir.join("etcd.log")).unwrap_or_else(|e| panic!("{e}"));
     let etcd = common::KillOnDrop(
         Command::new("etcd")
@@ -216,9 +192,9 @@ async fn set_pause(api: &str, on: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
-    need("patroni", "patroni");
-    need("etcd", "etcd-server");
-    need("psql", "postgresql-client");
+    common::need("patroni", "patroni");
+    common::need("etcd", "etcd-server");
+    common::need("psql", "postgresql-client");
     assert!(Path::new(PG_BIN).join("postgres").exists(), "PostgreSQL 15 is missing: apt-get install -y postgresql");
     let dir: PathBuf = std::env::temp_dir().join(format!("warroom-patroni-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -365,7 +341,7 @@ async fn leader_and_replica_with_lag_and_a_switchover_from_real_patroni() {
     set_pause(&pg2.api, true).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let data = pg1.data.display().to_string();
-    let out = as_postgres(&[&format!("{PG_BIN}/pg_ctl"), "stop", "-m", "immediate", "-D", &data])
+    let out = common::as_postgres(&[&format!("{PG_BIN}/pg_ctl"), "stop", "-m", "immediate", "-D", &data])
         .output()
         .unwrap_or_else(|e| panic!("pg_ctl: {e}"));
     assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));

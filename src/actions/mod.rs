@@ -9,10 +9,11 @@ pub mod provider;
 pub mod rds;
 pub mod resilience4j;
 pub mod route53;
+pub mod unleash;
 
 use serde_json::{json, Value};
 
-use crate::model::{CanaryPhase, RegionStatus, Snapshot, Tier};
+use crate::model::{CanaryPhase, Flag, RegionStatus, Snapshot, Tier};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -93,6 +94,17 @@ pub enum Action {
         flag: String,
         environment: String,
         on: bool,
+        /// Where the flag lives (`unleash:default`); empty: the one source
+        /// that reports it (`Action::resolved` fills it in).
+        source: String,
+    },
+    /// Set a flag's gradual rollout to `percent` (Unleash `flexibleRollout`
+    /// `rollout`, keeping its stickiness, group and constraints).
+    SetRollout {
+        flag: String,
+        environment: String,
+        source: String,
+        percent: u8,
     },
     /// A planned move of a database cluster's writer to `candidate`
     /// (Patroni `POST /switchover`): the writer is up and hands over.
@@ -233,10 +245,26 @@ impl Action {
             Action::Rollback { .. } | Action::Promote { .. } | Action::Pause { .. } | Action::Resume { .. } => {
                 TargetKind::Rollout
             }
-            Action::SetFlag { .. } => TargetKind::Flag,
+            Action::SetFlag { .. } | Action::SetRollout { .. } => TargetKind::Flag,
             Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
             Action::Silence { .. } | Action::ExpireSilence { .. } | Action::ExtendSilence { .. } => TargetKind::Alert,
             Action::SetBreaker { .. } => TargetKind::Circuit,
+        }
+    }
+
+    /// The action with what the snapshot knows filled in: a flag action
+    /// that names no source gets the one source that reports the flag.
+    pub fn resolved(self, snap: &Snapshot) -> Action {
+        match self {
+            Action::SetFlag { flag, environment, on, source } if source.is_empty() => {
+                let source = find_flag(snap, &flag, &environment, "").map(|f| f.source.clone()).unwrap_or_default();
+                Action::SetFlag { flag, environment, on, source }
+            }
+            Action::SetRollout { flag, environment, percent, source } if source.is_empty() => {
+                let source = find_flag(snap, &flag, &environment, "").map(|f| f.source.clone()).unwrap_or_default();
+                Action::SetRollout { flag, environment, percent, source }
+            }
+            other => other,
         }
     }
 
@@ -248,7 +276,9 @@ impl Action {
             | Action::Promote { deployment, .. }
             | Action::Pause { deployment }
             | Action::Resume { deployment } => format!("deployment {deployment}"),
-            Action::SetFlag { flag, environment, .. } => format!("flag {flag}/{environment}"),
+            Action::SetFlag { flag, environment, .. } | Action::SetRollout { flag, environment, .. } => {
+                format!("flag {flag}/{environment}")
+            }
             Action::Switchover { database, .. } | Action::DbFailover { database, .. } => {
                 format!("database {database}")
             }
@@ -267,8 +297,11 @@ impl Action {
             Action::Promote { deployment, full: true } => format!("promote {deployment} fully"),
             Action::Pause { deployment } => format!("pause {deployment}"),
             Action::Resume { deployment } => format!("resume {deployment}"),
-            Action::SetFlag { flag, environment, on } => {
+            Action::SetFlag { flag, environment, on, .. } => {
                 format!("turn {flag} {} in {environment}", if *on { "on" } else { "off" })
+            }
+            Action::SetRollout { flag, environment, percent, .. } => {
+                format!("roll {flag} out to {percent}% in {environment}")
             }
             Action::Switchover { database, candidate } => format!("switch {database} over to {candidate}"),
             Action::DbFailover { database, candidate, break_glass } => {
@@ -304,8 +337,17 @@ impl Action {
             }
             Action::Pause { deployment } => json!({"kind": "pause", "deployment": deployment}),
             Action::Resume { deployment } => json!({"kind": "resume", "deployment": deployment}),
-            Action::SetFlag { flag, environment, on } => {
-                json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment})
+            Action::SetFlag { flag, environment, on, source } => {
+                let mut v =
+                    json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment});
+                // The control plane's body stays as it always was.
+                if !source.is_empty() && source != "control-plane" {
+                    v["source"] = json!(source);
+                }
+                v
+            }
+            Action::SetRollout { flag, environment, source, percent } => {
+                json!({"kind": "flagRollout", "flag": flag, "environment": environment, "source": source, "percent": percent})
             }
             Action::Switchover { database, candidate } => {
                 json!({"kind": "switchover", "database": database, "candidate": candidate})
@@ -330,23 +372,22 @@ impl Action {
         match self {
             Action::Failover { region } => preview_failover(snap, region),
             Action::Restore { region } => preview_restore(snap, region),
-            Action::SetFlag { flag, environment, on } => {
-                let f = snap
-                    .fleet
-                    .flags
-                    .items()
-                    .iter()
-                    .find(|f| &f.name == flag && &f.environment == environment)
-                    .ok_or_else(|| format!("flag {flag} in {environment} is not known"))?;
+            Action::SetFlag { flag, environment, on, source } => {
+                let f = find_flag(snap, flag, environment, source)?;
                 if f.enabled == *on {
                     return Err(format!("{flag} is already {} in {environment}", on_off(*on)));
                 }
+                let mut effect = vec![format!("{flag} ({environment}): {} → {}", on_off(f.enabled), on_off(*on))];
+                effect.extend(flag_context(f));
                 Ok(Preview {
                     title: format!("Turn {flag} {} in {environment}?", on_off(*on)),
-                    effect: vec![format!("{flag} ({environment}): {} → {}", on_off(f.enabled), on_off(*on))],
+                    effect,
                     blast: Blast::Low,
                     type_to_confirm: None,
                 })
+            }
+            Action::SetRollout { flag, environment, source, percent } => {
+                preview_rollout(find_flag(snap, flag, environment, source)?, *percent)
             }
             Action::Rollback { deployment }
             | Action::Promote { deployment, .. }
@@ -659,6 +700,86 @@ fn preview_database(snap: &Snapshot, name: &str, candidate: &str, failover: Opti
     }
 }
 
+/// The flag an action names: by name and environment, and by source when
+/// the action names one (two sources may report the same name).
+fn find_flag<'a>(snap: &'a Snapshot, flag: &str, environment: &str, source: &str) -> Result<&'a Flag, String> {
+    let all: Vec<&Flag> = snap
+        .fleet
+        .flags
+        .items()
+        .iter()
+        .filter(|f| f.name == flag && f.environment == environment && (source.is_empty() || f.source == source))
+        .collect();
+    match all.as_slice() {
+        [] if source.is_empty() => Err(format!("flag {flag} in {environment} is not known")),
+        [] => Err(format!("flag {flag} in {environment} is not known to {source}")),
+        [one] => Ok(one),
+        many => {
+            let names: Vec<&str> = many.iter().map(|f| f.source.as_str()).collect();
+            Err(format!(
+                "{flag} in {environment} is reported by {}: name the source (flag {flag} {environment} on|off SOURCE)",
+                names.join(" and ")
+            ))
+        }
+    }
+}
+
+/// The lines a flag preview adds: where it lives, who it reaches, who
+/// changed it last.
+fn flag_context(f: &Flag) -> Vec<String> {
+    let mut v = Vec::new();
+    if !f.source.is_empty() {
+        v.push(format!("lives in {}", f.source));
+    }
+    if !f.rollout.is_empty() {
+        v.push(format!("rollout: {}", f.rollout));
+    }
+    if !f.constraints.is_empty() {
+        v.push(format!("limited to: {} (kept)", f.constraints));
+    }
+    if let Some((who, at)) = &f.changed {
+        v.push(format!("last changed by {who} at {}", utc_words(at.timestamp())));
+    }
+    v
+}
+
+/// A gradual rollout's new percentage: refused where there is no single
+/// rollout to change, for a no-op, and past 100.
+fn preview_rollout(f: &Flag, percent: u8) -> Result<Preview, String> {
+    let (flag, environment) = (&f.name, &f.environment);
+    if percent > 100 {
+        return Err(format!("{percent}% is not a percentage (0–100)"));
+    }
+    if f.from_control_plane() {
+        return Err(format!(
+            "{flag} lives in warroom's control plane, which has no rollout percentage; gradual rollouts are changed in Unleash"
+        ));
+    }
+    let Some(now) = f.percent else {
+        let what = if f.rollout.is_empty() { "none".to_string() } else { f.rollout.clone() };
+        return Err(format!("{flag} in {environment} has no single gradual rollout to change (its rollout: {what})"));
+    };
+    if now == percent {
+        return Err(format!("{flag} is already rolled out to {percent}% in {environment}"));
+    }
+    let mut effect = vec![format!("{flag} ({environment}): {now}% → {percent}%")];
+    if !f.enabled {
+        effect.push(format!("{flag} is OFF in {environment}: nobody gets it until it is turned on"));
+    }
+    effect.extend(flag_context(f));
+    Ok(Preview {
+        title: format!("Roll {flag} out to {percent}% in {environment}?"),
+        effect,
+        blast: Blast::Low,
+        type_to_confirm: None,
+    })
+}
+
+/// The next step of a gradual rollout (10 → 25 → 50 → 100).
+pub fn next_rollout_step(now: u8) -> u8 {
+    [1, 5, 10, 25, 50, 100].into_iter().find(|s| *s > now).unwrap_or(100)
+}
+
 fn on_off(on: bool) -> &'static str {
     if on {
         "ON"
@@ -891,7 +1012,7 @@ mod tests {
 
     #[test]
     fn requests_match_the_api() {
-        let a = Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false };
+        let a = Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false, source: String::new() };
         assert_eq!(a.request(), json!({"kind": "flagOff", "flag": "f", "environment": "prod"}));
         assert_eq!(Action::Promote { deployment: "d".into(), full: true }.request()["kind"], "promoteFull");
     }
@@ -928,13 +1049,8 @@ mod tests {
             analysis: None,
         };
         f.deployments.set(now, Ok(vec![d]));
-        let flag = Flag {
-            name: "new-checkout".into(),
-            environment: "production".into(),
-            enabled: true,
-            rollout: String::new(),
-            source: String::new(),
-        };
+        let flag =
+            Flag { name: "new-checkout".into(), environment: "production".into(), enabled: true, ..Default::default() };
         f.flags.set(now, Ok(vec![flag]));
         derive(f, 1)
     }
@@ -983,13 +1099,28 @@ mod tests {
     #[test]
     fn flag_previews_name_the_change_and_refuse_a_no_op() {
         let s = fleet_with_canary(CanaryPhase::Healthy, Tier::Standard);
-        let off = Action::SetFlag { flag: "new-checkout".into(), environment: "production".into(), on: false };
+        let off = Action::SetFlag {
+            flag: "new-checkout".into(),
+            environment: "production".into(),
+            on: false,
+            source: String::new(),
+        };
         let p = off.preview(&s).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.title, "Turn new-checkout OFF in production?");
         assert_eq!(p.effect, vec!["new-checkout (production): ON → OFF".to_string()]);
-        let on = Action::SetFlag { flag: "new-checkout".into(), environment: "production".into(), on: true };
+        let on = Action::SetFlag {
+            flag: "new-checkout".into(),
+            environment: "production".into(),
+            on: true,
+            source: String::new(),
+        };
         assert_eq!(on.preview(&s).err().as_deref(), Some("new-checkout is already ON in production"));
-        let staging = Action::SetFlag { flag: "new-checkout".into(), environment: "staging".into(), on: false };
+        let staging = Action::SetFlag {
+            flag: "new-checkout".into(),
+            environment: "staging".into(),
+            on: false,
+            source: String::new(),
+        };
         assert!(staging.preview(&s).is_err_and(|e| e.contains("not known")), "the environment is part of the flag");
     }
 

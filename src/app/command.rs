@@ -30,6 +30,7 @@ pub enum Verb {
     Pause,
     Resume,
     Flag,
+    FlagRollout,
     Switchover,
     DbFailover,
     Silence,
@@ -73,7 +74,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 24] = [
+pub static VERBS: [VerbDef; 25] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -87,7 +88,14 @@ pub static VERBS: [VerbDef; 24] = [
     def(Verb::Promote, "promote", "ID", "promote a canary one step (confirm)", Arg::Deployment),
     def(Verb::Pause, "pause", "ID", "pause a canary (confirm)", Arg::Deployment),
     def(Verb::Resume, "resume", "ID", "resume a canary (confirm)", Arg::Deployment),
-    def(Verb::Flag, "flag", "NAME ENV on|off", "set a feature flag (confirm)", Arg::Flag),
+    def(Verb::Flag, "flag", "NAME ENV on|off [SOURCE]", "set a feature flag (confirm)", Arg::Flag),
+    def(
+        Verb::FlagRollout,
+        "flag-rollout",
+        "NAME ENV PERCENT [SOURCE]",
+        "change a flag's gradual rollout, e.g. 10 → 25 (% on a flag fills it in; confirm)",
+        Arg::Flag,
+    ),
     def(
         Verb::Switchover,
         "switchover",
@@ -190,8 +198,17 @@ pub fn candidates(line: &str, view: &ViewState, snap: &Snapshot) -> (usize, Vec<
             Arg::Silence => f.silences.iter().map(|s| s.id.clone()).collect(),
             Arg::Runbook => cached("runbooks", || crate::runbook::catalog().0.into_iter().map(|r| r.name).collect()),
         },
-        ["flag", name] => f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect(),
+        ["flag" | "flag-rollout", name] => {
+            f.flags.items().iter().filter(|x| x.name == *name).map(|x| x.environment.clone()).collect()
+        }
         ["flag", _, _] => vec!["on".into(), "off".into()],
+        ["flag", name, env, _] | ["flag-rollout", name, env, _] => f
+            .flags
+            .items()
+            .iter()
+            .filter(|x| x.name == *name && x.environment == *env)
+            .map(|x| x.source.clone())
+            .collect(),
         ["switchover" | "db-failover", db] => f
             .databases
             .items()
@@ -466,19 +483,35 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
                 _ => Action::Resume { deployment },
             })
         }
-        Verb::Flag => {
-            let (Some(name), Some(env), Some(state)) = (words.get(1), words.get(2), words.get(3)) else {
-                return Err("usage: flag NAME ENV on|off".into());
+        Verb::Flag | Verb::FlagRollout => {
+            let (Some(name), Some(env), Some(value)) = (words.get(1), words.get(2), words.get(3)) else {
+                return Err(format!("usage: {} {}", verb.def().name, verb.def().args));
             };
-            if !f.flags.items().iter().any(|x| x.name == *name && x.environment == *env) {
+            let source = words.get(4).map(|s| s.to_string()).unwrap_or_default();
+            if !f
+                .flags
+                .items()
+                .iter()
+                .any(|x| x.name == *name && x.environment == *env && (source.is_empty() || x.source == source))
+            {
                 return Err(format!("unknown flag '{name}' in '{env}'"));
             }
-            let on = match *state {
-                "on" => true,
-                "off" => false,
-                other => return Err(format!("'{other}': a flag is set on or off")),
-            };
-            Typed::Propose(Action::SetFlag { flag: name.to_string(), environment: env.to_string(), on })
+            let (flag, environment) = (name.to_string(), env.to_string());
+            Typed::Propose(if verb == Verb::Flag {
+                let on = match *value {
+                    "on" => true,
+                    "off" => false,
+                    other => return Err(format!("'{other}': a flag is set on or off")),
+                };
+                Action::SetFlag { flag, environment, on, source }
+            } else {
+                let percent = value.trim_end_matches('%');
+                let percent: u8 = match percent.parse() {
+                    Ok(p) if p <= 100 => p,
+                    _ => return Err(format!("'{value}': a rollout is a percentage from 0 to 100")),
+                };
+                Action::SetRollout { flag, environment, source, percent }
+            })
         }
         Verb::Switchover | Verb::DbFailover => {
             let dbs = f.databases.items();

@@ -512,6 +512,21 @@ impl ViewState {
                     None => self.message = Some((Level::Warn, "no breaker is selected".into())),
                 }
             }
+            (Command::FlagRollout, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Flag) => {
+                let flags = self.visible_flags(snap);
+                match flags.get(self.row(self.focus)) {
+                    Some(fl) => {
+                        let next = fl.percent.map(crate::actions::next_rollout_step).unwrap_or(100);
+                        let src = if fl.from_control_plane() { String::new() } else { format!(" {}", fl.source) };
+                        self.command =
+                            Some(Input::new(format!("flag-rollout {} {} {next}{src}", fl.name, fl.environment)));
+                    }
+                    None => self.message = Some((Level::Warn, "no flag is selected".into())),
+                }
+            }
+            (Command::FlagRollout, _) => {
+                self.message = Some((Level::Warn, "rollout: select a flag first (Tab to Flags)".into()));
+            }
             (Command::Breaker, _) => {
                 self.message = Some((Level::Warn, "breaker: select a circuit first (Tab to Circuits)".into()));
             }
@@ -654,7 +669,12 @@ impl ViewState {
                 }
                 let flags = self.visible_flags(snap);
                 let fl = flags.get(self.row(self.focus)).ok_or_else(|| "no flag is selected".to_string())?;
-                Ok(Action::SetFlag { flag: fl.name.clone(), environment: fl.environment.clone(), on: !fl.enabled })
+                Ok(Action::SetFlag {
+                    flag: fl.name.clone(),
+                    environment: fl.environment.clone(),
+                    on: !fl.enabled,
+                    source: fl.source.clone(),
+                })
             }
             Command::Switchover => {
                 if !(overview && self.focus.pane().acts_on() == Some(ActsOn::Database)) {
@@ -708,6 +728,7 @@ impl ViewState {
     /// denied; what would be refused is refused with the reason; anything
     /// else opens the confirm gate.
     pub fn propose(&mut self, action: Action, snap: &Snapshot) {
+        let action = action.resolved(snap);
         if self.operator.role == Role::Viewer {
             let intent = self.intent(action, Disposition::Go);
             self.outbox.push(intent);
@@ -956,13 +977,7 @@ mod tests {
             since: None,
         };
         f.regions.set(Utc::now(), Ok(vec![r("us-east-1", 50.0), r("us-west-2", 30.0), r("eu-west-1", 20.0)]));
-        let flag = Flag {
-            name: "f".into(),
-            environment: "prod".into(),
-            enabled: true,
-            rollout: String::new(),
-            source: String::new(),
-        };
+        let flag = Flag { name: "f".into(), environment: "prod".into(), enabled: true, ..Default::default() };
         f.flags.set(Utc::now(), Ok(vec![flag]));
         derive(f, 1)
     }
@@ -1004,7 +1019,10 @@ mod tests {
         }
         // A low-blast action: Enter on the initial focus (Cancel) cancels, saying so.
         let mut v = operator();
-        v.propose(Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false }, &s);
+        v.propose(
+            Action::SetFlag { flag: "f".into(), environment: "prod".into(), on: false, source: String::new() },
+            &s,
+        );
         v.handle_key(&key(KeyCode::Enter), &[], &s);
         assert!(v.outbox.is_empty());
         assert_eq!(v.message.map(|(_, m)| m).as_deref(), Some(CANCELLED));
@@ -1049,13 +1067,8 @@ mod tests {
     fn a_sorted_table_acts_on_the_row_it_shows() {
         use crate::model::Flag;
         let mut f = Fleet::default();
-        let flag = |n: &str, on: bool| Flag {
-            name: n.into(),
-            environment: "prod".into(),
-            enabled: on,
-            rollout: String::new(),
-            source: String::new(),
-        };
+        let flag =
+            |n: &str, on: bool| Flag { name: n.into(), environment: "prod".into(), enabled: on, ..Default::default() };
         f.flags.set(Utc::now(), Ok(vec![flag("zeta", false), flag("alpha", true), flag("mid", false)]));
         let s = derive(f, 1);
         let mut v = operator();
@@ -1073,7 +1086,7 @@ mod tests {
         assert!(target.contains("zeta"), "{target}");
         v.dialog = None;
         // Through every column and back to the pane's own order.
-        for _ in 0..4 {
+        for _ in 0..7 {
             v.handle_key(&key(KeyCode::Char('s')), super::super::keymap::DEFAULT_KEYMAP, &s);
         }
         assert_eq!(v.sort_of(Kind::Flags), None);
@@ -1090,8 +1103,7 @@ mod tests {
             name: n.into(),
             environment: "prod".into(),
             enabled: true,
-            rollout: String::new(),
-            source: String::new(),
+            ..Default::default()
         };
         f.flags.set(Utc::now(), Ok(vec![flag("zeta"), flag("alpha"), flag("mid")]));
         s = derive(f, 1);

@@ -52,6 +52,45 @@ pub struct Config {
     pub rds: Vec<RdsCfg>,
     /// Resilience4j breakers per instance, through Prometheus and actuators.
     pub resilience4j: Option<Resilience4jCfg>,
+    /// Feature flags in an Unleash server (Admin API).
+    pub unleash: Option<UnleashCfg>,
+}
+
+/// `[unleash]`: flags read and changed through Unleash's Admin API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnleashCfg {
+    pub url: Spanned<String>,
+    /// Environment variable holding the admin token or PAT (never the
+    /// token itself).
+    pub token_env: Option<Spanned<String>>,
+    /// File holding the token.
+    pub token_file: Option<Spanned<String>>,
+    /// Projects whose flags are shown (`default` when not set).
+    #[serde(default = "default_unleash_projects")]
+    pub projects: Vec<Spanned<String>>,
+    /// Only these environments (every one when not set).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Segment names that mean "our own people": a flag limited to them
+    /// reads "internal only".
+    #[serde(default = "default_internal_segments")]
+    pub internal_segments: Vec<String>,
+    #[serde(default = "default_unleash_interval")]
+    pub interval: Spanned<String>,
+    pub ca_bundle: Option<Spanned<String>>,
+}
+
+fn default_unleash_projects() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "default".into())]
+}
+
+fn default_internal_segments() -> Vec<String> {
+    vec!["internal".into()]
+}
+
+fn default_unleash_interval() -> Spanned<String> {
+    Spanned::new(0..0, "10s".into())
 }
 
 /// `[resilience4j]`: every instance's breakers from Prometheus (Micrometer
@@ -704,6 +743,9 @@ impl Config {
         if let Some(c) = &self.control_plane {
             sources.push(("control_plane", &c.url, c.token_env.is_some() || c.token_file.is_some()));
         }
+        if let Some(u) = &self.unleash {
+            sources.push(("unleash", &u.url, true));
+        }
         let mut out = Vec::new();
         for (what, u, token) in sources {
             let Ok(parsed) = url::Url::parse(u.get_ref()) else { continue };
@@ -749,8 +791,37 @@ impl Config {
         }
     }
 
+    /// `[unleash]`: a URL, a token by reference, projects by name.
+    fn check_unleash(&self, c: &mut Checker<'_>) {
+        let Some(u) = &self.unleash else { return };
+        if let Err(e) = check_url(u.url.get_ref()) {
+            c.at(u.url.span(), format!("bad URL '{}': {e}", u.url.get_ref()));
+        }
+        if u.token_env.is_none() && u.token_file.is_none() {
+            c.at(u.url.span(), "[unleash] needs token_env or token_file (an admin token or a personal access token)");
+        }
+        if let (Some(e), Some(_)) = (&u.token_env, &u.token_file) {
+            c.at(e.span(), "[unleash] takes token_env or token_file, not both");
+        }
+        if u.projects.is_empty() {
+            c.at(u.url.span(), "[unleash] projects is empty: name at least one (\"default\")");
+        }
+        for p in &u.projects {
+            if p.get_ref().is_empty() || p.get_ref().chars().any(|ch| ch.is_whitespace() || ch == '/') {
+                c.at(p.span(), format!("'{}' is not an Unleash project id", p.get_ref()));
+            }
+        }
+        if crate::duration::positive(u.interval.get_ref()).is_none() {
+            c.at(u.interval.span(), format!("not a duration: '{}'", u.interval.get_ref()));
+        }
+        if let Some(ca) = &u.ca_bundle {
+            check_ca_bundle(c, ca);
+        }
+    }
+
     fn validate(&self, c: &mut Checker<'_>) {
         self.check_resilience4j(c);
+        self.check_unleash(c);
         let regions = self.check_regions(c);
         let services = self.check_service_names(c);
         for s in &self.services {

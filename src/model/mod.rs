@@ -352,14 +352,33 @@ impl Instances {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Flag {
     pub name: String,
     pub environment: String,
     pub enabled: bool,
+    /// Who gets it, in words (`10% of users`, `everyone`).
     pub rollout: String,
-    /// The source that reported it (`control-plane`, …); set by the store.
+    /// The source that reported it (`control-plane`, `unleash:default`);
+    /// set by the store.
     pub source: String,
+    /// The percentage of its one gradual rollout (Unleash
+    /// `flexibleRollout`), the number the rollout action changes; None
+    /// when the flag has no such rollout or more than one.
+    pub percent: Option<u8>,
+    /// Who it is limited to beyond the rollout, in words (`internal only`,
+    /// `country in DE, FR`); empty when nothing limits it.
+    pub constraints: String,
+    /// Who changed it last and when, when the source says so.
+    pub changed: Option<(String, DateTime<Utc>)>,
+}
+
+impl Flag {
+    /// Whether it comes from warroom's own control plane (or a source
+    /// that does not say).
+    pub fn from_control_plane(&self) -> bool {
+        self.source.is_empty() || self.source == "control-plane"
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,9 @@ pub fn build<'a>(
         Column::new("env", 10, Align::Left, 1),
         Column::new("state", 5, Align::Left, 0),
         Column::new("rollout", 13, Align::Left, 2),
+        Column::new("limited to", 18, Align::Left, 3),
+        Column::new("lives in", 15, Align::Left, 4),
+        Column::new("changed", 12, Align::Left, 5),
     ];
     let (on, off) = if theme.ascii { ("* ON", "- OFF") } else { ("● ON", "○ OFF") };
     let items = view.visible_flags(snap);
@@ -32,6 +35,13 @@ pub fn build<'a>(
                 Cell::new(fl.environment.clone(), theme.muted),
                 if fl.enabled { Cell::new(on, theme.info) } else { Cell::new(off, theme.muted) },
                 Cell::new(fl.rollout.clone(), theme.muted),
+                if fl.constraints == "internal only" {
+                    Cell::new(fl.constraints.clone(), theme.info)
+                } else {
+                    Cell::new(fl.constraints.clone(), theme.muted)
+                },
+                Cell::new(if fl.source.is_empty() { "control-plane" } else { fl.source.as_str() }, theme.muted),
+                Cell::new(changed_words(fl, now), theme.muted),
             ]
         },
     };
@@ -45,6 +55,17 @@ pub fn build<'a>(
         selected_col: None,
         empty: super::common::pane_empty(view, &f.flags, now, "no flags reported"),
         sort_cols: Vec::new(),
+    }
+}
+
+/// `alice 3m` — who changed it last and how long ago, when the source says.
+pub fn changed_words(fl: &crate::model::Flag, now: DateTime<Utc>) -> String {
+    match &fl.changed {
+        Some((who, at)) => {
+            let secs = (now - *at).num_milliseconds().max(0) as f64 / 1000.0;
+            format!("{who} {}", super::common::fmt_age(secs))
+        }
+        None => String::new(),
     }
 }
 
@@ -71,10 +92,10 @@ impl Pane for FlagsPane {
         Some(ActsOn::Flag)
     }
     fn sort_columns(&self, _regions: usize) -> Vec<usize> {
-        vec![0, 1, 2, 3]
+        vec![0, 1, 2, 3, 4, 5, 6]
     }
     fn column_names(&self) -> &'static [&'static str] {
-        &["flag", "env", "state", "rollout"]
+        &["flag", "env", "state", "rollout", "limited to", "lives in", "changed"]
     }
     fn numeric_column(&self, col: usize) -> bool {
         col == 2

@@ -195,7 +195,11 @@ pub fn flag_key(f: &Flag, col: usize) -> Option<Key> {
         0 => Key::Text(f.name.clone()),
         1 => Key::Text(f.environment.clone()),
         2 => Key::Num(Some(if f.enabled { 1.0 } else { 0.0 })),
-        _ => Key::Text(f.rollout.clone()),
+        3 => Key::Text(f.rollout.clone()),
+        4 => Key::Text(f.constraints.clone()),
+        5 => Key::Text(f.source.clone()),
+        // Most recently changed first.
+        _ => Key::Num(f.changed.as_ref().map(|(_, at)| at.timestamp_millis() as f64)),
     })
 }
 

@@ -530,7 +530,12 @@ impl ActionTemplate {
             "db_failover" => {
                 Action::DbFailover { database: get("database")?, candidate: get("candidate")?, break_glass: false }
             }
-            _ => Action::SetFlag { flag: get("flag")?, environment: get("environment")?, on: get("on")? == "on" },
+            _ => Action::SetFlag {
+                flag: get("flag")?,
+                environment: get("environment")?,
+                on: get("on")? == "on",
+                source: String::new(),
+            },
         })
     }
 }

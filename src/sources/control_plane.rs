@@ -514,7 +514,7 @@ impl From<FlagWire> for model::Flag {
             environment: w.environment,
             enabled: w.enabled,
             rollout: w.rollout,
-            source: String::new(),
+            ..Default::default()
         }
     }
 }

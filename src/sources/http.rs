@@ -100,6 +100,16 @@ pub async fn get_dated_auth(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
+    send_limited(req, limit).await
+}
+
+/// Send a prepared request (any method, any headers) and return (status,
+/// body, `Date`), reading at most `limit` bytes; the errors are those of
+/// `get_dated_auth`.
+pub async fn send_limited(
+    req: reqwest::RequestBuilder,
+    limit: usize,
+) -> Result<(u16, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>), FeedError> {
     let mut resp = req.send().await.map_err(|e| {
         if e.is_timeout() {
             FeedError::Timeout

@@ -12,11 +12,12 @@ pub mod rds;
 pub mod resilience4j;
 pub mod route53;
 mod runner;
+pub mod unleash;
 
 use chrono::{DateTime, Utc};
 
 pub use crate::model::error::{FeedError, MAX_RETRY_AFTER, RETRY_AFTER};
-pub use http::{get_any_auth, get_limited, get_limited_auth, redact};
+pub use http::{get_any_auth, get_limited, get_limited_auth, redact, send_limited};
 pub use runner::{run_poll, Clock, PollSpec};
 
 use crate::model::{

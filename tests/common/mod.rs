@@ -498,3 +498,29 @@ pub async fn snapshot_where(
         let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
     }
 }
+
+/// A command the tests need, or a failure with its install command.
+pub fn need(cmd: &str, package: &str) {
+    let found =
+        Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success());
+    assert!(found, "{cmd} is missing: apt-get install -y {package} (scripts/test installs it when run as root)");
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Run as `postgres` when we are root (PostgreSQL refuses to run as root).
+pub fn as_postgres(args: &[&str]) -> Command {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).args(args);
+        c
+    } else {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..]);
+        c
+    }
+}
