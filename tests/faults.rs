@@ -298,6 +298,11 @@ fn summary(p: &warroom::sources::Payload) -> String {
         ),
         Payload::MetricsFrom { traffic, .. } => format!("{} row(s)", traffic.len()),
         Payload::Alerts(a) => format!("{} alert(s)", a.len()),
+        Payload::Flags(f) => format!(
+            "{} flag(s), rollouts {:?}",
+            f.len(),
+            f.iter().map(|x| format!("{} {:?}", x.rollout, x.percent)).collect::<Vec<_>>()
+        ),
         Payload::Partial { inner, error } => format!("{} and: {error}", summary(inner)),
         Payload::Timed { inner, .. } => summary(inner),
         other => format!("{:?}", std::mem::discriminant(other)),
@@ -319,6 +324,9 @@ fn assert_sane(source: &str, p: &warroom::sources::Payload) {
                     assert!(v.is_nan() || (v.is_finite() && v >= 0.0), "{source}: {t:?}");
                 }
             }
+        }
+        Payload::Flags(f) => {
+            assert!(f.iter().all(|x| x.percent.is_none_or(|p| p <= 100)), "{source}: {f:?}")
         }
         Payload::Partial { inner, .. } | Payload::Timed { inner, .. } => assert_sane(source, inner),
         _ => {}
@@ -394,6 +402,19 @@ async fn every_source_survives_every_fault_and_recovers() {
         matrix("Alertmanager", Bodies { good: good.to_vec(), bad_numbers: bad.to_vec() }, &[], move |base| {
             let a = warroom::sources::alertmanager::Alertmanager::new(&base, c.clone(), None);
             async move { payload_outcome("Alertmanager", a.fetch().await).await }
+        })
+        .await,
+    );
+
+    // Unleash: one body that reads as the feature list, a feature, the
+    // segments and the events alike (the server answers every path with it).
+    let good = br#"{"version":2,"features":[{"name":"f"}],"name":"f","environments":[{"name":"production","enabled":true,"strategies":[{"id":"s","name":"flexibleRollout","parameters":{"rollout":"10","stickiness":"default"}}]}],"segments":[],"events":[]}"#;
+    let bad = br#"{"features":[{"name":"f"},{"name":"g"}],"name":"f","environments":[{"name":"production","enabled":true,"strategies":[{"name":"flexibleRollout","parameters":{"rollout":"NaN"}},{"name":"flexibleRollout","parameters":{"rollout":-5}}]},{"name":"staging","enabled":true,"strategies":[{"name":"flexibleRollout","parameters":{"rollout":1e308}}]}]}"#;
+    let c = client.clone();
+    rows.extend(
+        matrix("Unleash", Bodies { good: good.to_vec(), bad_numbers: bad.to_vec() }, &[], move |base| {
+            let u = warroom::sources::unleash::Unleash::new(&base, c.clone(), "*:*.t".into());
+            async move { payload_outcome("Unleash", u.flags("default").await).await }
         })
         .await,
     );
