@@ -46,7 +46,7 @@ impl Command {
             Command::Right => "move right (region column)",
             Command::NextPane => "next pane",
             Command::PrevPane => "previous pane",
-            Command::Enter => "drill down: region (matrix), service (latency), SLO (budgets), canary",
+            Command::Enter => "drill down: region (matrix), service (latency), SLO (budgets), canary, alert (labels, annotations, links)",
             Command::Back => "back / close",
             Command::Failover => "fail over the selected region (drain its traffic)",
             Command::Restore => "restore the selected region's traffic",

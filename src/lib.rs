@@ -12,6 +12,7 @@ pub mod config;
 pub mod dataplane;
 pub mod duration;
 pub mod keymap;
+pub mod links;
 pub mod model;
 pub mod panes;
 pub mod paths;

@@ -29,6 +29,8 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    // Links recorded by a frame nobody laid over (an export) are dropped.
+    let _ = warroom_ui::take_links();
     // Pane rectangles are recorded afresh each frame, for the mouse.
     view.hits.borrow_mut().clear();
     render_with(snap, view, Some(keymap), now, theme, area, buf)
@@ -109,6 +111,7 @@ fn render_with(
         Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
         Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
         Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
+        Screen::Alert(id) => panes::alert_detail::render(snap, id, now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(input) = &view.filter_input {

@@ -558,11 +558,21 @@ async fn circuits(State(st): St) -> Json<Value> {
     let w = &st.world;
     let t = st.now();
     let mut list = Vec::new();
+    let ov = st.breakers.lock().map(|m| m.clone()).unwrap_or_default();
     for (r, reg) in w.fleet.regions.iter().enumerate() {
-        for svc in &w.fleet.services {
+        for (s, svc) in w.fleet.services.iter().enumerate() {
             for &d in &svc.depends_on {
                 let (state, since) = w.circuit(d, r, t);
                 let dep = w.inst(d, r, t);
+                // The caller's instances, as their actuators report them.
+                let mut instances = serde_json::Map::new();
+                let mut few = true;
+                for i in 0..crate::breakers::PODS {
+                    let b = crate::breakers::breaker(w, &ov, s, d, r, i, t);
+                    few &= b.failure_rate < 0.0;
+                    let n = instances.get(b.state).and_then(Value::as_u64).unwrap_or(0);
+                    instances.insert(b.state.to_string(), json!(n + 1));
+                }
                 list.push(json!({
                     "from": svc.name,
                     "to": w.fleet.services[d].name,
@@ -571,6 +581,8 @@ async fn circuits(State(st): St) -> Json<Value> {
                     "failureRatePct": round(dep.err * 100.0, 3),
                     "thresholdPct": crate::model::CIRCUIT_OPEN_AT * 100.0,
                     "since": iso(w, since),
+                    "instances": instances,
+                    "tooFewCalls": few,
                 }));
             }
         }
@@ -626,9 +638,18 @@ async fn alerts(State(st): St) -> Json<Value> {
         if let Some(svc) = svc {
             labels.insert("service".into(), svc.into());
         }
+        // Where an on-call engineer goes next (links in the drill-down).
+        let dashboard = match svc {
+            Some(svc) => format!("https://grafana.example.com/d/service?var-service={svc}&var-region={region}"),
+            None => format!("https://grafana.example.com/d/region?var-region={region}"),
+        };
         json!({
             "labels": labels,
-            "annotations": {"summary": summary},
+            "annotations": {
+                "summary": summary,
+                "runbook_url": format!("https://runbooks.example.com/alerts/{name}"),
+                "dashboard": dashboard,
+            },
             "startsAt": starts,
             "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
         })

@@ -268,6 +268,22 @@ impl Action {
         }
     }
 
+    /// Whether this (resolved) action is what `template` asks for: equal,
+    /// except that a template naming no flag source matches any source.
+    pub fn matches_template(&self, template: &Action) -> bool {
+        match (self, template) {
+            (
+                Action::SetFlag { flag, environment, on, source },
+                Action::SetFlag { flag: f, environment: e, on: o, source: s },
+            ) => flag == f && environment == e && on == o && (s.is_empty() || s == source),
+            (
+                Action::SetRollout { flag, environment, percent, source },
+                Action::SetRollout { flag: f, environment: e, percent: p, source: s },
+            ) => flag == f && environment == e && percent == p && (s.is_empty() || s == source),
+            (a, t) => a == t,
+        }
+    }
+
     /// The target, used to refuse a second action on it while one is in flight.
     pub fn target(&self) -> String {
         match self {
@@ -1094,6 +1110,22 @@ mod tests {
         assert!(Action::Rollback { deployment: "nope/r9".into() }
             .preview(&done)
             .is_err_and(|e| e.contains("not known")));
+    }
+
+    #[test]
+    fn a_template_without_a_source_matches_the_resolved_flag_action() {
+        let flag = |on: bool, source: &str| Action::SetFlag {
+            flag: "f".into(),
+            environment: "prod".into(),
+            on,
+            source: source.into(),
+        };
+        let t = flag(false, "");
+        let resolved = flag(false, "unleash:default");
+        assert!(resolved.matches_template(&t));
+        assert!(!flag(true, "unleash:default").matches_template(&t), "another state is another action");
+        assert!(!resolved.matches_template(&flag(false, "control-plane")), "a named source must match");
+        assert!(Action::Failover { region: "r".into() }.matches_template(&Action::Failover { region: "r".into() }));
     }
 
     #[test]

@@ -91,21 +91,27 @@ impl Inputs for LocalInputs {
 /// Frames to the local terminal, in its bounded viewport.
 struct LocalOutput<'t> {
     terminal: &'t mut ratatui::DefaultTerminal,
+    links: crate::links::LinkLayer,
 }
 
 impl Output for LocalOutput<'_> {
     fn draw(&mut self, paint: &mut dyn FnMut(&mut ratatui::buffer::Buffer)) -> std::io::Result<()> {
         crossterm::queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+        let links = &mut self.links;
+        let mut overlay = Vec::new();
         self.terminal.draw(|f| {
             paint(f.buffer_mut());
+            overlay = links.overlay(f.buffer_mut());
             // After a shrink, give the memory of the larger screen back.
             f.buffer_mut().content.shrink_to_fit();
         })?;
+        std::io::Write::write_all(self.terminal.backend_mut(), &overlay)?;
         crossterm::queue!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
         self.terminal.backend_mut().flush()
     }
 
     fn resize(&mut self, w: u16, h: u16) -> std::io::Result<()> {
+        self.links.reset();
         follow_resize(self.terminal, w, h)
     }
 
@@ -133,7 +139,7 @@ pub async fn run(
         idle: None,
     };
     let mut face = Face::Console(Box::new(view));
-    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal }, settings).await
+    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal, links: Default::default() }, settings).await
 }
 
 /// Run the wall on the local terminal: no action is bound; `q` or Ctrl-C
@@ -149,5 +155,5 @@ pub async fn run_wall(
     let settings =
         Settings { snapshots, keymap: Arc::new(keymap), theme, depth: local_depth(), executor: None, idle: None };
     let mut face = Face::Wall(Box::new(wall));
-    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal }, settings).await
+    drive(&mut face, &mut LocalInputs::new()?, &mut LocalOutput { terminal, links: Default::default() }, settings).await
 }

@@ -150,7 +150,9 @@ impl ViewState {
         let Some(run) = self.runbook.as_mut() else { return false };
         let (changed, resend) = run.observe(snap, now);
         for (action, key) in resend {
-            // Confirmed in an earlier session: looked up by key, never re-sent.
+            // Confirmed in an earlier session: looked up by key, never re-sent
+            // (where the flag lives is filled in, as when it was confirmed).
+            let action = action.resolved(snap);
             let intent = Intent { action, key, operator: self.operator.clone(), disposition: Disposition::LookupOnly };
             self.outbox.push(intent);
         }

@@ -488,51 +488,7 @@ impl ViewState {
             }
             (Command::Help, _) => self.help = true,
             (Command::CommandLine, _) => self.command = Some(Input::default()),
-            (Command::Silence, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Alert) => {
-                let alerts = self.lists().visible_alerts(snap, chrono::Utc::now());
-                match alerts.get(self.row(self.focus)) {
-                    Some(a) => self.command = Some(Input::new(silence_line(a))),
-                    None => self.message = Some((Level::Warn, "no alert is selected".into())),
-                }
-            }
-            (Command::Breaker, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Circuit) => {
-                let list = self.lists().visible_circuits(snap, chrono::Utc::now());
-                match list.get(self.row(self.focus)) {
-                    Some(c) => {
-                        let op = if matches!(
-                            c.state,
-                            crate::model::CircuitState::Open | crate::model::CircuitState::ForcedOpen
-                        ) {
-                            "close"
-                        } else {
-                            "force-open"
-                        };
-                        self.command = Some(Input::new(format!("breaker {} {} {} {op}", c.from, c.to, c.region)));
-                    }
-                    None => self.message = Some((Level::Warn, "no breaker is selected".into())),
-                }
-            }
-            (Command::FlagRollout, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Flag) => {
-                let flags = self.visible_flags(snap);
-                match flags.get(self.row(self.focus)) {
-                    Some(fl) => {
-                        let next = fl.percent.map(crate::actions::next_rollout_step).unwrap_or(100);
-                        let src = if fl.from_control_plane() { String::new() } else { format!(" {}", fl.source) };
-                        self.command =
-                            Some(Input::new(format!("flag-rollout {} {} {next}{src}", fl.name, fl.environment)));
-                    }
-                    None => self.message = Some((Level::Warn, "no flag is selected".into())),
-                }
-            }
-            (Command::FlagRollout, _) => {
-                self.message = Some((Level::Warn, "rollout: select a flag first (Tab to Flags)".into()));
-            }
-            (Command::Breaker, _) => {
-                self.message = Some((Level::Warn, "breaker: select a circuit first (Tab to Circuits)".into()));
-            }
-            (Command::Silence, _) => {
-                self.message = Some((Level::Warn, "silence: select an alert first (Tab to Alerts)".into()));
-            }
+            (Command::Silence | Command::Breaker | Command::FlagRollout, _) => self.prefill(cmd, snap),
             // Keys never act on a runbook that is not on screen.
             (Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort, _)
                 if self.runbook.is_some() && self.runbook_hidden =>
@@ -556,10 +512,11 @@ impl ViewState {
                 self.runbook_hidden = true;
                 self.message = Some((Level::Info, "runbook hidden; the run goes on (`:runbook` shows it)".into()));
             }
-            (Command::Back, Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => {
-                self.screen = Screen::Overview
-            }
-            (_, Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_)) => return false,
+            (
+                Command::Back,
+                Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) | Screen::Alert(_),
+            ) => self.screen = Screen::Overview,
+            (_, Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) | Screen::Alert(_)) => return false,
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),
@@ -695,6 +652,65 @@ impl ViewState {
                 Ok(Action::ExpireSilence { id: s.id.clone() })
             }
             _ => Err("not an action".into()),
+        }
+    }
+
+    /// The keys that open the command line filled in from the selection
+    /// (`z` silence, `O` breaker, `%` rollout), or say what to select.
+    fn prefill(&mut self, cmd: Command, snap: &Snapshot) {
+        match (cmd, &self.screen) {
+            (Command::Silence, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Alert) => {
+                let alerts = self.lists().visible_alerts(snap, chrono::Utc::now());
+                match alerts.get(self.row(self.focus)) {
+                    Some(a) => self.command = Some(Input::new(silence_line(a))),
+                    None => self.message = Some((Level::Warn, "no alert is selected".into())),
+                }
+            }
+            (Command::Breaker, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Circuit) => {
+                let list = self.lists().visible_circuits(snap, chrono::Utc::now());
+                match list.get(self.row(self.focus)) {
+                    Some(c) => {
+                        let op = if matches!(
+                            c.state,
+                            crate::model::CircuitState::Open | crate::model::CircuitState::ForcedOpen
+                        ) {
+                            "close"
+                        } else {
+                            "force-open"
+                        };
+                        self.command = Some(Input::new(format!("breaker {} {} {} {op}", c.from, c.to, c.region)));
+                    }
+                    None => self.message = Some((Level::Warn, "no breaker is selected".into())),
+                }
+            }
+            (Command::FlagRollout, Screen::Overview) if self.focus.pane().acts_on() == Some(ActsOn::Flag) => {
+                let flags = self.visible_flags(snap);
+                match flags.get(self.row(self.focus)) {
+                    Some(fl) => {
+                        let next = fl.percent.map(crate::actions::next_rollout_step).unwrap_or(100);
+                        let src = if fl.from_control_plane() { String::new() } else { format!(" {}", fl.source) };
+                        self.command =
+                            Some(Input::new(format!("flag-rollout {} {} {next}{src}", fl.name, fl.environment)));
+                    }
+                    None => self.message = Some((Level::Warn, "no flag is selected".into())),
+                }
+            }
+            (Command::FlagRollout, _) => {
+                self.message = Some((Level::Warn, "rollout: select a flag first (Tab to Flags)".into()));
+            }
+            (Command::Breaker, _) => {
+                self.message = Some((Level::Warn, "breaker: select a circuit first (Tab to Circuits)".into()));
+            }
+            (Command::Silence, Screen::Alert(id)) => {
+                match snap.fleet.alerts.items().iter().find(|a| &a.identity() == id) {
+                    Some(a) => self.command = Some(Input::new(silence_line(a))),
+                    None => self.message = Some((Level::Warn, "the alert is no longer reported".into())),
+                }
+            }
+            (Command::Silence, _) => {
+                self.message = Some((Level::Warn, "silence: select an alert first (Tab to Alerts)".into()));
+            }
+            _ => {}
         }
     }
 

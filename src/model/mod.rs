@@ -305,6 +305,19 @@ impl CircuitState {
         }
     }
 
+    /// Worst first (what an on-call engineer needs to see first): OPEN,
+    /// FORCED_OPEN, HALF_OPEN, UNKNOWN, DISABLED, CLOSED.
+    pub fn rank(self) -> u8 {
+        match self {
+            CircuitState::Open => 0,
+            CircuitState::ForcedOpen => 1,
+            CircuitState::HalfOpen => 2,
+            CircuitState::Unknown => 3,
+            CircuitState::Disabled => 4,
+            CircuitState::Closed => 5,
+        }
+    }
+
     pub fn parse(s: &str) -> CircuitState {
         match s {
             "CLOSED" => CircuitState::Closed,
@@ -342,6 +355,19 @@ pub struct Instances {
 }
 
 impl Instances {
+    /// From (state, instances) pairs in any order: merged per state, worst
+    /// first.
+    pub fn from_counts(counts: impl IntoIterator<Item = (CircuitState, u32)>, too_few_calls: bool) -> Instances {
+        let mut by: BTreeMap<u8, (CircuitState, u32)> = BTreeMap::new();
+        for (st, n) in counts {
+            let e = by.entry(st.rank()).or_insert((st, 0));
+            e.1 = e.1.saturating_add(n);
+        }
+        let by_state: Vec<(CircuitState, u32)> = by.into_values().filter(|(_, n)| *n > 0).collect();
+        let total = by_state.iter().fold(0u32, |a, (_, n)| a.saturating_add(*n));
+        Instances { by_state, total, too_few_calls }
+    }
+
     /// `3/12 OPEN` (the worst state's count), or `12 CLOSED`.
     pub fn words(&self) -> String {
         match self.by_state.first() {
@@ -459,6 +485,15 @@ pub struct Alert {
     pub annotations: BTreeMap<String, String>,
     /// The silences that mute it (Alertmanager's `silencedBy`).
     pub silenced_by: Vec<String>,
+}
+
+impl Alert {
+    /// Which alert this is, across snapshots: its name and every label
+    /// (Alertmanager's own identity is the label set).
+    pub fn identity(&self) -> String {
+        let labels: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}{{{}}}", self.name, labels.join(","))
+    }
 }
 
 /// One label matcher of a silence.

@@ -107,6 +107,10 @@ impl Pane for AlertsPane {
     fn acts_on(&self) -> Option<super::ActsOn> {
         Some(super::ActsOn::Alert)
     }
+    fn enter(&self, ctx: &Ctx<'_>) -> Option<super::Screen> {
+        let list = ctx.visible_alerts(ctx.snap, ctx.now);
+        list.get(ctx.row(Kind::Alerts)).map(|a| super::Screen::Alert(a.identity()))
+    }
     fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, width: u16) -> Option<PaneContent<'a>> {
         Some(build(ctx.snap, ctx, ctx.now, ctx.theme, width))
     }

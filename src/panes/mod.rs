@@ -4,6 +4,7 @@
 //! narrow [`Ctx`] and never import the app.
 
 pub mod actions;
+pub mod alert_detail;
 pub mod alerts;
 pub mod budgets;
 pub mod canaries;
@@ -145,6 +146,8 @@ pub enum Screen {
     Service(String),
     /// One deployment's detail, by id.
     Deployment(String),
+    /// One alert's labels, annotations and links, by `Alert::identity`.
+    Alert(String),
 }
 
 /// A view file's per-pane settings a pane may use.

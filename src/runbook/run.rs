@@ -712,7 +712,7 @@ impl Run {
         }
         let Some((step, _)) = self.current() else { return false };
         let StepBody::Action(t) = &step.body else { return false };
-        if t.resolve(&self.rec.params).ok().as_ref() != Some(action) {
+        if !t.resolve(&self.rec.params).is_ok_and(|t| action.matches_template(&t)) {
             return false;
         }
         let i = self.rec.current;

@@ -477,6 +477,12 @@ struct CircuitWire {
     failure_rate_pct: Option<f64>,
     #[serde(default)]
     since: Option<String>,
+    /// Instances per state (`{"OPEN": 2, "HALF_OPEN": 1}`), when the
+    /// control plane counts them.
+    #[serde(default)]
+    instances: Option<std::collections::BTreeMap<String, u32>>,
+    #[serde(default)]
+    too_few_calls: bool,
 }
 
 impl From<CircuitWire> for model::Circuit {
@@ -488,7 +494,15 @@ impl From<CircuitWire> for model::Circuit {
             state: model::CircuitState::parse(&w.state),
             failure_rate_pct: w.failure_rate_pct.filter(|x| x.is_finite() && *x >= 0.0),
             since: time(w.since.as_deref()),
-            instances: None,
+            instances: w
+                .instances
+                .map(|m| {
+                    model::Instances::from_counts(
+                        m.iter().map(|(k, n)| (model::CircuitState::parse(k), *n)),
+                        w.too_few_calls,
+                    )
+                })
+                .filter(|i| i.total > 0),
         }
     }
 }
@@ -534,6 +548,19 @@ impl crate::sources::Source for ControlPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn circuits_carry_their_instance_counts_worst_first() {
+        let body = br#"{"circuits":[
+            {"from":"a","to":"b","region":"r","state":"OPEN","instances":{"CLOSED":1,"OPEN":2}},
+            {"from":"a","to":"c","region":"r","state":"CLOSED","instances":{"CLOSED":3},"tooFewCalls":true},
+            {"from":"a","to":"d","region":"r","state":"CLOSED","instances":{}},
+            {"from":"a","to":"e","region":"r","state":"CLOSED"}]}"#;
+        let Ok(Payload::Circuits(c)) = decode(FeedId::Circuits, body) else { panic!("not circuits") };
+        let words: Vec<Option<String>> = c.iter().map(|x| x.instances.as_ref().map(|i| i.words())).collect();
+        assert_eq!(words, [Some("2/3 OPEN".to_string()), Some("3 CLOSED".to_string()), None, None]);
+        assert!(c[1].instances.as_ref().is_some_and(|i| i.too_few_calls));
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {

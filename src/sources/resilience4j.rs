@@ -45,18 +45,6 @@ fn state_of(tag: &str) -> CircuitState {
     CircuitState::parse(&tag.to_ascii_uppercase())
 }
 
-/// Worst first: what an on-call engineer needs to see first.
-fn rank(s: CircuitState) -> u8 {
-    match s {
-        CircuitState::Open => 0,
-        CircuitState::ForcedOpen => 1,
-        CircuitState::HalfOpen => 2,
-        CircuitState::Unknown => 3,
-        CircuitState::Disabled => 4,
-        CircuitState::Closed => 5,
-    }
-}
-
 /// Per edge and region, from every instance.
 pub fn aggregate(list: &[InstanceBreaker]) -> Vec<Circuit> {
     let mut by: BTreeMap<(String, String, String), Vec<&InstanceBreaker>> = BTreeMap::new();
@@ -65,25 +53,18 @@ pub fn aggregate(list: &[InstanceBreaker]) -> Vec<Circuit> {
     }
     by.into_iter()
         .map(|((from, to, region), v)| {
-            let mut counts: BTreeMap<u8, (CircuitState, u32)> = BTreeMap::new();
-            for b in &v {
-                counts.entry(rank(b.state)).or_insert((b.state, 0)).1 += 1;
-            }
-            let by_state: Vec<(CircuitState, u32)> = counts.into_values().collect();
             let rates: Vec<f64> = v.iter().filter_map(|b| b.failure_rate).collect();
             let known: Vec<f64> = rates.iter().copied().filter(|r| *r >= 0.0).collect();
+            let instances =
+                Instances::from_counts(v.iter().map(|b| (b.state, 1)), !rates.is_empty() && known.is_empty());
             Circuit {
                 from,
                 to,
                 region,
-                state: by_state.first().map(|x| x.0).unwrap_or(CircuitState::Unknown),
+                state: instances.by_state.first().map(|x| x.0).unwrap_or(CircuitState::Unknown),
                 failure_rate_pct: known.iter().copied().reduce(f64::max),
                 since: None,
-                instances: Some(Instances {
-                    total: v.len() as u32,
-                    too_few_calls: !rates.is_empty() && known.is_empty(),
-                    by_state,
-                }),
+                instances: Some(instances),
             }
         })
         .collect()

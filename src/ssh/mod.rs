@@ -617,18 +617,26 @@ struct SshOutput {
     term: Term,
     ch: Channel<Msg>,
     pending: Vec<u8>,
+    links: crate::links::LinkLayer,
 }
 
 impl Output for SshOutput {
     fn draw(&mut self, paint: &mut dyn FnMut(&mut ratatui::buffer::Buffer)) -> std::io::Result<()> {
         crossterm::queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
-        self.term.draw(|f| paint(f.buffer_mut()))?;
+        let links = &mut self.links;
+        let mut overlay = Vec::new();
+        self.term.draw(|f| {
+            paint(f.buffer_mut());
+            overlay = links.overlay(f.buffer_mut());
+        })?;
+        std::io::Write::write_all(self.term.backend_mut(), &overlay)?;
         crossterm::queue!(self.term.backend_mut(), EndSynchronizedUpdate)?;
         self.pending.append(self.term.backend_mut().writer_mut());
         Ok(())
     }
 
     fn resize(&mut self, w: u16, h: u16) -> std::io::Result<()> {
+        self.links.reset();
         self.term.resize(Rect::new(0, 0, w, h))
     }
 
@@ -678,7 +686,7 @@ async fn run_session(
         idle: Some(shared.idle_timeout),
     };
     let mut inputs = SshInputs { input, size, parser: input::Parser::default(), input_open: true };
-    let mut out = SshOutput { term, ch, pending: Vec::new() };
+    let mut out = SshOutput { term, ch, pending: Vec::new(), links: Default::default() };
     let exit = drive(&mut face, &mut inputs, &mut out, settings).await;
     let ch = out.ch;
     let _ = ch.data(&b"\x1b[?2004l\x1b[?25h\x1b[?1049l"[..]).await;

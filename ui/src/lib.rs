@@ -7,6 +7,7 @@
 mod bigtext;
 mod chart;
 mod depth;
+mod links;
 mod panel;
 mod status;
 mod table;
@@ -16,6 +17,7 @@ mod theme;
 pub use bigtext::{big_height, big_width, BigText};
 pub use chart::{Line as ChartLine, SeriesChart};
 pub use depth::{downgrade, map_color, ColorDepth};
+pub use links::{link, safe_url, take_links, Link};
 pub use panel::{centered, Panel, TextBox};
 pub use status::{Badge, Level};
 pub use table::{Align, Cell, Column, LazyRows, Rows, TableGeometry, TableView};
