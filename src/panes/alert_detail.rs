@@ -91,7 +91,13 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
     section("Links", &links, true, &mut y);
     let labels: Vec<(&str, &str)> = a.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     section("Labels", &labels, false, &mut y);
-    let notes: Vec<(&str, &str)> = a.annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // The rest of the annotations (the links are listed above).
+    let notes: Vec<(&str, &str)> = a
+        .annotations
+        .iter()
+        .filter(|(k, _)| !links.iter().any(|(l, _)| l == k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     section("Annotations", &notes, false, &mut y);
 }
 
