@@ -123,6 +123,56 @@ fn resilience4j(
     })))
 }
 
+/// The Rollouts source and the provider that patches them.
+type KubeWired = (Arc<dyn Source>, Arc<crate::actions::rollouts::RolloutActions>);
+
+/// `[kubernetes]`: a watch per region on its context, the deployments
+/// source over them, and the provider that patches them.
+fn kubernetes(cfg: &Config, intervals: &mut Intervals) -> Result<Option<KubeWired>, String> {
+    use crate::sources::kube;
+    use crate::sources::rollouts::{RegionWatch, RolloutsSource};
+    let Some(k) = &cfg.kubernetes else { return Ok(None) };
+    let path = k.kubeconfig.as_ref().map(|p| std::path::PathBuf::from(p.get_ref())).or_else(kube::default_path);
+    let contexts = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?;
+            let dir = p.parent().unwrap_or(Path::new("."));
+            kube::parse(&text, dir).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?.0
+        }
+        None => Vec::new(),
+    };
+    let mut watches = Vec::new();
+    for (region, name) in &k.regions {
+        let name = name.get_ref();
+        let mut ctx = if name == "in-cluster" {
+            kube::in_cluster().ok_or("[kubernetes] in-cluster: not running in a pod (no KUBERNETES_SERVICE_HOST)")?
+        } else {
+            let found = contexts.iter().find(|c| match c {
+                Ok(c) => &c.name == name,
+                Err(e) => e.starts_with(&format!("context {name}:")),
+            });
+            match found {
+                Some(Ok(c)) => c.clone(),
+                Some(Err(e)) => return Err(format!("[kubernetes] {region}: {e}")),
+                None => {
+                    let where_ = path.as_ref().map(|p| p.display().to_string()).unwrap_or("no kubeconfig".into());
+                    return Err(format!("[kubernetes] {region}: context {name} is not in {where_}"));
+                }
+            }
+        };
+        if let Some(ns) = &k.namespace {
+            ctx.namespace = ns.clone();
+        }
+        watches.push(Arc::new(RegionWatch::new(region, ctx)?));
+    }
+    let d = duration_or(k.interval.get_ref(), intervals.get(FeedId::Deployments));
+    *intervals = intervals.clone().with(FeedId::Deployments, d);
+    let actions = crate::actions::rollouts::RolloutActions {
+        regions: watches.iter().map(|w| (w.region.clone(), w.clone())).collect(),
+    };
+    Ok(Some((Arc::new(RolloutsSource { regions: watches }), Arc::new(actions))))
+}
+
 /// Unleash's sources (one per project) and its action provider.
 type UnleashWired = (Vec<Arc<dyn Source>>, Arc<crate::actions::unleash::UnleashActions>);
 
@@ -351,6 +401,15 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     // Unleash: its projects' flags beside the control plane's; flag
     // actions go to wherever the flag lives.
     let flags = unleash(cfg, &client, &mut intervals)?;
+    // Argo Rollouts: ahead of the control plane's deployments; Kubernetes
+    // owns the rollout actions.
+    let rollouts = match kubernetes(cfg, &mut intervals)? {
+        Some((source, actions)) => {
+            list.insert(0, source);
+            Some(actions)
+        }
+        None => None,
+    };
     let flag_actions = match flags {
         Some((sources, actions)) => {
             list.extend(sources);
@@ -400,12 +459,18 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
             None => intervals,
         },
         operator: cfg.operator(),
-        routes: adapter_routes(
-            database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new()),
-            silences,
-            breakers,
-            flag_actions,
-        ),
+        routes: {
+            let r = adapter_routes(
+                database_routes(routes(cfg, control_plane), clusters.clone(), Vec::new()),
+                silences,
+                breakers,
+                flag_actions,
+            );
+            match rollouts {
+                Some(a) => r.with(TargetKind::Rollout, a),
+                None => r,
+            }
+        },
         patroni: clusters,
         rds: cfg.rds.clone(),
         objectives: cfg.dr.as_ref().map(|d| d.objectives()).unwrap_or_default(),

@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{json, Value};
-use warroom::sources::Clock;
 
 const TOKEN: &str = "*:*.warroom-test-admin-secret";
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -339,20 +338,7 @@ async fn console(
         let text = std::fs::read_to_string(&path).unwrap_or_default().replace(&s.url, u);
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     }
-    let cfg = warroom::config::Config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
-    let setup = warroom::wiring::setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    let clock: Clock = Arc::new(Utc::now);
-    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
-        .unwrap_or_else(|e| panic!("data plane: {e}"));
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let exec = warroom::actions::executor::spawn_routed(
-        setup.routes,
-        warroom::audit::AuditLog::open(&path.with_file_name("audit.jsonl")),
-        tx,
-        clock,
-        Some(plane.snapshots.clone()),
-    );
-    (plane, exec, rx)
+    common::console_from(&path)
 }
 
 #[test]

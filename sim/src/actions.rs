@@ -214,6 +214,31 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
     }
 }
 
+/// Submit an action from inside the simulator (the Kubernetes API's
+/// patches): applied once per key, like `POST /v1/actions`.
+pub(crate) fn submit(st: &SimState, req: ActionRequest, operator: &str, key: &str) -> Result<String, Refusal> {
+    let t = st.now();
+    let mut ledger = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = ledger.records.iter().find(|r| r.key == key) {
+        return Ok(existing.message.clone());
+    }
+    let (message, duration) = apply(st, &req, operator, t)?;
+    let id = format!("act-{}", ledger.records.len() + 1);
+    let rec = ActionRecord {
+        id,
+        key: key.to_string(),
+        request: req,
+        operator: operator.to_string(),
+        at: t,
+        duration,
+        message: message.clone(),
+        failed: None,
+    };
+    *ledger.executions.entry(key.to_string()).or_insert(0) += 1;
+    ledger.records.push(rec);
+    Ok(message)
+}
+
 pub async fn post_action(
     State(st): State<Arc<SimState>>,
     fault: Option<axum::Extension<crate::server::Fault>>,

@@ -11,6 +11,7 @@ pub mod cloudwatch;
 pub mod databases;
 pub mod dynamic;
 pub mod fleet;
+pub mod kube;
 pub mod model;
 mod rng;
 pub mod scenario;

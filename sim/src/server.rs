@@ -59,6 +59,8 @@ pub struct SimState {
     silences: Mutex<Vec<Value>>,
     /// Operators' updates to instances' circuit breakers.
     breakers: Mutex<crate::breakers::Overrides>,
+    /// The Kubernetes API's Rollouts (a projection of the deployments).
+    pub kube: crate::kube::Kube,
 }
 
 impl SimState {
@@ -72,6 +74,7 @@ impl SimState {
             ledger: Default::default(),
             silences: Mutex::new(Vec::new()),
             breakers: Mutex::new(Default::default()),
+            kube: Default::default(),
         }
     }
 
@@ -146,6 +149,22 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/patroni/{cluster}/history", get(patroni_history))
         .route("/patroni/{cluster}/switchover", axum::routing::post(patroni_switchover))
         .route("/patroni/{cluster}/failover", axum::routing::post(patroni_failover))
+        .route("/k8s/{cluster}/version", get(crate::kube::version))
+        .route("/k8s/{cluster}/api", get(crate::kube::core_versions))
+        .route("/k8s/{cluster}/api/v1", get(crate::kube::core_resources))
+        .route("/k8s/{cluster}/apis", get(crate::kube::groups))
+        .route("/k8s/{cluster}/apis/argoproj.io/v1alpha1", get(crate::kube::rollout_resources))
+        .route("/k8s/{cluster}/apis/argoproj.io/v1alpha1/rollouts", get(crate::kube::list))
+        .route("/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts", get(crate::kube::list))
+        .route(
+            "/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts/{name}",
+            get(crate::kube::get_one).patch(crate::kube::patch),
+        )
+        .route(
+            "/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts/{name}/status",
+            get(crate::kube::get_one).patch(crate::kube::patch),
+        )
+        .route("/v1/kube/expire", axum::routing::post(crate::kube::expire))
         .route("/rds", axum::routing::post(rds_query))
         .route("/rds/", axum::routing::post(rds_query))
         .route(

@@ -8,6 +8,7 @@ pub mod patroni;
 pub mod provider;
 pub mod rds;
 pub mod resilience4j;
+pub mod rollouts;
 pub mod route53;
 pub mod unleash;
 

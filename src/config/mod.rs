@@ -54,6 +54,28 @@ pub struct Config {
     pub resilience4j: Option<Resilience4jCfg>,
     /// Feature flags in an Unleash server (Admin API).
     pub unleash: Option<UnleashCfg>,
+    /// Argo Rollouts through the Kubernetes API, a context per region.
+    pub kubernetes: Option<KubernetesCfg>,
+}
+
+/// `[kubernetes]`: which kubeconfig context serves which region.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesCfg {
+    /// The kubeconfig (default: `KUBECONFIG`, else `~/.kube/config`; in a
+    /// pod with neither, the service account).
+    pub kubeconfig: Option<Spanned<String>>,
+    /// Region → context name (`us-east-1 = "prod-use1"`); `in-cluster`
+    /// names the pod's own service account.
+    pub regions: std::collections::BTreeMap<String, Spanned<String>>,
+    /// The namespace of the Rollouts (default: each context's own).
+    pub namespace: Option<String>,
+    #[serde(default = "default_kube_interval")]
+    pub interval: Spanned<String>,
+}
+
+fn default_kube_interval() -> Spanned<String> {
+    Spanned::new(0..0, "1s".into())
 }
 
 /// `[unleash]`: flags read and changed through Unleash's Admin API.
@@ -819,8 +841,29 @@ impl Config {
         }
     }
 
+    /// `[kubernetes]`: regions known, a context per region.
+    fn check_kubernetes(&self, c: &mut Checker<'_>) {
+        let Some(k) = &self.kubernetes else { return };
+        if k.regions.is_empty() {
+            c.at(k.interval.span(), "[kubernetes] needs regions: `[kubernetes.regions]` with REGION = \"CONTEXT\"");
+        }
+        let known: Vec<&str> = self.regions.iter().map(|r| r.name.get_ref().as_str()).collect();
+        for (region, ctx) in &k.regions {
+            if !known.is_empty() && !known.contains(&region.as_str()) {
+                c.at(ctx.span(), format!("[kubernetes.regions] {region} is not a [[region]]"));
+            }
+            if ctx.get_ref().is_empty() {
+                c.at(ctx.span(), format!("[kubernetes.regions] {region}: empty context name"));
+            }
+        }
+        if crate::duration::positive(k.interval.get_ref()).is_none() {
+            c.at(k.interval.span(), format!("not a duration: '{}'", k.interval.get_ref()));
+        }
+    }
+
     fn validate(&self, c: &mut Checker<'_>) {
         self.check_resilience4j(c);
+        self.check_kubernetes(c);
         self.check_unleash(c);
         let regions = self.check_regions(c);
         let services = self.check_service_names(c);

@@ -243,7 +243,7 @@ impl Fleet {
                 step_index: d.step_index,
                 weight: d.weight,
                 verdict: d.analysis.as_ref().map(|a| a.verdict.clone()),
-                canary_error_ratio: d.analysis.as_ref().map(|a| a.canary_error_ratio),
+                canary_error_ratio: d.analysis.as_ref().map(|a| a.canary_error_ratio).filter(|x| x.is_finite()),
                 canary_p99_ms: d.analysis.as_ref().map(|a| a.canary_p99_ms),
             };
             let h = self.rollout_history.entry(d.id.clone()).or_default();

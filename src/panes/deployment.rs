@@ -75,22 +75,25 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
             let (l, word) =
                 if a.passing { (Level::Ok, a.verdict.as_str()) } else { (Level::Critical, a.verdict.as_str()) };
             put(format!("analysis {} {word}", l.glyph(theme.ascii)), theme.level(l), &mut y);
-            put(format!("{:<10} {:>10} {:>10}", "", "canary", "baseline"), theme.header, &mut y);
-            put(
-                format!(
-                    "{:<10} {:>9.3}% {:>9.3}%",
-                    "errors",
-                    a.canary_error_ratio * 100.0,
-                    a.baseline_error_ratio * 100.0
-                ),
-                theme.text,
-                &mut y,
-            );
-            put(
-                format!("{:<10} {:>10} {:>10}", "p99 ms", fmt_ms(a.canary_p99_ms), fmt_ms(a.baseline_p99_ms)),
-                theme.text,
-                &mut y,
-            );
+            // Argo Rollouts reports a run's phase, not canary-vs-baseline figures.
+            if a.canary_error_ratio.is_finite() {
+                put(format!("{:<10} {:>10} {:>10}", "", "canary", "baseline"), theme.header, &mut y);
+                put(
+                    format!(
+                        "{:<10} {:>9.3}% {:>9.3}%",
+                        "errors",
+                        a.canary_error_ratio * 100.0,
+                        a.baseline_error_ratio * 100.0
+                    ),
+                    theme.text,
+                    &mut y,
+                );
+                put(
+                    format!("{:<10} {:>10} {:>10}", "p99 ms", fmt_ms(a.canary_p99_ms), fmt_ms(a.baseline_p99_ms)),
+                    theme.text,
+                    &mut y,
+                );
+            }
         }
     }
     y += 1;

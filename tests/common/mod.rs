@@ -524,3 +524,29 @@ pub fn as_postgres(args: &[&str]) -> Command {
         c
     }
 }
+
+/// An in-process console from a configuration file: its data plane (at the
+/// file's own intervals), an executor with the audit trail beside the file,
+/// and the receiver of the executor's action-log updates.
+pub fn console_from(
+    path: &std::path::Path,
+) -> (
+    warroom::dataplane::DataPlane,
+    warroom::actions::executor::Executor,
+    tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+) {
+    let cfg = warroom::config::Config::load(path).unwrap_or_else(|e| panic!("{e:?}"));
+    let setup = warroom::wiring::setup(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let clock: warroom::sources::Clock = Arc::new(chrono::Utc::now);
+    let plane = warroom::dataplane::spawn_sources(setup.sources, setup.intervals, clock.clone())
+        .unwrap_or_else(|e| panic!("data plane: {e}"));
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let exec = warroom::actions::executor::spawn_routed(
+        setup.routes,
+        warroom::audit::AuditLog::open(&path.with_file_name("audit.jsonl")),
+        tx,
+        clock,
+        Some(plane.snapshots.clone()),
+    );
+    (plane, exec, rx)
+}

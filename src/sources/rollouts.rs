@@ -1,0 +1,345 @@
+//! Argo Rollouts through the Kubernetes API, one context per region: each
+//! region's Rollouts are **listed once and then watched**
+//! (`?watch=true&resourceVersion=RV&allowWatchBookmarks=true`), a
+//! background task per region keeping a local copy; `BOOKMARK`s move the
+//! version on, an `ERROR` with `410` (the version expired) re-lists, a
+//! dropped stream resumes from the last version with backoff. The feed's
+//! poll only reads that copy (no request), so the deployments pane is as
+//! fresh as the watch.
+//!
+//! Normalised into `model::Deployment`: step `i/n` from
+//! `status.currentStepIndex` and the `setWeight` steps, weight from
+//! `status.canary.weights.canary.weight`, phase (`status.abort` → Aborted,
+//! since Argo has no such phase), message, stable vs canary revision, and
+//! the current step's analysis run.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::kube::Context;
+use super::{FeedError, Fetch, Payload, Source};
+use crate::model::{Analysis, CanaryPhase, Deployment, FeedId};
+
+const MAX_LIST: usize = 32 * 1024 * 1024;
+
+/// The path of a namespace's Rollouts.
+pub fn rollouts_path(namespace: &str) -> String {
+    format!("/apis/argoproj.io/v1alpha1/namespaces/{}/rollouts", super::unleash::seg(namespace))
+}
+
+/// What one region's watch has.
+#[derive(Default)]
+struct Cache {
+    objects: BTreeMap<String, Value>,
+    /// The version the copy is at (the last list, event or bookmark).
+    version: String,
+    listed: bool,
+    error: Option<String>,
+    /// Times the watch had to re-list (410).
+    pub relists: u64,
+}
+
+/// One region's cluster.
+pub struct RegionWatch {
+    pub region: String,
+    pub ctx: Context,
+    client: reqwest::Client,
+    cache: Mutex<Cache>,
+    started: std::sync::Once,
+}
+
+impl RegionWatch {
+    pub fn new(region: &str, ctx: Context) -> Result<RegionWatch, String> {
+        let client = ctx.client()?;
+        Ok(RegionWatch {
+            region: region.into(),
+            ctx,
+            client,
+            cache: Mutex::new(Cache::default()),
+            started: std::sync::Once::new(),
+        })
+    }
+
+    fn set_error(&self, e: String) {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.error = Some(e);
+    }
+
+    /// A list: the copy is replaced and the version is the list's.
+    async fn list(&self) -> Result<(), String> {
+        let path = rollouts_path(&self.ctx.namespace);
+        let req = self.ctx.request(&self.client, reqwest::Method::GET, &path).timeout(Duration::from_secs(10));
+        let (status, body, _) = super::send_limited(req, MAX_LIST).await.map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(kube_error(status, &body));
+        }
+        let v: Value = serde_json::from_slice(&body).map_err(|e| format!("bad list: {e}"))?;
+        let mut objects = BTreeMap::new();
+        for item in v["items"].as_array().into_iter().flatten() {
+            if let Some(name) = item["metadata"]["name"].as_str() {
+                objects.insert(name.to_string(), item.clone());
+            }
+        }
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.objects = objects;
+        c.version = v["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+        c.listed = true;
+        c.error = None;
+        Ok(())
+    }
+
+    /// One watch stream from the copy's version, until it ends. `Ok(true)`:
+    /// the version expired (re-list).
+    async fn watch_once(&self) -> Result<bool, String> {
+        let version = self.cache.lock().unwrap_or_else(|p| p.into_inner()).version.clone();
+        let path = format!(
+            "{}?watch=true&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion={}",
+            rollouts_path(&self.ctx.namespace),
+            super::unleash::seg(&version)
+        );
+        let mut resp = self
+            .ctx
+            .request(&self.client, reqwest::Method::GET, &path)
+            .send()
+            .await
+            .map_err(|e| super::redact(&e.to_string()))?;
+        let status = resp.status().as_u16();
+        if status == 410 {
+            return Ok(true);
+        }
+        if status != 200 {
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(kube_error(status, &body));
+        }
+        {
+            self.cache.lock().unwrap_or_else(|p| p.into_inner()).error = None;
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let chunk = match tokio::time::timeout(Duration::from_secs(330), resp.chunk()).await {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => return Ok(false),
+                Ok(Err(e)) => return Err(format!("watch broke off: {}", super::redact(&e.to_string()))),
+                Err(_) => return Err("watch silent for 330 s".into()),
+            };
+            buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_LIST {
+                return Err("a watch event larger than 32 MiB".into());
+            }
+            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=i).collect();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let ev: Value = serde_json::from_slice(&line).map_err(|e| format!("bad watch event: {e}"))?;
+                if self.apply(&ev)? {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// One event into the copy; `Ok(true)` when it says the version expired.
+    fn apply(&self, ev: &Value) -> Result<bool, String> {
+        let obj = &ev["object"];
+        let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match ev["type"].as_str() {
+            Some("ADDED" | "MODIFIED") => {
+                if let Some(name) = obj["metadata"]["name"].as_str() {
+                    c.objects.insert(name.to_string(), obj.clone());
+                }
+            }
+            Some("DELETED") => {
+                if let Some(name) = obj["metadata"]["name"].as_str() {
+                    c.objects.remove(name);
+                }
+            }
+            Some("BOOKMARK") => {}
+            Some("ERROR") if obj["code"] == 410 => {
+                c.relists += 1;
+                return Ok(true);
+            }
+            Some("ERROR") => {
+                let msg = super::alertmanager::one_line(obj["message"].as_str().unwrap_or("watch error"));
+                return Err(format!("watch error: {msg}"));
+            }
+            other => return Err(format!("unknown watch event {other:?}")),
+        }
+        if !rv.is_empty() {
+            c.version = rv;
+        }
+        Ok(false)
+    }
+
+    /// List, then watch for as long as the process lives.
+    async fn run(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(500);
+        let mut need_list = true;
+        loop {
+            if need_list {
+                match self.list().await {
+                    Ok(()) => {
+                        need_list = false;
+                        backoff = Duration::from_millis(500);
+                    }
+                    Err(e) => {
+                        self.set_error(e);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        continue;
+                    }
+                }
+            }
+            match self.watch_once().await {
+                Ok(true) => need_list = true,
+                Ok(false) => backoff = Duration::from_millis(500),
+                Err(e) => {
+                    self.set_error(e);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Start the watch task once (from the first poll, inside the runtime).
+    fn ensure_started(self: &Arc<Self>) {
+        let me = self.clone();
+        self.started.call_once(move || {
+            tokio::spawn(me.run());
+        });
+    }
+
+    /// How many times this region's watch re-listed after an expiry.
+    pub fn relists(&self) -> u64 {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).relists
+    }
+}
+
+fn kube_error(status: u16, body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let msg = v["message"].as_str().map(super::alertmanager::one_line).unwrap_or_default();
+    match status {
+        401 => format!("HTTP 401: the cluster refused the credentials ({msg})"),
+        403 => format!("HTTP 403: not allowed to list rollouts.argoproj.io ({msg})"),
+        404 => format!("HTTP 404: no rollouts.argoproj.io here — is Argo Rollouts installed? ({msg})"),
+        _ => format!("HTTP {status}: {msg}"),
+    }
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+/// A Rollout in the console's words.
+pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
+    let name = r["metadata"]["name"].as_str()?;
+    let service = r["metadata"]["labels"]["app"].as_str().unwrap_or(name);
+    let st = &r["status"];
+    let steps: Vec<f64> = r["spec"]["strategy"]["canary"]["steps"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["setWeight"].as_f64()).collect())
+        .unwrap_or_default();
+    let total = r["spec"]["strategy"]["canary"]["steps"].as_array().map(Vec::len).unwrap_or(0);
+    let index = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
+    let aborted = st["abort"] == Value::Bool(true);
+    let phase = if aborted {
+        CanaryPhase::Aborted
+    } else {
+        match st["phase"].as_str() {
+            Some("Progressing") => CanaryPhase::Progressing,
+            Some("Paused") => CanaryPhase::Paused,
+            Some("Degraded") => CanaryPhase::Degraded,
+            Some("Healthy") => CanaryPhase::Healthy,
+            _ => CanaryPhase::Unknown,
+        }
+    };
+    let stable = st["stableRS"].as_str().unwrap_or("").to_string();
+    let current = st["currentPodHash"].as_str().unwrap_or("").to_string();
+    let revision = r["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str().unwrap_or("");
+    let rev_of = |hash: &str| hash.rsplit('-').next().unwrap_or(hash).to_string();
+    let canary = (!current.is_empty() && current != stable).then(|| {
+        if revision.is_empty() {
+            rev_of(&current)
+        } else {
+            revision.to_string()
+        }
+    });
+    let run = &st["canary"]["currentStepAnalysisRunStatus"];
+    let analysis = run["status"].as_str().map(|phase| Analysis {
+        passing: !matches!(phase, "Failed" | "Error" | "Inconclusive"),
+        verdict: phase.to_string(),
+        canary_error_ratio: f64::NAN,
+        baseline_error_ratio: f64::NAN,
+        canary_p99_ms: f64::NAN,
+        baseline_p99_ms: f64::NAN,
+    });
+    let mut message = super::alertmanager::one_line(st["message"].as_str().unwrap_or(""));
+    if let Some(m) = run["message"].as_str().filter(|m| !m.is_empty()) {
+        let m = super::alertmanager::one_line(m);
+        message = if message.is_empty() { format!("analysis: {m}") } else { format!("{message} · analysis: {m}") };
+    }
+    let since =
+        st["pauseConditions"][0]["startTime"].as_str().and_then(|_| time(&st["pauseConditions"][0]["startTime"]));
+    Some(Deployment {
+        id: format!("{service}/{region}"),
+        service: service.to_string(),
+        region: region.to_string(),
+        phase,
+        message,
+        stable_revision: rev_of(&stable),
+        canary_revision: canary,
+        steps,
+        step_index: index.min(total.saturating_sub(1)),
+        step_total: total,
+        weight: st["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(0.0).clamp(0.0, 100.0),
+        since,
+        analysis,
+    })
+}
+
+/// Every configured region's Rollouts, as one deployments source.
+pub struct RolloutsSource {
+    pub regions: Vec<Arc<RegionWatch>>,
+}
+
+impl Source for RolloutsSource {
+    fn name(&self) -> &str {
+        "argo-rollouts"
+    }
+    fn feeds(&self) -> &'static [FeedId] {
+        &[FeedId::Deployments]
+    }
+    fn fetch(&self, _feed: FeedId) -> Fetch<'_> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let mut errors = Vec::new();
+            let mut listed = 0;
+            for w in &self.regions {
+                w.ensure_started();
+                let c = w.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(e) = &c.error {
+                    errors.push(format!("{} ({}): {e}", w.region, w.ctx.name));
+                }
+                if c.listed {
+                    listed += 1;
+                    out.extend(c.objects.values().filter_map(|r| normalise(&w.region, r)));
+                }
+            }
+            if listed == 0 {
+                return Err(match errors.is_empty() {
+                    true => FeedError::Source("waiting for the first list of rollouts".into()),
+                    false => FeedError::Source(errors.join("; ")),
+                });
+            }
+            out.sort_by(|a, b| a.id.cmp(&b.id));
+            let p = Payload::Deployments(out);
+            Ok(if errors.is_empty() { p } else { Payload::Partial { inner: Box::new(p), error: errors.join("; ") } })
+        })
+    }
+}

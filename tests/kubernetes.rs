@@ -1,0 +1,245 @@
+//! Argo Rollouts through the Kubernetes API. A real API server cannot be
+//! fetched here, so the simulator serves the Rollouts part of it (one
+//! cluster per region at `/k8s/{region}`); clients nobody here wrote prove
+//! it speaks Kubernetes honestly: `kubectl` (get `-o json`, `get --watch`,
+//! `patch --type merge`) and Debian's Kubernetes Python client (list,
+//! watch, `patch_namespaced_custom_object_status`), each through a
+//! kubeconfig the test writes, each seeing what the console sees. Then the
+//! console: canaries from the watch, an abort and a promote through the
+//! executor (one patch each, read back), and a watch whose version expires
+//! mid-run is re-listed without losing the next change.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "ap-southeast-1"];
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("warroom-kube-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    d
+}
+
+/// A kubeconfig with one context per region, each a cluster at the sim.
+fn kubeconfig(d: &Path, sim: &str) -> PathBuf {
+    let mut text = String::from("apiVersion: v1\nkind: Config\ncurrent-context: us-east-1\nclusters:\n");
+    for r in REGIONS {
+        text.push_str(&format!("- name: {r}\n  cluster:\n    server: {sim}/k8s/{r}\n"));
+    }
+    text.push_str("users:\n- name: ops\n  user:\n    token: sim-token\ncontexts:\n");
+    for r in REGIONS {
+        text.push_str(&format!("- name: {r}\n  context:\n    cluster: {r}\n    user: ops\n    namespace: default\n"));
+    }
+    let p = d.join("kubeconfig");
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    p
+}
+
+fn kubectl(kc: &Path, args: &[&str]) -> String {
+    common::need("kubectl", "kubernetes-client");
+    let out =
+        Command::new("kubectl").args(args).env("KUBECONFIG", kc).output().unwrap_or_else(|e| panic!("kubectl: {e}"));
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn rollout(kc: &Path, ctx: &str, name: &str) -> Value {
+    let text = kubectl(kc, &["--context", ctx, "get", "rollouts.argoproj.io", name, "-o", "json"]);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+const PY: &str = r#"
+import json, sys
+from kubernetes import client, config, watch
+config.load_kube_config(config_file=sys.argv[1], context=sys.argv[2])
+api = client.CustomObjectsApi()
+items = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", "default", "rollouts")["items"]
+seen = []
+w = watch.Watch()
+for ev in w.stream(api.list_namespaced_custom_object, "argoproj.io", "v1alpha1", "default", "rollouts", timeout_seconds=2):
+    seen.append([ev["type"], ev["object"]["metadata"]["name"]])
+    if len(seen) >= len(items):
+        w.stop()
+patched = api.patch_namespaced_custom_object_status("argoproj.io", "v1alpha1", "default", "rollouts", sys.argv[3], {"status": {"abort": True}})
+print(json.dumps({"names": sorted(i["metadata"]["name"] for i in items), "watched": seen, "abort": patched["status"]["abort"]}))
+"#;
+
+async fn console(
+    kc: &Path,
+    d: &Path,
+) -> (
+    warroom::dataplane::DataPlane,
+    warroom::actions::executor::Executor,
+    tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+) {
+    let mut text = String::new();
+    for r in REGIONS {
+        text.push_str(&format!("[[region]]\nname = \"{r}\"\n"));
+    }
+    text.push_str(&format!("[kubernetes]\nkubeconfig = \"{}\"\n[kubernetes.regions]\n", kc.display()));
+    for r in REGIONS {
+        text.push_str(&format!("{r} = \"{r}\"\n"));
+    }
+    let path = d.join("warroom.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    common::console_from(&path)
+}
+
+fn deployment<'a>(s: &'a warroom::model::Snapshot, id: &str) -> Option<&'a warroom::model::Deployment> {
+    s.fleet.deployments.items().iter().find(|d| d.id == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_clients_and_the_console_see_the_same_rollouts() {
+    use warroom::model::CanaryPhase;
+    let (_sim, url) = common::spawn_sim(&["--scenario", "bad-canary", "--at", "5m"]);
+    let d = dir("clients");
+    let kc = kubeconfig(&d, &url);
+    // kubectl: list as JSON, a watch, a merge patch on the spec.
+    let (kc2, list) = (
+        kc.clone(),
+        tokio::task::spawn_blocking({
+            let kc = kc.clone();
+            move || kubectl(&kc, &["--context", "us-west-2", "get", "rollouts.argoproj.io", "-o", "json"])
+        }),
+    );
+    let list: Value = serde_json::from_str(&list.await.unwrap_or_default()).unwrap_or_default();
+    let names: Vec<&str> =
+        list["items"].as_array().into_iter().flatten().filter_map(|i| i["metadata"]["name"].as_str()).collect();
+    assert!(names.contains(&"search"), "{list}");
+    // `kubectl get --watch` until a timeout ends it: what it printed counts.
+    let watched = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["3", "kubectl", "--context", "us-west-2", "get", "rollouts.argoproj.io", "--watch", "-o", "json"])
+            .env("KUBECONFIG", &kc2)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    });
+    let watched = watched.await.unwrap_or_default();
+    assert!(
+        watched.contains("\"kind\": \"Rollout\"") && watched.contains("\"name\": \"search\""),
+        "kubectl --watch: {watched}"
+    );
+    let (plane, exec, mut rx) = console(&kc, &d).await;
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "rollouts from the watch",
+        |s| deployment(s, "search/us-west-2").is_some_and(|d| d.phase == CanaryPhase::Paused),
+        |s| {
+            format!(
+                "{:?} {:?}",
+                s.fleet.deployments.error_text(),
+                s.fleet.deployments.items().iter().map(|d| (&d.id, d.phase)).collect::<Vec<_>>()
+            )
+        },
+    )
+    .await;
+    let search = deployment(&snap, "search/us-west-2").cloned().unwrap_or_else(|| panic!("no search"));
+    let k = rollout(&kc, "us-west-2", "search");
+    assert_eq!(
+        search.step_index as u64,
+        k["status"]["currentStepIndex"].as_u64().unwrap_or(99),
+        "the same step as kubectl"
+    );
+    assert_eq!(search.weight, k["status"]["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(-1.0));
+    // Promote the paused canary through the executor: one patch, read back.
+    let stats = || async {
+        let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
+        v["requests"]["PATCH /k8s"].as_u64()
+    };
+    let before = stats().await.unwrap_or(0);
+    use warroom::actions::executor::{new_key, Disposition, Intent};
+    use warroom::actions::{Action, Operator, Role};
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let promote = Action::Promote { deployment: "search/us-west-2".into(), full: false };
+    assert!(promote.preview(&snap).is_ok());
+    let i = go(promote);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 30).await;
+    assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
+    assert!(e.message.contains("search in us-west-2"), "{}", e.message);
+    assert_eq!(stats().await.unwrap_or(0) - before, 1, "one patch");
+    let k = rollout(&kc, "us-west-2", "search");
+    assert_ne!(k["status"]["phase"], "Paused", "kubectl sees it promoted: {}", k["status"]);
+    // A patch naming a stale resourceVersion is refused, as by a real API server.
+    let stale = serde_json::json!({"metadata": {"resourceVersion": "1"}, "spec": {"paused": true}});
+    let r = reqwest::Client::new()
+        .patch(format!("{url}/k8s/us-west-2/apis/argoproj.io/v1alpha1/namespaces/default/rollouts/search"))
+        .header("content-type", "application/merge-patch+json")
+        .body(stale.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 409);
+    // Abort the degraded canary from the Python client, and see it here.
+    let py = Command::new("/usr/bin/python3")
+        .args(["-c", PY, &kc.display().to_string(), "us-east-1", "checkout"])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 (apt-get install -y python3-kubernetes): {e}"));
+    assert!(py.status.success(), "python client: {}", String::from_utf8_lossy(&py.stderr));
+    let out: Value = serde_json::from_slice(&py.stdout).unwrap_or_default();
+    assert_eq!(out["abort"], true, "{out}");
+    assert!(out["names"].as_array().is_some_and(|n| n.iter().any(|x| x == "checkout")), "{out}");
+    assert!(out["watched"].as_array().is_some_and(|w| !w.is_empty() && w[0][0] == "ADDED"), "{out}");
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "the console sees the abort",
+        |s| deployment(s, "checkout/us-east-1").is_some_and(|d| d.phase == CanaryPhase::Aborted),
+        |s| format!("{:?}", deployment(s, "checkout/us-east-1")),
+    )
+    .await;
+    // Asked to abort it again: read first, nothing sent.
+    let before = stats().await.unwrap_or(0);
+    let i = go(Action::Rollback { deployment: "checkout/us-east-1".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 30).await;
+    assert!(e.message.contains("already in effect"), "{}", e.message);
+    assert_eq!(stats().await.unwrap_or(0), before, "no patch");
+    // The watch's version expires: the console re-lists and sees the next change.
+    let c = reqwest::Client::new();
+    let r = c.post(format!("{url}/v1/kube/expire")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_success());
+    let kc3 = kc.clone();
+    tokio::task::spawn_blocking(move || {
+        kubectl(
+            &kc3,
+            &[
+                "--context",
+                "us-west-2",
+                "patch",
+                "rollouts.argoproj.io",
+                "search",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"spec":{"paused":true}}"#,
+            ],
+        )
+    })
+    .await
+    .unwrap_or_default();
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "the pause after the expiry",
+        |s| deployment(s, "search/us-west-2").is_some_and(|d| d.phase == CanaryPhase::Paused),
+        |s| format!("{:?} {:?}", s.fleet.deployments.error_text(), deployment(s, "search/us-west-2")),
+    )
+    .await;
+}
