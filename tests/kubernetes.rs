@@ -243,3 +243,86 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
+    use warroom::actions::executor::{new_key, Disposition, Intent};
+    use warroom::actions::{Action, Operator, Role};
+    use warroom::model::{ActionStatus, CanaryPhase};
+    let (_sim, url) = common::spawn_sim(&["--scenario", "bad-green", "--at", "1m"]);
+    let d = dir("bluegreen");
+    let kc = kubeconfig(&d, &url);
+    let (plane, exec, mut rx) = console(&kc, &d).await;
+    let mut snaps = plane.snapshots.clone();
+    let bg =
+        |s: &warroom::model::Snapshot| s.fleet.deployments.items().iter().find(|d| d.blue_green.is_some()).cloned();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "green waiting on standby",
+        |s| bg(s).is_some_and(|d| d.phase == CanaryPhase::Paused),
+        |s| format!("{:?} {:?}", s.fleet.deployments.error_text(), bg(s)),
+    )
+    .await;
+    let d0 = bg(&snap).unwrap_or_else(|| panic!("no blue-green"));
+    let b = d0.blue_green.clone().unwrap_or_default();
+    assert_eq!(
+        (b.active.revision.as_str(), b.preview.as_ref().map(|p| p.revision.as_str())),
+        ("7", Some("8")),
+        "{b:?}"
+    );
+    assert_eq!(b.pre_analysis.as_deref(), Some("Successful"));
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let switch = Action::Promote { deployment: d0.id.clone(), full: false };
+    let p = switch.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.effect[0].starts_with("starts serving: revision 8 (registry.example.com/"), "{:?}", p.effect);
+    assert!(p.effect[1].contains("keeps running for 5m") && p.effect[1].contains("revision 7"), "{:?}", p.effect);
+    let i = go(switch);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 30).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    // Green serves; its post-promotion analysis fails (bad-green); blue still runs.
+    let snap = common::snapshot_where(
+        &mut snaps,
+        60,
+        "green serving, analysis failed, blue kept",
+        |s| {
+            bg(s).and_then(|d| d.blue_green).is_some_and(|b| {
+                b.active.revision == "8" && b.post_analysis.as_deref() == Some("Failed") && b.previous.is_some()
+            })
+        },
+        |s| format!("{:?}", bg(s)),
+    )
+    .await;
+    let back = Action::Rollback { deployment: d0.id.clone() };
+    let p = back.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.title, format!("Switch {} back?", d0.id));
+    assert!(p.effect[0].contains("revision 7") && p.effect[0].contains("still running"), "{:?}", p.effect);
+    let i = go(back);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 30).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "blue serving again",
+        |s| {
+            bg(s).is_some_and(|d| {
+                d.phase == CanaryPhase::Aborted && d.blue_green.is_some_and(|b| b.active.revision == "7")
+            })
+        },
+        |s| format!("{:?}", bg(s)),
+    )
+    .await;
+    // kubectl agrees.
+    let name = d0.service.clone();
+    let r = tokio::task::spawn_blocking(move || rollout(&kc, "us-east-1", &name)).await.unwrap_or_default();
+    assert_eq!(r["status"]["blueGreen"]["activeSelector"], format!("{}-7", d0.service), "{}", r["status"]);
+}

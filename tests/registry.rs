@@ -34,7 +34,8 @@ fn exhaustive(k: Kind) -> usize {
         | Kind::Clock
         | Kind::Databases
         | Kind::Dr
-        | Kind::Silences => Kind::ALL.iter().filter(|x| **x == k).count(),
+        | Kind::Silences
+        | Kind::BlueGreen => Kind::ALL.iter().filter(|x| **x == k).count(),
     }
 }
 

@@ -130,6 +130,12 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
         "rollback" | "promote" | "promoteFull" | "pause" | "resume" => {
             let id =
                 req.deployment.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "deployment is required"))?;
+            // The blue-green rollout: promote switches, rollback switches back.
+            if let Some(v) = crate::bluegreen::view(st, t).filter(|v| format!("{}/{}", v.service, v.region) == id) {
+                let _ = v;
+                let code = |c: u16| StatusCode::from_u16(c).unwrap_or(StatusCode::CONFLICT);
+                return crate::bluegreen::act(st, &req.kind, t).map(|m| (m, 1.0)).map_err(|(c, m)| refusal(code(c), m));
+            }
             let d = deployment_index(w, id)
                 .ok_or_else(|| refusal(StatusCode::NOT_FOUND, format!("unknown deployment '{id}'")))?;
             let cur = w.deploy_state(d, t);

@@ -139,8 +139,9 @@ impl Kube {
     /// the next resourceVersion and an event.
     pub fn sync(&self, st: &SimState) {
         let t = st.now();
-        let all: Vec<(String, String, Value)> =
+        let mut all: Vec<(String, String, Value)> =
             (0..st.world.script.deployments.len()).map(|d| project(st, d, t)).collect();
+        all.extend(crate::bluegreen::rollout(st, t));
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for (cluster, name, mut obj) in all {
             let key = (cluster.clone(), name);
@@ -396,7 +397,14 @@ pub async fn patch(
         Ok(a) => a,
         Err(why) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &why),
     };
-    if let Some(kind) = action {
+    let blue_green = crate::bluegreen::view(&st, st.now()).is_some_and(|v| v.service == name && v.region == cluster);
+    if let (Some(kind), true) = (action, blue_green) {
+        if let Err((code, msg)) = crate::bluegreen::act(&st, kind, st.now()) {
+            if code != 409 {
+                return fail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &msg);
+            }
+        }
+    } else if let Some(kind) = action {
         let req = crate::actions::ActionRequest {
             kind: kind.into(),
             region: None,

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod aurora;
+pub mod bluegreen;
 pub mod breakers;
 pub mod cloudwatch;
 pub mod databases;

@@ -13,15 +13,22 @@ pub enum Scenario {
     BadCanary,
     DependencyStorm,
     DbPrimaryFailure,
+    /// A blue-green rollout: green deploys, health checks pass, it waits
+    /// for the operator to switch traffic.
+    BlueGreen,
+    /// The same, but green's post-promotion analysis fails: switch back.
+    BadGreen,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Calm,
         Scenario::RegionOutage,
         Scenario::BadCanary,
         Scenario::DependencyStorm,
         Scenario::DbPrimaryFailure,
+        Scenario::BlueGreen,
+        Scenario::BadGreen,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +38,8 @@ impl Scenario {
             Scenario::BadCanary => "bad-canary",
             Scenario::DependencyStorm => "dependency-storm",
             Scenario::DbPrimaryFailure => "db-primary-failure",
+            Scenario::BlueGreen => "blue-green",
+            Scenario::BadGreen => "bad-green",
         }
     }
 }
@@ -326,7 +335,7 @@ pub fn build(scenario: Scenario, fleet: &Fleet) -> Script {
     match scenario {
         // The database failure is scripted below (`db_failure`); its effect
         // on services depends on the promotions operators make.
-        Scenario::Calm | Scenario::DbPrimaryFailure => {}
+        Scenario::Calm | Scenario::DbPrimaryFailure | Scenario::BlueGreen | Scenario::BadGreen => {}
         Scenario::RegionOutage => {
             let r = if nr > 1 { 1 } else { 0 };
             effects.push(Effect {

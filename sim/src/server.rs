@@ -61,6 +61,8 @@ pub struct SimState {
     breakers: Mutex<crate::breakers::Overrides>,
     /// The Kubernetes API's Rollouts (a projection of the deployments).
     pub kube: crate::kube::Kube,
+    /// The blue-green rollout's operator actions (`blue-green`, `bad-green`).
+    pub bluegreen: Mutex<crate::bluegreen::Ops>,
 }
 
 impl SimState {
@@ -75,6 +77,7 @@ impl SimState {
             silences: Mutex::new(Vec::new()),
             breakers: Mutex::new(Default::default()),
             kube: Default::default(),
+            bluegreen: Mutex::new(Default::default()),
         }
     }
 
@@ -570,6 +573,8 @@ async fn deployments(State(st): St) -> Json<Value> {
             })
         })
         .collect();
+    let mut list = list;
+    list.extend(crate::bluegreen::control_plane(&st, t));
     Json(json!({"observedAt": iso(w, t), "deployments": list}))
 }
 

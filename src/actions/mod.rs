@@ -900,6 +900,78 @@ fn preview_restore(snap: &Snapshot, region: &str) -> Result<Preview, String> {
     })
 }
 
+/// `v1.8 (registry/app:v1.8)`.
+fn colour_words(c: &crate::model::Colour) -> String {
+    let ready = c.ready.map(|(r, d)| format!(", {r}/{d} ready")).unwrap_or_default();
+    if c.image.is_empty() {
+        format!("revision {}{ready}", c.revision)
+    } else {
+        format!("revision {} ({}{ready})", c.revision, c.image)
+    }
+}
+
+/// A blue-green promote switches the active service to the preview colour
+/// (the old one keeps running for the scale-down delay: the instant
+/// switch-back window); a rollback switches back while it runs.
+fn preview_blue_green(
+    action: &Action,
+    d: &crate::model::Deployment,
+    bg: &crate::model::BlueGreen,
+    critical: bool,
+) -> Result<Preview, String> {
+    let id = &d.id;
+    let window = crate::panes::dr::secs_words(bg.scale_down_secs as f64);
+    match action {
+        Action::Promote { .. } | Action::Resume { .. } => {
+            let Some(p) = &bg.preview else {
+                return Err(format!("{id}: no preview colour waiting ({} serves)", colour_words(&bg.active)));
+            };
+            if bg.pre_analysis.as_deref().is_some_and(|a| a != "Successful") {
+                let a = bg.pre_analysis.as_deref().unwrap_or("");
+                return Err(format!("{id}: the preview's pre-promotion analysis is {a}, not Successful"));
+            }
+            if let Some((r, want)) = p.ready.filter(|(r, want)| r < want) {
+                return Err(format!("{id}: the preview has {r}/{want} replicas ready"));
+            }
+            Ok(Preview {
+                title: format!("Switch {id} to the preview colour?"),
+                effect: vec![
+                    format!("starts serving: {} (behind {})", colour_words(p), bg.active_service),
+                    format!("keeps running for {window}: {} — switch back is instant until then", colour_words(&bg.active)),
+                    "post-promotion analysis runs after the switch".into(),
+                ],
+                blast: if critical { Blast::High } else { Blast::Low },
+                type_to_confirm: critical.then(|| d.service.clone()),
+            })
+        }
+        Action::Rollback { .. } => match &bg.previous {
+            Some(prev) => Ok(Preview {
+                title: format!("Switch {id} back?"),
+                effect: vec![
+                    format!("starts serving again: {} (still running)", colour_words(prev)),
+                    format!("stops serving: {}", colour_words(&bg.active)),
+                    "phase → Aborted".into(),
+                ],
+                blast: if critical { Blast::High } else { Blast::Low },
+                type_to_confirm: critical.then(|| d.service.clone()),
+            }),
+            None if bg.preview.is_some() && d.phase != CanaryPhase::Aborted => Ok(Preview {
+                title: format!("Abort {id}'s preview colour?"),
+                effect: vec![
+                    format!("{} keeps serving", colour_words(&bg.active)),
+                    format!("the preview {} is dropped", bg.preview.as_ref().map(colour_words).unwrap_or_default()),
+                ],
+                blast: Blast::Low,
+                type_to_confirm: None,
+            }),
+            None => Err(format!(
+                "{id}: the old colour is no longer running, so there is no instant switch back (deploy the old revision again)"
+            )),
+        },
+        _ => Err(format!("{id} is blue-green: promote switches, rollback switches back")),
+    }
+}
+
 fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Preview, String> {
     let d = snap
         .fleet
@@ -912,6 +984,9 @@ fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Prev
     let critical = snap.fleet.services.items().iter().any(|s| s.name == d.service && s.tier == Tier::Critical);
     let canary = d.canary_revision.clone().unwrap_or_else(|| "?".into());
     let next_weight = d.steps.get(d.step_index + 1).copied();
+    if let Some(bg) = &d.blue_green {
+        return preview_blue_green(action, d, bg, critical);
+    }
     match action {
         Action::Rollback { .. } => {
             if !matches!(d.phase, CanaryPhase::Progressing | CanaryPhase::Paused | CanaryPhase::Degraded) {
@@ -1064,6 +1139,7 @@ mod tests {
             weight: 10.0,
             since: None,
             analysis: None,
+            blue_green: None,
         };
         f.deployments.set(now, Ok(vec![d]));
         let flag =

@@ -600,6 +600,12 @@ impl ViewState {
                 .find(|d| &d.id == id)
                 .cloned()
                 .ok_or_else(|| format!("{id} is not reported")),
+            _ if overview && self.focus == crate::panes::Kind::BlueGreen => self
+                .lists()
+                .visible_blue_green(snap)
+                .get(self.row(self.focus))
+                .map(|d| (*d).clone())
+                .ok_or_else(|| "no rollout is selected".to_string()),
             _ if overview && self.focus.pane().acts_on() == Some(ActsOn::Rollout) => self
                 .visible_deployments(snap)
                 .get(self.row(self.focus))

@@ -281,6 +281,46 @@ pub struct Deployment {
     pub weight: f64,
     pub since: Option<DateTime<Utc>>,
     pub analysis: Option<Analysis>,
+    /// A blue-green rollout's colours (None: a canary).
+    pub blue_green: Option<BlueGreen>,
+}
+
+/// A blue-green rollout: which colour serves, which waits, and the clocks
+/// that decide what happens next.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BlueGreen {
+    /// The colour behind the active service (what users get).
+    pub active: Colour,
+    /// The new colour behind the preview service, while there is one.
+    pub preview: Option<Colour>,
+    /// The colour that served before the switch, while it still runs
+    /// (the instant switch-back window).
+    pub previous: Option<Colour>,
+    pub active_service: String,
+    pub preview_service: String,
+    /// Pre- and post-promotion analysis run phases (`Running`,
+    /// `Successful`, `Failed`, …), when there are runs.
+    pub pre_analysis: Option<String>,
+    pub post_analysis: Option<String>,
+    pub auto_promotion: bool,
+    /// When the preview is promoted by itself (`autoPromotionSeconds` after
+    /// the pause began).
+    pub promote_at: Option<DateTime<Utc>>,
+    /// `scaleDownDelaySeconds`: how long the old colour runs after a switch.
+    pub scale_down_secs: u64,
+    /// When the old colour is scaled down, if the switch time is known.
+    pub scale_down_at: Option<DateTime<Utc>>,
+}
+
+/// One colour of a blue-green rollout.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Colour {
+    /// Pod template hash (`activeSelector` / `previewSelector`).
+    pub hash: String,
+    pub revision: String,
+    pub image: String,
+    /// Ready of desired replicas, when known.
+    pub ready: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -114,6 +114,12 @@ impl Lists<'_> {
         v
     }
 
+    /// Blue-green rollouts on screen after the filter, in the canaries'
+    /// order.
+    pub fn visible_blue_green<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Deployment> {
+        self.visible_deployments(snap).into_iter().filter(|d| d.blue_green.is_some()).collect()
+    }
+
     /// Flags on screen after the filter (by flag name), in feed order or
     /// the chosen sort.
     pub fn visible_flags<'a>(&self, snap: &'a Snapshot) -> Vec<&'a crate::model::Flag> {

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod alert_detail;
 pub mod alerts;
+pub mod bluegreen;
 pub mod budgets;
 pub mod canaries;
 pub mod circuits;
@@ -54,11 +55,12 @@ pub enum Kind {
     Databases,
     Dr,
     Silences,
+    BlueGreen,
 }
 
 impl Kind {
     /// Every kind, in the order `views` lists them.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Matrix,
         Kind::Latency,
         Kind::LatencyChart,
@@ -73,6 +75,7 @@ impl Kind {
         Kind::Databases,
         Kind::Dr,
         Kind::Silences,
+        Kind::BlueGreen,
     ];
 
     /// The registry: the module that draws this kind.
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Databases => &databases::DatabasesPane,
             Kind::Dr => &dr::DrPane,
             Kind::Silences => &silences::SilencesPane,
+            Kind::BlueGreen => &bluegreen::BlueGreenPane,
         }
     }
 

@@ -400,6 +400,60 @@ struct DeploymentWire {
     since: Option<String>,
     #[serde(default)]
     analysis: Option<AnalysisWire>,
+    #[serde(default, rename = "blueGreen")]
+    blue_green: Option<BlueGreenWire>,
+}
+
+/// A blue-green deployment's colours (docs/control-plane-api.md).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BlueGreenWire {
+    #[serde(default)]
+    active_service: String,
+    #[serde(default)]
+    preview_service: String,
+    #[serde(default)]
+    active: Option<ColourWire>,
+    #[serde(default)]
+    preview: Option<ColourWire>,
+    #[serde(default)]
+    previous: Option<ColourWire>,
+    #[serde(default)]
+    pre_promotion_analysis: Option<String>,
+    #[serde(default)]
+    post_promotion_analysis: Option<String>,
+    #[serde(default)]
+    auto_promotion_enabled: bool,
+    #[serde(default)]
+    auto_promotion_at: Option<String>,
+    #[serde(default)]
+    scale_down_delay_seconds: u64,
+    #[serde(default)]
+    scale_down_at: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ColourWire {
+    #[serde(default)]
+    revision: String,
+    #[serde(default)]
+    image: String,
+    #[serde(default)]
+    ready: Option<u32>,
+    #[serde(default)]
+    desired: Option<u32>,
+}
+
+impl ColourWire {
+    fn colour(self) -> model::Colour {
+        let one = crate::sources::alertmanager::one_line;
+        model::Colour {
+            hash: String::new(),
+            revision: one(&self.revision),
+            image: one(&self.image),
+            ready: self.ready.zip(self.desired),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -454,6 +508,19 @@ impl From<DeploymentWire> for model::Deployment {
                 baseline_error_ratio: sane(a.baseline_error_ratio),
                 canary_p99_ms: sane(a.canary_p99_ms),
                 baseline_p99_ms: sane(a.baseline_p99_ms),
+            }),
+            blue_green: w.blue_green.map(|b| model::BlueGreen {
+                active: b.active.map(ColourWire::colour).unwrap_or_default(),
+                preview: b.preview.map(ColourWire::colour),
+                previous: b.previous.map(ColourWire::colour),
+                active_service: crate::sources::alertmanager::one_line(&b.active_service),
+                preview_service: crate::sources::alertmanager::one_line(&b.preview_service),
+                pre_analysis: b.pre_promotion_analysis,
+                post_analysis: b.post_promotion_analysis,
+                auto_promotion: b.auto_promotion_enabled,
+                promote_at: time(b.auto_promotion_at.as_deref()),
+                scale_down_secs: b.scale_down_delay_seconds,
+                scale_down_at: time(b.scale_down_at.as_deref()),
             }),
         }
     }

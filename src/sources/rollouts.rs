@@ -300,6 +300,74 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
         weight: st["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(0.0).clamp(0.0, 100.0),
         since,
         analysis,
+        blue_green: blue_green(r),
+    })
+}
+
+/// A blue-green Rollout's colours: `activeSelector` serves, `previewSelector`
+/// waits; while `stableRS` is not the active colour (the switch is not yet
+/// confirmed by post-promotion analysis) the old colour still runs and a
+/// switch back is instant. The scale-down deadline is on the old
+/// ReplicaSet, not the Rollout, so it is not known here.
+fn blue_green(r: &Value) -> Option<crate::model::BlueGreen> {
+    use crate::model::{BlueGreen, Colour};
+    let spec = r["spec"]["strategy"].get("blueGreen")?;
+    let st = &r["status"];
+    let bg = &st["blueGreen"];
+    let current = st["currentPodHash"].as_str().unwrap_or("");
+    let image = r["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or("");
+    let revision = r["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str().unwrap_or("");
+    let colour = |hash: &str| Colour {
+        hash: hash.to_string(),
+        revision: if hash == current && !revision.is_empty() {
+            revision.to_string()
+        } else {
+            hash.rsplit('-').next().unwrap_or(hash).to_string()
+        },
+        image: if hash == current { super::alertmanager::one_line(image) } else { String::new() },
+        ready: None,
+    };
+    let active = bg["activeSelector"].as_str().unwrap_or("");
+    let preview = bg["previewSelector"].as_str().unwrap_or("");
+    let stable = st["stableRS"].as_str().unwrap_or("");
+    let phase = |v: &Value| v["status"].as_str().map(String::from);
+    let auto = spec["autoPromotionEnabled"].as_bool().unwrap_or(true);
+    let pause_start = st["pauseConditions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["reason"] == "BlueGreenPause"))
+        .and_then(|p| time(&p["startTime"]));
+    let promote_at = match (auto, spec["autoPromotionSeconds"].as_i64(), pause_start) {
+        (true, Some(secs), Some(at)) => Some(at + chrono::Duration::seconds(secs.max(0))),
+        _ => None,
+    };
+    let mut c = Colour { ready: None, ..colour(active) };
+    if active == current {
+        let ready = st["readyReplicas"].as_u64().unwrap_or(0) as u32;
+        c.ready = Some((ready, st["replicas"].as_u64().unwrap_or(0) as u32));
+    }
+    Some(BlueGreen {
+        active: c,
+        preview: (!preview.is_empty() && preview != active).then(|| {
+            let mut p = colour(preview);
+            let up = st["updatedReplicas"].as_u64().unwrap_or(0) as u32;
+            p.ready = Some((
+                up.min(st["readyReplicas"].as_u64().unwrap_or(0) as u32),
+                spec["previewReplicaCount"]
+                    .as_u64()
+                    .map(|n| n as u32)
+                    .unwrap_or(st["replicas"].as_u64().unwrap_or(0) as u32),
+            ));
+            p
+        }),
+        previous: (!stable.is_empty() && stable != active).then(|| colour(stable)),
+        active_service: super::alertmanager::one_line(spec["activeService"].as_str().unwrap_or("")),
+        preview_service: super::alertmanager::one_line(spec["previewService"].as_str().unwrap_or("")),
+        pre_analysis: phase(&bg["prePromotionAnalysisRunStatus"]),
+        post_analysis: phase(&bg["postPromotionAnalysisRunStatus"]),
+        auto_promotion: auto,
+        promote_at,
+        scale_down_secs: spec["scaleDownDelaySeconds"].as_u64().unwrap_or(30),
+        scale_down_at: None,
     })
 }
 
