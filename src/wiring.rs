@@ -167,9 +167,8 @@ fn kubernetes(cfg: &Config, intervals: &mut Intervals) -> Result<Option<KubeWire
     }
     let d = duration_or(k.interval.get_ref(), intervals.get(FeedId::Deployments));
     *intervals = intervals.clone().with(FeedId::Deployments, d);
-    let actions = crate::actions::rollouts::RolloutActions {
-        regions: watches.iter().map(|w| (w.region.clone(), w.clone())).collect(),
-    };
+    let actions =
+        crate::actions::rollouts::RolloutActions::new(watches.iter().map(|w| (w.region.clone(), w.clone())).collect());
     Ok(Some((Arc::new(RolloutsSource { regions: watches }), Arc::new(actions))))
 }
 

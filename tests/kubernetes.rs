@@ -150,12 +150,10 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
         "the same step as kubectl"
     );
     assert_eq!(search.weight, k["status"]["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(-1.0));
-    // Promote the paused canary through the executor: one patch, read back.
     let stats = || async {
         let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
         v["requests"]["PATCH /k8s"].as_u64()
     };
-    let before = stats().await.unwrap_or(0);
     use warroom::actions::executor::{new_key, Disposition, Intent};
     use warroom::actions::{Action, Operator, Role};
     let go = |action: Action| Intent {
@@ -164,27 +162,46 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
         operator: Operator { name: "alice".into(), role: Role::Operator },
         disposition: Disposition::Go,
     };
-    let promote = Action::Promote { deployment: "search/us-west-2".into(), full: false };
-    assert!(promote.preview(&snap).is_ok());
-    let i = go(promote);
-    let key = i.key.clone();
-    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-    let e = common::action_outcome(&mut rx, &key, 30).await;
-    assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
-    assert!(e.message.contains("search in us-west-2"), "{}", e.message);
-    assert_eq!(stats().await.unwrap_or(0) - before, 1, "one patch");
+    // kubectl's merge patch on the spec reaches the same object (a pause of
+    // a canary already paused at a step changes nothing).
+    let kc4 = kc.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        kubectl(
+            &kc4,
+            &[
+                "--context",
+                "us-west-2",
+                "patch",
+                "rollouts.argoproj.io",
+                "search",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"spec":{"paused":true}}"#,
+            ],
+        )
+    })
+    .await
+    .unwrap_or_default();
+    assert!(out.contains("rollout.argoproj.io/search patched"), "{out}");
+    // Promote the paused canary step by step to 100%: one patch per step, each read back.
+    promote_step_by_step(&url, &exec, &mut rx, &mut snaps, snap, "search/us-west-2").await;
     let k = rollout(&kc, "us-west-2", "search");
-    assert_ne!(k["status"]["phase"], "Paused", "kubectl sees it promoted: {}", k["status"]);
+    assert_eq!(k["status"]["phase"], "Healthy", "kubectl agrees: {}", k["status"]);
     // A patch naming a stale resourceVersion is refused, as by a real API server.
-    let stale = serde_json::json!({"metadata": {"resourceVersion": "1"}, "spec": {"paused": true}});
+    let stale = serde_json::json!({"metadata": {"resourceVersion": "1"}, "status": {"abort": true}});
     let r = reqwest::Client::new()
-        .patch(format!("{url}/k8s/us-west-2/apis/argoproj.io/v1alpha1/namespaces/default/rollouts/search"))
+        .patch(format!("{url}/k8s/us-west-2/apis/argoproj.io/v1alpha1/namespaces/default/rollouts/search/status"))
         .header("content-type", "application/merge-patch+json")
         .body(stale.to_string())
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status().as_u16(), 409);
+    // The watch's version expires; the Python client then aborts the
+    // degraded canary: the console re-lists and sees the abort.
+    let r = reqwest::Client::new().post(format!("{url}/v1/kube/expire")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_success());
     // Abort the degraded canary from the Python client, and see it here.
     let py = Command::new("/usr/bin/python3")
         .args(["-c", PY, &kc.display().to_string(), "us-east-1", "checkout"])
@@ -211,37 +228,6 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     let e = common::action_outcome(&mut rx, &key, 30).await;
     assert!(e.message.contains("already in effect"), "{}", e.message);
     assert_eq!(stats().await.unwrap_or(0), before, "no patch");
-    // The watch's version expires: the console re-lists and sees the next change.
-    let c = reqwest::Client::new();
-    let r = c.post(format!("{url}/v1/kube/expire")).send().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(r.status().is_success());
-    let kc3 = kc.clone();
-    tokio::task::spawn_blocking(move || {
-        kubectl(
-            &kc3,
-            &[
-                "--context",
-                "us-west-2",
-                "patch",
-                "rollouts.argoproj.io",
-                "search",
-                "--type",
-                "merge",
-                "-p",
-                r#"{"spec":{"paused":true}}"#,
-            ],
-        )
-    })
-    .await
-    .unwrap_or_default();
-    common::snapshot_where(
-        &mut snaps,
-        30,
-        "the pause after the expiry",
-        |s| deployment(s, "search/us-west-2").is_some_and(|d| d.phase == CanaryPhase::Paused),
-        |s| format!("{:?} {:?}", s.fleet.deployments.error_text(), deployment(s, "search/us-west-2")),
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,4 +311,60 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
     let name = d0.service.clone();
     let r = tokio::task::spawn_blocking(move || rollout(&kc, "us-east-1", &name)).await.unwrap_or_default();
     assert_eq!(r["status"]["blueGreen"]["activeSelector"], format!("{}-7", d0.service), "{}", r["status"]);
+}
+
+/// Promote a canary at each of its pauses until it is Healthy: one patch
+/// per promote, each outcome read back. Returns the last snapshot.
+async fn promote_step_by_step(
+    url: &str,
+    exec: &warroom::actions::executor::Executor,
+    rx: &mut tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+    snaps: &mut tokio::sync::watch::Receiver<std::sync::Arc<warroom::model::Snapshot>>,
+    mut snap: std::sync::Arc<warroom::model::Snapshot>,
+    id: &str,
+) -> std::sync::Arc<warroom::model::Snapshot> {
+    use warroom::actions::executor::{new_key, Disposition, Intent};
+    use warroom::actions::{Action, Operator, Role};
+    use warroom::model::CanaryPhase;
+    let stats = || async {
+        let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
+        v["requests"]["PATCH /k8s"].as_u64()
+    };
+    let go = |action: Action| Intent {
+        action,
+        key: new_key(),
+        operator: Operator { name: "alice".into(), role: Role::Operator },
+        disposition: Disposition::Go,
+    };
+    let mut weights = vec![deployment(&snap, id).map(|x| x.weight).unwrap_or(-1.0)];
+    for _ in 0..4 {
+        let d = deployment(&snap, id).cloned().unwrap_or_else(|| panic!("no search"));
+        if d.phase == CanaryPhase::Healthy {
+            break;
+        }
+        assert_eq!(d.phase, CanaryPhase::Paused, "promoted only at a pause: {d:?}");
+        let promote = Action::Promote { deployment: id.into(), full: false };
+        assert!(promote.preview(&snap).is_ok());
+        let before = stats().await.unwrap_or(0);
+        let i = go(promote);
+        let key = i.key.clone();
+        exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+        let e = common::action_outcome(rx, &key, 30).await;
+        assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
+        assert!(e.message.contains("search in us-west-2"), "{}", e.message);
+        assert_eq!(stats().await.unwrap_or(0) - before, 1, "one patch per promote");
+        let step = d.step_index;
+        snap = common::snapshot_where(
+            snaps,
+            30,
+            "the next step",
+            |s| deployment(s, id).is_some_and(|x| x.step_index > step || x.phase == CanaryPhase::Healthy),
+            |s| format!("{:?}", deployment(s, id)),
+        )
+        .await;
+        weights.push(deployment(&snap, id).map(|x| x.weight).unwrap_or(-1.0));
+    }
+    let done = deployment(&snap, id).cloned().unwrap_or_else(|| panic!("no {id}"));
+    assert_eq!(done.phase, CanaryPhase::Healthy, "promoted to the end: weights {weights:?}");
+    snap
 }

@@ -107,7 +107,8 @@ fn project(st: &SimState, d: usize, t: f64) -> (String, String, Value) {
         },
         "spec": {
             "replicas": 10,
-            "paused": s.phase == Phase::Paused,
+            // A user's pause is `spec.paused`; a step's is only a pause condition.
+            "paused": s.phase == Phase::Paused && s.message.starts_with("paused by"),
             "selector": {"matchLabels": {"app": svc}},
             "template": {"metadata": {"labels": {"app": svc}},
                 "spec": {"containers": [{"name": svc, "image": image(rev)}]}},
@@ -348,10 +349,13 @@ fn intent_of(patch: &Value, current: &Value) -> Result<Option<&'static str>, Str
     if spec["paused"] == Value::Bool(true) {
         return Ok(Some("pause"));
     }
-    let unpause = status.get("pauseConditions").is_some_and(Value::is_null) || spec["paused"] == Value::Bool(false);
-    if unpause {
-        let paused = current["status"]["phase"] == "Paused";
-        return Ok(Some(if paused { "resume" } else { "promote" }));
+    // Unpausing the spec resumes; clearing the pause conditions promotes
+    // past the pause (to the next step, where the canary pauses again).
+    if spec["paused"] == Value::Bool(false) && current["spec"]["paused"] == Value::Bool(true) {
+        return Ok(Some("resume"));
+    }
+    if status.get("pauseConditions").is_some_and(Value::is_null) {
+        return Ok(Some("promote"));
     }
     if status["abort"] == Value::Bool(false) {
         // retry: the sim's aborted canaries stay on the stable revision.

@@ -30,6 +30,16 @@ use crate::viewer::BoxFuture;
 pub struct RolloutActions {
     /// Region → its cluster.
     pub regions: BTreeMap<String, Arc<RegionWatch>>,
+    /// The step each promote found its Rollout paused at, by idempotency
+    /// key: a promote has landed once the Rollout is past that step (it may
+    /// pause again at the next one), so a lost answer is never promoted twice.
+    pub seen: std::sync::Mutex<BTreeMap<String, u64>>,
+}
+
+impl RolloutActions {
+    pub fn new(regions: BTreeMap<String, Arc<RegionWatch>>) -> RolloutActions {
+        RolloutActions { regions, seen: Default::default() }
+    }
 }
 
 /// What a request wants of a Rollout.
@@ -55,14 +65,18 @@ fn paused(r: &Value) -> bool {
     r["spec"]["paused"] == Value::Bool(true) || r["status"]["pauseConditions"].as_array().is_some_and(|a| !a.is_empty())
 }
 
-/// Whether the Rollout already shows what `op` asks for.
-fn in_effect(op: Op, r: &Value) -> bool {
+/// Whether the Rollout already shows what `op` asks for; an unpause that
+/// found the Rollout paused at step `from` has landed once it is past it.
+fn in_effect(op: Op, r: &Value, from: Option<u64>) -> bool {
     let st = &r["status"];
     match op {
         Op::Abort => st["abort"] == Value::Bool(true),
         Op::PromoteFull => st["promoteFull"] == Value::Bool(true) || st["phase"] == "Healthy",
         Op::Pause => r["spec"]["paused"] == Value::Bool(true),
-        Op::Unpause => !paused(r),
+        Op::Unpause => {
+            let step = st["currentStepIndex"].as_u64().unwrap_or(0);
+            !paused(r) || from.is_some_and(|f| step > f) || st["phase"] == "Healthy"
+        }
     }
 }
 
@@ -105,8 +119,13 @@ impl RolloutActions {
             Ok(r) => r,
             Err(e) => return Sent::Failed(format!("nothing sent: reading the rollout: {e}")),
         };
-        if in_effect(op, &r) {
-            return Sent::Accepted(format!("already: {}", id_of(&w.region, &name, op)));
+        let from = self.seen.lock().ok().and_then(|m| m.get(&intent.key).copied());
+        if in_effect(op, &r, from) {
+            return Sent::Accepted(format!("already: {}", id_of(&w.region, &name, op, from)));
+        }
+        let step = r["status"]["currentStepIndex"].as_u64().unwrap_or(0);
+        if let Ok(mut m) = self.seen.lock() {
+            m.insert(intent.key.clone(), step);
         }
         if op == Op::Unpause && !paused(&r) {
             return Sent::Refused(format!(
@@ -139,7 +158,7 @@ impl RolloutActions {
                 let v: Value = r.json().await.unwrap_or(Value::Null);
                 let msg = crate::sources::alertmanager::one_line(v["message"].as_str().unwrap_or(""));
                 match code {
-                    200..=299 => Sent::Accepted(id_of(&w.region, &name, op)),
+                    200..=299 => Sent::Accepted(id_of(&w.region, &name, op, Some(step))),
                     409 => Sent::Refused(format!("the rollout changed while the patch was on its way (HTTP 409, nothing applied): look again and confirm again ({msg})")),
                     500..=599 => Sent::Unknown(format!("HTTP {code}: {msg}")),
                     _ => Sent::Refused(format!("HTTP {code}: {msg}")),
@@ -160,8 +179,12 @@ fn op_word(op: Op) -> &'static str {
     }
 }
 
-fn id_of(region: &str, name: &str, op: Op) -> String {
-    format!("{region}/{name} {}", op_word(op))
+/// `us-west-2/search unpause@1`: what a poll reads back.
+fn id_of(region: &str, name: &str, op: Op, from: Option<u64>) -> String {
+    match from {
+        Some(f) => format!("{region}/{name} {}@{f}", op_word(op)),
+        None => format!("{region}/{name} {}", op_word(op)),
+    }
 }
 
 impl ActionProvider for RolloutActions {
@@ -180,12 +203,13 @@ impl ActionProvider for RolloutActions {
     }
 
     /// Read the Rollout: in effect means landed (never patched again).
-    fn lookup<'a>(&'a self, _key: &'a str, request: &'a Value) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn lookup<'a>(&'a self, key: &'a str, request: &'a Value) -> BoxFuture<'a, Result<Option<String>, String>> {
         Box::pin(async move {
             let op = op_of(request).ok_or("not a rollout action")?;
             let (w, name) = self.target(request)?;
             let r = self.read(&w, &name).await?;
-            Ok(in_effect(op, &r).then(|| id_of(&w.region, &name, op)))
+            let from = self.seen.lock().ok().and_then(|m| m.get(key).copied());
+            Ok(in_effect(op, &r, from).then(|| id_of(&w.region, &name, op, from)))
         })
     }
 
@@ -197,6 +221,10 @@ impl ActionProvider for RolloutActions {
             };
             let parsed = id.split_once(' ').and_then(|(path, op)| {
                 let (region, name) = path.split_once('/')?;
+                let (op, from) = match op.split_once('@') {
+                    Some((o, f)) => (o, f.parse::<u64>().ok()),
+                    None => (op, None),
+                };
                 let op = match op {
                     "abort" => Op::Abort,
                     "promote-full" => Op::PromoteFull,
@@ -204,14 +232,14 @@ impl ActionProvider for RolloutActions {
                     "unpause" => Op::Unpause,
                     _ => return None,
                 };
-                Some((region.to_string(), name.to_string(), op))
+                Some((region.to_string(), name.to_string(), op, from))
             });
-            let Some((region, name, op)) = parsed else {
+            let Some((region, name, op, from)) = parsed else {
                 return Some((ActionStatus::Failed, format!("unreadable action id {id}")));
             };
             let w = self.regions.get(&region)?.clone();
             let r = self.read(&w, &name).await.ok()?;
-            if !in_effect(op, &r) {
+            if !in_effect(op, &r, from) {
                 return None;
             }
             let d = normalise(&region, &r);
