@@ -228,6 +228,19 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     let e = common::action_outcome(&mut rx, &key, 30).await;
     assert!(e.message.contains("already in effect"), "{}", e.message);
     assert_eq!(stats().await.unwrap_or(0), before, "no patch");
+    // Retry it: the aborted revision starts again from the first step.
+    let i = go(Action::Retry { deployment: "checkout/us-east-1".into() });
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    let e = common::action_outcome(&mut rx, &key, 30).await;
+    assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
+    let k = rollout(&kc, "us-east-1", "checkout");
+    assert_eq!(
+        (k["status"]["abort"].as_bool(), k["status"]["currentStepIndex"].as_u64()),
+        (Some(false), Some(0)),
+        "{}",
+        k["status"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

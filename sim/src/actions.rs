@@ -127,7 +127,7 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             let verb = if req.kind == "failover" { "draining" } else { "restoring" };
             Ok((format!("{verb} {name} in {DRAIN_STEPS} steps"), DRAIN_STEPS as f64 * DRAIN_STEP_SECS))
         }
-        "rollback" | "promote" | "promoteFull" | "pause" | "resume" => {
+        "rollback" | "promote" | "promoteFull" | "pause" | "resume" | "retry" => {
             let id =
                 req.deployment.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "deployment is required"))?;
             // The blue-green rollout: promote switches, rollback switches back.
@@ -181,6 +181,16 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
                     }
                     m.phase = Phase::Paused;
                     m.message = format!("paused by {operator}");
+                }
+                "retry" => {
+                    // Argo's retry: the aborted revision starts again at the first step.
+                    if phase != Phase::Aborted || cur.canary_rev.is_none() {
+                        return Err(refuse(&format!("only an aborted canary can be retried (phase {})", phase.name())));
+                    }
+                    m.phase = Phase::Progressing;
+                    m.step = 0;
+                    m.advance_every = Some(120.0);
+                    m.message = format!("retried by {operator}");
                 }
                 _ => {
                     if phase != Phase::Paused {

@@ -357,9 +357,8 @@ fn intent_of(patch: &Value, current: &Value) -> Result<Option<&'static str>, Str
     if status.get("pauseConditions").is_some_and(Value::is_null) {
         return Ok(Some("promote"));
     }
-    if status["abort"] == Value::Bool(false) {
-        // retry: the sim's aborted canaries stay on the stable revision.
-        return Err("retry is not simulated: the aborted revision stays aborted".into());
+    if status["abort"] == Value::Bool(false) && current["status"]["abort"] == Value::Bool(true) {
+        return Ok(Some("retry"));
     }
     Ok(None)
 }

@@ -91,6 +91,10 @@ pub enum Action {
     Resume {
         deployment: String,
     },
+    /// Start an aborted canary again from its first step (Argo's retry).
+    Retry {
+        deployment: String,
+    },
     SetFlag {
         flag: String,
         environment: String,
@@ -243,9 +247,11 @@ impl Action {
     pub fn target_kind(&self) -> TargetKind {
         match self {
             Action::Failover { .. } | Action::Restore { .. } => TargetKind::Traffic,
-            Action::Rollback { .. } | Action::Promote { .. } | Action::Pause { .. } | Action::Resume { .. } => {
-                TargetKind::Rollout
-            }
+            Action::Rollback { .. }
+            | Action::Promote { .. }
+            | Action::Pause { .. }
+            | Action::Resume { .. }
+            | Action::Retry { .. } => TargetKind::Rollout,
             Action::SetFlag { .. } | Action::SetRollout { .. } => TargetKind::Flag,
             Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
             Action::Silence { .. } | Action::ExpireSilence { .. } | Action::ExtendSilence { .. } => TargetKind::Alert,
@@ -292,7 +298,8 @@ impl Action {
             Action::Rollback { deployment }
             | Action::Promote { deployment, .. }
             | Action::Pause { deployment }
-            | Action::Resume { deployment } => format!("deployment {deployment}"),
+            | Action::Resume { deployment }
+            | Action::Retry { deployment } => format!("deployment {deployment}"),
             Action::SetFlag { flag, environment, .. } | Action::SetRollout { flag, environment, .. } => {
                 format!("flag {flag}/{environment}")
             }
@@ -314,6 +321,7 @@ impl Action {
             Action::Promote { deployment, full: true } => format!("promote {deployment} fully"),
             Action::Pause { deployment } => format!("pause {deployment}"),
             Action::Resume { deployment } => format!("resume {deployment}"),
+            Action::Retry { deployment } => format!("retry {deployment}"),
             Action::SetFlag { flag, environment, on, .. } => {
                 format!("turn {flag} {} in {environment}", if *on { "on" } else { "off" })
             }
@@ -354,6 +362,7 @@ impl Action {
             }
             Action::Pause { deployment } => json!({"kind": "pause", "deployment": deployment}),
             Action::Resume { deployment } => json!({"kind": "resume", "deployment": deployment}),
+            Action::Retry { deployment } => json!({"kind": "retry", "deployment": deployment}),
             Action::SetFlag { flag, environment, on, source } => {
                 let mut v =
                     json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment});
@@ -409,7 +418,8 @@ impl Action {
             Action::Rollback { deployment }
             | Action::Promote { deployment, .. }
             | Action::Pause { deployment }
-            | Action::Resume { deployment } => preview_deployment(self, snap, deployment),
+            | Action::Resume { deployment }
+            | Action::Retry { deployment } => preview_deployment(self, snap, deployment),
             Action::Switchover { database, candidate } => preview_database(snap, database, candidate, None),
             Action::DbFailover { database, candidate, break_glass } => {
                 preview_database(snap, database, candidate, Some(*break_glass))
@@ -1031,6 +1041,20 @@ fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Prev
                 effect: vec![format!("phase Progressing → Paused at {}", pct(d.weight))],
                 blast: Blast::Low,
                 type_to_confirm: None,
+            })
+        }
+        Action::Retry { .. } => {
+            if d.phase != CanaryPhase::Aborted || d.canary_revision.is_none() {
+                return Err(format!("{id} has no aborted canary to retry (phase {phase})"));
+            }
+            Ok(Preview {
+                title: format!("Retry the canary of {id}?"),
+                effect: vec![
+                    format!("revision {canary} starts again at step 1/{}", d.step_total),
+                    format!("phase {phase} → Progressing"),
+                ],
+                blast: if critical { Blast::High } else { Blast::Low },
+                type_to_confirm: critical.then(|| d.service.clone()),
             })
         }
         _ => {

@@ -3,7 +3,8 @@
 //! `{"status":{"promoteFull":true}}` on the `status` subresource; pause
 //! `{"spec":{"paused":true}}`; promote / resume clear the pause
 //! (`{"status":{"pauseConditions":null}}` on status, `{"spec":{"paused":false}}`
-//! when the spec holds it).
+//! when the spec holds it); retry `{"status":{"abort":false}}` starts an
+//! aborted canary again.
 //!
 //! Kubernetes has no idempotency key either: each send reads the Rollout
 //! first ("already in effect" sends nothing), and an answer that never
@@ -49,6 +50,7 @@ enum Op {
     PromoteFull,
     Pause,
     Unpause,
+    Retry,
 }
 
 fn op_of(request: &Value) -> Option<Op> {
@@ -57,6 +59,7 @@ fn op_of(request: &Value) -> Option<Op> {
         "promoteFull" => Some(Op::PromoteFull),
         "pause" => Some(Op::Pause),
         "promote" | "resume" => Some(Op::Unpause),
+        "retry" => Some(Op::Retry),
         _ => None,
     }
 }
@@ -77,6 +80,7 @@ fn in_effect(op: Op, r: &Value, from: Option<u64>) -> bool {
             let step = st["currentStepIndex"].as_u64().unwrap_or(0);
             !paused(r) || from.is_some_and(|f| step > f) || st["phase"] == "Healthy"
         }
+        Op::Retry => st["abort"] != Value::Bool(true),
     }
 }
 
@@ -138,6 +142,7 @@ impl RolloutActions {
             Op::Pause => ("", json!({"spec": {"paused": true}})),
             Op::Unpause if r["spec"]["paused"] == Value::Bool(true) => ("", json!({"spec": {"paused": false}})),
             Op::Unpause => ("/status", json!({"status": {"pauseConditions": null}})),
+            Op::Retry => ("/status", json!({"status": {"abort": false}})),
         };
         let path = format!("{}/{}{sub}", rollouts_path(&w.ctx.namespace), crate::sources::unleash::seg(&name));
         let client = match w.ctx.client() {
@@ -176,6 +181,7 @@ fn op_word(op: Op) -> &'static str {
         Op::PromoteFull => "promote-full",
         Op::Pause => "pause",
         Op::Unpause => "unpause",
+        Op::Retry => "retry",
     }
 }
 
@@ -230,6 +236,7 @@ impl ActionProvider for RolloutActions {
                     "promote-full" => Op::PromoteFull,
                     "pause" => Op::Pause,
                     "unpause" => Op::Unpause,
+                    "retry" => Op::Retry,
                     _ => return None,
                 };
                 Some((region.to_string(), name.to_string(), op, from))

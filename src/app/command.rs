@@ -29,6 +29,7 @@ pub enum Verb {
     Promote,
     Pause,
     Resume,
+    Retry,
     Flag,
     FlagRollout,
     Switchover,
@@ -74,7 +75,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 25] = [
+pub static VERBS: [VerbDef; 26] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -88,6 +89,7 @@ pub static VERBS: [VerbDef; 25] = [
     def(Verb::Promote, "promote", "ID", "promote a canary one step (confirm)", Arg::Deployment),
     def(Verb::Pause, "pause", "ID", "pause a canary (confirm)", Arg::Deployment),
     def(Verb::Resume, "resume", "ID", "resume a canary (confirm)", Arg::Deployment),
+    def(Verb::Retry, "retry", "ID", "start an aborted canary again from its first step (confirm)", Arg::Deployment),
     def(Verb::Flag, "flag", "NAME ENV on|off [SOURCE]", "set a feature flag (confirm)", Arg::Flag),
     def(
         Verb::FlagRollout,
@@ -474,12 +476,13 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
         Verb::Deployment => Typed::Open(Screen::Deployment(need("deployment", deployments())?)),
         Verb::Failover => Typed::Propose(Action::Failover { region: need("region", regions())? }),
         Verb::Restore => Typed::Propose(Action::Restore { region: need("region", regions())? }),
-        Verb::Rollback | Verb::Promote | Verb::Pause | Verb::Resume => {
+        Verb::Rollback | Verb::Promote | Verb::Pause | Verb::Resume | Verb::Retry => {
             let deployment = need("deployment", deployments())?;
             Typed::Propose(match verb {
                 Verb::Rollback => Action::Rollback { deployment },
                 Verb::Promote => Action::Promote { deployment, full: false },
                 Verb::Pause => Action::Pause { deployment },
+                Verb::Retry => Action::Retry { deployment },
                 _ => Action::Resume { deployment },
             })
         }
