@@ -143,6 +143,21 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     )
     .await;
     let search = deployment(&snap, "search/us-west-2").cloned().unwrap_or_else(|| panic!("no search"));
+    // The degraded canary's analysis runs, with the metric that failed.
+    let runs = common::snapshot_where(
+        &mut snaps,
+        30,
+        "checkout's analysis runs",
+        |s| deployment(s, "checkout/us-east-1").is_some_and(|d| d.analysis_runs.iter().any(|r| r.phase == "Failed")),
+        |s| format!("{:?}", deployment(s, "checkout/us-east-1").map(|d| &d.analysis_runs)),
+    )
+    .await;
+    let failed = deployment(&runs, "checkout/us-east-1")
+        .and_then(|d| d.analysis_runs.iter().find(|r| r.phase == "Failed").cloned())
+        .unwrap_or_default();
+    let m = failed.metrics.first().cloned().unwrap_or_default();
+    assert_eq!((m.name.as_str(), m.failed, m.successful), ("error-rate", 3, 2), "{failed:?}");
+    assert!(m.message.contains("above the 1% limit"), "{m:?}");
     let k = rollout(&kc, "us-west-2", "search");
     assert_eq!(
         search.step_index as u64,

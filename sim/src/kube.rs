@@ -225,7 +225,9 @@ pub async fn rollout_resources() -> Json<Value> {
         {"name": "rollouts", "singularName": "rollout", "namespaced": true, "kind": "Rollout",
          "verbs": verbs, "shortNames": ["ro"], "categories": ["all"]},
         {"name": "rollouts/status", "singularName": "", "namespaced": true, "kind": "Rollout",
-         "verbs": ["get", "patch"]}
+         "verbs": ["get", "patch"]},
+        {"name": "analysisruns", "singularName": "analysisrun", "namespaced": true, "kind": "AnalysisRun",
+         "verbs": ["get", "list"], "shortNames": ["ar"]}
     ]}))
 }
 
@@ -334,6 +336,82 @@ pub async fn get_one(
         Some(o) => Json(o.clone()).into_response(),
         None => fail(StatusCode::NOT_FOUND, "NotFound", &format!("rollouts.argoproj.io \"{name}\" not found")),
     }
+}
+
+/// One AnalysisRun (`argoproj.io/v1alpha1`), owned by its Rollout.
+fn analysis_run(name: &str, rollout: &str, phase: &str, step: usize, failed: u32, message: &str, at: String) -> Value {
+    let count = 5u32;
+    let (successful, failed) = match phase {
+        "Running" => (2, 0),
+        "Failed" => (count - failed, failed),
+        _ => (count, 0),
+    };
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"step-index": step.to_string()},
+            "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout}],
+            "creationTimestamp": at},
+        "spec": {"metrics": [{"name": "error-rate", "interval": "30s", "count": count, "failureLimit": 1}]},
+        "status": {"phase": phase, "message": message, "startedAt": at,
+            "metricResults": [{"name": "error-rate", "phase": phase, "count": if phase == "Running" { 2 } else { count },
+                "successful": successful, "failed": failed, "inconclusive": 0, "error": 0,
+                "message": message}]},
+    })
+}
+
+/// A cluster's AnalysisRuns: one per step a canary has reached (the
+/// current one running or failed), and a blue-green rollout's pre- and
+/// post-promotion runs.
+fn analysis_runs(st: &SimState, cluster: &str) -> Vec<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let mut out = Vec::new();
+    for d in 0..w.script.deployments.len() {
+        let dep = &w.script.deployments[d];
+        if w.fleet.regions[dep.region].name != cluster {
+            continue;
+        }
+        let s = w.deploy_state(d, t);
+        let Some(rev) = s.canary_rev else { continue };
+        let svc = &w.fleet.services[dep.service].name;
+        let at = crate::server::iso(w, s.since.min(t).max(0.0));
+        for step in 0..=s.step_index.min(dep.steps.len().saturating_sub(1)) {
+            let current = step == s.step_index;
+            let (phase, failed, msg) = match (current, s.phase) {
+                (true, Phase::Degraded | Phase::Aborted) => (
+                    "Failed",
+                    3,
+                    format!("error rate {:.1}% above the 1% limit in 3 of 5 measurements", s.canary_err * 100.0),
+                ),
+                (true, Phase::Progressing | Phase::Paused) => ("Running", 0, String::new()),
+                _ => ("Successful", 0, String::new()),
+            };
+            out.push(analysis_run(&format!("{svc}-{rev}-{step}"), svc, phase, step, failed, &msg, at.clone()));
+        }
+    }
+    if let Some(v) = crate::bluegreen::view(st, t).filter(|v| v.region == cluster) {
+        let at = crate::server::iso(w, 0.0);
+        let g = crate::bluegreen::GREEN;
+        out.push(analysis_run(&format!("{}-{g}-pre", v.service), &v.service, v.pre, 0, 0, "", at.clone()));
+        if let Some(p) = v.post {
+            let msg = if p == "Failed" { "error rate 4.2% above the 1% limit" } else { "" };
+            out.push(analysis_run(&format!("{}-{g}-post", v.service), &v.service, p, 0, 2, msg, at));
+        }
+    }
+    out
+}
+
+/// `GET …/analysisruns`: a list (not watched by the console).
+pub async fn list_runs(State(st): State<Arc<SimState>>, Path(p): Path<Vec<(String, String)>>) -> Response {
+    let cluster = p.iter().find(|(k, _)| k == "cluster").map(|(_, v)| v.clone()).unwrap_or_default();
+    if !cluster_known(&st, &cluster) {
+        return fail(StatusCode::NOT_FOUND, "NotFound", &format!("no cluster {cluster}"));
+    }
+    let rv = st.kube.list(&cluster).0;
+    Json(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRunList",
+        "metadata": {"resourceVersion": rv.to_string()}, "items": analysis_runs(&st, &cluster)}))
+    .into_response()
 }
 
 /// What a patch asks the controller for, in the sim's action words.

@@ -167,6 +167,7 @@ pub fn router(state: Arc<SimState>) -> Router {
             "/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts/{name}/status",
             get(crate::kube::get_one).patch(crate::kube::patch),
         )
+        .route("/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/analysisruns", get(crate::kube::list_runs))
         .route("/v1/kube/expire", axum::routing::post(crate::kube::expire))
         .route("/rds", axum::routing::post(rds_query))
         .route("/rds/", axum::routing::post(rds_query))

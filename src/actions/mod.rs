@@ -1164,6 +1164,9 @@ mod tests {
             since: None,
             analysis: None,
             blue_green: None,
+            set_weight: None,
+            pause_reason: None,
+            analysis_runs: Vec::new(),
         };
         f.deployments.set(now, Ok(vec![d]));
         let flag =

@@ -283,6 +283,37 @@ pub struct Deployment {
     pub analysis: Option<Analysis>,
     /// A blue-green rollout's colours (None: a canary).
     pub blue_green: Option<BlueGreen>,
+    /// The weight the current step sets, when it differs from the actual
+    /// weight (Argo's SetWeight vs ActualWeight).
+    pub set_weight: Option<f64>,
+    /// Why it is paused (`CanaryPauseStep`, `BlueGreenPause`,
+    /// `InconclusiveAnalysisRun`, …), when the source says.
+    pub pause_reason: Option<String>,
+    /// Its analysis runs, oldest first (Argo Rollouts' AnalysisRuns).
+    pub analysis_runs: Vec<AnalysisRun>,
+}
+
+/// One analysis run: its phase and each metric's measurements.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnalysisRun {
+    pub name: String,
+    /// `Pending`, `Running`, `Successful`, `Failed`, `Error`, `Inconclusive`.
+    pub phase: String,
+    pub message: String,
+    pub started: Option<DateTime<Utc>>,
+    pub metrics: Vec<MetricResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricResult {
+    pub name: String,
+    pub phase: String,
+    pub count: u32,
+    pub successful: u32,
+    pub failed: u32,
+    pub inconclusive: u32,
+    pub error: u32,
+    pub message: String,
 }
 
 /// A blue-green rollout: which colour serves, which waits, and the clocks

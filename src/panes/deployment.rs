@@ -11,6 +11,50 @@ use super::canaries::{phase_level, phase_word};
 use super::common::{feed_badge, fmt_age, fmt_ms};
 use crate::model::Snapshot;
 
+/// A blue-green rollout's colours, one line each, and its clocks.
+fn blue_green_lines(
+    bg: &crate::model::BlueGreen,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    put: &mut dyn FnMut(String, ratatui::style::Style),
+) {
+    let c = |c: &crate::model::Colour| {
+        let ready = c.ready.map(|(r, n)| format!(", {r}/{n} ready")).unwrap_or_default();
+        let image = if c.image.is_empty() { String::new() } else { format!(" {}", c.image) };
+        format!("revision {}{image}{ready}", c.revision)
+    };
+    let left = |at: DateTime<Utc>| fmt_age((at - now).num_seconds().max(0) as f64);
+    put(format!("serving   {} ← {}", c(&bg.active), bg.active_service), theme.ok);
+    match &bg.preview {
+        Some(p) => put(format!("waiting   {} ← {}", c(p), bg.preview_service), theme.info),
+        None => put("waiting   nothing on the preview service".into(), theme.muted),
+    }
+    match (&bg.previous, bg.scale_down_at) {
+        (Some(p), Some(at)) => {
+            put(format!("old       {} still runs for {}: b switches back", c(p), left(at)), theme.warn)
+        }
+        (Some(p), None) => put(
+            format!(
+                "old       {} still runs (at most {} after the switch): b switches back",
+                c(p),
+                fmt_age(bg.scale_down_secs as f64)
+            ),
+            theme.warn,
+        ),
+        (None, _) => {}
+    }
+    let a = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
+    let auto = match (bg.auto_promotion, bg.promote_at) {
+        (true, Some(at)) => format!("auto-promotion in {}", left(at)),
+        (true, None) => "auto-promotion on".into(),
+        (false, _) => "auto-promotion off: p switches".into(),
+    };
+    put(
+        format!("analysis  pre-promotion {} · post-promotion {} · {auto}", a(&bg.pre_analysis), a(&bg.post_analysis)),
+        theme.text,
+    );
+}
+
 pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
     let Some(d) = f.deployments.items().iter().find(|d| d.id == id) else {
@@ -29,9 +73,11 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
     };
     let lv = phase_level(d.phase);
     let since = d.since.map(|s| format!(" for {}", fmt_age(snap.fleet.deployments.age_of(s, now)))).unwrap_or_default();
+    let reason = d.pause_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let set = d.set_weight.map(|w| format!(" (step sets {w:.0}%)")).unwrap_or_default();
     put(
         format!(
-            "phase {} {}{since} · weight {:.0}% · {}",
+            "phase {} {}{reason}{since} · weight {:.0}%{set} · {}",
             lv.glyph(theme.ascii),
             phase_word(d.phase),
             d.weight,
@@ -45,6 +91,9 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
         None => format!("stable revision {}", d.stable_revision),
     };
     put(rev, theme.text, &mut y);
+    if let Some(bg) = &d.blue_green {
+        blue_green_lines(bg, now, theme, &mut |t, s| put(t, s, &mut y));
+    }
     // Steps: 10% → [25%] → 50% → 100%
     let steps: Vec<String> =
         d.steps
@@ -58,16 +107,18 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
                 }
             })
             .collect();
-    put(
-        format!(
-            "steps {}   (step {}/{})",
-            steps.join(" → "),
-            (d.step_index + 1).min(d.step_total.max(1)),
-            d.step_total
-        ),
-        theme.text,
-        &mut y,
-    );
+    if !d.steps.is_empty() {
+        put(
+            format!(
+                "steps {}   (step {}/{})",
+                steps.join(" → "),
+                (d.step_index + 1).min(d.step_total.max(1)),
+                d.step_total
+            ),
+            theme.text,
+            &mut y,
+        );
+    }
     y += 1;
     match &d.analysis {
         None => put("analysis: none running".into(), theme.muted, &mut y),
@@ -94,6 +145,30 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
                     &mut y,
                 );
             }
+        }
+    }
+    if !d.analysis_runs.is_empty() {
+        y += 1;
+        put("analysis runs (newest first): ✔ successful ✖ failed ? inconclusive".into(), theme.header, &mut y);
+        for run in d.analysis_runs.iter().rev() {
+            let l = match run.phase.as_str() {
+                "Successful" => Level::Ok,
+                "Running" | "Pending" => Level::Info,
+                _ => Level::Critical,
+            };
+            let metrics: Vec<String> = run
+                .metrics
+                .iter()
+                .map(|m| {
+                    let why = if m.message.is_empty() { String::new() } else { format!(": {}", m.message) };
+                    format!("{} {} ✔{} ✖{} ?{}{why}", m.name, m.phase, m.successful, m.failed, m.inconclusive)
+                })
+                .collect();
+            put(
+                format!("  {} {:<12} {:<24} {}", l.glyph(theme.ascii), run.phase, run.name, metrics.join(" · ")),
+                theme.level(l),
+                &mut y,
+            );
         }
     }
     y += 1;

@@ -522,6 +522,9 @@ impl From<DeploymentWire> for model::Deployment {
                 scale_down_secs: b.scale_down_delay_seconds,
                 scale_down_at: time(b.scale_down_at.as_deref()),
             }),
+            set_weight: None,
+            pause_reason: None,
+            analysis_runs: Vec::new(),
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct RegionWatch {
     pub ctx: Context,
     client: reqwest::Client,
     cache: Mutex<Cache>,
+    /// The namespace's AnalysisRuns, listed every few seconds (runs are
+    /// not watched: they only matter beside their Rollout).
+    runs: Mutex<Vec<Value>>,
     started: std::sync::Once,
 }
 
@@ -60,6 +63,7 @@ impl RegionWatch {
             ctx,
             client,
             cache: Mutex::new(Cache::default()),
+            runs: Mutex::new(Vec::new()),
             started: std::sync::Once::new(),
         })
     }
@@ -207,11 +211,28 @@ impl RegionWatch {
         }
     }
 
+    /// The AnalysisRuns every 5 s; a cluster without them (404) has none.
+    async fn list_runs(self: Arc<Self>) {
+        let path =
+            format!("/apis/argoproj.io/v1alpha1/namespaces/{}/analysisruns", super::unleash::seg(&self.ctx.namespace));
+        loop {
+            let req = self.ctx.request(&self.client, reqwest::Method::GET, &path).timeout(Duration::from_secs(10));
+            if let Ok((200, body, _)) = super::send_limited(req, MAX_LIST).await {
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    let items = v["items"].as_array().cloned().unwrap_or_default();
+                    *self.runs.lock().unwrap_or_else(|p| p.into_inner()) = items;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    }
+
     /// Start the watch task once (from the first poll, inside the runtime).
     fn ensure_started(self: &Arc<Self>) {
-        let me = self.clone();
+        let (me, runs) = (self.clone(), self.clone());
         self.started.call_once(move || {
             tokio::spawn(me.run());
+            tokio::spawn(runs.list_runs());
         });
     }
 
@@ -234,6 +255,52 @@ fn kube_error(status: u16, body: &[u8]) -> String {
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+/// The weight the steps up to the current one set (Argo's SetWeight: the
+/// last `setWeight` at or before `currentStepIndex`).
+fn set_weight(r: &Value) -> Option<f64> {
+    let steps = r["spec"]["strategy"]["canary"]["steps"].as_array()?;
+    let index = r["status"]["currentStepIndex"].as_u64().unwrap_or(0) as usize;
+    steps.iter().take(index + 1).rev().find_map(|s| s["setWeight"].as_f64()).map(|w| w.clamp(0.0, 100.0))
+}
+
+/// The runs a Rollout owns, oldest first.
+fn runs_of(name: &str, runs: &[Value]) -> Vec<crate::model::AnalysisRun> {
+    use crate::model::{AnalysisRun, MetricResult};
+    let one = super::alertmanager::one_line;
+    let n = |v: &Value| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32;
+    let mut out: Vec<AnalysisRun> = runs
+        .iter()
+        .filter(|r| {
+            r["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x["kind"] == "Rollout" && x["name"] == name))
+        })
+        .map(|r| AnalysisRun {
+            name: one(r["metadata"]["name"].as_str().unwrap_or("")),
+            phase: one(r["status"]["phase"].as_str().unwrap_or("Pending")),
+            message: one(r["status"]["message"].as_str().unwrap_or("")),
+            started: time(&r["status"]["startedAt"]).or_else(|| time(&r["metadata"]["creationTimestamp"])),
+            metrics: r["status"]["metricResults"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| MetricResult {
+                    name: one(m["name"].as_str().unwrap_or("")),
+                    phase: one(m["phase"].as_str().unwrap_or("")),
+                    count: n(&m["count"]),
+                    successful: n(&m["successful"]),
+                    failed: n(&m["failed"]),
+                    inconclusive: n(&m["inconclusive"]),
+                    error: n(&m["error"]),
+                    message: one(m["message"].as_str().unwrap_or("")),
+                })
+                .collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| (a.started, &a.name).cmp(&(b.started, &b.name)));
+    out
 }
 
 /// A Rollout in the console's words.
@@ -284,6 +351,7 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
         let m = super::alertmanager::one_line(m);
         message = if message.is_empty() { format!("analysis: {m}") } else { format!("{message} · analysis: {m}") };
     }
+    let actual = st["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(0.0).clamp(0.0, 100.0);
     let since =
         st["pauseConditions"][0]["startTime"].as_str().and_then(|_| time(&st["pauseConditions"][0]["startTime"]));
     Some(Deployment {
@@ -297,10 +365,13 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
         steps,
         step_index: index.min(total.saturating_sub(1)),
         step_total: total,
-        weight: st["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(0.0).clamp(0.0, 100.0),
+        weight: actual,
         since,
         analysis,
         blue_green: blue_green(r),
+        set_weight: set_weight(r).filter(|w| (w - actual).abs() > 0.5),
+        pause_reason: st["pauseConditions"][0]["reason"].as_str().map(super::alertmanager::one_line),
+        analysis_runs: Vec::new(),
     })
 }
 
@@ -396,7 +467,12 @@ impl Source for RolloutsSource {
                 }
                 if c.listed {
                     listed += 1;
-                    out.extend(c.objects.values().filter_map(|r| normalise(&w.region, r)));
+                    let runs = w.runs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    out.extend(c.objects.values().filter_map(|r| {
+                        let mut d = normalise(&w.region, r)?;
+                        d.analysis_runs = runs_of(r["metadata"]["name"].as_str().unwrap_or(""), &runs);
+                        Some(d)
+                    }));
                 }
             }
             if listed == 0 {
@@ -409,5 +485,62 @@ impl Source for RolloutsSource {
             let p = Payload::Deployments(out);
             Ok(if errors.is_empty() { p } else { Payload::Partial { inner: Box::new(p), error: errors.join("; ") } })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_canary_and_a_blue_green_rollout_read_as_argo_shows_them() {
+        let canary = json!({
+            "metadata": {"name": "checkout", "labels": {"app": "checkout"},
+                "annotations": {"rollout.argoproj.io/revision": "42"}},
+            "spec": {"strategy": {"canary": {"steps": [
+                {"setWeight": 10}, {"pause": {}}, {"setWeight": 25}, {"pause": {"duration": "5m"}}]}}},
+            "status": {"phase": "Paused", "currentStepIndex": 3, "stableRS": "checkout-41",
+                "currentPodHash": "checkout-42", "abort": false,
+                "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-12-03T07:00:00Z"}],
+                "canary": {"weights": {"canary": {"weight": 20}},
+                    "currentStepAnalysisRunStatus": {"name": "r", "status": "Inconclusive", "message": "m\u{1b}[2J"}}}
+        });
+        let d = normalise("us-east-1", &canary).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(
+            (d.id.as_str(), d.phase, d.step_total, d.step_index),
+            ("checkout/us-east-1", CanaryPhase::Paused, 4, 3)
+        );
+        assert_eq!((d.weight, d.set_weight), (20.0, Some(25.0)), "actual vs set");
+        assert_eq!(d.pause_reason.as_deref(), Some("CanaryPauseStep"));
+        assert_eq!((d.stable_revision.as_str(), d.canary_revision.as_deref()), ("41", Some("42")));
+        assert!(d.analysis.as_ref().is_some_and(|a| !a.passing && a.verdict == "Inconclusive"));
+        assert!(!d.message.chars().any(char::is_control), "{:?}", d.message);
+        let mut aborted = canary.clone();
+        aborted["status"]["abort"] = json!(true);
+        aborted["status"]["phase"] = json!("Degraded");
+        assert_eq!(
+            normalise("us-east-1", &aborted).map(|d| d.phase),
+            Some(CanaryPhase::Aborted),
+            "abort, not Degraded"
+        );
+        let bg = json!({
+            "metadata": {"name": "web", "annotations": {"rollout.argoproj.io/revision": "8"}},
+            "spec": {"template": {"spec": {"containers": [{"image": "reg/web:v1.8"}]}},
+                "strategy": {"blueGreen": {"activeService": "web-active", "previewService": "web-preview",
+                    "autoPromotionEnabled": true, "autoPromotionSeconds": 120, "scaleDownDelaySeconds": 600}}},
+            "status": {"phase": "Paused", "currentPodHash": "web-8", "stableRS": "web-7", "replicas": 4,
+                "readyReplicas": 4, "updatedReplicas": 4,
+                "pauseConditions": [{"reason": "BlueGreenPause", "startTime": "2026-12-03T07:00:00Z"}],
+                "blueGreen": {"activeSelector": "web-7", "previewSelector": "web-8",
+                    "prePromotionAnalysisRunStatus": {"status": "Successful"}}}
+        });
+        let d = normalise("eu-west-1", &bg).unwrap_or_else(|| panic!("not read"));
+        let b = d.blue_green.unwrap_or_default();
+        assert_eq!(b.active.revision, "7");
+        assert_eq!(b.preview.as_ref().map(|p| (p.revision.as_str(), p.image.as_str())), Some(("8", "reg/web:v1.8")));
+        assert_eq!(b.promote_at.map(|t| t.to_rfc3339()), Some("2026-12-03T07:02:00+00:00".into()));
+        assert_eq!((b.scale_down_secs, b.pre_analysis.as_deref()), (600, Some("Successful")));
+        assert!(b.previous.is_none(), "stable is the active colour: nothing switched yet");
     }
 }
