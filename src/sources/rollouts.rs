@@ -330,13 +330,8 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
     let current = st["currentPodHash"].as_str().unwrap_or("").to_string();
     let revision = r["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str().unwrap_or("");
     let rev_of = |hash: &str| hash.rsplit('-').next().unwrap_or(hash).to_string();
-    let canary = (!current.is_empty() && current != stable).then(|| {
-        if revision.is_empty() {
-            rev_of(&current)
-        } else {
-            revision.to_string()
-        }
-    });
+    let in_flight = !current.is_empty() && current != stable;
+    let canary = in_flight.then(|| if revision.is_empty() { rev_of(&current) } else { revision.to_string() });
     let run = &st["canary"]["currentStepAnalysisRunStatus"];
     let analysis = run["status"].as_str().map(|phase| Analysis {
         passing: !matches!(phase, "Failed" | "Error" | "Inconclusive"),
@@ -369,7 +364,8 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
         since,
         analysis,
         blue_green: blue_green(r),
-        set_weight: set_weight(r).filter(|w| (w - actual).abs() > 0.5),
+        // Only while a canary is in flight: a finished rollout's canary weight is 0.
+        set_weight: set_weight(r).filter(|w| in_flight && (w - actual).abs() > 0.5),
         pause_reason: st["pauseConditions"][0]["reason"].as_str().map(super::alertmanager::one_line),
         analysis_runs: Vec::new(),
     })
@@ -542,5 +538,11 @@ mod tests {
         assert_eq!(b.promote_at.map(|t| t.to_rfc3339()), Some("2026-12-03T07:02:00+00:00".into()));
         assert_eq!((b.scale_down_secs, b.pre_analysis.as_deref()), (600, Some("Successful")));
         assert!(b.previous.is_none(), "stable is the active colour: nothing switched yet");
+        let mut done = canary.clone();
+        done["status"]["currentPodHash"] = json!("checkout-41");
+        done["status"]["phase"] = json!("Healthy");
+        done["status"]["canary"]["weights"]["canary"]["weight"] = json!(0);
+        let d = normalise("us-east-1", &done).unwrap_or_else(|| panic!("not read"));
+        assert_eq!((d.canary_revision, d.set_weight), (None, None), "no canary in flight, no set weight");
     }
 }
