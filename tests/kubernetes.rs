@@ -165,18 +165,7 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
         "the same step as kubectl"
     );
     assert_eq!(search.weight, k["status"]["canary"]["weights"]["canary"]["weight"].as_f64().unwrap_or(-1.0));
-    let stats = || async {
-        let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
-        v["requests"]["PATCH /k8s"].as_u64()
-    };
-    use warroom::actions::executor::{new_key, Disposition, Intent};
-    use warroom::actions::{Action, Operator, Role};
-    let go = |action: Action| Intent {
-        action,
-        key: new_key(),
-        operator: Operator { name: "alice".into(), role: Role::Operator },
-        disposition: Disposition::Go,
-    };
+    use warroom::actions::Action;
     // kubectl's merge patch on the spec reaches the same object (a pause of
     // a canary already paused at a step changes nothing).
     let kc4 = kc.clone();
@@ -236,15 +225,15 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     )
     .await;
     // Asked to abort it again: read first, nothing sent.
-    let before = stats().await.unwrap_or(0);
-    let i = go(Action::Rollback { deployment: "checkout/us-east-1".into() });
+    let before = patches(&url).await.unwrap_or(0);
+    let i = alice(Action::Rollback { deployment: "checkout/us-east-1".into() });
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = common::action_outcome(&mut rx, &key, 30).await;
     assert!(e.message.contains("already in effect"), "{}", e.message);
-    assert_eq!(stats().await.unwrap_or(0), before, "no patch");
+    assert_eq!(patches(&url).await.unwrap_or(0), before, "no patch");
     // Retry it: the aborted revision starts again from the first step.
-    let i = go(Action::Retry { deployment: "checkout/us-east-1".into() });
+    let i = alice(Action::Retry { deployment: "checkout/us-east-1".into() });
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = common::action_outcome(&mut rx, &key, 30).await;
@@ -260,8 +249,7 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
-    use warroom::actions::executor::{new_key, Disposition, Intent};
-    use warroom::actions::{Action, Operator, Role};
+    use warroom::actions::Action;
     use warroom::model::{ActionStatus, CanaryPhase};
     let (_sim, url) = common::spawn_sim(&["--scenario", "bad-green", "--at", "1m"]);
     let d = dir("bluegreen");
@@ -286,17 +274,11 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
         "{b:?}"
     );
     assert_eq!(b.pre_analysis.as_deref(), Some("Successful"));
-    let go = |action: Action| Intent {
-        action,
-        key: new_key(),
-        operator: Operator { name: "alice".into(), role: Role::Operator },
-        disposition: Disposition::Go,
-    };
     let switch = Action::Promote { deployment: d0.id.clone(), full: false };
     let p = switch.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.effect[0].starts_with("starts serving: revision 8 (registry.example.com/"), "{:?}", p.effect);
     assert!(p.effect[1].contains("keeps running for 5m") && p.effect[1].contains("revision 7"), "{:?}", p.effect);
-    let i = go(switch);
+    let i = alice(switch);
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = common::action_outcome(&mut rx, &key, 30).await;
@@ -318,7 +300,7 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
     let p = back.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.title, format!("Switch {} back?", d0.id));
     assert!(p.effect[0].contains("revision 7") && p.effect[0].contains("still running"), "{:?}", p.effect);
-    let i = go(back);
+    let i = alice(back);
     let key = i.key.clone();
     exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
     let e = common::action_outcome(&mut rx, &key, 30).await;
@@ -351,19 +333,8 @@ async fn promote_step_by_step(
     mut snap: std::sync::Arc<warroom::model::Snapshot>,
     id: &str,
 ) -> std::sync::Arc<warroom::model::Snapshot> {
-    use warroom::actions::executor::{new_key, Disposition, Intent};
-    use warroom::actions::{Action, Operator, Role};
+    use warroom::actions::Action;
     use warroom::model::CanaryPhase;
-    let stats = || async {
-        let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
-        v["requests"]["PATCH /k8s"].as_u64()
-    };
-    let go = |action: Action| Intent {
-        action,
-        key: new_key(),
-        operator: Operator { name: "alice".into(), role: Role::Operator },
-        disposition: Disposition::Go,
-    };
     let mut weights = vec![deployment(&snap, id).map(|x| x.weight).unwrap_or(-1.0)];
     for _ in 0..4 {
         let d = deployment(&snap, id).cloned().unwrap_or_else(|| panic!("no search"));
@@ -373,14 +344,14 @@ async fn promote_step_by_step(
         assert_eq!(d.phase, CanaryPhase::Paused, "promoted only at a pause: {d:?}");
         let promote = Action::Promote { deployment: id.into(), full: false };
         assert!(promote.preview(&snap).is_ok());
-        let before = stats().await.unwrap_or(0);
-        let i = go(promote);
+        let before = patches(url).await.unwrap_or(0);
+        let i = alice(promote);
         let key = i.key.clone();
         exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
         let e = common::action_outcome(rx, &key, 30).await;
         assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
         assert!(e.message.contains("search in us-west-2"), "{}", e.message);
-        assert_eq!(stats().await.unwrap_or(0) - before, 1, "one patch per promote");
+        assert_eq!(patches(url).await.unwrap_or(0) - before, 1, "one patch per promote");
         let step = d.step_index;
         snap = common::snapshot_where(
             snaps,
@@ -395,4 +366,20 @@ async fn promote_step_by_step(
     let done = deployment(&snap, id).cloned().unwrap_or_else(|| panic!("no {id}"));
     assert_eq!(done.phase, CanaryPhase::Healthy, "promoted to the end: weights {weights:?}");
     snap
+}
+
+/// An intent of operator alice, to go now.
+fn alice(action: warroom::actions::Action) -> warroom::actions::executor::Intent {
+    warroom::actions::executor::Intent {
+        action,
+        key: warroom::actions::executor::new_key(),
+        operator: warroom::actions::Operator { name: "alice".into(), role: warroom::actions::Role::Operator },
+        disposition: warroom::actions::executor::Disposition::Go,
+    }
+}
+
+/// Patches the simulator's Kubernetes API has received so far.
+async fn patches(url: &str) -> Option<u64> {
+    let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
+    v["requests"]["PATCH /k8s"].as_u64()
 }

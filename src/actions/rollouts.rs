@@ -95,10 +95,9 @@ impl RolloutActions {
 
     async fn read(&self, w: &RegionWatch, name: &str) -> Result<Value, String> {
         let path = format!("{}/{}", rollouts_path(&w.ctx.namespace), crate::sources::unleash::seg(name));
-        let client = w.ctx.client()?;
         let r = w
             .ctx
-            .request(&client, reqwest::Method::GET, &path)
+            .request(w.client(), reqwest::Method::GET, &path)
             .timeout(std::time::Duration::from_secs(10))
             .send()
             .await
@@ -145,13 +144,9 @@ impl RolloutActions {
             Op::Retry => ("/status", json!({"status": {"abort": false}})),
         };
         let path = format!("{}/{}{sub}", rollouts_path(&w.ctx.namespace), crate::sources::unleash::seg(&name));
-        let client = match w.ctx.client() {
-            Ok(c) => c,
-            Err(e) => return Sent::Failed(format!("nothing sent: {e}")),
-        };
         let resp = w
             .ctx
-            .request(&client, reqwest::Method::PATCH, &path)
+            .request(w.client(), reqwest::Method::PATCH, &path)
             .header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json")
             .timeout(std::time::Duration::from_secs(10))
             .body(patch.to_string())

@@ -41,6 +41,14 @@ impl Want {
         }
     }
 
+    /// Whether an environment already is as wanted.
+    fn holds(&self, e: &crate::sources::unleash::EnvWire) -> bool {
+        match self {
+            Want::On(on) => e.enabled == *on,
+            Want::Percent(p) => e.gradual().is_some_and(|(_, now)| now == *p),
+        }
+    }
+
     fn parse(w: &str) -> Option<Want> {
         match w {
             "ON" => Some(Want::On(true)),
@@ -82,10 +90,7 @@ impl UnleashActions {
     async fn in_effect(&self, project: &str, flag: &str, env: &str, want: &Want) -> Result<bool, String> {
         let f = self.unleash.feature(project, flag).await.map_err(|e| e.to_string())?;
         let e = f.env(env).ok_or_else(|| format!("{flag} has no environment {env} in Unleash"))?;
-        Ok(match want {
-            Want::On(on) => e.enabled == *on,
-            Want::Percent(p) => e.gradual().is_some_and(|(_, now)| now == *p),
-        })
+        Ok(want.holds(e))
     }
 
     /// The change itself, once the flag has been read and is not yet as
@@ -137,11 +142,7 @@ impl UnleashActions {
         let Some(e) = f.env(&env) else {
             return Sent::Failed(format!("nothing sent: {flag} has no environment {env} in Unleash"));
         };
-        let already = match &want {
-            Want::On(on) => e.enabled == *on,
-            Want::Percent(p) => e.gradual().is_some_and(|(_, now)| now == *p),
-        };
-        if already {
+        if want.holds(e) {
             return Sent::Accepted(format!("already: {flag} is {} in {env} (read before sending)", want.words()));
         }
         let req = match self.change(&project, &flag, e, &want) {

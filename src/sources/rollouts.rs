@@ -236,6 +236,11 @@ impl RegionWatch {
         });
     }
 
+    /// The HTTP client for this region's cluster (built once).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// How many times this region's watch re-listed after an expiry.
     pub fn relists(&self) -> u64 {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).relists
