@@ -303,6 +303,12 @@ fn summary(p: &warroom::sources::Payload) -> String {
             f.len(),
             f.iter().map(|x| format!("{} {:?}", x.rollout, x.percent)).collect::<Vec<_>>()
         ),
+        Payload::Deployments(d) => format!(
+            "{} rollout(s), weights {:?} steps {:?}",
+            d.len(),
+            d.iter().map(|x| x.weight).collect::<Vec<_>>(),
+            d.iter().map(|x| format!("{}/{} {:?}", x.step_index + 1, x.step_total, x.steps)).collect::<Vec<_>>()
+        ),
         Payload::Partial { inner, error } => format!("{} and: {error}", summary(inner)),
         Payload::Timed { inner, .. } => summary(inner),
         other => format!("{:?}", std::mem::discriminant(other)),
@@ -327,6 +333,13 @@ fn assert_sane(source: &str, p: &warroom::sources::Payload) {
         }
         Payload::Flags(f) => {
             assert!(f.iter().all(|x| x.percent.is_none_or(|p| p <= 100)), "{source}: {f:?}")
+        }
+        Payload::Deployments(d) => {
+            for x in d {
+                let pct = |w: f64| (0.0..=100.0).contains(&w);
+                assert!(pct(x.weight) && x.steps.iter().all(|w| pct(*w)), "{source}: {x:?}");
+                assert!(x.step_index <= x.step_total, "{source}: {x:?}");
+            }
         }
         Payload::Partial { inner, .. } | Payload::Timed { inner, .. } => assert_sane(source, inner),
         _ => {}
@@ -416,6 +429,33 @@ async fn every_source_survives_every_fault_and_recovers() {
             let u = warroom::sources::unleash::Unleash::new(&base, c.clone(), "*:*.t".into());
             async move { payload_outcome("Unleash", u.flags("default").await).await }
         })
+        .await,
+    );
+
+    // Argo Rollouts: the list a region's watch starts from (the watch
+    // itself resumes from it, and re-lists on every error).
+    let good = br#"{"kind":"RolloutList","metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"checkout","labels":{"app":"checkout"},"annotations":{"rollout.argoproj.io/revision":"7"}},"spec":{"strategy":{"canary":{"steps":[{"setWeight":10},{"setWeight":50}]}}},"status":{"phase":"Paused","currentStepIndex":0,"stableRS":"checkout-6","currentPodHash":"checkout-7","canary":{"weights":{"canary":{"weight":10}}}}}]}"#;
+    let bad = br#"{"kind":"RolloutList","metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"checkout"},"spec":{"strategy":{"canary":{"steps":[{"setWeight":-5},{"setWeight":1e308}]}}},"status":{"phase":"Paused","currentStepIndex":-1,"stableRS":"a","currentPodHash":"b","canary":{"weights":{"canary":{"weight":1e308}}}}},{"metadata":{"name":"green"},"spec":{"strategy":{"blueGreen":{"autoPromotionSeconds":9223372036854775807,"previewReplicaCount":-3,"scaleDownDelaySeconds":-1}}},"status":{"phase":"Paused","currentStepIndex":99999999999,"readyReplicas":1e308,"updatedReplicas":-2,"pauseConditions":[{"reason":"BlueGreenPause","startTime":"2026-12-01T00:00:00Z"}],"blueGreen":{"activeSelector":"g-1","previewSelector":"g-2"}}}]}"#;
+    rows.extend(
+        matrix(
+            "Argo Rollouts (Kubernetes list)",
+            Bodies { good: good.to_vec(), bad_numbers: bad.to_vec() },
+            &[],
+            |base| async move {
+                let ctx = warroom::sources::kube::Context {
+                    name: "fault".into(),
+                    server: base,
+                    namespace: "default".into(),
+                    token: Some("t".into()),
+                    ca_pem: None,
+                    identity_pem: None,
+                    insecure: false,
+                };
+                let w = warroom::sources::rollouts::RegionWatch::new("r1", ctx)?;
+                let p = w.list_now().await.map(warroom::sources::Payload::Deployments)?;
+                payload_outcome("Argo Rollouts", Ok(p)).await
+            },
+        )
         .await,
     );
 

@@ -6,8 +6,11 @@
 //! watch, `patch_namespaced_custom_object_status`), each through a
 //! kubeconfig the test writes, each seeing what the console sees. Then the
 //! console: canaries from the watch, an abort and a promote through the
-//! executor (one patch each, read back), and a watch whose version expires
-//! mid-run is re-listed without losing the next change.
+//! executor (one patch each, read back), a watch whose version expires
+//! mid-run is re-listed without losing the next change, a blue-green
+//! switch and switch back with the old colour's deadline from its
+//! ReplicaSet, and undo to a revision (ReplicaSets as kubectl and the
+//! Python client list them).
 
 mod common;
 
@@ -226,17 +229,11 @@ async fn third_party_clients_and_the_console_see_the_same_rollouts() {
     .await;
     // Asked to abort it again: read first, nothing sent.
     let before = patches(&url).await.unwrap_or(0);
-    let i = alice(Action::Rollback { deployment: "checkout/us-east-1".into() });
-    let key = i.key.clone();
-    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-    let e = common::action_outcome(&mut rx, &key, 30).await;
+    let e = act(&exec, &mut rx, Action::Rollback { deployment: "checkout/us-east-1".into() }).await;
     assert!(e.message.contains("already in effect"), "{}", e.message);
     assert_eq!(patches(&url).await.unwrap_or(0), before, "no patch");
     // Retry it: the aborted revision starts again from the first step.
-    let i = alice(Action::Retry { deployment: "checkout/us-east-1".into() });
-    let key = i.key.clone();
-    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-    let e = common::action_outcome(&mut rx, &key, 30).await;
+    let e = act(&exec, &mut rx, Action::Retry { deployment: "checkout/us-east-1".into() }).await;
     assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
     let k = rollout(&kc, "us-east-1", "checkout");
     assert_eq!(
@@ -278,10 +275,7 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
     let p = switch.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.effect[0].starts_with("starts serving: revision 8 (registry.example.com/"), "{:?}", p.effect);
     assert!(p.effect[1].contains("keeps running for 5m") && p.effect[1].contains("revision 7"), "{:?}", p.effect);
-    let i = alice(switch);
-    let key = i.key.clone();
-    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-    let e = common::action_outcome(&mut rx, &key, 30).await;
+    let e = act(&exec, &mut rx, switch).await;
     assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
     // Green serves; its post-promotion analysis fails (bad-green); blue still runs.
     let snap = common::snapshot_where(
@@ -300,10 +294,7 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
     let p = back.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.title, format!("Switch {} back?", d0.id));
     assert!(p.effect[0].contains("revision 7") && p.effect[0].contains("still running"), "{:?}", p.effect);
-    let i = alice(back);
-    let key = i.key.clone();
-    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-    let e = common::action_outcome(&mut rx, &key, 30).await;
+    let e = act(&exec, &mut rx, back).await;
     assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
     common::snapshot_where(
         &mut snaps,
@@ -317,6 +308,12 @@ async fn a_blue_green_switch_and_a_switch_back_within_the_window() {
         |s| format!("{:?}", bg(s)),
     )
     .await;
+    // Each colour's replicas are its own ReplicaSet's, and the old colour's
+    // scale-down deadline is the annotation on it: 5 minutes after the switch.
+    let b = bg(&snap).and_then(|d| d.blue_green).unwrap_or_default();
+    assert_eq!((b.active.ready, b.previous.as_ref().and_then(|p| p.ready)), (Some((10, 10)), Some((10, 10))), "{b:?}");
+    let left = b.scale_down_at.map(|at| (at - chrono::Utc::now()).num_seconds()).unwrap_or(-1);
+    assert!((200..=300).contains(&left), "blue scaled down in {left}s: {b:?}");
     // kubectl agrees.
     let name = d0.service.clone();
     let r = tokio::task::spawn_blocking(move || rollout(&kc, "us-east-1", &name)).await.unwrap_or_default();
@@ -345,10 +342,7 @@ async fn promote_step_by_step(
         let promote = Action::Promote { deployment: id.into(), full: false };
         assert!(promote.preview(&snap).is_ok());
         let before = patches(url).await.unwrap_or(0);
-        let i = alice(promote);
-        let key = i.key.clone();
-        exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
-        let e = common::action_outcome(rx, &key, 30).await;
+        let e = act(exec, rx, promote).await;
         assert_eq!(e.status, warroom::model::ActionStatus::Succeeded, "{}", e.message);
         assert!(e.message.contains("search in us-west-2"), "{}", e.message);
         assert_eq!(patches(url).await.unwrap_or(0) - before, 1, "one patch per promote");
@@ -368,6 +362,18 @@ async fn promote_step_by_step(
     snap
 }
 
+/// Submit an action of alice's and wait for its outcome.
+async fn act(
+    exec: &warroom::actions::executor::Executor,
+    rx: &mut tokio::sync::mpsc::Receiver<warroom::sources::Update>,
+    action: warroom::actions::Action,
+) -> warroom::model::ActionEntry {
+    let i = alice(action);
+    let key = i.key.clone();
+    exec.submit(i).unwrap_or_else(|e| panic!("{e}"));
+    common::action_outcome(rx, &key, 30).await
+}
+
 /// An intent of operator alice, to go now.
 fn alice(action: warroom::actions::Action) -> warroom::actions::executor::Intent {
     warroom::actions::executor::Intent {
@@ -382,4 +388,114 @@ fn alice(action: warroom::actions::Action) -> warroom::actions::executor::Intent
 async fn patches(url: &str) -> Option<u64> {
     let v: Value = reqwest::get(format!("{url}/v1/stats")).await.ok()?.json().await.ok()?;
     v["requests"]["PATCH /k8s"].as_u64()
+}
+
+const PY_RS: &str = r#"
+import json, sys
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[1], context=sys.argv[2])
+items = client.AppsV1Api().list_namespaced_replica_set("default").items
+print(json.dumps([[i.metadata.name, i.metadata.annotations["rollout.argoproj.io/revision"], i.status.ready_replicas or 0] for i in items]))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_to_a_revision_from_its_replica_set() {
+    use warroom::actions::Action;
+    use warroom::model::{ActionStatus, CanaryPhase};
+    let (_sim, url) = common::spawn_sim(&["--scenario", "bad-canary", "--at", "5m"]);
+    let d = dir("undo");
+    let kc = kubeconfig(&d, &url);
+    let (plane, exec, mut rx) = console(&kc, &d).await;
+    let mut snaps = plane.snapshots.clone();
+    let snap = common::snapshot_where(
+        &mut snaps,
+        30,
+        "checkout's revisions",
+        |s| deployment(s, "checkout/us-east-1").is_some_and(|d| d.revisions.len() >= 3),
+        |s| format!("{:?}", deployment(s, "checkout/us-east-1")),
+    )
+    .await;
+    let checkout = deployment(&snap, "checkout/us-east-1").cloned().unwrap_or_else(|| panic!("no checkout"));
+    let canary = checkout.canary_revision.clone().unwrap_or_else(|| panic!("no canary: {checkout:?}"));
+    // kubectl and the Python client list the same ReplicaSets.
+    let kc2 = kc.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        kubectl(&kc2, &["--context", "us-east-1", "get", "replicasets", "-o", "json"])
+    })
+    .await
+    .unwrap_or_default();
+    let list: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let mut theirs: Vec<(String, u64)> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rs| rs["metadata"]["ownerReferences"][0]["name"] == "checkout")
+        .map(|rs| {
+            let rev = rs["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str().unwrap_or("");
+            (rev.to_string(), rs["status"]["readyReplicas"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    theirs.sort();
+    let mut ours: Vec<(String, u64)> =
+        checkout.revisions.iter().map(|r| (r.revision.clone(), u64::from(r.ready))).collect();
+    ours.sort();
+    assert_eq!(ours, theirs, "the console's revisions are kubectl's ReplicaSets");
+    let py = Command::new("/usr/bin/python3")
+        .args(["-c", PY_RS, &kc.display().to_string(), "us-east-1"])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 (apt-get install -y python3-kubernetes): {e}"));
+    assert!(py.status.success(), "python client: {}", String::from_utf8_lossy(&py.stderr));
+    let py: Value = serde_json::from_slice(&py.stdout).unwrap_or_default();
+    assert!(py.as_array().is_some_and(|a| a.iter().any(|x| x[0] == format!("checkout-{canary}"))), "{py}");
+    // Undo to the stable revision: the degraded canary is gone at once.
+    let stable = checkout.stable_revision.clone();
+    let undo = Action::Undo { deployment: checkout.id.clone(), revision: stable.clone() };
+    let p = undo.preview(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.effect[0].contains(&format!("revision {canary} → revision {stable}")), "{:?}", p.effect);
+    assert!(p.effect[1].contains("dropped"), "{:?}", p.effect);
+    let unknown = Action::Undo { deployment: checkout.id.clone(), revision: "999".into() };
+    assert!(unknown.preview(&snap).is_err_and(|e| e.contains("no revision 999")));
+    let before = patches(&url).await.unwrap_or(0);
+    let e = act(&exec, &mut rx, undo).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    assert_eq!(patches(&url).await.unwrap_or(0) - before, 1, "one JSON patch");
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "checkout back on its stable revision",
+        |s| {
+            deployment(s, "checkout/us-east-1")
+                .is_some_and(|d| d.phase == CanaryPhase::Healthy && d.canary_revision.is_none())
+        },
+        |s| format!("{:?}", deployment(s, "checkout/us-east-1")),
+    )
+    .await;
+    let kc3 = kc.clone();
+    let k = tokio::task::spawn_blocking(move || rollout(&kc3, "us-east-1", "checkout")).await.unwrap_or_default();
+    assert_eq!(k["status"]["currentPodHash"], format!("checkout-{stable}"), "{}", k["status"]);
+    // Undo the paused canary of search to the revision before its stable
+    // one: that one rolls out again, as a new canary from the first step.
+    let search = deployment(&snap, "search/us-west-2").cloned().unwrap_or_else(|| panic!("no search"));
+    let older = search
+        .revisions
+        .iter()
+        .map(|r| r.revision.clone())
+        .find(|r| *r != search.stable_revision && Some(r) != search.canary_revision.as_ref())
+        .unwrap_or_else(|| panic!("no older revision: {search:?}"));
+    let e = act(&exec, &mut rx, Action::Undo { deployment: search.id.clone(), revision: older.clone() }).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "search rolling out the older revision",
+        |s| {
+            deployment(s, "search/us-west-2").is_some_and(|d| {
+                d.canary_revision.as_deref() == Some(older.as_str())
+                    && d.step_index == 0
+                    && d.phase == CanaryPhase::Progressing
+            })
+        },
+        |s| format!("{:?}", deployment(s, "search/us-west-2")),
+    )
+    .await;
 }

@@ -32,6 +32,9 @@ pub struct ActionRequest {
     pub flag: Option<String>,
     #[serde(default)]
     pub environment: Option<String>,
+    /// `undo`: the revision whose template comes back.
+    #[serde(default)]
+    pub revision: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +130,7 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
             let verb = if req.kind == "failover" { "draining" } else { "restoring" };
             Ok((format!("{verb} {name} in {DRAIN_STEPS} steps"), DRAIN_STEPS as f64 * DRAIN_STEP_SECS))
         }
-        "rollback" | "promote" | "promoteFull" | "pause" | "resume" | "retry" => {
+        "rollback" | "promote" | "promoteFull" | "pause" | "resume" | "retry" | "undo" => {
             let id =
                 req.deployment.as_deref().ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "deployment is required"))?;
             // The blue-green rollout: promote switches, rollback switches back.
@@ -181,6 +184,30 @@ fn apply(st: &SimState, req: &ActionRequest, operator: &str, t: f64) -> Result<(
                     }
                     m.phase = Phase::Paused;
                     m.message = format!("paused by {operator}");
+                }
+                "undo" => {
+                    // Argo's undo puts an earlier revision's template back:
+                    // the stable one ends the canary at once (a fast
+                    // rollback); an older one rolls out as a new canary.
+                    let rev = req.revision.ok_or_else(|| refusal(StatusCode::BAD_REQUEST, "revision is required"))?;
+                    let current = cur.canary_rev.unwrap_or(cur.stable_rev);
+                    if rev == current {
+                        return Err(refuse(&format!("revision {rev} is already the template")));
+                    }
+                    if !crate::kube::revisions(&cur).contains(&rev) {
+                        return Err(refusal(StatusCode::NOT_FOUND, format!("{id} has no revision {rev}")));
+                    }
+                    if rev == cur.stable_rev {
+                        m.phase = Phase::Healthy;
+                        m.canary_rev = None;
+                        m.message = format!("undone to revision {rev} by {operator}: the canary is gone");
+                    } else {
+                        m.phase = Phase::Progressing;
+                        m.step = 0;
+                        m.canary_rev = Some(rev);
+                        m.advance_every = Some(120.0);
+                        m.message = format!("undone to revision {rev} by {operator}: rolling out from step 1");
+                    }
                 }
                 "retry" => {
                     // Argo's retry: the aborted revision starts again at the first step.

@@ -214,8 +214,16 @@ pub async fn core_resources() -> Json<Value> {
 
 pub async fn groups() -> Json<Value> {
     let v = json!({"groupVersion": "argoproj.io/v1alpha1", "version": "v1alpha1"});
+    let apps = json!({"groupVersion": "apps/v1", "version": "v1"});
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1",
-        "groups": [{"name": "argoproj.io", "versions": [v], "preferredVersion": v}]}))
+        "groups": [{"name": "apps", "versions": [apps], "preferredVersion": apps},
+            {"name": "argoproj.io", "versions": [v], "preferredVersion": v}]}))
+}
+
+pub async fn apps_resources() -> Json<Value> {
+    Json(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+    "resources": [{"name": "replicasets", "singularName": "replicaset", "namespaced": true, "kind": "ReplicaSet",
+        "verbs": ["get", "list"], "shortNames": ["rs"], "categories": ["all"]}]}))
 }
 
 pub async fn rollout_resources() -> Json<Value> {
@@ -360,6 +368,18 @@ fn analysis_run(name: &str, rollout: &str, phase: &str, step: usize, failed: u32
     })
 }
 
+/// The canary deployments of a cluster (region) and their state at `t`.
+fn in_cluster<'a>(
+    st: &'a SimState,
+    cluster: &'a str,
+    t: f64,
+) -> impl Iterator<Item = (usize, crate::scenario::DeployState)> + 'a {
+    let w = &st.world;
+    (0..w.script.deployments.len())
+        .filter(move |d| w.fleet.regions[w.script.deployments[*d].region].name == cluster)
+        .map(move |d| (d, w.deploy_state(d, t)))
+}
+
 /// A cluster's AnalysisRuns: one per step a canary has reached (the
 /// current one running or failed), and a blue-green rollout's pre- and
 /// post-promotion runs.
@@ -367,12 +387,8 @@ fn analysis_runs(st: &SimState, cluster: &str) -> Vec<Value> {
     let w = &st.world;
     let t = st.now();
     let mut out = Vec::new();
-    for d in 0..w.script.deployments.len() {
+    for (d, s) in in_cluster(st, cluster, t) {
         let dep = &w.script.deployments[d];
-        if w.fleet.regions[dep.region].name != cluster {
-            continue;
-        }
-        let s = w.deploy_state(d, t);
         let Some(rev) = s.canary_rev else { continue };
         let svc = &w.fleet.services[dep.service].name;
         let at = crate::server::iso(w, s.since.min(t).max(0.0));
@@ -441,7 +457,26 @@ fn intent_of(patch: &Value, current: &Value) -> Result<Option<&'static str>, Str
     Ok(None)
 }
 
-/// `PATCH …/rollouts/{name}[/status]` with a JSON merge patch.
+/// The revision a JSON patch (`kubectl argo rollouts undo`'s
+/// `replace /spec/template`) brings back, found by the template's image
+/// among the Rollout's ReplicaSets.
+fn undo_target(st: &SimState, cluster: &str, name: &str, ops: &Value) -> Result<u64, String> {
+    let ops = ops.as_array().ok_or("a JSON patch is an array of operations")?;
+    let op = ops
+        .iter()
+        .find(|o| o["path"] == "/spec/template" && matches!(o["op"].as_str(), Some("replace" | "add")))
+        .ok_or("the sim's controller only carries out a JSON patch that replaces /spec/template (an undo)")?;
+    let image = op["value"]["spec"]["containers"][0]["image"].as_str().ok_or("the template has no container image")?;
+    replica_sets(st, cluster)
+        .iter()
+        .filter(|rs| rs["metadata"]["ownerReferences"][0]["name"] == name)
+        .find(|rs| rs["spec"]["template"]["spec"]["containers"][0]["image"] == image)
+        .and_then(|rs| rs["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str()?.parse().ok())
+        .ok_or_else(|| format!("no ReplicaSet of {name} runs {image}: the sim rolls back only to revisions it has"))
+}
+
+/// `PATCH …/rollouts/{name}[/status]` with a JSON merge patch, or (on the
+/// object) a JSON patch that replaces the template.
 pub async fn patch(
     State(st): State<Arc<SimState>>,
     Path(p): Path<Vec<(String, String)>>,
@@ -451,10 +486,12 @@ pub async fn patch(
     let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let (cluster, ns, name) = (get("cluster"), get("ns"), get("name"));
     let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ctype.starts_with("application/merge-patch+json")
+    let json_patch = ctype.starts_with("application/json-patch+json");
+    if !json_patch
+        && !ctype.starts_with("application/merge-patch+json")
         && !ctype.starts_with("application/strategic-merge-patch+json")
     {
-        return fail(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", &format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got {ctype})"));
+        return fail(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", &format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {ctype})"));
     }
     let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
         return fail(StatusCode::BAD_REQUEST, "BadRequest", "the patch is not JSON");
@@ -473,12 +510,27 @@ pub async fn patch(
             return fail(StatusCode::CONFLICT, "Conflict", &msg);
         }
     }
-    st.kube.patches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let action = match intent_of(&patch, &current) {
-        Ok(a) => a,
-        Err(why) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &why),
-    };
     let blue_green = crate::bluegreen::view(&st, st.now()).is_some_and(|v| v.service == name && v.region == cluster);
+    let mut revision = None;
+    if json_patch {
+        if blue_green {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "the sim does not model undo of a blue-green rollout: switch back (abort) while the old colour runs",
+            );
+        }
+        match undo_target(&st, &cluster, &name, &patch) {
+            Ok(r) => revision = Some(r),
+            Err(why) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &why),
+        }
+    }
+    st.kube.patches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let action = match (revision, intent_of(&patch, &current)) {
+        (Some(_), _) => Some("undo"),
+        (None, Ok(a)) => a,
+        (None, Err(why)) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &why),
+    };
     if let (Some(kind), true) = (action, blue_green) {
         if let Err((code, msg)) = crate::bluegreen::act(&st, kind, st.now()) {
             if code != 409 {
@@ -492,6 +544,7 @@ pub async fn patch(
             deployment: Some(format!("{name}/{cluster}")),
             flag: None,
             environment: None,
+            revision,
         };
         let key = format!("kube-patch-{}", st.kube.patches.load(std::sync::atomic::Ordering::SeqCst));
         if let Err((code, msg)) = crate::actions::submit(&st, req, "kubernetes", &key) {
@@ -514,4 +567,88 @@ pub async fn patch(
 pub async fn expire(State(st): State<Arc<SimState>>) -> Json<Value> {
     st.kube.expire();
     Json(json!({"expired": true}))
+}
+
+/// The revisions a canary deployment has ReplicaSets for: the two before
+/// the newest, the stable one and the canary.
+pub fn revisions(s: &crate::scenario::DeployState) -> Vec<u64> {
+    let top = s.canary_rev.unwrap_or(0).max(s.stable_rev);
+    let mut v: Vec<u64> = (top.saturating_sub(2).max(1)..=top).collect();
+    v.extend([s.stable_rev].into_iter().chain(s.canary_rev));
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// One ReplicaSet (`apps/v1`) of a Rollout, named by its pod template hash.
+fn replica_set(svc: &str, rev: u64, replicas: u32, ready: u32, scale_down: Option<String>) -> Value {
+    let hash = format!("{svc}-{rev}");
+    let mut annotations = json!({"rollout.argoproj.io/revision": rev.to_string()});
+    if let Some(at) = scale_down {
+        annotations["scale-down-deadline"] = json!(at);
+    }
+    let labels = json!({"app": svc, "rollouts-pod-template-hash": hash});
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": hash, "namespace": NAMESPACE, "labels": labels, "annotations": annotations,
+            "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": svc,
+                "uid": "", "controller": true}]},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": svc, "image": crate::bluegreen::image(svc, rev)}]}}},
+        "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready},
+    })
+}
+
+/// A cluster's ReplicaSets: a canary's stable (all replicas), its canary
+/// (the weight's share) and the older revisions (scaled to zero); a
+/// blue-green rollout's two colours, the old one annotated with its
+/// `scale-down-deadline` while it is kept for a switch back.
+fn replica_sets(st: &SimState, cluster: &str) -> Vec<Value> {
+    let w = &st.world;
+    let t = st.now();
+    let mut out = Vec::new();
+    for (d, s) in in_cluster(st, cluster, t) {
+        let dep = &w.script.deployments[d];
+        let svc = &w.fleet.services[dep.service].name;
+        let in_flight = s.canary_rev.is_some() && !matches!(s.phase, Phase::Healthy | Phase::Aborted);
+        for rev in revisions(&s) {
+            let n = match (rev == s.stable_rev, Some(rev) == s.canary_rev) {
+                (true, _) => 10,
+                (false, true) if in_flight => (s.weight / 10.0).ceil() as u32,
+                _ => 0,
+            };
+            out.push(replica_set(svc, rev, n, n, None));
+        }
+    }
+    if let Some(v) = crate::bluegreen::view(st, t).filter(|v| v.region == cluster) {
+        use crate::bluegreen::{BLUE, GREEN, SCALE_DOWN};
+        let blue_runs = v.active == BLUE || v.previous == Some(BLUE);
+        let deadline = st
+            .bluegreen
+            .lock()
+            .ok()
+            .and_then(|o| o.promoted_at)
+            .filter(|_| v.previous == Some(BLUE))
+            .map(|p| crate::server::iso(w, p + SCALE_DOWN));
+        let blue = if blue_runs { 10 } else { 0 };
+        out.push(replica_set(&v.service, BLUE, blue, blue, deadline));
+        out.push(replica_set(&v.service, GREEN, 10, v.green_ready, None));
+    }
+    out
+}
+
+/// `GET /apis/apps/v1[/namespaces/{ns}]/replicasets`: a list.
+pub async fn list_replica_sets(State(st): State<Arc<SimState>>, Path(p): Path<Vec<(String, String)>>) -> Response {
+    let cluster = p.iter().find(|(k, _)| k == "cluster").map(|(_, v)| v.clone()).unwrap_or_default();
+    let ns = p.iter().find(|(k, _)| k == "ns").map(|(_, v)| v.clone());
+    if !cluster_known(&st, &cluster) {
+        return fail(StatusCode::NOT_FOUND, "NotFound", &format!("no cluster {cluster}"));
+    }
+    let rv = st.kube.list(&cluster).0;
+    let items = if ns.as_deref().is_some_and(|n| n != NAMESPACE) { Vec::new() } else { replica_sets(&st, &cluster) };
+    Json(json!({"apiVersion": "apps/v1", "kind": "ReplicaSetList",
+        "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
+    .into_response()
 }

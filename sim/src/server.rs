@@ -168,6 +168,9 @@ pub fn router(state: Arc<SimState>) -> Router {
             get(crate::kube::get_one).patch(crate::kube::patch),
         )
         .route("/k8s/{cluster}/apis/argoproj.io/v1alpha1/namespaces/{ns}/analysisruns", get(crate::kube::list_runs))
+        .route("/k8s/{cluster}/apis/apps/v1", get(crate::kube::apps_resources))
+        .route("/k8s/{cluster}/apis/apps/v1/replicasets", get(crate::kube::list_replica_sets))
+        .route("/k8s/{cluster}/apis/apps/v1/namespaces/{ns}/replicasets", get(crate::kube::list_replica_sets))
         .route("/v1/kube/expire", axum::routing::post(crate::kube::expire))
         .route("/rds", axum::routing::post(rds_query))
         .route("/rds/", axum::routing::post(rds_query))

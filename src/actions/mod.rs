@@ -95,6 +95,11 @@ pub enum Action {
     Retry {
         deployment: String,
     },
+    /// Put an earlier revision's template back (Argo's undo).
+    Undo {
+        deployment: String,
+        revision: String,
+    },
     SetFlag {
         flag: String,
         environment: String,
@@ -251,7 +256,8 @@ impl Action {
             | Action::Promote { .. }
             | Action::Pause { .. }
             | Action::Resume { .. }
-            | Action::Retry { .. } => TargetKind::Rollout,
+            | Action::Retry { .. }
+            | Action::Undo { .. } => TargetKind::Rollout,
             Action::SetFlag { .. } | Action::SetRollout { .. } => TargetKind::Flag,
             Action::Switchover { .. } | Action::DbFailover { .. } => TargetKind::Database,
             Action::Silence { .. } | Action::ExpireSilence { .. } | Action::ExtendSilence { .. } => TargetKind::Alert,
@@ -299,7 +305,8 @@ impl Action {
             | Action::Promote { deployment, .. }
             | Action::Pause { deployment }
             | Action::Resume { deployment }
-            | Action::Retry { deployment } => format!("deployment {deployment}"),
+            | Action::Retry { deployment }
+            | Action::Undo { deployment, .. } => format!("deployment {deployment}"),
             Action::SetFlag { flag, environment, .. } | Action::SetRollout { flag, environment, .. } => {
                 format!("flag {flag}/{environment}")
             }
@@ -322,6 +329,7 @@ impl Action {
             Action::Pause { deployment } => format!("pause {deployment}"),
             Action::Resume { deployment } => format!("resume {deployment}"),
             Action::Retry { deployment } => format!("retry {deployment}"),
+            Action::Undo { deployment, revision } => format!("undo {deployment} to revision {revision}"),
             Action::SetFlag { flag, environment, on, .. } => {
                 format!("turn {flag} {} in {environment}", if *on { "on" } else { "off" })
             }
@@ -363,6 +371,9 @@ impl Action {
             Action::Pause { deployment } => json!({"kind": "pause", "deployment": deployment}),
             Action::Resume { deployment } => json!({"kind": "resume", "deployment": deployment}),
             Action::Retry { deployment } => json!({"kind": "retry", "deployment": deployment}),
+            Action::Undo { deployment, revision } => {
+                json!({"kind": "undo", "deployment": deployment, "revision": revision})
+            }
             Action::SetFlag { flag, environment, on, source } => {
                 let mut v =
                     json!({"kind": if *on { "flagOn" } else { "flagOff" }, "flag": flag, "environment": environment});
@@ -420,6 +431,7 @@ impl Action {
             | Action::Pause { deployment }
             | Action::Resume { deployment }
             | Action::Retry { deployment } => preview_deployment(self, snap, deployment),
+            Action::Undo { deployment, revision } => preview_undo(snap, deployment, revision),
             Action::Switchover { database, candidate } => preview_database(snap, database, candidate, None),
             Action::DbFailover { database, candidate, break_glass } => {
                 preview_database(snap, database, candidate, Some(*break_glass))
@@ -982,14 +994,52 @@ fn preview_blue_green(
     }
 }
 
+fn find_deployment<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a crate::model::Deployment, String> {
+    snap.fleet.deployments.items().iter().find(|d| d.id == id).ok_or_else(|| format!("deployment {id} is not known"))
+}
+
+/// Undo to a revision: what comes back and what it replaces.
+fn preview_undo(snap: &Snapshot, id: &str, revision: &str) -> Result<Preview, String> {
+    let d = find_deployment(snap, id)?;
+    if d.revisions.is_empty() {
+        return Err(format!(
+            "{id}'s source lists no revisions to undo to (undo needs Argo Rollouts' ReplicaSets: [kubernetes])"
+        ));
+    }
+    let Some(r) = d.revisions.iter().find(|r| r.revision == revision) else {
+        let known: Vec<&str> = d.revisions.iter().map(|r| r.revision.as_str()).collect();
+        return Err(format!("{id} has no revision {revision} (it has {})", known.join(", ")));
+    };
+    let template = d.canary_revision.as_deref().unwrap_or(&d.stable_revision);
+    if revision == template {
+        return Err(format!("revision {revision} is already {id}'s template"));
+    }
+    let critical = snap.fleet.services.items().iter().any(|s| s.name == d.service && s.tier == Tier::Critical);
+    let image = if r.image.is_empty() { String::new() } else { format!(" ({})", r.image) };
+    let mut effect = vec![format!("template: revision {template} → revision {revision}{image}")];
+    let old_colour = d.blue_green.as_ref().and_then(|bg| bg.previous.as_ref()).is_some_and(|p| p.revision == revision);
+    if old_colour {
+        effect.push(format!("revision {revision} still runs: the active service goes back to it at once"));
+    } else if revision == d.stable_revision {
+        effect.push(format!("the canary of revision {template} is dropped; revision {revision} keeps serving"));
+        effect.push("nothing new rolls out: the rollout is complete at once".into());
+    } else {
+        effect.push(format!(
+            "revision {revision} rolls out again as a new canary from step 1 ({}/{} of its pods ready now)",
+            r.ready, r.replicas
+        ));
+        effect.push(format!("revision {} keeps serving until it is promoted", d.stable_revision));
+    }
+    Ok(Preview {
+        title: format!("Undo {id} to revision {revision}?"),
+        effect,
+        blast: Blast::High,
+        type_to_confirm: critical.then(|| d.service.clone()),
+    })
+}
+
 fn preview_deployment(action: &Action, snap: &Snapshot, id: &str) -> Result<Preview, String> {
-    let d = snap
-        .fleet
-        .deployments
-        .items()
-        .iter()
-        .find(|d| d.id == id)
-        .ok_or_else(|| format!("deployment {id} is not known"))?;
+    let d = find_deployment(snap, id)?;
     let phase = format!("{:?}", d.phase);
     let critical = snap.fleet.services.items().iter().any(|s| s.name == d.service && s.tier == Tier::Critical);
     let canary = d.canary_revision.clone().unwrap_or_else(|| "?".into());
@@ -1167,6 +1217,7 @@ mod tests {
             set_weight: None,
             pause_reason: None,
             analysis_runs: Vec::new(),
+            revisions: Vec::new(),
         };
         f.deployments.set(now, Ok(vec![d]));
         let flag =

@@ -4,7 +4,10 @@
 //! `{"spec":{"paused":true}}`; promote / resume clear the pause
 //! (`{"status":{"pauseConditions":null}}` on status, `{"spec":{"paused":false}}`
 //! when the spec holds it); retry `{"status":{"abort":false}}` starts an
-//! aborted canary again.
+//! aborted canary again; undo to a revision is a JSON patch
+//! (`application/json-patch+json`) that replaces `/spec/template` with that
+//! revision's ReplicaSet's template (without its `rollouts-pod-template-hash`
+//! label), and has landed once `status.currentPodHash` is that hash.
 //!
 //! Kubernetes has no idempotency key either: each send reads the Rollout
 //! first ("already in effect" sends nothing), and an answer that never
@@ -51,6 +54,7 @@ enum Op {
     Pause,
     Unpause,
     Retry,
+    Undo,
 }
 
 fn op_of(request: &Value) -> Option<Op> {
@@ -60,6 +64,7 @@ fn op_of(request: &Value) -> Option<Op> {
         "pause" => Some(Op::Pause),
         "promote" | "resume" => Some(Op::Unpause),
         "retry" => Some(Op::Retry),
+        "undo" => Some(Op::Undo),
         _ => None,
     }
 }
@@ -69,8 +74,9 @@ fn paused(r: &Value) -> bool {
 }
 
 /// Whether the Rollout already shows what `op` asks for; an unpause that
-/// found the Rollout paused at step `from` has landed once it is past it.
-fn in_effect(op: Op, r: &Value, from: Option<u64>) -> bool {
+/// found the Rollout paused at step `from` has landed once it is past it;
+/// an undo has once the Rollout's current pod template hash is `hash`.
+fn in_effect(op: Op, r: &Value, from: Option<u64>, hash: Option<&str>) -> bool {
     let st = &r["status"];
     match op {
         Op::Abort => st["abort"] == Value::Bool(true),
@@ -81,7 +87,52 @@ fn in_effect(op: Op, r: &Value, from: Option<u64>) -> bool {
             !paused(r) || from.is_some_and(|f| step > f) || st["phase"] == "Healthy"
         }
         Op::Retry => st["abort"] != Value::Bool(true),
+        Op::Undo => hash.is_some_and(|h| st["currentPodHash"].as_str() == Some(h)),
     }
+}
+
+/// GET `path` on the region's cluster: the status and the JSON body
+/// (`null` when it is not JSON).
+async fn get_json(w: &RegionWatch, path: &str) -> Result<(u16, Value), String> {
+    let r = w
+        .ctx
+        .request(w.client(), reqwest::Method::GET, path)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| crate::sources::redact(&e.to_string()))?;
+    let code = r.status().as_u16();
+    Ok((code, r.json().await.unwrap_or(Value::Null)))
+}
+
+/// The ReplicaSet of `name`'s `revision`: its pod template hash and its
+/// template as the Rollout's (the hash label is the controller's to add).
+async fn revision_template(w: &RegionWatch, name: &str, revision: &str) -> Result<(String, Value), String> {
+    let path = format!("/apis/apps/v1/namespaces/{}/replicasets", crate::sources::unleash::seg(&w.ctx.namespace));
+    let (code, v) = get_json(w, &path).await?;
+    if code != 200 {
+        return Err(format!("listing replicasets: HTTP {code}: {}", v["message"].as_str().unwrap_or("")));
+    }
+    let rs = v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rs| {
+            rs["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x["kind"] == "Rollout" && x["name"] == name))
+        })
+        .find(|rs| rs["metadata"]["annotations"]["rollout.argoproj.io/revision"].as_str() == Some(revision))
+        .ok_or_else(|| format!("{name} has no ReplicaSet of revision {revision}"))?;
+    let hash = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
+        .as_str()
+        .ok_or_else(|| format!("the ReplicaSet of revision {revision} has no pod template hash"))?
+        .to_string();
+    let mut template = rs["spec"]["template"].clone();
+    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
+        labels.remove("rollouts-pod-template-hash");
+    }
+    Ok((hash, template))
 }
 
 impl RolloutActions {
@@ -95,15 +146,7 @@ impl RolloutActions {
 
     async fn read(&self, w: &RegionWatch, name: &str) -> Result<Value, String> {
         let path = format!("{}/{}", rollouts_path(&w.ctx.namespace), crate::sources::unleash::seg(name));
-        let r = w
-            .ctx
-            .request(w.client(), reqwest::Method::GET, &path)
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| crate::sources::redact(&e.to_string()))?;
-        let code = r.status().as_u16();
-        let v: Value = r.json().await.unwrap_or(Value::Null);
+        let (code, v) = get_json(w, &path).await?;
         match code {
             200 => Ok(v),
             404 => Err(format!("rollout {name} is not in {} ({})", w.ctx.namespace, w.ctx.name)),
@@ -123,8 +166,16 @@ impl RolloutActions {
             Err(e) => return Sent::Failed(format!("nothing sent: reading the rollout: {e}")),
         };
         let from = self.seen.lock().ok().and_then(|m| m.get(&intent.key).copied());
-        if in_effect(op, &r, from) {
-            return Sent::Accepted(format!("already: {}", id_of(&w.region, &name, op, from)));
+        let undo = match op {
+            Op::Undo => match revision_template(&w, &name, request["revision"].as_str().unwrap_or("")).await {
+                Ok(t) => Some(t),
+                Err(e) => return Sent::Failed(format!("nothing sent: {e}")),
+            },
+            _ => None,
+        };
+        let hash = undo.as_ref().map(|(h, _)| h.as_str());
+        if in_effect(op, &r, from, hash) {
+            return Sent::Accepted(format!("already: {}", id_of(&w.region, &name, op, from, hash)));
         }
         let step = r["status"]["currentStepIndex"].as_u64().unwrap_or(0);
         if let Ok(mut m) = self.seen.lock() {
@@ -135,7 +186,13 @@ impl RolloutActions {
                 "{name} is not paused at a step: nothing to promote (promote full skips the remaining steps)"
             ));
         }
+        let mut ctype = "application/merge-patch+json";
         let (sub, patch) = match op {
+            Op::Undo => {
+                ctype = "application/json-patch+json";
+                let template = undo.as_ref().map(|(_, t)| t.clone()).unwrap_or(Value::Null);
+                ("", json!([{"op": "replace", "path": "/spec/template", "value": template}]))
+            }
             Op::Abort => ("/status", json!({"status": {"abort": true}})),
             Op::PromoteFull => ("/status", json!({"status": {"promoteFull": true}})),
             Op::Pause => ("", json!({"spec": {"paused": true}})),
@@ -147,7 +204,7 @@ impl RolloutActions {
         let resp = w
             .ctx
             .request(w.client(), reqwest::Method::PATCH, &path)
-            .header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json")
+            .header(reqwest::header::CONTENT_TYPE, ctype)
             .timeout(std::time::Duration::from_secs(10))
             .body(patch.to_string())
             .send()
@@ -158,7 +215,7 @@ impl RolloutActions {
                 let v: Value = r.json().await.unwrap_or(Value::Null);
                 let msg = crate::sources::alertmanager::one_line(v["message"].as_str().unwrap_or(""));
                 match code {
-                    200..=299 => Sent::Accepted(id_of(&w.region, &name, op, Some(step))),
+                    200..=299 => Sent::Accepted(id_of(&w.region, &name, op, Some(step), hash)),
                     409 => Sent::Refused(format!("the rollout changed while the patch was on its way (HTTP 409, nothing applied): look again and confirm again ({msg})")),
                     500..=599 => Sent::Unknown(format!("HTTP {code}: {msg}")),
                     _ => Sent::Refused(format!("HTTP {code}: {msg}")),
@@ -177,14 +234,17 @@ fn op_word(op: Op) -> &'static str {
         Op::Pause => "pause",
         Op::Unpause => "unpause",
         Op::Retry => "retry",
+        Op::Undo => "undo",
     }
 }
 
-/// `us-west-2/search unpause@1`: what a poll reads back.
-fn id_of(region: &str, name: &str, op: Op, from: Option<u64>) -> String {
-    match from {
-        Some(f) => format!("{region}/{name} {}@{f}", op_word(op)),
-        None => format!("{region}/{name} {}", op_word(op)),
+/// `us-west-2/search unpause@1`, `us-west-2/search undo#search-6`: what a
+/// poll reads back.
+fn id_of(region: &str, name: &str, op: Op, from: Option<u64>, hash: Option<&str>) -> String {
+    match (op, from, hash) {
+        (Op::Undo, _, Some(h)) => format!("{region}/{name} undo#{h}"),
+        (_, Some(f), _) => format!("{region}/{name} {}@{f}", op_word(op)),
+        _ => format!("{region}/{name} {}", op_word(op)),
     }
 }
 
@@ -210,7 +270,11 @@ impl ActionProvider for RolloutActions {
             let (w, name) = self.target(request)?;
             let r = self.read(&w, &name).await?;
             let from = self.seen.lock().ok().and_then(|m| m.get(key).copied());
-            Ok(in_effect(op, &r, from).then(|| id_of(&w.region, &name, op, from)))
+            let hash = match op {
+                Op::Undo => Some(revision_template(&w, &name, request["revision"].as_str().unwrap_or("")).await?.0),
+                _ => None,
+            };
+            Ok(in_effect(op, &r, from, hash.as_deref()).then(|| id_of(&w.region, &name, op, from, hash.as_deref())))
         })
     }
 
@@ -222,6 +286,10 @@ impl ActionProvider for RolloutActions {
             };
             let parsed = id.split_once(' ').and_then(|(path, op)| {
                 let (region, name) = path.split_once('/')?;
+                let (op, hash) = match op.split_once('#') {
+                    Some((o, h)) => (o, Some(h.to_string())),
+                    None => (op, None),
+                };
                 let (op, from) = match op.split_once('@') {
                     Some((o, f)) => (o, f.parse::<u64>().ok()),
                     None => (op, None),
@@ -232,16 +300,17 @@ impl ActionProvider for RolloutActions {
                     "pause" => Op::Pause,
                     "unpause" => Op::Unpause,
                     "retry" => Op::Retry,
+                    "undo" => Op::Undo,
                     _ => return None,
                 };
-                Some((region.to_string(), name.to_string(), op, from))
+                Some((region.to_string(), name.to_string(), op, from, hash))
             });
-            let Some((region, name, op, from)) = parsed else {
+            let Some((region, name, op, from, hash)) = parsed else {
                 return Some((ActionStatus::Failed, format!("unreadable action id {id}")));
             };
             let w = self.regions.get(&region)?.clone();
             let r = self.read(&w, &name).await.ok()?;
-            if !in_effect(op, &r, from) {
+            if !in_effect(op, &r, from, hash.as_deref()) {
                 return None;
             }
             let d = normalise(&region, &r);

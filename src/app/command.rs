@@ -30,6 +30,7 @@ pub enum Verb {
     Pause,
     Resume,
     Retry,
+    Undo,
     Flag,
     FlagRollout,
     Switchover,
@@ -75,7 +76,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 26] = [
+pub static VERBS: [VerbDef; 27] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -90,6 +91,7 @@ pub static VERBS: [VerbDef; 26] = [
     def(Verb::Pause, "pause", "ID", "pause a canary (confirm)", Arg::Deployment),
     def(Verb::Resume, "resume", "ID", "resume a canary (confirm)", Arg::Deployment),
     def(Verb::Retry, "retry", "ID", "start an aborted canary again from its first step (confirm)", Arg::Deployment),
+    def(Verb::Undo, "undo", "ID REVISION", "put an earlier revision's template back (confirm)", Arg::Deployment),
     def(Verb::Flag, "flag", "NAME ENV on|off [SOURCE]", "set a feature flag (confirm)", Arg::Flag),
     def(
         Verb::FlagRollout,
@@ -485,6 +487,21 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
                 Verb::Retry => Action::Retry { deployment },
                 _ => Action::Resume { deployment },
             })
+        }
+        Verb::Undo => {
+            let deployment = need("deployment", deployments())?;
+            let Some(revision) = words.get(2) else {
+                let known = f
+                    .deployments
+                    .items()
+                    .iter()
+                    .find(|d| d.id == deployment)
+                    .map(|d| d.revisions.iter().map(|r| r.revision.clone()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                let known = if known.is_empty() { "none known".to_string() } else { known };
+                return Err(format!("which revision? (the deployment drill-down lists them: {known})"));
+            };
+            Typed::Propose(Action::Undo { deployment, revision: revision.to_string() })
         }
         Verb::Flag | Verb::FlagRollout => {
             let (Some(name), Some(env), Some(value)) = (words.get(1), words.get(2), words.get(3)) else {

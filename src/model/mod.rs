@@ -291,6 +291,23 @@ pub struct Deployment {
     pub pause_reason: Option<String>,
     /// Its analysis runs, oldest first (Argo Rollouts' AnalysisRuns).
     pub analysis_runs: Vec<AnalysisRun>,
+    /// The revisions it can be undone to, newest first (Argo Rollouts'
+    /// ReplicaSets); empty when the source does not say.
+    pub revisions: Vec<Revision>,
+}
+
+/// One revision of a rollout (a ReplicaSet): its template and replicas.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Revision {
+    pub revision: String,
+    /// Pod template hash.
+    pub hash: String,
+    pub image: String,
+    pub replicas: u32,
+    pub ready: u32,
+    /// When the controller scales it down (an old blue-green colour kept
+    /// for a switch back: the `scale-down-deadline` annotation).
+    pub scale_down_at: Option<DateTime<Utc>>,
 }
 
 /// One analysis run: its phase and each metric's measurements.

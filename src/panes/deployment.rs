@@ -55,6 +55,33 @@ fn blue_green_lines(
     );
 }
 
+/// The revisions a rollout can be undone to, newest first.
+fn revision_lines(
+    d: &crate::model::Deployment,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    put: &mut dyn FnMut(String, ratatui::style::Style),
+) {
+    put(format!("revisions (newest first): :undo {} REVISION puts one back", d.id), theme.header);
+    let template = d.canary_revision.as_deref().unwrap_or(&d.stable_revision);
+    for r in &d.revisions {
+        let role = match () {
+            _ if r.revision == template && r.revision == d.stable_revision => "stable, the template",
+            _ if r.revision == template => "the template (canary)",
+            _ if r.revision == d.stable_revision => "stable",
+            _ => "",
+        };
+        let down = r
+            .scale_down_at
+            .map(|at| format!(" · scaled down in {}", fmt_age((at - now).num_seconds().max(0) as f64)))
+            .unwrap_or_default();
+        let style = if r.replicas == 0 { theme.muted } else { theme.text };
+        let pods =
+            if r.replicas == 0 { "scaled to 0".to_string() } else { format!("{:>3}/{:<3} ready", r.ready, r.replicas) };
+        put(format!("  {:>4}  {:<40} {pods:<13}  {role}{down}", r.revision, r.image), style);
+    }
+}
+
 pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let f = &snap.fleet;
     let Some(d) = f.deployments.items().iter().find(|d| d.id == id) else {
@@ -170,6 +197,10 @@ pub fn render(snap: &Snapshot, id: &str, now: DateTime<Utc>, theme: &Theme, area
                 &mut y,
             );
         }
+    }
+    if !d.revisions.is_empty() {
+        y += 1;
+        revision_lines(d, now, theme, &mut |t, st| put(t, st, &mut y));
     }
     y += 1;
     put("history (what this console has seen, newest first)".into(), theme.header, &mut y);

@@ -525,6 +525,7 @@ impl From<DeploymentWire> for model::Deployment {
             set_weight: None,
             pause_reason: None,
             analysis_runs: Vec::new(),
+            revisions: Vec::new(),
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct RegionWatch {
     /// The namespace's AnalysisRuns, listed every few seconds (runs are
     /// not watched: they only matter beside their Rollout).
     runs: Mutex<Vec<Value>>,
+    /// The namespace's ReplicaSets (`apps/v1`), listed with the runs: the
+    /// revisions a Rollout can be undone to and each colour's replicas.
+    replica_sets: Mutex<Vec<Value>>,
     started: std::sync::Once,
 }
 
@@ -64,6 +67,7 @@ impl RegionWatch {
             client,
             cache: Mutex::new(Cache::default()),
             runs: Mutex::new(Vec::new()),
+            replica_sets: Mutex::new(Vec::new()),
             started: std::sync::Once::new(),
         })
     }
@@ -211,16 +215,25 @@ impl RegionWatch {
         }
     }
 
-    /// The AnalysisRuns every 5 s; a cluster without them (404) has none.
+    /// The AnalysisRuns and ReplicaSets every 5 s (neither is watched: they
+    /// only matter beside their Rollout); a cluster without them (404) or
+    /// that does not let us list them (403) has none.
     async fn list_runs(self: Arc<Self>) {
-        let path =
-            format!("/apis/argoproj.io/v1alpha1/namespaces/{}/analysisruns", super::unleash::seg(&self.ctx.namespace));
+        let ns = super::unleash::seg(&self.ctx.namespace);
+        let runs = format!("/apis/argoproj.io/v1alpha1/namespaces/{ns}/analysisruns");
+        let sets = format!("/apis/apps/v1/namespaces/{ns}/replicasets");
         loop {
-            let req = self.ctx.request(&self.client, reqwest::Method::GET, &path).timeout(Duration::from_secs(10));
-            if let Ok((200, body, _)) = super::send_limited(req, MAX_LIST).await {
-                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                    let items = v["items"].as_array().cloned().unwrap_or_default();
-                    *self.runs.lock().unwrap_or_else(|p| p.into_inner()) = items;
+            for (path, into) in [(&runs, &self.runs), (&sets, &self.replica_sets)] {
+                let req = self.ctx.request(&self.client, reqwest::Method::GET, path).timeout(Duration::from_secs(10));
+                if let Ok((code, body, _)) = super::send_limited(req, MAX_LIST).await {
+                    let items = match code {
+                        200 => serde_json::from_slice::<Value>(&body).ok().map(|v| v["items"].as_array().cloned()),
+                        403 | 404 => Some(Some(Vec::new())),
+                        _ => None,
+                    };
+                    if let Some(items) = items {
+                        *into.lock().unwrap_or_else(|p| p.into_inner()) = items.unwrap_or_default();
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -236,6 +249,14 @@ impl RegionWatch {
         });
     }
 
+    /// List now (as the watch does before it starts) and read the copy as
+    /// the feed would: the fault matrix's way in.
+    pub async fn list_now(&self) -> Result<Vec<Deployment>, String> {
+        self.list().await?;
+        let c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(c.objects.values().filter_map(|r| normalise(&self.region, r)).collect())
+    }
+
     /// The HTTP client for this region's cluster (built once).
     pub fn client(&self) -> &reqwest::Client {
         &self.client
@@ -249,7 +270,11 @@ impl RegionWatch {
 
 fn kube_error(status: u16, body: &[u8]) -> String {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let msg = v["message"].as_str().map(super::alertmanager::one_line).unwrap_or_default();
+    // A Status's message, or (a proxy in front of the API server) the body's start.
+    let msg = match v["message"].as_str() {
+        Some(m) => super::alertmanager::one_line(m),
+        None => super::alertmanager::one_line(&String::from_utf8_lossy(&body[..body.len().min(200)])),
+    };
     match status {
         401 => format!("HTTP 401: the cluster refused the credentials ({msg})"),
         403 => format!("HTTP 403: not allowed to list rollouts.argoproj.io ({msg})"),
@@ -277,11 +302,7 @@ fn runs_of(name: &str, runs: &[Value]) -> Vec<crate::model::AnalysisRun> {
     let n = |v: &Value| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32;
     let mut out: Vec<AnalysisRun> = runs
         .iter()
-        .filter(|r| {
-            r["metadata"]["ownerReferences"]
-                .as_array()
-                .is_some_and(|o| o.iter().any(|x| x["kind"] == "Rollout" && x["name"] == name))
-        })
+        .filter(|r| owned_by(r, "Rollout", name))
         .map(|r| AnalysisRun {
             name: one(r["metadata"]["name"].as_str().unwrap_or("")),
             phase: one(r["status"]["phase"].as_str().unwrap_or("Pending")),
@@ -308,6 +329,66 @@ fn runs_of(name: &str, runs: &[Value]) -> Vec<crate::model::AnalysisRun> {
     out
 }
 
+fn owned_by(o: &Value, kind: &str, name: &str) -> bool {
+    o["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|x| x["kind"] == kind && x["name"] == name))
+}
+
+/// The revisions (ReplicaSets) a Rollout owns, newest first.
+pub fn revisions_of(name: &str, sets: &[Value]) -> Vec<crate::model::Revision> {
+    let one = super::alertmanager::one_line;
+    let n = |v: &Value| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32;
+    let mut out: Vec<crate::model::Revision> = sets
+        .iter()
+        .filter(|rs| owned_by(rs, "Rollout", name))
+        .filter_map(|rs| {
+            let meta = &rs["metadata"];
+            let revision = meta["annotations"]["rollout.argoproj.io/revision"].as_str()?;
+            let deadline = meta["annotations"]
+                .get("scale-down-deadline")
+                .or_else(|| meta["annotations"].get("argo-rollouts.argoproj.io/scale-down-deadline"));
+            Some(crate::model::Revision {
+                revision: one(revision),
+                hash: one(meta["labels"]["rollouts-pod-template-hash"]
+                    .as_str()
+                    .or(meta["name"].as_str())
+                    .unwrap_or("")),
+                image: one(rs["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or("")),
+                replicas: n(&rs["spec"]["replicas"]),
+                ready: n(&rs["status"]["readyReplicas"]),
+                scale_down_at: deadline.and_then(time),
+            })
+        })
+        .collect();
+    let num = |r: &crate::model::Revision| r.revision.parse::<u64>().unwrap_or(0);
+    out.sort_by(|a, b| num(b).cmp(&num(a)).then_with(|| b.revision.cmp(&a.revision)));
+    out
+}
+
+/// Lay a blue-green rollout's ReplicaSets over its colours: each colour's
+/// revision, image and ready replicas are its own ReplicaSet's, and the
+/// old colour's scale-down deadline is the annotation on it.
+pub fn with_revisions(mut d: Deployment, revisions: Vec<crate::model::Revision>) -> Deployment {
+    if let Some(bg) = d.blue_green.as_mut() {
+        let fill = |c: &mut crate::model::Colour| {
+            if let Some(r) = revisions.iter().find(|r| r.hash == c.hash) {
+                c.revision = r.revision.clone();
+                c.image = r.image.clone();
+                c.ready = Some((r.ready, r.replicas));
+            }
+        };
+        fill(&mut bg.active);
+        bg.preview.iter_mut().for_each(fill);
+        bg.previous.iter_mut().for_each(fill);
+        if let Some(p) = &bg.previous {
+            bg.scale_down_at = revisions.iter().find(|r| r.hash == p.hash).and_then(|r| r.scale_down_at);
+        }
+    }
+    d.revisions = revisions;
+    d
+}
+
 /// A Rollout in the console's words.
 pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
     let name = r["metadata"]["name"].as_str()?;
@@ -315,7 +396,7 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
     let st = &r["status"];
     let steps: Vec<f64> = r["spec"]["strategy"]["canary"]["steps"]
         .as_array()
-        .map(|a| a.iter().filter_map(|s| s["setWeight"].as_f64()).collect())
+        .map(|a| a.iter().filter_map(|s| s["setWeight"].as_f64()).map(|w| w.clamp(0.0, 100.0)).collect())
         .unwrap_or_default();
     let total = r["spec"]["strategy"]["canary"]["steps"].as_array().map(Vec::len).unwrap_or(0);
     let index = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
@@ -373,14 +454,16 @@ pub fn normalise(region: &str, r: &Value) -> Option<Deployment> {
         set_weight: set_weight(r).filter(|w| in_flight && (w - actual).abs() > 0.5),
         pause_reason: st["pauseConditions"][0]["reason"].as_str().map(super::alertmanager::one_line),
         analysis_runs: Vec::new(),
+        revisions: Vec::new(),
     })
 }
 
 /// A blue-green Rollout's colours: `activeSelector` serves, `previewSelector`
 /// waits; while `stableRS` is not the active colour (the switch is not yet
 /// confirmed by post-promotion analysis) the old colour still runs and a
-/// switch back is instant. The scale-down deadline is on the old
-/// ReplicaSet, not the Rollout, so it is not known here.
+/// switch back is instant. Each colour's replicas and the scale-down
+/// deadline are on its ReplicaSet, not the Rollout: `with_revisions` lays
+/// them on (until then the active colour shows the Rollout's counts).
 fn blue_green(r: &Value) -> Option<crate::model::BlueGreen> {
     use crate::model::{BlueGreen, Colour};
     let spec = r["spec"]["strategy"].get("blueGreen")?;
@@ -409,25 +492,21 @@ fn blue_green(r: &Value) -> Option<crate::model::BlueGreen> {
         .and_then(|a| a.iter().find(|p| p["reason"] == "BlueGreenPause"))
         .and_then(|p| time(&p["startTime"]));
     let promote_at = match (auto, spec["autoPromotionSeconds"].as_i64(), pause_start) {
-        (true, Some(secs), Some(at)) => Some(at + chrono::Duration::seconds(secs.max(0))),
+        // At most ten years: a hostile number never overflows the clock.
+        (true, Some(secs), Some(at)) => at.checked_add_signed(chrono::Duration::seconds(secs.clamp(0, 315_360_000))),
         _ => None,
     };
-    let mut c = Colour { ready: None, ..colour(active) };
-    if active == current {
-        let ready = st["readyReplicas"].as_u64().unwrap_or(0) as u32;
-        c.ready = Some((ready, st["replicas"].as_u64().unwrap_or(0) as u32));
-    }
+    // The Rollout's ready count is both colours' pods together: the active
+    // colour's own comes from its ReplicaSet (`with_revisions`) or not at all.
     Some(BlueGreen {
-        active: c,
+        active: colour(active),
         preview: (!preview.is_empty() && preview != active).then(|| {
             let mut p = colour(preview);
-            let up = st["updatedReplicas"].as_u64().unwrap_or(0) as u32;
+            let n = |v: &Value| v.as_u64().map(|n| n.min(u32::MAX as u64) as u32);
+            let up = n(&st["updatedReplicas"]).unwrap_or(0);
             p.ready = Some((
-                up.min(st["readyReplicas"].as_u64().unwrap_or(0) as u32),
-                spec["previewReplicaCount"]
-                    .as_u64()
-                    .map(|n| n as u32)
-                    .unwrap_or(st["replicas"].as_u64().unwrap_or(0) as u32),
+                up.min(n(&st["readyReplicas"]).unwrap_or(0)),
+                n(&spec["previewReplicaCount"]).unwrap_or(n(&st["replicas"]).unwrap_or(0)),
             ));
             p
         }),
@@ -469,10 +548,12 @@ impl Source for RolloutsSource {
                 if c.listed {
                     listed += 1;
                     let runs = w.runs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let sets = w.replica_sets.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     out.extend(c.objects.values().filter_map(|r| {
+                        let name = r["metadata"]["name"].as_str().unwrap_or("");
                         let mut d = normalise(&w.region, r)?;
-                        d.analysis_runs = runs_of(r["metadata"]["name"].as_str().unwrap_or(""), &runs);
-                        Some(d)
+                        d.analysis_runs = runs_of(name, &runs);
+                        Some(with_revisions(d, revisions_of(name, &sets)))
                     }));
                 }
             }
