@@ -30,11 +30,16 @@ fn dir(name: &str) -> PathBuf {
 
 /// A kubeconfig with one context per region, each a cluster at the sim.
 fn kubeconfig(d: &Path, sim: &str) -> PathBuf {
+    kubeconfig_with(d, sim, "", "    token: sim-token\n")
+}
+
+/// The same with lines added to each cluster and the user's credentials.
+fn kubeconfig_with(d: &Path, sim: &str, cluster: &str, user: &str) -> PathBuf {
     let mut text = String::from("apiVersion: v1\nkind: Config\ncurrent-context: us-east-1\nclusters:\n");
     for r in REGIONS {
-        text.push_str(&format!("- name: {r}\n  cluster:\n    server: {sim}/k8s/{r}\n"));
+        text.push_str(&format!("- name: {r}\n  cluster:\n    server: {sim}/k8s/{r}\n{cluster}"));
     }
-    text.push_str("users:\n- name: ops\n  user:\n    token: sim-token\ncontexts:\n");
+    text.push_str(&format!("users:\n- name: ops\n  user:\n{user}contexts:\n"));
     for r in REGIONS {
         text.push_str(&format!("- name: {r}\n  context:\n    cluster: {r}\n    user: ops\n    namespace: default\n"));
     }
@@ -496,6 +501,68 @@ async fn undo_to_a_revision_from_its_replica_set() {
             })
         },
         |s| format!("{:?}", deployment(s, "search/us-west-2")),
+    )
+    .await;
+}
+
+/// The sim behind a TLS terminator nobody here wrote (socat with OpenSSL),
+/// which asks for a client certificate signed by the test's CA.
+fn tls_front(certs: &Path, sim: &str) -> (common::KillOnDrop, String) {
+    common::need("socat", "socat");
+    let port = sim.rsplit(':').next().unwrap_or("0");
+    let mut cmd = Command::new("socat");
+    cmd.args([
+        "OPENSSL-LISTEN:0,bind=127.0.0.1,reuseaddr,fork,cert=srv.pem,key=srv.key,cafile=ca.pem,verify=1",
+        &format!("TCP:127.0.0.1:{port}"),
+    ])
+    .current_dir(certs);
+    let (proc_, port) = common::start_on_port_zero(&mut cmd, &certs.join("socat.log"), "socat");
+    (proc_, format!("https://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollouts_over_tls_with_the_cluster_ca_and_a_client_certificate() {
+    use warroom::actions::Action;
+    use warroom::model::{ActionStatus, CanaryPhase};
+    let (_sim, url) = common::spawn_sim(&["--scenario", "bad-canary", "--at", "5m"]);
+    let certs = common::tls_certificates("kube");
+    let (_tls, https) = tls_front(&certs, &url);
+    let c = |f: &str| certs.join(f).display().to_string();
+    // Without the cluster CA: refused, and the feed says why.
+    let d = dir("tls-no-ca");
+    let user = format!("    client-certificate: {}\n    client-key: {}\n", c("client.pem"), c("client.key"));
+    let kc = kubeconfig_with(&d, &https, "", &user);
+    let (plane, _exec, _rx) = console(&kc, &d).await;
+    let mut snaps = plane.snapshots.clone();
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "a certificate error",
+        |s| s.fleet.deployments.error_text().is_some_and(|e| e.to_lowercase().contains("certificate")),
+        |s| format!("{:?}", s.fleet.deployments.error_text()),
+    )
+    .await;
+    // With the CA and the client certificate: the watch, and an abort.
+    let d = dir("tls");
+    let kc = kubeconfig_with(&d, &https, &format!("    certificate-authority: {}\n", c("ca.pem")), &user);
+    let (plane, exec, mut rx) = console(&kc, &d).await;
+    let mut snaps = plane.snapshots.clone();
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "rollouts over TLS",
+        |s| deployment(s, "checkout/us-east-1").is_some_and(|d| d.phase == CanaryPhase::Degraded),
+        |s| format!("{:?} {:?}", s.fleet.deployments.error_text(), deployment(s, "checkout/us-east-1")),
+    )
+    .await;
+    let e = act(&exec, &mut rx, Action::Rollback { deployment: "checkout/us-east-1".into() }).await;
+    assert_eq!(e.status, ActionStatus::Succeeded, "{}", e.message);
+    common::snapshot_where(
+        &mut snaps,
+        30,
+        "the abort over TLS",
+        |s| deployment(s, "checkout/us-east-1").is_some_and(|d| d.phase == CanaryPhase::Aborted),
+        |s| format!("{:?}", deployment(s, "checkout/us-east-1")),
     )
     .await;
 }

@@ -5,75 +5,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use warroom::model::{ProbeKind, ProbeStatus};
 use warroom::sources::health::{probe_all, probe_client, ProbeTemplates};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| {
-            panic!("openssl is not installed ({e}): run scripts/test as root or apt-get install openssl")
-        });
-    assert!(ok.success(), "openssl {args:?} failed");
-}
-
-/// A CA, and a server certificate for 127.0.0.1 signed by it.
 fn certificates(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warroom-tls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::create_dir_all(&dir);
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=warroom test CA",
-        ],
-    );
-    openssl(
-        &dir,
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1"],
-    );
-    let _ =
-        std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n");
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "srv.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    dir
+    common::tls_certificates(name)
 }
 
 fn serve(dir: &Path) -> (common::KillOnDrop, u16) {

@@ -550,3 +550,53 @@ pub fn console_from(
     );
     (plane, exec, rx)
 }
+
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("openssl is not installed ({e}): run scripts/test as root or apt-get install openssl")
+        });
+    assert!(ok.success(), "openssl {args:?} failed");
+}
+
+/// A CA, a server certificate for 127.0.0.1 (`srv.pem`, `srv.key`) and a
+/// client certificate (`client.pem`, `client.key`), both signed by it.
+pub fn tls_certificates(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("warroom-tls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=warroom test CA",
+        ],
+    );
+    let sign = |who: &str, subject: &str, ext: &str| {
+        let (key, csr, pem, cnf) =
+            (format!("{who}.key"), format!("{who}.csr"), format!("{who}.pem"), format!("{who}.cnf"));
+        openssl(&dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject]);
+        let _ = std::fs::write(dir.join(&cnf), ext);
+        let args = ["x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"];
+        openssl(&dir, &[&args[..], &["-out", &pem, "-days", "2", "-extfile", &cnf]].concat());
+    };
+    sign("srv", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n");
+    sign("client", "/CN=ops", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
+    dir
+}
