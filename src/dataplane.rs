@@ -134,6 +134,9 @@ pub struct Sources {
     pub list: Vec<Arc<dyn Source>>,
     /// Health probes (they follow the fleet the other feeds report).
     pub probes: Option<ProbeSource>,
+    /// Where the store keeps the change timeline and incidents (memory only
+    /// by default; the CLI points it at the state directory).
+    pub history: crate::store::History,
 }
 
 impl Sources {
@@ -152,6 +155,7 @@ impl Sources {
                 concurrency: PROBE_CONCURRENCY,
                 timeout: None,
             }),
+            history: Default::default(),
         })
     }
 
@@ -199,7 +203,8 @@ pub fn spawn(base: &str, intervals: Intervals, clock: Clock) -> Result<DataPlane
 pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result<DataPlane, String> {
     let (tx, rx) = mpsc::channel::<Update>(64);
     let (wtx, wrx) = watch::channel(Arc::new(Snapshot::default()));
-    let mut tasks = vec![tokio::spawn(run_store(Store::new(&intervals), rx, wtx))];
+    let store = Store::new(&intervals).with_history(src.history.clone());
+    let mut tasks = vec![tokio::spawn(run_store(store, rx, wtx))];
     let mut poll = |spec: PollSpec, fetch: Fetcher| {
         let f = move || fetch();
         tasks.push(tokio::spawn(run_poll(spec, clock.clone(), tx.clone(), f)));

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod config;
 pub mod dataplane;
 pub mod duration;
+pub mod history;
 pub mod keymap;
 pub mod links;
 pub mod model;

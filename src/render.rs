@@ -400,6 +400,26 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
         let text = format!("{} {}/{configured} feeds {what}", worst.1, failing.len());
         spans.push(Span::styled(text, worst.2));
     }
+    // Since when the fleet is in this state, and the open incident, right
+    // after the status.
+    let src_now = snap.source_now(now);
+    let mut after_status = Vec::new();
+    if let Some(since) = snap.state_since.filter(|_| area.width >= 100) {
+        let age = crate::panes::common::fmt_age((src_now - since).num_seconds().max(0) as f64);
+        after_status.push(Span::styled(format!(" since {} ({age})", since.format("%H:%M")), theme.muted));
+    }
+    if let Some(i) = &snap.incident {
+        let age = crate::panes::common::fmt_age((src_now - i.opened_at).num_seconds().max(0) as f64);
+        let text = if narrow {
+            format!(" │ INCIDENT {} {age}", i.severity)
+        } else {
+            format!(" │ INCIDENT {} · {age} · commander {}", i.severity, i.commander)
+        };
+        after_status.push(Span::styled(text, theme.critical));
+    }
+    for (k, s) in after_status.into_iter().enumerate() {
+        spans.insert(status_at + k, s);
+    }
     // The status goes right after the title: cut its reason (with …)
     // before anything else on the line.
     let rest: usize = spans[status_at..].iter().map(|s| s.width()).sum();

@@ -9,8 +9,22 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::Intervals;
+use crate::model::changes::{Change, ChangeKind, ChangeLog, Severity};
+use crate::model::incident::{Incident, Post};
+use crate::model::rollup::Overall;
 use crate::model::{derive, Database, FeedError, FeedId, Flag, Fleet, Snapshot};
 use crate::sources::{Payload, Update};
+
+/// Where the change timeline and the incidents are kept.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The timeline's journal (JSON lines); None: memory only.
+    pub file: Option<std::path::PathBuf>,
+    /// Events kept (`changes::DEFAULT_KEEP` when 0).
+    pub keep: usize,
+    /// The incidents' directory; None: incidents are not written.
+    pub incidents: Option<std::path::PathBuf>,
+}
 
 /// One source's share of a merged feed: its last data and its last error.
 #[derive(Debug, Clone)]
@@ -30,6 +44,17 @@ pub struct Store {
     /// The regions as their own source last sent them (before the traffic
     /// provider's weights are laid over them).
     raw_regions: Option<Vec<crate::model::Region>>,
+    /// The last snapshot published: the next is compared with it.
+    prev: Option<Arc<Snapshot>>,
+    changes: ChangeLog,
+    changes_note: Option<String>,
+    /// Events that happened here, for the next snapshot.
+    pending: Vec<Change>,
+    posts: Vec<Post>,
+    incident: Option<Incident>,
+    overall: Option<(Overall, DateTime<Utc>)>,
+    history: History,
+    journal: Option<crate::history::Journal>,
 }
 
 /// One source's data (or failure) merged with the other sources' of the
@@ -90,7 +115,45 @@ impl Store {
         fleet.alerts.interval = intervals.get(FeedId::Alerts);
         fleet.traffic.interval = intervals.get(FeedId::Traffic);
         fleet.databases.interval = intervals.get(FeedId::Databases);
-        Store { fleet, version: 0, flag_parts: BTreeMap::new(), db_parts: BTreeMap::new(), raw_regions: None }
+        Store {
+            fleet,
+            version: 0,
+            flag_parts: BTreeMap::new(),
+            db_parts: BTreeMap::new(),
+            raw_regions: None,
+            prev: None,
+            changes: ChangeLog::default(),
+            changes_note: None,
+            pending: Vec::new(),
+            posts: Vec::new(),
+            incident: None,
+            overall: None,
+            history: History::default(),
+            journal: None,
+        }
+    }
+
+    /// Keep the timeline (and incidents) where `history` says: the kept
+    /// events and an open incident are read back first.
+    pub fn with_history(mut self, history: History) -> Store {
+        let keep = if history.keep == 0 { crate::model::changes::DEFAULT_KEEP } else { history.keep };
+        self.changes = ChangeLog::new(keep);
+        if let Some(path) = &history.file {
+            let (events, note) = crate::history::load(path, keep);
+            for c in events {
+                self.changes.push(c);
+            }
+            self.changes_note = note;
+            match crate::history::Journal::open(path, keep) {
+                Ok(j) => self.journal = Some(j),
+                Err(e) => self.changes_note = Some(e),
+            }
+        }
+        if let Some(dir) = &history.incidents {
+            self.incident = crate::history::open_incident(dir);
+        }
+        self.history = history;
+        self
     }
 
     pub fn fleet(&self) -> &Fleet {
@@ -152,6 +215,8 @@ impl Store {
                 f.silences = Arc::new(silences);
             }
             (_, Ok(Payload::Action(e))) => f.record_action(e),
+            (_, Ok(Payload::Post(p))) => self.posts.push(p),
+            (_, Ok(Payload::Change(c))) => self.pending.push(c),
             (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
             (_, Ok(Payload::Timed { .. } | Payload::Partial { .. })) => {}
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
@@ -200,10 +265,171 @@ impl Store {
         self.fleet.regions.data = Some(Arc::new(v));
     }
 
-    /// Derive and return a new snapshot of the current model.
+    /// Derive and return a new snapshot of the current model, with what
+    /// changed since the last one.
     pub fn snapshot(&mut self) -> Arc<Snapshot> {
         self.version += 1;
-        Arc::new(derive(self.fleet.clone(), self.version))
+        let mut snap = derive(self.fleet.clone(), self.version);
+        let now = Utc::now();
+        let at = snap.source_now(now);
+        let mut new = match &self.prev {
+            Some(p) => crate::model::changes::diff(p, &snap),
+            None => Vec::new(),
+        };
+        let state = crate::model::rollup::fleet(&snap, now).state;
+        match self.overall {
+            Some((s, _)) if s == state => {}
+            prev => {
+                // From nothing-yet to the first state is the baseline, not a change.
+                if let Some((s, _)) = prev.filter(|(s, _)| *s != Overall::NoData) {
+                    new.push(Change {
+                        at,
+                        kind: ChangeKind::Fleet,
+                        subject: "fleet".into(),
+                        before: s.word().into(),
+                        after: state.word().into(),
+                        source: "warroom".into(),
+                        severity: overall_severity(state),
+                        region: None,
+                        group: None,
+                    });
+                }
+                self.overall = Some((state, at));
+            }
+        }
+        new.append(&mut self.pending);
+        new.sort_by_key(|c| c.at);
+        for c in &new {
+            self.changes.push(c.clone());
+        }
+        let posts = std::mem::take(&mut self.posts);
+        let mut incident_changed = !new.is_empty() && self.incident.is_some();
+        if let Some(inc) = self.incident.as_mut() {
+            inc.timeline.extend(new.iter().filter(|c| c.at >= inc.impact_at).cloned());
+        }
+        for p in posts {
+            if let Some(c) = self.post(p, &snap, at) {
+                self.changes.push(c.clone());
+                if let Some(inc) = self.incident.as_mut() {
+                    inc.timeline.push(c.clone());
+                }
+                new.push(c);
+                incident_changed = true;
+            }
+        }
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.append(&new, &self.changes) {
+                self.changes_note = Some(e);
+            }
+        }
+        if incident_changed {
+            self.write_incident();
+        }
+        snap.changes = self.changes.clone();
+        snap.changes_note = self.changes_note.clone();
+        snap.state_since = self.overall.map(|(_, t)| t);
+        snap.incident = self.incident.as_ref().map(|i| Arc::new(i.clone()));
+        let snap = Arc::new(snap);
+        self.prev = Some(snap.clone());
+        snap
+    }
+
+    /// A console's note or incident step: the event it makes.
+    fn post(&mut self, p: Post, snap: &Snapshot, at: DateTime<Utc>) -> Option<Change> {
+        let ev = |kind, subject: String, after: String, source: &str, severity| {
+            Change::new(at, kind, subject, after, source, severity)
+        };
+        match p {
+            Post::Change(mut c) => {
+                c.at += snap.source_now(Utc::now()) - Utc::now();
+                Some(c)
+            }
+            Post::Note { text, operator } => {
+                Some(ev(ChangeKind::Note, format!("note by {operator}"), text, &operator, Severity::Info))
+            }
+            Post::IncidentStart { title, severity, operator } => {
+                if self.incident.is_some() {
+                    return None;
+                }
+                // The impact began with the earliest warning since the fleet
+                // was last all OK (within a day).
+                let mut impact_at = at;
+                let mut recent: Vec<&Change> =
+                    self.changes.newest().take_while(|c| (at - c.at).num_hours() < 24).collect();
+                recent.sort_by_key(|c| std::cmp::Reverse(c.at));
+                for c in recent {
+                    if c.kind == ChangeKind::Fleet && c.after == Overall::Ok.word() {
+                        break;
+                    }
+                    if c.severity >= Severity::Warn {
+                        impact_at = impact_at.min(c.at);
+                    }
+                }
+                let (slos_open, metrics_open_at) = crate::model::incident::marks(snap);
+                let down_at_impact = snap
+                    .fleet
+                    .regions
+                    .items()
+                    .iter()
+                    .filter(|r| r.status == crate::model::RegionStatus::Down)
+                    .filter_map(|r| {
+                        let since = r.since.unwrap_or(impact_at);
+                        (since <= impact_at)
+                            .then(|| crate::model::incident::DownSince { region: r.name.clone(), since })
+                    })
+                    .collect();
+                let id = format!("INC-{}", at.format("%Y%m%d-%H%M%S"));
+                let timeline = self.changes.iter().filter(|c| c.at >= impact_at).cloned().collect();
+                self.incident = Some(Incident {
+                    id: id.clone(),
+                    title: title.clone(),
+                    severity: severity.clone(),
+                    commander: operator.clone(),
+                    opened_at: at,
+                    impact_at,
+                    resolved_at: None,
+                    resolved_by: None,
+                    slos_open,
+                    slos_end: Vec::new(),
+                    metrics_open_at,
+                    metrics_end_at: None,
+                    down_at_impact,
+                    timeline,
+                });
+                Some(ev(ChangeKind::Incident, id, format!("opened {severity}: {title}"), &operator, Severity::Warn))
+            }
+            Post::IncidentResolve { operator } => {
+                let inc = self.incident.as_mut()?;
+                let (slos_end, metrics_end_at) = crate::model::incident::marks(snap);
+                inc.resolved_at = Some(at);
+                inc.resolved_by = Some(operator.clone());
+                inc.slos_end = slos_end;
+                inc.metrics_end_at = metrics_end_at;
+                let c = ev(ChangeKind::Incident, inc.id.clone(), "resolved".into(), &operator, Severity::Ok);
+                inc.timeline.push(c.clone());
+                self.write_incident();
+                // Closed: the caller puts the event in the log only.
+                self.incident = None;
+                Some(c)
+            }
+        }
+    }
+
+    /// Write the open (or just resolved) incident's file.
+    fn write_incident(&mut self) {
+        let (Some(dir), Some(inc)) = (&self.history.incidents, &self.incident) else { return };
+        if let Err(e) = crate::history::write_incident(dir, inc) {
+            self.changes_note = Some(e);
+        }
+    }
+}
+
+fn overall_severity(s: Overall) -> Severity {
+    match s {
+        Overall::Ok => Severity::Ok,
+        Overall::Critical => Severity::Critical,
+        Overall::NoData => Severity::Info,
+        _ => Severity::Warn,
     }
 }
 
@@ -314,6 +540,35 @@ mod tests {
         let c = &snap.fleet.circuits;
         let since = c.items()[0].since.unwrap_or(now);
         assert!((c.age_of(since, now) - 120.0).abs() < 1.0, "2 minutes in the source's clock, not 0s");
+    }
+
+    #[test]
+    fn ten_thousand_events_stay_bounded_and_survive_a_restart() {
+        use crate::model::changes::{Change, ChangeKind, Severity};
+        let dir = std::env::temp_dir().join(format!("warroom-store-history-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let history =
+            History { file: Some(dir.join("changes.jsonl")), keep: 2_000, incidents: Some(dir.join("incidents")) };
+        let mut s = Store::new(&Intervals::default()).with_history(history.clone());
+        let t0 = Utc::now();
+        for i in 0..10_500 {
+            let at = t0 + chrono::Duration::milliseconds(i);
+            let c = Change::new(at, ChangeKind::Note, format!("n{i}"), "x".into(), "t", Severity::Info);
+            s.apply(Update { source: None, feed: FeedId::Metrics, at: t0, result: Ok(Payload::Change(c)) });
+            if i % 100 == 99 {
+                s.snapshot();
+            }
+        }
+        let snap = s.snapshot();
+        assert!(snap.changes.len() >= 2_000 && snap.changes.len() < 2_000 + 256, "{}", snap.changes.len());
+        let lines = std::fs::read_to_string(dir.join("changes.jsonl")).unwrap_or_default().lines().count();
+        assert!(lines <= 2 * 2_000 + 100, "the journal is compacted: {lines} lines");
+        drop(s);
+        let mut again = Store::new(&Intervals::default()).with_history(history);
+        let snap = again.snapshot();
+        assert_eq!(snap.changes.newest().next().map(|c| c.subject.as_str()), Some("n10499"));
+        assert!(snap.changes.len() >= 2_000, "{}", snap.changes.len());
+        assert!(snap.changes_note.is_none(), "{:?}", snap.changes_note);
     }
 
     #[tokio::test]

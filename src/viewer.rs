@@ -192,8 +192,12 @@ async fn sleep_until_opt(at: Option<Instant>) {
 fn send_outbox(view: &mut ViewState, executor: Option<&Executor>) -> bool {
     let Some(ex) = executor else {
         view.outbox.clear();
+        view.posts.clear();
         return true;
     };
+    for p in view.posts.drain(..) {
+        ex.post(p);
+    }
     view.outbox.drain(..).all(|intent| ex.submit(intent).is_ok())
 }
 

@@ -12,13 +12,14 @@ use toml::Spanned;
 use crate::config::ConfigError;
 
 /// (name, file text) of every built-in view.
-pub const BUILT_IN: [(&str, &str); 6] = [
+pub const BUILT_IN: [(&str, &str); 7] = [
     ("overview", include_str!("../views/overview.toml")),
     ("noc", include_str!("../views/noc.toml")),
     ("latency", include_str!("../views/latency.toml")),
     ("slo", include_str!("../views/slo.toml")),
     ("deploy", include_str!("../views/deploy.toml")),
     ("dr", include_str!("../views/dr.toml")),
+    ("changes", include_str!("../views/changes.toml")),
 ];
 
 pub use crate::panes::Kind;

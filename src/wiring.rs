@@ -450,7 +450,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
     }
     Ok(Setup {
         cloudwatch: cfg.cloudwatch.clone().map(|c| (c, latency_thresholds(&services))),
-        sources: Sources { list, probes },
+        sources: Sources { list, probes, history: Default::default() },
         intervals: match &cfg.cloudwatch {
             Some(c) => {
                 intervals.with(FeedId::Metrics, duration_or(c.interval.get_ref(), std::time::Duration::from_secs(60)))

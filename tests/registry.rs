@@ -35,7 +35,8 @@ fn exhaustive(k: Kind) -> usize {
         | Kind::Databases
         | Kind::Dr
         | Kind::Silences
-        | Kind::BlueGreen => Kind::ALL.iter().filter(|x| **x == k).count(),
+        | Kind::BlueGreen
+        | Kind::Changes => Kind::ALL.iter().filter(|x| **x == k).count(),
     }
 }
 

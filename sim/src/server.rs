@@ -135,6 +135,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/circuits", get(circuits))
         .route("/v1/flags", get(flags))
         .route("/v1/stats", get(stats))
+        .route("/v1/truth/counts", get(truth_counts))
         .route("/v1/faults", get(list_faults).post(add_fault).delete(delete_faults))
         .route("/v1/actions", get(crate::actions::list_actions).post(crate::actions::post_action))
         .route("/v1/actions/{id}", get(crate::actions::get_action))
@@ -274,6 +275,36 @@ pub(crate) fn iso(world: &World, t: f64) -> String {
 fn round(x: f64, digits: i32) -> f64 {
     let p = 10f64.powi(digits);
     (x * p).round() / p
+}
+
+#[derive(Deserialize)]
+struct TruthQuery {
+    /// Unix seconds (the fleet's clock, as `/v1/fleet`'s `time`).
+    from: f64,
+    to: f64,
+}
+
+/// `GET /v1/truth/counts?from=UNIX&to=UNIX`: the ground truth a test
+/// checks the console's figures against — each service's requests and
+/// failed requests between the two instants, over every region (what
+/// happened, including the operator's actions, not a window's estimate).
+async fn truth_counts(State(st): St, Query(q): Query<TruthQuery>) -> Response {
+    let w = &st.world;
+    let (a, b) = (q.from - w.start_unix, q.to - w.start_unix);
+    if !(a.is_finite() && b.is_finite()) || b < a || b - a > 86_400.0 * 31.0 {
+        return bad_request("from and to: Unix seconds, from ≤ to, at most 31 days apart".into());
+    }
+    let mut out = serde_json::Map::new();
+    for (s, svc) in w.fleet.services.iter().enumerate() {
+        let (mut total, mut bad) = (0.0, 0.0);
+        for r in 0..w.fleet.regions.len() {
+            let c = w.counts(s, r, a, b);
+            total += c.total;
+            bad += c.bad;
+        }
+        out.insert(svc.name.clone(), json!({"total": round(total, 1), "bad": round(bad, 1)}));
+    }
+    Json(Value::Object(out)).into_response()
 }
 
 async fn fleet_info(State(st): St) -> Json<Value> {

@@ -74,6 +74,18 @@ impl Executor {
         self.tx.send(intent).map_err(|_| "the action executor has stopped".to_string())
     }
 
+    /// Post a note or an incident step to the store (never blocks: a full
+    /// queue is waited on in a task).
+    pub fn post(&self, p: crate::model::incident::Post) {
+        let u = Update { source: None, feed: FeedId::Metrics, at: (self.ctx.clock)(), result: Ok(Payload::Post(p)) };
+        if let Err(mpsc::error::TrySendError::Full(u)) = self.ctx.updates.try_send(u) {
+            let tx = self.ctx.updates.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(u).await;
+            });
+        }
+    }
+
     /// Actions still being worked on.
     pub fn active(&self) -> usize {
         self.active.load(std::sync::atomic::Ordering::SeqCst)

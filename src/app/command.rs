@@ -41,6 +41,8 @@ pub enum Verb {
     Breaker,
     Filter,
     Runbook,
+    Note,
+    Incident,
     Help,
     Quit,
 }
@@ -76,7 +78,7 @@ const fn def(verb: Verb, name: &'static str, args: &'static str, help: &'static 
 }
 
 /// The verbs: one table for parsing, completion and help.
-pub static VERBS: [VerbDef; 27] = [
+pub static VERBS: [VerbDef; 29] = [
     def(Verb::View, "view", "NAME", "switch the overview to a view (views/*.toml)", Arg::View),
     def(Verb::Theme, "theme", "NAME", "switch theme", Arg::Theme),
     def(Verb::Overview, "overview", "", "back to the overview", Arg::None),
@@ -138,6 +140,14 @@ pub static VERBS: [VerbDef; 27] = [
     ),
     def(Verb::Filter, "filter", "[TEXT]", "fuzzy filter on services; no text clears", Arg::Service),
     def(Verb::Runbook, "runbook", "NAME [key=value …]", "start a runbook, or resume its unfinished run", Arg::Runbook),
+    def(Verb::Note, "note", "TEXT", "add a timestamped note to the change timeline (every console sees it)", Arg::None),
+    def(
+        Verb::Incident,
+        "incident",
+        "start TITLE [sev1|sev2|sev3] | resolve",
+        "open the fleet's incident (one at a time), or resolve it: warroom incident export writes the postmortem",
+        Arg::None,
+    ),
     def(Verb::Help, "help", "", "the key help", Arg::None),
     def(Verb::Quit, "quit", "", "leave warroom", Arg::None),
 ];
@@ -174,6 +184,8 @@ pub enum Typed {
     Runbook(Vec<String>),
     /// What the key of the same name does.
     Key(crate::keymap::Command),
+    /// A note or an incident step for the store.
+    Post(crate::model::incident::Post),
 }
 
 /// The candidates for the word being typed at the end of `line`, and where
@@ -427,6 +439,32 @@ impl ViewState {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 self.start_runbook(&words, snap, chrono::Utc::now())?
             }
+            Typed::Post(p) => {
+                if self.operator.role != crate::actions::Role::Operator {
+                    return Err(format!(
+                        "{} is a viewer: notes and incidents need the operator role",
+                        self.operator.name
+                    ));
+                }
+                use crate::model::incident::Post;
+                let who = self.operator.name.clone();
+                let (p, said) = match p {
+                    Post::Note { text, .. } => {
+                        (Post::Note { text, operator: who }, "note added to the timeline".to_string())
+                    }
+                    Post::IncidentStart { title, severity, .. } => {
+                        let said = format!("incident opened: {severity} {title} (commander {who})");
+                        (Post::IncidentStart { title, severity, operator: who }, said)
+                    }
+                    Post::Change(c) => (Post::Change(c), String::new()),
+                    Post::IncidentResolve { .. } => (
+                        Post::IncidentResolve { operator: who },
+                        "incident resolved: `warroom incident export ID` writes the postmortem draft".to_string(),
+                    ),
+                };
+                self.posts.push(p);
+                self.message = Some((Level::Ok, said));
+            }
             Typed::Key(crate::keymap::Command::Help) => self.help = true,
             Typed::Key(crate::keymap::Command::Quit) => self.quit = true,
             Typed::Key(cmd) => {
@@ -583,10 +621,49 @@ pub fn parse_line(line: &str, snap: &Snapshot) -> Result<Option<Typed>, String> 
             Typed::Filter((!text.is_empty()).then_some(text))
         }
         Verb::Runbook => Typed::Runbook(words[1..].iter().map(|w| w.to_string()).collect()),
+        Verb::Note | Verb::Incident => Typed::Post(post(verb, &words, snap)?),
         Verb::Help => Typed::Key(crate::keymap::Command::Help),
         Verb::Quit => Typed::Key(crate::keymap::Command::Quit),
     };
     Ok(Some(typed))
+}
+
+/// `:note TEXT`, `:incident start TITLE [SEV]`, `:incident resolve` (the
+/// operator is filled in by the console).
+fn post(verb: Verb, words: &[&str], snap: &Snapshot) -> Result<crate::model::incident::Post, String> {
+    use crate::model::incident::{Post, SEVERITIES};
+    let text = |from: usize| crate::sources::alertmanager::one_line(&words[from.min(words.len())..].join(" "));
+    if verb == Verb::Note {
+        let t = text(1);
+        if t.is_empty() {
+            return Err("usage: note TEXT".into());
+        }
+        return Ok(Post::Note { text: t.chars().take(500).collect(), operator: String::new() });
+    }
+    match words.get(1).copied() {
+        Some("start") => {
+            if let Some(i) = &snap.incident {
+                return Err(format!("{} is open ({}): resolve it first — one incident at a time", i.id, i.title));
+            }
+            let mut rest: Vec<&str> = words[2..].to_vec();
+            let severity = match rest.last() {
+                Some(s) if SEVERITIES.contains(s) => rest.pop().unwrap_or("sev2").to_string(),
+                _ => "sev2".to_string(),
+            };
+            let title = crate::sources::alertmanager::one_line(&rest.join(" "));
+            if title.is_empty() {
+                return Err("usage: incident start TITLE [sev1|sev2|sev3]".into());
+            }
+            Ok(Post::IncidentStart { title: title.chars().take(200).collect(), severity, operator: String::new() })
+        }
+        Some("resolve") => {
+            if snap.incident.is_none() {
+                return Err("no incident is open".into());
+            }
+            Ok(Post::IncidentResolve { operator: String::new() })
+        }
+        _ => Err("usage: incident start TITLE [sev1|sev2|sev3] | incident resolve".into()),
+    }
 }
 
 /// `k=v … [for DURATION] -- COMMENT` → a silence (two hours by default).

@@ -149,6 +149,24 @@ impl ViewState {
         }
         let Some(run) = self.runbook.as_mut() else { return false };
         let (changed, resend) = run.observe(snap, now);
+        // The driving console posts the run's new events to the timeline (a
+        // run resumed later starts from where it is, never posted twice).
+        if run.read_only().is_none() {
+            let (id, n) = (run.rec.id.clone(), run.rec.events.len());
+            let from = match &self.runbook_posted {
+                Some((seen, k)) if *seen == id => *k,
+                _ if (now - run.rec.started_at).num_seconds() < 10 => 0,
+                _ => n,
+            };
+            for e in run.rec.events.iter().skip(from) {
+                use crate::model::changes::{Change, ChangeKind, Severity};
+                let text = crate::sources::alertmanager::one_line(&e.text);
+                let c =
+                    Change::new(e.at, ChangeKind::Runbook, run.book.name.clone(), text, &e.operator, Severity::Info);
+                self.posts.push(crate::model::incident::Post::Change(c));
+            }
+            self.runbook_posted = Some((id, n));
+        }
         for (action, key) in resend {
             // Confirmed in an earlier session: looked up by key, never re-sent
             // (where the flag lives is filled in, as when it was confirmed).

@@ -144,6 +144,11 @@ pub struct ViewState {
     pub dialog: Option<Dialog>,
     /// Intents waiting to be handed to the executor.
     pub outbox: Vec<Intent>,
+    /// Notes and incident steps waiting to be posted to the store.
+    pub posts: Vec<crate::model::incident::Post>,
+    /// The run whose events this console has posted to the timeline, and
+    /// how many.
+    pub runbook_posted: Option<(String, usize)>,
     /// Fuzzy filter on service names across panes (applied).
     pub filter: Option<String>,
     /// The filter being typed, while `/` is open.
@@ -397,6 +402,8 @@ impl Default for ViewState {
             operator: Operator { name: "unknown".into(), role: Role::Viewer },
             dialog: None,
             outbox: Vec::new(),
+            posts: Vec::new(),
+            runbook_posted: None,
             filter: None,
             filter_input: None,
             def: crate::views::overview(),

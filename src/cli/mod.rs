@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod config;
 pub mod console;
+pub mod incident;
 pub mod info;
 pub mod plane;
 pub mod runbook;
@@ -92,6 +93,11 @@ pub enum Cmd {
         #[command(subcommand)]
         what: audit::AuditCmd,
     },
+    /// Incidents: list them, export one's postmortem draft.
+    Incident {
+        #[command(subcommand)]
+        what: incident::IncidentCmd,
+    },
     /// Serve the simulated fleet over HTTP.
     Sim(sim::SimOpts),
     /// Print one rendered frame as plain text and exit.
@@ -114,6 +120,7 @@ pub async fn run(mut cli: Cli) -> Result<(), String> {
         Some(Cmd::Runbook { what }) => runbook::run(cli, what).await,
         Some(Cmd::Views { what }) => views::run(what),
         Some(Cmd::Audit { what }) => audit::run(what),
+        Some(Cmd::Incident { what }) => incident::run(what),
         Some(Cmd::Wall(o)) => wall::run(cli, o).await,
         Some(Cmd::ServeSsh(o)) => serve_ssh::run(cli, o).await,
         None => console::run(cli, None).await,

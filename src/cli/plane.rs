@@ -26,6 +26,17 @@ pub async fn wait_for_stop() {
 
 use warroom::actions::provider::Routes;
 
+/// Where this fleet's change timeline and incidents are kept: the state
+/// directory, one journal per fleet (`what` names it).
+fn history(what: &str, cfg: Option<&warroom::config::Config>) -> warroom::store::History {
+    let Ok(dir) = warroom::paths::state_dir() else { return Default::default() };
+    warroom::store::History {
+        file: Some(warroom::history::journal_path(&dir, what)),
+        keep: cfg.and_then(|c| c.changes.as_ref()).map(|c| (*c.keep.get_ref()).max(1) as usize).unwrap_or(0),
+        incidents: Some(dir.join("incidents")),
+    }
+}
+
 /// The data plane for `cli`: `--api`, else a configuration file, else the
 /// embedded demo fleet, and where actions go. `view`, when given, learns
 /// the operator and DEMO label.
@@ -50,7 +61,8 @@ pub async fn data_plane(
     }
     match (&cli.api, config) {
         (Some(url), _) => {
-            let (sources, routes) = warroom::wiring::control_plane_with_databases(url).await?;
+            let (mut sources, routes) = warroom::wiring::control_plane_with_databases(url).await?;
+            sources.history = history(url, None);
             Ok((dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?, None, routes))
         }
         (None, Some(path)) => {
@@ -70,7 +82,10 @@ pub async fn data_plane(
                     v.operator.role = warroom::actions::Role::Viewer;
                 }
             }
-            let plane = dataplane::spawn_sources(setup.sources, setup.intervals.scaled(cli.poll_factor), clock)?;
+            let mut sources = setup.sources;
+            let what = std::fs::canonicalize(&path).unwrap_or(path.clone());
+            sources.history = history(&what.display().to_string(), Some(&cfg));
+            let plane = dataplane::spawn_sources(sources, setup.intervals.scaled(cli.poll_factor), clock)?;
             Ok((plane, None, setup.routes))
         }
         (None, None) => {
@@ -87,7 +102,9 @@ pub async fn data_plane(
                 v.demo = Some(format!("{} seed {}", cli.scenario, cli.seed));
             }
             let url = handle.url();
-            let (sources, routes) = warroom::wiring::control_plane_with_databases(&url).await?;
+            let (mut sources, routes) = warroom::wiring::control_plane_with_databases(&url).await?;
+            // The demo's own directory; its fleet is new at each start.
+            sources.history = history(&format!("demo {} {}", cli.scenario, cli.seed), None);
             let plane = dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?;
             Ok((plane, Some(handle), routes))
         }

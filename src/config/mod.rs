@@ -56,6 +56,31 @@ pub struct Config {
     pub unleash: Option<UnleashCfg>,
     /// Argo Rollouts through the Kubernetes API, a context per region.
     pub kubernetes: Option<KubernetesCfg>,
+    /// The change timeline: how many events are kept.
+    pub changes: Option<ChangesCfg>,
+    /// Jump-out links per service (dashboards, logs, traces, runbook).
+    #[serde(default, rename = "link")]
+    pub links: Vec<LinkCfg>,
+}
+
+/// `[changes]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesCfg {
+    /// Events kept in memory and in the state directory (10,000 by default).
+    pub keep: Spanned<i64>,
+}
+
+/// `[[link]]`: a jump-out link, for every service or one, with
+/// `{service}`, `{region}`, `{from}` and `{to}` placeholders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCfg {
+    /// `dashboard`, `logs`, `traces`, `runbook` or any word.
+    pub name: String,
+    pub url: Spanned<String>,
+    /// Only for this service (default: every service).
+    pub service: Option<String>,
 }
 
 /// `[kubernetes]`: which kubeconfig context serves which region.
@@ -861,7 +886,23 @@ impl Config {
         }
     }
 
+    /// `[changes]` and `[[link]]`: a sane size; http(s) link templates.
+    fn check_history(&self, c: &mut Checker<'_>) {
+        if let Some(k) = &self.changes {
+            if !(100..=1_000_000).contains(k.keep.get_ref()) {
+                c.at(k.keep.span(), format!("[changes] keep: {} is not between 100 and 1000000", k.keep.get_ref()));
+            }
+        }
+        for l in &self.links {
+            let probe = crate::config::fill_link(l.url.get_ref(), "svc", "region", 0, 0);
+            if warroom_ui::safe_url(&probe).is_none() {
+                c.at(l.url.span(), format!("[[link]] {}: not an http(s) URL template: '{}'", l.name, l.url.get_ref()));
+            }
+        }
+    }
+
     fn validate(&self, c: &mut Checker<'_>) {
+        self.check_history(c);
         self.check_resilience4j(c);
         self.check_kubernetes(c);
         self.check_unleash(c);
@@ -1314,4 +1355,22 @@ fn check_ca_bundle(c: &mut Checker, ca: &Spanned<String>) {
         Ok(_) => c.at(ca.span(), format!("CA bundle '{}' holds no certificate", ca.get_ref())),
         Err(e) => c.at(ca.span(), format!("CA bundle '{}' is not valid PEM: {e}", ca.get_ref())),
     }
+}
+
+/// A link template with its placeholders filled (each value URL-encoded;
+/// `{from}`/`{to}` are Unix milliseconds, as Grafana takes them).
+pub fn fill_link(template: &str, service: &str, region: &str, from_ms: i64, to_ms: i64) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    template
+        .replace("{service}", &enc(service))
+        .replace("{region}", &enc(region))
+        .replace("{from}", &from_ms.to_string())
+        .replace("{to}", &to_ms.to_string())
 }

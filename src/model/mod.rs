@@ -1,7 +1,9 @@
 //! The domain model: what the console knows about the fleet, independent of
 //! where it came from. Sources produce these types; panes read them.
 
+pub mod changes;
 pub mod error;
+pub mod incident;
 pub mod infra;
 pub mod rollup;
 pub mod slo;

@@ -475,6 +475,15 @@ pub struct Snapshot {
     pub slos: Vec<SloStatus>,
     /// Bumped on every publish, so viewers can tell snapshots apart.
     pub version: u64,
+    /// What changed, newest last (the store's bounded log).
+    pub changes: super::changes::ChangeLog,
+    /// Why some of the kept history could not be read, if so.
+    pub changes_note: Option<String>,
+    /// Since when the fleet has been in its current overall state (the
+    /// fleet's clock), once the store has seen it change.
+    pub state_since: Option<DateTime<Utc>>,
+    /// The open incident, if any.
+    pub incident: Option<Arc<super::incident::Incident>>,
 }
 
 impl Snapshot {
@@ -482,16 +491,19 @@ impl Snapshot {
     /// `observedAt`, simulated time in the demo), else ours.
     pub fn source_now(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let f = &self.fleet;
+        // The freshest feed's: a simulator running faster than real time
+        // moves its offset on between polls.
         let offset = [
-            f.regions.source_offset,
-            f.deployments.source_offset,
-            f.circuits.source_offset,
-            f.metrics.source_offset,
-            f.alerts.source_offset,
+            (f.regions.observed_at, f.regions.source_offset),
+            (f.deployments.observed_at, f.deployments.source_offset),
+            (f.circuits.observed_at, f.circuits.source_offset),
+            (f.metrics.observed_at, f.metrics.source_offset),
+            (f.alerts.observed_at, f.alerts.source_offset),
         ]
         .into_iter()
-        .flatten()
-        .next();
+        .filter_map(|(at, o)| Some((at?, o?)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, o)| o);
         now + offset.unwrap_or_else(chrono::Duration::zero)
     }
 
@@ -563,7 +575,7 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
             svc.slos.iter().map(move |spec| slo_status(&svc.name, spec, &mine, now)).collect::<Vec<_>>()
         })
         .collect();
-    Snapshot { fleet, cells, traffic_index, slos, version }
+    Snapshot { fleet, cells, traffic_index, slos, version, ..Snapshot::default() }
 }
 
 /// `health DOWN: db DOWN` — unless the detail only repeats the word.

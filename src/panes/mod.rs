@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod bluegreen;
 pub mod budgets;
 pub mod canaries;
+pub mod changes;
 pub mod circuits;
 pub mod common;
 pub mod databases;
@@ -56,11 +57,12 @@ pub enum Kind {
     Dr,
     Silences,
     BlueGreen,
+    Changes,
 }
 
 impl Kind {
     /// Every kind, in the order `views` lists them.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Matrix,
         Kind::Latency,
         Kind::LatencyChart,
@@ -76,6 +78,7 @@ impl Kind {
         Kind::Dr,
         Kind::Silences,
         Kind::BlueGreen,
+        Kind::Changes,
     ];
 
     /// The registry: the module that draws this kind.
@@ -96,6 +99,7 @@ impl Kind {
             Kind::Dr => &dr::DrPane,
             Kind::Silences => &silences::SilencesPane,
             Kind::BlueGreen => &bluegreen::BlueGreenPane,
+            Kind::Changes => &changes::ChangesPane,
         }
     }
 

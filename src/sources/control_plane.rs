@@ -123,16 +123,18 @@ fn partial(p: Payload, error: Option<String>) -> Payload {
 pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
     Ok(match feed {
         FeedId::Regions => {
-            let (v, e) = split(parse::<RegionsWire>(body)?.regions, "region");
-            partial(Payload::Regions(v), e)
+            let w = parse::<RegionsWire>(body)?;
+            let (v, e) = split(w.regions, "region");
+            timed(w.observed_at.as_deref(), partial(Payload::Regions(v), e))
         }
         FeedId::Services => {
             let (v, e) = split(parse::<ServicesWire>(body)?.services, "service");
             partial(Payload::Services(v), e)
         }
         FeedId::Metrics => {
-            let (v, e) = split(parse::<MetricsWire>(body)?.metrics, "metrics");
-            partial(Payload::Metrics(v), e)
+            let w = parse::<MetricsWire>(body)?;
+            let (v, e) = split(w.metrics, "metrics");
+            timed(w.observed_at.as_deref(), partial(Payload::Metrics(v), e))
         }
         // With the server's own time of the data, so ages on screen are
         // counted in the source's clock (a simulator at 10× too).
@@ -157,8 +159,11 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RegionsWire {
     regions: Vec<Lenient<RegionWire>>,
+    #[serde(default)]
+    observed_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -271,8 +276,11 @@ impl From<ServiceWire> for model::Service {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct MetricsWire {
     metrics: Vec<Lenient<TrafficWire>>,
+    #[serde(default)]
+    observed_at: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -94,6 +94,10 @@ pub enum Payload {
     Databases(Vec<Database>),
     /// An action log entry from the executor.
     Action(ActionEntry),
+    /// A note, or an incident opened or resolved, from a console.
+    Post(crate::model::incident::Post),
+    /// An event that happened here (a runbook step), for the timeline.
+    Change(crate::model::changes::Change),
     /// No source feeds this: why, and how to add one.
     NotConfigured(String),
     /// Data with records the source sent but that could not be read: the
