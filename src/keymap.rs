@@ -33,6 +33,7 @@ pub enum Command {
     RunbookAbort,
     Sort,
     SortReverse,
+    Links,
 }
 
 impl Command {
@@ -74,6 +75,7 @@ impl Command {
             Command::Sort => "sort the focused table by its next column (▼ in the header)",
             Command::SortReverse => "reverse the focused table's sort",
             Command::RunbookAbort => "runbook: abort the run (asks for a reason)",
+            Command::Links => "links of the selected row's service and region: dashboards, logs, traces, runbook (OSC 8)",
         }
     }
 
@@ -101,6 +103,7 @@ impl Command {
             Command::CommandLine => Some("command"),
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
             Command::Sort | Command::SortReverse => None,
+            Command::Links => Some("links"),
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -133,6 +136,7 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Tab, Command::NextPane),
     Binding { code: KeyCode::BackTab, mods: KeyModifiers::SHIFT, command: Command::PrevPane },
     key(KeyCode::Enter, Command::Enter),
+    key(KeyCode::Char('o'), Command::Links),
     key(KeyCode::Esc, Command::Back),
     key(KeyCode::Char('F'), Command::Failover),
     key(KeyCode::Char('R'), Command::Restore),
@@ -244,7 +248,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 28] = [
+pub const COMMANDS: [(&str, Command); 29] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -273,6 +277,7 @@ pub const COMMANDS: [(&str, Command); 28] = [
     ("sort", Command::Sort),
     ("sort_reverse", Command::SortReverse),
     ("runbook_abort", Command::RunbookAbort),
+    ("links", Command::Links),
 ];
 
 /// Parse a key as written in a keymap file: `q`, `F`, `/`, `space`,
@@ -401,7 +406,7 @@ mod keymap_file_tests {
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 28);
+        assert_eq!(lines.len(), 29);
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

@@ -112,6 +112,7 @@ fn render_with(
         Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
         Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
         Screen::Alert(id) => panes::alert_detail::render(snap, id, now, theme, body, buf),
+        Screen::Links(s, r) => panes::links::render(snap, s.as_deref(), r.as_deref(), now, theme, body, buf),
     }
     draw_toast(snap, now, theme, body, buf);
     if let Some(input) = &view.filter_input {
@@ -404,10 +405,10 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     // after the status.
     let src_now = snap.source_now(now);
     let mut after_status = Vec::new();
-    if let Some(since) = snap.state_since.filter(|_| area.width >= 100) {
+    let since = snap.state_since.map(|since| {
         let age = crate::panes::common::fmt_age((src_now - since).num_seconds().max(0) as f64);
-        after_status.push(Span::styled(format!(" since {} ({age})", since.format("%H:%M")), theme.muted));
-    }
+        format!(" since {} ({age})", since.format("%H:%M"))
+    });
     if let Some(i) = &snap.incident {
         let age = crate::panes::common::fmt_age((src_now - i.opened_at).num_seconds().max(0) as f64);
         let text = if narrow {
@@ -419,6 +420,14 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     for (k, s) in after_status.into_iter().enumerate() {
         spans.insert(status_at + k, s);
+    }
+    // "since" only where the whole status (its reason) still fits.
+    if let Some(since) = since {
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let status = format!("{} {}", level.glyph(theme.ascii), text).chars().count();
+        if used + status + since.chars().count() <= area.width as usize {
+            spans.insert(status_at, Span::styled(since, theme.muted));
+        }
     }
     // The status goes right after the title: cut its reason (with …)
     // before anything else on the line.

@@ -24,6 +24,8 @@ pub struct History {
     pub keep: usize,
     /// The incidents' directory; None: incidents are not written.
     pub incidents: Option<std::path::PathBuf>,
+    /// Jump-out links from the configuration, handed to every snapshot.
+    pub links: Arc<Vec<crate::model::snapshot::JumpLink>>,
 }
 
 /// One source's share of a merged feed: its last data and its last error.
@@ -52,9 +54,14 @@ pub struct Store {
     pending: Vec<Change>,
     posts: Vec<Post>,
     incident: Option<Incident>,
-    overall: Option<(Overall, DateTime<Utc>)>,
+    /// The fleet's overall state and since when (None: since before we
+    /// looked, and no source says).
+    overall: Option<(Overall, Option<DateTime<Utc>>)>,
     history: History,
     journal: Option<crate::history::Journal>,
+    /// The data plane's clock: the newest update's time (events and ages
+    /// follow it, so a test's fixed clock gives fixed frames).
+    last_at: Option<DateTime<Utc>>,
 }
 
 /// One source's data (or failure) merged with the other sources' of the
@@ -130,6 +137,7 @@ impl Store {
             overall: None,
             history: History::default(),
             journal: None,
+            last_at: None,
         }
     }
 
@@ -162,6 +170,7 @@ impl Store {
 
     /// Apply one update to the model.
     pub fn apply(&mut self, u: Update) {
+        self.last_at = Some(self.last_at.map_or(u.at, |t| t.max(u.at)));
         if let Ok(Payload::Timed { source_at, inner }) = u.result {
             let offset = source_at - u.at;
             self.apply(Update { source: u.source, feed: u.feed, at: u.at, result: Ok(*inner) });
@@ -270,18 +279,21 @@ impl Store {
     pub fn snapshot(&mut self) -> Arc<Snapshot> {
         self.version += 1;
         let mut snap = derive(self.fleet.clone(), self.version);
-        let now = Utc::now();
+        let now = self.last_at.unwrap_or_else(Utc::now);
         let at = snap.source_now(now);
         let mut new = match &self.prev {
-            Some(p) => crate::model::changes::diff(p, &snap),
+            Some(p) => crate::model::changes::diff(p, &snap, now),
             None => Vec::new(),
         };
         let state = crate::model::rollup::fleet(&snap, now).state;
         match self.overall {
             Some((s, _)) if s == state => {}
             prev => {
-                // From nothing-yet to the first state is the baseline, not a change.
-                if let Some((s, _)) = prev.filter(|(s, _)| *s != Overall::NoData) {
+                // From nothing-yet to the first state is the baseline, not a
+                // change: since when is what the regions say, if they do.
+                let baseline = prev.is_none_or(|(s, _)| s == Overall::NoData);
+                let since = if baseline { baseline_since(&snap, state) } else { Some(at) };
+                if let Some((s, _)) = prev.filter(|_| !baseline) {
                     new.push(Change {
                         at,
                         kind: ChangeKind::Fleet,
@@ -294,7 +306,7 @@ impl Store {
                         group: None,
                     });
                 }
-                self.overall = Some((state, at));
+                self.overall = Some((state, since));
             }
         }
         new.append(&mut self.pending);
@@ -308,7 +320,7 @@ impl Store {
             inc.timeline.extend(new.iter().filter(|c| c.at >= inc.impact_at).cloned());
         }
         for p in posts {
-            if let Some(c) = self.post(p, &snap, at) {
+            if let Some(c) = self.post(p, &snap, now) {
                 self.changes.push(c.clone());
                 if let Some(inc) = self.incident.as_mut() {
                     inc.timeline.push(c.clone());
@@ -327,21 +339,24 @@ impl Store {
         }
         snap.changes = self.changes.clone();
         snap.changes_note = self.changes_note.clone();
-        snap.state_since = self.overall.map(|(_, t)| t);
+        snap.state_since = self.overall.and_then(|(_, t)| t);
         snap.incident = self.incident.as_ref().map(|i| Arc::new(i.clone()));
+        snap.links = self.history.links.clone();
         let snap = Arc::new(snap);
         self.prev = Some(snap.clone());
         snap
     }
 
-    /// A console's note or incident step: the event it makes.
-    fn post(&mut self, p: Post, snap: &Snapshot, at: DateTime<Utc>) -> Option<Change> {
+    /// A console's note or incident step: the event it makes (`now` in
+    /// our clock; events are dated in the fleet's).
+    fn post(&mut self, p: Post, snap: &Snapshot, now: DateTime<Utc>) -> Option<Change> {
+        let at = snap.source_now(now);
         let ev = |kind, subject: String, after: String, source: &str, severity| {
             Change::new(at, kind, subject, after, source, severity)
         };
         match p {
             Post::Change(mut c) => {
-                c.at += snap.source_now(Utc::now()) - Utc::now();
+                c.at += at - now;
                 Some(c)
             }
             Post::Note { text, operator } => {
@@ -365,7 +380,7 @@ impl Store {
                         impact_at = impact_at.min(c.at);
                     }
                 }
-                let (slos_open, metrics_open_at) = crate::model::incident::marks(snap);
+                let (slos_open, metrics_open_at) = crate::model::incident::marks(snap, now);
                 let down_at_impact = snap
                     .fleet
                     .regions
@@ -400,7 +415,7 @@ impl Store {
             }
             Post::IncidentResolve { operator } => {
                 let inc = self.incident.as_mut()?;
-                let (slos_end, metrics_end_at) = crate::model::incident::marks(snap);
+                let (slos_end, metrics_end_at) = crate::model::incident::marks(snap, now);
                 inc.resolved_at = Some(at);
                 inc.resolved_by = Some(operator.clone());
                 inc.slos_end = slos_end;
@@ -422,6 +437,18 @@ impl Store {
             self.changes_note = Some(e);
         }
     }
+}
+
+/// Since when the fleet has been in `state` before this console looked: the
+/// regions' own `since` for a DOWN or DEGRADED fleet, where they say.
+fn baseline_since(snap: &Snapshot, state: Overall) -> Option<DateTime<Utc>> {
+    use crate::model::RegionStatus;
+    let status = match state {
+        Overall::Critical => RegionStatus::Down,
+        Overall::Degraded => RegionStatus::Degraded,
+        _ => return None,
+    };
+    snap.fleet.regions.items().iter().filter(|r| r.status == status).filter_map(|r| r.since).min()
 }
 
 fn overall_severity(s: Overall) -> Severity {
@@ -547,8 +574,12 @@ mod tests {
         use crate::model::changes::{Change, ChangeKind, Severity};
         let dir = std::env::temp_dir().join(format!("warroom-store-history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let history =
-            History { file: Some(dir.join("changes.jsonl")), keep: 2_000, incidents: Some(dir.join("incidents")) };
+        let history = History {
+            file: Some(dir.join("changes.jsonl")),
+            keep: 2_000,
+            incidents: Some(dir.join("incidents")),
+            ..Default::default()
+        };
         let mut s = Store::new(&Intervals::default()).with_history(history.clone());
         let t0 = Utc::now();
         for i in 0..10_500 {

@@ -29,6 +29,7 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         file: Some(dir.join("changes.jsonl")),
         keep: 0,
         incidents: Some(dir.join("incidents")),
+        ..Default::default()
     };
     let (mut sources, routes) =
         warroom::wiring::control_plane_with_databases(&url).await.unwrap_or_else(|e| panic!("{e}"));

@@ -144,6 +144,8 @@ pub struct ViewState {
     pub dialog: Option<Dialog>,
     /// Intents waiting to be handed to the executor.
     pub outbox: Vec<Intent>,
+    /// Where Esc goes from the links screen.
+    pub back_from_links: Option<Screen>,
     /// Notes and incident steps waiting to be posted to the store.
     pub posts: Vec<crate::model::incident::Post>,
     /// The run whose events this console has posted to the timeline, and
@@ -403,6 +405,7 @@ impl Default for ViewState {
             dialog: None,
             outbox: Vec::new(),
             posts: Vec::new(),
+            back_from_links: None,
             runbook_posted: None,
             filter: None,
             filter_input: None,
@@ -457,6 +460,35 @@ impl ViewState {
     fn key_ctx<'a>(&'a self, snap: &'a Snapshot) -> Ctx<'a> {
         static MONO: std::sync::LazyLock<warroom_ui::Theme> = std::sync::LazyLock::new(warroom_ui::Theme::mono);
         self.ctx(snap, chrono::Utc::now(), &MONO)
+    }
+
+    /// The service and region whose links `o` opens: the screen's, or on
+    /// the overview the selected row's (what Enter would open; in the
+    /// matrix, its region column too).
+    fn link_target(&self, screen: Screen, snap: &Snapshot) -> Option<(Option<String>, Option<String>)> {
+        let on_overview = screen == Screen::Overview;
+        let screen = if on_overview { self.focus.pane().enter(&self.key_ctx(snap))? } else { screen };
+        let alert = |id: &str| snap.fleet.alerts.items().iter().find(|a| a.identity() == id);
+        Some(match screen {
+            Screen::Service(s) => {
+                let region = (on_overview && self.focus == Kind::Matrix)
+                    .then(|| crate::model::rollup::region_order(snap).get(self.column).map(|r| r.to_string()))
+                    .flatten();
+                (Some(s), region)
+            }
+            Screen::Region(r) => (None, Some(r)),
+            Screen::Deployment(id) => {
+                let (s, r) = id.rsplit_once('/').map(|(s, r)| (s.to_string(), r.to_string()))?;
+                (Some(s), Some(r))
+            }
+            Screen::Alert(id) => {
+                let a = alert(&id)?;
+                (a.service.clone(), a.region.clone())
+            }
+            Screen::Slo(name) => (snap.slos.iter().find(|s| s.name == name).map(|s| s.service.clone()), None),
+            Screen::Links(s, r) => (s, r),
+            Screen::Overview => return None,
+        })
     }
 
     /// The rows a pane's selection moves among.
@@ -519,11 +551,23 @@ impl ViewState {
                 self.runbook_hidden = true;
                 self.message = Some((Level::Info, "runbook hidden; the run goes on (`:runbook` shows it)".into()));
             }
+            (Command::Links, screen) => {
+                let Some((s, r)) = self.link_target(screen.clone(), snap) else {
+                    self.message =
+                        Some((Level::Info, "o opens a service's or a region's links: select a row first".into()));
+                    return true;
+                };
+                self.back_from_links = Some(self.screen.clone());
+                self.screen = Screen::Links(s, r);
+            }
+            (Command::Back, Screen::Links(..)) => self.screen = self.back_from_links.take().unwrap_or(Screen::Overview),
             (
                 Command::Back,
                 Screen::Region(_) | Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) | Screen::Alert(_),
             ) => self.screen = Screen::Overview,
-            (_, Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) | Screen::Alert(_)) => return false,
+            (_, Screen::Slo(_) | Screen::Service(_) | Screen::Deployment(_) | Screen::Alert(_) | Screen::Links(..)) => {
+                return false
+            }
             (Command::Back, Screen::Overview) => return false,
             (Command::Up, Screen::Region(_)) => self.region_row = self.region_row.saturating_sub(1),
             (Command::Down, Screen::Region(_)) => self.region_row = (self.region_row + 1).min(services - 1),

@@ -27,14 +27,28 @@ pub async fn wait_for_stop() {
 use warroom::actions::provider::Routes;
 
 /// Where this fleet's change timeline and incidents are kept: the state
-/// directory, one journal per fleet (`what` names it).
+/// directory, one journal per fleet (`what` names it); and the jump-out
+/// links of the configuration.
 fn history(what: &str, cfg: Option<&warroom::config::Config>) -> warroom::store::History {
-    let Ok(dir) = warroom::paths::state_dir() else { return Default::default() };
-    warroom::store::History {
-        file: Some(warroom::history::journal_path(&dir, what)),
-        keep: cfg.and_then(|c| c.changes.as_ref()).map(|c| (*c.keep.get_ref()).max(1) as usize).unwrap_or(0),
-        incidents: Some(dir.join("incidents")),
+    let links = cfg
+        .map(|c| {
+            c.links
+                .iter()
+                .map(|l| warroom::model::snapshot::JumpLink {
+                    name: l.name.clone(),
+                    template: l.url.get_ref().clone(),
+                    service: l.service.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut h = warroom::store::History { links: std::sync::Arc::new(links), ..Default::default() };
+    if let Ok(dir) = warroom::paths::state_dir() {
+        h.file = Some(warroom::history::journal_path(&dir, what));
+        h.keep = cfg.and_then(|c| c.changes.as_ref()).map(|c| (*c.keep.get_ref()).max(1) as usize).unwrap_or(0);
+        h.incidents = Some(dir.join("incidents"));
     }
+    h
 }
 
 /// The data plane for `cli`: `--api`, else a configuration file, else the

@@ -246,11 +246,12 @@ struct Out<'a> {
     v: &'a mut Vec<Change>,
     /// The fleet's clock minus ours.
     offset: chrono::Duration,
+    now: DateTime<Utc>,
 }
 
 impl Out<'_> {
     fn time<T>(&self, f: &Feed<T>) -> DateTime<Utc> {
-        feed_time(f, self.offset).unwrap_or_else(|| Utc::now() + self.offset)
+        feed_time(f, self.offset).unwrap_or(self.now + self.offset)
     }
 
     /// The time of a feed's previous data: an event's own `since` older
@@ -288,10 +289,9 @@ impl Out<'_> {
 
 /// The events between two snapshots, oldest first. A feed that had no
 /// data before gives none (that is its baseline, not a change).
-pub fn diff(prev: &Snapshot, next: &Snapshot) -> Vec<Change> {
-    let now = Utc::now();
+pub fn diff(prev: &Snapshot, next: &Snapshot, now: DateTime<Utc>) -> Vec<Change> {
     let mut v = Vec::new();
-    let mut out = Out { v: &mut v, offset: next.source_now(now) - now };
+    let mut out = Out { v: &mut v, offset: next.source_now(now) - now, now };
     let (p, n) = (&prev.fleet, &next.fleet);
     if renewed(&p.regions, &n.regions) {
         regions(prev, next, &mut out);

@@ -75,9 +75,8 @@ pub struct Incident {
 pub const SEVERITIES: [&str; 3] = ["sev1", "sev2", "sev3"];
 
 /// The SLOs' counts in a snapshot, and the metrics' time.
-pub fn marks(snap: &Snapshot) -> (Vec<SloMark>, Option<DateTime<Utc>>) {
+pub fn marks(snap: &Snapshot, now: DateTime<Utc>) -> (Vec<SloMark>, Option<DateTime<Utc>>) {
     let m = &snap.fleet.metrics;
-    let now = Utc::now();
     let fleet = snap.source_now(now) - now;
     let at = m.observed_at.map(|t| t + m.source_offset.unwrap_or(fleet));
     let v = snap

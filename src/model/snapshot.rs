@@ -484,6 +484,17 @@ pub struct Snapshot {
     pub state_since: Option<DateTime<Utc>>,
     /// The open incident, if any.
     pub incident: Option<Arc<super::incident::Incident>>,
+    /// Jump-out link templates from the configuration (`[[link]]`).
+    pub links: Arc<Vec<JumpLink>>,
+}
+
+/// A jump-out link template: `{service}`, `{region}`, `{from}`, `{to}`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JumpLink {
+    pub name: String,
+    pub template: String,
+    /// Only for this service.
+    pub service: Option<String>,
 }
 
 impl Snapshot {

@@ -17,6 +17,7 @@ pub mod deployment;
 pub mod dr;
 pub mod flags;
 pub mod latency;
+pub mod links;
 pub mod lists;
 pub mod matrix;
 pub mod region;
@@ -156,6 +157,8 @@ pub enum Screen {
     Deployment(String),
     /// One alert's labels, annotations and links, by `Alert::identity`.
     Alert(String),
+    /// The jump-out links of a service and/or region.
+    Links(Option<String>, Option<String>),
 }
 
 /// A view file's per-pane settings a pane may use.
