@@ -411,10 +411,14 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     });
     if let Some(i) = &snap.incident {
         let age = crate::panes::common::fmt_age((src_now - i.opened_at).num_seconds().max(0) as f64);
-        let text = if narrow {
-            format!(" │ INCIDENT {} {age}", i.severity)
+        let long = format!(" │ INCIDENT {} · {age} · commander {}", i.severity, i.commander);
+        // The status word keeps its place: the incident says less first.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let status_min = format!("{} {}", level.glyph(theme.ascii), roll.state.word()).chars().count() + 2;
+        let text = if used + long.chars().count() + status_min <= area.width as usize {
+            long
         } else {
-            format!(" │ INCIDENT {} · {age} · commander {}", i.severity, i.commander)
+            format!(" │ INC {} {age}", i.severity)
         };
         after_status.push(Span::styled(text, theme.critical));
     }
@@ -431,6 +435,17 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     // The status goes right after the title: cut its reason (with …)
     // before anything else on the line.
+    // The status word is never cut: the view's name goes first, then the
+    // incident's short form.
+    let status_min = format!("{} {}", level.glyph(theme.ascii), roll.state.word()).chars().count();
+    for drop in [" │ view ", " │ INC "] {
+        let width: usize = spans.iter().map(|s| s.width()).sum();
+        if width + status_min > area.width as usize {
+            if let Some(i) = spans.iter().position(|s| s.content.starts_with(drop)) {
+                spans.remove(i);
+            }
+        }
+    }
     let rest: usize = spans[status_at..].iter().map(|s| s.width()).sum();
     let before: usize = spans[..status_at].iter().map(|s| s.width()).sum();
     let fit = (area.width as usize).saturating_sub(before + rest);

@@ -157,7 +157,9 @@ impl Store {
                 Err(e) => self.changes_note = Some(e),
             }
         }
-        if let Some(dir) = &history.incidents {
+        // An open incident is picked up where the timeline is kept too (a
+        // restarted console of the same fleet), not by a fresh demo.
+        if let (Some(dir), Some(_)) = (&history.incidents, &history.file) {
             self.incident = crate::history::open_incident(dir);
         }
         self.history = history;

@@ -118,7 +118,10 @@ pub async fn data_plane(
             let url = handle.url();
             let (mut sources, routes) = warroom::wiring::control_plane_with_databases(&url).await?;
             // The demo's own directory; its fleet is new at each start.
+            // A new simulated fleet at each start: its timeline starts
+            // empty (incidents are still written, for `incident export --demo`).
             sources.history = history(&format!("demo {} {}", cli.scenario, cli.seed), None);
+            sources.history.file = None;
             let plane = dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?;
             Ok((plane, Some(handle), routes))
         }
