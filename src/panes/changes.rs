@@ -31,6 +31,35 @@ pub fn passes(c: &Change, filter: Option<&str>) -> bool {
     f.split_whitespace().all(|w| hay.contains(&w.to_lowercase()))
 }
 
+/// The newest `n` events about a service, region or SLO (by subject, group
+/// or region), for the drill-downs, as one line each.
+pub fn about(snap: &Snapshot, what: &str, n: usize, theme: &Theme) -> Vec<(String, ratatui::style::Style)> {
+    let mine = |c: &&Change| {
+        c.region.as_deref() == Some(what)
+            || c.group.as_deref() == Some(what)
+            || c.subject == what
+            || c.subject.split(['/', ' ', '→']).any(|w| w == what)
+    };
+    let mut v: Vec<&Change> = snap.changes.newest().take(SCAN).filter(mine).collect();
+    v.sort_by_key(|c| std::cmp::Reverse(c.at));
+    v.into_iter()
+        .take(n)
+        .map(|c| {
+            let l = level(c.severity);
+            let text = format!(
+                "  {}  {:<9} {:<24} {} {}  ({})",
+                c.at.format("%H:%M:%S"),
+                c.kind.word(),
+                c.subject,
+                l.glyph(theme.ascii),
+                c.transition(),
+                c.source
+            );
+            (text, theme.level(l))
+        })
+        .collect()
+}
+
 /// The pane's lines: the events after the filter, grouped, newest first.
 pub fn visible<'a>(snap: &'a Snapshot, filter: Option<&str>) -> Vec<Grouped<'a>> {
     let scan = if filter.is_some() { usize::MAX } else { SCAN };
@@ -110,5 +139,53 @@ impl Pane for ChangesPane {
     }
     fn content<'a>(&self, ctx: &Ctx<'a>, _spec: Spec<'_>, _width: u16) -> Option<PaneContent<'a>> {
         Some(build(ctx.snap, ctx, ctx.now, ctx.theme))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::changes::{ChangeKind, ChangeLog};
+
+    #[test]
+    fn a_drill_down_lists_its_own_changes_and_the_filter_keeps_words() {
+        let t = Utc::now();
+        let mut log = ChangeLog::new(100);
+        let mut c = Change::new(
+            t,
+            ChangeKind::Circuit,
+            "checkout→payments us-west-2".into(),
+            "OPEN".into(),
+            "circuits",
+            Severity::Critical,
+        );
+        c.group = Some("checkout→payments".into());
+        c.region = Some("us-west-2".into());
+        log.push(c);
+        log.push(Change::new(
+            t,
+            ChangeKind::Health,
+            "search/us-east-1".into(),
+            "DOWN".into(),
+            "metrics",
+            Severity::Critical,
+        ));
+        log.push(Change::new(
+            t,
+            ChangeKind::Note,
+            "note by alice".into(),
+            "checkout looks fine".into(),
+            "alice",
+            Severity::Info,
+        ));
+        let snap = Snapshot { changes: log, ..Snapshot::default() };
+        let theme = Theme::ansi();
+        let mine = about(&snap, "payments", 10, &theme);
+        assert_eq!(mine.len(), 1, "{mine:?}");
+        assert!(mine[0].0.contains("checkout→payments us-west-2"));
+        assert_eq!(about(&snap, "us-west-2", 10, &theme).len(), 1);
+        assert_eq!(visible(&snap, Some("circuit open")).len(), 1);
+        assert_eq!(visible(&snap, Some("alice")).len(), 1);
+        assert_eq!(visible(&snap, None).len(), 3);
     }
 }

@@ -121,6 +121,15 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
             &mut y,
         );
     }
+    let room = bottom.saturating_sub(y + 2) as usize;
+    let changes = super::changes::about(snap, name, room.min(12), theme);
+    if !changes.is_empty() {
+        y += 1;
+        line(format!("changes to {name} (newest first; :view changes has them all)"), theme.header, &mut y);
+        for (text, style) in changes {
+            line(text, style, &mut y);
+        }
+    }
 }
 
 /// p50/p95/p99 of one service in one region over the series' span, against
