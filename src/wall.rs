@@ -155,7 +155,12 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
         local.format("%H:%M:%S")
     );
     warroom_ui::put(buf, footer.x, footer.y, info, footer.width as usize, theme.muted);
-    let body = Rect::new(area.x, area.y, area.width, area.height - 1);
+    let mut body = Rect::new(area.x, area.y, area.width, area.height - 1);
+    // The ticker: the open incident and the newest note of the last hour.
+    if let Some((text, style)) = ticker(snap, now, theme).filter(|_| body.height > 8) {
+        body.height -= 1;
+        warroom_ui::put(buf, body.x, body.y + body.height, text, body.width as usize, style);
+    }
     match view {
         WallView::Summary => summary(snap, wall, now, theme, body, buf),
         WallView::View(def) => {
@@ -165,6 +170,28 @@ pub fn render(snap: &Snapshot, wall: &WallState, now: DateTime<Utc>, theme: &The
             v.focus = v.focus_order(snap).first().copied().unwrap_or(v.focus);
             crate::render::render_wall_page(snap, &v, now, theme, body, buf);
         }
+    }
+}
+
+/// The wall's ticker line: the open incident, then the newest operator
+/// note of the last hour (none: no line).
+fn ticker(snap: &Snapshot, now: DateTime<Utc>, theme: &Theme) -> Option<(String, ratatui::style::Style)> {
+    let src = snap.source_now(now);
+    let note = snap
+        .changes
+        .newest()
+        .take(500)
+        .find(|c| c.kind == crate::model::changes::ChangeKind::Note && (src - c.at).num_minutes() < 60)
+        .map(|c| format!("NOTE {} {}: {}", c.at.format("%H:%M"), c.source, c.after));
+    let incident = snap.incident.as_ref().map(|i| {
+        let age = fmt_age((src - i.opened_at).num_seconds().max(0) as f64);
+        format!("INCIDENT {} · {} · {age} · commander {}", i.severity, i.title, i.commander)
+    });
+    match (incident, note) {
+        (Some(i), Some(n)) => Some((format!(" {i}   {n}"), theme.critical)),
+        (Some(i), None) => Some((format!(" {i}"), theme.critical)),
+        (None, Some(n)) => Some((format!(" {n}"), theme.info)),
+        (None, None) => None,
     }
 }
 
@@ -420,6 +447,42 @@ mod tests {
             (0..40).map(|y| (0..120).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n").collect();
         assert!(!text.contains("hjkl") && !text.contains("q quit"), "the wall binds no keys:\n{text}");
         assert!(text.contains("WALL read-only · 1/1 overview"), "{text}");
+    }
+
+    #[test]
+    fn the_ticker_shows_the_incident_and_the_newest_note() {
+        use crate::model::changes::{Change, ChangeKind, Severity};
+        let t0 = Utc::now();
+        let mut s = snap(RegionStatus::Down);
+        let note =
+            Change::new(t0, ChangeKind::Note, "note by alice".into(), "drained r1".into(), "alice", Severity::Info);
+        s.changes.push(note);
+        let w = WallState::new(vec![], Duration::from_secs(20), t0);
+        let text = |s: &Snapshot| {
+            let mut buf = Buffer::empty(Rect::new(0, 0, 120, 30));
+            render(s, &w, t0, &Theme::ansi(), buf.area, &mut buf);
+            (0..30)
+                .map(|y| (0..120).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+                .collect::<String>()
+        };
+        assert!(text(&s).contains("alice: drained r1"), "{}", text(&s));
+        s.incident = Some(std::sync::Arc::new(crate::model::incident::Incident {
+            id: "INC-1".into(),
+            title: "r1 down".into(),
+            severity: "sev1".into(),
+            commander: "alice".into(),
+            opened_at: t0,
+            impact_at: t0,
+            resolved_at: None,
+            resolved_by: None,
+            slos_open: vec![],
+            slos_end: vec![],
+            metrics_open_at: None,
+            metrics_end_at: None,
+            down_at_impact: vec![],
+            timeline: vec![],
+        }));
+        assert!(text(&s).contains("INCIDENT sev1 · r1 down"), "{}", text(&s));
     }
 
     #[test]
