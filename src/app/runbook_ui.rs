@@ -135,7 +135,33 @@ impl ViewState {
     pub fn observe(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {
         // An open dialog follows live state (new effect → disarmed).
         let dialog_changed = self.dialog.as_mut().is_some_and(|d| d.refresh(snap));
-        self.observe_runbook(snap, now) || dialog_changed
+        self.observe_runbook(snap, now) || dialog_changed || self.offer_incident(snap)
+    }
+
+    /// An SLO newly at PAGE with no incident open: the footer offers one
+    /// (once per page; an operator's console only).
+    fn offer_incident(&mut self, snap: &Snapshot) -> bool {
+        use crate::model::changes::ChangeKind;
+        let src = snap.source_now(chrono::Utc::now());
+        let newest = snap
+            .changes
+            .newest()
+            .take(200)
+            .find(|c| c.kind == ChangeKind::Slo && c.after == "PAGE" && (src - c.at).num_minutes() < 10);
+        let Some(c) = newest else { return false };
+        let key = format!("{}@{}", c.subject, c.at.timestamp());
+        if self.offered_incident.as_deref() == Some(key.as_str()) {
+            return false;
+        }
+        self.offered_incident = Some(key);
+        if snap.incident.is_some() || self.operator.role != crate::actions::Role::Operator || self.message.is_some() {
+            return false;
+        }
+        self.message = Some((
+            Level::Critical,
+            format!("{} is at PAGE: `:incident start TITLE sev2` opens an incident (commander: you)", c.subject),
+        ));
+        true
     }
 
     fn observe_runbook(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> bool {

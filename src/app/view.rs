@@ -144,6 +144,8 @@ pub struct ViewState {
     pub dialog: Option<Dialog>,
     /// Intents waiting to be handed to the executor.
     pub outbox: Vec<Intent>,
+    /// The PAGE this console last offered an incident for.
+    pub offered_incident: Option<String>,
     /// Where Esc goes from the links screen.
     pub back_from_links: Option<Screen>,
     /// Notes and incident steps waiting to be posted to the store.
@@ -406,6 +408,7 @@ impl Default for ViewState {
             outbox: Vec::new(),
             posts: Vec::new(),
             back_from_links: None,
+            offered_incident: None,
             runbook_posted: None,
             filter: None,
             filter_input: None,
