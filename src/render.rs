@@ -531,8 +531,16 @@ fn draw_region(
     let (line, style) = panes::region::summary(region, traffic, name, theme);
     warroom_ui::put(buf, body.x, body.y, line, body.width as usize, style);
     let rest = Rect::new(body.x, body.y + 1, body.width, body.height.saturating_sub(1));
+    // The region's own changes below its services, when there is room for
+    // both (the services come first: they are what the keys move through).
+    let changes_h = if rest.height >= 18 { (rest.height / 3).min(12) } else { 0 };
+    let list = Rect::new(rest.x, rest.y, rest.width, rest.height - changes_h);
     let content = panes::region::build(snap, name, row, now, theme);
-    let _ = draw_pane(&content, true, theme, rest, buf);
+    let _ = draw_pane(&content, true, theme, list, buf);
+    if changes_h > 0 {
+        let area = Rect::new(rest.x, list.y + list.height, rest.width, changes_h);
+        panes::changes::render_about(snap, &[name], theme, area, buf);
+    }
 }
 
 fn draw_help(keymap: &[Binding], theme: &Theme, body: Rect, buf: &mut Buffer) {

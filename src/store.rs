@@ -53,6 +53,8 @@ pub struct Store {
     /// Events that happened here, for the next snapshot.
     pending: Vec<Change>,
     posts: Vec<Post>,
+    /// Chart range answers, newest last (at most `range::KEEP`).
+    ranges: Vec<Arc<crate::model::range::RangeSeries>>,
     incident: Option<Incident>,
     /// The fleet's overall state and since when (None: since before we
     /// looked, and no source says).
@@ -133,6 +135,7 @@ impl Store {
             changes_note: None,
             pending: Vec::new(),
             posts: Vec::new(),
+            ranges: Vec::new(),
             incident: None,
             overall: None,
             history: History::default(),
@@ -228,6 +231,12 @@ impl Store {
             (_, Ok(Payload::Action(e))) => f.record_action(e),
             (_, Ok(Payload::Post(p))) => self.posts.push(p),
             (_, Ok(Payload::Change(c))) => self.pending.push(c),
+            (_, Ok(Payload::Range(r))) => {
+                self.ranges.retain(|x| x.query != r.query);
+                self.ranges.push(r);
+                let extra = self.ranges.len().saturating_sub(crate::model::range::KEEP);
+                self.ranges.drain(..extra);
+            }
             (feed, Ok(Payload::NotConfigured(why))) => f.set_not_configured(feed, why),
             (_, Ok(Payload::Timed { .. } | Payload::Partial { .. })) => {}
             (FeedId::Regions, Err(e)) => f.regions.set(at, Err(e)),
@@ -344,6 +353,7 @@ impl Store {
         snap.state_since = self.overall.and_then(|(_, t)| t);
         snap.incident = self.incident.as_ref().map(|i| Arc::new(i.clone()));
         snap.links = self.history.links.clone();
+        snap.ranges = self.ranges.clone();
         let snap = Arc::new(snap);
         self.prev = Some(snap.clone());
         snap

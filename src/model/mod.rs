@@ -5,6 +5,7 @@ pub mod changes;
 pub mod error;
 pub mod incident;
 pub mod infra;
+pub mod range;
 pub mod rollup;
 pub mod slo;
 pub mod snapshot;

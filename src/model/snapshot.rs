@@ -486,6 +486,15 @@ pub struct Snapshot {
     pub incident: Option<Arc<super::incident::Incident>>,
     /// Jump-out link templates from the configuration (`[[link]]`).
     pub links: Arc<Vec<JumpLink>>,
+    /// Range queries answered for charts (`[`/`]`, `c`), newest last.
+    pub ranges: Vec<Arc<super::range::RangeSeries>>,
+}
+
+impl Snapshot {
+    /// The newest answer to `q`, if one has arrived.
+    pub fn range(&self, q: &super::range::RangeQuery) -> Option<&Arc<super::range::RangeSeries>> {
+        self.ranges.iter().rev().find(|r| &r.query == q)
+    }
 }
 
 /// A jump-out link template: `{service}`, `{region}`, `{from}`, `{to}`.

@@ -33,12 +33,14 @@ pub fn passes(c: &Change, filter: Option<&str>) -> bool {
 
 /// The newest `n` events about a service, region or SLO (by subject, group
 /// or region), for the drill-downs, as one line each.
-pub fn about(snap: &Snapshot, what: &str, n: usize, theme: &Theme) -> Vec<(String, ratatui::style::Style)> {
+pub fn about(snap: &Snapshot, whats: &[&str], n: usize, theme: &Theme) -> Vec<(String, ratatui::style::Style)> {
     let mine = |c: &&Change| {
-        c.region.as_deref() == Some(what)
-            || c.group.as_deref() == Some(what)
-            || c.subject == what
-            || c.subject.split(['/', ' ', '→']).any(|w| w == what)
+        whats.iter().any(|what| {
+            c.region.as_deref() == Some(*what)
+                || c.group.as_deref() == Some(*what)
+                || c.subject == *what
+                || c.subject.split(['/', ' ', '→']).any(|w| w == *what)
+        })
     };
     let mut v: Vec<&Change> = snap.changes.newest().take(SCAN).filter(mine).collect();
     v.sort_by_key(|c| std::cmp::Reverse(c.at));
@@ -58,6 +60,71 @@ pub fn about(snap: &Snapshot, what: &str, n: usize, theme: &Theme) -> Vec<(Strin
             (text, theme.level(l))
         })
         .collect()
+}
+
+/// Causes worth a mark on a chart of `service` in `region`: what people
+/// and rollouts did (actions, canary steps, blue-green switches, weights),
+/// every flag flip, notes and incidents; not the symptoms the chart shows.
+pub fn marks_for<'a>(
+    snap: &'a Snapshot,
+    service: &str,
+    region: &str,
+    end: DateTime<Utc>,
+    span_secs: f64,
+    max: usize,
+) -> Vec<(f64, &'a Change)> {
+    use crate::model::changes::ChangeKind as K;
+    let names = |c: &Change, w: &str| {
+        c.subject == w || c.group.as_deref() == Some(w) || c.subject.split(['/', ' ', '→']).any(|x| x == w)
+    };
+    let mine = |c: &Change| match c.kind {
+        K::Flag | K::Note | K::Incident => true,
+        K::Action => names(c, service) || names(c, region),
+        K::Canary | K::BlueGreen => names(c, service),
+        K::Traffic | K::Region | K::Database => c.region.as_deref() == Some(region) || names(c, region),
+        _ => false,
+    };
+    let mut v: Vec<(f64, &Change)> = snap
+        .changes
+        .newest()
+        .take(SCAN)
+        .filter(|c| mine(c))
+        .map(|c| ((end - c.at).num_milliseconds() as f64 / 1000.0, c))
+        .filter(|(secs, _)| (0.0..=span_secs).contains(secs))
+        .collect();
+    // The newest `max`, oldest first (numbered left to right).
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    v.truncate(max);
+    v.reverse();
+    v
+}
+
+/// A drill-down's own changes in a box of their own: the newest that fit,
+/// or a line saying there are none yet (never an empty box).
+pub fn render_about(
+    snap: &Snapshot,
+    whats: &[&str],
+    theme: &Theme,
+    area: ratatui::layout::Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let title = format!("Changes to {} · newest first · :view changes has them all", whats.join(", "));
+    let inner = warroom_ui::Panel { title: &title, focused: false, badge: None, theme }.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let lines = about(snap, whats, inner.height as usize, theme);
+    if lines.is_empty() {
+        let text = if snap.changes.is_empty() {
+            "nothing has changed since this console started watching"
+        } else {
+            "no change to it among the newest events"
+        };
+        warroom_ui::put(buf, inner.x, inner.y, text, inner.width as usize, theme.muted);
+    }
+    for (i, (text, style)) in lines.into_iter().enumerate() {
+        warroom_ui::put(buf, inner.x, inner.y + i as u16, text.trim_start(), inner.width as usize, style);
+    }
 }
 
 /// The pane's lines: the events after the filter, grouped, newest first.
@@ -180,10 +247,10 @@ mod tests {
         ));
         let snap = Snapshot { changes: log, ..Snapshot::default() };
         let theme = Theme::ansi();
-        let mine = about(&snap, "payments", 10, &theme);
+        let mine = about(&snap, &["payments"], 10, &theme);
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert!(mine[0].0.contains("checkout→payments us-west-2"));
-        assert_eq!(about(&snap, "us-west-2", 10, &theme).len(), 1);
+        assert_eq!(about(&snap, &["us-west-2"], 10, &theme).len(), 1);
         assert_eq!(visible(&snap, Some("circuit open")).len(), 1);
         assert_eq!(visible(&snap, Some("alice")).len(), 1);
         assert_eq!(visible(&snap, None).len(), 3);

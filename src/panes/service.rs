@@ -53,8 +53,30 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
                 theme.muted,
             );
             let sla = snap.sla(name);
-            latency_chart(w, &sla, theme, Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1)), buf);
-            y += h + 3;
+            // What happened in that hour, numbered on the time axis.
+            let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
+            let end = f.metrics.observed_at.map(|t| t + f.metrics.source_offset.unwrap_or_default());
+            let marks = end.map(|e| super::changes::marks_for(snap, name, &w.region, e, span, 9)).unwrap_or_default();
+            let glyphs: Vec<(f64, char, ratatui::style::Style)> = marks
+                .iter()
+                .enumerate()
+                .map(|(i, (secs, _))| (*secs, char::from(b'1' + i as u8), theme.warn))
+                .collect();
+            let area = Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1));
+            latency_chart(w, &sla, &glyphs, theme, area, buf);
+            y += h + 2;
+            if !marks.is_empty() && y < bottom {
+                let items: Vec<String> = marks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, c))| {
+                        format!("{} {} {} {} {}", i + 1, c.at.format("%H:%M"), c.kind.word(), c.subject, c.transition())
+                    })
+                    .collect();
+                let text = warroom_ui::join_fit("marks: ", &items, " · ", inner.width as usize);
+                warroom_ui::put(buf, inner.x, y, text, inner.width as usize, theme.warn);
+            }
+            y += 1;
         }
     }
     let mut line = |text: String, style, y: &mut u16| {
@@ -122,7 +144,7 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         );
     }
     let room = bottom.saturating_sub(y + 2) as usize;
-    let changes = super::changes::about(snap, name, room.min(12), theme);
+    let changes = super::changes::about(snap, &[name], room.min(12), theme);
     if !changes.is_empty() {
         y += 1;
         line(format!("changes to {name} (newest first; :view changes has them all)"), theme.header, &mut y);
@@ -134,7 +156,14 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
 
 /// p50/p95/p99 of one service in one region over the series' span, against
 /// the SLA lines, with a legend on the last row of `area`.
-pub fn latency_chart(w: &Traffic, sla: &crate::model::Sla, theme: &Theme, area: Rect, buf: &mut Buffer) {
+pub fn latency_chart(
+    w: &Traffic,
+    sla: &crate::model::Sla,
+    marks: &[(f64, char, ratatui::style::Style)],
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     if area.height < 2 {
         return;
     }
@@ -159,14 +188,12 @@ pub fn latency_chart(w: &Traffic, sla: &crate::model::Sla, theme: &Theme, area: 
         span_secs: span,
         unit: "",
         theme,
+        marks: marks.to_vec(),
     }
     .render(Rect::new(area.x, area.y, area.width, h), buf);
-    let legend = [
-        ("p50", theme.ok),
-        ("  p95", theme.warn),
-        ("  p99", theme.info),
-        ("  ··· SLA 100 / 200 / 500 ms", theme.muted),
-    ];
+    // The service's own SLA, not the seed's.
+    let sla_legend = format!("  ··· SLA {:.0} / {:.0} / {:.0} ms", sla.p50_ms, sla.p95_ms, sla.p99_ms);
+    let legend = [("p50", theme.ok), ("  p95", theme.warn), ("  p99", theme.info), (sla_legend.as_str(), theme.muted)];
     let mut x = area.x;
     for (text, style) in legend {
         let (nx, _) =

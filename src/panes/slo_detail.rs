@@ -158,8 +158,17 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         warroom_ui::put(buf, inner.x, y, line, inner.width as usize, style);
         y += 1;
     }
+    // The SLO's own changes (state, and what its service went through) at
+    // the bottom when there is room; the chart takes what is between.
+    let bottom = inner.y + inner.height;
+    let changes_h = if bottom.saturating_sub(y) >= 12 { (bottom.saturating_sub(y) / 3).min(8) } else { 0 };
+    if changes_h > 0 {
+        let area = Rect::new(inner.x, bottom - changes_h, inner.width, changes_h);
+        super::changes::render_about(snap, &[name, s.service.as_str()], theme, area, buf);
+    }
+    let bottom = bottom - changes_h;
     // The chart: budget left at the end of each day of the window.
-    let room = (inner.y + inner.height).saturating_sub(y + 2);
+    let room = bottom.saturating_sub(y + 2);
     if room < 3 || s.daily_remaining.is_empty() {
         return;
     }

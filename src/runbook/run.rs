@@ -185,6 +185,11 @@ pub fn load(dir: &Path, id: &str) -> Result<RunRecord, String> {
 }
 
 /// "1m05s", or "2h10m" from an hour up.
+/// Seconds from `since` to `src`, both in the source's clock.
+fn held_secs(src: DateTime<Utc>, since: DateTime<Utc>) -> f64 {
+    (src - since).num_milliseconds() as f64 / 1000.0
+}
+
 pub fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0) as u64;
     if s >= 3600 {
@@ -259,6 +264,10 @@ pub struct Run {
     /// The source's clock minus ours, as last observed: `for` durations
     /// count in the source's time (simulated time under `--time-scale`).
     clock: chrono::Duration,
+    /// The newest source time seen: the source clock never runs backwards
+    /// here (feeds polled at different moments, whole-second timestamps and
+    /// a loaded machine make the estimate jitter by a second or more).
+    src_seen: Option<DateTime<Utc>>,
     /// Driven here, or watched read-only.
     pub driver: Driver,
     /// The record file's (modified, length) as last read, while watching.
@@ -324,7 +333,20 @@ impl Run {
         let (live, satisfied, save_error, sent_here) = (None, false, None, HashSet::new());
         let driver = Driver::Watching { why: "not locked yet".into(), viewer: false };
         let clock = chrono::Duration::zero();
-        Run { book, rec, dir, live, satisfied, save_error, sent_here, clock, driver, seen: None, looked: None }
+        Run {
+            book,
+            rec,
+            dir,
+            live,
+            satisfied,
+            save_error,
+            sent_here,
+            clock,
+            src_seen: None,
+            driver,
+            seen: None,
+            looked: None,
+        }
     }
 
     /// Follow a run read-only (a viewer, or a run another console drives).
@@ -498,6 +520,15 @@ impl Run {
     }
 
     /// Resolve the hold duration of a check.
+    /// The source's time at our `now`, never earlier than one already seen.
+    fn source_time(&mut self, snap: &Snapshot, now: DateTime<Utc>) -> DateTime<Utc> {
+        let src = snap.source_now(now);
+        let src = self.src_seen.map_or(src, |seen| seen.max(src));
+        self.src_seen = Some(src);
+        self.clock = src - now;
+        src
+    }
+
     fn hold_secs(&self, c: &expr::Check) -> f64 {
         match &c.hold_param {
             Some(p) => self.rec.params.get(p).and_then(|v| expr::parse_secs(v)).unwrap_or(0.0),
@@ -540,11 +571,10 @@ impl Run {
             {
                 let ev = expr::eval(&check.expr, snap, &self.rec.params);
                 let need = self.hold_secs(check);
-                let src = snap.source_now(now);
-                let satisfied =
-                    ev.holds && r.holding_since.is_some_and(|s| (src - s).num_milliseconds() as f64 / 1000.0 >= need);
+                let since = r.holding_since;
+                let src = self.source_time(snap, now);
+                let satisfied = ev.holds && (need <= 0.0 || since.is_some_and(|s| held_secs(src, s) >= need));
                 changed |= self.live.as_ref() != Some(&ev) || satisfied != self.satisfied;
-                self.clock = src - now;
                 self.live = Some(ev);
                 self.satisfied = satisfied;
             }
@@ -560,8 +590,7 @@ impl Run {
                 let before = self.rec.steps[i].holding_since;
                 // In the source's clock; from the source's own "since" when
                 // it has one (true before this step began counts).
-                self.clock = snap.source_now(now) - now;
-                let src = now + self.clock;
+                let src = self.source_time(snap, now);
                 let since = if ev.holds {
                     let seen = before.unwrap_or(src);
                     Some(ev.since.map_or(seen, |s| s.min(seen)))
@@ -569,7 +598,9 @@ impl Run {
                     None
                 };
                 self.rec.steps[i].holding_since = since;
-                let satisfied = since.is_some_and(|s| (src - s).num_milliseconds() as f64 / 1000.0 >= need);
+                // No `for`: true now is enough (never "not yet" because
+                // the clock estimate jittered below when it turned true).
+                let satisfied = since.is_some() && (need <= 0.0 || since.is_some_and(|s| held_secs(src, s) >= need));
                 let changed = self.live.as_ref() != Some(&ev) || satisfied != self.satisfied || since != before;
                 self.live = Some(ev);
                 self.satisfied = satisfied;
@@ -1000,6 +1031,55 @@ mod tests {
         assert_eq!(run.held_before_step(t0 + Duration::seconds(10)), None);
         let (held, need) = run.hold_progress(t0 + Duration::seconds(10)).unwrap_or_default();
         assert!((held - 10.0).abs() < 0.5 && need == 120.0, "{held} of {need}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_check_that_holds_stays_satisfied_when_the_source_clock_estimate_jitters_back() {
+        // Feeds polled at different moments, whole-second timestamps and a
+        // loaded machine move the estimate of the source's clock back by a
+        // second or two now and then: a check true now stays true.
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let d = dir("jitter");
+        let t0 = Utc::now();
+        let snap = |ahead: Duration| {
+            let mut f = Fleet::default();
+            let since = Some(t0 + Duration::minutes(9) - Duration::minutes(3));
+            let r = |n: &str, s, w| Region {
+                name: n.into(),
+                status: s,
+                weight: w,
+                base_weight: None,
+                zones: vec![],
+                since,
+            };
+            f.regions.set(
+                t0,
+                Ok(vec![
+                    r("us-east-1", RegionStatus::Ok, 50.0),
+                    r("eu-west-1", RegionStatus::Ok, 25.0),
+                    r("us-west-2", RegionStatus::Down, 25.0),
+                ]),
+            );
+            f.set_source_offset(crate::model::FeedId::Regions, ahead);
+            derive(f, 1)
+        };
+        let mut run = Run::start(book, params, "alice", t0, d.clone());
+        run.observe(&snap(Duration::minutes(9)), t0);
+        assert!(run.satisfied, "step 1: DOWN for 3 minutes already");
+        assert!(run.next(t0, "alice").is_ok());
+        // Step 2 (`fleet.serving_regions >= 2`, no `for`): true at once.
+        run.observe(&snap(Duration::minutes(9)), t0);
+        assert!(run.satisfied);
+        // 1 s later here, but the new estimate puts the source 2 s behind.
+        run.observe(&snap(Duration::minutes(9) - Duration::seconds(3)), t0 + Duration::seconds(1));
+        assert!(run.satisfied, "a check with no `for` that holds is satisfied");
+        let (held, _) = run.hold_progress(t0 + Duration::seconds(1)).unwrap_or_default();
+        assert!(held >= 0.0, "the source clock never runs backwards here: {held}");
+        assert!(run.next(t0 + Duration::seconds(1), "alice").is_ok(), "n moves on");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -40,7 +40,16 @@ pub trait Source: Send + Sync {
     fn feeds(&self) -> &'static [FeedId];
     /// One poll of `feed` (one of `feeds`).
     fn fetch(&self, feed: FeedId) -> Fetch<'_>;
+    /// A chart's bounded range of one service in one region (the metrics
+    /// source's; None: it keeps no history to ask).
+    fn range<'a>(&'a self, _q: &'a crate::model::range::RangeQuery) -> Option<RangeFetch<'a>> {
+        None
+    }
 }
+
+/// What one range query gives: the series, or why not.
+pub type RangeFetch<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::model::range::RangeSeries, String>> + Send + 'a>>;
 
 /// Regions and services fixed by the configuration file.
 #[derive(Debug, Clone)]
@@ -98,6 +107,8 @@ pub enum Payload {
     Post(crate::model::incident::Post),
     /// An event that happened here (a runbook step), for the timeline.
     Change(crate::model::changes::Change),
+    /// A chart's range query answered (or failed).
+    Range(std::sync::Arc<crate::model::range::RangeSeries>),
     /// No source feeds this: why, and how to add one.
     NotConfigured(String),
     /// Data with records the source sent but that could not be read: the

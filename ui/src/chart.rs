@@ -25,6 +25,34 @@ pub struct SeriesChart<'a> {
     pub span_secs: f64,
     pub unit: &'a str,
     pub theme: &'a Theme,
+    /// Annotations on the time axis: (seconds before the end, glyph, style).
+    /// Each is a dotted vertical line through the blank cells of the graph
+    /// with its glyph on the x axis; marks outside the span are left out.
+    pub marks: Vec<(f64, char, Style)>,
+}
+
+/// Where ratatui put the graph: the cells right of the y axis and above the
+/// x axis, found from the axes' corner (`└`) it drew.
+fn graph_area(area: Rect, buf: &Buffer) -> Option<Rect> {
+    for y in (area.top()..area.bottom()).rev() {
+        for x in area.left()..area.right() {
+            if buf.cell((x, y)).is_some_and(|c| c.symbol() == "└") {
+                let w = area.right().saturating_sub(x + 1);
+                let h = y.saturating_sub(area.top());
+                return (w > 1 && h > 0).then(|| Rect::new(x + 1, area.top(), w, h));
+            }
+        }
+    }
+    None
+}
+
+/// The column of a mark `secs` before the end of a span of `span` seconds.
+pub fn mark_column(graph: Rect, span: f64, secs: f64) -> Option<u16> {
+    if !(secs.is_finite() && span > 0.0 && (0.0..=span).contains(&secs)) || graph.width == 0 {
+        return None;
+    }
+    let f = 1.0 - secs / span;
+    Some(graph.x + (f * (graph.width - 1) as f64).round() as u16)
 }
 
 impl SeriesChart<'_> {
@@ -86,6 +114,23 @@ impl SeriesChart<'_> {
             .x_axis(Axis::default().bounds([-self.span_secs, 0.0]).labels(x_labels).style(self.theme.border))
             .y_axis(Axis::default().bounds([0.0, top]).labels(y_labels).style(self.theme.border))
             .render(area, buf);
+        if self.marks.is_empty() {
+            return;
+        }
+        let Some(graph) = graph_area(area, buf) else { return };
+        for (secs, glyph, style) in &self.marks {
+            let Some(x) = mark_column(graph, self.span_secs, *secs) else { continue };
+            for y in graph.top()..graph.bottom() {
+                if let Some(c) = buf.cell_mut((x, y)) {
+                    if c.symbol() == " " {
+                        c.set_symbol("┊").set_style(*style);
+                    }
+                }
+            }
+            if let Some(c) = buf.cell_mut((x, graph.bottom())) {
+                c.set_char(*glyph).set_style(*style);
+            }
+        }
     }
 }
 
@@ -108,6 +153,7 @@ mod tests {
                 span_secs: 3600.0,
                 unit: "ms",
                 theme: &t,
+                marks: vec![(1800.0, '1', t.warn), (7200.0, '2', t.warn)],
             };
             c.render(buf.area, &mut buf);
             let text: String = buf.content().iter().map(|c| c.symbol()).collect();
@@ -115,7 +161,26 @@ mod tests {
                 // The data is drawn, the SLA line is labelled, the axis says its unit.
                 assert!(text.contains("SLA") && text.contains("ms"), "{w}×{h}: {text}");
                 assert!(text.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c) || c == '•'), "no points drawn");
+                // The mark half-way is on the x axis; the one outside the span is not.
+                assert!(text.contains('1') && text.contains('┊'), "{text}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod mark_tests {
+    use super::*;
+
+    #[test]
+    fn marks_land_on_the_time_axis_where_they_happened() {
+        let g = Rect::new(10, 0, 61, 10);
+        assert_eq!(mark_column(g, 3600.0, 0.0), Some(70), "now is the last column");
+        assert_eq!(mark_column(g, 3600.0, 3600.0), Some(10), "the start is the first");
+        assert_eq!(mark_column(g, 3600.0, 1800.0), Some(40));
+        assert_eq!(mark_column(g, 3600.0, 3601.0), None, "before the span: not drawn");
+        assert_eq!(mark_column(g, 3600.0, -1.0), None, "after the end (clock skew): not drawn");
+        assert_eq!(mark_column(g, 0.0, 0.0), None);
+        assert_eq!(mark_column(g, 3600.0, f64::NAN), None);
     }
 }
