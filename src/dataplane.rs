@@ -1,13 +1,16 @@
 //! Wiring: spawn one task per source and the store, and hand viewers a
-//! watch receiver of snapshots. Backend load does not depend on viewers.
+//! watch receiver of snapshots. Backend load does not depend on viewers,
+//! but for chart ranges beyond the live hour (`[`/`]`): one query per
+//! window per refresh interval, however many viewers look at it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::model::range::{RangeQuery, RangeSeries};
 use crate::model::{FeedId, Snapshot, FEEDS};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
@@ -71,7 +74,65 @@ pub struct DataPlane {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Where the action executor sends action-log entries.
     pub updates: mpsc::Sender<Update>,
+    /// Where viewers ask for chart ranges (None: no metrics source).
+    pub ranges: Option<RangeAsker>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Where a viewer asks for a chart's range: never waits (a full queue
+/// drops the ask; the viewer asks again on its next frame). Answers come
+/// back in the snapshots (`Snapshot::range`).
+#[derive(Clone)]
+pub struct RangeAsker {
+    tx: mpsc::Sender<RangeQuery>,
+    /// The metrics source's name, for "asking prometheus for 6h…".
+    pub source: Arc<str>,
+}
+
+impl RangeAsker {
+    pub fn ask(&self, q: RangeQuery) {
+        let _ = self.tx.try_send(q);
+    }
+}
+
+/// How long one range query may take before it is shown as failed.
+pub const RANGE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The range task: asks the metrics source for each query at most once per
+/// its refresh interval (answered or not), each in a task of its own, and
+/// sends the answers to the store.
+fn spawn_ranges(source: Arc<dyn Source>, updates: mpsc::Sender<Update>, clock: Clock) -> (RangeAsker, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<RangeQuery>(32);
+    let name: Arc<str> = Arc::from(source.name());
+    let task = tokio::spawn(async move {
+        let mut asked: HashMap<RangeQuery, std::time::Instant> = HashMap::new();
+        while let Some(q) = rx.recv().await {
+            let due = Duration::from_secs(q.refresh_secs() as u64);
+            if asked.get(&q).is_some_and(|t| t.elapsed() < due) {
+                continue;
+            }
+            asked.retain(|_, t| t.elapsed() < Duration::from_secs(600));
+            asked.insert(q.clone(), std::time::Instant::now());
+            let (source, updates, clock) = (source.clone(), updates.clone(), clock.clone());
+            tokio::spawn(async move {
+                let name = source.name().to_string();
+                let got = match source.range(&q) {
+                    None => Err(format!("{name} keeps no history to ask for a range")),
+                    Some(f) => match tokio::time::timeout(RANGE_TIMEOUT, f).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("{name} did not answer within {} s", RANGE_TIMEOUT.as_secs())),
+                    },
+                };
+                let at = clock();
+                let series = got
+                    .unwrap_or_else(|e| RangeSeries::failed(q.clone(), &name, at, crate::audit::escape_terminal(&e)));
+                let u =
+                    Update { source: None, feed: FeedId::Metrics, at, result: Ok(Payload::Range(Arc::new(series))) };
+                let _ = updates.send(u).await;
+            });
+        }
+    });
+    (RangeAsker { tx, source: name }, task)
 }
 
 impl Drop for DataPlane {
@@ -237,11 +298,16 @@ pub fn spawn_sources(src: Sources, intervals: Intervals, clock: Clock) -> Result
             None => missing(feed, not_configured(feed)),
         }
     }
+    let ranges = src.for_feed(FeedId::Metrics).map(|m| {
+        let (asker, task) = spawn_ranges(m.clone(), tx.clone(), clock.clone());
+        tasks.push(task);
+        asker
+    });
     match src.probes {
         Some(ps) => tasks.push(spawn_probes(ps, &intervals, clock, tx.clone(), wrx.clone())),
         None => missing(FeedId::Probes, not_configured(FeedId::Probes)),
     }
-    Ok(DataPlane { snapshots: wrx, updates: tx, tasks })
+    Ok(DataPlane { snapshots: wrx, updates: tx, ranges, tasks })
 }
 
 type Fetcher = Arc<

@@ -34,6 +34,9 @@ pub enum Command {
     Sort,
     SortReverse,
     Links,
+    RangeShorter,
+    RangeLonger,
+    Compare,
 }
 
 impl Command {
@@ -53,7 +56,7 @@ impl Command {
             Command::Restore => "restore the selected region's traffic",
             Command::Rollback => "roll back the selected canary",
             Command::Promote => "promote the selected canary one step",
-            Command::PauseResume => "pause / resume the selected canary",
+            Command::PauseResume => "pause / resume the selected canary; on a service or SLO drill-down: pause live updates",
             Command::ToggleFlag => "toggle the selected flag",
             Command::Switchover => {
                 "database: move the writer to the selected standby (switchover; failover if the writer is down)"
@@ -76,6 +79,9 @@ impl Command {
             Command::SortReverse => "reverse the focused table's sort",
             Command::RunbookAbort => "runbook: abort the run (asks for a reason)",
             Command::Links => "links of the selected row's service and region: dashboards, logs, traces, runbook (OSC 8)",
+            Command::RangeShorter => "service drill-down: the latency chart's window shorter (7d → 24h → 6h → 1h → 15m)",
+            Command::RangeLonger => "service drill-down: the latency chart's window longer (15m → 1h → 6h → 24h → 7d)",
+            Command::Compare => "service drill-down: lay the same window a week earlier over the chart (again: off)",
         }
     }
 
@@ -104,6 +110,7 @@ impl Command {
             Command::RunbookNext | Command::RunbookSkip | Command::RunbookAbort => None,
             Command::Sort | Command::SortReverse => None,
             Command::Links => Some("links"),
+            Command::RangeShorter | Command::RangeLonger | Command::Compare => None,
             Command::Up | Command::Down | Command::Left | Command::Right | Command::PrevPane => None,
         }
     }
@@ -156,6 +163,9 @@ pub const DEFAULT_KEYMAP: &[Binding] = &[
     key(KeyCode::Char('s'), Command::Sort),
     key(KeyCode::Char('S'), Command::SortReverse),
     key(KeyCode::Char('A'), Command::RunbookAbort),
+    key(KeyCode::Char('['), Command::RangeShorter),
+    key(KeyCode::Char(']'), Command::RangeLonger),
+    key(KeyCode::Char('c'), Command::Compare),
 ];
 
 impl Command {
@@ -248,7 +258,7 @@ pub fn footer_hints(keymap: &[Binding], actions: bool) -> Vec<(String, String)> 
 }
 
 /// Every command with its name in a keymap file.
-pub const COMMANDS: [(&str, Command); 29] = [
+pub const COMMANDS: [(&str, Command); 32] = [
     ("quit", Command::Quit),
     ("help", Command::Help),
     ("up", Command::Up),
@@ -278,6 +288,9 @@ pub const COMMANDS: [(&str, Command); 29] = [
     ("sort_reverse", Command::SortReverse),
     ("runbook_abort", Command::RunbookAbort),
     ("links", Command::Links),
+    ("range_shorter", Command::RangeShorter),
+    ("range_longer", Command::RangeLonger),
+    ("compare", Command::Compare),
 ];
 
 /// Parse a key as written in a keymap file: `q`, `F`, `/`, `space`,
@@ -399,14 +412,16 @@ mod keymap_file_tests {
         assert_eq!(lookup(DEFAULT_KEYMAP, &q), Some(Command::Help));
         let cc = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(lookup(DEFAULT_KEYMAP, &cc), Some(Command::Quit));
+        // Plain c is the chart's week-earlier overlay, never Ctrl-C's quit.
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
-        assert_eq!(lookup(DEFAULT_KEYMAP, &c), None);
+        assert_eq!(lookup(DEFAULT_KEYMAP, &c), Some(Command::Compare));
     }
 
     #[test]
     fn help_covers_every_command_once() {
         let lines = help_lines(DEFAULT_KEYMAP);
-        assert_eq!(lines.len(), 29);
+        assert_eq!(lines.len(), 32);
+        assert_eq!(lines.len(), COMMANDS.len(), "every command has its line");
         assert!(lines.iter().any(|(k, d)| k == "q / Ctrl-c" && *d == "quit"));
         let hints = footer_hints(DEFAULT_KEYMAP, true);
         assert_eq!(hints[0], ("q".to_string(), "quit".to_string()));

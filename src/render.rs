@@ -108,8 +108,9 @@ fn render_with(
             None => draw_view(snap, view, now, theme, body, buf),
         },
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
-        Screen::Slo(name) => panes::slo_detail::render(snap, name, now, theme, body, buf),
-        Screen::Service(name) => panes::service::render(snap, name, now, theme, body, buf),
+        // A paused drill-down draws the snapshot it froze on.
+        Screen::Slo(name) => panes::slo_detail::render(view.shown(snap), name, now, theme, body, buf),
+        Screen::Service(name) => panes::service::render(view.shown(snap), name, &view.chart, now, theme, body, buf),
         Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
         Screen::Alert(id) => panes::alert_detail::render(snap, id, now, theme, body, buf),
         Screen::Links(s, r) => panes::links::render(snap, s.as_deref(), r.as_deref(), now, theme, body, buf),
@@ -333,6 +334,15 @@ fn draw_header(snap: &Snapshot, view: &ViewState, now: DateTime<Utc>, theme: &Th
     }
     if let Some(f) = &view.filter {
         spans.push(Span::styled(format!(" │ filter /{f}"), theme.key));
+    }
+    if let (Some((_, at)), Screen::Service(_) | Screen::Slo(_)) = (&view.chart.paused, &view.screen) {
+        // The body is frozen; the header (and its status) stays live.
+        let age = crate::panes::common::fmt_age((now - *at).num_seconds().max(0) as f64);
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(" PAUSED {} ({age}) ", at.format("%H:%M:%S")),
+            theme.warn.patch(theme.selection),
+        ));
     }
     if let Some(run) = view.runbook.as_ref().filter(|r| !r.finished()) {
         let text = format!(" │ ▶ {} {}/{}", run.book.name, run.rec.current + 1, run.rec.steps.len());

@@ -111,6 +111,9 @@ pub async fn drive(
             // action confirmed before a crash).
             let snap = s.snapshots.borrow().clone();
             dirty |= view.observe(&snap, now_wall);
+            if view.chart.source.is_none() {
+                view.chart.source = s.executor.as_ref().and_then(|e| e.range_source()).map(String::from);
+            }
             if !send_outbox(view, s.executor.as_ref()) {
                 return Ok(Exit::Stopping);
             }
@@ -135,6 +138,14 @@ pub async fn drive(
                 }
             }
             out.flush().await?;
+            if let (Face::Console(view), Some(ex)) = (&*face, s.executor.as_ref()) {
+                // The ranges this frame's charts wanted: asked now, answered
+                // into a later snapshot (asked again each frame until then;
+                // the data plane asks its source once per refresh).
+                for q in view.chart.wanted.take() {
+                    ex.ask_range(q);
+                }
+            }
             last_frame = Instant::now();
             dirty = false;
             gap = DATA_FRAME_GAP;

@@ -272,3 +272,38 @@ async fn an_unknown_region_is_a_clear_error() {
     assert!(shown.starts_with("cannot reach CloudWatch in mars-1"), "{shown}");
     println!("unknown region answered in {:?}: {shown}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_chart_range_is_one_call_for_one_target_at_whole_minutes() {
+    use warroom::model::range::RangeQuery;
+    fake_credentials();
+    let sim = sim(Scenario::Calm).await;
+    let cfg = config(&sim.url(), "");
+    let cw = source(&cfg).await;
+    let (_, calls_before) = stats(&sim.url()).await;
+    let q = RangeQuery::new("checkout", "us-east-1", 21_600, 0, 100);
+    let r = match cw.chart_range(&q).await {
+        Ok(r) => r,
+        Err(e) => panic!("range failed: {e}"),
+    };
+    assert_eq!((r.source.as_str(), r.error.clone()), ("cloudwatch", None));
+    // 6 h in 200 points is 108 s a point: CloudWatch's period is whole minutes.
+    assert_eq!(r.step_secs, 120.0);
+    assert_eq!(r.p99.len(), 21_600 / 120 + 1);
+    let finite: Vec<f64> = r.p99.iter().copied().filter(|v| v.is_finite()).collect();
+    assert!(finite.len() >= r.p99.len() - 2, "{} of {} points", finite.len(), r.p99.len());
+    // TargetResponseTime is in seconds; the chart is in ms.
+    let mut sorted = finite.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    assert!((10.0..5_000.0).contains(&median), "p99 in ms: {median}");
+    assert!(r.p50.iter().zip(&r.p99).all(|(a, b)| !(a.is_finite() && b.is_finite()) || a <= b), "p50 ≤ p99");
+    let (_, calls_after) = stats(&sim.url()).await;
+    assert_eq!(calls_after - calls_before, 3, "three metrics (p50, p95, p99) for one chart");
+    // A service with no target here says so.
+    let none = RangeQuery::new("inventory", "us-east-1", 21_600, 0, 100);
+    match cw.chart_range(&none).await {
+        Err(e) => assert!(e.contains("no CloudWatch target for inventory in us-east-1"), "{e}"),
+        Ok(r) => panic!("a range for a service CloudWatch does not read: {r:?}"),
+    }
+}

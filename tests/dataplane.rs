@@ -158,3 +158,63 @@ async fn oversized_and_garbage_answers_are_errors() {
     assert!(snap.fleet.metrics.error.is_none());
     drop(plane);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_range_is_asked_of_the_metrics_source_once_and_answered_into_the_snapshot() {
+    use warroom::model::range::{RangeQuery, WEEK_SECS};
+    let cfg = SimConfig { scenario: Scenario::Calm, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let clock: Clock = Arc::new(Utc::now);
+    let plane = match spawn(&sim.url(), Intervals::default().scaled(0.25), clock) {
+        Ok(p) => p,
+        Err(e) => panic!("data plane: {e}"),
+    };
+    let mut rx = plane.snapshots.clone();
+    let Some(asker) = plane.ranges.clone() else { panic!("the control plane feeds metrics: ranges can be asked") };
+    assert_eq!(&*asker.source, "control-plane");
+    let q = RangeQuery::new("checkout", "us-east-1", 21_600, 0, 100);
+    let week = RangeQuery::new("checkout", "us-east-1", 21_600, WEEK_SECS, 100);
+    // Asked five times (five frames), answered once: one query per refresh.
+    for _ in 0..5 {
+        asker.ask(q.clone());
+        asker.ask(week.clone());
+    }
+    let snap = wait_for(&mut rx, "both windows", 20, |s| s.range(&q).is_some() && s.range(&week).is_some()).await;
+    let (Some(r), Some(w)) = (snap.range(&q), snap.range(&week)) else { unreachable!() };
+    assert_eq!((r.error.clone(), r.source.as_str()), (None, "control-plane"));
+    assert_eq!(r.p99.len(), q.points as usize, "the points asked for");
+    assert!(r.p99.iter().chain(&r.p95).chain(&r.p50).all(|v| v.is_finite()), "the sim has 31 days of history");
+    assert!((r.step_secs - 21_600.0 / (q.points as f64 - 1.0)).abs() < 1e-6, "{}", r.step_secs);
+    // The last point is the sim's model at the window's end.
+    let world = &sim.state.world;
+    let Some(end) = r.end else { panic!("no end time") };
+    let t = end.timestamp_millis() as f64 / 1000.0 - world.start_unix;
+    let s = world.fleet.service_index("checkout").unwrap_or(usize::MAX);
+    let reg = world.fleet.regions.iter().position(|x| x.name == "us-east-1").unwrap_or(usize::MAX);
+    let truth = world.inst(s, reg, t);
+    let last = r.p99.last().copied().unwrap_or(f64::NAN);
+    assert!((last - truth.p99).abs() <= 0.05 + 1e-9, "p99 {last} vs the model's {}", truth.p99);
+    // The week-earlier window ends a week before.
+    let Some(wend) = w.end else { panic!("no end time") };
+    let gap = (end - wend).num_seconds() - WEEK_SECS as i64;
+    assert!(gap.abs() <= 5, "a week apart (±the seconds between the two asks): {gap}");
+    let asked = || {
+        let n = sim.state.request_counts().get("/v1/metrics/range").copied().unwrap_or(0);
+        n
+    };
+    assert_eq!(asked(), 2, "each window once, not once per ask");
+    // A failing source: the answer says why (and the chart shows it), once.
+    assert_eq!(inject(&sim.url(), r#"{"path":"/v1/metrics/range","kind":"status","status":503}"#).await, 201);
+    let bad = RangeQuery::new("checkout", "us-east-1", 86_400, 0, 100);
+    asker.ask(bad.clone());
+    let snap = wait_for(&mut rx, "the failed window", 20, |s| s.range(&bad).is_some()).await;
+    let e = snap.range(&bad).and_then(|r| r.error.clone()).unwrap_or_default();
+    assert!(e.contains("503"), "{e}");
+    // An unknown service is the backend's 404, not an empty chart.
+    let _ = reqwest::Client::new().delete(format!("{}/v1/faults", sim.url())).send().await;
+    let ghost = RangeQuery::new("no-such-service", "us-east-1", 900, 0, 100);
+    asker.ask(ghost.clone());
+    let snap = wait_for(&mut rx, "the unknown service", 20, |s| s.range(&ghost).is_some()).await;
+    let e = snap.range(&ghost).and_then(|r| r.error.clone()).unwrap_or_default();
+    assert!(e.contains("404") || e.contains("unknown service"), "{e}");
+}

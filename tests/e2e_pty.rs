@@ -221,3 +221,38 @@ fn a_huge_terminal_costs_a_bounded_screen_and_shrinks_back() {
     assert_eq!(pty.wait_exit(15), 0);
     pty.assert_restored();
 }
+
+#[test]
+fn the_latency_chart_steps_through_windows_lays_a_week_over_and_pauses() {
+    let mut pty = Pty::spawn(&["--poll-factor", "0.25"], 140, 44);
+    pty.wait_for("the overview", 30, |s| latency_row(s, "auth").is_some());
+    pty.send("\t\r");
+    pty.wait_for("a service drill-down on the live hour", 10, |s| {
+        s.contains("┌ Service ") && s.contains("(worst p99), last 1h, ms") && s.contains("-30m")
+    });
+    pty.send("]");
+    // Asked of the control plane; drawn when the answer arrives.
+    pty.wait_for("the 6h window from the control plane", 20, |s| {
+        s.contains("last 6h, ms (from control-plane)") && s.contains("-6h") && s.contains("-3h")
+    });
+    pty.send("]]]");
+    pty.wait_for("the longest window", 20, |s| s.contains("last 7d, ms (from control-plane)") && s.contains("-3.5d"));
+    pty.send("]");
+    pty.wait_for("no window past the longest", 10, |s| s.contains("7d is the longest window"));
+    pty.send("c");
+    pty.wait_for("the week earlier laid over it", 20, |s| {
+        s.contains("dim: p99 a week earlier") && s.contains("p99 a week earlier  ··· SLA")
+    });
+    pty.send(" ");
+    pty.wait_for("the drill-down paused", 10, |s| s.lines().next().is_some_and(|h| h.contains("PAUSED")));
+    pty.send(" ");
+    pty.wait_for("live again", 10, |s| s.contains("live again") && !s.lines().next().unwrap_or("").contains("PAUSED"));
+    pty.send(" \x1b");
+    pty.wait_for("back on the overview, live", 10, |s| {
+        s.contains("Region health") && !s.lines().next().unwrap_or("").contains("PAUSED")
+    });
+    pty.send("]");
+    pty.wait_for("the keys say where they work", 10, |s| s.contains("[ ] and c change a service's latency chart"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(15), 0);
+}

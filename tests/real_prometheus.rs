@@ -667,3 +667,45 @@ async fn breakers_are_counted_per_instance_and_forced_open_and_closed_through_ac
     let trail = std::fs::read_to_string(&audit).unwrap_or_default();
     assert!(trail.contains("\"backend\":\"resilience4j actuators\""), "{trail}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_range_is_three_range_queries_for_one_series_on_an_even_grid() {
+    use warroom::model::range::RangeQuery;
+    let s = stack();
+    let prom = prometheus(&s.prom_url);
+    let key = ("checkout".to_string(), "us-east-1".to_string());
+    for _ in 0..240 {
+        // Data for the last two steps at least (the window ends on a step).
+        let t = Utc::now().timestamp_millis() as f64 / 1000.0 - 25.0;
+        let v = prom.instant(&prom.q.quantile(0.99), Some(t)).await.unwrap_or_default();
+        if v.get(&key).is_some_and(|x| x.is_finite()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // 15 minutes at 10 s: Prometheus has only seconds of samples, so the
+    // early points are gaps (NaN), never zeros.
+    let q = RangeQuery::new("checkout", "us-east-1", 900, 0, 140);
+    let r = match prom.chart_range(&q).await {
+        Ok(r) => r,
+        Err(e) => panic!("range failed: {e}"),
+    };
+    assert_eq!((r.source.as_str(), r.error.clone()), ("prometheus", None));
+    assert_eq!(r.p99.len(), q.points as usize);
+    assert_eq!(r.step_secs, 10.0);
+    assert!(r.p99[0].is_nan(), "no samples 15 minutes back: a gap, not 0: {:?}", &r.p99[..3]);
+    let last = r.p99.last().copied().unwrap_or(f64::NAN);
+    assert!(last.is_finite(), "the newest point has data: {:?}", &r.p99[r.p99.len() - 5..]);
+    // The same expression asked of Prometheus directly at the last point.
+    let Some(end) = r.end else { panic!("no end") };
+    let expr = prom.q.quantile_of(0.99, "checkout", "us-east-1", "15s");
+    let theirs = direct(&s.prom_url, &expr, end.timestamp() as f64).await;
+    let theirs = theirs.first().and_then(|r| r["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(Some(last), theirs.map(|v| v * 1000.0), "the chart's last point is Prometheus's answer, in ms");
+    // A hostile name is a literal in the query, not PromQL: no match, no error.
+    let evil = RangeQuery::new("x\"} or vector(1) or {a=\"", "us-east-1", 900, 0, 140);
+    match prom.chart_range(&evil).await {
+        Ok(r) => assert!(!r.has_points(), "{:?}", r.p99),
+        Err(e) => panic!("a quoted name broke the query: {e}"),
+    }
+}

@@ -226,7 +226,7 @@ async fn every_screen_renders_at_every_size() {
 async fn the_service_screen_shows_latency_regions_slos_and_circuits() {
     let text = frame(args("service:payments", 120, 44, Scenario::DependencyStorm, 600.0)).await;
     assert!(text.contains("Service payments"), "{text}");
-    assert!(text.contains("latency in ") && text.contains("(worst p99), last hour"), "{text}");
+    assert!(text.contains("latency in ") && text.contains("(worst p99), last 1h, ms"), "{text}");
     assert!(text.contains("SLA 100 / 200 / 500 ms"), "{text}");
     assert!(text.lines().any(|l| l.contains("ap-southeast-1") && l.contains("DOWN")), "{text}");
     assert!(text.contains("SLO 99.95 avail month") && text.contains("PAGE"), "{text}");

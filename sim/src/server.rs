@@ -131,6 +131,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/regions", get(regions))
         .route("/v1/services", get(services))
         .route("/v1/metrics", get(metrics))
+        .route("/v1/metrics/range", get(metrics_range))
         .route("/v1/deployments", get(deployments))
         .route("/v1/circuits", get(circuits))
         .route("/v1/flags", get(flags))
@@ -257,12 +258,24 @@ async fn faults_and_counts(State(st): St, mut req: Request, next: Next) -> Respo
 }
 
 fn path_family(path: &str) -> String {
+    if path.starts_with("/v1/metrics/range") {
+        return "/v1/metrics/range".into();
+    }
     let mut parts = path.split('/').filter(|p| !p.is_empty());
     match (parts.next(), parts.next()) {
         (Some("v1"), Some(x)) => format!("/v1/{x}"),
         (Some(x), _) => format!("/{x}"),
         _ => "/".into(),
     }
+}
+
+/// `iso` to the millisecond (a range's end, which tests check against the
+/// model at that instant).
+fn iso_ms(world: &World, t: f64) -> String {
+    let ms = ((world.start_unix + t) * 1000.0).round() as i64;
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 pub(crate) fn iso(world: &World, t: f64) -> String {
@@ -550,6 +563,65 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
         }
     }
     Json(json!({"observedAt": iso(w, t), "metrics": out})).into_response()
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    service: String,
+    region: String,
+    /// The window's length and how long before now it ends, in seconds.
+    span: f64,
+    #[serde(default)]
+    ago: f64,
+    points: usize,
+}
+
+/// A chart's window of one service in one region: p50/p95/p99 at `points`
+/// even steps over `span` seconds ending `ago` seconds before the sim's now
+/// (`null` before the sim's history begins, 31 days back).
+async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
+    let w = &st.world;
+    let t = st.now();
+    let Some(s) = w.fleet.service_index(&q.service) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown service '{}'", q.service)})))
+            .into_response();
+    };
+    let Some(r) = w.fleet.regions.iter().position(|x| x.name == q.region) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown region '{}'", q.region)})))
+            .into_response();
+    };
+    let finite = q.span.is_finite() && q.ago.is_finite();
+    if !finite || q.span < 60.0 || q.span > 31.0 * 86_400.0 || q.ago < 0.0 || q.ago > 31.0 * 86_400.0 {
+        return bad_request("span must be 60 s to 31 days, and ago 0 to 31 days".into());
+    }
+    if !(2..=1_000).contains(&q.points) {
+        return bad_request("points must be 2 to 1000".into());
+    }
+    let end = t - q.ago;
+    let step = q.span / (q.points - 1) as f64;
+    let (mut p50, mut p95, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+    for k in (0..q.points).rev() {
+        let at = end - k as f64 * step;
+        if at < crate::model::HISTORY_START {
+            p50.push(serde_json::Value::Null);
+            p95.push(serde_json::Value::Null);
+            p99.push(serde_json::Value::Null);
+            continue;
+        }
+        let x = w.inst(s, r, at);
+        p50.push(json!(round(x.p50, 1)));
+        p95.push(json!(round(x.p95, 1)));
+        p99.push(json!(round(x.p99, 1)));
+    }
+    Json(json!({
+        "observedAt": iso(w, t),
+        "end": iso_ms(w, end),
+        "stepSeconds": step,
+        "p50Ms": p50,
+        "p95Ms": p95,
+        "p99Ms": p99,
+    }))
+    .into_response()
 }
 
 /// The stable version's error ratio: the series' error ratio without the

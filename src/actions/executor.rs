@@ -66,9 +66,34 @@ pub struct Executor {
     // rate is human, and a confirmed action must never be dropped or block
     // the UI.
     tx: mpsc::UnboundedSender<Intent>,
+    /// Where a chart asks for a range beyond the live hour (None: this
+    /// process has no metrics source to ask).
+    ranges: Option<crate::dataplane::RangeAsker>,
 }
 
 impl Executor {
+    /// Ask the metrics source for charts' ranges through `asker`.
+    pub fn with_ranges(mut self, asker: Option<crate::dataplane::RangeAsker>) -> Executor {
+        self.ranges = asker;
+        self
+    }
+
+    /// Ask for a chart's range (never waits); false: nothing to ask.
+    pub fn ask_range(&self, q: crate::model::range::RangeQuery) -> bool {
+        match &self.ranges {
+            Some(a) => {
+                a.ask(q);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The metrics source a range is asked of, if any.
+    pub fn range_source(&self) -> Option<&str> {
+        self.ranges.as_ref().map(|a| &*a.source)
+    }
+
     /// Queue an intent without blocking. Fails only if the executor is gone.
     pub fn submit(&self, intent: Intent) -> Result<(), String> {
         self.tx.send(intent).map_err(|_| "the action executor has stopped".to_string())
@@ -263,7 +288,7 @@ fn spawn_inner(
             });
         }
     });
-    Executor { ctx: handle, audit, active, tx }
+    Executor { ctx: handle, audit, active, tx, ranges: None }
 }
 
 impl Ctx {

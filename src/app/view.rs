@@ -177,6 +177,50 @@ pub struct ViewState {
     pub pending_runbook: Option<Vec<String>>,
     /// The panes of the last frame, for the mouse.
     pub hits: std::cell::RefCell<Vec<Hit>>,
+    /// The latency chart's window, overlay and pause.
+    pub chart: ChartView,
+}
+
+/// The service drill-down's latency chart: its window (`[`/`]`), the week
+/// earlier laid over it (`c`), and a pause (Space) that freezes the
+/// drill-down on one snapshot while the data plane goes on.
+#[derive(Debug, Clone)]
+pub struct ChartView {
+    /// Index into `range::SPANS`.
+    pub span: usize,
+    pub compare: bool,
+    /// The snapshot the drill-down is frozen on, and when it was frozen.
+    pub paused: Option<(Arc<Snapshot>, chrono::DateTime<chrono::Utc>)>,
+    /// The metrics source ranges are asked of (None: none here).
+    pub source: Option<String>,
+    /// The range queries the last frame wanted: the viewer asks for them
+    /// after drawing (the answers come back in later snapshots).
+    pub wanted: std::cell::RefCell<Vec<crate::model::range::RangeQuery>>,
+}
+
+impl Default for ChartView {
+    fn default() -> Self {
+        ChartView {
+            span: crate::model::range::LIVE_SPAN,
+            compare: false,
+            paused: None,
+            source: None,
+            wanted: Default::default(),
+        }
+    }
+}
+
+impl ChartView {
+    pub fn span_secs(&self) -> u32 {
+        crate::model::range::SPANS[self.span.min(crate::model::range::SPANS.len() - 1)].0
+    }
+    pub fn span_label(&self) -> &'static str {
+        crate::model::range::SPANS[self.span.min(crate::model::range::SPANS.len() - 1)].1
+    }
+    /// Whether the chart needs a range query (not the live hour alone).
+    pub fn needs_range(&self) -> bool {
+        self.span != crate::model::range::LIVE_SPAN || self.compare
+    }
 }
 
 impl ViewState {
@@ -422,6 +466,7 @@ impl Default for ViewState {
             runs_dir: crate::runbook::run::runs_dir().ok(),
             pending_runbook: None,
             hits: Default::default(),
+            chart: ChartView::default(),
         }
     }
 }
@@ -499,6 +544,76 @@ impl ViewState {
         p.pane().len(&self.key_ctx(snap))
     }
 
+    /// `[`, `]`, `c` and Space on a drill-down with a chart; None: not a
+    /// chart key here (Space on a canary pauses the rollout).
+    fn chart_key(&mut self, cmd: Command, snap: &Snapshot) -> Option<bool> {
+        use crate::model::range::SPANS;
+        let charted = matches!(self.screen, Screen::Service(_));
+        let frozen = matches!(self.screen, Screen::Service(_) | Screen::Slo(_));
+        let say = |level, text: String| Some((level, text));
+        match cmd {
+            Command::RangeShorter | Command::RangeLonger | Command::Compare if !charted => {
+                self.message = say(
+                    Level::Info,
+                    "[ ] and c change a service's latency chart: Enter on a latency or matrix row first".into(),
+                );
+            }
+            Command::RangeShorter | Command::RangeLonger => {
+                let next = match cmd {
+                    Command::RangeShorter => self.chart.span.saturating_sub(1),
+                    _ => (self.chart.span + 1).min(SPANS.len() - 1),
+                };
+                if next == self.chart.span {
+                    let end = if cmd == Command::RangeShorter { "shortest" } else { "longest" };
+                    self.message = say(Level::Info, format!("{} is the {end} window", self.chart.span_label()));
+                } else {
+                    self.chart.span = next;
+                    self.message = say(Level::Info, format!("latency chart: last {}", self.chart.span_label()));
+                }
+            }
+            Command::Compare => {
+                self.chart.compare = !self.chart.compare;
+                let text = if self.chart.compare {
+                    "latency chart: the same window a week earlier laid over it (dim)"
+                } else {
+                    "latency chart: the week-earlier overlay is off"
+                };
+                self.message = say(Level::Info, text.into());
+            }
+            Command::PauseResume if frozen => {
+                let now = chrono::Utc::now();
+                self.chart.paused = match self.chart.paused.take() {
+                    Some(_) => {
+                        self.message = say(Level::Info, "live again".into());
+                        None
+                    }
+                    None => {
+                        self.message = say(
+                            Level::Warn,
+                            "PAUSED: this drill-down stays as it was; Space resumes, Esc leaves".into(),
+                        );
+                        Some((Arc::new(snap.clone()), now))
+                    }
+                };
+            }
+            Command::Back if self.chart.paused.is_some() => {
+                // Leaving a paused drill-down: the next screen is live.
+                self.chart.paused = None;
+                return None;
+            }
+            _ => return None,
+        }
+        Some(true)
+    }
+
+    /// The snapshot a drill-down draws: the frozen one while paused.
+    pub fn shown<'a>(&'a self, live: &'a Snapshot) -> &'a Snapshot {
+        match (&self.chart.paused, &self.screen) {
+            (Some((s, _)), Screen::Service(_) | Screen::Slo(_)) => s,
+            _ => live,
+        }
+    }
+
     /// Apply a command. Returns true when something visible changed.
     pub fn apply(&mut self, cmd: Command, snap: &Snapshot) -> bool {
         if self.help {
@@ -506,12 +621,17 @@ impl ViewState {
             self.help = false;
             return true;
         }
+        if let Some(changed) = self.chart_key(cmd, snap) {
+            return changed;
+        }
         if cmd.is_action() {
             return self.start_action(cmd, snap);
         }
         let regions = snap.fleet.regions.items().len().max(1);
         let services = self.visible_services(snap).len().max(1);
         match (cmd, &self.screen) {
+            // Handled by `chart_key` above.
+            (Command::RangeShorter | Command::RangeLonger | Command::Compare, _) => return false,
             (Command::Quit, _) => {
                 // Quitting with an action in flight leaves an intent with no
                 // outcome: ask first (the next start reconciles it by key).
@@ -998,6 +1118,42 @@ mod tests {
             .collect();
         f.services.set(Utc::now(), Ok(svcs));
         derive(f, 1)
+    }
+
+    #[test]
+    fn chart_keys_step_the_window_overlay_a_week_and_space_freezes_the_drill_down() {
+        use crate::model::range::LIVE_SPAN;
+        let live = snap(&["checkout"]);
+        let mut v = ViewState::default();
+        // Not on a chart: a message that says where they work.
+        assert!(v.apply(Command::RangeLonger, &live));
+        assert_eq!(v.chart.span, LIVE_SPAN);
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m.contains("latency chart")), "{:?}", v.message);
+        v.screen = Screen::Service("checkout".into());
+        v.apply(Command::RangeLonger, &live);
+        assert_eq!((v.chart.span_label(), v.chart.needs_range()), ("6h", true));
+        for _ in 0..3 {
+            v.apply(Command::RangeShorter, &live);
+        }
+        assert_eq!(v.chart.span_label(), "15m");
+        assert!(v.message.as_ref().is_some_and(|(_, m)| m == "15m is the shortest window"), "{:?}", v.message);
+        v.apply(Command::Compare, &live);
+        assert!(v.chart.compare);
+        // Space freezes the drill-down on the snapshot of that moment.
+        v.apply(Command::PauseResume, &live);
+        assert!(v.chart.paused.is_some() && v.dialog.is_none(), "a pause, not a rollout action");
+        let newer = snap(&["checkout", "payments"]);
+        assert_eq!(v.shown(&newer).fleet.services.items().len(), 1, "still the frozen one");
+        v.apply(Command::PauseResume, &live);
+        assert_eq!(v.shown(&newer).fleet.services.items().len(), 2, "live again");
+        // Leaving a paused drill-down leaves it live.
+        v.apply(Command::PauseResume, &live);
+        v.apply(Command::Back, &live);
+        assert!(v.chart.paused.is_none() && v.screen == Screen::Overview);
+        // On a rollout's screen, Space is still the rollout's pause (an action).
+        v.screen = Screen::Deployment("checkout/us-east-1".into());
+        v.apply(Command::PauseResume, &live);
+        assert!(v.chart.paused.is_none());
     }
 
     #[test]

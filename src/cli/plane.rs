@@ -146,7 +146,8 @@ pub fn executor(
 ) -> warroom::actions::executor::Executor {
     let clock: Clock = Arc::new(chrono::Utc::now);
     let snapshots = Some(plane.snapshots.clone());
-    let executor = warroom::actions::executor::spawn_routed(routes, audit, plane.updates.clone(), clock, snapshots);
+    let executor = warroom::actions::executor::spawn_routed(routes, audit, plane.updates.clone(), clock, snapshots)
+        .with_ranges(plane.ranges.clone());
     executor.reconcile_unfinished();
     executor
 }

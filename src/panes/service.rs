@@ -11,9 +11,18 @@ use super::budgets::{slo_label, state_badge};
 use super::canaries::{phase_level, phase_word};
 use super::circuits::state_level;
 use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
+use crate::app::view::ChartView;
 use crate::model::{Snapshot, Tier, Traffic};
 
-pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+pub fn render(
+    snap: &Snapshot,
+    name: &str,
+    chart: &ChartView,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let f = &snap.fleet;
     let Some(svc) = f.services.items().iter().find(|s| s.name == name) else {
         super::common::not_reported("service", name, theme, area, buf);
@@ -44,33 +53,34 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     if let Some(w) = mine.iter().filter(|t| t.rps > 0.0).max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)) {
         let h = (inner.height / 2).clamp(0, 16);
         if h >= 6 && y + h < bottom {
-            warroom_ui::put(
-                buf,
-                inner.x,
-                y,
-                format!("latency in {} (worst p99), last hour, ms", w.region),
-                inner.width as usize,
-                theme.muted,
-            );
             let sla = snap.sla(name);
-            // What happened in that hour, numbered on the time axis.
-            let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
-            let end = f.metrics.observed_at.map(|t| t + f.metrics.source_offset.unwrap_or_default());
-            let marks = end.map(|e| super::changes::marks_for(snap, name, &w.region, e, span, 9)).unwrap_or_default();
+            let data = chart_data(snap, w, chart, inner.width);
+            let title = format!(
+                "latency in {} (worst p99), last {}, ms{}  ·  [ ] window · c week earlier · Space pause",
+                w.region, data.label, data.note
+            );
+            let style = if data.problem { theme.warn } else { theme.muted };
+            warroom_ui::put(buf, inner.x, y, title, inner.width as usize, style);
+            // What happened in the window, numbered on the time axis.
+            let marks = data
+                .end
+                .map(|e| super::changes::marks_for(snap, name, &w.region, e, data.span_secs(), 9))
+                .unwrap_or_default();
             let glyphs: Vec<(f64, char, ratatui::style::Style)> = marks
                 .iter()
                 .enumerate()
                 .map(|(i, (secs, _))| (*secs, char::from(b'1' + i as u8), theme.warn))
                 .collect();
             let area = Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1));
-            latency_chart(w, &sla, &glyphs, theme, area, buf);
+            draw_latency(&data, &sla, &glyphs, theme, area, buf);
             y += h + 2;
             if !marks.is_empty() && y < bottom {
                 let items: Vec<String> = marks
                     .iter()
                     .enumerate()
                     .map(|(i, (_, c))| {
-                        format!("{} {} {} {} {}", i + 1, c.at.format("%H:%M"), c.kind.word(), c.subject, c.transition())
+                        let when = if data.span_secs() > 86_400.0 { "%a %H:%M" } else { "%H:%M" };
+                        format!("{} {} {} {} {}", i + 1, c.at.format(when), c.kind.word(), c.subject, c.transition())
                     })
                     .collect();
                 let text = warroom_ui::join_fit("marks: ", &items, " · ", inner.width as usize);
@@ -154,10 +164,112 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
     }
 }
 
-/// p50/p95/p99 of one service in one region over the series' span, against
-/// the SLA lines, with a legend on the last row of `area`.
-pub fn latency_chart(
-    w: &Traffic,
+/// What the chart draws: the live hour from the snapshot, or a range
+/// query's answer; the week-earlier overlay when asked for and arrived.
+pub struct ChartData<'a> {
+    pub p50: &'a [f64],
+    pub p95: &'a [f64],
+    pub p99: &'a [f64],
+    pub step: f64,
+    /// The last point's time (the source's clock).
+    pub end: Option<DateTime<Utc>>,
+    pub overlay: Option<&'a [f64]>,
+    /// The window shown ("1h", "6h", …).
+    pub label: &'static str,
+    /// What is missing or failed, for the title (" · asking prometheus…").
+    pub note: String,
+    pub problem: bool,
+}
+
+impl ChartData<'_> {
+    pub fn span_secs(&self) -> f64 {
+        self.step.max(1.0) * (self.p99.len().saturating_sub(1).max(1)) as f64
+    }
+}
+
+/// Pick the chart's data for `w` and note the range queries it wants
+/// (`chart.wanted`, asked for by the viewer after the frame).
+pub fn chart_data<'a>(snap: &'a Snapshot, w: &'a Traffic, chart: &ChartView, width: u16) -> ChartData<'a> {
+    use crate::model::range::{RangeQuery, LIVE_SPAN, SPANS, WEEK_SECS};
+    let f = &snap.fleet;
+    let live_end = f.metrics.observed_at.map(|t| t + f.metrics.source_offset.unwrap_or_default());
+    let live = |note: String, problem: bool| ChartData {
+        p50: &w.p50_series,
+        p95: &w.p95_series,
+        p99: &w.p99_series,
+        step: w.series_step,
+        end: live_end,
+        overlay: None,
+        label: SPANS[LIVE_SPAN].1,
+        note,
+        problem,
+    };
+    let plot_w = width.saturating_sub(8);
+    let span = chart.span_secs();
+    let mut wanted = Vec::new();
+    let asking = |what: &str| match &chart.source {
+        Some(s) => format!(" · asking {s} for {what}…"),
+        None => String::new(),
+    };
+    let mut data = if chart.span == LIVE_SPAN {
+        live(String::new(), false)
+    } else if chart.source.is_none() {
+        live(format!(" ({} asked: no metrics source here keeps a range to ask)", chart.span_label()), true)
+    } else {
+        let q = RangeQuery::new(&w.service, &w.region, span, 0, plot_w);
+        let got = snap.range(&q);
+        wanted.push(q);
+        match got {
+            Some(r) if r.error.is_none() && r.has_points() => ChartData {
+                p50: &r.p50,
+                p95: &r.p95,
+                p99: &r.p99,
+                step: r.step_secs,
+                end: r.end,
+                overlay: None,
+                label: chart.span_label(),
+                note: format!(" (from {})", r.source),
+                problem: false,
+            },
+            Some(r) => {
+                let why = r.error.clone().unwrap_or_else(|| "no points in that window".into());
+                live(format!(" ({} unavailable: {why})", chart.span_label()), true)
+            }
+            None => live(asking(&format!("the last {}", chart.span_label())), false),
+        }
+    };
+    if chart.compare {
+        if chart.source.is_none() {
+            data.note.push_str(" · no week-earlier data: no metrics source here keeps a range to ask");
+            data.problem = true;
+        } else {
+            // The overlay covers the window shown (the live hour when a
+            // longer one has not arrived yet).
+            let shown = SPANS.iter().find(|(_, l)| *l == data.label).map(|(s, _)| *s).unwrap_or(span);
+            let q = RangeQuery::new(&w.service, &w.region, shown, WEEK_SECS, plot_w);
+            match snap.range(&q) {
+                Some(r) if r.error.is_none() && r.has_points() => {
+                    data.overlay = Some(&r.p99);
+                    data.note.push_str(" · dim: p99 a week earlier");
+                }
+                Some(r) => {
+                    let why = r.error.clone().unwrap_or_else(|| "no points a week back".into());
+                    data.note.push_str(&format!(" · week earlier unavailable: {why}"));
+                    data.problem = true;
+                }
+                None => data.note.push_str(&asking("a week earlier")),
+            }
+            wanted.push(q);
+        }
+    }
+    *chart.wanted.borrow_mut() = wanted;
+    data
+}
+
+/// The chart from `ChartData`: p50/p95/p99 against the SLA lines, the week
+/// earlier dim behind them, marks on the time axis, a legend below.
+pub fn draw_latency(
+    d: &ChartData<'_>,
     sla: &crate::model::Sla,
     marks: &[(f64, char, ratatui::style::Style)],
     theme: &Theme,
@@ -173,19 +285,21 @@ pub fn latency_chart(
         format!("SLA p95 {:.0}", sla.p95_ms),
         format!("SLA p99 {:.0}", sla.p99_ms),
     ];
-    let span = w.series_step.max(1.0) * (w.p99_series.len().saturating_sub(1).max(1)) as f64;
+    let mut lines = Vec::new();
+    if let Some(o) = d.overlay {
+        lines.push(ChartLine { label: "p99 week ago", values: o, style: theme.muted });
+    }
+    lines.push(ChartLine { label: "p50", values: d.p50, style: theme.ok });
+    lines.push(ChartLine { label: "p95", values: d.p95, style: theme.warn });
+    lines.push(ChartLine { label: "p99", values: d.p99, style: theme.info });
     SeriesChart {
-        lines: vec![
-            ChartLine { label: "p50", values: &w.p50_series, style: theme.ok },
-            ChartLine { label: "p95", values: &w.p95_series, style: theme.warn },
-            ChartLine { label: "p99", values: &w.p99_series, style: theme.info },
-        ],
+        lines,
         limits: vec![
             (labels[0].as_str(), sla.p50_ms, theme.muted),
             (labels[1].as_str(), sla.p95_ms, theme.muted),
             (labels[2].as_str(), sla.p99_ms, theme.critical),
         ],
-        span_secs: span,
+        span_secs: d.span_secs(),
         unit: "",
         theme,
         marks: marks.to_vec(),
@@ -193,11 +307,33 @@ pub fn latency_chart(
     .render(Rect::new(area.x, area.y, area.width, h), buf);
     // The service's own SLA, not the seed's.
     let sla_legend = format!("  ··· SLA {:.0} / {:.0} / {:.0} ms", sla.p50_ms, sla.p95_ms, sla.p99_ms);
-    let legend = [("p50", theme.ok), ("  p95", theme.warn), ("  p99", theme.info), (sla_legend.as_str(), theme.muted)];
+    let mut legend = vec![("p50", theme.ok), ("  p95", theme.warn), ("  p99", theme.info)];
+    if d.overlay.is_some() {
+        legend.push(("  p99 a week earlier", theme.muted));
+    }
+    legend.push((sla_legend.as_str(), theme.muted));
     let mut x = area.x;
     for (text, style) in legend {
         let (nx, _) =
             warroom_ui::put(buf, x, area.y + h, text, (area.x + area.width).saturating_sub(x) as usize, style);
         x = nx;
     }
+}
+
+/// p50/p95/p99 of one service in one region over the live hour, against
+/// the SLA lines, with a legend on the last row of `area` (the overview's
+/// chart tile).
+pub fn latency_chart(w: &Traffic, sla: &crate::model::Sla, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let d = ChartData {
+        p50: &w.p50_series,
+        p95: &w.p95_series,
+        p99: &w.p99_series,
+        step: w.series_step,
+        end: None,
+        overlay: None,
+        label: "1h",
+        note: String::new(),
+        problem: false,
+    };
+    draw_latency(&d, sla, &[], theme, area, buf);
 }

@@ -58,7 +58,7 @@ fn latency_chart(
     match worst {
         Some(w) if inner.height >= 4 && inner.width >= 10 => {
             let sla = snap.sla(&w.service);
-            super::service::latency_chart(w, &sla, &[], theme, inner, buf)
+            super::service::latency_chart(w, &sla, theme, inner, buf)
         }
         Some(_) => {
             warroom_ui::put(buf, inner.x, inner.y, "too small for the chart", inner.width as usize, theme.muted);

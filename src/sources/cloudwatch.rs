@@ -574,6 +574,70 @@ impl crate::sources::Source for CloudWatch {
     fn fetch(&self, _feed: FeedId) -> crate::sources::Fetch<'_> {
         Box::pin(CloudWatch::fetch(self))
     }
+    fn range<'a>(&'a self, q: &'a crate::model::range::RangeQuery) -> Option<crate::sources::RangeFetch<'a>> {
+        Some(Box::pin(self.chart_range(q)))
+    }
+}
+
+/// A chart's period: the query's step rounded up to whole minutes (what
+/// CloudWatch keeps beyond three hours), so the window is at most as many
+/// points as asked for.
+pub fn chart_period(step_secs: u32) -> i32 {
+    (step_secs.div_ceil(60).max(1) * 60).min(86_400) as i32
+}
+
+impl CloudWatch {
+    /// A chart's window for one target: p50/p95/p99 in one GetMetricData
+    /// call at `chart_period`, ending `ago` before now (3 metrics a window:
+    /// the cost of one chart is that of one poll of one target's latency).
+    pub async fn chart_range(
+        &self,
+        q: &crate::model::range::RangeQuery,
+    ) -> Result<crate::model::range::RangeSeries, String> {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| r.targets.iter().any(|t| t.service == q.service && t.region == q.region))
+            .ok_or_else(|| format!("no CloudWatch target for {} in {}", q.service, q.region))?;
+        let t = r.targets.iter().find(|t| t.service == q.service && t.region == q.region).ok_or("internal: target")?;
+        let period = chart_period(q.step_secs());
+        let p = period as i64;
+        let now = Utc::now();
+        // Whole periods, the last one complete.
+        let end = (now.timestamp() - q.ago_secs as i64) / p * p;
+        let n = ((q.span_secs as i64 / p) + 1).max(2) as usize;
+        let start = end - (n as i64 - 1) * p;
+        let asks: Vec<Ask> = ["p50", "p95", "p99"]
+            .iter()
+            .map(|k| Ask {
+                id: format!("{k}_0"),
+                target: 0,
+                metric: t.latency_metric.clone(),
+                stat: k.to_string(),
+                period,
+            })
+            .collect();
+        // GetMetricData's end is exclusive: one period past the last point.
+        let got =
+            get_metric_data(&r.client, &[t], &asks, start, end + p).await.map_err(|e| explain(&r.aws_region, &e))?;
+        let ms = t.latency_ms_per_unit;
+        let grid = |k: &str| -> Vec<f64> {
+            let pts: Vec<(i64, f64)> =
+                series(&got, k, 0).map(|s| s.points.iter().map(|(ts, v)| (*ts, v * ms)).collect()).unwrap_or_default();
+            crate::model::range::on_grid(&pts, start, p, n)
+        };
+        Ok(crate::model::range::RangeSeries {
+            query: q.clone(),
+            end: DateTime::from_timestamp(end, 0),
+            step_secs: p as f64,
+            p50: grid("p50"),
+            p95: grid("p95"),
+            p99: grid("p99"),
+            source: "cloudwatch".into(),
+            fetched_at: now,
+            error: None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{get_limited_auth, Payload};
+use crate::model::range::{RangeQuery, RangeSeries};
 use crate::model::{self, slo::COUNT_WINDOWS, FeedId};
 use crate::sources::FeedError;
 
@@ -622,6 +623,64 @@ impl crate::sources::Source for ControlPlane {
     fn fetch(&self, feed: FeedId) -> crate::sources::Fetch<'_> {
         Box::pin(ControlPlane::fetch(self, feed))
     }
+    fn range<'a>(&'a self, q: &'a RangeQuery) -> Option<crate::sources::RangeFetch<'a>> {
+        Some(Box::pin(async move {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let url = format!(
+                "{}/v1/metrics/range?service={}&region={}&span={}&ago={}&points={}",
+                self.base,
+                enc(&q.service),
+                enc(&q.region),
+                q.span_secs,
+                q.ago_secs,
+                q.points
+            );
+            let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            decode_range(q, &body, Utc::now())
+        }))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RangeWire {
+    end: Option<String>,
+    step_seconds: f64,
+    #[serde(default)]
+    p50_ms: Vec<Option<f64>>,
+    #[serde(default)]
+    p95_ms: Vec<Option<f64>>,
+    #[serde(default)]
+    p99_ms: Vec<Option<f64>>,
+}
+
+/// Decode `/v1/metrics/range`: nulls, negatives and non-numbers are gaps;
+/// more points than asked for is a bad answer, not a longer chart.
+pub fn decode_range(q: &RangeQuery, body: &[u8], at: DateTime<Utc>) -> Result<RangeSeries, String> {
+    let w: RangeWire = serde_json::from_slice(body).map_err(|e| format!("range: {e}"))?;
+    let n = q.points as usize;
+    if [&w.p50_ms, &w.p95_ms, &w.p99_ms].iter().any(|v| v.len() > n) {
+        return Err(format!("range: more than the {n} points asked for"));
+    }
+    if !(w.step_seconds.is_finite() && w.step_seconds > 0.0) {
+        return Err("range: stepSeconds is not a positive number".into());
+    }
+    let clean = |v: Vec<Option<f64>>| -> Vec<f64> {
+        v.into_iter().map(|x| x.filter(|x| x.is_finite() && *x >= 0.0).unwrap_or(f64::NAN)).collect()
+    };
+    Ok(RangeSeries {
+        query: q.clone(),
+        end: time(w.end.as_deref()),
+        step_secs: w.step_seconds,
+        p50: clean(w.p50_ms),
+        p95: clean(w.p95_ms),
+        p99: clean(w.p99_ms),
+        source: "control-plane".into(),
+        fetched_at: at,
+        error: None,
+    })
 }
 
 #[cfg(test)]

@@ -68,6 +68,25 @@ impl PromQueries {
         )
     }
 
+    /// `histogram_quantile(q, …)` of one service in one region, with the
+    /// rate over `window` (a chart's step, when longer than the rate
+    /// window: a 5m rate sampled every hour would miss the spikes between).
+    pub fn quantile_of(&self, q: f64, service: &str, region: &str, window: &str) -> String {
+        let m = format!(
+            "{}=\"{}\",{}=\"{}\"",
+            self.service_label,
+            label_value(service),
+            self.region_label,
+            label_value(region)
+        );
+        format!(
+            "histogram_quantile({q}, sum by (le, {}) (rate({}{}[{window}])))",
+            self.by(),
+            self.latency_metric,
+            self.matchers(&m)
+        )
+    }
+
     pub fn request_rate(&self) -> String {
         format!("sum by ({}) (rate({}{}[{}]))", self.by(), self.requests_metric, self.matchers(""), self.rate_window)
     }
@@ -94,6 +113,12 @@ impl PromQueries {
         let m = if errors { self.matchers(&self.error_matcher) } else { self.matchers("") };
         format!("sum by ({}) (increase({}{m}[{window}]))", self.by(), self.requests_metric)
     }
+}
+
+/// A PromQL string literal's content: backslashes and quotes escaped, and
+/// no line breaks (a service name is configuration, but never trusted).
+pub fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace(['\n', '\r'], " ")
 }
 
 /// `le=~"1|1\\.0"`: a bucket bound in each spelling exporters write
@@ -167,6 +192,9 @@ fn parse_value(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
+/// (unix seconds, value) points per (service, region), oldest first.
+pub type TimedSeries = HashMap<(String, String), Vec<(f64, f64)>>;
+
 #[derive(Clone)]
 pub struct Prometheus {
     base: String,
@@ -231,7 +259,8 @@ impl Prometheus {
             .collect())
     }
 
-    /// One range query: values per (service, region), oldest first.
+    /// One range query: values per (service, region), oldest first (NaN
+    /// for a value that does not parse).
     pub async fn range(
         &self,
         query: &str,
@@ -239,6 +268,13 @@ impl Prometheus {
         end: f64,
         step: f64,
     ) -> Result<HashMap<(String, String), Vec<f64>>, String> {
+        let points = self.range_points(query, start, end, step).await?;
+        Ok(points.into_iter().map(|(k, v)| (k, v.into_iter().map(|(_, v)| v).collect())).collect())
+    }
+
+    /// One range query with each point's time: (unix seconds, value) per
+    /// (service, region), oldest first; a value that does not parse is NaN.
+    pub async fn range_points(&self, query: &str, start: f64, end: f64, step: f64) -> Result<TimedSeries, String> {
         let url =
             format!("{}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}", self.base, enc(query));
         let (code, body) = self.get(&url).await?;
@@ -246,8 +282,12 @@ impl Prometheus {
         Ok(series
             .into_iter()
             .filter_map(|s| {
-                let vals =
-                    s.values.unwrap_or_default().iter().map(|(_, v)| parse_value(v).unwrap_or(f64::NAN)).collect();
+                let vals = s
+                    .values
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(t, v)| (*t, parse_value(v).unwrap_or(f64::NAN)))
+                    .collect();
                 Some((self.key(&s.metric)?, vals))
             })
             .collect())
@@ -473,6 +513,55 @@ impl crate::sources::Source for Prometheus {
     }
     fn fetch(&self, _feed: FeedId) -> crate::sources::Fetch<'_> {
         Box::pin(Prometheus::fetch(self))
+    }
+    fn range<'a>(&'a self, q: &'a crate::model::range::RangeQuery) -> Option<crate::sources::RangeFetch<'a>> {
+        Some(Box::pin(self.chart_range(q)))
+    }
+}
+
+impl Prometheus {
+    /// A chart's window: three `query_range`s (p50, p95, p99) for one
+    /// service in one region, at the query's step, ending `ago` before now.
+    pub async fn chart_range(
+        &self,
+        q: &crate::model::range::RangeQuery,
+    ) -> Result<crate::model::range::RangeSeries, String> {
+        let step = q.step_secs() as f64;
+        let now = chrono::Utc::now();
+        // Aligned to the step, so that the same window asked again gives
+        // the same points (Prometheus evaluates at start + k·step).
+        let end = ((now.timestamp() - q.ago_secs as i64) as f64 / step).floor() * step;
+        let start = end - step * (q.points as f64 - 1.0);
+        let rate = crate::duration::parse(&self.q.rate_window).map(|d| d.as_secs_f64()).unwrap_or(300.0);
+        let window = format!("{}s", rate.max(step).round() as i64);
+        let ask = |p: f64| self.q.quantile_of(p, &q.service, &q.region, &window);
+        let (q50, q95, q99) = (ask(0.5), ask(0.95), ask(0.99));
+        let (a, b, c) = futures_util::join!(
+            self.range_points(&q50, start, end, step),
+            self.range_points(&q95, start, end, step),
+            self.range_points(&q99, start, end, step)
+        );
+        let key = (q.service.clone(), q.region.clone());
+        let pick = |r: Result<TimedSeries, String>| -> Result<Vec<f64>, String> {
+            let m = r?;
+            let pts: Vec<(i64, f64)> = m
+                .get(&key)
+                .map(|v| v.iter().map(|(t, v)| (t.round() as i64, v * 1000.0)).collect())
+                .unwrap_or_default();
+            Ok(crate::model::range::on_grid(&pts, start as i64, step as i64, q.points as usize))
+        };
+        let (p50, p95, p99) = (pick(a)?, pick(b)?, pick(c)?);
+        Ok(crate::model::range::RangeSeries {
+            query: q.clone(),
+            end: chrono::DateTime::from_timestamp(end as i64, 0),
+            step_secs: step,
+            p50,
+            p95,
+            p99,
+            source: "prometheus".into(),
+            fetched_at: now,
+            error: None,
+        })
     }
 }
 

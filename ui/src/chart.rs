@@ -31,6 +31,23 @@ pub struct SeriesChart<'a> {
     pub marks: Vec<(f64, char, Style)>,
 }
 
+/// `-59m`, `-3h`, `-3.5d`: a time before now in the unit that reads best.
+pub fn ago_label(secs: f64) -> String {
+    let (v, unit) = if secs >= 2.0 * 86_400.0 {
+        (secs / 86_400.0, "d")
+    } else if secs >= 2.0 * 3600.0 {
+        (secs / 3600.0, "h")
+    } else {
+        (secs / 60.0, "m")
+    };
+    let v = (v * 10.0).round() / 10.0;
+    if v.fract() == 0.0 || unit == "m" {
+        format!("-{v:.0}{unit}")
+    } else {
+        format!("-{v:.1}{unit}")
+    }
+}
+
 /// Where ratatui put the graph: the cells right of the y axis and above the
 /// x axis, found from the axes' corner (`└`) it drew.
 fn graph_area(area: Rect, buf: &Buffer) -> Option<Rect> {
@@ -99,10 +116,9 @@ impl SeriesChart<'_> {
                     .data(pts),
             );
         }
-        let minutes = self.span_secs / 60.0;
         let x_labels = vec![
-            Span::styled(format!("-{minutes:.0}m"), self.theme.muted),
-            Span::styled(format!("-{:.0}m", minutes / 2.0), self.theme.muted),
+            Span::styled(ago_label(self.span_secs), self.theme.muted),
+            Span::styled(ago_label(self.span_secs / 2.0), self.theme.muted),
             Span::styled("now", self.theme.muted),
         ];
         let y_labels = vec![
@@ -171,6 +187,16 @@ mod tests {
 #[cfg(test)]
 mod mark_tests {
     use super::*;
+
+    #[test]
+    fn the_time_axis_reads_in_minutes_hours_or_days() {
+        assert_eq!(ago_label(3540.0), "-59m");
+        assert_eq!(ago_label(1800.0), "-30m");
+        assert_eq!(ago_label(1770.0), "-30m", "half of 59 minutes: whole minutes");
+        assert_eq!(ago_label(21_600.0), "-6h");
+        assert_eq!(ago_label(302_400.0), "-3.5d");
+        assert_eq!(ago_label(604_800.0), "-7d");
+    }
 
     #[test]
     fn marks_land_on_the_time_axis_where_they_happened() {
