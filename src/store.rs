@@ -26,6 +26,9 @@ pub struct History {
     pub incidents: Option<std::path::PathBuf>,
     /// Jump-out links from the configuration, handed to every snapshot.
     pub links: Arc<Vec<crate::model::snapshot::JumpLink>>,
+    /// What a failed request is worth per service (`[[business]]`): kept
+    /// in each incident opened, so its postmortem says what was used.
+    pub business: Arc<Vec<crate::model::incident::BusinessRate>>,
 }
 
 /// One source's share of a merged feed: its last data and its last error.
@@ -422,6 +425,7 @@ impl Store {
                     metrics_end_at: None,
                     down_at_impact,
                     timeline,
+                    business: self.history.business.to_vec(),
                 });
                 Some(ev(ChangeKind::Incident, id, format!("opened {severity}: {title}"), &operator, Severity::Warn))
             }

@@ -481,6 +481,7 @@ mod tests {
             metrics_end_at: None,
             down_at_impact: vec![],
             timeline: vec![],
+            business: vec![],
         }));
         assert!(text(&s).contains("INCIDENT sev1 · r1 down"), "{}", text(&s));
     }

@@ -29,6 +29,12 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         file: Some(dir.join("changes.jsonl")),
         keep: 0,
         incidents: Some(dir.join("incidents")),
+        business: std::sync::Arc::new(vec![warroom::model::incident::BusinessRate {
+            service: "checkout".into(),
+            per_failed_request: 0.85,
+            unit: "USD".into(),
+            what: "orders not placed".into(),
+        }]),
         ..Default::default()
     };
     let (mut sources, routes) =
@@ -161,6 +167,16 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         );
         eprintln!("{svc}: failed requests {ours:.0}, the sim says {theirs:.0}");
     }
+    // The business figure kept with the incident prices its failed requests.
+    let failed_checkout = report["requests_failed"]
+        .as_array()
+        .and_then(|v| v.iter().find(|r| r[0] == "checkout"))
+        .and_then(|r| r[1].as_f64())
+        .unwrap_or_else(|| panic!("checkout failed nothing in a region outage: {report}"));
+    let b = &report["business"][0];
+    assert_eq!((b["service"].as_str(), b["unit"].as_str()), (Some("checkout"), Some("USD")), "{report}");
+    let value = b["value"].as_f64().unwrap_or(-1.0);
+    assert!((value - failed_checkout * 0.85).abs() < 1e-6, "{value} for {failed_checkout} failed requests");
     let md = std::process::Command::new(common::BIN)
         .args(["incident", "export", "latest", "--dir"])
         .arg(dir.join("incidents"))
@@ -168,6 +184,7 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         .unwrap_or_else(|e| panic!("{e}"));
     let md = String::from_utf8_lossy(&md.stdout);
     assert!(md.contains("# INC-") && md.contains("time to detect") && md.contains("drained us-west-2"), "{md}");
+    assert!(md.contains("| checkout | orders not placed |") && md.contains("0.8500 USD"), "{md}");
     // The history outlives the store: a new one reads it back.
     drop(exec);
     drop(plane);

@@ -42,7 +42,24 @@ fn history(what: &str, cfg: Option<&warroom::config::Config>) -> warroom::store:
                 .collect()
         })
         .unwrap_or_default();
-    let mut h = warroom::store::History { links: std::sync::Arc::new(links), ..Default::default() };
+    let business = cfg
+        .map(|c| {
+            c.business
+                .iter()
+                .map(|b| warroom::model::incident::BusinessRate {
+                    service: b.service.get_ref().clone(),
+                    per_failed_request: *b.per_failed_request.get_ref(),
+                    unit: b.unit.clone(),
+                    what: b.what.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut h = warroom::store::History {
+        links: std::sync::Arc::new(links),
+        business: std::sync::Arc::new(business),
+        ..Default::default()
+    };
     if let Ok(dir) = warroom::paths::state_dir() {
         h.file = Some(warroom::history::journal_path(&dir, what));
         h.keep = cfg.and_then(|c| c.changes.as_ref()).map(|c| (*c.keep.get_ref()).max(1) as usize).unwrap_or(0);

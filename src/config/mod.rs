@@ -61,6 +61,33 @@ pub struct Config {
     /// Jump-out links per service (dashboards, logs, traces, runbook).
     #[serde(default, rename = "link")]
     pub links: Vec<LinkCfg>,
+    /// What a failed request costs, per service, for postmortems.
+    #[serde(default, rename = "business")]
+    pub business: Vec<BusinessCfg>,
+}
+
+/// `[[business]]`: what one failed request of a service is worth (an order
+/// not placed, a payment not taken), for the postmortem's impact.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessCfg {
+    pub service: Spanned<String>,
+    /// The value of one failed request, in `unit`.
+    pub per_failed_request: Spanned<f64>,
+    /// `USD`, `EUR`, `orders`, … (default `USD`).
+    #[serde(default = "default_business_unit")]
+    pub unit: String,
+    /// What the figure is, in the postmortem (default "revenue at risk").
+    #[serde(default = "default_business_what")]
+    pub what: String,
+}
+
+fn default_business_unit() -> String {
+    "USD".into()
+}
+
+fn default_business_what() -> String {
+    "revenue at risk".into()
 }
 
 /// `[changes]`.
@@ -891,6 +918,22 @@ impl Config {
         if let Some(k) = &self.changes {
             if !(100..=1_000_000).contains(k.keep.get_ref()) {
                 c.at(k.keep.span(), format!("[changes] keep: {} is not between 100 and 1000000", k.keep.get_ref()));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for b in &self.business {
+            let v = *b.per_failed_request.get_ref();
+            if !(v.is_finite() && v > 0.0 && v < 1e9) {
+                c.at(
+                    b.per_failed_request.span(),
+                    format!("[[business]] per_failed_request: {v} is not a positive amount"),
+                );
+            }
+            if !seen.insert(b.service.get_ref().clone()) {
+                c.at(
+                    b.service.span(),
+                    format!("[[business]] {}: a second figure for the same service", b.service.get_ref()),
+                );
             }
         }
         for l in &self.links {

@@ -218,3 +218,18 @@ fn resilience4j_needs_a_prometheus_and_an_actuator_url() {
     let e = errors(&format!("{MIN}[resilience4j]\nprometheus_url = \"p:9090\"\n"));
     assert!(e.iter().any(|x| x.starts_with("w.toml:4:18: not an http(s) URL")), "{e:?}");
 }
+
+#[test]
+fn business_figures_are_positive_amounts_one_per_service() {
+    let text = format!(
+        "{MIN}[[business]]\nservice = \"checkout\"\nper_failed_request = 0.85\n[[business]]\nservice = \"checkout\"\nper_failed_request = -1.0\nunit = \"EUR\"\n"
+    );
+    let e = errors(&text);
+    assert!(
+        e.iter().any(|x| x == "w.toml:8:22: [[business]] per_failed_request: -1 is not a positive amount"),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|x| x == "w.toml:7:11: [[business]] checkout: a second figure for the same service"), "{e:?}");
+    let ok = format!("{MIN}[[business]]\nservice = \"checkout\"\nper_failed_request = 0.85\nwhat = \"orders lost\"\n");
+    assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+}

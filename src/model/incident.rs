@@ -69,6 +69,29 @@ pub struct Incident {
     pub down_at_impact: Vec<DownSince>,
     /// Every event from the impact to the resolution (or to now).
     pub timeline: Vec<Change>,
+    /// What a failed request was worth when it was opened (`[[business]]`).
+    #[serde(default)]
+    pub business: Vec<BusinessRate>,
+}
+
+/// What one failed request of a service is worth, and in what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusinessRate {
+    pub service: String,
+    pub per_failed_request: f64,
+    pub unit: String,
+    pub what: String,
+}
+
+/// A business figure of the impact: failed requests × their worth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BusinessImpact {
+    pub service: String,
+    pub what: String,
+    pub unit: String,
+    pub failed_requests: f64,
+    pub per_failed_request: f64,
+    pub value: f64,
 }
 
 /// Severities an incident may have.
@@ -113,6 +136,8 @@ pub struct Report {
     /// Bad requests during the incident, per service (its availability SLO).
     pub requests_failed: Vec<(String, f64)>,
     pub downtime: Vec<(String, f64)>,
+    /// Failed requests priced by `[[business]]` (empty when none is set).
+    pub business: Vec<BusinessImpact>,
     pub metrics_from: Option<DateTime<Utc>>,
     pub metrics_to: Option<DateTime<Utc>>,
     pub timeline: Vec<Change>,
@@ -168,6 +193,21 @@ impl Incident {
                 failed.push((e.service.clone(), bad));
             }
         }
+        let business = self
+            .business
+            .iter()
+            .filter_map(|b| {
+                let (_, n) = failed.iter().find(|(s, _)| *s == b.service)?;
+                Some(BusinessImpact {
+                    service: b.service.clone(),
+                    what: b.what.clone(),
+                    unit: b.unit.clone(),
+                    failed_requests: *n,
+                    per_failed_request: b.per_failed_request,
+                    value: n * b.per_failed_request,
+                })
+            })
+            .collect();
         Report {
             id: self.id.clone(),
             title: self.title.clone(),
@@ -184,6 +224,7 @@ impl Incident {
             duration_secs: self.resolved_at.map(|r| (r - self.impact_at).num_seconds()),
             budgets,
             requests_failed: failed,
+            business,
             downtime: downtime(self, end),
             metrics_from: self.metrics_open_at,
             metrics_to: self.metrics_end_at,
@@ -235,6 +276,25 @@ fn dur(secs: i64) -> String {
 }
 
 /// Backend text in a Markdown table cell: one line, no pipes.
+/// `1,234.50`: an amount with thousands grouped and cents (`0.0042` kept
+/// to four places: a per-request worth can be small).
+pub fn amount(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    let places = if x.abs() < 1.0 && x != 0.0 { 4 } else { 2 };
+    let s = format!("{:.*}", places, x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}.{frac}", if x < 0.0 { "-" } else { "" })
+}
+
 fn cell(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect::<String>().replace('|', "\\|")
 }
@@ -283,7 +343,24 @@ impl Report {
             o.push_str(&format!("| {} | {} | {:.0} | {burned} |\n", cell(&b.service), cell(&b.slo), b.bad_events));
         }
         let failed: f64 = self.requests_failed.iter().map(|(_, n)| n).sum();
-        o.push_str(&format!("\nRequests failed: {failed:.0} in all.\n\n## Timeline\n\n"));
+        o.push_str(&format!("\nRequests failed: {failed:.0} in all.\n"));
+        if !self.business.is_empty() {
+            o.push_str("\nBusiness impact (failed requests × their worth, from `[[business]]`):\n\n");
+            o.push_str("| service | what | failed requests | per request | estimate |\n|---|---|---:|---:|---:|\n");
+            for b in &self.business {
+                o.push_str(&format!(
+                    "| {} | {} | {:.0} | {} {} | {} {} |\n",
+                    cell(&b.service),
+                    cell(&b.what),
+                    b.failed_requests,
+                    amount(b.per_failed_request),
+                    cell(&b.unit),
+                    amount(b.value),
+                    cell(&b.unit)
+                ));
+            }
+        }
+        o.push_str("\n## Timeline\n\n");
         o.push_str("| time | kind | subject | change | source |\n|---|---|---|---|---|\n");
         for c in &self.timeline {
             o.push_str(&format!(
@@ -315,5 +392,62 @@ impl Report {
         list(&mut o, "Notes", &self.notes);
         o.push_str("\n## What went well, what went wrong, action items\n\n_To be written._\n");
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(service: &str, bad: f64) -> SloMark {
+        SloMark {
+            service: service.into(),
+            name: format!("{service}-availability"),
+            availability: true,
+            consumed_bad: Some(bad),
+            allowed_bad: Some(1_000.0),
+        }
+    }
+
+    #[test]
+    fn failed_requests_are_priced_by_the_business_figures_kept_in_the_incident() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let rate = |s: &str, v: f64, unit: &str| BusinessRate {
+            service: s.into(),
+            per_failed_request: v,
+            unit: unit.into(),
+            what: "orders not placed".into(),
+        };
+        let inc = Incident {
+            id: "INC-1".into(),
+            title: "checkout errors".into(),
+            severity: "sev2".into(),
+            commander: "alice".into(),
+            opened_at: t0,
+            impact_at: t0,
+            resolved_at: Some(t0 + chrono::Duration::minutes(20)),
+            resolved_by: Some("alice".into()),
+            slos_open: vec![mark("checkout", 100.0), mark("search", 10.0)],
+            slos_end: vec![mark("checkout", 1_334.0), mark("search", 60.0)],
+            metrics_open_at: None,
+            metrics_end_at: None,
+            down_at_impact: vec![],
+            timeline: vec![],
+            // payments has a figure but failed nothing: no line for it.
+            business: vec![rate("checkout", 0.85, "USD"), rate("payments", 2.0, "EUR")],
+        };
+        let r = inc.report(t0);
+        assert_eq!(r.business.len(), 1, "{:?}", r.business);
+        let b = &r.business[0];
+        assert_eq!((b.service.as_str(), b.failed_requests), ("checkout", 1_234.0));
+        assert!((b.value - 1_048.9).abs() < 1e-9, "{}", b.value);
+        let md = r.markdown();
+        assert!(md.contains("| checkout | orders not placed | 1234 | 0.8500 USD | 1,048.90 USD |"), "{md}");
+        // Without figures, no business section at all (never a zero).
+        let plain = Incident { business: vec![], ..inc }.report(t0).markdown();
+        assert!(!plain.contains("Business impact"), "{plain}");
+        assert_eq!(amount(1_234_567.891), "1,234,567.89");
+        assert_eq!(amount(0.0042), "0.0042");
+        assert_eq!(amount(f64::NAN), "—");
     }
 }
