@@ -29,12 +29,7 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         file: Some(dir.join("changes.jsonl")),
         keep: 0,
         incidents: Some(dir.join("incidents")),
-        business: std::sync::Arc::new(vec![warroom::model::incident::BusinessRate {
-            service: "checkout".into(),
-            per_failed_request: 0.85,
-            unit: "USD".into(),
-            what: "orders not placed".into(),
-        }]),
+        business: checkout_worth(),
         ..Default::default()
     };
     let (mut sources, routes) =
@@ -167,16 +162,7 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
         );
         eprintln!("{svc}: failed requests {ours:.0}, the sim says {theirs:.0}");
     }
-    // The business figure kept with the incident prices its failed requests.
-    let failed_checkout = report["requests_failed"]
-        .as_array()
-        .and_then(|v| v.iter().find(|r| r[0] == "checkout"))
-        .and_then(|r| r[1].as_f64())
-        .unwrap_or_else(|| panic!("checkout failed nothing in a region outage: {report}"));
-    let b = &report["business"][0];
-    assert_eq!((b["service"].as_str(), b["unit"].as_str()), (Some("checkout"), Some("USD")), "{report}");
-    let value = b["value"].as_f64().unwrap_or(-1.0);
-    assert!((value - failed_checkout * 0.85).abs() < 1e-6, "{value} for {failed_checkout} failed requests");
+    business_priced(&report);
     let md = std::process::Command::new(common::BIN)
         .args(["incident", "export", "latest", "--dir"])
         .arg(dir.join("incidents"))
@@ -194,6 +180,29 @@ async fn a_region_outage_from_the_timeline_to_the_postmortem() {
 }
 
 /// The JSON body of a GET (Null when there is none).
+/// A checkout is worth 0.85 USD (the business figure kept in the incident).
+fn checkout_worth() -> std::sync::Arc<Vec<warroom::model::incident::BusinessRate>> {
+    std::sync::Arc::new(vec![warroom::model::incident::BusinessRate {
+        service: "checkout".into(),
+        per_failed_request: 0.85,
+        unit: "USD".into(),
+        what: "orders not placed".into(),
+    }])
+}
+
+/// The business figure kept with the incident prices its failed requests.
+fn business_priced(report: &Value) {
+    let failed_checkout = report["requests_failed"]
+        .as_array()
+        .and_then(|v| v.iter().find(|r| r[0] == "checkout"))
+        .and_then(|r| r[1].as_f64())
+        .unwrap_or_else(|| panic!("checkout failed nothing in a region outage: {report}"));
+    let b = &report["business"][0];
+    assert_eq!((b["service"].as_str(), b["unit"].as_str()), (Some("checkout"), Some("USD")), "{report}");
+    let value = b["value"].as_f64().unwrap_or(-1.0);
+    assert!((value - failed_checkout * 0.85).abs() < 1e-6, "{value} for {failed_checkout} failed requests");
+}
+
 async fn get_json(url: &str) -> Value {
     match reqwest::get(url).await {
         Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
