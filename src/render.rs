@@ -109,7 +109,7 @@ fn render_with(
         },
         Screen::Region(name) => draw_region(snap, name, view.region_row, now, theme, body, buf),
         // A paused drill-down draws the snapshot it froze on.
-        Screen::Slo(name) => panes::slo_detail::render(view.shown(snap), name, now, theme, body, buf),
+        Screen::Slo(name) => panes::slo_detail::render(view.shown(snap), name, &view.chart, now, theme, body, buf),
         Screen::Service(name) => panes::service::render(view.shown(snap), name, &view.chart, now, theme, body, buf),
         Screen::Deployment(id) => panes::deployment::render(snap, id, now, theme, body, buf),
         Screen::Alert(id) => panes::alert_detail::render(snap, id, now, theme, body, buf),

@@ -300,6 +300,18 @@ async fn a_chart_range_is_one_call_for_one_target_at_whole_minutes() {
     assert!(r.p50.iter().zip(&r.p99).all(|(a, b)| !(a.is_finite() && b.is_finite()) || a <= b), "p50 ≤ p99");
     let (_, calls_after) = stats(&sim.url()).await;
     assert_eq!(calls_after - calls_before, 3, "three metrics (p50, p95, p99) for one chart");
+    // An SLO's burn: checkout's requests and 5XX summed over its four
+    // regions' load balancers, then divided.
+    let burn = RangeQuery::errors("checkout", 21_600, 100);
+    let b = match cw.chart_range(&burn).await {
+        Ok(b) => b,
+        Err(e) => panic!("error range failed: {e}"),
+    };
+    assert_eq!((b.step_secs, b.err.len()), (120.0, 181));
+    let finite = b.err.iter().filter(|v| v.is_finite()).count();
+    assert!(finite >= 179 && b.err.iter().filter(|v| v.is_finite()).all(|v| (0.0..0.05).contains(v)), "{:?}", b.err);
+    let (_, calls_burn) = stats(&sim.url()).await;
+    assert_eq!(calls_burn - calls_after, 8, "requests and errors for each of the four regions' targets");
     // A service with no target here says so.
     let none = RangeQuery::new("inventory", "us-east-1", 21_600, 0, 100);
     match cw.chart_range(&none).await {

@@ -203,6 +203,19 @@ async fn a_chart_range_is_asked_of_the_metrics_source_once_and_answered_into_the
         n
     };
     assert_eq!(asked(), 2, "each window once, not once per ask");
+    // An SLO's burn: the error ratio over every region, weighted by requests.
+    let burn = RangeQuery::errors("checkout", 3_600, 100);
+    asker.ask(burn.clone());
+    let snap = wait_for(&mut rx, "the burn window", 20, |s| s.range(&burn).is_some()).await;
+    let Some(b) = snap.range(&burn) else { unreachable!() };
+    assert_eq!((b.error.clone(), b.err.len()), (None, burn.points as usize));
+    assert!(b.p99.iter().all(|v| v.is_nan()), "no percentiles across regions");
+    let Some(bend) = b.end else { panic!("no end time") };
+    let t = bend.timestamp_millis() as f64 / 1000.0 - world.start_unix;
+    let all: Vec<_> = (0..world.fleet.regions.len()).map(|r| world.inst(s, r, t)).collect();
+    let ratio = all.iter().map(|x| x.rps * x.err).sum::<f64>() / all.iter().map(|x| x.rps).sum::<f64>();
+    let last = b.err.last().copied().unwrap_or(f64::NAN);
+    assert!((last - ratio).abs() <= 1e-6, "error ratio {last} vs the model's {ratio}");
     // A failing source: the answer says why (and the chart shows it), once.
     assert_eq!(inject(&sim.url(), r#"{"path":"/v1/metrics/range","kind":"status","status":503}"#).await, 201);
     let bad = RangeQuery::new("checkout", "us-east-1", 86_400, 0, 100);

@@ -253,6 +253,11 @@ fn the_latency_chart_steps_through_windows_lays_a_week_over_and_pauses() {
     });
     pty.send("]");
     pty.wait_for("the keys say where they work", 10, |s| s.contains("[ ] and c change a service's latency chart"));
+    // An SLO's burn over the window (Tab from latency to the budgets, Enter).
+    pty.send("\t\r");
+    pty.wait_for("an SLO's burn over the 7d window", 20, |s| {
+        s.contains("┌ SLO ") && s.contains("over every region, last 7d") && s.contains("page 1h 14.4×")
+    });
     pty.send("q");
     assert_eq!(pty.wait_exit(15), 0);
 }

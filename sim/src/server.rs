@@ -568,6 +568,9 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
 #[derive(Deserialize)]
 struct RangeQuery {
     service: String,
+    /// Absent or empty: every region together (errorRatio weighted by
+    /// requests; no percentiles, which do not add up across regions).
+    #[serde(default)]
     region: String,
     /// The window's length and how long before now it ends, in seconds.
     span: f64,
@@ -576,9 +579,10 @@ struct RangeQuery {
     points: usize,
 }
 
-/// A chart's window of one service in one region: p50/p95/p99 at `points`
-/// even steps over `span` seconds ending `ago` seconds before the sim's now
-/// (`null` before the sim's history begins, 31 days back).
+/// A chart's window of one service in one region: p50/p95/p99 and the
+/// error ratio at `points` even steps over `span` seconds ending `ago`
+/// seconds before the sim's now (`null` before the sim's history begins,
+/// 31 days back); with no region, the error ratio over every region.
 async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
     let w = &st.world;
     let t = st.now();
@@ -586,9 +590,16 @@ async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
         return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown service '{}'", q.service)})))
             .into_response();
     };
-    let Some(r) = w.fleet.regions.iter().position(|x| x.name == q.region) else {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown region '{}'", q.region)})))
-            .into_response();
+    let r = if q.region.is_empty() {
+        None
+    } else {
+        match w.fleet.regions.iter().position(|x| x.name == q.region) {
+            Some(r) => Some(r),
+            None => {
+                return (StatusCode::NOT_FOUND, Json(json!({"error": format!("unknown region '{}'", q.region)})))
+                    .into_response()
+            }
+        }
     };
     let finite = q.span.is_finite() && q.ago.is_finite();
     if !finite || q.span < 60.0 || q.span > 31.0 * 86_400.0 || q.ago < 0.0 || q.ago > 31.0 * 86_400.0 {
@@ -599,19 +610,34 @@ async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
     }
     let end = t - q.ago;
     let step = q.span / (q.points - 1) as f64;
-    let (mut p50, mut p95, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+    let null = serde_json::Value::Null;
+    let (mut p50, mut p95, mut p99, mut err) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for k in (0..q.points).rev() {
         let at = end - k as f64 * step;
         if at < crate::model::HISTORY_START {
-            p50.push(serde_json::Value::Null);
-            p95.push(serde_json::Value::Null);
-            p99.push(serde_json::Value::Null);
+            for v in [&mut p50, &mut p95, &mut p99, &mut err] {
+                v.push(null.clone());
+            }
             continue;
         }
-        let x = w.inst(s, r, at);
-        p50.push(json!(round(x.p50, 1)));
-        p95.push(json!(round(x.p95, 1)));
-        p99.push(json!(round(x.p99, 1)));
+        match r {
+            Some(r) => {
+                let x = w.inst(s, r, at);
+                p50.push(json!(round(x.p50, 1)));
+                p95.push(json!(round(x.p95, 1)));
+                p99.push(json!(round(x.p99, 1)));
+                err.push(json!(round(x.err, 6)));
+            }
+            None => {
+                let all: Vec<_> = (0..w.fleet.regions.len()).map(|r| w.inst(s, r, at)).collect();
+                let rps: f64 = all.iter().map(|x| x.rps).sum();
+                let bad: f64 = all.iter().map(|x| x.rps * x.err).sum();
+                for v in [&mut p50, &mut p95, &mut p99] {
+                    v.push(null.clone());
+                }
+                err.push(if rps > 0.0 { json!(round(bad / rps, 6)) } else { null.clone() });
+            }
+        }
     }
     Json(json!({
         "observedAt": iso(w, t),
@@ -620,6 +646,7 @@ async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
         "p50Ms": p50,
         "p95Ms": p95,
         "p99Ms": p99,
+        "errorRatio": err,
     }))
     .into_response()
 }

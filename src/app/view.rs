@@ -548,7 +548,7 @@ impl ViewState {
     /// chart key here (Space on a canary pauses the rollout).
     fn chart_key(&mut self, cmd: Command, snap: &Snapshot) -> Option<bool> {
         use crate::model::range::SPANS;
-        let charted = matches!(self.screen, Screen::Service(_));
+        let charted = matches!(self.screen, Screen::Service(_) | Screen::Slo(_));
         let frozen = matches!(self.screen, Screen::Service(_) | Screen::Slo(_));
         let say = |level, text: String| Some((level, text));
         match cmd {

@@ -23,10 +23,21 @@ pub const KEEP: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RangeQuery {
     pub service: String,
+    /// The region; empty: every region together (an SLO's burn).
     pub region: String,
     pub span_secs: u32,
     pub ago_secs: u32,
     pub points: u16,
+    pub kind: RangeKind,
+}
+
+/// What a range is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RangeKind {
+    /// p50/p95/p99 (and the error ratio where the source gives it).
+    Latency,
+    /// The error ratio only (failed ÷ all requests): an SLO's burn.
+    Errors,
 }
 
 impl RangeQuery {
@@ -37,7 +48,20 @@ impl RangeQuery {
         let by_width = (width.saturating_mul(2) / 20).saturating_mul(20);
         let by_step = (span_secs / 10).saturating_add(1).min(u16::MAX as u32) as u16;
         let points = by_width.clamp(MIN_POINTS, MAX_POINTS).min(by_step.max(MIN_POINTS));
-        RangeQuery { service: service.into(), region: region.into(), span_secs, ago_secs, points }
+        RangeQuery {
+            service: service.into(),
+            region: region.into(),
+            span_secs,
+            ago_secs,
+            points,
+            kind: RangeKind::Latency,
+        }
+    }
+
+    /// A service's error ratio over every region together (an
+    /// availability SLO's burn over the window).
+    pub fn errors(service: &str, span_secs: u32, width: u16) -> RangeQuery {
+        RangeQuery { kind: RangeKind::Errors, ..RangeQuery::new(service, "", span_secs, 0, width) }
     }
 
     /// Seconds between points (whole seconds, at least 10).
@@ -73,6 +97,8 @@ pub struct RangeSeries {
     pub p50: Vec<f64>,
     pub p95: Vec<f64>,
     pub p99: Vec<f64>,
+    /// Failed ÷ all requests (0..1), where asked for or given.
+    pub err: Vec<f64>,
     /// Which source answered ("control-plane", "prometheus", "cloudwatch").
     pub source: String,
     /// When it arrived here (our clock).
@@ -89,6 +115,7 @@ impl RangeSeries {
             p50: vec![],
             p95: vec![],
             p99: vec![],
+            err: vec![],
             source: source.into(),
             fetched_at: at,
             error: Some(error),
@@ -97,7 +124,7 @@ impl RangeSeries {
 
     /// Whether it has any point to draw.
     pub fn has_points(&self) -> bool {
-        self.p99.iter().chain(&self.p95).chain(&self.p50).any(|v| v.is_finite())
+        self.p99.iter().chain(&self.p95).chain(&self.p50).chain(&self.err).any(|v| v.is_finite())
     }
 }
 

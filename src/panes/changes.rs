@@ -65,6 +65,7 @@ pub fn about(snap: &Snapshot, whats: &[&str], n: usize, theme: &Theme) -> Vec<(S
 /// Causes worth a mark on a chart of `service` in `region`: what people
 /// and rollouts did (actions, canary steps, blue-green switches, weights),
 /// every flag flip, notes and incidents; not the symptoms the chart shows.
+/// An empty `region` is every region.
 pub fn marks_for<'a>(
     snap: &'a Snapshot,
     service: &str,
@@ -77,11 +78,14 @@ pub fn marks_for<'a>(
     let names = |c: &Change, w: &str| {
         c.subject == w || c.group.as_deref() == Some(w) || c.subject.split(['/', ' ', '→']).any(|x| x == w)
     };
+    // No region: the service in every region (an SLO), so every region's
+    // actions, weights and status count.
+    let any = region.is_empty();
     let mine = |c: &Change| match c.kind {
         K::Flag | K::Note | K::Incident => true,
-        K::Action => names(c, service) || names(c, region),
+        K::Action => any || names(c, service) || names(c, region),
         K::Canary | K::BlueGreen => names(c, service),
-        K::Traffic | K::Region | K::Database => c.region.as_deref() == Some(region) || names(c, region),
+        K::Traffic | K::Region | K::Database => any || c.region.as_deref() == Some(region) || names(c, region),
         _ => false,
     };
     let mut v: Vec<(f64, &Change)> = snap
@@ -97,6 +101,24 @@ pub fn marks_for<'a>(
     v.truncate(max);
     v.reverse();
     v
+}
+
+/// A chart's marks: the glyphs on its time axis (1…9, oldest first), and
+/// the line under it that says what each is.
+pub fn marks_glyphs(found: &[(f64, &Change)], theme: &Theme) -> Vec<(f64, char, ratatui::style::Style)> {
+    found.iter().enumerate().map(|(i, (secs, _))| (*secs, char::from(b'1' + (i % 9) as u8), theme.warn)).collect()
+}
+
+pub fn marks_legend(found: &[(f64, &Change)], span_secs: f64, width: usize) -> String {
+    let when = if span_secs > 86_400.0 { "%a %H:%M" } else { "%H:%M" };
+    let items: Vec<String> = found
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| {
+            format!("{} {} {} {} {}", i + 1, c.at.format(when), c.kind.word(), c.subject, c.transition())
+        })
+        .collect();
+    warroom_ui::join_fit("marks: ", &items, " · ", width)
 }
 
 /// A drill-down's own changes in a box of their own: the newest that fit,

@@ -66,24 +66,12 @@ pub fn render(
                 .end
                 .map(|e| super::changes::marks_for(snap, name, &w.region, e, data.span_secs(), 9))
                 .unwrap_or_default();
-            let glyphs: Vec<(f64, char, ratatui::style::Style)> = marks
-                .iter()
-                .enumerate()
-                .map(|(i, (secs, _))| (*secs, char::from(b'1' + i as u8), theme.warn))
-                .collect();
+            let glyphs = super::changes::marks_glyphs(&marks, theme);
             let area = Rect::new(inner.x, y + 1, inner.width, (h + 1).min(bottom - y - 1));
             draw_latency(&data, &sla, &glyphs, theme, area, buf);
             y += h + 2;
             if !marks.is_empty() && y < bottom {
-                let items: Vec<String> = marks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (_, c))| {
-                        let when = if data.span_secs() > 86_400.0 { "%a %H:%M" } else { "%H:%M" };
-                        format!("{} {} {} {} {}", i + 1, c.at.format(when), c.kind.word(), c.subject, c.transition())
-                    })
-                    .collect();
-                let text = warroom_ui::join_fit("marks: ", &items, " · ", inner.width as usize);
+                let text = super::changes::marks_legend(&marks, data.span_secs(), inner.width as usize);
                 warroom_ui::put(buf, inner.x, y, text, inner.width as usize, theme.warn);
             }
             y += 1;

@@ -9,6 +9,7 @@ use warroom_ui::{Level, Panel, Theme};
 
 use super::budgets::{slo_label, state_badge};
 use super::common::{feed_badge, fmt_hours};
+use crate::app::view::ChartView;
 use crate::model::slo::alert_factor;
 use crate::model::snapshot::SloStatus;
 use crate::model::Snapshot;
@@ -130,7 +131,86 @@ pub fn lines(s: &SloStatus) -> Vec<(String, Level)> {
     out
 }
 
-pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// The burn rate over the chart's window (`[`/`]`): the service's error
+/// ratio over every region, asked of the metrics source, as a multiple of
+/// the budget's pace, against the two page thresholds. Returns the rows
+/// used.
+fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, area: Rect, buf: &mut Buffer) -> u16 {
+    use crate::model::range::RangeQuery;
+    if area.height < 7 {
+        return 0;
+    }
+    let span = chart.span_label();
+    let put = |buf: &mut Buffer, y: u16, text: String, style| {
+        warroom_ui::put(buf, area.x, y, text, area.width as usize, style);
+    };
+    if !matches!(s.kind, crate::model::SloKind::Availability) {
+        put(buf, area.y, format!("burn over time: availability SLOs only (a latency SLO's burn needs the slow-request ratio) · [ ] window {span}"), theme.muted);
+        return 1;
+    }
+    let Some(source) = &chart.source else {
+        put(buf, area.y, "burn over time: no metrics source here keeps a range to ask".into(), theme.muted);
+        return 1;
+    };
+    let q = RangeQuery::errors(&s.service, chart.span_secs(), area.width.saturating_sub(8));
+    let got = snap.range(&q).cloned();
+    *chart.wanted.borrow_mut() = vec![q];
+    let budget = (1.0 - s.objective / 100.0).max(1e-9);
+    let (fast, slow) =
+        (alert_factor(RULES[0].4, s.period_hours, RULES[0].2), alert_factor(RULES[1].4, s.period_hours, RULES[1].2));
+    let title = |note: &str| {
+        format!(
+            "burn rate of {} over every region, last {span} (× the budget's pace){note}  ·  [ ] window · Space pause",
+            s.service
+        )
+    };
+    let Some(r) = got.filter(|r| r.error.is_some() || r.has_points()) else {
+        put(buf, area.y, title(&format!(" · asking {source}…")), theme.muted);
+        return 1;
+    };
+    if let Some(e) = &r.error {
+        put(buf, area.y, title(&format!(" · unavailable: {e}")), theme.warn);
+        return 1;
+    }
+    put(buf, area.y, title(&format!(" (from {})", r.source)), theme.muted);
+    let burn: Vec<f64> = r.err.iter().map(|e| e / budget).collect();
+    let labels = [format!("page 1h {fast:.1}×"), format!("page 6h {slow:.1}×"), "pace 1×".to_string()];
+    let h = area.height.min(12);
+    let span_secs = r.step_secs.max(1.0) * (burn.len().saturating_sub(1).max(1)) as f64;
+    let end = r.end;
+    let found = end.map(|e| super::changes::marks_for(snap, &s.service, "", e, span_secs, 9)).unwrap_or_default();
+    let marks = super::changes::marks_glyphs(&found, theme);
+    warroom_ui::SeriesChart {
+        lines: vec![warroom_ui::ChartLine { label: "burn", values: &burn, style: theme.info }],
+        limits: vec![
+            (labels[0].as_str(), fast, theme.critical),
+            (labels[1].as_str(), slow, theme.warn),
+            (labels[2].as_str(), 1.0, theme.muted),
+        ],
+        span_secs,
+        unit: "×",
+        theme,
+        marks,
+    }
+    .render(Rect::new(area.x, area.y + 1, area.width, h - 3), buf);
+    let legend = format!("burn   ···· page 1h {fast:.1}× · page 6h {slow:.1}× · budget pace 1×");
+    put(buf, area.y + h - 2, legend, theme.muted);
+    if !found.is_empty() {
+        let text = super::changes::marks_legend(&found, span_secs, area.width as usize);
+        put(buf, area.y + h - 1, text, theme.warn);
+    }
+    h
+}
+
+pub fn render(
+    snap: &Snapshot,
+    name: &str,
+    chart: &ChartView,
+    now: DateTime<Utc>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let Some(s) = snap.slos.iter().find(|s| s.name == name) else {
         super::common::not_reported("SLO", name, theme, area, buf);
         return;
@@ -167,6 +247,11 @@ pub fn render(snap: &Snapshot, name: &str, now: DateTime<Utc>, theme: &Theme, ar
         super::changes::render_about(snap, &[name, s.service.as_str()], theme, area, buf);
     }
     let bottom = bottom - changes_h;
+    // The burn over the chosen window, then the budget per day.
+    if bottom.saturating_sub(y) >= 14 {
+        let h = (bottom.saturating_sub(y + 1) / 2).min(12);
+        y += 1 + burn_chart(snap, s, chart, theme, Rect::new(inner.x, y + 1, inner.width, h), buf);
+    }
     // The chart: budget left at the end of each day of the window.
     let room = bottom.saturating_sub(y + 2);
     if room < 3 || s.daily_remaining.is_empty() {

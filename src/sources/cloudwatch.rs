@@ -594,6 +594,9 @@ impl CloudWatch {
         &self,
         q: &crate::model::range::RangeQuery,
     ) -> Result<crate::model::range::RangeSeries, String> {
+        if q.kind == crate::model::range::RangeKind::Errors {
+            return self.chart_errors(q).await;
+        }
         let r = self
             .regions
             .iter()
@@ -633,6 +636,80 @@ impl CloudWatch {
             p50: grid("p50"),
             p95: grid("p95"),
             p99: grid("p99"),
+            err: vec![],
+            source: "cloudwatch".into(),
+            fetched_at: now,
+            error: None,
+        })
+    }
+
+    /// A service's error ratio over the window, every region's targets
+    /// together (or one region's): `Sum` of requests and of errors per
+    /// period in each region, added up, then divided.
+    async fn chart_errors(
+        &self,
+        q: &crate::model::range::RangeQuery,
+    ) -> Result<crate::model::range::RangeSeries, String> {
+        let period = chart_period(q.step_secs());
+        let p = period as i64;
+        let now = Utc::now();
+        let end = (now.timestamp() - q.ago_secs as i64) / p * p;
+        let n = ((q.span_secs as i64 / p) + 1).max(2) as usize;
+        let start = end - (n as i64 - 1) * p;
+        let mine = |t: &&Target| t.service == q.service && (q.region.is_empty() || t.region == q.region);
+        let polls = self.regions.iter().filter(|r| r.targets.iter().any(|t| mine(&t))).map(|r| async move {
+            let targets: Vec<&Target> = r.targets.iter().filter(mine).collect();
+            let mut asks = Vec::new();
+            for (i, t) in targets.iter().enumerate() {
+                for (k, metric) in [("req", &t.requests_metric), ("err", &t.errors_metric)] {
+                    asks.push(Ask {
+                        id: format!("{k}_{i}"),
+                        target: i,
+                        metric: metric.clone(),
+                        stat: "Sum".into(),
+                        period,
+                    });
+                }
+            }
+            let got = get_metric_data(&r.client, &targets, &asks, start, end + p)
+                .await
+                .map_err(|e| explain(&r.aws_region, &e))?;
+            Ok::<_, String>((targets.len(), got))
+        });
+        let answers = futures_util::future::join_all(polls).await;
+        if answers.is_empty() {
+            return Err(format!("no CloudWatch target for {}", q.service));
+        }
+        let (mut req, mut bad) = (vec![0.0; n], vec![0.0; n]);
+        let mut seen = vec![false; n];
+        for a in answers {
+            let (count, got) = a?;
+            for i in 0..count {
+                let grid = |k: &str| {
+                    let pts: Vec<(i64, f64)> = series(&got, k, i).map(|s| s.points.clone()).unwrap_or_default();
+                    crate::model::range::on_grid(&pts, start, p, n)
+                };
+                let (r, e) = (grid("req"), grid("err"));
+                for j in 0..n {
+                    if r[j].is_finite() {
+                        req[j] += r[j];
+                        bad[j] += if e[j].is_finite() { e[j] } else { 0.0 };
+                        seen[j] = true;
+                    }
+                }
+            }
+        }
+        let err = (0..n)
+            .map(|j| if seen[j] && req[j] > 0.0 { (bad[j] / req[j]).clamp(0.0, 1.0) } else { f64::NAN })
+            .collect();
+        Ok(crate::model::range::RangeSeries {
+            query: q.clone(),
+            end: DateTime::from_timestamp(end, 0),
+            step_secs: p as f64,
+            p50: vec![],
+            p95: vec![],
+            p99: vec![],
+            err,
             source: "cloudwatch".into(),
             fetched_at: now,
             error: None,

@@ -654,6 +654,8 @@ struct RangeWire {
     p95_ms: Vec<Option<f64>>,
     #[serde(default)]
     p99_ms: Vec<Option<f64>>,
+    #[serde(default)]
+    error_ratio: Vec<Option<f64>>,
 }
 
 /// Decode `/v1/metrics/range`: nulls, negatives and non-numbers are gaps;
@@ -661,7 +663,7 @@ struct RangeWire {
 pub fn decode_range(q: &RangeQuery, body: &[u8], at: DateTime<Utc>) -> Result<RangeSeries, String> {
     let w: RangeWire = serde_json::from_slice(body).map_err(|e| format!("range: {e}"))?;
     let n = q.points as usize;
-    if [&w.p50_ms, &w.p95_ms, &w.p99_ms].iter().any(|v| v.len() > n) {
+    if [&w.p50_ms, &w.p95_ms, &w.p99_ms, &w.error_ratio].iter().any(|v| v.len() > n) {
         return Err(format!("range: more than the {n} points asked for"));
     }
     if !(w.step_seconds.is_finite() && w.step_seconds > 0.0) {
@@ -677,6 +679,7 @@ pub fn decode_range(q: &RangeQuery, body: &[u8], at: DateTime<Utc>) -> Result<Ra
         p50: clean(w.p50_ms),
         p95: clean(w.p95_ms),
         p99: clean(w.p99_ms),
+        err: clean(w.error_ratio).into_iter().map(|x| if x > 1.0 { f64::NAN } else { x }).collect(),
         source: "control-plane".into(),
         fetched_at: at,
         error: None,

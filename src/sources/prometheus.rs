@@ -87,6 +87,23 @@ impl PromQueries {
         )
     }
 
+    /// Failed ÷ all requests of one service (in one region, or in every
+    /// region when `region` is empty), over `window`: one series. No
+    /// failed series at all is 0, not a gap (`or vector(0)`); no requests
+    /// at all stays a gap.
+    pub fn error_ratio_of(&self, service: &str, region: &str, window: &str) -> String {
+        let mut m = format!("{}=\"{}\"", self.service_label, label_value(service));
+        if !region.is_empty() {
+            m.push_str(&format!(",{}=\"{}\"", self.region_label, label_value(region)));
+        }
+        let bad = self.matchers(&format!("{m},{}", self.error_matcher));
+        let all = self.matchers(&m);
+        format!(
+            "(sum(rate({r}{bad}[{window}])) or vector(0)) / sum(rate({r}{all}[{window}]))",
+            r = self.requests_metric
+        )
+    }
+
     pub fn request_rate(&self) -> String {
         format!("sum by ({}) (rate({}{}[{}]))", self.by(), self.requests_metric, self.matchers(""), self.rate_window)
     }
@@ -534,6 +551,38 @@ impl Prometheus {
         let start = end - step * (q.points as f64 - 1.0);
         let rate = crate::duration::parse(&self.q.rate_window).map(|d| d.as_secs_f64()).unwrap_or(300.0);
         let window = format!("{}s", rate.max(step).round() as i64);
+        if q.kind == crate::model::range::RangeKind::Errors {
+            let expr = self.q.error_ratio_of(&q.service, &q.region, &window);
+            let url = format!(
+                "{}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
+                self.base,
+                enc(&expr)
+            );
+            let (code, body) = self.get(&url).await?;
+            let series = decode(code, &body)?;
+            // One series (summed); none: no requests in the window.
+            let pts: Vec<(i64, f64)> = series
+                .into_iter()
+                .next()
+                .map(|s| {
+                    let v = s.values.unwrap_or_default();
+                    v.iter().filter_map(|(t, v)| Some((t.round() as i64, parse_value(v)?))).collect()
+                })
+                .unwrap_or_default();
+            let err = crate::model::range::on_grid(&pts, start as i64, step as i64, q.points as usize);
+            return Ok(crate::model::range::RangeSeries {
+                query: q.clone(),
+                end: chrono::DateTime::from_timestamp(end as i64, 0),
+                step_secs: step,
+                p50: vec![],
+                p95: vec![],
+                p99: vec![],
+                err,
+                source: "prometheus".into(),
+                fetched_at: now,
+                error: None,
+            });
+        }
         let ask = |p: f64| self.q.quantile_of(p, &q.service, &q.region, &window);
         let (q50, q95, q99) = (ask(0.5), ask(0.95), ask(0.99));
         let (a, b, c) = futures_util::join!(
@@ -558,6 +607,7 @@ impl Prometheus {
             p50,
             p95,
             p99,
+            err: vec![],
             source: "prometheus".into(),
             fetched_at: now,
             error: None,
