@@ -586,6 +586,28 @@ pub fn chart_period(step_secs: u32) -> i32 {
     (step_secs.div_ceil(60).max(1) * 60).min(86_400) as i32
 }
 
+/// A chart's window in CloudWatch's terms: whole periods (`p` seconds),
+/// the last one complete, `n` points from `start` to `end` (Unix seconds).
+struct ChartWindow {
+    period: i32,
+    p: i64,
+    now: DateTime<Utc>,
+    end: i64,
+    n: usize,
+    start: i64,
+}
+
+impl ChartWindow {
+    fn of(q: &crate::model::range::RangeQuery) -> ChartWindow {
+        let period = chart_period(q.step_secs());
+        let p = period as i64;
+        let now = Utc::now();
+        let end = (now.timestamp() - q.ago_secs as i64) / p * p;
+        let n = ((q.span_secs as i64 / p) + 1).max(2) as usize;
+        ChartWindow { period, p, now, end, n, start: end - (n as i64 - 1) * p }
+    }
+}
+
 impl CloudWatch {
     /// A chart's window for one target: p50/p95/p99 in one GetMetricData
     /// call at `chart_period`, ending `ago` before now (3 metrics a window:
@@ -603,13 +625,7 @@ impl CloudWatch {
             .find(|r| r.targets.iter().any(|t| t.service == q.service && t.region == q.region))
             .ok_or_else(|| format!("no CloudWatch target for {} in {}", q.service, q.region))?;
         let t = r.targets.iter().find(|t| t.service == q.service && t.region == q.region).ok_or("internal: target")?;
-        let period = chart_period(q.step_secs());
-        let p = period as i64;
-        let now = Utc::now();
-        // Whole periods, the last one complete.
-        let end = (now.timestamp() - q.ago_secs as i64) / p * p;
-        let n = ((q.span_secs as i64 / p) + 1).max(2) as usize;
-        let start = end - (n as i64 - 1) * p;
+        let ChartWindow { period, p, now, end, n, start } = ChartWindow::of(q);
         let asks: Vec<Ask> = ["p50", "p95", "p99"]
             .iter()
             .map(|k| Ask {
@@ -650,12 +666,7 @@ impl CloudWatch {
         &self,
         q: &crate::model::range::RangeQuery,
     ) -> Result<crate::model::range::RangeSeries, String> {
-        let period = chart_period(q.step_secs());
-        let p = period as i64;
-        let now = Utc::now();
-        let end = (now.timestamp() - q.ago_secs as i64) / p * p;
-        let n = ((q.span_secs as i64 / p) + 1).max(2) as usize;
-        let start = end - (n as i64 - 1) * p;
+        let ChartWindow { period, p, now, end, n, start } = ChartWindow::of(q);
         let mine = |t: &&Target| t.service == q.service && (q.region.is_empty() || t.region == q.region);
         let polls = self.regions.iter().filter(|r| r.targets.iter().any(|t| mine(&t))).map(|r| async move {
             let targets: Vec<&Target> = r.targets.iter().filter(mine).collect();
