@@ -149,7 +149,12 @@ fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, 
         return 1;
     }
     let Some(source) = &chart.source else {
-        put(buf, area.y, "burn over time: no metrics source here keeps a range to ask".into(), theme.muted);
+        put(
+            buf,
+            area.y,
+            "burn over a window: asked of the metrics source by a live console only (not in this render)".into(),
+            theme.muted,
+        );
         return 1;
     };
     let q = RangeQuery::errors(&s.service, chart.span_secs(), area.width.saturating_sub(8));
