@@ -169,7 +169,11 @@ impl Pty {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("warroom did not exit within {secs}s; screen:\n{}", self.screen());
+                // The last bytes it wrote, escaped: what it said after the
+                // screen was restored (a blank screen tells nothing).
+                let tail = self.raw.lock().map(|r| r[r.len().saturating_sub(600)..].to_vec()).unwrap_or_default();
+                let tail: String = String::from_utf8_lossy(&tail).escape_debug().collect();
+                panic!("warroom did not exit within {secs}s; screen:\n{}\nlast bytes: {tail}", self.screen());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
