@@ -312,6 +312,15 @@ async fn a_chart_range_is_one_call_for_one_target_at_whole_minutes() {
     assert!(finite >= 179 && b.err.iter().filter(|v| v.is_finite()).all(|v| (0.0..0.05).contains(v)), "{:?}", b.err);
     let (_, calls_burn) = stats(&sim.url()).await;
     assert_eq!(calls_burn - calls_after, 8, "requests and errors for each of the four regions' targets");
+    // A latency SLO's burn: PR(:0.3) of each load balancer, weighted by its
+    // requests.
+    let slow = RangeQuery::slow("checkout", 300.0, 21_600, 100);
+    let b = match cw.chart_range(&slow).await {
+        Ok(b) => b,
+        Err(e) => panic!("slow range failed: {e}"),
+    };
+    let shares: Vec<f64> = b.err.iter().copied().filter(|v| v.is_finite()).collect();
+    assert!(shares.len() >= 179 && shares.iter().all(|v| (0.0..=1.0).contains(v)), "{:?}", b.err);
     // A service with no target here says so.
     let none = RangeQuery::new("inventory", "us-east-1", 21_600, 0, 100);
     match cw.chart_range(&none).await {

@@ -216,6 +216,22 @@ async fn a_chart_range_is_asked_of_the_metrics_source_once_and_answered_into_the
     let ratio = all.iter().map(|x| x.rps * x.err).sum::<f64>() / all.iter().map(|x| x.rps).sum::<f64>();
     let last = b.err.last().copied().unwrap_or(f64::NAN);
     assert!((last - ratio).abs() <= 1e-6, "error ratio {last} vs the model's {ratio}");
+    // A latency SLO's burn: the share slower than its threshold, per step.
+    let slow = RangeQuery::slow("checkout", 120.0, 3_600, 100);
+    asker.ask(slow.clone());
+    let snap = wait_for(&mut rx, "the slow window", 20, |s| s.range(&slow).is_some()).await;
+    let Some(b) = snap.range(&slow) else { unreachable!() };
+    assert_eq!(b.error, None);
+    let (Some(end), last) = (b.end, b.err.last().copied().unwrap_or(f64::NAN)) else { panic!("no end time") };
+    let t = end.timestamp_millis() as f64 / 1000.0 - world.start_unix;
+    let (mut total, mut fast) = (0.0, 0.0);
+    for r in 0..world.fleet.regions.len() {
+        total += world.counts(s, r, t - b.step_secs, t).total;
+        fast += world.fast(s, r, t - b.step_secs, t, 120.0);
+    }
+    let truth = (total - fast) / total;
+    assert!((last - truth).abs() <= 2e-6, "slow share {last} vs the model's {truth}");
+    assert!(b.err.iter().all(|v| (0.0..=1.0).contains(v)), "{:?}", b.err);
     // A failing source: the answer says why (and the chart shows it), once.
     assert_eq!(inject(&sim.url(), r#"{"path":"/v1/metrics/range","kind":"status","status":503}"#).await, 201);
     let bad = RangeQuery::new("checkout", "us-east-1", 86_400, 0, 100);

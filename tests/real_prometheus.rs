@@ -715,6 +715,18 @@ async fn a_chart_range_is_three_range_queries_for_one_series_on_an_even_grid() {
     let theirs = theirs.first().and_then(|r| r["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok());
     assert_eq!(Some(last), theirs, "the burn chart's last point is Prometheus's answer");
     assert!((0.0..=1.0).contains(&last), "{last}");
+    // A latency SLO's burn: the share slower than 0.25 s (a bucket bound).
+    let slow = RangeQuery::slow("checkout", 250.0, 900, 140);
+    let b = match prom.chart_range(&slow).await {
+        Ok(b) => b,
+        Err(e) => panic!("slow range failed: {e}"),
+    };
+    let last = b.err.last().copied().unwrap_or(f64::NAN);
+    let expr = prom.q.slow_ratio_of("checkout", "", 0.25, "15s");
+    let theirs = direct(&s.prom_url, &expr, b.end.map(|e| e.timestamp()).unwrap_or(0) as f64).await;
+    let theirs = theirs.first().and_then(|r| r["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(Some(last), theirs, "the latency burn's last point is Prometheus's answer");
+    assert!((0.0..=1.0).contains(&last), "{last}");
     // A hostile name is a literal in the query, not PromQL: no match, no error.
     let evil = RangeQuery::new("x\"} or vector(1) or {a=\"", "us-east-1", 900, 0, 140);
     match prom.chart_range(&evil).await {

@@ -577,6 +577,9 @@ struct RangeQuery {
     #[serde(default)]
     ago: f64,
     points: usize,
+    /// Also the share of requests slower than this (ms) over each step.
+    #[serde(default, rename = "slowMs")]
+    slow_ms: Option<f64>,
 }
 
 /// A chart's window of one service in one region: p50/p95/p99 and the
@@ -612,13 +615,32 @@ async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
     let step = q.span / (q.points - 1) as f64;
     let null = serde_json::Value::Null;
     let (mut p50, mut p95, mut p99, mut err) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut slow = Vec::new();
+    let slow_ms = q.slow_ms.filter(|x| x.is_finite() && *x > 0.0);
+    let regions: Vec<usize> = match r {
+        Some(r) => vec![r],
+        None => (0..w.fleet.regions.len()).collect(),
+    };
     for k in (0..q.points).rev() {
         let at = end - k as f64 * step;
         if at < crate::model::HISTORY_START {
-            for v in [&mut p50, &mut p95, &mut p99, &mut err] {
+            for v in [&mut p50, &mut p95, &mut p99, &mut err, &mut slow] {
                 v.push(null.clone());
             }
             continue;
+        }
+        if let Some(thr) = slow_ms {
+            // Over the step that ends here: requests, and those within.
+            let (mut total, mut fast) = (0.0, 0.0);
+            for &r in &regions {
+                total += w.counts(s, r, at - step, at).total;
+                fast += w.fast(s, r, at - step, at, thr);
+            }
+            slow.push(if total > 0.0 {
+                json!(round(((total - fast) / total).clamp(0.0, 1.0), 6))
+            } else {
+                null.clone()
+            });
         }
         match r {
             Some(r) => {
@@ -647,6 +669,7 @@ async fn metrics_range(State(st): St, Query(q): Query<RangeQuery>) -> Response {
         "p95Ms": p95,
         "p99Ms": p99,
         "errorRatio": err,
+        "slowRatio": if slow_ms.is_some() { json!(slow) } else { serde_json::Value::Null },
     }))
     .into_response()
 }

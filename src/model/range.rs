@@ -36,8 +36,11 @@ pub struct RangeQuery {
 pub enum RangeKind {
     /// p50/p95/p99 (and the error ratio where the source gives it).
     Latency,
-    /// The error ratio only (failed ÷ all requests): an SLO's burn.
+    /// The error ratio only (failed ÷ all requests): an availability
+    /// SLO's burn.
     Errors,
+    /// The share of requests slower than this many ms: a latency SLO's burn.
+    Slow(u32),
 }
 
 impl RangeQuery {
@@ -62,6 +65,13 @@ impl RangeQuery {
     /// availability SLO's burn over the window).
     pub fn errors(service: &str, span_secs: u32, width: u16) -> RangeQuery {
         RangeQuery { kind: RangeKind::Errors, ..RangeQuery::new(service, "", span_secs, 0, width) }
+    }
+
+    /// A service's share of requests slower than `threshold_ms` over every
+    /// region together (a latency SLO's burn over the window).
+    pub fn slow(service: &str, threshold_ms: f64, span_secs: u32, width: u16) -> RangeQuery {
+        let ms = threshold_ms.round().clamp(1.0, u32::MAX as f64) as u32;
+        RangeQuery { kind: RangeKind::Slow(ms), ..RangeQuery::new(service, "", span_secs, 0, width) }
     }
 
     /// Seconds between points (whole seconds, at least 10).
@@ -97,7 +107,8 @@ pub struct RangeSeries {
     pub p50: Vec<f64>,
     pub p95: Vec<f64>,
     pub p99: Vec<f64>,
-    /// Failed ÷ all requests (0..1), where asked for or given.
+    /// Bad ÷ all requests (0..1): failed ones (`Errors`, and `Latency`
+    /// where the source gives it) or slower than the threshold (`Slow`).
     pub err: Vec<f64>,
     /// Which source answered ("control-plane", "prometheus", "cloudwatch").
     pub source: String,

@@ -144,10 +144,6 @@ fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, 
     let put = |buf: &mut Buffer, y: u16, text: String, style| {
         warroom_ui::put(buf, area.x, y, text, area.width as usize, style);
     };
-    if !matches!(s.kind, crate::model::SloKind::Availability) {
-        put(buf, area.y, format!("burn over time: availability SLOs only (a latency SLO's burn needs the slow-request ratio) · [ ] window {span}"), theme.muted);
-        return 1;
-    }
     let Some(source) = &chart.source else {
         put(
             buf,
@@ -157,7 +153,13 @@ fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, 
         );
         return 1;
     };
-    let q = RangeQuery::errors(&s.service, chart.span_secs(), area.width.saturating_sub(8));
+    let width = area.width.saturating_sub(8);
+    let (q, what) = match s.kind {
+        crate::model::SloKind::Availability => (RangeQuery::errors(&s.service, chart.span_secs(), width), "failed"),
+        crate::model::SloKind::Latency { threshold_ms } => {
+            (RangeQuery::slow(&s.service, threshold_ms, chart.span_secs(), width), "slow")
+        }
+    };
     let got = snap.range(&q).cloned();
     *chart.wanted.borrow_mut() = vec![q];
     let budget = (1.0 - s.objective / 100.0).max(1e-9);
@@ -165,7 +167,7 @@ fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, 
         (alert_factor(RULES[0].4, s.period_hours, RULES[0].2), alert_factor(RULES[1].4, s.period_hours, RULES[1].2));
     let title = |note: &str| {
         format!(
-            "burn rate of {} over every region, last {span} (× the budget's pace){note}  ·  [ ] window · Space pause",
+            "burn rate of {} ({what} requests) over every region, last {span} (× the budget's pace){note}  ·  [ ] window · Space pause",
             s.service
         )
     };

@@ -616,7 +616,7 @@ impl CloudWatch {
         &self,
         q: &crate::model::range::RangeQuery,
     ) -> Result<crate::model::range::RangeSeries, String> {
-        if q.kind == crate::model::range::RangeKind::Errors {
+        if q.kind != crate::model::range::RangeKind::Latency {
             return self.chart_errors(q).await;
         }
         let r = self
@@ -659,9 +659,11 @@ impl CloudWatch {
         })
     }
 
-    /// A service's error ratio over the window, every region's targets
-    /// together (or one region's): `Sum` of requests and of errors per
-    /// period in each region, added up, then divided.
+    /// A service's share of bad requests over the window, every region's
+    /// targets together (or one region's): `Sum` of requests per period in
+    /// each region, and of errors (`Errors`) or the requests within the
+    /// threshold (`Slow`: `PR(:threshold)` × requests), added up, then
+    /// divided.
     async fn chart_errors(
         &self,
         q: &crate::model::range::RangeQuery,
@@ -672,14 +674,16 @@ impl CloudWatch {
             let targets: Vec<&Target> = r.targets.iter().filter(mine).collect();
             let mut asks = Vec::new();
             for (i, t) in targets.iter().enumerate() {
-                for (k, metric) in [("req", &t.requests_metric), ("err", &t.errors_metric)] {
-                    asks.push(Ask {
-                        id: format!("{k}_{i}"),
-                        target: i,
-                        metric: metric.clone(),
-                        stat: "Sum".into(),
-                        period,
-                    });
+                let req = ("req", t.requests_metric.clone(), "Sum".to_string());
+                let bad = match q.kind {
+                    crate::model::range::RangeKind::Slow(ms) => {
+                        let thr = fmt_threshold(ms as f64 / t.latency_ms_per_unit);
+                        ("err", t.latency_metric.clone(), format!("PR(:{thr})"))
+                    }
+                    _ => ("err", t.errors_metric.clone(), "Sum".to_string()),
+                };
+                for (k, metric, stat) in [req, bad] {
+                    asks.push(Ask { id: format!("{k}_{i}"), target: i, metric, stat, period });
                 }
             }
             let got = get_metric_data(&r.client, &targets, &asks, start, end + p)
@@ -701,10 +705,17 @@ impl CloudWatch {
                     crate::model::range::on_grid(&pts, start, p, n)
                 };
                 let (r, e) = (grid("req"), grid("err"));
+                let slow = matches!(q.kind, crate::model::range::RangeKind::Slow(_));
                 for j in 0..n {
                     if r[j].is_finite() {
                         req[j] += r[j];
-                        bad[j] += if e[j].is_finite() { e[j] } else { 0.0 };
+                        // PR is the percent within the threshold; no point
+                        // is no request, or (for errors) none failed.
+                        bad[j] += match (slow, e[j].is_finite()) {
+                            (true, true) => r[j] * (1.0 - e[j] / 100.0).clamp(0.0, 1.0),
+                            (false, true) => e[j],
+                            (_, false) => 0.0,
+                        };
                         seen[j] = true;
                     }
                 }

@@ -626,7 +626,7 @@ impl crate::sources::Source for ControlPlane {
     fn range<'a>(&'a self, q: &'a RangeQuery) -> Option<crate::sources::RangeFetch<'a>> {
         Some(Box::pin(async move {
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let url = format!(
+            let mut url = format!(
                 "{}/v1/metrics/range?service={}&region={}&span={}&ago={}&points={}",
                 self.base,
                 enc(&q.service),
@@ -635,6 +635,9 @@ impl crate::sources::Source for ControlPlane {
                 q.ago_secs,
                 q.points
             );
+            if let crate::model::range::RangeKind::Slow(ms) = q.kind {
+                url.push_str(&format!("&slowMs={ms}"));
+            }
             let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -656,6 +659,8 @@ struct RangeWire {
     p99_ms: Vec<Option<f64>>,
     #[serde(default)]
     error_ratio: Vec<Option<f64>>,
+    #[serde(default)]
+    slow_ratio: Option<Vec<Option<f64>>>,
 }
 
 /// Decode `/v1/metrics/range`: nulls, negatives and non-numbers are gaps;
@@ -663,7 +668,8 @@ struct RangeWire {
 pub fn decode_range(q: &RangeQuery, body: &[u8], at: DateTime<Utc>) -> Result<RangeSeries, String> {
     let w: RangeWire = serde_json::from_slice(body).map_err(|e| format!("range: {e}"))?;
     let n = q.points as usize;
-    if [&w.p50_ms, &w.p95_ms, &w.p99_ms, &w.error_ratio].iter().any(|v| v.len() > n) {
+    let slow = w.slow_ratio.unwrap_or_default();
+    if [&w.p50_ms, &w.p95_ms, &w.p99_ms, &w.error_ratio, &slow].iter().any(|v| v.len() > n) {
         return Err(format!("range: more than the {n} points asked for"));
     }
     if !(w.step_seconds.is_finite() && w.step_seconds > 0.0) {
@@ -679,7 +685,13 @@ pub fn decode_range(q: &RangeQuery, body: &[u8], at: DateTime<Utc>) -> Result<Ra
         p50: clean(w.p50_ms),
         p95: clean(w.p95_ms),
         p99: clean(w.p99_ms),
-        err: clean(w.error_ratio).into_iter().map(|x| if x > 1.0 { f64::NAN } else { x }).collect(),
+        err: {
+            let bad = match q.kind {
+                crate::model::range::RangeKind::Slow(_) => slow,
+                _ => w.error_ratio,
+            };
+            clean(bad).into_iter().map(|x| if x > 1.0 { f64::NAN } else { x }).collect()
+        },
         source: "control-plane".into(),
         fetched_at: at,
         error: None,

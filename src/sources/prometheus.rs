@@ -104,6 +104,21 @@ impl PromQueries {
         )
     }
 
+    /// The share of one service's requests slower than `le` seconds (a
+    /// bucket bound, matched in every spelling), over `window`: one series.
+    pub fn slow_ratio_of(&self, service: &str, region: &str, le: f64, window: &str) -> String {
+        let mut m = format!("{}=\"{}\"", self.service_label, label_value(service));
+        if !region.is_empty() {
+            m.push_str(&format!(",{}=\"{}\"", self.region_label, label_value(region)));
+        }
+        let within = self.matchers(&format!("{m},{}", le_matcher(le)));
+        let all = self.matchers(&m);
+        format!(
+            "clamp_min(1 - sum(rate({}{within}[{window}])) / sum(rate({}{all}[{window}])), 0)",
+            self.latency_metric, self.requests_metric
+        )
+    }
+
     pub fn request_rate(&self) -> String {
         format!("sum by ({}) (rate({}{}[{}]))", self.by(), self.requests_metric, self.matchers(""), self.rate_window)
     }
@@ -551,8 +566,14 @@ impl Prometheus {
         let start = end - step * (q.points as f64 - 1.0);
         let rate = crate::duration::parse(&self.q.rate_window).map(|d| d.as_secs_f64()).unwrap_or(300.0);
         let window = format!("{}s", rate.max(step).round() as i64);
-        if q.kind == crate::model::range::RangeKind::Errors {
-            let expr = self.q.error_ratio_of(&q.service, &q.region, &window);
+        let bad_ratio = match q.kind {
+            crate::model::range::RangeKind::Errors => Some(self.q.error_ratio_of(&q.service, &q.region, &window)),
+            crate::model::range::RangeKind::Slow(ms) => {
+                Some(self.q.slow_ratio_of(&q.service, &q.region, ms as f64 / 1000.0, &window))
+            }
+            crate::model::range::RangeKind::Latency => None,
+        };
+        if let Some(expr) = bad_ratio {
             let url = format!(
                 "{}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
                 self.base,
