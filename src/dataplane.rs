@@ -22,6 +22,9 @@ use crate::store::{run_store, Store};
 #[derive(Debug, Clone, Default)]
 pub struct Intervals {
     set: BTreeMap<FeedId, Duration>,
+    /// Per-feed request timeouts the configuration (or `--timeout`) sets;
+    /// the rest follow their interval (`Intervals::timeout`).
+    timeouts: BTreeMap<FeedId, Duration>,
     /// Every interval is multiplied by this (tests use small factors).
     factor: Option<f64>,
 }
@@ -59,10 +62,35 @@ impl Intervals {
         self
     }
 
-    /// Every interval multiplied by `factor` (tests use small factors).
+    /// Every interval multiplied by `factor` (tests use small factors);
+    /// a timeout set explicitly is not scaled.
     pub fn scaled(&self, factor: f64) -> Intervals {
         let f = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
-        Intervals { set: self.set.clone(), factor: Some(self.factor.unwrap_or(1.0) * f) }
+        Intervals {
+            set: self.set.clone(),
+            timeouts: self.timeouts.clone(),
+            factor: Some(self.factor.unwrap_or(1.0) * f),
+        }
+    }
+
+    /// Set one feed's request timeout (None: back to the default).
+    pub fn with_timeout(mut self, feed: FeedId, d: Option<Duration>) -> Intervals {
+        match d {
+            Some(d) => self.timeouts.insert(feed, d),
+            None => self.timeouts.remove(&feed),
+        };
+        self
+    }
+
+    /// How long one request of `feed` may take: its own timeout when set,
+    /// else 0.8 × its interval within 200 ms..10 s (a poll ends before the
+    /// next is due). A failure then backs off exponentially from the
+    /// interval up to 30 s, ±20 % jitter.
+    pub fn timeout(&self, feed: FeedId) -> Duration {
+        match self.timeouts.get(&feed) {
+            Some(d) => *d,
+            None => self.get(feed).mul_f64(0.8).clamp(Duration::from_millis(200), Duration::from_secs(10)),
+        }
     }
 }
 
@@ -162,7 +190,7 @@ fn spec(intervals: &Intervals, feed: FeedId) -> PollSpec {
         feed,
         source: None,
         interval,
-        timeout: interval.mul_f64(0.8).clamp(Duration::from_millis(200), Duration::from_secs(10)),
+        timeout: intervals.timeout(feed),
         max_backoff: Duration::from_secs(30).max(interval),
     }
 }
@@ -447,5 +475,21 @@ mod tests {
         let changed = i.with(FeedId::Flags, Duration::from_secs(1));
         assert_eq!(changed.get(FeedId::Flags), Duration::from_secs(1));
         assert_eq!(changed.get(FeedId::Probes), default_interval(FeedId::Probes), "only that feed");
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_follows_the_interval_unless_set_and_a_set_one_is_not_scaled() {
+        let i = Intervals::default();
+        assert_eq!(i.timeout(FeedId::Metrics), Duration::from_millis(1600), "0.8 × 2 s");
+        assert_eq!(i.timeout(FeedId::Services), Duration::from_secs(10), "at most 10 s by default");
+        assert_eq!(i.scaled(0.01).timeout(FeedId::Metrics), Duration::from_millis(200), "at least 200 ms");
+        let set = i.with_timeout(FeedId::Metrics, Some(Duration::from_secs(8)));
+        assert_eq!(set.scaled(0.25).timeout(FeedId::Metrics), Duration::from_secs(8), "the operator's, unscaled");
+        assert_eq!(set.with_timeout(FeedId::Metrics, None).timeout(FeedId::Metrics), Duration::from_millis(1600));
     }
 }

@@ -317,6 +317,23 @@ fn probes(cfg: &Config, intervals: &mut Intervals) -> Result<Option<ProbeSource>
     })
 }
 
+/// A section's `timeout`, checked (the configuration's check said why not).
+fn timeout_in(t: &Option<toml::Spanned<String>>) -> Option<std::time::Duration> {
+    t.as_ref().and_then(|t| crate::config::timeout_of(t.get_ref()).ok())
+}
+
+/// `[control_plane] timeout` for every feed the control plane supplies.
+fn control_plane_timeouts(cfg: &Config, mut intervals: Intervals) -> Intervals {
+    if let Some(d) = cfg.control_plane.as_ref().and_then(|c| timeout_in(&c.timeout)) {
+        for feed in
+            [FeedId::Regions, FeedId::Services, FeedId::Metrics, FeedId::Deployments, FeedId::Circuits, FeedId::Flags]
+        {
+            intervals = intervals.with_timeout(feed, Some(d));
+        }
+    }
+    intervals
+}
+
 /// Wire a checked configuration (CloudWatch's clients come later:
 /// `Setup::start_cloudwatch`).
 pub fn setup(cfg: &Config) -> Result<Setup, String> {
@@ -331,6 +348,9 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         }
         None => None,
     };
+    // The control plane's timeout for every feed it may supply; a source
+    // configured after it sets (or clears) its own feed's below.
+    intervals = control_plane_timeouts(cfg, intervals);
     let cp = match &control_plane {
         Some((url, token, ca)) => {
             let c = if ca.is_some() { http_client_with(ca.as_deref())? } else { client.clone() };
@@ -342,7 +362,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         Some(p) => {
             let token = Config::secret(p.bearer_token_env.as_deref(), None)?;
             let d = duration_or(p.interval.get_ref(), intervals.get(FeedId::Metrics));
-            intervals = intervals.with(FeedId::Metrics, d);
+            intervals = intervals.with(FeedId::Metrics, d).with_timeout(FeedId::Metrics, timeout_in(&p.timeout));
             let q = PromQueries {
                 latency_metric: p.latency_metric.clone(),
                 requests_metric: p.requests_metric.clone(),
@@ -365,7 +385,7 @@ pub fn setup(cfg: &Config) -> Result<Setup, String> {
         Some(a) => {
             let token = Config::secret(a.bearer_token_env.as_deref(), None)?;
             let d = duration_or(a.interval.get_ref(), intervals.get(FeedId::Alerts));
-            intervals = intervals.with(FeedId::Alerts, d);
+            intervals = intervals.with(FeedId::Alerts, d).with_timeout(FeedId::Alerts, timeout_in(&a.timeout));
             let mut labels = AlertLabels::default();
             if let Some(r) = &a.region_labels {
                 labels.region = r.clone();

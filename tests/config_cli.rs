@@ -205,3 +205,22 @@ fn serve_ssh_does_not_start_without_its_audit_trail() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("serve-ssh cannot keep its audit trail, so it does not start"), "{err}");
 }
+
+#[test]
+fn timeout_flag_is_checked_and_belongs_to_api_and_the_demo() {
+    let (ok, text) = run(&["--timeout", "50ms", "paths"]);
+    assert!(!ok && text.contains("'50ms' is not between 100ms and 5m"), "{text}");
+    let d = dir("timeout");
+    let path = d.join("warroom.toml");
+    let p = path.to_string_lossy().to_string();
+    let (ok, text) = run(&["config", "init", &p]);
+    assert!(ok, "{text}");
+    // A configuration sets each source's own timeout: the flag says where.
+    let out = Command::new(BIN).args(["--config", &p, "--timeout", "5s"]).env_remove("WARROOM_CONFIG").output();
+    let Ok(out) = out else { panic!("cannot run warroom") };
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && text.contains("set `timeout` in [control_plane], [prometheus] or [alertmanager]"),
+        "{text}"
+    );
+}

@@ -247,3 +247,35 @@ async fn a_chart_range_is_asked_of_the_metrics_source_once_and_answered_into_the
     let e = snap.range(&ghost).and_then(|r| r.error.clone()).unwrap_or_default();
     assert!(e.contains("404") || e.contains("unknown service"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_slower_than_its_default_timeout_is_read_with_a_longer_one() {
+    let cfg = SimConfig { scenario: Scenario::Calm, ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    // Every metrics answer takes 700 ms: longer than 0.8 × a 500 ms interval.
+    let slow = r#"{"path":"/v1/metrics","kind":"latency","latencyMs":700}"#;
+    assert_eq!(inject(&sim.url(), slow).await, 201);
+    let clock: Clock = Arc::new(Utc::now);
+    let short = Intervals::default().scaled(0.25);
+    assert_eq!(short.timeout(warroom::model::FeedId::Metrics), Duration::from_millis(400));
+    let plane = match spawn(&sim.url(), short, clock.clone()) {
+        Ok(p) => p,
+        Err(e) => panic!("data plane: {e}"),
+    };
+    let mut rx = plane.snapshots.clone();
+    let snap = wait_for(&mut rx, "the metrics feed timing out", 20, |s| s.fleet.metrics.error.is_some()).await;
+    let e = snap.fleet.metrics.error_text().unwrap_or_default();
+    assert!(e.contains("timed out") || e.contains("timeout"), "{e}");
+    assert!(snap.fleet.metrics.items().is_empty(), "nothing read within 400 ms");
+    drop(plane);
+    // The same feed with its own timeout: read, fresh, no error.
+    let long =
+        Intervals::default().scaled(0.25).with_timeout(warroom::model::FeedId::Metrics, Some(Duration::from_secs(2)));
+    let plane = match spawn(&sim.url(), long, clock) {
+        Ok(p) => p,
+        Err(e) => panic!("data plane: {e}"),
+    };
+    let mut rx = plane.snapshots.clone();
+    let snap = wait_for(&mut rx, "metrics read with a 2 s timeout", 20, |s| !s.fleet.metrics.items().is_empty()).await;
+    assert_eq!(snap.fleet.metrics.error, None);
+}

@@ -32,6 +32,11 @@ pub struct Cli {
     /// Demo fleet: simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// With --api: how long one read of each feed may take (e.g. 5s; default
+    /// 0.8 × the feed's poll interval, 200 ms..10 s). A large fleet's
+    /// metrics can take longer than that.
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
     /// Multiply every poll interval (tests use small values).
     #[arg(long, default_value_t = 1.0, hide = true)]
     pub poll_factor: f64,
@@ -102,6 +107,10 @@ pub enum Cmd {
     Sim(sim::SimOpts),
     /// Print one rendered frame as plain text and exit.
     Snapshot(snapshot::SnapshotOpts),
+}
+
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    warroom::config::timeout_of(s)
 }
 
 pub fn parse_scenario(s: &str) -> Result<Scenario, String> {

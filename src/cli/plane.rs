@@ -68,6 +68,16 @@ fn history(what: &str, cfg: Option<&warroom::config::Config>) -> warroom::store:
     h
 }
 
+/// The default intervals with `--timeout` for every feed (`--api` and the
+/// demo; a configuration sets its sources' timeouts itself).
+fn cli_intervals(cli: &Cli) -> Intervals {
+    let mut intervals = Intervals::default();
+    for feed in warroom::model::FEEDS {
+        intervals = intervals.with_timeout(feed, cli.timeout);
+    }
+    intervals.scaled(cli.poll_factor)
+}
+
 /// The data plane for `cli`: `--api`, else a configuration file, else the
 /// embedded demo fleet, and where actions go. `view`, when given, learns
 /// the operator and DEMO label.
@@ -94,9 +104,15 @@ pub async fn data_plane(
         (Some(url), _) => {
             let (mut sources, routes) = warroom::wiring::control_plane_with_databases(url).await?;
             sources.history = history(url, None);
-            Ok((dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?, None, routes))
+            Ok((dataplane::spawn_sources(sources, cli_intervals(cli), clock)?, None, routes))
         }
         (None, Some(path)) => {
+            if cli.timeout.is_some() {
+                return Err(format!(
+                    "--timeout is for --api and the demo; with the configuration {} set `timeout` in [control_plane], [prometheus] or [alertmanager]",
+                    path.display()
+                ));
+            }
             let cfg = warroom::config::Config::load(&path).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("invalid configuration:\n{}", lines.join("\n"))
@@ -139,7 +155,7 @@ pub async fn data_plane(
             // empty (incidents are still written, for `incident export --demo`).
             sources.history = history(&format!("demo {} {}", cli.scenario, cli.seed), None);
             sources.history.file = None;
-            let plane = dataplane::spawn_sources(sources, Intervals::default().scaled(cli.poll_factor), clock)?;
+            let plane = dataplane::spawn_sources(sources, cli_intervals(cli), clock)?;
             Ok((plane, Some(handle), routes))
         }
     }

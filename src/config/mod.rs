@@ -499,6 +499,9 @@ pub struct PrometheusCfg {
     pub url: Spanned<String>,
     #[serde(default = "default_prom_interval")]
     pub interval: Spanned<String>,
+    /// How long one poll (its ~50 queries, in parallel) may take (default
+    /// 0.8 × the interval, 200 ms..10 s).
+    pub timeout: Option<Spanned<String>>,
     /// Histogram bucket series (with `_bucket`).
     #[serde(default = "default_latency_metric")]
     pub latency_metric: String,
@@ -552,6 +555,8 @@ pub struct AlertmanagerCfg {
     pub url: Spanned<String>,
     #[serde(default = "default_prom_interval")]
     pub interval: Spanned<String>,
+    /// How long one poll may take (default 0.8 × the interval).
+    pub timeout: Option<Spanned<String>>,
     pub bearer_token_env: Option<String>,
     /// PEM bundle of extra CAs to trust.
     pub ca_bundle: Option<Spanned<String>>,
@@ -573,6 +578,9 @@ pub struct ControlPlaneCfg {
     pub token_file: Option<String>,
     /// PEM bundle of extra CAs to trust (reads and actions).
     pub ca_bundle: Option<Spanned<String>>,
+    /// How long one read of each feed it supplies may take (default 0.8 ×
+    /// the feed's interval, 200 ms..10 s). Actions have their own.
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// AWS CloudWatch as the latency and error source (docs/configuration.md).
@@ -866,6 +874,22 @@ impl Config {
     }
 
     /// `[unleash]`: a URL, a token by reference, projects by name.
+    /// Request timeouts: a duration from 100 ms to 5 minutes.
+    fn check_timeouts(&self, c: &mut Checker<'_>) {
+        let all = [
+            ("[prometheus]", self.prometheus.as_ref().and_then(|p| p.timeout.as_ref())),
+            ("[alertmanager]", self.alertmanager.as_ref().and_then(|a| a.timeout.as_ref())),
+            ("[control_plane]", self.control_plane.as_ref().and_then(|p| p.timeout.as_ref())),
+        ];
+        for (section, t) in all {
+            let Some(t) = t else { continue };
+            match timeout_of(t.get_ref()) {
+                Ok(_) => {}
+                Err(e) => c.at(t.span(), format!("{section} timeout: {e}")),
+            }
+        }
+    }
+
     fn check_unleash(&self, c: &mut Checker<'_>) {
         let Some(u) = &self.unleash else { return };
         if let Err(e) = check_url(u.url.get_ref()) {
@@ -946,6 +970,7 @@ impl Config {
 
     fn validate(&self, c: &mut Checker<'_>) {
         self.check_history(c);
+        self.check_timeouts(c);
         self.check_resilience4j(c);
         self.check_kubernetes(c);
         self.check_unleash(c);
@@ -1398,6 +1423,15 @@ fn check_ca_bundle(c: &mut Checker, ca: &Spanned<String>) {
         Ok(_) => c.at(ca.span(), format!("CA bundle '{}' holds no certificate", ca.get_ref())),
         Err(e) => c.at(ca.span(), format!("CA bundle '{}' is not valid PEM: {e}", ca.get_ref())),
     }
+}
+
+/// A request timeout as written (`"5s"`, `"1500ms"`): 100 ms to 5 minutes.
+pub fn timeout_of(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::duration::parse(s)?;
+    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(300) {
+        return Err(format!("'{s}' is not between 100ms and 5m"));
+    }
+    Ok(d)
 }
 
 /// A link template with its placeholders filled (each value URL-encoded;
