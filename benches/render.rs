@@ -1,4 +1,6 @@
-//! Frame render and store derive cost for a 6-region × 40-service fleet.
+//! Frame render and store derive cost for a 6-region × 40-service fleet,
+//! and every built-in view at 80×24, 200×60 and 400×120 over 6 × 10,
+//! 100 and 1,000 services (`cargo bench --bench render -- views/`).
 //! Run: `cargo bench --bench render`.
 
 use std::sync::Arc;
@@ -15,6 +17,10 @@ use warroom::sources::Clock;
 use warroom_sim::{Scenario, SimConfig};
 
 fn fleet_snapshot() -> Arc<Snapshot> {
+    fleet_of(40)
+}
+
+fn fleet_of(services: usize) -> Arc<Snapshot> {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
@@ -24,7 +30,7 @@ fn fleet_snapshot() -> Arc<Snapshot> {
             seed: 7,
             scenario: Scenario::DependencyStorm,
             regions: 6,
-            services: 40,
+            services,
             time_scale: 0.0,
             start_unix: Some(1_768_478_400.0),
             at_secs: 420.0,
@@ -76,5 +82,35 @@ fn benches(c: &mut Criterion) {
     c.bench_function("store derive, 6 regions x 40 services", |b| b.iter(|| black_box(derive(fleet.clone(), 1))));
 }
 
-criterion_group!(render, benches);
+/// Every built-in view at three sizes over three fleet sizes (short runs:
+/// 63 benchmarks; the figures go into docs/performance.md).
+fn views(c: &mut Criterion) {
+    let theme = warroom_ui::Theme::ansi();
+    let now = Utc::now();
+    let mut g = c.benchmark_group("views");
+    g.sample_size(20).warm_up_time(std::time::Duration::from_millis(300));
+    g.measurement_time(std::time::Duration::from_secs(1));
+    for services in [10, 100, 1_000] {
+        let snap = fleet_of(services);
+        for (name, _) in warroom::views::BUILT_IN {
+            let Some(def) = warroom::views::built_in(name) else { continue };
+            let v = ViewState { def, ..ViewState::default() };
+            for (w, h) in [(80u16, 24u16), (200, 60), (400, 120)] {
+                let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                g.bench_function(format!("{name} {w}x{h} 6x{services}"), |b| {
+                    b.iter(|| {
+                        buf.reset();
+                        warroom::render::render(&snap, &v, DEFAULT_KEYMAP, now, &theme, buf.area, &mut buf);
+                        black_box(&buf);
+                    })
+                });
+            }
+        }
+        let fleet = snap.fleet.clone();
+        g.bench_function(format!("store derive 6x{services}"), |b| b.iter(|| black_box(derive(fleet.clone(), 1))));
+    }
+    g.finish();
+}
+
+criterion_group!(render, benches, views);
 criterion_main!(render);

@@ -224,3 +224,25 @@ fn timeout_flag_is_checked_and_belongs_to_api_and_the_demo() {
         "{text}"
     );
 }
+
+#[test]
+fn the_control_planes_timeout_covers_its_feeds_and_a_prometheus_keeps_its_own() {
+    let text = "[[region]]\nname = \"r1\"\n[control_plane]\nurl = \"http://c\"\ntimeout = \"8s\"\n[prometheus]\nurl = \"http://p:9090\"\n[alertmanager]\nurl = \"http://a:9093\"\ntimeout = \"3s\"\n";
+    let cfg = match warroom::config::Config::parse(std::path::Path::new("w.toml"), text) {
+        Ok(c) => c,
+        Err(e) => panic!("{e:?}"),
+    };
+    let setup = match warroom::wiring::setup(&cfg) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let t = |f| setup.intervals.timeout(f);
+    use std::time::Duration;
+    use warroom::model::FeedId;
+    assert_eq!(t(FeedId::Regions), Duration::from_secs(8));
+    assert_eq!(t(FeedId::Deployments), Duration::from_secs(8));
+    // Prometheus supplies the metrics here, with no timeout of its own:
+    // 0.8 × its 15 s interval capped at 10 s, not the control plane's.
+    assert_eq!(t(FeedId::Metrics), Duration::from_secs(10));
+    assert_eq!(t(FeedId::Alerts), Duration::from_secs(3));
+}

@@ -244,27 +244,3 @@ fn request_timeouts_are_durations_between_100ms_and_5m() {
     assert!(e.iter().any(|x| x.starts_with("w.toml:8:11: [alertmanager] timeout: bad duration")), "{e:?}");
     assert!(!e.iter().any(|x| x.contains("[control_plane] timeout")), "{e:?}");
 }
-
-#[test]
-fn the_control_planes_timeout_covers_its_feeds_and_a_prometheus_keeps_its_own() {
-    let text = format!(
-        "{MIN}[control_plane]\nurl = \"http://c\"\ntimeout = \"8s\"\n[prometheus]\nurl = \"http://p:9090\"\n[alertmanager]\nurl = \"http://a:9093\"\ntimeout = \"3s\"\n"
-    );
-    let cfg = match Config::parse(Path::new("w.toml"), &text) {
-        Ok(c) => c,
-        Err(e) => panic!("{e:?}"),
-    };
-    let setup = match crate::wiring::setup(&cfg) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    let t = |f| setup.intervals.timeout(f);
-    use crate::model::FeedId;
-    use std::time::Duration;
-    assert_eq!(t(FeedId::Regions), Duration::from_secs(8));
-    assert_eq!(t(FeedId::Deployments), Duration::from_secs(8));
-    // Prometheus supplies the metrics here, with no timeout of its own:
-    // 0.8 × its 15 s interval capped at 10 s, not the control plane's.
-    assert_eq!(t(FeedId::Metrics), Duration::from_secs(10));
-    assert_eq!(t(FeedId::Alerts), Duration::from_secs(3));
-}

@@ -10,6 +10,7 @@ pub mod bluegreen;
 pub mod budgets;
 pub mod canaries;
 pub mod changes;
+pub mod chart;
 pub mod circuits;
 pub mod common;
 pub mod databases;

@@ -9,9 +9,9 @@ use warroom_ui::{ChartLine, Level, Panel, SeriesChart, Theme};
 
 use super::budgets::{slo_label, state_badge};
 use super::canaries::{phase_level, phase_word};
+use super::chart::ChartView;
 use super::circuits::state_level;
 use super::common::{feed_badge, fmt_ms, fmt_rps, region_level};
-use crate::app::view::ChartView;
 use crate::model::{Snapshot, Tier, Traffic};
 
 pub fn render(

@@ -8,8 +8,8 @@ use ratatui::layout::Rect;
 use warroom_ui::{Level, Panel, Theme};
 
 use super::budgets::{slo_label, state_badge};
+use super::chart::ChartView;
 use super::common::{feed_badge, fmt_hours};
-use crate::app::view::ChartView;
 use crate::model::slo::alert_factor;
 use crate::model::snapshot::SloStatus;
 use crate::model::Snapshot;
