@@ -979,6 +979,15 @@ mod tests {
         d
     }
 
+    /// The regional-failover runbook bound to us-west-2 (defaults for the rest).
+    fn failover_us_west_2() -> (super::super::Runbook, BTreeMap<String, String>) {
+        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
+        let mut given = BTreeMap::new();
+        given.insert("region".to_string(), "us-west-2".to_string());
+        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        (book, params)
+    }
+
     #[test]
     fn markdown_export_escapes_what_backends_and_people_wrote() {
         assert_eq!(md_text("a|b"), "a\\|b");
@@ -991,10 +1000,7 @@ mod tests {
 
     #[test]
     fn a_for_clause_counts_in_the_source_clock_and_from_the_sources_since() {
-        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
-        let mut given = BTreeMap::new();
-        given.insert("region".to_string(), "us-west-2".to_string());
-        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let (book, params) = failover_us_west_2();
         let d = dir("since");
         let t0 = Utc::now();
         // A simulator 9 minutes ahead of us; us-west-2 DOWN for 3 minutes there.
@@ -1039,10 +1045,7 @@ mod tests {
         // Feeds polled at different moments, whole-second timestamps and a
         // loaded machine move the estimate of the source's clock back by a
         // second or two now and then: a check true now stays true.
-        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
-        let mut given = BTreeMap::new();
-        given.insert("region".to_string(), "us-west-2".to_string());
-        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let (book, params) = failover_us_west_2();
         let d = dir("jitter");
         let t0 = Utc::now();
         let snap = |ahead: Duration| {
@@ -1085,10 +1088,7 @@ mod tests {
 
     #[test]
     fn regional_failover_walks_through_and_persists() {
-        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
-        let mut given = BTreeMap::new();
-        given.insert("region".to_string(), "us-west-2".to_string());
-        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let (book, params) = failover_us_west_2();
         let d = dir("walk");
         let t0 = Utc::now();
         let mut run = Run::start(book, params, "alice", t0, d.clone());
@@ -1120,10 +1120,7 @@ mod tests {
 
     #[test]
     fn one_console_drives_a_run_and_the_others_watch_it_read_only() {
-        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
-        let mut given = BTreeMap::new();
-        given.insert("region".to_string(), "us-west-2".to_string());
-        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let (book, params) = failover_us_west_2();
         let d = dir("lock");
         let t0 = Utc::now();
         let mut alice = Run::start(book, params, "alice", t0, d.clone());
@@ -1169,10 +1166,7 @@ mod tests {
 
     #[test]
     fn a_watcher_never_looks_up_or_resends_an_action_confirmed_elsewhere() {
-        let book = super::super::find("regional-failover").unwrap_or_else(|e| panic!("{e}"));
-        let mut given = BTreeMap::new();
-        given.insert("region".to_string(), "us-west-2".to_string());
-        let params = book.bind(&given, None).unwrap_or_else(|e| panic!("{e}"));
+        let (book, params) = failover_us_west_2();
         let d = dir("watch-action");
         let t0 = Utc::now();
         let mut rec = Run::start(book, params, "alice", t0, d.clone()).rec;
