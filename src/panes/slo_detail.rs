@@ -171,11 +171,14 @@ fn burn_chart(snap: &Snapshot, s: &SloStatus, chart: &ChartView, theme: &Theme, 
             s.service
         )
     };
-    let Some(r) = got.filter(|r| r.error.is_some() || r.has_points()) else {
+    let Some(r) = got else {
         put(buf, area.y, title(&format!(" · asking {source}…")), theme.muted);
         return 1;
     };
-    if let Some(e) = &r.error {
+    // An answer with no points is said as such, never "still asking".
+    let why =
+        r.error.clone().or_else(|| (!r.has_points()).then(|| format!("{} has no requests in that window", r.source)));
+    if let Some(e) = why {
         put(buf, area.y, title(&format!(" · unavailable: {e}")), theme.warn);
         return 1;
     }
