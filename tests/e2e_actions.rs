@@ -175,7 +175,7 @@ fn a_database_failover_from_the_databases_pane_promotes_the_standby_once() {
     pty.send("orders");
     pty.wait_for("name typed", 10, |s| s.contains("> orders"));
     pty.send("\r");
-    let done = pty.wait_for("promoted", 90, |s| s.contains("DONE") && s.contains("is the writer of orders"));
+    let done = pty.wait_for("promoted", 40, |s| s.contains("DONE") && s.contains("is the writer of orders"));
     assert!(done.contains("orders-usw2"), "{done}");
     let history = get_json(&format!("{url}/patroni/orders/history"));
     assert_eq!(history.as_array().map(Vec::len), Some(1), "exactly one promotion: {history}");
