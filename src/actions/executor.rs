@@ -282,8 +282,8 @@ fn spawn_inner(
                     run(&ctx, intent).await
                 };
                 // Not counted as active: quitting does not wait for it.
-                if let Some((intent, started, writer_at)) = recover {
-                    watch_recovery(&ctx, &intent, started, writer_at).await;
+                if let Some((intent, started, writer_at, outcome)) = recover {
+                    watch_recovery(&ctx, &intent, started, writer_at, &outcome).await;
                 }
             });
         }
@@ -448,7 +448,12 @@ async fn reconcile_all(ctx: &Ctx) {
 
 /// Runs one intent; returns it when a database action changed the writer
 /// (with the confirm and writer times), for the recovery stopwatch.
-async fn run(ctx: &Ctx, intent: Intent) -> Option<(Intent, DateTime<Utc>, DateTime<Utc>)> {
+/// What a database action that changed the writer hands to the recovery
+/// watch: the intent, when it started, when the writer changed, and the
+/// outcome's message (kept on screen beside the recovery time).
+type Changed = (Intent, DateTime<Utc>, DateTime<Utc>, String);
+
+async fn run(ctx: &Ctx, intent: Intent) -> Option<Changed> {
     let started = (ctx.clock)();
     let summary = intent.action.summary();
     // Role check first: a viewer's attempt is audited and nothing is sent.
@@ -561,7 +566,7 @@ async fn run(ctx: &Ctx, intent: Intent) -> Option<(Intent, DateTime<Utc>, DateTi
     let changed = status == ActionStatus::Succeeded
         && intent.action.target_kind() == super::TargetKind::Database
         && !message.starts_with("already in effect");
-    changed.then(|| (intent, started, (ctx.clock)()))
+    changed.then(|| (intent, started, (ctx.clock)(), message))
 }
 
 /// Longest the recovery stopwatch runs: twice the objective, within these.
@@ -573,7 +578,9 @@ const RECOVERY_WATCH_MAX: f64 = 7200.0;
 /// serving region (on metrics observed after the new writer), and that
 /// recovery time, against the tier's RTO, lands in the audit trail
 /// (event `recovery`: `met`, `missed` or `unmeasured`) and the action log.
-async fn watch_recovery(ctx: &Ctx, intent: &Intent, started: DateTime<Utc>, writer_at: DateTime<Utc>) {
+/// The action log's entry keeps the outcome after the recovery time, so
+/// the row still says who writes now once the stopwatch stops.
+async fn watch_recovery(ctx: &Ctx, intent: &Intent, started: DateTime<Utc>, writer_at: DateTime<Utc>, outcome: &str) {
     use crate::model::infra::{objective, recovery, Recovery};
     let Some(mut rx) = ctx.snapshots.clone() else { return };
     let request = intent.action.request();
@@ -584,7 +591,8 @@ async fn watch_recovery(ctx: &Ctx, intent: &Intent, started: DateTime<Utc>, writ
     };
     let secs = |t: DateTime<Utc>| (t - started).num_milliseconds().max(0) as f64 / 1000.0;
     let words = crate::panes::dr::secs_words;
-    let writer = format!("new writer {} after confirm", words(secs(writer_at)));
+    let candidate = request["candidate"].as_str().unwrap_or("");
+    let writer = format!("new writer {candidate} {} after confirm", words(secs(writer_at)));
     let limit = obj.map(|(_, o)| (o.rto_secs * 2.0).clamp(RECOVERY_WATCH_MIN, RECOVERY_WATCH_MAX));
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(limit.unwrap_or(RECOVERY_WATCH_MIN));
     let (result, message, recovered) = loop {
@@ -630,7 +638,7 @@ async fn watch_recovery(ctx: &Ctx, intent: &Intent, started: DateTime<Utc>, writ
         summary: intent.action.summary(),
         operator: intent.operator.name.clone(),
         status: ActionStatus::Succeeded,
-        message: shown,
+        message: format!("{shown} · {outcome}"),
         started_at: started,
         updated_at: writer_at,
         recovered_at: recovered,
