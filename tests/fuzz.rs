@@ -221,6 +221,10 @@ fn backend_seeds() -> Vec<(Option<FeedId>, Vec<u8>)> {
             (Some(FeedId::Regions), "/v1/regions"),
             (Some(FeedId::Services), "/v1/services"),
             (Some(FeedId::Metrics), "/v1/metrics?windows=5m,1h,30d&days=3&points=5"),
+            (
+                Some(FeedId::Metrics),
+                "/v1/metrics?windows=5m,1h,30d&days=3&points=5&format=rows&fine=2&shard=1/2&since=0",
+            ),
             (Some(FeedId::Deployments), "/v1/deployments"),
             (Some(FeedId::Circuits), "/v1/circuits"),
             (Some(FeedId::Flags), "/v1/flags"),

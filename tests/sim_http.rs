@@ -192,3 +192,110 @@ async fn a_region_says_since_when_it_has_its_status() {
     assert_eq!(at("us-east-1", "statusSince"), format!("\"{}\"", iso(start + 600.0 - 86_400.0).unwrap_or_default()));
     sim.shutdown().await;
 }
+
+/// The compact metrics shape, merged by the console over polls that each
+/// carry one shard of the coarse windows, gives the same records as the
+/// old shape (a frozen clock, on a step-aligned instant, so the series
+/// instants are the same too); gzip is asked for and inflated.
+#[tokio::test]
+async fn the_rows_shape_merged_over_shards_equals_the_full_shape() {
+    use warroom::model::FeedId;
+    use warroom::sources::{control_plane, Payload};
+    // 6 × 200 = 1,200 rows: two shards of coarse windows.
+    let cfg = SimConfig { regions: 6, services: 200, ..frozen(3, Scenario::DependencyStorm, 600.0) };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim did not start") };
+    let windows = warroom::model::slo::COUNT_WINDOWS.join(",");
+    let (_, old) = get(&sim.url(), &format!("/v1/metrics?windows={windows}&points=60&step=60s&days=30")).await;
+    let traffic = |p: Payload| match p {
+        Payload::Timed { inner, .. } => match *inner {
+            Payload::Metrics(m) => m,
+            other => panic!("not metrics: {other:?}"),
+        },
+        other => panic!("not timed: {other:?}"),
+    };
+    let want = match control_plane::decode(FeedId::Metrics, old.as_bytes()) {
+        Ok(p) => traffic(p),
+        Err(e) => panic!("old shape: {e}"),
+    };
+    assert_eq!(want.len(), 1200);
+    let client = reqwest::Client::new();
+    let cp = control_plane::ControlPlane::new(&sim.url(), client);
+    // Poll 1 carries everything; polls 2 and 3 one shard each, the other
+    // half's coarse windows coming from what poll 1 said.
+    for poll in 1..=3 {
+        let got = match cp.fetch(FeedId::Metrics).await {
+            Ok(p) => traffic(p),
+            Err(e) => panic!("poll {poll}: {e}"),
+        };
+        assert_eq!(got.len(), want.len(), "poll {poll}");
+        for (g, w) in got.iter().zip(&want) {
+            // The last point is the value now: to 2 decimals in the rows
+            // shape (the instantaneous field), to 1 in the old series.
+            let (mut g, mut w) = (g.clone(), w.clone());
+            for (a, b) in [
+                (&mut g.p50_series, &mut w.p50_series),
+                (&mut g.p95_series, &mut w.p95_series),
+                (&mut g.p99_series, &mut w.p99_series),
+                (&mut g.error_series, &mut w.error_series),
+            ] {
+                let (x, y) = (a.pop().unwrap_or(-1.0), b.pop().unwrap_or(-2.0));
+                assert!((x - y).abs() <= 0.050_001, "poll {poll}: {} {}: now {x} vs {y}", g.service, g.region);
+            }
+            assert_eq!(format!("{g:?}"), format!("{w:?}"), "poll {poll}");
+        }
+    }
+    let asked = sim.state.request_counts().get("/v1/metrics").copied().unwrap_or(0);
+    assert_eq!(asked, 4);
+    // The server compresses when asked; the answer is a fraction.
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/metrics?windows={windows}&points=60&step=60s&days=30&format=rows&fine=5&shard=0/2&since=0",
+            sim.url()
+        ))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
+    let Ok(r) = r else { panic!("rows request") };
+    assert_eq!(r.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let zipped = r.bytes().await.map(|b| b.len()).unwrap_or(0);
+    assert!(zipped > 0 && zipped * 3 < old.len() / 2, "{zipped} gzip bytes vs {} old", old.len());
+    sim.shutdown().await;
+}
+
+/// A control plane that only knows the old shape (it ignores `format`,
+/// `fine`, `shard` and `since` and never compresses) is still read whole.
+#[tokio::test]
+async fn a_control_plane_with_only_the_old_shape_is_read_as_before() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use warroom::model::FeedId;
+    use warroom::sources::{control_plane, Payload};
+    let body = r#"{"metrics":[{"service":"a","region":"r","rps":5,"p99Ms":12,"counts":{"30d":{"good":9,"total":10}},
+        "series":{"stepSeconds":60,"p99Ms":[1,2,3]}}]}"#;
+    let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { panic!("bind") };
+    let Ok(addr) = listener.local_addr() else { panic!("addr") };
+    let server = tokio::spawn(async move {
+        let mut asked = Vec::new();
+        for _ in 0..2 {
+            let Ok((mut sock, _)) = listener.accept().await else { break };
+            let mut buf = vec![0u8; 8192];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            asked.push(head.lines().next().unwrap_or("").to_string());
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+        asked
+    });
+    let cp = control_plane::ControlPlane::new(&format!("http://{addr}"), reqwest::Client::new());
+    for _ in 0..2 {
+        let Ok(Payload::Metrics(m)) = cp.fetch(FeedId::Metrics).await else { panic!("not metrics") };
+        assert_eq!((m.len(), m[0].p99_series.clone(), m[0].counts["30d"].total), (1, vec![1.0, 2.0, 3.0], 10.0));
+    }
+    let asked = server.await.unwrap_or_default();
+    assert!(asked[0].contains("format=rows"), "{asked:?}");
+    // Once it answered the old shape, the console asks in the old shape.
+    assert!(!asked[1].contains("format=rows") && asked[1].contains("days=30"), "{asked:?}");
+}

@@ -451,6 +451,16 @@ struct MetricsQuery {
     service: Option<String>,
     /// Per-day counts for this many past days (≤ 31).
     days: Option<usize>,
+    /// `rows`: the compact shape (docs/control-plane-api.md).
+    format: Option<String>,
+    /// Rows shape: how many of `windows` (the first ones) every row has;
+    /// the rest, and the days, only the rows of the services in `shard`.
+    fine: Option<usize>,
+    /// Rows shape: `K/N`, the services whose index is K modulo N.
+    shard: Option<String>,
+    /// Rows shape: unix seconds of the newest series instant the client
+    /// holds; only later instants are sent.
+    since: Option<f64>,
 }
 
 /// Parse a duration like `90s`, `5m`, `1h`, `3d`.
@@ -473,7 +483,7 @@ fn bad_request(msg: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
 }
 
-async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
+async fn metrics(State(st): St, headers: header::HeaderMap, Query(q): Query<MetricsQuery>) -> Response {
     let w = &st.world;
     let t = st.now();
     let spec = q.windows.unwrap_or_else(|| "5m,1h,30d".into());
@@ -507,6 +517,18 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
             }
         },
     };
+    let days = q.days.unwrap_or(0).min(31);
+    if q.format.as_deref() == Some("rows") {
+        let fine = q.fine.unwrap_or(windows.len()).min(windows.len());
+        let shard = match q.shard.as_deref().map(parse_shard) {
+            None => (0, 1),
+            Some(Some(s)) => s,
+            Some(None) => return bad_request("bad shard: use K/N with 0 <= K < N <= 4096".into()),
+        };
+        let rows = RowsQuery { windows: &windows, fine, shard, days, points, step, since: q.since, only };
+        let body = metrics_rows(w, t, &rows);
+        return gzipped(&headers, body);
+    }
     let mut out = Vec::new();
     for (s, svc) in w.fleet.services.iter().enumerate() {
         if only.is_some_and(|o| o != s) {
@@ -523,7 +545,6 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
                 let fast = w.fast(s, r, t - secs, t, thr);
                 latency.insert(name.clone(), json!({"good": round(fast, 1), "total": round(c.total, 1)}));
             }
-            let days = q.days.unwrap_or(0).min(31);
             let mut daily = Vec::with_capacity(days);
             let mut latency_daily = Vec::with_capacity(days);
             for k in (0..days).rev() {
@@ -562,7 +583,179 @@ async fn metrics(State(st): St, Query(q): Query<MetricsQuery>) -> Response {
             }));
         }
     }
-    Json(json!({"observedAt": iso(w, t), "metrics": out})).into_response()
+    let body = json!({"observedAt": iso(w, t), "metrics": out}).to_string();
+    gzipped(&headers, body)
+}
+
+/// `K/N` with 0 ≤ K < N ≤ 4096.
+fn parse_shard(s: &str) -> Option<(usize, usize)> {
+    let (k, n) = s.split_once('/')?;
+    let (k, n): (usize, usize) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+    ((1..=4096).contains(&n) && k < n).then_some((k, n))
+}
+
+/// A JSON body, gzip-compressed (fastest level) when the client accepts it.
+fn gzipped(headers: &header::HeaderMap, body: String) -> Response {
+    use std::io::Write as _;
+    let accepts = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| e.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("gzip")));
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    if !accepts {
+        return (json, body).into_response();
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    match enc.write_all(body.as_bytes()).and_then(|_| enc.finish()) {
+        Ok(bytes) => (json, [(header::CONTENT_ENCODING, "gzip")], bytes).into_response(),
+        Err(_) => (json, body).into_response(),
+    }
+}
+
+/// What a rows-shape metrics request asks for.
+struct RowsQuery<'a> {
+    windows: &'a [(String, f64)],
+    fine: usize,
+    shard: (usize, usize),
+    days: usize,
+    points: usize,
+    step: f64,
+    since: Option<f64>,
+    only: Option<usize>,
+}
+
+/// A number as JSON, at most `digits` decimals (and never NaN).
+fn num(out: &mut String, x: f64, digits: i32) {
+    let x = round(x, digits);
+    if x.is_finite() {
+        let _ = write!(out, "{x}");
+    } else {
+        out.push('0');
+    }
+}
+
+/// `GET /v1/metrics?format=rows…`: one array per service × region, names
+/// once, series only after `since` on step-aligned instants, the coarse
+/// windows and days only for the services of one shard.
+fn metrics_rows(w: &World, t: f64, q: &RowsQuery) -> String {
+    let step = q.step;
+    // Series instants are multiples of the step on the fleet's unix clock,
+    // the newest strictly before now (the client appends the value now).
+    let end_unix = (((w.start_unix + t) / step).ceil() - 1.0) * step;
+    let all = q.points.saturating_sub(1);
+    let fresh = match q.since {
+        Some(since) if since.is_finite() && since <= end_unix => {
+            (((end_unix - since) / step).round() as usize).min(all)
+        }
+        _ => all,
+    };
+    let mut out = String::with_capacity(256 * w.fleet.services.len() * w.fleet.regions.len());
+    let names = |v: Vec<&str>| serde_json::to_string(&v).unwrap_or_else(|_| "[]".into());
+    let _ = write!(
+        out,
+        "{{\"format\":\"rows\",\"observedAt\":\"{}\",\"historySeconds\":{},\"services\":{},\"regions\":{},\"windows\":{},\"fine\":{},\"shard\":[{},{}],\"days\":{},",
+        iso(w, t),
+        round(t - crate::model::HISTORY_START, 0),
+        names(w.fleet.services.iter().map(|s| s.name.as_str()).collect()),
+        names(w.fleet.regions.iter().map(|r| r.name.as_str()).collect()),
+        names(q.windows.iter().map(|(n, _)| n.as_str()).collect()),
+        q.fine,
+        q.shard.0,
+        q.shard.1,
+        q.days,
+    );
+    let since = if fresh < all { format!("{}", end_unix - fresh as f64 * step) } else { "null".into() };
+    let _ = write!(
+        out,
+        "\"series\":{{\"stepSeconds\":{step},\"end\":{end_unix},\"since\":{since},\"points\":{fresh}}},\"rows\":["
+    );
+    let mut first = true;
+    for (s, svc) in w.fleet.services.iter().enumerate() {
+        if q.only.is_some_and(|o| o != s) {
+            continue;
+        }
+        let coarse = s % q.shard.1 == q.shard.0;
+        let thr = latency_threshold_ms(svc);
+        for r in 0..w.fleet.regions.len() {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            let i = w.inst(s, r, t);
+            let _ = write!(out, "[{s},{r},");
+            for (x, d) in [(i.rps, 2), (i.err, 6), (i.p50, 2), (i.p95, 2), (i.p99, 2)] {
+                num(&mut out, x, d);
+                out.push(',');
+            }
+            let given = if coarse { q.windows.len() } else { q.fine };
+            let mut latency = String::new();
+            out.push('[');
+            latency.push('[');
+            for (k, (_, secs)) in q.windows.iter().take(given).enumerate() {
+                if k > 0 {
+                    out.push(',');
+                    latency.push(',');
+                }
+                let c = w.counts(s, r, t - secs, t);
+                num(&mut out, c.total - c.bad, 1);
+                out.push(',');
+                num(&mut out, c.total, 1);
+                num(&mut latency, w.fast(s, r, t - secs, t, thr), 1);
+                latency.push(',');
+                num(&mut latency, c.total, 1);
+            }
+            out.push_str("],");
+            out.push_str(&latency);
+            out.push_str("],[");
+            // p50, p95, p99, error ratio at the fresh instants, oldest first.
+            let insts: Vec<_> =
+                (0..fresh).rev().map(|k| w.inst(s, r, end_unix - w.start_unix - k as f64 * step)).collect();
+            for (j, pick) in [0usize, 1, 2, 3].iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push('[');
+                for (k, x) in insts.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    let (v, d) = match pick {
+                        0 => (x.p50, 1),
+                        1 => (x.p95, 1),
+                        2 => (x.p99, 1),
+                        _ => (x.err, 6),
+                    };
+                    num(&mut out, v, d);
+                }
+                out.push(']');
+            }
+            out.push_str("],[");
+            let mut latency = String::from("[");
+            if coarse {
+                for k in (0..q.days).rev() {
+                    let (a, b) = (t - (k + 1) as f64 * 86_400.0, t - k as f64 * 86_400.0);
+                    let c = w.counts(s, r, a, b);
+                    if k + 1 < q.days {
+                        out.push(',');
+                        latency.push(',');
+                    }
+                    num(&mut out, c.total - c.bad, 1);
+                    out.push(',');
+                    num(&mut out, c.total, 1);
+                    num(&mut latency, w.fast(s, r, a, b, thr), 1);
+                    latency.push(',');
+                    num(&mut latency, c.total, 1);
+                }
+            }
+            out.push_str("],");
+            out.push_str(&latency);
+            out.push_str("]]");
+        }
+    }
+    out.push_str("]}");
+    out
 }
 
 #[derive(Deserialize)]

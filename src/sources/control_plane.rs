@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::metrics_rows::{self, RowsCache};
 use super::{get_limited_auth, Payload};
 use crate::model::range::{RangeQuery, RangeSeries};
 use crate::model::{self, slo::COUNT_WINDOWS, FeedId};
@@ -22,11 +23,16 @@ pub struct ControlPlane {
     base: String,
     client: reqwest::Client,
     token: Option<String>,
+    /// What earlier metrics answers said (the rows shape is incremental).
+    rows: std::sync::Arc<std::sync::Mutex<RowsCache>>,
 }
+
+/// Series points per cell on the metrics feed.
+const SERIES_POINTS: usize = 60;
 
 impl ControlPlane {
     pub fn new(base: &str, client: reqwest::Client) -> ControlPlane {
-        ControlPlane { base: base.trim_end_matches('/').to_string(), client, token: None }
+        ControlPlane { base: base.trim_end_matches('/').to_string(), client, token: None, rows: Default::default() }
     }
 
     /// Send `Authorization: Bearer <token>` with every request.
@@ -53,9 +59,45 @@ impl ControlPlane {
 
     /// Fetch and decode one feed.
     pub async fn fetch(&self, feed: FeedId) -> Result<Payload, FeedError> {
+        if feed == FeedId::Metrics {
+            return self.fetch_metrics().await;
+        }
         let url = format!("{}{}", self.base, Self::path(feed));
         let (_, body) = get_limited_auth(&self.client, &url, MAX_RESPONSE_BYTES, self.token.as_deref()).await?;
         decode(feed, &body)
+    }
+}
+
+impl ControlPlane {
+    /// The metrics feed: the rows shape, merged into what earlier answers
+    /// said; the old shape if that is what the server answers.
+    async fn fetch_metrics(&self) -> Result<Payload, FeedError> {
+        let lock = || self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let query = lock().query(&COUNT_WINDOWS, SERIES_POINTS);
+        let url = format!("{}/v1/metrics?{query}", self.base);
+        let mut req = self.client.get(&url).header(reqwest::header::ACCEPT_ENCODING, "gzip");
+        if let Some(t) = self.token.as_deref() {
+            req = req.bearer_auth(t);
+        }
+        let body = match super::http::send_limited(req, MAX_RESPONSE_BYTES).await {
+            Ok((200..=299, body, _)) => body,
+            Ok((status, body, _)) => {
+                let text = String::from_utf8_lossy(&body);
+                let body: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
+                return Err(FeedError::Http { status, body });
+            }
+            Err(e) => {
+                lock().failed(&e);
+                return Err(e);
+            }
+        };
+        if !metrics_rows::is_rows(&body) {
+            lock().legacy = true;
+            return decode(FeedId::Metrics, &body);
+        }
+        let mut cache = lock();
+        let (v, at, e) = metrics_rows::merge(&mut cache, &body, SERIES_POINTS)?;
+        Ok(timed(at.as_deref(), partial(Payload::Metrics(v), e)))
     }
 }
 
@@ -131,6 +173,11 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
         FeedId::Services => {
             let (v, e) = split(parse::<ServicesWire>(body)?.services, "service");
             partial(Payload::Services(v), e)
+        }
+        // The rows shape on its own (no earlier answers to merge with).
+        FeedId::Metrics if metrics_rows::is_rows(body) => {
+            let (v, at, e) = metrics_rows::merge(&mut RowsCache::default(), body, SERIES_POINTS)?;
+            timed(at.as_deref(), partial(Payload::Metrics(v), e))
         }
         FeedId::Metrics => {
             let w = parse::<MetricsWire>(body)?;
@@ -343,7 +390,7 @@ struct SeriesWire {
 }
 
 /// Replace NaN/∞ and negatives from a confused backend with 0.
-fn sane(x: f64) -> f64 {
+pub(crate) fn sane(x: f64) -> f64 {
     // `x > 0.0` also turns -0.0 into 0 (it would print as "-0").
     if x.is_finite() && x > 0.0 {
         x

@@ -130,6 +130,11 @@ pub async fn send_limited(
         });
         return Err(FeedError::Throttled(secs.unwrap_or(0)));
     }
+    let gzipped = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(FeedError::TooLarge(limit));
     }
@@ -155,11 +160,40 @@ pub async fn send_limited(
             Err(e) => return Err(FeedError::Unreachable(describe(&e))),
         }
     }
+    if gzipped {
+        body = gunzip(&body, limit)?;
+    }
     Ok((status, body, date))
+}
+
+/// Inflate a gzip body (sent because the request said `Accept-Encoding:
+/// gzip`), refusing to grow past `limit` bytes: a small hostile body
+/// cannot become a huge one in memory.
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, FeedError> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let mut dec = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
+    dec.read_to_end(&mut out).map_err(|e| FeedError::Decode(format!("the gzip body does not inflate: {e}")))?;
+    if out.len() > limit {
+        return Err(FeedError::TooLarge(limit));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_gzip_body_inflates_within_the_limit_and_no_further() {
+        use std::io::Write as _;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = enc.write_all(&vec![b'a'; 1 << 20]);
+        let bomb = enc.finish().unwrap_or_default();
+        assert!(bomb.len() < 4096, "a megabyte of one byte is a small body");
+        assert_eq!(super::gunzip(&bomb, 1 << 20).map(|b| b.len()).ok(), Some(1 << 20));
+        assert!(matches!(super::gunzip(&bomb, 1000), Err(super::FeedError::TooLarge(1000))));
+        assert!(matches!(super::gunzip(b"not gzip", 1000), Err(super::FeedError::Decode(_))));
+    }
+
     #[test]
     fn urls_in_messages_lose_credentials_and_queries() {
         let m = "error sending request for url (https://ops:s3cret@cp.internal:8443/v1/actions?token=abc): refused";

@@ -7,6 +7,7 @@ pub mod control_plane;
 pub mod health;
 mod http;
 pub mod kube;
+mod metrics_rows;
 pub mod patroni;
 pub mod prometheus;
 pub mod rds;
