@@ -112,5 +112,53 @@ fn views(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(render, benches, views);
+/// The store's cost per update at fleet scale: a metrics update (cells and
+/// SLOs derived again, changes diffed) and a flags update (nothing derived
+/// again: the cells and SLOs are the previous snapshot's).
+fn store(c: &mut Criterion) {
+    use warroom::model::FeedId;
+    use warroom::sources::{Payload, Update};
+    let mut g = c.benchmark_group("store");
+    g.sample_size(20).warm_up_time(std::time::Duration::from_millis(300));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    for services in [100, 1_000] {
+        let snap = fleet_of(services);
+        let f = &snap.fleet;
+        let mut store = warroom::store::Store::new(&Intervals::default());
+        let mut at = Utc::now();
+        let up = |feed, p, at| Update { source: None, feed, at, result: Ok(p) };
+        store.apply(up(FeedId::Regions, Payload::Regions(f.regions.items().to_vec()), at));
+        store.apply(up(FeedId::Services, Payload::Services(f.services.items().to_vec()), at));
+        store.apply(up(FeedId::Deployments, Payload::Deployments(f.deployments.items().to_vec()), at));
+        store.apply(up(FeedId::Metrics, Payload::Metrics(f.metrics.items().to_vec()), at));
+        store.apply(up(FeedId::Probes, Payload::Probes(f.probes.items().to_vec()), at));
+        black_box(store.snapshot());
+        let traffic = f.metrics.items().to_vec();
+        g.bench_function(format!("metrics update 6x{services}"), |b| {
+            b.iter_batched(
+                || traffic.clone(),
+                |t| {
+                    at += chrono::Duration::seconds(2);
+                    store.apply(up(FeedId::Metrics, Payload::Metrics(t), at));
+                    black_box(store.snapshot())
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+        let flags = f.flags.items().to_vec();
+        g.bench_function(format!("flags update 6x{services}"), |b| {
+            b.iter_batched(
+                || flags.clone(),
+                |fl| {
+                    store.apply(up(FeedId::Flags, Payload::Flags(fl), at));
+                    black_box(store.snapshot())
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(render, benches, views, store);
 criterion_main!(render);

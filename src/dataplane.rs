@@ -14,7 +14,7 @@ use crate::model::range::{RangeQuery, RangeSeries};
 use crate::model::{FeedId, Snapshot, FEEDS};
 use crate::sources::alertmanager::Alertmanager;
 use crate::sources::control_plane::ControlPlane;
-use crate::sources::health::{probe_all, ProbeTemplates};
+use crate::sources::health::{probe_all, ProbeRounds, ProbeTemplates};
 use crate::sources::{run_poll, Clock, FeedError, Payload, PollSpec, Source, Update};
 use crate::store::{run_store, Store};
 
@@ -214,7 +214,13 @@ pub struct ProbeSource {
     pub templates: ProbeTemplates,
     pub concurrency: usize,
     pub timeout: Option<Duration>,
+    /// Probes per second at most, over a round (`[health] max_rate`).
+    pub max_rate: f64,
 }
+
+/// Probes per second at most by default: 6 × 40 with health and
+/// readiness (48/s at 10 s) is probed whole every round.
+pub const PROBE_MAX_RATE: f64 = 200.0;
 
 /// Where every feed comes from.
 #[derive(Clone)]
@@ -243,6 +249,7 @@ impl Sources {
                 templates: ProbeTemplates::for_base(base),
                 concurrency: PROBE_CONCURRENCY,
                 timeout: None,
+                max_rate: PROBE_MAX_RATE,
             }),
             history: Default::default(),
         })
@@ -358,16 +365,23 @@ fn spawn_probes(
 ) -> JoinHandle<()> {
     let probe_spec = spec(intervals, FeedId::Probes);
     let mut ready = snaps.clone();
+    let clock_for_probes = clock.clone();
+    let rounds = Arc::new(std::sync::Mutex::new(ProbeRounds::default()));
     let fetch = move || {
         let ps = ps.clone();
         let pairs = probe_pairs(&snaps.borrow());
+        let (rounds, clock) = (rounds.clone(), clock_for_probes.clone());
         async move {
             if pairs.is_empty() {
                 return Err(FeedError::from("waiting for the service and region lists"));
             }
             let per_probe = ps.timeout.unwrap_or(probe_spec.timeout.mul_f64(0.9));
             let spread = probe_spec.interval.mul_f64(0.5);
-            Ok(Payload::Probes(probe_all(&ps.client, &ps.templates, pairs, ps.concurrency, per_probe, spread).await))
+            let budget = (ps.max_rate * probe_spec.interval.as_secs_f64()).floor().max(1.0) as usize;
+            let run = (ps.concurrency, per_probe, spread);
+            Ok(Payload::Probes(
+                ProbeRounds::round(&rounds, &ps.client, &ps.templates, pairs, budget, run, clock()).await,
+            ))
         }
     };
     tokio::spawn(async move {

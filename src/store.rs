@@ -12,7 +12,7 @@ use crate::dataplane::Intervals;
 use crate::model::changes::{Change, ChangeKind, ChangeLog, Severity};
 use crate::model::incident::{Incident, Post};
 use crate::model::rollup::Overall;
-use crate::model::{derive, Database, FeedError, FeedId, Flag, Fleet, Snapshot};
+use crate::model::{Database, FeedError, FeedId, Flag, Fleet, Snapshot};
 use crate::sources::{Payload, Update};
 
 /// Where the change timeline and the incidents are kept.
@@ -292,7 +292,7 @@ impl Store {
     /// changed since the last one.
     pub fn snapshot(&mut self) -> Arc<Snapshot> {
         self.version += 1;
-        let mut snap = derive(self.fleet.clone(), self.version);
+        let mut snap = crate::model::snapshot::derive_from(self.fleet.clone(), self.version, self.prev.as_deref());
         let now = self.last_at.unwrap_or_else(Utc::now);
         let at = snap.source_now(now);
         let mut new = match &self.prev {

@@ -311,6 +311,7 @@ fn probes(cfg: &Config, intervals: &mut Intervals) -> Result<Option<ProbeSource>
                 },
                 concurrency: h.concurrency.max(1),
                 timeout: crate::config::parse_duration(h.timeout.get_ref()),
+                max_rate: h.max_rate,
             })
         }
         None => None,

@@ -279,3 +279,41 @@ async fn a_feed_slower_than_its_default_timeout_is_read_with_a_longer_one() {
     let snap = wait_for(&mut rx, "metrics read with a 2 s timeout", 20, |s| !s.fleet.metrics.items().is_empty()).await;
     assert_eq!(snap.fleet.metrics.error, None);
 }
+
+/// A fleet with more probes than the budget of a round is probed a slice
+/// per round, in turn: the requests per round stay within the budget, and
+/// every round answers with each probe's latest result, those from an
+/// earlier round saying when they were checked.
+#[tokio::test]
+async fn probes_over_the_budget_are_probed_in_turn_and_say_when_they_were_checked() {
+    use warroom::sources::health::{probe_client, ProbeRounds, ProbeTemplates};
+    let cfg = SimConfig { time_scale: 0.0, start_unix: Some(1_768_478_400.0), ..SimConfig::default() };
+    let Ok(sim) = warroom_sim::start(cfg, ([127, 0, 0, 1], 0).into()).await else { panic!("sim") };
+    let Ok(client) = probe_client(None, false) else { panic!("client") };
+    let t = ProbeTemplates::for_base(&sim.url());
+    // 3 services × 2 regions × (health, ready) = 12 probes, 5 per round.
+    let pairs: Vec<(String, String)> = ["auth", "checkout", "search"]
+        .iter()
+        .flat_map(|s| ["us-east-1", "eu-west-1"].map(|r| (s.to_string(), r.to_string())))
+        .collect();
+    let rounds = std::sync::Mutex::new(ProbeRounds::default());
+    let run = (4, Duration::from_secs(5), Duration::ZERO);
+    let asked = || sim.state.request_counts().get("/svc").copied().unwrap_or(0);
+    let mut seen = Vec::new();
+    for round in 1..=3u64 {
+        let before = asked();
+        let out = ProbeRounds::round(&rounds, &client, &t, pairs.clone(), 5, run, Utc::now()).await;
+        assert_eq!(asked() - before, 5, "round {round}: five requests");
+        // Round 1 knows 5 probes, round 2 ten, round 3 all twelve.
+        assert_eq!(out.len(), (5 * round as usize).min(12), "round {round}");
+        let old = out.iter().filter(|p| p.detail.contains("checked ")).count();
+        assert_eq!(old, out.len() - 5, "round {round}: only this round's five are fresh");
+        seen.push(out);
+    }
+    // Within the budget: everything every round, nothing marked old.
+    let before = asked();
+    let out = ProbeRounds::round(&rounds, &client, &t, pairs, 12, run, Utc::now()).await;
+    assert_eq!((out.len(), asked() - before), (12, 12));
+    assert!(out.iter().all(|p| !p.detail.contains("checked ")));
+    sim.shutdown().await;
+}

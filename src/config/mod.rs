@@ -476,6 +476,9 @@ pub struct HealthCfg {
     pub timeout: Spanned<String>,
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Probes per second at most; a larger fleet is probed in slices.
+    #[serde(default = "default_probe_rate")]
+    pub max_rate: f64,
     /// PEM bundle of extra CAs to trust.
     pub ca_bundle: Option<Spanned<String>>,
     /// Turn TLS verification off for these probes. The UI marks them.
@@ -491,6 +494,9 @@ fn default_probe_timeout() -> Spanned<String> {
 }
 fn default_concurrency() -> usize {
     64
+}
+fn default_probe_rate() -> f64 {
+    crate::dataplane::PROBE_MAX_RATE
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1186,6 +1192,9 @@ impl Config {
             }
             if let Some(ca) = &h.ca_bundle {
                 check_ca_bundle(c, ca);
+            }
+            if !(h.max_rate.is_finite() && h.max_rate >= 0.1) {
+                c.at(h.interval.span(), "max_rate must be a number of probes per second, at least 0.1");
             }
             if h.concurrency == 0 {
                 c.at(h.interval.span(), "concurrency must be at least 1");

@@ -391,7 +391,7 @@ fn health_and_slos(prev: &Snapshot, next: &Snapshot, out: &mut Out) {
     }
     let before: HashMap<(&str, &str), SloState> =
         prev.slos.iter().map(|s| ((s.service.as_str(), s.name.as_str()), s.state)).collect();
-    for s in &next.slos {
+    for s in next.slos.iter() {
         let Some(old) = before.get(&(s.service.as_str(), s.name.as_str())) else { continue };
         if *old != s.state {
             out.push(

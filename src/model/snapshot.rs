@@ -469,10 +469,10 @@ impl SloStatus {
 pub struct Snapshot {
     pub fleet: Fleet,
     /// Service × region health: service → region → health.
-    pub cells: HashMap<String, HashMap<String, CellHealth>>,
+    pub cells: Arc<HashMap<String, HashMap<String, CellHealth>>>,
     /// Index into `fleet.metrics`: service → region → position.
-    pub traffic_index: HashMap<String, HashMap<String, usize>>,
-    pub slos: Vec<SloStatus>,
+    pub traffic_index: Arc<HashMap<String, HashMap<String, usize>>>,
+    pub slos: Arc<Vec<SloStatus>>,
     /// Bumped on every publish, so viewers can tell snapshots apart.
     pub version: u64,
     /// What changed, newest last (the store's bounded log).
@@ -566,7 +566,51 @@ pub const EXHAUSTION_WINDOW: &str = "1h";
 /// Derive health cells and SLO status from the raw feeds. "Now" for
 /// calendar periods is when the metrics were observed.
 pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
-    let now = fleet.metrics.observed_at.unwrap_or_else(Utc::now);
+    derive_from(fleet, version, None)
+}
+
+/// Whether two feeds hold the very same data (the store replaces a feed's
+/// `Arc` only when an update brings new data).
+fn same<T>(a: &Feed<T>, b: &Feed<T>) -> bool {
+    match (&a.data, &b.data) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// `derive`, reusing the previous snapshot's cells and SLOs when what they
+/// are computed from did not change: an update of deployments, circuits,
+/// flags, alerts, regions or databases derives nothing again.
+pub fn derive_from(fleet: Fleet, version: u64, prev: Option<&Snapshot>) -> Snapshot {
+    let inputs_same = |p: &Snapshot| same(&p.fleet.metrics, &fleet.metrics) && same(&p.fleet.services, &fleet.services);
+    if let Some(p) = prev.filter(|p| inputs_same(p) && p.fleet.metrics.observed_at == fleet.metrics.observed_at) {
+        let (cells, traffic_index) = if same(&p.fleet.probes, &fleet.probes) {
+            (p.cells.clone(), p.traffic_index.clone())
+        } else {
+            let (c, t) = derive_cells(&fleet);
+            (Arc::new(c), Arc::new(t))
+        };
+        let slos = p.slos.clone();
+        return Snapshot { fleet, cells, traffic_index, slos, version, ..Snapshot::default() };
+    }
+    let (cells, traffic_index) = derive_cells(&fleet);
+    let slos = derive_slos(&fleet, &traffic_index);
+    Snapshot {
+        fleet,
+        cells: Arc::new(cells),
+        traffic_index: Arc::new(traffic_index),
+        slos: Arc::new(slos),
+        version,
+        ..Snapshot::default()
+    }
+}
+
+type Cells = HashMap<String, HashMap<String, CellHealth>>;
+type TrafficIndex = HashMap<String, HashMap<String, usize>>;
+
+/// Each service × region's health from its traffic and probes.
+fn derive_cells(fleet: &Fleet) -> (Cells, TrafficIndex) {
     let mut cells: HashMap<String, HashMap<String, CellHealth>> = HashMap::new();
     let mut traffic_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut probes: HashMap<(&str, &str), Vec<&Probe>> = HashMap::new();
@@ -586,16 +630,22 @@ pub fn derive(fleet: Fleet, version: u64) -> Snapshot {
     for ((s, r), ps) in probes {
         cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps, &Sla::default()));
     }
-    let slos = fleet
+    (cells, traffic_index)
+}
+
+/// Every service's SLOs from its traffic. "Now" for calendar periods is
+/// when the metrics were observed.
+fn derive_slos(fleet: &Fleet, traffic_index: &TrafficIndex) -> Vec<SloStatus> {
+    let now = fleet.metrics.observed_at.unwrap_or_else(Utc::now);
+    fleet
         .services
         .items()
         .iter()
         .flat_map(|svc| {
-            let mine = service_traffic(&traffic_index, fleet.metrics.items(), &svc.name);
+            let mine = service_traffic(traffic_index, fleet.metrics.items(), &svc.name);
             svc.slos.iter().map(move |spec| slo_status(&svc.name, spec, &mine, now)).collect::<Vec<_>>()
         })
-        .collect();
-    Snapshot { fleet, cells, traffic_index, slos, version, ..Snapshot::default() }
+        .collect()
 }
 
 /// `health DOWN: db DOWN` — unless the detail only repeats the word.
@@ -840,6 +890,31 @@ mod tests {
         let s = &derive(fleet, 3).slos[0];
         assert!(s.early_in_period);
         assert_ne!(s.state, AlertState::Exhausted);
+    }
+
+    #[test]
+    fn a_snapshot_derives_cells_and_slos_again_only_when_their_inputs_changed() {
+        let now = Utc::now();
+        let mut fleet = Fleet::default();
+        fleet.services.set(now, Ok(vec![svc("a")]));
+        let mut t = traffic("a", "r1", 0.0);
+        t.counts.insert("30d".into(), Counts { good: 999_000.0, total: 1_000_000.0 });
+        fleet.metrics.set(now, Ok(vec![t.clone()]));
+        let first = derive(fleet.clone(), 1);
+        // Flags changed: the cells and SLOs are the previous ones, shared.
+        fleet.flags.set(now, Ok(vec![]));
+        let second = derive_from(fleet.clone(), 2, Some(&first));
+        assert!(Arc::ptr_eq(&first.slos, &second.slos) && Arc::ptr_eq(&first.cells, &second.cells));
+        // New metrics (even the same numbers, observed later): derived again.
+        t.counts.insert("30d".into(), Counts { good: 990_000.0, total: 1_000_000.0 });
+        fleet.metrics.set(now + chrono::Duration::seconds(2), Ok(vec![t]));
+        let third = derive_from(fleet.clone(), 3, Some(&second));
+        assert!(!Arc::ptr_eq(&second.slos, &third.slos));
+        assert!(third.slos[0].remaining < second.slos[0].remaining);
+        // New probes: the cells again, the SLOs shared.
+        fleet.probes.set(now, Ok(vec![]));
+        let fourth = derive_from(fleet, 4, Some(&third));
+        assert!(Arc::ptr_eq(&third.slos, &fourth.slos) && !Arc::ptr_eq(&third.cells, &fourth.cells));
     }
 
     #[test]

@@ -404,7 +404,8 @@ mod tests {
         let writer_at = Utc::now();
         let cell = |st| CellHealth { status: st, reason: String::new() };
         let set = |s: &mut Snapshot, a, b| {
-            s.cells.insert("checkout".into(), [("a".into(), cell(a)), ("b".into(), cell(b))].into_iter().collect());
+            std::sync::Arc::make_mut(&mut s.cells)
+                .insert("checkout".into(), [("a".into(), cell(a)), ("b".into(), cell(b))].into_iter().collect());
         };
         set(&mut s, RegionStatus::Ok, RegionStatus::Ok);
         // Healthy cells from before the new writer prove nothing.

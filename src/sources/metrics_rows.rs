@@ -68,9 +68,12 @@ impl RowsCache {
     }
 }
 
+/// The answer, its rows as `R`: `RowWire` when every row is well formed
+/// (read straight into numbers), `serde_json::Value` to find and name the
+/// bad ones when not.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RowsWire {
+struct RowsWire<R> {
     #[serde(default)]
     observed_at: Option<String>,
     #[serde(default)]
@@ -82,7 +85,7 @@ struct RowsWire {
     shard: (usize, usize),
     days: usize,
     series: SeriesHead,
-    rows: Vec<serde_json::Value>,
+    rows: Vec<R>,
 }
 
 #[derive(Deserialize)]
@@ -129,7 +132,30 @@ pub type Merged = (Vec<model::Traffic>, Option<String>, Option<String>);
 
 /// Merge a rows answer into the cache.
 pub fn merge(cache: &mut RowsCache, body: &[u8], points: usize) -> Result<Merged, FeedError> {
-    let w: RowsWire = serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))?;
+    let w: RowsWire<serde_json::Value> = match serde_json::from_slice::<RowsWire<RowWire>>(body) {
+        Ok(fast) => {
+            let RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows } =
+                fast;
+            let rows = rows.into_iter().map(Ok).collect();
+            return merge_rows(
+                cache,
+                RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows },
+                points,
+            );
+        }
+        Err(_) => serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))?,
+    };
+    let RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows } = w;
+    let rows = rows.into_iter().map(|v| serde_json::from_value::<RowWire>(v).map_err(|e| e.to_string())).collect();
+    merge_rows(
+        cache,
+        RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows },
+        points,
+    )
+}
+
+/// Merge decoded rows (each a row or why it is not one).
+fn merge_rows(cache: &mut RowsCache, w: RowsWire<Result<RowWire, String>>, points: usize) -> Result<Merged, FeedError> {
     let (k, n) = w.shard;
     if n == 0 || k >= n || w.fine > w.windows.len() {
         return Err(FeedError::Decode(format!(
@@ -150,7 +176,7 @@ pub fn merge(cache: &mut RowsCache, body: &[u8], points: usize) -> Result<Merged
     let mut out = Vec::with_capacity(w.rows.len());
     let mut cells = HashMap::with_capacity(w.rows.len());
     for (i, v) in w.rows.into_iter().enumerate() {
-        let row: RowWire = match serde_json::from_value(v) {
+        let row = match v {
             Ok(r) => r,
             Err(e) => {
                 bad.push(format!("row {i}: {e}"));
