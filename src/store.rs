@@ -223,7 +223,11 @@ impl Store {
                 f.deployments.set(at, Ok(v));
                 f.note_rollouts(at);
             }
-            (_, Ok(Payload::Circuits(v))) => f.circuits.set(at, Ok(v)),
+            // In the panes' order once here, not on every frame.
+            (_, Ok(Payload::Circuits(mut v))) => {
+                v.sort_by(crate::model::circuit_order);
+                f.circuits.set(at, Ok(v))
+            }
             (_, Ok(Payload::Flags(v))) => f.flags.set(at, Ok(v)),
             (_, Ok(Payload::Probes(v))) => f.probes.set(at, Ok(v)),
             (_, Ok(Payload::Alerts(v))) => f.alerts.set(at, Ok(v)),

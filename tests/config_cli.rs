@@ -246,3 +246,8 @@ fn the_control_planes_timeout_covers_its_feeds_and_a_prometheus_keeps_its_own() 
     assert_eq!(t(FeedId::Metrics), Duration::from_secs(10));
     assert_eq!(t(FeedId::Alerts), Duration::from_secs(3));
 }
+
+#[test]
+fn the_probe_rate_default_is_the_data_planes() {
+    assert_eq!(warroom::config::default_probe_rate(), warroom::dataplane::PROBE_MAX_RATE);
+}

@@ -495,8 +495,9 @@ fn default_probe_timeout() -> Spanned<String> {
 fn default_concurrency() -> usize {
     64
 }
-fn default_probe_rate() -> f64 {
-    crate::dataplane::PROBE_MAX_RATE
+/// `dataplane::PROBE_MAX_RATE` (tests/config_cli.rs checks they agree).
+pub fn default_probe_rate() -> f64 {
+    200.0
 }
 
 #[derive(Debug, Clone, Deserialize)]

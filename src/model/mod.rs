@@ -11,6 +11,7 @@ pub mod slo;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -195,13 +196,14 @@ pub struct Traffic {
     pub p95_ms: f64,
     pub p99_ms: f64,
     /// Counts keyed by window name ("5m", "1h", "30d", "mtd", ...).
-    pub counts: BTreeMap<String, Counts>,
+    pub counts: BTreeMap<Arc<str>, Counts>,
     /// Requests within the service's latency-SLO threshold, as good/total per window.
-    pub latency_counts: BTreeMap<String, Counts>,
-    /// Availability counts per day for the last 30 days, oldest first.
-    pub daily: Vec<Counts>,
+    pub latency_counts: BTreeMap<Arc<str>, Counts>,
+    /// Availability counts per day for the last 30 days, oldest first
+    /// (shared: a source that gives them every few polls hands the same).
+    pub daily: Arc<Vec<Counts>>,
     /// Latency-SLO counts per day for the last 30 days, oldest first.
-    pub latency_daily: Vec<Counts>,
+    pub latency_daily: Arc<Vec<Counts>>,
     /// Recent p99 values, oldest first, for sparklines.
     pub p99_series: Vec<f64>,
     /// p50 and p95 over the same points (empty if the source has none).
@@ -215,6 +217,20 @@ pub struct Traffic {
     /// (`None`: the source does not say). A Prometheus that started an hour
     /// ago answers a 30-day `increase()` with an hour's counts.
     pub history_s: Option<f64>,
+}
+
+/// A count window's name (`5m` … `30d`, `mtd`) as the counts maps key
+/// it: the built-in windows shared, not allocated per cell and poll.
+pub fn window(name: &str) -> Arc<str> {
+    static NAMES: std::sync::OnceLock<Vec<Arc<str>>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| slo::COUNT_WINDOWS.iter().map(|w| Arc::from(*w)).collect());
+    names.iter().find(|w| &***w == name).cloned().unwrap_or_else(|| Arc::from(name))
+}
+
+/// The order circuits are listed in: state (open first), edge, region.
+/// The store keeps each update in it; the panes then sort in one pass.
+pub fn circuit_order(a: &Circuit, b: &Circuit) -> std::cmp::Ordering {
+    (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region))
 }
 
 /// The seed's SLA: the default for every service.

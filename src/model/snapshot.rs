@@ -710,7 +710,7 @@ fn cell_health(t: Option<&Traffic>, probes: &[&Probe], sla: &Sla) -> CellHealth 
 
 fn slo_status(service: &str, spec: &SloSpec, traffic: &[&Traffic], now: DateTime<Utc>) -> SloStatus {
     let latency = matches!(spec.kind, SloKind::Latency { .. });
-    let per_region: Vec<&BTreeMap<String, Counts>> =
+    let per_region: Vec<&BTreeMap<Arc<str>, Counts>> =
         traffic.iter().map(|t| if latency { &t.latency_counts } else { &t.counts }).collect();
     let sum = |w: &str| {
         let mut c = Counts::default();
@@ -796,7 +796,7 @@ mod tests {
         let mut counts = BTreeMap::new();
         for (w, secs) in WINDOWS {
             let total = secs * 100.0;
-            counts.insert(w.to_string(), Counts { good: total * (1.0 - err), total });
+            counts.insert(super::window(w), Counts { good: total * (1.0 - err), total });
         }
         Traffic {
             service: service.into(),
@@ -924,7 +924,7 @@ mod tests {
         fleet.services.set(now, Ok(vec![svc("quiet")]));
         let mut t = traffic("quiet", "r1", 0.5);
         for (w, c) in t.counts.iter_mut() {
-            if w != "30d" {
+            if &**w != "30d" {
                 *c = Counts { good: 5.0, total: 10.0 };
             }
         }

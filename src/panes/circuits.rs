@@ -21,7 +21,11 @@ pub fn state_level(s: CircuitState) -> (Level, &'static str) {
 /// Circuits in display order: most severe first, then by edge and region.
 pub fn sorted(circuits: &[Circuit]) -> Vec<&Circuit> {
     let mut v: Vec<&Circuit> = circuits.iter().collect();
-    v.sort_by(|a, b| (a.state, &a.from, &a.to, &a.region).cmp(&(b.state, &b.from, &b.to, &b.region)));
+    // The store keeps them in this order (`model::sort_circuits`): one
+    // pass, no moves.
+    if !v.is_sorted_by(|a, b| crate::model::circuit_order(a, b).is_le()) {
+        v.sort_by(|a, b| crate::model::circuit_order(a, b));
+    }
     v
 }
 

@@ -507,10 +507,10 @@ pub fn traffic(
         };
         let total = sum_since(&req, &hreq, since);
         let bad = sum_since(&err, &herr, since);
-        counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+        counts.insert(crate::model::window(w), Counts { good: (total - bad).max(0.0), total });
         if t.slo_threshold_ms.is_some() {
             let good = sum_since(&fine_fast, &coarse_fast, since);
-            latency_counts.insert(w.to_string(), Counts { good: good.min(total), total });
+            latency_counts.insert(crate::model::window(w), Counts { good: good.min(total), total });
         }
     }
     // Daily counts for the last 30 days, oldest first, from the hour buckets.
@@ -542,8 +542,8 @@ pub fn traffic(
         p99_ms: latest(&p99),
         counts,
         latency_counts,
-        daily,
-        latency_daily: Vec::new(),
+        daily: std::sync::Arc::new(daily),
+        latency_daily: Default::default(),
         p99_series: last_hour(&p99),
         p50_series: last_hour(&p50),
         p95_series: last_hour(&p95),

@@ -37,9 +37,9 @@ pub struct RowsCache {
 #[derive(Default, Clone)]
 struct Cell {
     /// Coarse windows' counts (and latency counts), as last given.
-    coarse: Vec<(String, Counts, Counts)>,
-    daily: Vec<Counts>,
-    latency_daily: Vec<Counts>,
+    coarse: Vec<(std::sync::Arc<str>, Counts, Counts)>,
+    daily: std::sync::Arc<Vec<Counts>>,
+    latency_daily: std::sync::Arc<Vec<Counts>>,
     /// Step-aligned series points, oldest first: p50, p95, p99, errors.
     series: [VecDeque<f64>; 4],
 }
@@ -157,6 +157,7 @@ pub fn merge(cache: &mut RowsCache, body: &[u8], points: usize) -> Result<Merged
 /// Merge decoded rows (each a row or why it is not one).
 fn merge_rows(cache: &mut RowsCache, w: RowsWire<Result<RowWire, String>>, points: usize) -> Result<Merged, FeedError> {
     let (k, n) = w.shard;
+    let names: Vec<std::sync::Arc<str>> = w.windows.iter().map(|x| model::window(x)).collect();
     if n == 0 || k >= n || w.fine > w.windows.len() {
         return Err(FeedError::Decode(format!(
             "bad rows header: shard {k}/{n}, fine {} of {}",
@@ -204,9 +205,9 @@ fn merge_rows(cache: &mut RowsCache, w: RowsWire<Result<RowWire, String>>, point
         let mut cell = cache.cells.remove(&key).unwrap_or_default();
         let (c, l) = (pairs(&counts), pairs(&latency));
         if coarse {
-            cell.coarse = (w.fine..given).map(|j| (w.windows[j].clone(), c[j], l[j])).collect();
-            cell.daily = pairs(&daily);
-            cell.latency_daily = pairs(&latency_daily);
+            cell.coarse = (w.fine..given).map(|j| (names[j].clone(), c[j], l[j])).collect();
+            cell.daily = std::sync::Arc::new(pairs(&daily));
+            cell.latency_daily = std::sync::Arc::new(pairs(&latency_daily));
         }
         for (held, new) in cell.series.iter_mut().zip(series) {
             if !continues {
@@ -233,8 +234,8 @@ fn merge_rows(cache: &mut RowsCache, w: RowsWire<Result<RowWire, String>>, point
             ..Default::default()
         };
         for j in 0..w.fine {
-            t.counts.insert(w.windows[j].clone(), c[j]);
-            t.latency_counts.insert(w.windows[j].clone(), l[j]);
+            t.counts.insert(names[j].clone(), c[j]);
+            t.latency_counts.insert(names[j].clone(), l[j]);
         }
         for (name, c, l) in &cell.coarse {
             t.counts.insert(name.clone(), *c);

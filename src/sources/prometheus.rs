@@ -442,12 +442,12 @@ impl Prometheus {
                     let total = vectors[5 + 2 * i].get(&k).copied();
                     let bad = vectors[6 + 2 * i].get(&k).copied().unwrap_or(0.0);
                     if let Some(total) = total {
-                        counts.insert(w.to_string(), Counts { good: (total - bad).max(0.0), total });
+                        counts.insert(crate::model::window(w), Counts { good: (total - bad).max(0.0), total });
                         // No series for the threshold's bucket is no data,
                         // never "0 requests were fast" (fetch says why).
                         if let Some(ti) = threshold {
                             if let Some(fast) = vectors[base + ti * COUNT_WINDOWS.len() + i].get(&k).copied() {
-                                latency_counts.insert(w.to_string(), Counts { good: fast.min(total), total });
+                                latency_counts.insert(crate::model::window(w), Counts { good: fast.min(total), total });
                             }
                         }
                     }
@@ -474,10 +474,11 @@ impl Prometheus {
                                         bad.and_then(|v| v.get(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
                                     Counts { good: (t - b).max(0.0), total: t }
                                 })
-                                .collect()
+                                .collect::<Vec<Counts>>()
                         })
+                        .map(std::sync::Arc::new)
                         .unwrap_or_default(),
-                    latency_daily: Vec::new(),
+                    latency_daily: Default::default(),
                     p99_series: ms_series(&series, &k),
                     p50_series: ms_series(&s50, &k),
                     p95_series: ms_series(&s95, &k),
