@@ -624,8 +624,16 @@ fn derive_cells(fleet: &Fleet) -> (Cells, TrafficIndex) {
     for (i, t) in fleet.metrics.items().iter().enumerate() {
         let ps = probes.remove(&(t.service.as_str(), t.region.as_str())).unwrap_or_default();
         let sla = slas.get(t.service.as_str()).copied().unwrap_or_default();
-        cells.entry(t.service.clone()).or_default().insert(t.region.clone(), cell_health(Some(t), &ps, &sla));
-        traffic_index.entry(t.service.clone()).or_default().insert(t.region.clone(), i);
+        // The service's name is copied once per service, not per region.
+        let health = cell_health(Some(t), &ps, &sla);
+        match cells.get_mut(t.service.as_str()) {
+            Some(m) => m.insert(t.region.clone(), health),
+            None => cells.insert(t.service.clone(), HashMap::from([(t.region.clone(), health)])).and(None),
+        };
+        match traffic_index.get_mut(t.service.as_str()) {
+            Some(m) => m.insert(t.region.clone(), i),
+            None => traffic_index.insert(t.service.clone(), HashMap::from([(t.region.clone(), i)])).and(None),
+        };
     }
     for ((s, r), ps) in probes {
         cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps, &Sla::default()));
