@@ -167,6 +167,21 @@ fn prometheus(url: &str) -> Prometheus {
     Prometheus::new(url, client, None, queries())
 }
 
+/// Wait (up to a minute) until Prometheus has the samples for a p99 of
+/// `key` over the 15 s rate window; the instant (a second ago) it has them.
+async fn p99_ready(prom: &Prometheus, key: &(String, String)) -> f64 {
+    let mut t = 0.0;
+    for _ in 0..120 {
+        t = Utc::now().timestamp_millis() as f64 / 1000.0 - 1.0;
+        let v = prom.instant(&prom.q.quantile(0.99), Some(t)).await.unwrap_or_default();
+        if v.get(key).is_some_and(|x| x.is_finite()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    t
+}
+
 async fn direct(prom_url: &str, query: &str, time: f64) -> Vec<Value> {
     let r = reqwest::Client::new()
         .get(format!("{prom_url}/api/v1/query"))
@@ -186,15 +201,7 @@ async fn p99_matches_prometheus_and_the_ground_truth() {
     let prom = prometheus(&s.prom_url);
     // Wait until Prometheus has enough samples for rate() over 15s.
     let key = ("checkout".to_string(), "us-east-1".to_string());
-    let mut t = 0.0;
-    for _ in 0..120 {
-        t = Utc::now().timestamp_millis() as f64 / 1000.0 - 1.0;
-        let v = prom.instant(&prom.q.quantile(0.99), Some(t)).await.unwrap_or_default();
-        if v.get(&key).is_some_and(|x| x.is_finite()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let t = p99_ready(&prom, &key).await;
     let traffic = match prom.traffic(Some(t)).await {
         Ok(v) => v,
         Err(e) => panic!("console query failed: {e}"),
@@ -733,4 +740,86 @@ async fn a_chart_range_is_three_range_queries_for_one_series_on_an_even_grid() {
         Ok(r) => assert!(!r.has_points(), "{:?}", r.p99),
         Err(e) => panic!("a quoted name broke the query: {e}"),
     }
+}
+
+/// A proxy in front of the real Prometheus that answers every query over a
+/// window of a day or more with Prometheus's own timeout error, while
+/// `fail` is set; everything else goes through.
+async fn coarse_failing_proxy(prom_url: String, fail: Arc<std::sync::atomic::AtomicBool>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { panic!("bind") };
+    let Ok(addr) = listener.local_addr() else { panic!("addr") };
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (client, prom_url, fail) = (client.clone(), prom_url.clone(), fail.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let coarse =
+                    ["%5B1d%5D", "%5B3d%5D", "%5B7d%5D", "%5B28d%5D", "%5B30d%5D"].iter().any(|w| path.contains(w));
+                let (status, body) = if coarse && fail.load(std::sync::atomic::Ordering::SeqCst) {
+                    (503, r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#.to_string())
+                } else {
+                    match client.get(format!("{prom_url}{path}")).send().await {
+                        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                        Err(e) => (502, format!("{{\"status\":\"error\",\"error\":\"{e}\"}}")),
+                    }
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A slow or failing 30-day query blanks neither latency nor errors: the
+/// fine figures are whole, the coarse windows keep their last counts and
+/// the pane says what failed and since when; with no counts yet, the
+/// budgets have none (never zeros) and the pane says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_coarse_query_leaves_latency_and_errors_whole() {
+    let s = stack();
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let url = coarse_failing_proxy(s.prom_url.clone(), fail.clone()).await;
+    let prom = prometheus(&url);
+    let key = ("checkout".to_string(), "us-east-1".to_string());
+    let t = p99_ready(&prom, &key).await;
+    let find = |v: &[warroom::model::Traffic]| v.iter().find(|x| x.service == key.0 && x.region == key.1).cloned();
+    let good = match prom.traffic_noted(Some(t)).await {
+        Ok((v, None)) => find(&v).unwrap_or_else(|| panic!("no checkout/us-east-1")),
+        other => panic!("the good read: {other:?}"),
+    };
+    assert!(good.counts.contains_key("30d") && good.counts.contains_key("5m"));
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Asked again (a fixed instant asks the coarse windows every time).
+    let (v, note) = match prom.traffic_noted(Some(t + 1.0)).await {
+        Ok(x) => x,
+        Err(e) => panic!("a coarse failure failed the whole read: {e}"),
+    };
+    let mine = find(&v).unwrap_or_else(|| panic!("no checkout/us-east-1"));
+    assert!(mine.p99_ms.is_finite() && mine.rps > 0.0 && mine.counts.contains_key("5m"), "{mine:?}");
+    assert_eq!(mine.counts.get("30d"), good.counts.get("30d"), "the last 30d counts are kept");
+    let note = note.unwrap_or_default();
+    assert!(
+        note.contains("1d…30d windows") && note.contains("timed out") && note.contains("showing those read at"),
+        "{note}"
+    );
+    // A console with no coarse counts yet: none, and the pane says why.
+    let fresh = prometheus(&url);
+    match fresh.fetch().await {
+        Ok(warroom::sources::Payload::MetricsFrom { traffic, error: Some(e), .. }) => {
+            let mine = find(&traffic).unwrap_or_else(|| panic!("no checkout/us-east-1"));
+            assert!(mine.p99_ms.is_finite() && !mine.counts.contains_key("30d") && mine.counts.contains_key("1h"));
+            assert!(e.contains("1d…30d windows (error budgets)"), "{e}");
+        }
+        other => panic!("no error for a failing coarse read: {other:?}"),
+    }
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
 }

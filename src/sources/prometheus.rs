@@ -236,6 +236,32 @@ pub struct Prometheus {
     /// When the oldest request sample per (service, region) was taken, and
     /// when that was asked (Unix seconds): what the SLO counts can cover.
     first_samples: std::sync::Arc<std::sync::Mutex<Option<(f64, Vector)>>>,
+    /// The coarse windows' counts, when they were asked, and for which
+    /// latency thresholds (`Coarse`).
+    coarse: std::sync::Arc<std::sync::Mutex<Option<Coarse>>>,
+}
+
+/// The first windows of `COUNT_WINDOWS` (5m … 6h) are asked on every poll;
+/// the rest (1d … 30d, mtd) are the coarse ones.
+const FINE_WINDOWS: usize = 5;
+
+/// The coarse windows move by minutes a day: they are asked at most every
+/// five minutes, on their own, so that a slow 30-day `increase()` can
+/// neither blank latency and errors nor slow every poll down. A failed
+/// coarse read keeps the last counts and says so on the pane.
+const COARSE_TTL_S: f64 = 300.0;
+/// After a failed coarse read, wait this long before asking again.
+const COARSE_RETRY_S: f64 = 30.0;
+
+/// The coarse windows' vectors: per window total then bad, then per
+/// threshold per window the requests within it.
+#[derive(Clone)]
+struct Coarse {
+    asked: f64,
+    thresholds: Vec<f64>,
+    vectors: Vec<Vector>,
+    /// The last failure (with when), while the vectors are older.
+    failed: Option<(f64, String)>,
 }
 
 /// How long the oldest-sample times are reused before they are asked again
@@ -248,7 +274,14 @@ fn enc(s: &str) -> String {
 
 impl Prometheus {
     pub fn new(base: &str, client: reqwest::Client, token: Option<String>, q: PromQueries) -> Prometheus {
-        Prometheus { base: base.trim_end_matches('/').to_string(), client, token, q, first_samples: Default::default() }
+        Prometheus {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+            token,
+            q,
+            first_samples: Default::default(),
+            coarse: Default::default(),
+        }
     }
 
     async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
@@ -363,6 +396,84 @@ impl Prometheus {
 
     /// Every traffic figure for every service × region at `time` (or now).
     pub async fn traffic(&self, time: Option<f64>) -> Result<Vec<Traffic>, String> {
+        self.traffic_noted(time).await.map(|(t, _)| t)
+    }
+
+    /// The coarse windows' vectors: asked now when `time` is given (a
+    /// test's fixed instant) or the cached ones are older than
+    /// `COARSE_TTL_S`, else the cached ones; with what went wrong, if the
+    /// counts shown are older than asked for (or missing).
+    async fn coarse_counts(
+        &self,
+        time: Option<f64>,
+        end: f64,
+        thresholds: &[f64],
+        range: &(dyn Fn(&str) -> String + Sync),
+    ) -> (Option<Vec<Vector>>, Option<String>) {
+        let cached = self.coarse.lock().ok().and_then(|c| c.clone()).filter(|c| c.thresholds == thresholds);
+        if time.is_none() {
+            if let Some(c) = &cached {
+                let fresh = match &c.failed {
+                    Some((at, _)) => end < at + COARSE_RETRY_S,
+                    None => end - c.asked < COARSE_TTL_S,
+                };
+                if fresh {
+                    let vectors = (!c.vectors.is_empty()).then(|| c.vectors.clone());
+                    return (vectors, c.failed.as_ref().map(|(_, e)| e.clone()));
+                }
+            }
+        }
+        let coarse = &COUNT_WINDOWS[FINE_WINDOWS..];
+        let mut queries = Vec::new();
+        for w in coarse {
+            queries.push(self.q.count(&range(w), false));
+            queries.push(self.q.count(&range(w), true));
+        }
+        for le in thresholds {
+            for w in coarse {
+                queries.push(self.q.within(&range(w), *le));
+            }
+        }
+        let results = futures_util::future::join_all(queries.iter().map(|q| self.instant(q, time))).await;
+        match results.into_iter().collect::<Result<Vec<Vector>, String>>() {
+            Ok(vectors) => {
+                if let Ok(mut c) = self.coarse.lock() {
+                    *c = Some(Coarse {
+                        asked: end,
+                        thresholds: thresholds.to_vec(),
+                        vectors: vectors.clone(),
+                        failed: None,
+                    });
+                }
+                (Some(vectors), None)
+            }
+            Err(e) => {
+                let stale = cached.filter(|c| !c.vectors.is_empty());
+                let when = |t: f64| {
+                    chrono::DateTime::from_timestamp_millis((t * 1000.0) as i64)
+                        .map(|d| d.format("%H:%M:%S").to_string())
+                        .unwrap_or_default()
+                };
+                let why = match &stale {
+                    Some(c) => format!("1d…30d windows: {e}; showing those read at {}", when(c.asked)),
+                    None => format!("1d…30d windows (error budgets): {e}"),
+                };
+                let failed = Some((end, why.clone()));
+                let kept = match stale.clone() {
+                    Some(c) => Coarse { failed, ..c },
+                    None => Coarse { asked: end, thresholds: thresholds.to_vec(), vectors: Vec::new(), failed },
+                };
+                if let Ok(mut slot) = self.coarse.lock() {
+                    *slot = Some(kept);
+                }
+                (stale.map(|c| c.vectors), Some(why))
+            }
+        }
+    }
+
+    /// `traffic`, and what went wrong with the coarse windows if anything
+    /// (the fine figures are whole either way).
+    pub async fn traffic_noted(&self, time: Option<f64>) -> Result<(Vec<Traffic>, Option<String>), String> {
         let mut queries = vec![
             self.q.quantile(0.5),
             self.q.quantile(0.95),
@@ -383,7 +494,8 @@ impl Prometheus {
                 w.to_string()
             }
         };
-        for w in COUNT_WINDOWS {
+        let fine = &COUNT_WINDOWS[..FINE_WINDOWS];
+        for w in fine {
             queries.push(self.q.count(&range(w), false));
             queries.push(self.q.count(&range(w), true));
         }
@@ -392,15 +504,41 @@ impl Prometheus {
         thresholds.dedup();
         let base = queries.len();
         for le in &thresholds {
-            for w in COUNT_WINDOWS {
+            for w in fine {
                 queries.push(self.q.within(&range(w), *le));
             }
         }
-        let results = futures_util::future::join_all(queries.iter().map(|q| self.instant(q, time))).await;
+        let (results, (coarse, coarse_note)) = futures_util::join!(
+            futures_util::future::join_all(queries.iter().map(|q| self.instant(q, time))),
+            self.coarse_counts(time, end, &thresholds, &range)
+        );
         let mut vectors = Vec::with_capacity(results.len());
         for r in results {
             vectors.push(r?);
         }
+        let n_coarse = COUNT_WINDOWS.len() - FINE_WINDOWS;
+        // Window i's (total, bad, within the threshold at ti) vectors.
+        let total_of = |i: usize| -> Option<&Vector> {
+            if i < FINE_WINDOWS {
+                vectors.get(5 + 2 * i)
+            } else {
+                coarse.as_ref().and_then(|c| c.get(2 * (i - FINE_WINDOWS)))
+            }
+        };
+        let bad_of = |i: usize| -> Option<&Vector> {
+            if i < FINE_WINDOWS {
+                vectors.get(6 + 2 * i)
+            } else {
+                coarse.as_ref().and_then(|c| c.get(2 * (i - FINE_WINDOWS) + 1))
+            }
+        };
+        let within_of = |ti: usize, i: usize| -> Option<&Vector> {
+            if i < FINE_WINDOWS {
+                vectors.get(base + ti * FINE_WINDOWS + i)
+            } else {
+                coarse.as_ref().and_then(|c| c.get(2 * n_coarse + ti * n_coarse + (i - FINE_WINDOWS)))
+            }
+        };
         // The sparkline and the daily budget chart are niceties: their
         // failure does not hide the numbers.
         let (q50, q95, q99) = (self.q.quantile(0.5), self.q.quantile(0.95), self.q.quantile(0.99));
@@ -429,7 +567,7 @@ impl Prometheus {
         keys.sort();
         keys.dedup();
         let ms = |v: &Vector, k: &(String, String)| v.get(k).map(|x| x * 1000.0).unwrap_or(f64::NAN);
-        Ok(keys
+        let traffic = keys
             .into_iter()
             .map(|k| {
                 let rps = vectors[3].get(&k).copied().unwrap_or(0.0);
@@ -439,14 +577,14 @@ impl Prometheus {
                 let threshold =
                     self.q.latency_thresholds.get(&k.0).and_then(|t| thresholds.iter().position(|x| x == t));
                 for (i, w) in COUNT_WINDOWS.iter().enumerate() {
-                    let total = vectors[5 + 2 * i].get(&k).copied();
-                    let bad = vectors[6 + 2 * i].get(&k).copied().unwrap_or(0.0);
+                    let total = total_of(i).and_then(|v| v.get(&k)).copied();
+                    let bad = bad_of(i).and_then(|v| v.get(&k)).copied().unwrap_or(0.0);
                     if let Some(total) = total {
                         counts.insert(crate::model::window(w), Counts { good: (total - bad).max(0.0), total });
                         // No series for the threshold's bucket is no data,
                         // never "0 requests were fast" (fetch says why).
                         if let Some(ti) = threshold {
-                            if let Some(fast) = vectors[base + ti * COUNT_WINDOWS.len() + i].get(&k).copied() {
+                            if let Some(fast) = within_of(ti, i).and_then(|v| v.get(&k)).copied() {
                                 latency_counts.insert(crate::model::window(w), Counts { good: fast.min(total), total });
                             }
                         }
@@ -487,11 +625,12 @@ impl Prometheus {
                     history_s: first.get(&k).map(|t| (end - t).max(0.0)),
                 }
             })
-            .collect())
+            .collect();
+        Ok((traffic, coarse_note))
     }
 
     pub async fn fetch(&self) -> Result<Payload, FeedError> {
-        let traffic = self.traffic(None).await?;
+        let (traffic, coarse_note) = self.traffic_noted(None).await?;
         // A latency threshold that is no bucket bound counts nothing: name
         // the nearest bounds (asked of Prometheus only in that case).
         let mut missing: Vec<(String, f64)> = Vec::new();
@@ -502,10 +641,13 @@ impl Prometheus {
                 missing.push((t.service.clone(), *th));
             }
         }
+        let mut why: Vec<String> = coarse_note.into_iter().collect();
         if missing.is_empty() {
-            return Ok(Payload::Metrics(traffic));
+            if why.is_empty() {
+                return Ok(Payload::Metrics(traffic));
+            }
+            return Ok(Payload::MetricsFrom { traffic, error: Some(why.join("; ")), note: None });
         }
-        let mut why = Vec::new();
         for (svc, th) in missing.iter().take(3) {
             let bounds = self.bucket_bounds(svc).await.unwrap_or_default();
             let below = bounds.iter().copied().filter(|b| b < th).fold(f64::NAN, f64::max);
