@@ -204,6 +204,13 @@ impl AuditLog {
         let head = write_head(&self.path, rec.seq, &hash);
         self.seq = rec.seq;
         self.last = hash;
+        // A signed checkpoint when one is due (crate::checkpoint). Best
+        // effort: the record is durable either way, and `warroom audit
+        // checkpoint` signs one on demand.
+        if head.is_ok() && crate::checkpoint::due(&self.path, rec.seq) {
+            drop(f);
+            let _ = crate::checkpoint::sign_now(&self.path);
+        }
         head.map(|_| rec)
     }
 }

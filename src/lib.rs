@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod app;
 pub mod audit;
+pub mod checkpoint;
 pub mod config;
 pub mod dataplane;
 pub mod duration;

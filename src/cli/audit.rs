@@ -12,6 +12,25 @@ pub enum AuditCmd {
         /// The embedded demo fleet's trail instead of the real one.
         #[arg(long)]
         demo: bool,
+        /// Signed checkpoints kept elsewhere (JSON lines, as `audit
+        /// checkpoint` prints them): a rewrite of the trail up to any of
+        /// them fails, though the chain alone would pass.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// With --checkpoint: the signer's public key (hex) the
+        /// checkpoints must carry.
+        #[arg(long, requires = "checkpoint")]
+        key: Option<String>,
+    },
+    /// Sign a checkpoint of the trail now (count, head hash, time; Ed25519)
+    /// and print it: keep the line somewhere the trail's host cannot write.
+    Checkpoint {
+        /// Trail to sign (default: the state directory's).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
     },
     /// Show the most recent records.
     Tail {
@@ -35,7 +54,19 @@ pub enum AuditCmd {
 
 pub fn run(what: AuditCmd) -> Result<(), String> {
     match what {
-        AuditCmd::Verify { file, demo } => verify(file, demo),
+        AuditCmd::Verify { file, demo, checkpoint, key } => verify(file, demo, checkpoint, key),
+        AuditCmd::Checkpoint { file, demo } => {
+            let path = audit_path(file, demo)?;
+            let cp = warroom::checkpoint::sign_now(&path)?;
+            println!("{}", serde_json::to_string(&cp).map_err(|e| e.to_string())?);
+            eprintln!(
+                "signed record {} of {} (also appended to {}); keep this line elsewhere",
+                cp.seq,
+                path.display(),
+                warroom::checkpoint::checkpoints_path(&path).display()
+            );
+            Ok(())
+        }
         AuditCmd::Tail { lines, file, demo, follow, json } => tail(lines, file, demo, follow, json),
     }
 }
@@ -50,14 +81,32 @@ fn audit_path(file: Option<std::path::PathBuf>, demo: bool) -> Result<std::path:
     }
 }
 
-fn verify(file: Option<std::path::PathBuf>, demo: bool) -> Result<(), String> {
+fn verify(
+    file: Option<std::path::PathBuf>,
+    demo: bool,
+    checkpoint: Option<std::path::PathBuf>,
+    key: Option<String>,
+) -> Result<(), String> {
     let path = audit_path(file, demo)?;
-    match warroom::audit::verify(&path)? {
-        warroom::audit::Verdict::Ok { records, .. } => {
-            println!("{}: OK, {records} records, chain intact", path.display());
+    let records = match warroom::audit::verify(&path)? {
+        warroom::audit::Verdict::Ok { records, .. } => records,
+        warroom::audit::Verdict::Bad(why) => return Err(format!("{}: TAMPERED: {why}", path.display())),
+    };
+    let Some(kept) = checkpoint else {
+        println!("{}: OK, {records} records, chain intact", path.display());
+        return Ok(());
+    };
+    let cps = warroom::checkpoint::read(&kept)?;
+    match warroom::checkpoint::verify(&path, &cps, key.as_deref())? {
+        Ok(n) => {
+            let last = cps.iter().map(|c| c.seq).max().unwrap_or(0);
+            println!(
+                "{}: OK, {records} records, chain intact, {n} signed checkpoint(s) hold (up to record {last})",
+                path.display()
+            );
             Ok(())
         }
-        warroom::audit::Verdict::Bad(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
+        Err(why) => Err(format!("{}: TAMPERED: {why}", path.display())),
     }
 }
 

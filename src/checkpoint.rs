@@ -1,0 +1,213 @@
+//! Signed checkpoints of the audit trail (issue 22, item 6).
+//!
+//! The hash chain catches an edit, a deletion or a reordering, but not a
+//! whole rewrite: recompute every hash and the head, and `audit verify`
+//! passes. A checkpoint is the trail's record count and head hash at a
+//! moment, signed with an Ed25519 key kept beside the trail
+//! (`<trail>.signing-key`, PKCS#8, 0600). Checkpoints go to
+//! `<trail>.checkpoints` (one JSON line each): every `EVERY_RECORDS`
+//! records, on an append when the last one is `EVERY_SECS` old, and on
+//! `warroom audit checkpoint`. A copy kept elsewhere (another host, a
+//! ticket, a mail) then proves what the trail said up to that record:
+//! `warroom audit verify --checkpoint FILE` fails if the record at the
+//! checkpoint's count no longer has the signed hash.
+//!
+//! What this does not prove: that the trail was complete or honest before
+//! the checkpoint was taken, or anything against someone who holds the
+//! signing key and all the kept copies. docs/security.md has the model.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
+use serde::{Deserialize, Serialize};
+
+/// A checkpoint every this many records…
+pub const EVERY_RECORDS: u64 = 100;
+/// …and on an append once the last checkpoint is this old (seconds).
+pub const EVERY_SECS: u64 = 600;
+
+/// One signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// Records in the trail when it was signed (the last one's `seq`).
+    pub seq: u64,
+    /// That record's hash.
+    pub head: String,
+    pub ts: String,
+    /// The signer's Ed25519 public key, hex.
+    pub key: String,
+    /// The signature over `message(seq, head, ts)`, hex.
+    pub sig: String,
+}
+
+/// What is signed: versioned, one field per line.
+fn message(seq: u64, head: &str, ts: &str) -> String {
+    format!("warroom audit checkpoint v1\n{seq}\n{head}\n{ts}\n")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn beside(trail: &Path, suffix: &str) -> PathBuf {
+    let mut p = trail.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Where the signing key of a trail is.
+pub fn key_path(trail: &Path) -> PathBuf {
+    beside(trail, ".signing-key")
+}
+
+/// Where a trail's own checkpoints go.
+pub fn checkpoints_path(trail: &Path) -> PathBuf {
+    beside(trail, ".checkpoints")
+}
+
+/// The trail's signing key, made (0600) on first use.
+pub fn signing_key(trail: &Path) -> Result<Ed25519KeyPair, String> {
+    let path = key_path(trail);
+    match std::fs::read(&path) {
+        Ok(der) => {
+            Ed25519KeyPair::from_pkcs8(&der).map_err(|e| format!("{}: not an Ed25519 PKCS#8 key ({e})", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| "cannot generate a signing key".to_string())?;
+            let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+            let mut f = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new().create_new(true).write(true).mode(0o600).open(&path).map_err(err)?
+            };
+            f.write_all(der.as_ref()).and_then(|_| f.sync_all()).map_err(err)?;
+            Ed25519KeyPair::from_pkcs8(der.as_ref()).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Sign the trail as it is now (it must verify) and append the checkpoint
+/// to `<trail>.checkpoints`.
+pub fn sign_now(trail: &Path) -> Result<Checkpoint, String> {
+    let (seq, head) = match crate::audit::verify(trail)? {
+        crate::audit::Verdict::Ok { records, last } => (records, last),
+        crate::audit::Verdict::Bad(why) => {
+            return Err(format!("{}: not signed, it fails verification: {why}", trail.display()))
+        }
+    };
+    let key = signing_key(trail)?;
+    let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let sig = key.sign(message(seq, &head, &ts).as_bytes());
+    let cp = Checkpoint { seq, head, ts, key: hex(key.public_key().as_ref()), sig: hex(sig.as_ref()) };
+    let mut line = serde_json::to_string(&cp).map_err(|e| e.to_string())?;
+    line.push('\n');
+    let path = checkpoints_path(trail);
+    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(err)?
+    };
+    f.write_all(line.as_bytes()).and_then(|_| f.sync_all()).map_err(err)?;
+    Ok(cp)
+}
+
+/// After an append of record `seq`: a checkpoint if it is due.
+pub fn due(trail: &Path, seq: u64) -> bool {
+    if seq.is_multiple_of(EVERY_RECORDS) {
+        return true;
+    }
+    match std::fs::metadata(checkpoints_path(trail)).and_then(|m| m.modified()) {
+        Ok(t) => t.elapsed().is_ok_and(|a| a.as_secs() >= EVERY_SECS),
+        // None yet: the trail's first record gets one.
+        Err(_) => true,
+    }
+}
+
+/// Read checkpoints (one JSON line each); a bad line is named by number.
+pub fn read(path: &Path) -> Result<Vec<Checkpoint>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cp =
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: not a checkpoint ({e})", path.display(), i + 1))?;
+        out.push(cp);
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no checkpoints in it", path.display()));
+    }
+    Ok(out)
+}
+
+/// Whether a checkpoint's signature is its key's (and, when `pinned`, the
+/// key is that one).
+pub fn signed(cp: &Checkpoint, pinned: Option<&str>) -> Result<(), String> {
+    if let Some(k) = pinned {
+        if !k.trim().eq_ignore_ascii_case(&cp.key) {
+            return Err(format!("checkpoint of record {} ({}) is signed by another key ({})", cp.seq, cp.ts, cp.key));
+        }
+    }
+    let (Some(key), Some(sig)) = (unhex(&cp.key), unhex(&cp.sig)) else {
+        return Err(format!("checkpoint of record {} ({}): key or signature is not hex", cp.seq, cp.ts));
+    };
+    UnparsedPublicKey::new(&ED25519, key).verify(message(cp.seq, &cp.head, &cp.ts).as_bytes(), &sig).map_err(|_| {
+        format!("checkpoint of record {} ({}): the signature does not verify (forged or edited)", cp.seq, cp.ts)
+    })
+}
+
+/// Check a trail against checkpoints kept elsewhere: each must be signed,
+/// and the trail's record at its count must still have the signed hash.
+/// The first problem, or how many checkpoints hold.
+pub fn verify(trail: &Path, kept: &[Checkpoint], pinned: Option<&str>) -> Result<Result<usize, String>, String> {
+    let records = crate::audit::records(trail)?;
+    for cp in kept {
+        if let Err(e) = signed(cp, pinned) {
+            return Ok(Err(e));
+        }
+        if cp.seq == 0 {
+            continue;
+        }
+        let at = records.iter().find(|r| r.seq == cp.seq);
+        match at {
+            None => {
+                return Ok(Err(format!(
+                    "the trail has {} records, but a checkpoint signed at {} counted {} (records removed)",
+                    records.len(),
+                    cp.ts,
+                    cp.seq
+                )))
+            }
+            Some(r) if r.hash.as_deref() != Some(cp.head.as_str()) => {
+                return Ok(Err(format!(
+                    "record {} is not the one signed at {} (the trail was rewritten up to there)",
+                    cp.seq, cp.ts
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Ok(kept.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_odd_or_bad_hex_is_refused() {
+        assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("é1"), None);
+    }
+}
