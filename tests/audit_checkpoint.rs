@@ -163,3 +163,53 @@ fn a_checkpoint_is_signed_every_hundred_records() {
     assert!(matches!(warroom::checkpoint::verify(&trail, &own, None), Ok(Ok(3))));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn an_export_since_a_date_verifies_on_its_own_and_names_what_was_changed() {
+    let d = dir("export");
+    let trail = d.join("audit.jsonl");
+    let t = trail.to_string_lossy().to_string();
+    drop(trail_with(&trail, 150));
+    let (ok, out, err) = warroom(&["audit", "export", "--since", "2000-01-01", "--file", &t]);
+    assert!(ok && err.contains("152 line(s)"), "150 records and 2 checkpoints: {err}");
+    let x = d.join("export.jsonl");
+    let xs = x.to_string_lossy().to_string();
+    let _ = std::fs::write(&x, &out);
+    let (ok, said, err) = warroom(&["audit", "verify", "--export", &xs]);
+    assert!(
+        ok && said.contains(
+            "150 records (1..150), chain intact, signed up to record 100; records 101..150 by the chain only"
+        ),
+        "{said}{err}"
+    );
+    // One record's result edited in the export.
+    let edited: String = out
+        .lines()
+        .map(|l| {
+            if l.contains("\"seq\":3,") {
+                l.replace("\"result\":\"succeeded\"", "\"result\":\"failed\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let _ = std::fs::write(&x, edited);
+    let (ok, _, err) = warroom(&["audit", "verify", "--export", &xs]);
+    assert!(!ok && err.contains("record 3 was modified"), "{err}");
+    // A record left out.
+    let without: String = out.lines().filter(|l| !l.contains("\"seq\":50,")).map(|l| format!("{l}\n")).collect();
+    let _ = std::fs::write(&x, without);
+    let (ok, _, err) = warroom(&["audit", "verify", "--export", &xs]);
+    assert!(!ok && err.contains("record 51 does not follow record 49"), "{err}");
+    // Nothing since the future; a bad date and format are refused.
+    let (ok, out, _) = warroom(&["audit", "export", "--since", "2999-01-01", "--file", &t]);
+    assert!(ok && out.is_empty());
+    let (ok, _, err) = warroom(&["audit", "export", "--since", "yesterday", "--file", &t]);
+    assert!(!ok && err.contains("--since yesterday: not a date"), "{err}");
+    let (ok, _, err) = warroom(&["audit", "export", "--since", "2000-01-01", "--format", "csv", "--file", &t]);
+    assert!(!ok && err.contains("only jsonl"), "{err}");
+    let (ok, _, err) = warroom(&["audit", "verify", "--file", &t, "--key", "00"]);
+    assert!(!ok && err.contains("--key pins the signer"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

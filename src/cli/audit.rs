@@ -17,10 +17,30 @@ pub enum AuditCmd {
         /// them fails, though the chain alone would pass.
         #[arg(long)]
         checkpoint: Option<std::path::PathBuf>,
-        /// With --checkpoint: the signer's public key (hex) the
-        /// checkpoints must carry.
-        #[arg(long, requires = "checkpoint")]
+        /// With --checkpoint or --export: the signer's public key (hex)
+        /// the checkpoints must carry.
+        #[arg(long)]
         key: Option<String>,
+        /// Check an `audit export` file on its own instead of the trail.
+        #[arg(long, conflicts_with_all = ["file", "demo", "checkpoint"])]
+        export: Option<std::path::PathBuf>,
+    },
+    /// Records from a date on, each followed by the checkpoints that sign
+    /// it, as JSON lines (`{"record": …}`, `{"checkpoint": …}`), for
+    /// auditors; `audit verify --export FILE` checks such a file alone.
+    Export {
+        /// First day (`2026-12-01`) or instant (RFC 3339) to export.
+        #[arg(long)]
+        since: String,
+        /// Output format (only `jsonl`).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Trail to export (default: the state directory's).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The embedded demo fleet's trail instead of the real one.
+        #[arg(long)]
+        demo: bool,
     },
     /// Sign a checkpoint of the trail now (count, head hash, time; Ed25519)
     /// and print it: keep the line somewhere the trail's host cannot write.
@@ -54,7 +74,35 @@ pub enum AuditCmd {
 
 pub fn run(what: AuditCmd) -> Result<(), String> {
     match what {
-        AuditCmd::Verify { file, demo, checkpoint, key } => verify(file, demo, checkpoint, key),
+        AuditCmd::Verify { export: Some(x), key, .. } => {
+            match warroom::checkpoint::verify_export(&x, key.as_deref())? {
+                Ok(words) => {
+                    println!("{}: OK, {words}", x.display());
+                    Ok(())
+                }
+                Err(why) => Err(format!("{}: TAMPERED: {why}", x.display())),
+            }
+        }
+        AuditCmd::Verify { file, demo, checkpoint, key, .. } => verify(file, demo, checkpoint, key),
+        AuditCmd::Export { since, format, file, demo } => {
+            if format != "jsonl" {
+                return Err(format!("--format {format}: only jsonl is supported"));
+            }
+            let at = chrono::DateTime::parse_from_rfc3339(&since)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d")
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+                })
+                .map_err(|_| format!("--since {since}: not a date (2026-12-01) or an RFC 3339 time"))?;
+            let path = audit_path(file, demo)?;
+            let lines = warroom::checkpoint::export(&path, at)?;
+            for l in &lines {
+                println!("{l}");
+            }
+            eprintln!("{} line(s) from {} since {}", lines.len(), path.display(), at.to_rfc3339());
+            Ok(())
+        }
         AuditCmd::Checkpoint { file, demo } => {
             let path = audit_path(file, demo)?;
             let cp = warroom::checkpoint::sign_now(&path)?;
@@ -93,6 +141,9 @@ fn verify(
         warroom::audit::Verdict::Bad(why) => return Err(format!("{}: TAMPERED: {why}", path.display())),
     };
     let Some(kept) = checkpoint else {
+        if key.is_some() {
+            return Err("--key pins the signer of --checkpoint or --export: give one of them".into());
+        }
         println!("{}: OK, {records} records, chain intact", path.display());
         return Ok(());
     };
