@@ -50,7 +50,7 @@ impl Record {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -85,8 +85,13 @@ pub struct AuditLog {
 }
 
 fn head_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".head");
+    beside(path, ".head")
+}
+
+/// The trail's path with `suffix` added: its head, key and checkpoints.
+pub(crate) fn beside(trail: &Path, suffix: &str) -> PathBuf {
+    let mut p = trail.as_os_str().to_owned();
+    p.push(suffix);
     PathBuf::from(p)
 }
 

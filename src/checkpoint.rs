@@ -19,6 +19,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::audit::{beside, hex};
+
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde::{Deserialize, Serialize};
@@ -48,21 +50,11 @@ fn message(seq: u64, head: &str, ts: &str) -> String {
     format!("warroom audit checkpoint v1\n{seq}\n{head}\n{ts}\n")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
-fn beside(trail: &Path, suffix: &str) -> PathBuf {
-    let mut p = trail.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
 }
 
 /// Where the signing key of a trail is.

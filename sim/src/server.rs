@@ -636,6 +636,30 @@ fn num(out: &mut String, x: f64, digits: i32) {
     }
 }
 
+/// One interval's `good,total`: availability into `out`, within the
+/// latency threshold into `latency`, each after a comma unless `first`.
+fn count_pairs(
+    w: &World,
+    (s, r): (usize, usize),
+    (a, b): (f64, f64),
+    thr: f64,
+    first: bool,
+    out: &mut String,
+    latency: &mut String,
+) {
+    if !first {
+        out.push(',');
+        latency.push(',');
+    }
+    let c = w.counts(s, r, a, b);
+    num(out, c.total - c.bad, 1);
+    out.push(',');
+    num(out, c.total, 1);
+    num(latency, w.fast(s, r, a, b, thr), 1);
+    latency.push(',');
+    num(latency, c.total, 1);
+}
+
 /// `GET /v1/metrics?format=rows…`: one array per service × region, names
 /// once, series only after `since` on step-aligned instants, the coarse
 /// windows and days only for the services of one shard.
@@ -694,17 +718,7 @@ fn metrics_rows(w: &World, t: f64, q: &RowsQuery) -> String {
             out.push('[');
             latency.push('[');
             for (k, (_, secs)) in q.windows.iter().take(given).enumerate() {
-                if k > 0 {
-                    out.push(',');
-                    latency.push(',');
-                }
-                let c = w.counts(s, r, t - secs, t);
-                num(&mut out, c.total - c.bad, 1);
-                out.push(',');
-                num(&mut out, c.total, 1);
-                num(&mut latency, w.fast(s, r, t - secs, t, thr), 1);
-                latency.push(',');
-                num(&mut latency, c.total, 1);
+                count_pairs(w, (s, r), (t - secs, t), thr, k == 0, &mut out, &mut latency);
             }
             out.push_str("],");
             out.push_str(&latency);
@@ -735,18 +749,8 @@ fn metrics_rows(w: &World, t: f64, q: &RowsQuery) -> String {
             let mut latency = String::from("[");
             if coarse {
                 for k in (0..q.days).rev() {
-                    let (a, b) = (t - (k + 1) as f64 * 86_400.0, t - k as f64 * 86_400.0);
-                    let c = w.counts(s, r, a, b);
-                    if k + 1 < q.days {
-                        out.push(',');
-                        latency.push(',');
-                    }
-                    num(&mut out, c.total - c.bad, 1);
-                    out.push(',');
-                    num(&mut out, c.total, 1);
-                    num(&mut latency, w.fast(s, r, a, b, thr), 1);
-                    latency.push(',');
-                    num(&mut latency, c.total, 1);
+                    let day = (t - (k + 1) as f64 * 86_400.0, t - k as f64 * 86_400.0);
+                    count_pairs(w, (s, r), day, thr, k + 1 == q.days, &mut out, &mut latency);
                 }
             }
             out.push_str("],");

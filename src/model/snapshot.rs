@@ -607,6 +607,19 @@ pub fn derive_from(fleet: Fleet, version: u64, prev: Option<&Snapshot>) -> Snaps
 }
 
 type Cells = HashMap<String, HashMap<String, CellHealth>>;
+
+/// `map[service][region] = v`, copying the service's name only when it is
+/// new (not once per region).
+fn insert_cell<V>(map: &mut HashMap<String, HashMap<String, V>>, t: &Traffic, v: V) {
+    match map.get_mut(t.service.as_str()) {
+        Some(m) => {
+            m.insert(t.region.clone(), v);
+        }
+        None => {
+            map.insert(t.service.clone(), HashMap::from([(t.region.clone(), v)]));
+        }
+    }
+}
 type TrafficIndex = HashMap<String, HashMap<String, usize>>;
 
 /// Each service × region's health from its traffic and probes.
@@ -626,14 +639,8 @@ fn derive_cells(fleet: &Fleet) -> (Cells, TrafficIndex) {
         let sla = slas.get(t.service.as_str()).copied().unwrap_or_default();
         // The service's name is copied once per service, not per region.
         let health = cell_health(Some(t), &ps, &sla);
-        match cells.get_mut(t.service.as_str()) {
-            Some(m) => m.insert(t.region.clone(), health),
-            None => cells.insert(t.service.clone(), HashMap::from([(t.region.clone(), health)])).and(None),
-        };
-        match traffic_index.get_mut(t.service.as_str()) {
-            Some(m) => m.insert(t.region.clone(), i),
-            None => traffic_index.insert(t.service.clone(), HashMap::from([(t.region.clone(), i)])).and(None),
-        };
+        insert_cell(&mut cells, t, health);
+        insert_cell(&mut traffic_index, t, i);
     }
     for ((s, r), ps) in probes {
         cells.entry(s.to_string()).or_default().insert(r.to_string(), cell_health(None, &ps, &Sla::default()));

@@ -81,11 +81,7 @@ impl ControlPlane {
         }
         let body = match super::http::send_limited(req, MAX_RESPONSE_BYTES).await {
             Ok((200..=299, body, _)) => body,
-            Ok((status, body, _)) => {
-                let text = String::from_utf8_lossy(&body);
-                let body: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
-                return Err(FeedError::Http { status, body });
-            }
+            Ok((status, body, _)) => return Err(super::http::http_error(status, &body)),
             Err(e) => {
                 lock().failed(&e);
                 return Err(e);
@@ -95,10 +91,14 @@ impl ControlPlane {
             lock().legacy = true;
             return decode(FeedId::Metrics, &body);
         }
-        let mut cache = lock();
-        let (v, at, e) = metrics_rows::merge(&mut cache, &body, SERIES_POINTS)?;
-        Ok(timed(at.as_deref(), partial(Payload::Metrics(v), e)))
+        rows_payload(&mut lock(), &body)
     }
+}
+
+/// A rows answer merged into `cache`, as the feed's payload.
+fn rows_payload(cache: &mut RowsCache, body: &[u8]) -> Result<Payload, FeedError> {
+    let (v, at, e) = metrics_rows::merge(cache, body, SERIES_POINTS)?;
+    Ok(timed(at.as_deref(), partial(Payload::Metrics(v), e)))
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, FeedError> {
@@ -175,10 +175,7 @@ pub fn decode(feed: FeedId, body: &[u8]) -> Result<Payload, FeedError> {
             partial(Payload::Services(v), e)
         }
         // The rows shape on its own (no earlier answers to merge with).
-        FeedId::Metrics if metrics_rows::is_rows(body) => {
-            let (v, at, e) = metrics_rows::merge(&mut RowsCache::default(), body, SERIES_POINTS)?;
-            timed(at.as_deref(), partial(Payload::Metrics(v), e))
-        }
+        FeedId::Metrics if metrics_rows::is_rows(body) => rows_payload(&mut RowsCache::default(), body)?,
         FeedId::Metrics => {
             let w = parse::<MetricsWire>(body)?;
             let (v, e) = split(w.metrics, "metrics");

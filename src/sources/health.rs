@@ -200,12 +200,8 @@ impl ProbeRounds {
         }
         let keys: Vec<(String, String, bool)> =
             all.iter().map(|(_, s, r, k)| (s.clone(), r.clone(), *k == ProbeKind::Ready)).collect();
-        let (slice, start) = {
-            let r = rounds.lock().unwrap_or_else(|e| e.into_inner());
-            let start = r.cursor % all.len();
-            let idx: Vec<usize> = (0..budget.max(1)).map(|i| (start + i) % all.len()).collect();
-            (idx.iter().map(|&i| all[i].clone()).collect::<Vec<Job>>(), start)
-        };
+        let start = rounds.lock().unwrap_or_else(|e| e.into_inner()).cursor % all.len();
+        let slice: Vec<Job> = all.iter().cycle().skip(start).take(budget.max(1)).cloned().collect();
         let fresh = probe_jobs(client, templates.insecure, slice, concurrency, timeout, spread).await;
         let mut r = rounds.lock().unwrap_or_else(|e| e.into_inner());
         r.cursor = (start + budget.max(1)) % all.len();

@@ -60,11 +60,16 @@ pub async fn get_limited_auth(
 ) -> Result<(u16, Vec<u8>), FeedError> {
     let (status, body) = get_any_auth(client, url, limit, token).await?;
     if !(200..300).contains(&status) {
-        let text = String::from_utf8_lossy(&body);
-        let text: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
-        return Err(FeedError::Http { status, body: text });
+        return Err(http_error(status, &body));
     }
     Ok((status, body))
+}
+
+/// A non-2xx answer as an error: the status and the start of the body,
+/// without control characters.
+pub fn http_error(status: u16, body: &[u8]) -> FeedError {
+    let text = String::from_utf8_lossy(body);
+    FeedError::Http { status, body: text.chars().filter(|c| !c.is_control()).take(120).collect() }
 }
 
 /// GET `url` and return (status, body) whatever the status.

@@ -132,26 +132,23 @@ pub type Merged = (Vec<model::Traffic>, Option<String>, Option<String>);
 
 /// Merge a rows answer into the cache.
 pub fn merge(cache: &mut RowsCache, body: &[u8], points: usize) -> Result<Merged, FeedError> {
-    let w: RowsWire<serde_json::Value> = match serde_json::from_slice::<RowsWire<RowWire>>(body) {
-        Ok(fast) => {
-            let RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows } =
-                fast;
-            let rows = rows.into_iter().map(Ok).collect();
-            return merge_rows(
-                cache,
-                RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows },
-                points,
-            );
-        }
-        Err(_) => serde_json::from_slice(body).map_err(|e| FeedError::Decode(e.to_string()))?,
+    let w = match serde_json::from_slice::<RowsWire<RowWire>>(body) {
+        Ok(fast) => fast.map_rows(Ok),
+        Err(_) => serde_json::from_slice::<RowsWire<serde_json::Value>>(body)
+            .map_err(|e| FeedError::Decode(e.to_string()))?
+            .map_rows(|v| serde_json::from_value::<RowWire>(v).map_err(|e| e.to_string())),
     };
-    let RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows } = w;
-    let rows = rows.into_iter().map(|v| serde_json::from_value::<RowWire>(v).map_err(|e| e.to_string())).collect();
-    merge_rows(
-        cache,
-        RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows },
-        points,
-    )
+    merge_rows(cache, w, points)
+}
+
+impl<R> RowsWire<R> {
+    /// The same answer with each row turned into `S`.
+    fn map_rows<S>(self, f: impl FnMut(R) -> S) -> RowsWire<S> {
+        let RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows } =
+            self;
+        let rows = rows.into_iter().map(f).collect();
+        RowsWire { observed_at, history_seconds, services, regions, windows, fine, shard, days, series, rows }
+    }
 }
 
 /// Merge decoded rows (each a row or why it is not one).
